@@ -1,0 +1,73 @@
+// Probes the criu binary: its version and what `criu check` says this kernel supports.
+// Dirty-memory tracking and lazy pages are asked for by feature name, because a plain
+// `criu check` passes on kernels that lack them (it only warns), and whether hardware
+// breakpoints fire is read from check's warnings: CRIU 4.2 then falls back by itself,
+// while older CRIU hangs in dump unless CRIU_FAULT=130 is set.
+#include "checkpoint/criu.h"
+
+#include <regex>
+
+#include "base/subprocess.h"
+
+namespace dockmig::checkpoint {
+namespace {
+
+std::string last_lines(const std::string& text, size_t count) {
+  size_t pos = text.size();
+  while (count-- > 0 && pos > 0) {
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return text;
+  }
+  return text.substr(pos + 1);
+}
+
+}  // namespace
+
+Result<CriuVersion> parse_criu_version(const std::string& output) {
+  static const std::regex kVersion(R"(Version:\s*(\d+)\.(\d+)(?:\.(\d+))?)");
+  std::smatch match;
+  if (!std::regex_search(output, match, kVersion))
+    return make_error(ErrorCode::ToolFailed, "cannot read a version from criu's output: " +
+                                                 last_lines(output, 2));
+  CriuVersion version;
+  version.major = std::stoi(match[1]);
+  version.minor = std::stoi(match[2]);
+  version.patch = match[3].matched ? std::stoi(match[3]) : 0;
+  version.text = match[0].str().substr(match[0].str().find_first_of("0123456789"));
+  return version;
+}
+
+Result<Criu> Criu::find(const std::string& binary) {
+  std::string path = base::find_on_path(binary);
+  if (path.empty())
+    return make_error(ErrorCode::NotFound, "criu not found (looked for `" + binary + "`)",
+                      "run tools/setup.sh, which installs CRIU 4.2 under third_party/criu, "
+                      "and put third_party/criu/bin first on PATH");
+  return Criu(path);
+}
+
+Result<CriuVersion> Criu::version() const {
+  Result<base::Exit> exit = base::run({path_, "--version"});
+  if (!exit) return std::move(exit.error()).wrap("criu --version");
+  return parse_criu_version(exit->out + exit->err);
+}
+
+Result<CriuFeatures> Criu::probe() const {
+  CriuFeatures features;
+  Result<base::Exit> check = base::run({path_, "check"});
+  if (!check) return std::move(check.error()).wrap("criu check");
+  std::string output = check->out + check->err;
+  features.check_passed = check->code == 0;
+  features.check_output = last_lines(output, 6);
+  features.breakpoints_broken = output.find("breakpoints don't seem to work") != std::string::npos;
+  for (const char* name : {"uffd-noncoop", "mem_dirty_track"}) {
+    Result<base::Exit> feature = base::run({path_, "check", "--feature", name});
+    if (!feature) return std::move(feature.error()).wrap(std::string("criu check --feature ") + name);
+    bool supported = feature->code == 0;
+    if (std::string_view(name) == "uffd-noncoop") features.lazy_pages = supported;
+    else features.mem_dirty_tracking = supported;
+  }
+  return features;
+}
+
+}  // namespace dockmig::checkpoint

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+
+#include "dockmig/result.h"
+
+namespace dockmig::checkpoint {
+
+struct CriuVersion {
+  int major = 0;
+  int minor = 0;
+  int patch = 0;
+  std::string text;  // as criu printed it, e.g. "4.2.1"
+  bool at_least(int want_major, int want_minor) const {
+    return major > want_major || (major == want_major && minor >= want_minor);
+  }
+};
+
+/// What this host's CRIU can do, found by asking it (never assumed).
+struct CriuFeatures {
+  bool check_passed = false;
+  std::string check_output;        // the last lines of `criu check`, for a failed check
+  bool lazy_pages = false;         // uffd + uffd-noncoop: post-copy restore possible
+  bool mem_dirty_tracking = false; // soft-dirty: iterative pre-dump possible
+  bool breakpoints_broken = false; // hardware breakpoints do not fire (some VMs)
+};
+
+/// The minimum CRIU that can checkpoint TCP sockets on kernels >= 6.13.
+inline constexpr int kMinCriuMajor = 4;
+inline constexpr int kMinCriuMinor = 2;
+
+/// The criu binary, run through base::run. All knowledge of CRIU flags lives here.
+class Criu {
+ public:
+  /// `binary` may be a name looked up on PATH or a path.
+  static Result<Criu> find(const std::string& binary = "criu");
+  const std::string& path() const { return path_; }
+
+  Result<CriuVersion> version() const;
+  Result<CriuFeatures> probe() const;
+
+ private:
+  explicit Criu(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+/// Parses `criu --version` output ("Version: 4.2.1" …).
+Result<CriuVersion> parse_criu_version(const std::string& output);
+
+}  // namespace dockmig::checkpoint

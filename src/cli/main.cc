@@ -1,0 +1,53 @@
+// dockmig's entry point. The verb table below is both the dispatcher and the --help text;
+// each verb lives in its own file under src/cli/ and only parses flags and calls into the
+// library.
+#include <cstdio>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/verbs.h"
+
+namespace {
+
+using dockmig::cli::Verb;
+
+constexpr Verb kVerbs[] = {
+    {"doctor", "Check that this host can send and receive live migrations", dockmig::cli::define_doctor},
+};
+
+constexpr const char* kDescription =
+    "dockmig live-migrates running Docker containers between edge hosts.\n"
+    "Only what the destination cannot get elsewhere crosses the link: the container's\n"
+    "writable layer and its CRIU checkpoint. Image layers come from the destination's\n"
+    "cache or registry.\n\n"
+    "Start with `dockmig doctor` on each host.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app(kDescription, "dockmig");
+  app.set_version_flag("--version", "dockmig " DOCKMIG_VERSION);
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log what dockmig does, step by step, to stderr");
+  dockmig::cli::VerbRunner chosen;
+  for (const Verb& verb : kVerbs) {
+    CLI::App* command = app.add_subcommand(verb.name, verb.summary);
+    dockmig::cli::VerbRunner runner = verb.define(*command);
+    command->callback([&chosen, runner] { chosen = runner; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : dockmig::cli::kExitBadInput;
+  }
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+  try {
+    return chosen();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dockmig: internal error: %s\n", e.what());
+    return dockmig::cli::kExitFailure;
+  }
+}

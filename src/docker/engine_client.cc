@@ -1,0 +1,220 @@
+// The Docker Engine API over dockerd's unix socket, through libcurl. Paths are pinned to
+// API v1.41 (Docker 20.10), which newer daemons still serve, so one code path fits the
+// edge hosts we meet. dockerd reports failures as {"message": …}; that text is passed up
+// verbatim because it is usually the most precise thing anyone can say.
+#include "docker/engine_client.h"
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+
+#include <memory>
+
+namespace dockmig::docker {
+namespace {
+
+using nlohmann::json;
+
+struct CurlDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct HeaderListDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+size_t append_to_string(char* data, size_t size, size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+ErrorCode code_for_status(long status) {
+  switch (status) {
+    case 400: return ErrorCode::InvalidInput;
+    case 404: return ErrorCode::NotFound;
+    case 409: return ErrorCode::Conflict;
+    default: return ErrorCode::ToolFailed;
+  }
+}
+
+std::string daemon_message(const std::string& body) {
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_object() && parsed.contains("message") && parsed["message"].is_string())
+    return parsed["message"].get<std::string>();
+  return body.substr(0, 300);
+}
+
+// Splits a streamed body into lines and hands each complete JSON line on.
+struct LineStream {
+  const std::function<void(const json&)>* on_line;
+  std::string pending;
+  std::string error;
+
+  static size_t write(char* data, size_t size, size_t count, void* self_ptr) {
+    auto* self = static_cast<LineStream*>(self_ptr);
+    self->pending.append(data, size * count);
+    size_t newline;
+    while ((newline = self->pending.find('\n')) != std::string::npos) {
+      self->consume(self->pending.substr(0, newline));
+      self->pending.erase(0, newline + 1);
+    }
+    return size * count;
+  }
+  void consume(const std::string& line) {
+    json parsed = json::parse(line, nullptr, false);
+    if (parsed.is_discarded()) return;
+    if (parsed.contains("error") && error.empty()) error = parsed["error"].dump();
+    (*on_line)(parsed);
+  }
+};
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string EngineClient::default_address() {
+  const char* host = std::getenv("DOCKER_HOST");
+  if (host != nullptr && std::string_view(host).starts_with("unix://")) return host;
+  return "unix:///var/run/docker.sock";
+}
+
+Result<EngineClient> EngineClient::open(std::string_view address) {
+  std::string path(address);
+  if (path.starts_with("unix://")) {
+    path.erase(0, 7);
+  } else if (path.find("://") != std::string::npos) {
+    return make_error(ErrorCode::InvalidInput,
+                      "docker address `" + std::string(address) + "` is not a unix socket",
+                      "give the daemon's socket as unix:///path/to/docker.sock");
+  }
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return make_error(ErrorCode::NotFound,
+                      "no docker daemon socket at `" + path + "`",
+                      "start dockerd, or point --docker at its socket (unix:///…/docker.sock)");
+  }
+  return EngineClient(std::string(address), path);
+}
+
+Result<HttpResponse> EngineClient::request(std::string_view method, std::string_view path,
+                                           const json* body,
+                                           std::chrono::seconds timeout) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
+  std::string payload = body ? body->dump() : "";
+  HttpResponse response;
+  std::unique_ptr<curl_slist, HeaderListDeleter> headers(
+      curl_slist_append(nullptr, "Content-Type: application/json"));
+  curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  if (body) {
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
+  CURLcode rc = curl_easy_perform(curl.get());
+  std::string what = std::string(method) + " " + std::string(path);
+  if (rc != CURLE_OK) {
+    return make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::Timeout : ErrorCode::Network,
+                      "docker daemon at " + address_ + ": " + what + ": " +
+                          curl_easy_strerror(rc),
+                      "check that dockerd is running and this socket is its -H address");
+  }
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
+  if (response.status >= 400) {
+    return make_error(code_for_status(response.status),
+                      "docker daemon: " + what + ": " + daemon_message(response.body) +
+                          " (HTTP " + std::to_string(response.status) + ")");
+  }
+  return response;
+}
+
+Result<json> EngineClient::get_json(std::string_view path) const {
+  Result<HttpResponse> response = request("GET", path);
+  if (!response) return std::move(response.error());
+  json parsed = json::parse(response->body, nullptr, false);
+  if (parsed.is_discarded())
+    return make_error(ErrorCode::ToolFailed, "docker daemon: GET " + std::string(path) +
+                                                 ": response is not JSON");
+  return parsed;
+}
+
+Status EngineClient::stream_json(std::string_view method, std::string_view path,
+                                 const std::function<void(const json&)>& on_line,
+                                 std::chrono::seconds timeout) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
+  LineStream lines{&on_line, {}, {}};
+  curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &LineStream::write);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &lines);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  if (method == "POST") curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, 0L);
+  CURLcode rc = curl_easy_perform(curl.get());
+  std::string what = std::string(method) + " " + std::string(path);
+  if (rc != CURLE_OK)
+    return make_error(ErrorCode::Network,
+                      "docker daemon at " + address_ + ": " + what + ": " + curl_easy_strerror(rc));
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 400)
+    return make_error(code_for_status(status), "docker daemon: " + what + ": " +
+                                                   daemon_message(lines.pending) + " (HTTP " +
+                                                   std::to_string(status) + ")");
+  if (!lines.error.empty())
+    return make_error(ErrorCode::ToolFailed, "docker daemon: " + what + ": " + lines.error);
+  return {};
+}
+
+Result<DaemonInfo> EngineClient::info() const {
+  Result<json> body = get_json("/info");
+  if (!body) return std::move(body.error());
+  DaemonInfo info;
+  info.server_version = body->value("ServerVersion", "");
+  info.storage_driver = body->value("Driver", "");
+  info.root_dir = body->value("DockerRootDir", "");
+  info.experimental = body->value("ExperimentalBuild", false);
+  return info;
+}
+
+Result<json> EngineClient::inspect_container(std::string_view name_or_id) const {
+  Result<json> body = get_json("/containers/" + url_encode(name_or_id) + "/json");
+  if (!body && body.error().code == ErrorCode::NotFound) {
+    return make_error(ErrorCode::NotFound,
+                      "no container `" + std::string(name_or_id) + "` on " + address_,
+                      "list the containers with `docker ps`");
+  }
+  return body;
+}
+
+Result<json> EngineClient::inspect_image(std::string_view reference) const {
+  // dockerd routes /images/{name:.*}/json, so a reference keeps its '/' and ':'.
+  for (char c : reference) {
+    if (!isalnum(static_cast<unsigned char>(c)) && std::string_view("._-/:@").find(c) == std::string_view::npos)
+      return make_error(ErrorCode::InvalidInput, "`" + std::string(reference) + "` is not an image reference");
+  }
+  return get_json("/images/" + std::string(reference) + "/json");
+}
+
+}  // namespace dockmig::docker

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+
+namespace dockmig::docker {
+
+/// The Engine API version dockmig speaks: Docker 20.10's, served by every newer daemon too.
+inline constexpr std::string_view kApiVersion = "v1.41";
+
+struct DaemonInfo {
+  std::string server_version;
+  std::string storage_driver;
+  std::string root_dir;        // DockerRootDir, e.g. /var/lib/docker
+  bool experimental = false;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+};
+
+/// The only code that speaks HTTP to dockerd: the Engine API over its unix socket (libcurl).
+class EngineClient {
+ public:
+  /// `address` is "unix:///path/docker.sock" or a plain socket path.
+  static Result<EngineClient> open(std::string_view address);
+  /// DOCKER_HOST if set, else the default socket.
+  static std::string default_address();
+
+  const std::string& address() const { return address_; }
+
+  Result<DaemonInfo> info() const;
+  Result<nlohmann::json> inspect_container(std::string_view name_or_id) const;
+  Result<nlohmann::json> inspect_image(std::string_view reference) const;
+
+  /// Sends a request; HTTP errors (>= 400) become Errors carrying dockerd's own message.
+  Result<HttpResponse> request(std::string_view method, std::string_view path,
+                               const nlohmann::json* body = nullptr,
+                               std::chrono::seconds timeout = std::chrono::seconds(120)) const;
+  Result<nlohmann::json> get_json(std::string_view path) const;
+  /// A request whose response is a stream of JSON lines (pull, push); each line goes to
+  /// `on_line` as it arrives. An {"error": …} line fails the call.
+  Status stream_json(std::string_view method, std::string_view path,
+                     const std::function<void(const nlohmann::json&)>& on_line,
+                     std::chrono::seconds timeout = std::chrono::minutes(30)) const;
+
+ private:
+  EngineClient(std::string address, std::string socket_path)
+      : address_(std::move(address)), socket_path_(std::move(socket_path)) {}
+
+  std::string address_;
+  std::string socket_path_;
+};
+
+/// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view text);
+
+}  // namespace dockmig::docker

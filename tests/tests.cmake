@@ -1,0 +1,19 @@
+# Tests. Unit tests: one gtest binary, no root, no daemons, label `unit`.
+# Integration tests: real dockerd, CRIU, registry and shaped links on the test bed
+# (tools/testbed), label `integration`; they share one bed through a ctest fixture.
+find_package(GTest REQUIRED)
+include(GoogleTest)
+
+set(DOCKMIG_UNIT_TEST_SOURCES
+  tests/unit/base/result_test.cc
+  tests/unit/base/subprocess_test.cc
+  tests/unit/docker/engine_client_test.cc
+  tests/unit/checkpoint/criu_test.cc
+)
+add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES})
+target_include_directories(dockmig_unit_tests PRIVATE src tests)
+target_link_libraries(dockmig_unit_tests PRIVATE dockmig_core GTest::gtest_main)
+gtest_discover_tests(dockmig_unit_tests PROPERTIES LABELS unit
+  DISCOVERY_TIMEOUT 30)
+
+include(tests/integration/integration.cmake OPTIONAL)
