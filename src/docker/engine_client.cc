@@ -218,3 +218,153 @@ Result<json> EngineClient::inspect_image(std::string_view reference) const {
 }
 
 }  // namespace dockmig::docker
+
+namespace dockmig::docker {
+
+using nlohmann::json;
+
+Result<std::string> EngineClient::create_container(std::string_view name,
+                                                   const json& request_body) const {
+  Result<HttpResponse> response =
+      request("POST", "/containers/create?name=" + url_encode(name), &request_body);
+  if (!response) return std::move(response.error()).wrap("creating container `" + std::string(name) + "`");
+  json parsed = json::parse(response->body, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("Id"))
+    return make_error(ErrorCode::ToolFailed, "docker daemon: create answered without an Id");
+  return parsed["Id"].get<std::string>();
+}
+
+Status EngineClient::start_container(std::string_view id, std::string_view checkpoint) const {
+  std::string path = "/containers/" + url_encode(id) + "/start";
+  if (!checkpoint.empty()) path += "?checkpoint=" + url_encode(checkpoint);
+  json empty = json::object();
+  Result<HttpResponse> response = request("POST", path, &empty);
+  if (!response) return std::move(response.error());
+  return {};
+}
+
+Status EngineClient::create_checkpoint(std::string_view id, std::string_view name, bool exit) const {
+  json body = {{"CheckpointID", name}, {"Exit", exit}};
+  Result<HttpResponse> response =
+      request("POST", "/containers/" + url_encode(id) + "/checkpoints", &body);
+  if (!response) return std::move(response.error());
+  return {};
+}
+
+Status EngineClient::remove_checkpoint(std::string_view id, std::string_view name) const {
+  Result<HttpResponse> response =
+      request("DELETE", "/containers/" + url_encode(id) + "/checkpoints/" + url_encode(name));
+  if (!response) return std::move(response.error());
+  return {};
+}
+
+Status EngineClient::remove_container(std::string_view id, bool force) const {
+  std::string path = "/containers/" + url_encode(id) + (force ? "?force=1" : "");
+  Result<HttpResponse> response = request("DELETE", path);
+  if (!response) return std::move(response.error());
+  return {};
+}
+
+Status EngineClient::pull_image(std::string_view reference,
+                                const std::function<void(const json&)>& on_progress) const {
+  std::string ref(reference);
+  std::string tag = "latest";
+  size_t colon = ref.rfind(':');
+  if (colon != std::string::npos && ref.find('/', colon) == std::string::npos) {
+    tag = ref.substr(colon + 1);
+    ref.erase(colon);
+  }
+  return stream_json("POST", "/images/create?fromImage=" + url_encode(ref) + "&tag=" + url_encode(tag),
+                     on_progress);
+}
+
+Status EngineClient::save_image(std::string_view reference, transfer::ByteSink& sink) const {
+  return stream_body("GET", "/images/get?names=" + url_encode(reference), &sink, nullptr);
+}
+
+Status EngineClient::load_image(transfer::ByteSource& source) const {
+  return stream_body("POST", "/images/load?quiet=1", nullptr, &source);
+}
+
+namespace {
+
+struct BodyStreams {
+  CURL* curl;
+  transfer::ByteSink* download;
+  transfer::ByteSource* upload;
+  Error failure;
+  bool failed = false;
+  std::string reply;  // dockerd's own answer when the body is not the data we asked for
+  long status = 0;
+};
+
+size_t download_chunk(char* data, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<BodyStreams*>(self_ptr);
+  size_t length = size * count;
+  if (self->status == 0) curl_easy_getinfo(self->curl, CURLINFO_RESPONSE_CODE, &self->status);
+  if (self->download == nullptr || self->status >= 400) {
+    if (self->reply.size() < 65536) self->reply.append(data, length);
+    return length;
+  }
+  Status written = self->download->write({reinterpret_cast<const std::byte*>(data), length});
+  if (!written) {
+    self->failure = std::move(written.error());
+    self->failed = true;
+    return 0;
+  }
+  return length;
+}
+
+size_t upload_chunk(char* buffer, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<BodyStreams*>(self_ptr);
+  Result<size_t> got = self->upload->read({reinterpret_cast<std::byte*>(buffer), size * count});
+  if (!got) {
+    self->failure = std::move(got.error());
+    self->failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return *got;
+}
+
+}  // namespace
+
+Status EngineClient::stream_body(std::string_view method, std::string_view path,
+                                 transfer::ByteSink* download, transfer::ByteSource* upload) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
+  BodyStreams streams{curl.get(), download, upload, {}, false, {}, 0};
+  std::unique_ptr<curl_slist, HeaderListDeleter> headers(
+      curl_slist_append(nullptr, "Content-Type: application/x-tar"));
+  curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, download_chunk);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &streams);
+  if (upload) {
+    curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_READFUNCTION, upload_chunk);
+    curl_easy_setopt(curl.get(), CURLOPT_READDATA, &streams);
+  } else {
+    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+  }
+  CURLcode rc = curl_easy_perform(curl.get());
+  std::string what = std::string(method) + " " + std::string(path);
+  if (streams.failed) return std::move(streams.failure).wrap("docker daemon: " + what);
+  if (rc != CURLE_OK)
+    return make_error(ErrorCode::Network,
+                      "docker daemon at " + address_ + ": " + what + ": " + curl_easy_strerror(rc));
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &streams.status);
+  if (streams.status >= 400)
+    return make_error(code_for_status(streams.status),
+                      "docker daemon: " + what + ": " + daemon_message(streams.reply));
+  // `docker load` answers 200 and reports a broken archive in its JSON lines.
+  if (streams.reply.find("\"errorDetail\"") != std::string::npos ||
+      streams.reply.find("\"error\"") != std::string::npos)
+    return make_error(ErrorCode::ToolFailed, "docker daemon: " + what + ": " + streams.reply.substr(0, 500));
+  if (download) return download->finish();
+  return {};
+}
+
+}  // namespace dockmig::docker

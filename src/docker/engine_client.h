@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dockmig/result.h"
+#include "transfer/byte_stream.h"
 
 namespace dockmig::docker {
 
@@ -40,6 +41,22 @@ class EngineClient {
   Result<nlohmann::json> inspect_container(std::string_view name_or_id) const;
   Result<nlohmann::json> inspect_image(std::string_view reference) const;
 
+  /// Creates a container from a create request; returns its id.
+  Result<std::string> create_container(std::string_view name, const nlohmann::json& request) const;
+  /// Starts a container, from a checkpoint of its own when `checkpoint` is not empty.
+  Status start_container(std::string_view id, std::string_view checkpoint = {}) const;
+  /// CRIU checkpoint through dockerd; with `exit` the container stops once it is dumped.
+  Status create_checkpoint(std::string_view id, std::string_view name, bool exit) const;
+  Status remove_checkpoint(std::string_view id, std::string_view name) const;
+  Status remove_container(std::string_view id, bool force) const;
+  /// Pulls `reference` from its registry; `on_progress` sees dockerd's JSON lines.
+  Status pull_image(std::string_view reference,
+                    const std::function<void(const nlohmann::json&)>& on_progress) const;
+  /// `docker save` of one image as a tar stream into `sink`.
+  Status save_image(std::string_view reference, transfer::ByteSink& sink) const;
+  /// `docker load` of a tar stream read from `source`.
+  Status load_image(transfer::ByteSource& source) const;
+
   /// Sends a request; HTTP errors (>= 400) become Errors carrying dockerd's own message.
   Result<HttpResponse> request(std::string_view method, std::string_view path,
                                const nlohmann::json* body = nullptr,
@@ -50,6 +67,9 @@ class EngineClient {
   Status stream_json(std::string_view method, std::string_view path,
                      const std::function<void(const nlohmann::json&)>& on_line,
                      std::chrono::seconds timeout = std::chrono::minutes(30)) const;
+  /// Streams a response body into `sink`, or a request body from `upload`.
+  Status stream_body(std::string_view method, std::string_view path, transfer::ByteSink* download,
+                     transfer::ByteSource* upload) const;
 
  private:
   EngineClient(std::string address, std::string socket_path)

@@ -1,0 +1,56 @@
+// The contract shared by the CLI, the agent, the benchmark and the tests: what a migration
+// is asked to do, and what it reports.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dockmig {
+
+/// The phases of a migration, in order; their names are the report's.
+inline constexpr const char* kPhaseNames[] = {"plan",     "image",   "presync", "checkpoint",
+                                              "finalsync", "restore", "confirm"};
+
+struct MigrationRequest {
+  std::string container;      // name or id on the source
+  std::string destination;    // ADDR:PORT of the destination agent
+  std::string docker;         // the source dockerd's socket
+  std::string target_name;    // name at the destination; empty = the same
+  bool keep_source = false;   // leave the stopped source instead of removing it
+  bool dry_run = false;       // plan and say what would move; move nothing
+  int zstd_level = 3;
+};
+
+struct PhaseReport {
+  std::string name;
+  double seconds = 0;
+  uint64_t wire_bytes = 0;  // bytes on the link, both directions
+  uint64_t raw_bytes = 0;   // the same payload before compression
+};
+
+struct MigrationReport {
+  std::string container;
+  std::string source;
+  std::string destination;
+  std::string image_source;  // cache | registry | peer
+  std::string transport = "tcp";
+  bool dry_run = false;
+  bool succeeded = false;
+  bool rolled_back = false;  // the source was resumed after a failure
+  std::string error;
+  std::vector<PhaseReport> phases;
+  double handoff_seconds = 0;   // from the command's start to the confirmed restore
+  double downtime_seconds = 0;  // from the source's freeze to the restored container running
+  uint64_t bytes_total = 0;
+
+  PhaseReport& phase(const std::string& name);
+};
+
+nlohmann::json to_json(const MigrationReport& report);
+/// A table a person can read.
+std::string to_text(const MigrationReport& report);
+
+}  // namespace dockmig

@@ -1,0 +1,54 @@
+// Checkpoint and restore through dockerd rather than runc: dockerd then keeps its own view
+// of the container (stopped after the dump, running after the restore) and rebuilds the
+// network namespace itself on restore. When CRIU fails, dockerd's message only names the
+// log file; the error lines of that log are what a person needs, so they travel up as the
+// error's detail (crun's show_criu_log).
+#include "checkpoint/docker_checkpoint.h"
+
+#include <fstream>
+#include <regex>
+
+namespace dockmig::checkpoint {
+
+std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
+                                     const std::string& name) {
+  return std::filesystem::path(docker_root) / "containers" / container_id / "checkpoints" / name;
+}
+
+std::string criu_log_excerpt(const std::string& daemon_message) {
+  static const std::regex kLogPath(R"((/[^\s:"]+\.log))");
+  std::smatch match;
+  if (!std::regex_search(daemon_message, match, kLogPath)) return "";
+  std::ifstream log(match[1].str());
+  std::string line, excerpt;
+  int kept = 0;
+  while (std::getline(log, line) && kept < 20) {
+    if (line.find("Error") == std::string::npos && line.find("rror (") == std::string::npos) continue;
+    excerpt += "    " + line + "\n";
+    ++kept;
+  }
+  return excerpt.empty() ? "" : "--- excerpt from " + match[1].str() + "\n" + excerpt + "--- end of excerpt";
+}
+
+Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
+                            const std::string& name) {
+  Status done = engine.create_checkpoint(container_id, name, /*exit=*/true);
+  if (done) return {};
+  Error error = std::move(done.error()).wrap("checkpointing " + container_id.substr(0, 12));
+  error.detail = criu_log_excerpt(error.message);
+  if (error.hint.empty())
+    error.hint = "run `dockmig doctor` on this host; CRIU must be >= 4.2 and first on dockerd's PATH";
+  return error;
+}
+
+Status restore_container(const docker::EngineClient& engine, const std::string& container_id,
+                         const std::string& name) {
+  Status done = engine.start_container(container_id, name);
+  if (done) return {};
+  Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
+                                             " from checkpoint `" + name + "`");
+  error.detail = criu_log_excerpt(error.message);
+  return error;
+}
+
+}  // namespace dockmig::checkpoint

@@ -1,0 +1,78 @@
+// Turns dockerd's inspect JSON into a ContainerInfo, decides what cannot be migrated yet,
+// and builds the create request for the destination. Config is recreated verbatim (it is
+// what the user asked for); HostConfig only in the parts that mean the same on any host,
+// because resources such as cgroup parents or device paths belong to the source.
+#include "docker/container_info.h"
+
+namespace dockmig::docker {
+namespace {
+
+using nlohmann::json;
+
+std::string string_at(const json& object, const json::json_pointer& pointer) {
+  if (!object.contains(pointer)) return "";
+  const json& value = object.at(pointer);
+  return value.is_string() ? value.get<std::string>() : "";
+}
+
+bool bool_at(const json& object, const json::json_pointer& pointer) {
+  return object.contains(pointer) && object.at(pointer).is_boolean() && object.at(pointer).get<bool>();
+}
+
+}  // namespace
+
+Result<ContainerInfo> parse_container(const json& inspect) {
+  if (!inspect.is_object() || !inspect.contains("Id") || !inspect.contains("Config"))
+    return make_error(ErrorCode::ToolFailed, "container inspect data lacks Id or Config");
+  ContainerInfo info;
+  info.id = string_at(inspect, "/Id"_json_pointer);
+  info.name = string_at(inspect, "/Name"_json_pointer);
+  if (info.name.starts_with('/')) info.name.erase(0, 1);
+  info.image_ref = string_at(inspect, "/Config/Image"_json_pointer);
+  info.image_id = string_at(inspect, "/Image"_json_pointer);
+  info.running = bool_at(inspect, "/State/Running"_json_pointer);
+  info.paused = bool_at(inspect, "/State/Paused"_json_pointer);
+  info.tty = bool_at(inspect, "/Config/Tty"_json_pointer);
+  info.privileged = bool_at(inspect, "/HostConfig/Privileged"_json_pointer);
+  info.network_mode = string_at(inspect, "/HostConfig/NetworkMode"_json_pointer);
+  info.storage_driver = string_at(inspect, "/GraphDriver/Name"_json_pointer);
+  info.upper_dir = string_at(inspect, "/GraphDriver/Data/UpperDir"_json_pointer);
+  info.config = inspect["Config"];
+  info.host_config = inspect.value("HostConfig", json::object());
+  for (const json& mount : inspect.value("Mounts", json::array())) {
+    info.mounts.push_back(mount.value("Type", "?") + ":" + mount.value("Source", "") + "->" +
+                          mount.value("Destination", ""));
+  }
+  return info;
+}
+
+std::vector<std::string> migration_blockers(const ContainerInfo& info) {
+  std::vector<std::string> reasons;
+  if (!info.running) reasons.push_back("it is not running (only a running container is live-migrated)");
+  if (info.paused) reasons.push_back("it is paused; unpause it first");
+  if (info.tty) reasons.push_back("it has a TTY (-t), which Docker refuses to checkpoint");
+  if (info.privileged) reasons.push_back("it is privileged, so it depends on this host's devices");
+  if (info.network_mode == "host" || info.network_mode.starts_with("container:"))
+    reasons.push_back("its network mode is `" + info.network_mode + "`, tied to this host");
+  if (info.storage_driver != "overlay2")
+    reasons.push_back("its storage driver is `" + info.storage_driver + "`, not overlay2");
+  for (const std::string& mount : info.mounts)
+    reasons.push_back("it has a mount (" + mount + ") whose data dockmig cannot move yet");
+  return reasons;
+}
+
+json create_request(const ContainerInfo& info) {
+  json body = info.config;
+  json host = json::object();
+  for (const char* key : {"PortBindings", "RestartPolicy", "NetworkMode", "Init", "ShmSize",
+                          "CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts",
+                          "Memory", "NanoCpus", "CpuShares", "PidsLimit", "Ulimits",
+                          "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Sysctls", "LogConfig"}) {
+    if (info.host_config.contains(key) && !info.host_config[key].is_null())
+      host[key] = info.host_config[key];
+  }
+  body["HostConfig"] = host;
+  return body;
+}
+
+}  // namespace dockmig::docker

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+
+namespace dockmig::docker {
+
+/// What a migration needs to know about a container, parsed from GET /containers/{id}/json.
+struct ContainerInfo {
+  std::string id;
+  std::string name;            // without the leading '/'
+  std::string image_ref;       // Config.Image, as the user named it
+  std::string image_id;        // sha256:…
+  bool running = false;
+  bool paused = false;
+  bool tty = false;
+  bool privileged = false;
+  std::string network_mode;
+  std::string storage_driver;  // GraphDriver.Name
+  std::string upper_dir;       // GraphDriver.Data.UpperDir
+  std::vector<std::string> mounts;  // "type:source->destination", any means "cannot move yet"
+  nlohmann::json config;       // Config, verbatim: recreated as is at the destination
+  nlohmann::json host_config;  // HostConfig, verbatim
+};
+
+/// A pure parser: unit-tested on recorded responses.
+Result<ContainerInfo> parse_container(const nlohmann::json& inspect);
+
+/// Why this container cannot be live-migrated yet, or empty when it can.
+std::vector<std::string> migration_blockers(const ContainerInfo& info);
+
+/// The body of POST /containers/create that recreates `info` on another host: the same
+/// image and configuration (command, entrypoint, env, working dir, user, labels, ports,
+/// restart policy, hostname), with only the host settings that can move.
+nlohmann::json create_request(const ContainerInfo& info);
+
+}  // namespace dockmig::docker

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/container_info.h"
+#include "docker/engine_client.h"
+#include "dockmig/result.h"
+
+namespace dockmig::migrate {
+
+struct ImageLayer {
+  std::string digest;  // the layer's diff id (sha256 of its uncompressed tar)
+  uint64_t bytes = 0;
+};
+
+/// What moves and what does not, and why: `dockmig inspect` and a migration's first step.
+struct MigrationPlan {
+  docker::ContainerInfo container;
+  std::string docker_root;           // the source daemon's DockerRootDir
+  std::vector<ImageLayer> image_layers;
+  uint64_t image_bytes = 0;
+  uint64_t upper_bytes = 0;
+  uint64_t upper_files = 0;
+  uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
+  std::vector<std::string> blockers; // why it cannot move now; empty when it can
+};
+
+/// Reads the container and its image through the Engine API and sizes its writable layer.
+Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container);
+
+nlohmann::json to_json(const MigrationPlan& plan);
+std::string to_text(const MigrationPlan& plan);
+
+}  // namespace dockmig::migrate

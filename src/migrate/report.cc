@@ -1,0 +1,75 @@
+// The migration report as JSON (for programs: the gateway hook, the benchmark) and as a
+// table (for people). Both come from the same struct so they can never disagree.
+#include <cstdio>
+
+#include "dockmig/migration.h"
+
+namespace dockmig {
+
+PhaseReport& MigrationReport::phase(const std::string& name) {
+  for (PhaseReport& existing : phases)
+    if (existing.name == name) return existing;
+  phases.push_back(PhaseReport{name});
+  return phases.back();
+}
+
+nlohmann::json to_json(const MigrationReport& report) {
+  nlohmann::json phases = nlohmann::json::object();
+  for (const PhaseReport& p : report.phases)
+    phases[p.name] = {{"seconds", p.seconds}, {"wire_bytes", p.wire_bytes}, {"raw_bytes", p.raw_bytes}};
+  return {{"container", report.container},
+          {"source", report.source},
+          {"destination", report.destination},
+          {"image_source", report.image_source},
+          {"transport", report.transport},
+          {"dry_run", report.dry_run},
+          {"succeeded", report.succeeded},
+          {"rolled_back", report.rolled_back},
+          {"error", report.error},
+          {"phases", phases},
+          {"handoff_seconds", report.handoff_seconds},
+          {"downtime_seconds", report.downtime_seconds},
+          {"bytes_total", report.bytes_total}};
+}
+
+namespace {
+
+std::string human_bytes(uint64_t bytes) {
+  char text[32];
+  if (bytes < 10 * 1024) std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+  else if (bytes < 10 * 1024 * 1024) std::snprintf(text, sizeof text, "%.1f KiB", bytes / 1024.0);
+  else std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
+  return text;
+}
+
+}  // namespace
+
+std::string to_text(const MigrationReport& report) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %s: %s -> %s (image from %s, %s)\n",
+                report.dry_run ? "plan for" : "migration of", report.container.c_str(),
+                report.source.c_str(), report.destination.c_str(),
+                report.image_source.empty() ? "-" : report.image_source.c_str(),
+                report.transport.c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-11s %9s %12s %12s\n", "phase", "seconds", "on the wire",
+                "uncompressed");
+  out += line;
+  for (const PhaseReport& p : report.phases) {
+    std::snprintf(line, sizeof line, "  %-11s %9.3f %12s %12s\n", p.name.c_str(), p.seconds,
+                  human_bytes(p.wire_bytes).c_str(), human_bytes(p.raw_bytes).c_str());
+    out += line;
+  }
+  if (report.dry_run) return out;
+  std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
+                report.handoff_seconds, report.downtime_seconds,
+                human_bytes(report.bytes_total).c_str());
+  out += line;
+  if (report.succeeded) out += "  result: the container runs at the destination\n";
+  else out += std::string("  result: FAILED: ") + report.error +
+              (report.rolled_back ? "\n  the source container was resumed and runs\n" : "\n");
+  return out;
+}
+
+}  // namespace dockmig
