@@ -135,7 +135,7 @@ VerbRunner define_doctor(CLI::App& command) {
   command.footer(
       "Required checks print OK or FAIL; INFO lines describe optional capabilities.\n"
       "Exit status 0 when every required check passes, 1 otherwise.");
-  return [options] {
+  return [options]() -> int {
     std::vector<Check> checks;
     check_docker(options->docker, checks);
     check_criu(options->criu, checks);

@@ -14,6 +14,7 @@ using dockmig::cli::Verb;
 
 constexpr Verb kVerbs[] = {
     {"doctor", "Check that this host can send and receive live migrations", dockmig::cli::define_doctor},
+    {"inspect", "Show a container's layers and what a migration would send", dockmig::cli::define_inspect},
 };
 
 constexpr const char* kDescription =
@@ -24,6 +25,16 @@ constexpr const char* kDescription =
     "Start with `dockmig doctor` on each host.";
 
 }  // namespace
+
+namespace dockmig::cli {
+
+int report_error(const Error& error) {
+  std::fprintf(stderr, "dockmig: error: %s\n", error.describe().c_str());
+  return error.code == ErrorCode::InvalidInput || error.code == ErrorCode::NotFound ? kExitBadInput
+                                                                                   : kExitFailure;
+}
+
+}  // namespace dockmig::cli
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "dockmig");

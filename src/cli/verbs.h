@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dockmig/result.h"
+
 namespace dockmig::cli {
 
 /// Exit statuses of the dockmig command (docs/error-handling.md).
@@ -25,5 +27,9 @@ struct Verb {
 };
 
 VerbRunner define_doctor(CLI::App& command);
+VerbRunner define_inspect(CLI::App& command);
+
+/// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
+int report_error(const Error& error);
 
 }  // namespace dockmig::cli

@@ -1,0 +1,32 @@
+// `dockmig inspect CONTAINER`: the container's layers as a migration sees them, and what a
+// migration would send to a host that has, or lacks, its image.
+#include <cstdio>
+
+#include "cli/verbs.h"
+#include "docker/engine_client.h"
+#include "migrate/plan.h"
+
+namespace dockmig::cli {
+
+VerbRunner define_inspect(CLI::App& command) {
+  struct Options {
+    std::string container;
+    std::string docker = docker::EngineClient::default_address();
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("container", options->container, "Name or id of a local container")->required();
+  command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
+  command.add_flag("--json", options->json, "Print one JSON object");
+  return [options]() -> int {
+    Result<docker::EngineClient> engine = docker::EngineClient::open(options->docker);
+    if (!engine) return report_error(engine.error());
+    Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, options->container);
+    if (!plan) return report_error(plan.error());
+    if (options->json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
+    else std::printf("%s", migrate::to_text(*plan).c_str());
+    return kExitSuccess;
+  };
+}
+
+}  // namespace dockmig::cli

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every dockmig test on this machine: installs what is missing (tools/setup.sh),
+# builds, then runs the unit tests and the integration tests on a real two-host edge
+# test bed (real dockerd, CRIU, registry, shaped links). Needs root.
+#   tools/test.sh                  everything
+#   tools/test.sh -L unit          only what matches a ctest label or -R regex
+# DOCKMIG_SKIP_SETUP=1 skips the installer (when you know the machine is ready).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${DOCKMIG_BUILD_DIR:-$repo/build}
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tools/test.sh: run as root: the tests start daemons and make network namespaces" >&2
+  exit 2
+fi
+[ "${DOCKMIG_SKIP_SETUP:-0}" = 1 ] || bash "$repo/tools/setup.sh"
+
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKMIG_WERROR=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+if [ $# -gt 0 ]; then
+  exec ctest --output-on-failure "$@"
+fi
+exec ctest --output-on-failure
