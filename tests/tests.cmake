@@ -8,6 +8,8 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/base/result_test.cc
   tests/unit/base/subprocess_test.cc
   tests/unit/docker/engine_client_test.cc
+  tests/unit/docker/container_info_test.cc
+  tests/unit/migrate/report_test.cc
   tests/unit/checkpoint/criu_test.cc
 )
 add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES})

@@ -1,0 +1,75 @@
+#include "docker/container_info.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::docker {
+namespace {
+
+using nlohmann::json;
+
+// The shape of GET /containers/{id}/json from Docker 20.10, trimmed to what matters.
+json running_container() {
+  return json::parse(R"({
+    "Id": "4f2c9d1e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d",
+    "Name": "/web",
+    "Image": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    "State": {"Running": true, "Paused": false, "Pid": 4242},
+    "GraphDriver": {"Name": "overlay2", "Data": {
+      "LowerDir": "/var/lib/docker/overlay2/abc-init/diff:/var/lib/docker/overlay2/def/diff",
+      "MergedDir": "/var/lib/docker/overlay2/abc/merged",
+      "UpperDir": "/var/lib/docker/overlay2/abc/diff",
+      "WorkDir": "/var/lib/docker/overlay2/abc/work"}},
+    "Mounts": [],
+    "Config": {"Hostname": "4f2c9d1e8a7b", "Image": "10.77.9.1:5000/dockmig/tiny:1",
+               "Cmd": ["httpd", "-f", "-p", "80"], "Env": ["PATH=/bin"], "Tty": false,
+               "Labels": {"app": "web"}, "WorkingDir": "/srv", "User": "",
+               "ExposedPorts": {"80/tcp": {}}},
+    "HostConfig": {"NetworkMode": "default", "Privileged": false,
+                   "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
+                   "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+                   "CgroupParent": "", "Binds": null}
+  })");
+}
+
+TEST(ParseContainer, ReadsUpperDirImageAndState) {
+  Result<ContainerInfo> info = parse_container(running_container());
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->name, "web");
+  EXPECT_EQ(info->image_ref, "10.77.9.1:5000/dockmig/tiny:1");
+  EXPECT_EQ(info->upper_dir, "/var/lib/docker/overlay2/abc/diff");
+  EXPECT_EQ(info->storage_driver, "overlay2");
+  EXPECT_TRUE(info->running);
+  EXPECT_TRUE(migration_blockers(*info).empty());
+}
+
+TEST(ParseContainer, RejectsDataWithoutIdOrConfig) {
+  EXPECT_FALSE(parse_container(json::object()));
+  EXPECT_FALSE(parse_container(json::parse(R"({"Id": "x"})")));
+}
+
+TEST(MigrationBlockers, NameEveryReasonAContainerCannotMove) {
+  json inspect = running_container();
+  inspect["State"]["Running"] = false;
+  inspect["Config"]["Tty"] = true;
+  inspect["HostConfig"]["Privileged"] = true;
+  inspect["HostConfig"]["NetworkMode"] = "host";
+  inspect["GraphDriver"]["Name"] = "vfs";
+  inspect["Mounts"] = json::parse(R"([{"Type": "volume", "Source": "/v", "Destination": "/data"}])");
+  std::vector<std::string> reasons = migration_blockers(*parse_container(inspect));
+  ASSERT_EQ(reasons.size(), 6u);
+  EXPECT_NE(reasons[0].find("not running"), std::string::npos);
+  EXPECT_NE(reasons[5].find("volume:/v->/data"), std::string::npos);
+}
+
+TEST(CreateRequest, KeepsConfigAndOnlyPortableHostSettings) {
+  json request = create_request(*parse_container(running_container()));
+  EXPECT_EQ(request["Cmd"], json::parse(R"(["httpd", "-f", "-p", "80"])"));
+  EXPECT_EQ(request["Labels"]["app"], "web");
+  EXPECT_EQ(request["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], "8080");
+  EXPECT_EQ(request["HostConfig"]["RestartPolicy"]["Name"], "no");
+  EXPECT_FALSE(request["HostConfig"].contains("CgroupParent"));
+  EXPECT_FALSE(request["HostConfig"].contains("Binds"));
+}
+
+}  // namespace
+}  // namespace dockmig::docker
