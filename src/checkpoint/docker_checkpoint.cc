@@ -5,6 +5,7 @@
 // error's detail (crun's show_criu_log).
 #include "checkpoint/docker_checkpoint.h"
 
+#include <chrono>
 #include <fstream>
 #include <regex>
 
@@ -41,8 +42,15 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
   return error;
 }
 
-Status restore_container(const docker::EngineClient& engine, const std::string& container_id,
-                         const std::string& name) {
+Status restore_container(const docker::EngineClient& engine, const std::string& docker_root,
+                         const std::string& container_id, const std::string& name) {
+  // Docker 20.10 uploads the checkpoint dir, as a tar, into containerd's content store on
+  // restore, and fails when a blob with that digest is still there from the dump on the
+  // same daemon ("commit failed: content sha256:... already exists"): the resume of a
+  // source after a failed handoff. A nonce file (CRIU ignores unknown files) makes each
+  // upload's digest new.
+  std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
+  std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
   Status done = engine.start_container(container_id, name);
   if (done) return {};
   Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +

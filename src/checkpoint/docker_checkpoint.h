@@ -19,8 +19,8 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
                             const std::string& name);
 
 /// Starts a container from checkpoint `name` in its own checkpoints dir.
-Status restore_container(const docker::EngineClient& engine, const std::string& container_id,
-                         const std::string& name);
+Status restore_container(const docker::EngineClient& engine, const std::string& docker_root,
+                         const std::string& container_id, const std::string& name);
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.

@@ -1,0 +1,32 @@
+# Integration tests: real dockerd, CRIU, registry and shaped links on the test bed
+# (tools/testbed). One bed serves every test through the `bed` fixture: bed_up makes it,
+# bed_down removes it and checks that nothing is left, even when tests fail. They need
+# root; run as another user they are skipped (exit 77) with the reason.
+set(DOCKMIG_TESTBED ${CMAKE_SOURCE_DIR}/tools/testbed/testbed)
+set(DOCKMIG_INTEGRATION_DIR ${CMAKE_SOURCE_DIR}/tests/integration)
+
+add_test(NAME bed_up COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/bed_up.sh)
+add_test(NAME bed_down COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/bed_down.sh)
+set_tests_properties(bed_up PROPERTIES FIXTURES_SETUP bed TIMEOUT 900)
+set_tests_properties(bed_down PROPERTIES FIXTURES_CLEANUP bed TIMEOUT 300)
+set_tests_properties(bed_up bed_down PROPERTIES LABELS integration RUN_SERIAL TRUE
+  SKIP_RETURN_CODE 77 ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED}")
+
+# dockmig_integration_test(NAME [LABELS extra...]): runs tests/integration/NAME.sh on the bed.
+function(dockmig_integration_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name} COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/${name}.sh)
+  set_tests_properties(${name} PROPERTIES
+    FIXTURES_REQUIRED bed RUN_SERIAL TRUE TIMEOUT ${ARG_TIMEOUT} SKIP_RETURN_CODE 77
+    LABELS "integration;${ARG_LABELS}"
+    ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
+endfunction()
+
+dockmig_integration_test(bed_daemons)
+dockmig_integration_test(bed_checkpoint_counter)
+dockmig_integration_test(bed_checkpoint_tcp)
+dockmig_integration_test(bed_registry_pull)
+dockmig_integration_test(bed_link_shaping LABELS shaping)

@@ -1,0 +1,60 @@
+# Shared by the integration tests: the bed's variables, the docker CLI per host, checks
+# that fail with a message, and cleanup of what a test started even when it fails.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: integration tests need root (network namespaces, dockerd, CRIU)" >&2
+  exit 77
+fi
+: "${TESTBED:?TESTBED must point to tools/testbed/testbed (ctest sets it)}"
+eval "$("$TESTBED" env)"
+test_name=$(basename "$0" .sh)
+
+dk() { local host=$1; shift; "$TESTBED" docker "$host" "$@"; }
+in_ns() { local host=$1; shift; "$TESTBED" exec "$host" "$@"; }
+fail() { echo "FAIL: $test_name: $*" >&2; exit 1; }
+pass() { echo "PASS: $test_name${1:+: $1}"; }
+step() { echo "--- $*"; }
+
+# Containers a test makes carry this label, so cleanup finds them on both hosts.
+label="dockmig.test=$test_name"
+cleanup_containers() {
+  for host in edge-a edge-b; do
+    local ids
+    ids=$(dk "$host" ps -aq --filter "label=$label" 2>/dev/null || true)
+    [ -z "$ids" ] || dk "$host" rm -f $ids >/dev/null 2>&1 || true
+  done
+}
+trap cleanup_containers EXIT
+cleanup_containers
+
+# A shell loop that counts in memory and writes the count to /tmp/count every 0.1 s.
+counter_cmd='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
+
+# wait_until SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+# restore_checkpoint HOST CONTAINER NAME: `docker start --checkpoint`, with the nonce file
+# that dockmig also writes: Docker 20.10 fails a restore on the daemon that made the
+# checkpoint when containerd still holds a blob of the same digest (docs/testbed.md).
+restore_checkpoint() {
+  local host=$1 container=$2 name=$3 id root
+  id=$(dk "$host" inspect -f '{{.Id}}' "$container")
+  root=$(dk "$host" info -f '{{.DockerRootDir}}')
+  date +%s%N >"$root/containers/$id/checkpoints/$name/dockmig-restore-nonce"
+  dk "$host" start --checkpoint "$name" "$container"
+}
+
+# count_of HOST CONTAINER: the counter's last value (from the container, or its upper dir
+# while it is stopped).
+count_of() {
+  dk "$1" exec "$2" cat /tmp/count 2>/dev/null \
+    || cat "$(dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' "$2")/tmp/count"
+}
+count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
