@@ -12,7 +12,19 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/report_test.cc
   tests/unit/checkpoint/criu_test.cc
 )
-add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES})
+set(DOCKMIG_LAYERS_TEST_SOURCES
+  tests/unit/layers/upper_snapshot_test.cc
+  tests/unit/layers/upper_tar_test.cc
+  tests/unit/layers/tar_extract_safety_test.cc
+)
+set(DOCKMIG_TRANSFER_TEST_SOURCES
+  tests/unit/transfer/file_stream_test.cc
+  tests/unit/transfer/zstd_stream_test.cc
+  tests/unit/transfer/connection_test.cc
+  tests/unit/transfer/channel_test.cc
+)
+add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES}
+  ${DOCKMIG_LAYERS_TEST_SOURCES} ${DOCKMIG_TRANSFER_TEST_SOURCES})
 target_include_directories(dockmig_unit_tests PRIVATE src tests)
 target_link_libraries(dockmig_unit_tests PRIVATE dockmig_core GTest::gtest_main)
 gtest_discover_tests(dockmig_unit_tests PROPERTIES LABELS unit

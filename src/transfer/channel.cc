@@ -1,0 +1,321 @@
+// The agent wire protocol: hello, then length-prefixed frames (see channel.h). Blobs stream
+// through in 256 KiB Chunk frames, hashed on both ends as they pass, so neither side ever
+// holds a whole blob; the receiver only reports success after the SHA-256 in BlobEnd matches.
+#include "transfer/channel.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+namespace dockmig::transfer {
+namespace {
+
+constexpr std::array<char, 8> kMagic = {'D', 'O', 'C', 'K', 'M', 'I', 'G', '\0'};
+constexpr size_t kHelloSize = kMagic.size() + 2;
+constexpr size_t kHeaderSize = 5;
+constexpr size_t kChunkSize = 256 * 1024;
+constexpr size_t kDigestSize = 32;
+// Something that is not an agent may just stay silent; don't wait the full read timeout.
+constexpr std::chrono::milliseconds kHelloTimeout{15'000};
+constexpr std::chrono::milliseconds kReadTimeout{120'000};  // Connection's default
+// Payloads up to this size are sent in one write with their header (one TCP segment).
+constexpr size_t kCoalesceLimit = 64 * 1024;
+
+static_assert(kChunkSize <= kMaxFrame);
+
+constexpr ErrorCode kAllErrorCodes[] = {
+    ErrorCode::InvalidInput, ErrorCode::NotFound, ErrorCode::Unsupported, ErrorCode::ToolFailed,
+    ErrorCode::Io,           ErrorCode::Network,  ErrorCode::Conflict,    ErrorCode::Timeout,
+    ErrorCode::Interrupted,  ErrorCode::Internal,
+};
+
+ErrorCode error_code_named(std::string_view name) {
+  for (ErrorCode code : kAllErrorCodes) {
+    if (to_string(code) == name) return code;
+  }
+  return ErrorCode::Internal;
+}
+
+std::span<const std::byte> as_bytes(std::string_view text) { return std::as_bytes(std::span(text)); }
+
+std::string_view as_text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+const char* kind_name(FrameKind kind) {
+  switch (kind) {
+    case FrameKind::Message: return "Message";
+    case FrameKind::Chunk: return "Chunk";
+    case FrameKind::BlobEnd: return "BlobEnd";
+    case FrameKind::Error: return "Error";
+  }
+  return "unknown";
+}
+
+std::string dump(const nlohmann::json& message) {
+  return message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// `object[key]` when it is a string, else `fallback` (json::value would throw on a number).
+std::string string_field(const nlohmann::json& object, const char* key, const std::string& fallback = "") {
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : fallback;
+}
+
+/// The peer's Error frame as our Error, prefixed "the peer: ".
+Error peer_error(std::span<const std::byte> payload) {
+  nlohmann::json body = nlohmann::json::parse(as_text(payload), nullptr, false);
+  if (!body.is_object()) return make_error(ErrorCode::Internal, "the peer: failed (its error report was unreadable)");
+  Error error = make_error(error_code_named(string_field(body, "code")),
+                           "the peer: " + string_field(body, "message", "failed"), string_field(body, "hint"));
+  error.detail = string_field(body, "detail");
+  return error;
+}
+
+struct EvpFree {
+  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+};
+using DigestContext = std::unique_ptr<EVP_MD_CTX, EvpFree>;
+
+DigestContext new_sha256() {
+  DigestContext context(EVP_MD_CTX_new());
+  if (context && EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) context.reset();
+  return context;
+}
+
+std::array<std::byte, kDigestSize> final_digest(EVP_MD_CTX* context) {
+  std::array<std::byte, kDigestSize> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, reinterpret_cast<unsigned char*>(digest.data()), &length);
+  return digest;
+}
+
+}  // namespace
+
+Result<FrameHeader> decode_frame_header(std::span<const std::byte, 5> bytes) {
+  auto kind = std::to_integer<uint8_t>(bytes[0]);
+  uint32_t length = 0;
+  for (size_t i = 1; i < 5; ++i) length = (length << 8) | std::to_integer<uint32_t>(bytes[i]);
+  if (kind < static_cast<uint8_t>(FrameKind::Message) || kind > static_cast<uint8_t>(FrameKind::Error)) {
+    return make_error(ErrorCode::InvalidInput, "unknown frame kind " + std::to_string(kind));
+  }
+  if (length > kMaxFrame) {
+    return make_error(ErrorCode::InvalidInput, "a frame of " + std::to_string(length) +
+                                                   " bytes, above the limit of " + std::to_string(kMaxFrame));
+  }
+  return FrameHeader{static_cast<FrameKind>(kind), length};
+}
+
+Result<std::unique_ptr<Channel>> Channel::open(Connection connection) {
+  std::unique_ptr<Channel> channel(new Channel(std::move(connection)));
+  const std::string& peer = channel->peer();
+
+  std::array<std::byte, kHelloSize> hello{};
+  std::memcpy(hello.data(), kMagic.data(), kMagic.size());
+  hello[8] = std::byte(kProtocolVersion >> 8);
+  hello[9] = std::byte(kProtocolVersion & 0xff);
+  if (Status sent = channel->connection_.write_all(hello); !sent) return std::move(sent.error());
+  channel->wire_bytes_[channel->phase_] += kHelloSize;
+
+  std::array<std::byte, kHelloSize> answer{};
+  channel->connection_.set_read_timeout(kHelloTimeout);
+  Status answered = channel->connection_.read_exact(answer);
+  channel->connection_.set_read_timeout(kReadTimeout);
+  if (!answered) {
+    return std::move(answered.error()).with_hint("is `" + peer + "` a dockmig agent of the same version?");
+  }
+  channel->wire_bytes_[channel->phase_] += kHelloSize;
+  if (std::memcmp(answer.data(), kMagic.data(), kMagic.size()) != 0) {
+    return make_error(ErrorCode::InvalidInput, "`" + peer + "` is not a dockmig agent (it answered something else)",
+                      "check the address and port: they must be those of a dockmig agent");
+  }
+  uint16_t version = static_cast<uint16_t>(std::to_integer<uint16_t>(answer[8]) << 8 |
+                                           std::to_integer<uint16_t>(answer[9]));
+  if (version != kProtocolVersion) {
+    return make_error(ErrorCode::InvalidInput, "`" + peer + "` speaks protocol version " + std::to_string(version) +
+                                                   ", this dockmig speaks " + std::to_string(kProtocolVersion) +
+                                                   "; run the same dockmig version on both hosts");
+  }
+  return channel;
+}
+
+uint64_t Channel::wire_bytes(const std::string& phase) const {
+  auto found = wire_bytes_.find(phase);
+  return found == wire_bytes_.end() ? 0 : found->second;
+}
+
+Status Channel::write_frame(FrameKind kind, std::span<const std::byte> payload) {
+  if (payload.size() > kMaxFrame) {
+    return make_error(ErrorCode::Internal, std::string("a ") + kind_name(kind) + " frame of " +
+                                               std::to_string(payload.size()) + " bytes is above the protocol limit");
+  }
+  auto length = static_cast<uint32_t>(payload.size());
+  std::array<std::byte, kHeaderSize> header = {std::byte(kind), std::byte(length >> 24), std::byte(length >> 16),
+                                               std::byte(length >> 8), std::byte(length)};
+  Status sent;
+  if (payload.size() <= kCoalesceLimit) {
+    std::vector<std::byte> frame(header.begin(), header.end());
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    sent = connection_.write_all(frame);
+  } else {
+    sent = connection_.write_all(header);
+    if (sent) sent = connection_.write_all(payload);
+  }
+  if (!sent) return sent;
+  wire_bytes_[phase_] += kHeaderSize + payload.size();
+  return {};
+}
+
+Result<Channel::Frame> Channel::read_frame() {
+  std::array<std::byte, kHeaderSize> header_bytes{};
+  if (Status got = connection_.read_exact(header_bytes); !got) return std::move(got.error());
+  Result<FrameHeader> header = decode_frame_header(header_bytes);
+  if (!header) return std::move(header.error()).wrap("`" + peer() + "` sent a malformed frame");
+  Frame frame{header->kind, std::vector<std::byte>(header->length)};
+  if (Status got = connection_.read_exact(frame.payload); !got) return std::move(got.error());
+  wire_bytes_[phase_] += kHeaderSize + header->length;
+  return frame;
+}
+
+Status Channel::send_message(const nlohmann::json& message) {
+  return write_frame(FrameKind::Message, as_bytes(dump(message)));
+}
+
+Result<nlohmann::json> Channel::receive_message() {
+  Result<Frame> frame = read_frame();
+  if (!frame) return std::move(frame.error());
+  if (frame->kind == FrameKind::Error) return peer_error(frame->payload);
+  if (frame->kind != FrameKind::Message) {
+    return make_error(ErrorCode::InvalidInput,
+                      "`" + peer() + "` sent a " + kind_name(frame->kind) + " frame where a message was expected");
+  }
+  nlohmann::json message = nlohmann::json::parse(as_text(frame->payload), nullptr, false);
+  if (!message.is_object()) {
+    return make_error(ErrorCode::InvalidInput, "`" + peer() + "` sent a message that is not a JSON object");
+  }
+  return message;
+}
+
+/// Buffers written bytes into Chunk frames of kChunkSize and hashes them as they pass.
+class Channel::BlobSink : public ByteSink {
+ public:
+  BlobSink(Channel& channel, std::string name, Status started)
+      : channel_(channel), name_(std::move(name)), status_(std::move(started)), digest_(new_sha256()) {
+    if (status_ && !digest_) status_ = make_error(ErrorCode::Internal, "cannot set up SHA-256 (OpenSSL)");
+    if (status_) buffer_.reserve(kChunkSize);
+  }
+
+  Status write(std::span<const std::byte> data) override {
+    if (finished_) return make_error(ErrorCode::Internal, "blob `" + name_ + "`: write after finish");
+    if (!status_) return status_;
+    EVP_DigestUpdate(digest_.get(), data.data(), data.size());
+    while (!data.empty() && status_) {
+      if (buffer_.empty() && data.size() >= kChunkSize) {
+        status_ = send_chunk(data.first(kChunkSize));
+        data = data.subspan(kChunkSize);
+        continue;
+      }
+      size_t taken = std::min(kChunkSize - buffer_.size(), data.size());
+      buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(taken));
+      data = data.subspan(taken);
+      if (buffer_.size() == kChunkSize) status_ = flush();
+    }
+    return status_;
+  }
+
+  Status finish() override {
+    if (finished_) return make_error(ErrorCode::Internal, "blob `" + name_ + "`: finished twice");
+    finished_ = true;
+    if (status_ && !buffer_.empty()) status_ = flush();
+    if (!status_) return status_;
+    std::array<std::byte, kDigestSize> digest = final_digest(digest_.get());
+    Status sent = channel_.write_frame(FrameKind::BlobEnd, digest);
+    if (!sent) status_ = std::move(sent.error()).wrap("sending blob `" + name_ + "`");
+    return status_;
+  }
+
+ private:
+  Status send_chunk(std::span<const std::byte> chunk) {
+    Status sent = channel_.write_frame(FrameKind::Chunk, chunk);
+    if (!sent) return std::move(sent.error()).wrap("sending blob `" + name_ + "`");
+    return sent;
+  }
+
+  Status flush() {
+    Status sent = send_chunk(buffer_);
+    buffer_.clear();
+    return sent;
+  }
+
+  Channel& channel_;
+  std::string name_;
+  Status status_;  // sticky: after one failed send, every later call reports it
+  DigestContext digest_;
+  std::vector<std::byte> buffer_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<ByteSink> Channel::send_blob(const std::string& name) {
+  Status started = send_message({{"type", "blob"}, {"name", name}});
+  if (!started) started = std::move(started.error()).wrap("sending blob `" + name + "`");
+  return std::make_unique<BlobSink>(*this, name, std::move(started));
+}
+
+Status Channel::receive_blob(const std::string& name, ByteSink& out) {
+  std::string context = "receiving blob `" + name + "` from `" + peer() + "`";
+  Result<Frame> first = read_frame();
+  if (!first) return std::move(first.error()).wrap(context);
+  if (first->kind == FrameKind::Error) return peer_error(first->payload);
+  if (first->kind != FrameKind::Message) {
+    return make_error(ErrorCode::InvalidInput, context + ": got a " + kind_name(first->kind) + " frame instead");
+  }
+  nlohmann::json start = nlohmann::json::parse(as_text(first->payload), nullptr, false);
+  if (!start.is_object() || string_field(start, "type") != "blob" || string_field(start, "name") != name) {
+    return make_error(ErrorCode::InvalidInput, context + ": got " + dump(start) + " instead");
+  }
+  DigestContext digest = new_sha256();
+  if (!digest) return make_error(ErrorCode::Internal, context + ": cannot set up SHA-256 (OpenSSL)");
+  while (true) {
+    Result<Frame> frame = read_frame();
+    if (!frame) return std::move(frame.error()).wrap(context);
+    switch (frame->kind) {
+      case FrameKind::Chunk: {
+        EVP_DigestUpdate(digest.get(), frame->payload.data(), frame->payload.size());
+        if (Status written = out.write(frame->payload); !written) return std::move(written.error()).wrap(context);
+        break;
+      }
+      case FrameKind::BlobEnd: {
+        std::array<std::byte, kDigestSize> expected = final_digest(digest.get());
+        if (frame->payload.size() != kDigestSize ||
+            !std::equal(expected.begin(), expected.end(), frame->payload.begin())) {
+          return make_error(ErrorCode::InvalidInput, context + ": its SHA-256 does not match, the data was damaged",
+                            "retry the migration; if it happens again, check the network path between the hosts");
+        }
+        if (Status finished = out.finish(); !finished) return std::move(finished.error()).wrap(context);
+        return {};
+      }
+      case FrameKind::Error:
+        return peer_error(frame->payload);
+      case FrameKind::Message:
+        return make_error(ErrorCode::InvalidInput, context + ": got a message in the middle of the blob");
+    }
+  }
+}
+
+void Channel::send_error_and_close(const Error& error) {
+  nlohmann::json body = {{"code", to_string(error.code)}, {"message", error.message}, {"hint", error.hint}};
+  if (!error.detail.empty()) body["detail"] = error.detail;
+  std::string text = dump(body);
+  // An oversized detail (a long CRIU log) must not cost the peer the message itself.
+  if (text.size() > kMaxFrame) {
+    body.erase("detail");
+    text = dump(body);
+  }
+  write_frame(FrameKind::Error, as_bytes(text)).ignore("best effort: the connection is being dropped anyway");
+  connection_.close();
+}
+
+}  // namespace dockmig::transfer

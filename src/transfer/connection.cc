@@ -1,0 +1,270 @@
+// TCP sockets between agents. Connecting is non-blocking plus poll() so a dead host fails
+// after the caller's timeout rather than the kernel's minutes. Sends use MSG_NOSIGNAL so a
+// vanished peer is an error, not a SIGPIPE. The read timeout lives in the kernel
+// (SO_RCVTIMEO, and SO_SNDTIMEO too: a peer that stops reading is as stuck as one that
+// stops writing), so Connection needs no state beyond its fd.
+#include "transfer/connection.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace dockmig::transfer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kDefaultReadTimeout{120'000};
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+std::string address_text(const std::string& host, uint16_t port) {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string address_text(const sockaddr* address, socklen_t length) {
+  char host[NI_MAXHOST] = "?";
+  char service[NI_MAXSERV] = "?";
+  getnameinfo(address, length, host, sizeof host, service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV);
+  return address_text(host, static_cast<uint16_t>(std::atoi(service)));
+}
+
+struct AddrInfoFree {
+  void operator()(addrinfo* list) const { freeaddrinfo(list); }
+};
+using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoFree>;
+
+Result<AddrInfoList> resolve(const std::string& host, uint16_t port, int flags) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = flags;
+  addrinfo* list = nullptr;
+  std::string service = std::to_string(port);
+  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list);
+  if (rc != 0) {
+    std::string reason = rc == EAI_SYSTEM ? errno_text(errno) : gai_strerror(rc);
+    return make_error(ErrorCode::Network, "cannot resolve `" + host + "`: " + reason,
+                      "check the host name, or give a numeric address");
+  }
+  return AddrInfoList(list);
+}
+
+void set_blocking(int fd, bool blocking) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
+}
+
+void set_socket_timeouts(int fd, std::chrono::milliseconds timeout) {
+  timeval value{};
+  value.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  value.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value);
+}
+
+std::string timeout_text(int fd, int option) {
+  timeval value{};
+  socklen_t length = sizeof value;
+  getsockopt(fd, SOL_SOCKET, option, &value, &length);
+  double seconds = static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", seconds);
+  return text;
+}
+
+/// Connects to one resolved address by `deadline`: the blocking fd, or -1 with `failure` set.
+int connect_one(const addrinfo& address, Clock::time_point deadline, int& failure) {
+  int fd = socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address.ai_protocol);
+  if (fd < 0) {
+    failure = errno;
+    return -1;
+  }
+  int error = ::connect(fd, address.ai_addr, address.ai_addrlen) == 0 ? 0 : errno;
+  if (error == EINPROGRESS) {
+    pollfd waiting{fd, POLLOUT, 0};
+    int ready;
+    do {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      ready = poll(&waiting, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    } while (ready < 0 && errno == EINTR);
+    socklen_t length = sizeof error;
+    if (ready == 0) error = ETIMEDOUT;
+    else if (ready < 0) error = errno;
+    else getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+  }
+  if (error != 0) {
+    failure = error;
+    ::close(fd);
+    return -1;
+  }
+  set_blocking(fd, true);
+  return fd;
+}
+
+}  // namespace
+
+Connection::Connection(int fd, std::string peer) : fd_(fd), peer_(std::move(peer)) {
+  int on = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  set_socket_timeouts(fd_, kDefaultReadTimeout);
+}
+
+Result<Connection> Connection::connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  std::string address = address_text(host, port);
+  Result<AddrInfoList> resolved = resolve(host, port, 0);
+  if (!resolved) return std::move(resolved.error());
+  Clock::time_point deadline = Clock::now() + timeout;
+  int failure = ETIMEDOUT;
+  for (const addrinfo* candidate = resolved->get(); candidate != nullptr; candidate = candidate->ai_next) {
+    int fd = connect_one(*candidate, deadline, failure);
+    if (fd >= 0) return Connection(fd, address);
+  }
+  return make_error(ErrorCode::Network, "cannot connect to `" + address + "`: " + errno_text(failure),
+                    "check that `dockmig agent` runs on that host and that the port is reachable");
+}
+
+Connection::Connection(Connection&& other) noexcept : fd_(other.fd_), peer_(std::move(other.peer_)) {
+  other.fd_ = -1;
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    peer_ = std::move(other.peer_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status Connection::write_all(std::span<const std::byte> data) {
+  while (!data.empty()) {
+    ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return make_error(ErrorCode::Timeout, "sending to `" + peer_ + "`: it accepted nothing for " +
+                                                timeout_text(fd_, SO_SNDTIMEO));
+    }
+    if (sent < 0) return make_error(ErrorCode::Network, "sending to `" + peer_ + "`: " + errno_text(errno));
+    data = data.subspan(static_cast<size_t>(sent));
+  }
+  return {};
+}
+
+Result<size_t> Connection::read_some(std::span<std::byte> buffer) {
+  while (true) {
+    ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return make_error(ErrorCode::Timeout, "reading from `" + peer_ + "`: nothing arrived for " +
+                                                timeout_text(fd_, SO_RCVTIMEO));
+    }
+    if (got < 0) return make_error(ErrorCode::Network, "reading from `" + peer_ + "`: " + errno_text(errno));
+    return static_cast<size_t>(got);
+  }
+}
+
+Status Connection::read_exact(std::span<std::byte> buffer) {
+  while (!buffer.empty()) {
+    Result<size_t> got = read_some(buffer);
+    if (!got) return std::move(got.error());
+    if (*got == 0) {
+      return make_error(ErrorCode::Network, "reading from `" + peer_ + "`: the peer closed the connection");
+    }
+    buffer = buffer.subspan(*got);
+  }
+  return {};
+}
+
+void Connection::set_read_timeout(std::chrono::milliseconds timeout) { set_socket_timeouts(fd_, timeout); }
+
+// shutdown() rather than close(): it also wakes a thread blocked reading this socket, and
+// the fd stays valid until the destructor so nothing can reuse its number meanwhile.
+void Connection::close() {
+  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+}
+
+Result<Listener> Listener::listen(const std::string& host, uint16_t port) {
+  std::string address = address_text(host, port);
+  Result<AddrInfoList> resolved = resolve(host, port, AI_PASSIVE);
+  if (!resolved) return std::move(resolved.error());
+  int failure = 0;
+  for (const addrinfo* candidate = resolved->get(); candidate != nullptr; candidate = candidate->ai_next) {
+    int fd = socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    candidate->ai_protocol);
+    if (fd < 0) {
+      failure = errno;
+      continue;
+    }
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
+      failure = errno;
+      ::close(fd);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t length = sizeof bound;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+    uint16_t bound_port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    return Listener(fd, bound_port);
+  }
+  std::string hint = failure == EADDRINUSE ? "another program (or another agent) uses that port; pick another"
+                                           : "check the address: it must be one of this host's";
+  return make_error(ErrorCode::Network, "cannot listen on `" + address + "`: " + errno_text(failure), hint);
+}
+
+Listener::Listener(Listener&& other) noexcept : fd_(other.fd_), port_(other.port_) { other.fd_ = -1; }
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    port_ = other.port_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+Listener::~Listener() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::optional<Connection>> Listener::accept_for(std::chrono::milliseconds wait) {
+  pollfd waiting{fd_, POLLIN, 0};
+  int ready = poll(&waiting, 1, static_cast<int>(wait.count()));
+  // A signal (EINTR) counts as "none came" so a server loop gets to check its stop flag.
+  if (ready < 0 && errno == EINTR) return std::optional<Connection>();
+  if (ready < 0) return make_error(ErrorCode::Network, "waiting for connections: " + errno_text(errno));
+  if (ready == 0) return std::optional<Connection>();
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  int fd = accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
+  if (fd < 0) {
+    // The client may have given up between poll and accept; that is not the server's error.
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) {
+      return std::optional<Connection>();
+    }
+    return make_error(ErrorCode::Network, "accepting a connection: " + errno_text(errno));
+  }
+  return std::optional<Connection>(Connection(fd, address_text(reinterpret_cast<sockaddr*>(&peer), length)));
+}
+
+}  // namespace dockmig::transfer

@@ -1,0 +1,62 @@
+// TCP between agents: a connected socket, and a listener that can be polled so a server
+// loop can notice when it should stop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dockmig/result.h"
+#include "transfer/byte_stream.h"
+
+namespace dockmig::transfer {
+
+class Connection {
+ public:
+  /// Connects to host:port (numeric IPv4/IPv6 or a name), giving up after `timeout`.
+  /// Refused / unreachable / timed out are Network errors naming the address.
+  static Result<Connection> connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  ~Connection();
+
+  /// Writes all of `data`.
+  Status write_all(std::span<const std::byte> data);
+  /// Reads exactly buffer.size() bytes; the peer closing before that is an error.
+  Status read_exact(std::span<std::byte> buffer);
+  /// Reads what is there (at least one byte); 0 when the peer closed.
+  Result<size_t> read_some(std::span<std::byte> buffer);
+  /// A read that waits longer than this fails (default 120 s).
+  void set_read_timeout(std::chrono::milliseconds timeout);
+  /// Shuts the socket down both ways; reads and writes after this fail.
+  void close();
+  /// "ADDR:PORT" of the other end.
+  const std::string& peer() const { return peer_; }
+
+ private:
+  friend class Listener;
+  Connection(int fd, std::string peer);
+  int fd_ = -1;
+  std::string peer_;
+};
+
+class Listener {
+ public:
+  /// Listens on host:port; port 0 picks a free one (see port()).
+  static Result<Listener> listen(const std::string& host, uint16_t port);
+  Listener(Listener&& other) noexcept;
+  Listener& operator=(Listener&& other) noexcept;
+  ~Listener();
+
+  /// Waits up to `wait` for a connection; nullopt when none came.
+  Result<std::optional<Connection>> accept_for(std::chrono::milliseconds wait);
+  uint16_t port() const { return port_; }
+
+ private:
+  Listener(int fd, uint16_t port) : fd_(fd), port_(port) {}
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace dockmig::transfer

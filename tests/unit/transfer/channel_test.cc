@@ -1,0 +1,321 @@
+#include "transfer/channel.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace dockmig::transfer {
+namespace {
+
+using std::chrono::milliseconds;
+using Bytes = std::vector<std::byte>;
+
+/// A connected loopback pair: {client, server}. connect() completes against the listen
+/// backlog, so no thread is needed to set it up.
+std::pair<Connection, Connection> connected_pair() {
+  Result<Listener> listener = Listener::listen("127.0.0.1", 0);
+  EXPECT_TRUE(listener) << listener.error().message;
+  Result<Connection> client = Connection::connect("127.0.0.1", listener->port(), milliseconds(5000));
+  EXPECT_TRUE(client) << client.error().message;
+  Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
+  EXPECT_TRUE(server && server->has_value());
+  return {std::move(*client), std::move(**server)};
+}
+
+class VectorSink : public ByteSink {
+ public:
+  Status write(std::span<const std::byte> data) override {
+    bytes.insert(bytes.end(), data.begin(), data.end());
+    return {};
+  }
+  Status finish() override {
+    ++finished;
+    return {};
+  }
+  Bytes bytes;
+  int finished = 0;
+};
+
+Bytes bytes_of(std::string_view text) {
+  std::span<const std::byte> view = std::as_bytes(std::span(text));
+  return {view.begin(), view.end()};
+}
+
+Bytes hello(uint16_t version) {
+  Bytes bytes = bytes_of(std::string_view("DOCKMIG\0", 8));
+  bytes.push_back(std::byte(version >> 8));
+  bytes.push_back(std::byte(version & 0xff));
+  return bytes;
+}
+
+Bytes frame(FrameKind kind, const Bytes& payload) {
+  auto length = static_cast<uint32_t>(payload.size());
+  Bytes bytes = {std::byte(kind), std::byte(length >> 24), std::byte(length >> 16), std::byte(length >> 8),
+                 std::byte(length)};
+  bytes.insert(bytes.end(), payload.begin(), payload.end());
+  return bytes;
+}
+
+Bytes random_bytes(size_t size) {
+  std::mt19937 random(1234);
+  Bytes bytes(size);
+  for (std::byte& b : bytes) b = std::byte(random() & 0xff);
+  return bytes;
+}
+
+/// A raw (non-Channel) end writes `wire` first, then a Channel opens on the other end.
+struct RawPeer {
+  explicit RawPeer(const Bytes& wire) {
+    auto [client, server] = connected_pair();
+    raw = std::move(client);
+    channel_end = std::move(server);
+    EXPECT_TRUE(raw->write_all(wire));
+  }
+  std::optional<Connection> raw;
+  std::optional<Connection> channel_end;
+};
+
+TEST(Channel, ExchangesMessagesBothWays) {
+  auto [client, server] = connected_pair();
+  Result<nlohmann::json> request = make_error(ErrorCode::Internal, "not received");
+  std::thread agent([&request, connection = std::move(server)]() mutable {
+    Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(connection));
+    if (!channel) return;
+    request = (*channel)->receive_message();
+    (*channel)->send_message({{"type", "prepared"}, {"id", 7}}).ignore("checked by the other end");
+  });
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(client));
+  ASSERT_TRUE(channel) << channel.error().message;
+  ASSERT_TRUE((*channel)->send_message({{"type", "prepare"}, {"container", "web1"}}));
+  Result<nlohmann::json> reply = (*channel)->receive_message();
+  agent.join();
+
+  ASSERT_TRUE(request) << request.error().message;
+  EXPECT_EQ((*request)["type"], "prepare");
+  EXPECT_EQ((*request)["container"], "web1");
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ((*reply)["type"], "prepared");
+  EXPECT_EQ((*reply)["id"], 7);
+}
+
+TEST(Channel, MultiMegabyteBlobArrivesIdenticalAndBothEndsCountTheSameWireBytes) {
+  const Bytes blob = random_bytes(5 * 1024 * 1024 + 12345);
+  auto [client, server] = connected_pair();
+  uint64_t sender_hello = 0, sender_upper = 0, sender_final = 0;
+  Status sent;
+  std::thread sender([&, connection = std::move(client)]() mutable {
+    Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(connection));
+    if (!channel) {
+      sent = std::move(channel.error());
+      return;
+    }
+    Channel& ch = **channel;
+    ch.set_phase("upper");
+    std::unique_ptr<ByteSink> sink = ch.send_blob("upper");
+    std::mt19937 random(5);
+    std::span<const std::byte> rest = blob;
+    while (!rest.empty() && sent) {
+      size_t n = std::min<size_t>(rest.size(), 1 + random() % 400'000);
+      sent = sink->write(rest.first(n));
+      rest = rest.subspan(n);
+    }
+    if (sent) sent = sink->finish();
+    if (sent) sent = ch.receive_message().has_value() ? Status() : make_error(ErrorCode::Internal, "no ack");
+    ch.set_phase("final");
+    if (sent) sent = ch.send_message({{"type", "bye"}});
+    sender_hello = ch.wire_bytes("hello");
+    sender_upper = ch.wire_bytes("upper");
+    sender_final = ch.wire_bytes("final");
+  });
+
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(server));
+  ASSERT_TRUE(channel) << channel.error().message;
+  Channel& ch = **channel;
+  ch.set_phase("upper");
+  VectorSink received;
+  Status got = ch.receive_blob("upper", received);
+  EXPECT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(ch.send_message({{"type", "ack"}}));
+  ch.set_phase("final");
+  Result<nlohmann::json> bye = ch.receive_message();
+  sender.join();
+
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_TRUE(bye) << bye.error().message;
+  EXPECT_EQ(received.finished, 1);
+  EXPECT_EQ(received.bytes.size(), blob.size());
+  EXPECT_TRUE(received.bytes == blob);
+
+  uint64_t chunks = (blob.size() + 256 * 1024 - 1) / (256 * 1024);
+  uint64_t start = 5 + nlohmann::json({{"type", "blob"}, {"name", "upper"}}).dump().size();
+  uint64_t ack = 5 + nlohmann::json({{"type", "ack"}}).dump().size();
+  uint64_t expected_upper = start + chunks * 5 + blob.size() + 5 + 32 + ack;
+  EXPECT_EQ(ch.wire_bytes("hello"), 20u);
+  EXPECT_EQ(sender_hello, 20u);
+  EXPECT_EQ(ch.wire_bytes("upper"), expected_upper);
+  EXPECT_EQ(sender_upper, expected_upper);
+  EXPECT_EQ(ch.wire_bytes("final"), sender_final);
+  EXPECT_GT(sender_final, 5u);
+  EXPECT_EQ(ch.wire_bytes("never"), 0u);
+}
+
+TEST(Channel, RefusesABlobWhoseDigestDoesNotMatchNamingIt) {
+  Bytes wire = hello(kProtocolVersion);
+  for (const Bytes& f : {frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"checkpoint"})")),
+                         frame(FrameKind::Chunk, bytes_of("some bytes")), frame(FrameKind::BlobEnd, Bytes(32))}) {
+    wire.insert(wire.end(), f.begin(), f.end());
+  }
+  RawPeer peer(wire);
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel) << channel.error().message;
+  VectorSink received;
+  Status got = (*channel)->receive_blob("checkpoint", received);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(got.error().message.find("`checkpoint`"), std::string::npos) << got.error().message;
+  EXPECT_NE(got.error().message.find("SHA-256"), std::string::npos) << got.error().message;
+  EXPECT_EQ(received.finished, 0);
+}
+
+TEST(Channel, RefusesABlobWithAnotherName) {
+  Bytes wire = hello(kProtocolVersion);
+  Bytes start = frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"images"})"));
+  wire.insert(wire.end(), start.begin(), start.end());
+  RawPeer peer(wire);
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel);
+  VectorSink received;
+  Status got = (*channel)->receive_blob("upper", received);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(got.error().message.find("`upper`"), std::string::npos) << got.error().message;
+  EXPECT_NE(got.error().message.find("images"), std::string::npos) << got.error().message;
+}
+
+TEST(Channel, APeerThatVanishesMidBlobIsAnErrorNamingTheBlob) {
+  Bytes wire = hello(kProtocolVersion);
+  for (const Bytes& f : {frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"upper"})")),
+                         frame(FrameKind::Chunk, bytes_of("partial"))}) {
+    wire.insert(wire.end(), f.begin(), f.end());
+  }
+  RawPeer peer(wire);
+  peer.raw->close();
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel);
+  VectorSink received;
+  Status got = (*channel)->receive_blob("upper", received);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::Network);
+  EXPECT_NE(got.error().message.find("`upper`"), std::string::npos) << got.error().message;
+  EXPECT_EQ(received.finished, 0);
+}
+
+TEST(Channel, WrongMagicSaysThePeerIsNotADockmigAgent) {
+  RawPeer peer(bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
+  std::string address = peer.channel_end->peer();
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_FALSE(channel);
+  EXPECT_EQ(channel.error().code, ErrorCode::InvalidInput);
+  EXPECT_EQ(channel.error().message, "`" + address + "` is not a dockmig agent (it answered something else)");
+}
+
+TEST(Channel, WrongVersionSaysBothVersions) {
+  RawPeer peer(hello(kProtocolVersion + 1));
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_FALSE(channel);
+  EXPECT_EQ(channel.error().code, ErrorCode::InvalidInput);
+  std::string expected = "protocol version " + std::to_string(kProtocolVersion + 1) + ", this dockmig speaks " +
+                         std::to_string(kProtocolVersion) + "; run the same dockmig version on both hosts";
+  EXPECT_NE(channel.error().message.find(expected), std::string::npos) << channel.error().message;
+}
+
+TEST(Channel, RefusesAnOversizedFrame) {
+  Bytes wire = hello(kProtocolVersion);
+  uint32_t length = kMaxFrame + 1;
+  Bytes header = {std::byte(FrameKind::Message), std::byte(length >> 24), std::byte(length >> 16),
+                  std::byte(length >> 8), std::byte(length)};
+  wire.insert(wire.end(), header.begin(), header.end());
+  RawPeer peer(wire);
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel);
+  Result<nlohmann::json> message = (*channel)->receive_message();
+  ASSERT_FALSE(message);
+  EXPECT_EQ(message.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(message.error().message.find(std::to_string(length)), std::string::npos) << message.error().message;
+}
+
+TEST(Channel, RefusesAMessageThatIsNotAJsonObject) {
+  Bytes wire = hello(kProtocolVersion);
+  Bytes bad = frame(FrameKind::Message, bytes_of("[1, 2"));
+  wire.insert(wire.end(), bad.begin(), bad.end());
+  RawPeer peer(wire);
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel);
+  Result<nlohmann::json> message = (*channel)->receive_message();
+  ASSERT_FALSE(message);
+  EXPECT_EQ(message.error().code, ErrorCode::InvalidInput);
+}
+
+TEST(Channel, APeerErrorFrameBecomesAnError) {
+  auto [client, server] = connected_pair();
+  std::thread agent([connection = std::move(server)]() mutable {
+    Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(connection));
+    if (!channel) return;
+    Error error = make_error(ErrorCode::ToolFailed, "restoring web1: criu restore failed (exit 1)", "see the log");
+    error.detail = "Error (criu/cr-restore.c:1234): oops";
+    (*channel)->send_error_and_close(error);
+  });
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(client));
+  ASSERT_TRUE(channel) << channel.error().message;
+  Result<nlohmann::json> message = (*channel)->receive_message();
+  agent.join();
+  ASSERT_FALSE(message);
+  EXPECT_EQ(message.error().code, ErrorCode::ToolFailed);
+  EXPECT_EQ(message.error().message, "the peer: restoring web1: criu restore failed (exit 1)");
+  EXPECT_EQ(message.error().hint, "see the log");
+  EXPECT_EQ(message.error().detail, "Error (criu/cr-restore.c:1234): oops");
+}
+
+TEST(Channel, APeerErrorFrameInsteadOfABlobBecomesAnError) {
+  Bytes wire = hello(kProtocolVersion);
+  Bytes error = frame(FrameKind::Error, bytes_of(R"({"code":"i/o error","message":"disk full","hint":""})"));
+  wire.insert(wire.end(), error.begin(), error.end());
+  RawPeer peer(wire);
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_TRUE(channel);
+  VectorSink received;
+  Status got = (*channel)->receive_blob("upper", received);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, ErrorCode::Io);
+  EXPECT_EQ(got.error().message, "the peer: disk full");
+}
+
+TEST(ChannelFrameHeader, DecodesKindAndBigEndianLength) {
+  std::array<std::byte, 5> bytes = {std::byte{2}, std::byte{0x00}, std::byte{0x01}, std::byte{0x02}, std::byte{0x03}};
+  Result<FrameHeader> header = decode_frame_header(bytes);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->kind, FrameKind::Chunk);
+  EXPECT_EQ(header->length, 0x010203u);
+}
+
+TEST(ChannelFrameHeader, RefusesUnknownKindsAndOversizedLengths) {
+  std::array<std::byte, 5> unknown = {std::byte{9}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};
+  EXPECT_FALSE(decode_frame_header(unknown));
+  std::array<std::byte, 5> zero = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};
+  EXPECT_FALSE(decode_frame_header(zero));
+  std::array<std::byte, 5> huge = {std::byte{1}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
+  Result<FrameHeader> header = decode_frame_header(huge);
+  ASSERT_FALSE(header);
+  EXPECT_EQ(header.error().code, ErrorCode::InvalidInput);
+  std::array<std::byte, 5> limit = {std::byte{1}, std::byte{0x00}, std::byte{0x10}, std::byte{0x00}, std::byte{0x00}};
+  EXPECT_TRUE(decode_frame_header(limit));
+}
+
+}  // namespace
+}  // namespace dockmig::transfer
