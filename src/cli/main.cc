@@ -14,6 +14,8 @@ using dockmig::cli::Verb;
 
 constexpr Verb kVerbs[] = {
     {"doctor", "Check that this host can send and receive live migrations", dockmig::cli::define_doctor},
+    {"migrate", "Live-migrate a running container to another host's agent", dockmig::cli::define_migrate},
+    {"serve", "Run the agent that receives migrations on this host", dockmig::cli::define_serve},
     {"inspect", "Show a container's layers and what a migration would send", dockmig::cli::define_inspect},
 };
 

@@ -28,6 +28,8 @@ struct Verb {
 
 VerbRunner define_doctor(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
+VerbRunner define_migrate(CLI::App& command);
+VerbRunner define_serve(CLI::App& command);
 
 /// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
 int report_error(const Error& error);

@@ -1,0 +1,78 @@
+// `dockmig migrate CONTAINER DEST`: live-migrates a local container to the agent at DEST
+// and prints the report. On a terminal a progress line follows each long phase.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/verbs.h"
+#include "docker/engine_client.h"
+#include "migrate/plan.h"
+#include "migrate/source_migration.h"
+
+namespace dockmig::cli {
+namespace {
+
+class TerminalProgress : public migrate::Progress {
+ public:
+  explicit TerminalProgress(bool enabled) : enabled_(enabled) {}
+  void phase_started(std::string_view phase) override {
+    if (enabled_) std::fprintf(stderr, "\r\033[K%-10s ...", std::string(phase).c_str());
+  }
+  void bytes_moved(std::string_view phase, uint64_t raw_bytes) override {
+    if (enabled_)
+      std::fprintf(stderr, "\r\033[K%-10s %.1f MiB", std::string(phase).c_str(), raw_bytes / 1048576.0);
+  }
+  void phase_finished(const PhaseReport& phase) override {
+    if (enabled_) std::fprintf(stderr, "\r\033[K%-10s done in %.2f s\n", phase.name.c_str(), phase.seconds);
+  }
+
+ private:
+  bool enabled_;
+};
+
+}  // namespace
+
+VerbRunner define_migrate(CLI::App& command) {
+  auto request = std::make_shared<MigrationRequest>();
+  auto as_json = std::make_shared<bool>(false);
+  request->docker = docker::EngineClient::default_address();
+  command.add_option("container", request->container, "Name or id of the running container")->required();
+  command.add_option("destination", request->destination,
+                     "ADDR:PORT of the destination's agent (`dockmig serve` there)")->required();
+  command.add_option("--docker", request->docker, "Socket of the local dockerd")->capture_default_str();
+  command.add_option("--name", request->target_name, "Name at the destination (default: the same)");
+  command.add_flag("--keep-source", request->keep_source,
+                   "Keep the stopped source container instead of removing it");
+  command.add_flag("--dry-run", request->dry_run, "Say what would move and how big; move nothing");
+  command.add_option("--zstd-level", request->zstd_level, "Compression level, 1-19")
+      ->check(CLI::Range(1, 19))->capture_default_str();
+  command.add_flag("--json", *as_json, "Print the report as one JSON object on stdout");
+  command.footer(
+      "Phases: plan, image, presync, checkpoint, finalsync, restore, confirm.\n"
+      "Image layers are fetched by the destination (cache, then registry, else sent by\n"
+      "this host); the writable layer is sent while the container runs, and only what\n"
+      "changed since then plus the CRIU checkpoint after it is frozen.\n"
+      "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
+      "3 needs attention (the message says what to check).\n"
+      "Example: dockmig migrate web 10.77.1.2:7070");
+  return [request, as_json]() -> int {
+    if (request->dry_run) {
+      Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
+      if (!engine) return report_error(engine.error());
+      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container);
+      if (!plan) return report_error(plan.error());
+      if (*as_json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
+      else std::printf("%sdry run: nothing was moved\n", migrate::to_text(*plan).c_str());
+      return plan->blockers.empty() ? kExitSuccess : kExitBadInput;
+    }
+    TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
+    migrate::MigrationOutcome outcome = migrate::run_migration(*request, progress);
+    if (*as_json) std::printf("%s\n", to_json(outcome.report).dump(2).c_str());
+    else if (!outcome.report.phases.empty()) std::printf("%s", to_text(outcome.report).c_str());
+    if (outcome.status) return kExitSuccess;
+    int code = report_error(outcome.status.error());
+    return outcome.needs_attention ? kExitNeedsAttention : code;
+  };
+}
+
+}  // namespace dockmig::cli

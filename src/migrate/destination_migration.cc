@@ -1,0 +1,223 @@
+// The destination side of a live migration. Every blob is streamed to a staging file and
+// applied only once its checksum has been verified, so a corrupted or cut transfer never
+// touches the container. Until the source says "commit", any failure or a lost connection
+// removes the container made here: the source then resumes its own, and there is never a
+// second running copy.
+#include "migrate/destination_migration.h"
+
+#include <regex>
+
+#include "checkpoint/docker_checkpoint.h"
+#include "docker/container_info.h"
+#include "layers/upper_tar.h"
+#include "transfer/file_stream.h"
+#include "transfer/zstd_stream.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+
+bool valid_container_name(const std::string& name) {
+  static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
+  return std::regex_match(name, kName);
+}
+
+bool valid_migration_id(const std::string& id) {
+  static const std::regex kId("[0-9a-f]{16}");
+  return std::regex_match(id, kId);
+}
+
+class DestinationMigration {
+ public:
+  DestinationMigration(Session& session, const DestinationContext& context)
+      : session_(session), context_(context) {}
+
+  Status run(const json& prepare) {
+    Status step = accept(prepare);
+    if (step) step = ensure_image();
+    if (step) step = create();
+    if (step) step = presync();
+    if (step) step = final_sync();
+    if (step) step = restore();
+    if (step) step = commit();
+    std::error_code ignored;
+    std::filesystem::remove_all(staging_, ignored);
+    if (!step) abandon();
+    return step;
+  }
+
+ private:
+  Status accept(const json& prepare) {
+    id_ = prepare.value("migration", "");
+    name_ = prepare.value("name", "");
+    image_ = prepare.value("image", "");
+    checkpoint_ = prepare.value("checkpoint", "");
+    if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
+        image_.empty() || !prepare.contains("create") || !prepare["create"].is_object())
+      return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
+    if (context_.engine.inspect_container(name_))
+      return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
+                        "remove it on the destination, or migrate with --name NEW_NAME");
+    create_request_ = prepare["create"];
+    context_.ledger.set(id_, "active");
+    staging_ = context_.staging_root / id_;
+    std::error_code ec;
+    std::filesystem::create_directories(staging_, ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());
+    return {};
+  }
+
+  // The image comes from this host's cache, else its registry, else the source (peer).
+  Status ensure_image() {
+    std::string source = "cache";
+    if (!context_.engine.inspect_image(image_)) {
+      source = "registry";
+      Status pulled = context_.engine.pull_image(image_, [](const json&) {});
+      if (!pulled) source = "peer";
+    }
+    Status sent = session_.send_message({{"type", "image"}, {"source", source}});
+    if (!sent || source != "peer") return sent;
+    Result<std::filesystem::path> blob = receive_blob("image");
+    if (!blob) return std::move(blob.error());
+    return apply_compressed(*blob, [&](transfer::ByteSource& tar) { return context_.engine.load_image(tar); });
+  }
+
+  Status create() {
+    Result<std::string> id = context_.engine.create_container(name_, create_request_);
+    if (!id) return std::move(id.error());
+    container_id_ = *id;
+    Result<json> inspect = context_.engine.inspect_container(container_id_);
+    if (!inspect) return std::move(inspect.error());
+    Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
+    if (!info) return std::move(info.error());
+    if (info->storage_driver != "overlay2" || info->upper_dir.empty())
+      return make_error(ErrorCode::Unsupported, "the destination's storage driver is `" +
+                                                    info->storage_driver + "`, not overlay2");
+    upper_dir_ = info->upper_dir;
+    Result<docker::DaemonInfo> daemon = context_.engine.info();
+    if (!daemon) return std::move(daemon.error());
+    docker_root_ = daemon->root_dir;
+    return session_.send_message({{"type", "created"}, {"id", container_id_}});
+  }
+
+  Status presync() {
+    Result<std::filesystem::path> blob = receive_blob("upper");
+    if (!blob) return std::move(blob.error());
+    Status applied = extract_into(*blob, upper_dir_);
+    if (!applied) return applied;
+    return session_.send_message({{"type", "presynced"}});
+  }
+
+  Status final_sync() {
+    Result<json> message = session_.expect("finalsync");
+    if (!message) return std::move(message.error());
+    std::vector<std::string> deleted;
+    for (const json& path : message->value("deleted", json::array()))
+      if (path.is_string()) deleted.push_back(path.get<std::string>());
+    Result<std::filesystem::path> changes = receive_blob("upper-changes");
+    if (!changes) return std::move(changes.error());
+    Result<std::filesystem::path> images = receive_blob("checkpoint");
+    if (!images) return std::move(images.error());
+    Status applied = layers::remove_paths(upper_dir_, deleted);
+    if (applied) applied = extract_into(*changes, upper_dir_);
+    if (!applied) return applied;
+    std::filesystem::path target = checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_);
+    std::error_code ec;
+    std::filesystem::create_directories(target, ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot create `" + target.string() + "`: " + ec.message());
+    return extract_into(*images, target);
+  }
+
+  Status restore() {
+    Status restored = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
+    if (!restored) return restored;
+    Result<json> inspect = context_.engine.inspect_container(container_id_);
+    if (!inspect) return std::move(inspect.error());
+    if (!(*inspect)["State"].value("Running", false))
+      return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
+                                                   (*inspect)["State"].value("Error", std::string("no error given")));
+    return session_.send_message({{"type", "restored"}});
+  }
+
+  Status commit() {
+    Result<json> commit = session_.expect("commit");
+    if (!commit) return std::move(commit.error());
+    context_.ledger.set(id_, "committed");
+    committed_ = true;
+    Status sent = session_.send_message({{"type", "committed"}});
+    sent.ignore("the container runs here now; the source asks for the state if it missed this");
+    return {};
+  }
+
+  void abandon() {
+    if (committed_) return;
+    if (!container_id_.empty())
+      context_.engine.remove_container(container_id_, /*force=*/true).ignore("best-effort cleanup");
+    context_.ledger.set(id_, "aborted");
+  }
+
+  Result<std::filesystem::path> receive_blob(const std::string& name) {
+    std::filesystem::path path = staging_ / (name + ".zst");
+    Status received = session_.receive_blob_to_file(name, path);
+    if (!received) return std::move(received.error());
+    return path;
+  }
+
+  template <class Apply>
+  Status apply_compressed(const std::filesystem::path& blob, Apply apply) {
+    Result<transfer::FileSource> file = transfer::FileSource::open(blob);
+    if (!file) return std::move(file.error());
+    transfer::ZstdDecompressSource tar(*file);
+    return apply(tar);
+  }
+
+  Status extract_into(const std::filesystem::path& blob, const std::filesystem::path& target) {
+    return apply_compressed(blob, [&](transfer::ByteSource& tar) -> Status {
+      Result<layers::ExtractStats> stats = layers::extract_tar(tar, target);
+      if (!stats) return std::move(stats.error());
+      return {};
+    });
+  }
+
+  Session& session_;
+  const DestinationContext& context_;
+  std::string id_, name_, image_, checkpoint_;
+  json create_request_;
+  std::filesystem::path staging_;
+  std::string container_id_, upper_dir_, docker_root_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+void MigrationLedger::set(const std::string& id, const std::string& state) {
+  std::lock_guard lock(mutex_);
+  states_[id] = state;
+}
+
+std::string MigrationLedger::get(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = states_.find(id);
+  return it == states_.end() ? "unknown" : it->second;
+}
+
+Status serve_session(Session& session, const DestinationContext& context) {
+  Result<json> first = session.receive_message();
+  if (!first) return std::move(first.error());
+  std::string type = first->value("type", "");
+  if (type == "status") {
+    std::string id = first->value("migration", "");
+    return session.send_message({{"type", "status"}, {"state", context.ledger.get(id)}});
+  }
+  if (type != "prepare") {
+    Error error = make_error(ErrorCode::InvalidInput, "unexpected first message `" + type + "`");
+    session.abort(error);
+    return error;
+  }
+  Status done = DestinationMigration(session, context).run(*first);
+  if (!done) session.abort(done.error());
+  return done;
+}
+
+}  // namespace dockmig::migrate

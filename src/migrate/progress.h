@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "dockmig/migration.h"
+
+namespace dockmig::migrate {
+
+/// What a migration tells its watcher as it goes. The migration never prints; the CLI's
+/// terminal printer and the agent's event stream are implementations (ninja's Status).
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  virtual void phase_started(std::string_view /*phase*/) {}
+  /// Bytes of payload handled so far in the current phase, before compression.
+  virtual void bytes_moved(std::string_view /*phase*/, uint64_t /*raw_bytes*/) {}
+  virtual void phase_finished(const PhaseReport& /*phase*/) {}
+};
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,144 @@
+// A migration's conversation on top of transfer::Channel. Blobs are zstd-compressed on
+// the way out; the destination keeps them compressed in a staging file until the
+// channel has verified their checksum, and only then decompresses while applying.
+#include "migrate/session.h"
+
+#include <charconv>
+#include <thread>
+
+#include "transfer/file_stream.h"
+#include "transfer/zstd_stream.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+
+/// Counts the raw bytes a producer writes, tells the watcher, and makes a second finish()
+/// harmless (some producers finish their sink, some do not).
+class RawMeter : public transfer::ByteSink {
+ public:
+  RawMeter(transfer::ByteSink& next, PhaseReport& phase, Progress& progress)
+      : next_(next), phase_(phase), progress_(progress) {}
+  Status write(std::span<const std::byte> data) override {
+    phase_.raw_bytes += data.size();
+    progress_.bytes_moved(phase_.name, phase_.raw_bytes);
+    return next_.write(data);
+  }
+  Status finish() override {
+    if (finished_) return {};
+    finished_ = true;
+    return next_.finish();
+  }
+
+ private:
+  transfer::ByteSink& next_;
+  PhaseReport& phase_;
+  Progress& progress_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<Endpoint> parse_endpoint(const std::string& text) {
+  size_t colon = text.rfind(':');
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorCode::InvalidInput, "`" + text + "` is not ADDR:PORT (" + why + ")",
+                      "give the destination agent as e.g. 10.77.1.2:7070");
+  };
+  if (colon == std::string::npos || colon == 0) return bad("no `:PORT`");
+  Endpoint endpoint;
+  endpoint.host = text.substr(0, colon);
+  if (endpoint.host.front() == '[' && endpoint.host.back() == ']')
+    endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+  unsigned port = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc() || end != last || first == last || port == 0 || port > 65535)
+    return bad("the port must be a number from 1 to 65535");
+  for (char c : endpoint.host)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':'))
+      return bad("the address has a `" + std::string(1, c) + "`");
+  endpoint.port = static_cast<uint16_t>(port);
+  return endpoint;
+}
+
+Result<Session> Session::connect(const std::string& destination) {
+  Result<Endpoint> endpoint = parse_endpoint(destination);
+  if (!endpoint) return std::move(endpoint.error());
+  Result<transfer::Connection> connection =
+      transfer::Connection::connect(endpoint->host, endpoint->port, kConnectTimeout);
+  if (!connection)
+    return std::move(connection.error())
+        .wrap("reaching the destination agent")
+        .with_hint("start it there with `dockmig serve --listen " + destination + "`");
+  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(*connection));
+  if (!channel) return std::move(channel.error());
+  return Session(std::move(*channel));
+}
+
+Result<Session> Session::accept(transfer::Connection connection) {
+  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(connection));
+  if (!channel) return std::move(channel.error());
+  return Session(std::move(*channel));
+}
+
+Result<std::string> Session::await_settled_state(const std::string& destination, const std::string& id) {
+  // The destination may still be restoring; it settles within its own restore time.
+  for (int attempt = 0; attempt < 120; ++attempt) {
+    Result<Session> session = connect(destination);
+    if (!session) return std::move(session.error());
+    Result<json> answer = session->request({{"type", "status"}, {"migration", id}}, "status");
+    if (!answer) return std::move(answer.error());
+    std::string state = answer->value("state", "unknown");
+    if (state != "active") return state;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return make_error(ErrorCode::Timeout, "the destination still reports migration " + id + " as active after 60 s");
+}
+
+void Session::set_phase(const std::string& phase) { channel_->set_phase(phase); }
+
+uint64_t Session::wire_bytes(const std::string& phase) const { return channel_->wire_bytes(phase); }
+
+Status Session::send_message(const json& message) { return channel_->send_message(message); }
+
+Result<json> Session::receive_message() { return channel_->receive_message(); }
+
+Result<json> Session::expect(const std::string& type) {
+  Result<json> message = channel_->receive_message();
+  if (!message) return message;
+  std::string got = message->value("type", "");
+  if (got != type)
+    return make_error(ErrorCode::InvalidInput,
+                      "protocol: expected a `" + type + "` message from " + channel_->peer() + ", got `" + got + "`");
+  return message;
+}
+
+Result<json> Session::request(const json& message, const std::string& reply_type) {
+  Status sent = send_message(message);
+  if (!sent) return std::move(sent.error());
+  return expect(reply_type);
+}
+
+Status Session::send_stream(const std::string& name, PhaseReport& phase, Progress& progress, int zstd_level,
+                            const std::function<Status(transfer::ByteSink&)>& produce) {
+  std::unique_ptr<transfer::ByteSink> blob = channel_->send_blob(name);
+  transfer::ZstdCompressSink compressed(*blob, zstd_level);
+  RawMeter meter(compressed, phase, progress);
+  Status produced = produce(meter);
+  if (!produced) return std::move(produced.error()).wrap("sending " + name);
+  return meter.finish();
+}
+
+Status Session::receive_blob_to_file(const std::string& name, const std::filesystem::path& path) {
+  Result<transfer::FileSink> file = transfer::FileSink::create(path);
+  if (!file) return std::move(file.error());
+  return channel_->receive_blob(name, *file);
+}
+
+void Session::abort(const Error& error) { channel_->send_error_and_close(error); }
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/migration.h"
+#include "dockmig/result.h"
+#include "migrate/progress.h"
+#include "transfer/byte_stream.h"
+#include "transfer/channel.h"
+
+namespace dockmig::migrate {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses "ADDR:PORT" (an IPv4 address or host name, and a port 1-65535).
+Result<Endpoint> parse_endpoint(const std::string& text);
+
+/// One migration's conversation between two agents, on top of transfer::Channel: typed
+/// messages, compressed blobs, and the bytes on the wire attributed to each phase.
+class Session {
+ public:
+  /// Source side: connects to the destination agent and exchanges protocol versions.
+  static Result<Session> connect(const std::string& destination);
+  /// Destination side: the hello exchange on an accepted connection.
+  static Result<Session> accept(transfer::Connection connection);
+  /// Asks the destination how migration `id` ended, waiting while it is still active:
+  /// "committed", "aborted" or "unknown".
+  static Result<std::string> await_settled_state(const std::string& destination, const std::string& id);
+
+  void set_phase(const std::string& phase);
+  uint64_t wire_bytes(const std::string& phase) const;
+
+  Status send_message(const nlohmann::json& message);
+  Result<nlohmann::json> receive_message();
+  /// Receives the next message and checks its type; a peer's Error frame becomes the Error.
+  Result<nlohmann::json> expect(const std::string& type);
+  /// send_message then expect(reply_type).
+  Result<nlohmann::json> request(const nlohmann::json& message, const std::string& reply_type);
+
+  /// Streams a blob: `produce` writes raw bytes, which are counted into `phase.raw_bytes`,
+  /// zstd-compressed and framed with a checksum.
+  Status send_stream(const std::string& name, PhaseReport& phase, Progress& progress, int zstd_level,
+                     const std::function<Status(transfer::ByteSink&)>& produce);
+  /// Receives blob `name` into a file, as sent (compressed); returns only once its checksum
+  /// is verified, so the caller may apply it.
+  Status receive_blob_to_file(const std::string& name, const std::filesystem::path& path);
+
+  /// Tells the peer why this side gives up, best effort, and closes the connection.
+  void abort(const Error& error);
+
+ private:
+  explicit Session(std::unique_ptr<transfer::Channel> channel) : channel_(std::move(channel)) {}
+  std::unique_ptr<transfer::Channel> channel_;
+};
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,246 @@
+// The source side of a live migration, read top-down like a list of phases:
+//   plan -> image -> presync -> checkpoint -> finalsync -> restore -> confirm.
+// The writable layer is sent while the container still runs (presync); after the CRIU
+// checkpoint only what changed since then and the checkpoint images cross the link, so
+// only that counts as downtime. One guard decides the end: until the destination says
+// "committed", any failure resumes the source from its own checkpoint.
+#include "migrate/source_migration.h"
+
+#include <chrono>
+#include <random>
+
+#include "checkpoint/docker_checkpoint.h"
+#include "docker/engine_client.h"
+#include "layers/upper_tar.h"
+#include "layers/upper_snapshot.h"
+#include "migrate/plan.h"
+#include "migrate/session.h"
+#include "transfer/channel.h"
+#include "transfer/zstd_stream.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string new_migration_id() {
+  std::random_device random;
+  char text[17];
+  std::snprintf(text, sizeof text, "%08x%08x", random(), random());
+  return text;
+}
+
+class SourceMigration {
+ public:
+  SourceMigration(const MigrationRequest& request, Progress& progress)
+      : request_(request), progress_(progress), id_(new_migration_id()),
+        checkpoint_name_("dockmig-" + id_) {}
+
+  MigrationOutcome run() {
+    start_ = Clock::now();
+    report_.container = request_.container;
+    report_.source = request_.docker;
+    report_.destination = request_.destination;
+    Status done = run_phases();
+    report_.handoff_seconds = seconds_since(start_);
+    for (const PhaseReport& phase : report_.phases) report_.bytes_total += phase.wire_bytes;
+    if (done) {
+      report_.succeeded = true;
+      return {report_, {}, false};
+    }
+    report_.error = done.error().message;
+    return finish_failure(std::move(done.error()));
+  }
+
+ private:
+  Status run_phases() {
+    // 1 plan: read the container; refuse what cannot move, naming why.
+    Status step = timed("plan", [&] { return plan(); });
+    if (!step || request_.dry_run) return step;
+    // 2 image: the destination finds the image in its cache or registry, or we send it.
+    step = timed("image", [&] { return ensure_image(); });
+    // 3 presync: the writable layer, while the container still runs.
+    if (step) step = timed("presync", [&] { return presync(); });
+    // 4 checkpoint: CRIU dumps the container through dockerd; downtime starts.
+    if (step) step = timed("checkpoint", [&] { return freeze(); });
+    // 5 finalsync: what changed since presync, and the checkpoint images.
+    if (step) step = timed("finalsync", [&] { return final_sync(); });
+    // 6 restore: the destination starts the container from the checkpoint.
+    if (step) step = timed("restore", [&] { return await_restore(); });
+    // 7 confirm: commit with the destination, then remove (or keep) the source.
+    if (step) step = timed("confirm", [&] { return confirm(); });
+    return step;
+  }
+
+  template <class Step>
+  Status timed(const char* phase, Step step) {
+    progress_.phase_started(phase);
+    if (session_) session_->set_phase(phase);
+    Clock::time_point begin = Clock::now();
+    Status result = step();
+    PhaseReport& entry = report_.phase(phase);
+    entry.seconds = seconds_since(begin);
+    if (session_) entry.wire_bytes = session_->wire_bytes(phase);
+    progress_.phase_finished(entry);
+    return result;
+  }
+
+  Status plan() {
+    Result<docker::EngineClient> engine = docker::EngineClient::open(request_.docker);
+    if (!engine) return std::move(engine.error());
+    engine_.emplace(std::move(*engine));
+    Result<MigrationPlan> plan = make_plan(*engine_, request_.container);
+    if (!plan) return std::move(plan.error());
+    plan_ = std::move(*plan);
+    report_.container = plan_.container.name;
+    if (!plan_.blockers.empty()) {
+      std::string reasons;
+      for (const std::string& reason : plan_.blockers) reasons += "\n  - " + reason;
+      return make_error(ErrorCode::InvalidInput,
+                        "container `" + plan_.container.name + "` cannot be migrated:" + reasons);
+    }
+    if (request_.dry_run) return {};
+    Result<Session> session = Session::connect(request_.destination);
+    if (!session) return std::move(session.error());
+    session_.emplace(std::move(*session));
+    return {};
+  }
+
+  Status ensure_image() {
+    json prepare = {{"type", "prepare"},
+                    {"migration", id_},
+                    {"name", request_.target_name.empty() ? plan_.container.name : request_.target_name},
+                    {"image", plan_.container.image_ref},
+                    {"image_id", plan_.container.image_id},
+                    {"checkpoint", checkpoint_name_},
+                    {"create", docker::create_request(plan_.container)}};
+    Result<json> answer = session_->request(prepare, "image");
+    if (!answer) return std::move(answer.error());
+    report_.image_source = answer->value("source", "");
+    if (report_.image_source == "peer") {
+      Status sent = session_->send_stream("image", report_.phase("image"), progress_, request_.zstd_level,
+          [&](transfer::ByteSink& sink) { return engine_->save_image(plan_.container.image_ref, sink); });
+      if (!sent) return sent;
+    }
+    Result<json> created = session_->expect("created");
+    if (!created) return std::move(created.error());
+    return {};
+  }
+
+  Status presync() {
+    Result<layers::UpperSnapshot> before = layers::scan_upper_dir(plan_.container.upper_dir);
+    if (!before) return std::move(before.error());
+    presync_snapshot_ = std::move(*before);
+    Status sent = session_->send_stream("upper", report_.phase("presync"), progress_, request_.zstd_level,
+        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(plan_.container.upper_dir, nullptr, sink); });
+    if (!sent) return sent;
+    Result<json> presynced = session_->expect("presynced");
+    if (!presynced) return std::move(presynced.error());
+    return {};
+  }
+
+  Status freeze() {
+    frozen_at_ = Clock::now();
+    Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
+    if (!frozen) return frozen;
+    checkpointed_ = true;
+    return {};
+  }
+
+  Status final_sync() {
+    Result<layers::UpperSnapshot> after = layers::scan_upper_dir(plan_.container.upper_dir);
+    if (!after) return std::move(after.error());
+    layers::UpperChanges changes = layers::diff_snapshots(presync_snapshot_, *after);
+    std::vector<std::string> changed = changes.added;
+    changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
+    Status sent = session_->send_message({{"type", "finalsync"}, {"deleted", changes.deleted}});
+    if (!sent) return sent;
+    PhaseReport& phase = report_.phase("finalsync");
+    sent = session_->send_stream("upper-changes", phase, progress_, request_.zstd_level,
+        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(plan_.container.upper_dir, &changed, sink); });
+    if (!sent) return sent;
+    std::string images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
+    sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
+        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, nullptr, sink); });
+    if (!sent) return sent;
+    final_sent_ = true;  // from here on the destination may start its copy
+    return {};
+  }
+
+  Status await_restore() {
+    Result<json> restored = session_->expect("restored");
+    if (!restored) return std::move(restored.error());
+    report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
+    return {};
+  }
+
+  Status confirm() {
+    Result<json> committed = session_->request({{"type", "commit"}}, "committed");
+    if (!committed) return std::move(committed.error());
+    committed_ = true;
+    if (request_.keep_source) return {};
+    Status removed = engine_->remove_container(plan_.container.id, /*force=*/false);
+    if (!removed) return std::move(removed.error()).wrap("the container runs at the destination, "
+                                                         "but removing the stopped source failed");
+    return {};
+  }
+
+  // Rolls back, or says why it could not: the invariant is one running copy.
+  MigrationOutcome finish_failure(Error error) {
+    if (committed_ || !checkpointed_) return {report_, std::move(error), false};
+    if (session_) session_->abort(error);
+    if (final_sent_) {
+      // The destination may have started its copy; only its word decides.
+      Result<std::string> state = Session::await_settled_state(request_.destination, id_);
+      if (state && *state == "committed") {
+        committed_ = true;
+        report_.succeeded = true;
+        report_.error.clear();
+        Status removed = request_.keep_source ? Status{} : engine_->remove_container(plan_.container.id, false);
+        return {report_, std::move(removed), false};
+      }
+      if (!state) {
+        error.detail += "asking the destination how it ended failed: " + state.error().message;
+        return {report_, std::move(error).with_hint(
+                    "check `docker ps` on the destination; if the container does not run there, "
+                    "resume the source with `docker start --checkpoint " + checkpoint_name_ + " " +
+                    plan_.container.name + "`"), true};
+      }
+    }
+    Status resumed = checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_);
+    if (!resumed) {
+      error.detail += "resuming the source failed too: " + resumed.error().describe();
+      return {report_, std::move(error), true};
+    }
+    report_.rolled_back = true;
+    return {report_, std::move(error), false};
+  }
+
+  const MigrationRequest& request_;
+  Progress& progress_;
+  std::string id_;
+  std::string checkpoint_name_;
+  MigrationReport report_;
+  Clock::time_point start_;
+  Clock::time_point frozen_at_;
+  std::optional<docker::EngineClient> engine_;
+  std::optional<Session> session_;
+  MigrationPlan plan_;
+  layers::UpperSnapshot presync_snapshot_;
+  bool checkpointed_ = false;
+  bool final_sent_ = false;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+MigrationOutcome run_migration(const MigrationRequest& request, Progress& progress) {
+  return SourceMigration(request, progress).run();
+}
+
+}  // namespace dockmig::migrate
