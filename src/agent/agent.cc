@@ -61,6 +61,8 @@ Status serve(const AgentOptions& options) {
   sigaction(SIGTERM, &action, nullptr);
   migrate::MigrationLedger ledger;
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger};
+  Status recovered = migrate::recover_interrupted(context);
+  if (!recovered) return recovered;
   SessionSlots slots(options.max_sessions);
   spdlog::info("dockmig agent listening on {} (docker {})", options.listen, options.docker);
   std::fprintf(stderr, "dockmig agent: listening on %s, docker %s\n", options.listen.c_str(), options.docker.c_str());

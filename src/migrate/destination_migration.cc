@@ -5,6 +5,7 @@
 // second running copy.
 #include "migrate/destination_migration.h"
 
+#include <fstream>
 #include <regex>
 
 #include "checkpoint/docker_checkpoint.h"
@@ -17,6 +18,10 @@ namespace dockmig::migrate {
 namespace {
 
 using nlohmann::json;
+
+std::filesystem::path incoming_dir(const DestinationContext& context) {
+  return context.staging_root / "incoming";
+}
 
 bool valid_container_name(const std::string& name) {
   static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
@@ -87,6 +92,8 @@ class DestinationMigration {
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
     container_id_ = *id;
+    Status noted = note_incoming();
+    if (!noted) return noted;
     Result<json> inspect = context_.engine.inspect_container(container_id_);
     if (!inspect) return std::move(inspect.error());
     Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
@@ -144,6 +151,7 @@ class DestinationMigration {
     Result<json> commit = session_.expect("commit");
     if (!commit) return std::move(commit.error());
     context_.ledger.set(id_, "committed");
+    forget_incoming();
     committed_ = true;
     Status sent = session_.send_message({{"type", "committed"}});
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
@@ -152,9 +160,25 @@ class DestinationMigration {
 
   void abandon() {
     if (committed_) return;
-    if (!container_id_.empty())
-      context_.engine.remove_container(container_id_, /*force=*/true).ignore("best-effort cleanup");
+    if (!container_id_.empty()) {
+      Status removed = context_.engine.remove_container(container_id_, /*force=*/true);
+      if (removed) forget_incoming();  // else the next agent start retries (recover_interrupted)
+    }
     context_.ledger.set(id_, "aborted");
+  }
+
+  // A container made here is journaled until it is committed or removed, so that an agent
+  // killed mid-migration removes it when it starts again (recover_interrupted).
+  Status note_incoming() {
+    std::filesystem::path note = incoming_dir(context_) / container_id_;
+    std::ofstream(note) << id_ << "\n";
+    if (!std::filesystem::exists(note))
+      return make_error(ErrorCode::Io, "cannot write `" + note.string() + "`");
+    return {};
+  }
+  void forget_incoming() {
+    std::error_code ignored;
+    std::filesystem::remove(incoming_dir(context_) / container_id_, ignored);
   }
 
   Result<std::filesystem::path> receive_blob(const std::string& name) {
@@ -200,6 +224,26 @@ std::string MigrationLedger::get(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = states_.find(id);
   return it == states_.end() ? "unknown" : it->second;
+}
+
+Status recover_interrupted(const DestinationContext& context) {
+  std::error_code ec;
+  std::filesystem::create_directories(incoming_dir(context), ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + incoming_dir(context).string() + "`: " + ec.message());
+  for (const auto& note : std::filesystem::directory_iterator(incoming_dir(context))) {
+    std::string container = note.path().filename().string();
+    Status removed = context.engine.remove_container(container, /*force=*/true);
+    if (!removed && removed.error().code != ErrorCode::NotFound)
+      return std::move(removed.error()).wrap("removing container " + container.substr(0, 12) +
+                                             " left by an interrupted migration");
+    std::fprintf(stderr, "dockmig agent: removed container %s left by an interrupted migration\n",
+                 container.substr(0, 12).c_str());
+    std::filesystem::remove(note.path(), ec);
+  }
+  // Staged blobs of interrupted migrations; each live migration makes its own dir.
+  for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
+    if (entry.path().filename() != "incoming") std::filesystem::remove_all(entry.path(), ec);
+  return {};
 }
 
 Status serve_session(Session& session, const DestinationContext& context) {

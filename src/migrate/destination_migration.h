@@ -30,6 +30,10 @@ struct DestinationContext {
   MigrationLedger& ledger;
 };
 
+/// At agent start: removes the containers that migrations interrupted by the agent's death
+/// had created (journaled under staging_root/incoming), and stale staged blobs.
+Status recover_interrupted(const DestinationContext& context);
+
 /// Serves one connection from a source: a migration, or a question about how one ended.
 /// On any failure before the source commits, the container made here is removed.
 Status serve_session(Session& session, const DestinationContext& context);

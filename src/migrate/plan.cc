@@ -43,7 +43,7 @@ Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan
 
 void read_memory(const docker::EngineClient& engine, MigrationPlan& plan) {
   if (!plan.container.running) return;
-  Result<json> stats = engine.get_json("/containers/" + plan.container.id + "/stats?stream=false");
+  Result<json> stats = engine.get_json("/containers/" + plan.container.id + "/stats?stream=false&one-shot=true");
   if (!stats) return;  // sizes are advice; a plan without them is still a plan
   const json& memory = (*stats)["memory_stats"];
   uint64_t usage = memory.value("usage", uint64_t{0});

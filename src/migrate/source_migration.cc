@@ -6,9 +6,12 @@
 // "committed", any failure resumes the source from its own checkpoint.
 #include "migrate/source_migration.h"
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
+#include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "docker/engine_client.h"
 #include "layers/upper_tar.h"
@@ -77,8 +80,25 @@ class SourceMigration {
     return step;
   }
 
+  // DOCKMIG_HOOK_BEFORE_<PHASE> (e.g. ..._CHECKPOINT) runs a shell command just before a
+  // phase: the tests change the container between presync and checkpoint, or stop the
+  // destination in the middle of a migration, at an exact point.
+  Status run_hook(const char* phase) {
+    std::string variable = "DOCKMIG_HOOK_BEFORE_";
+    for (const char* c = phase; *c; ++c) variable += static_cast<char>(std::toupper(*c));
+    const char* command = std::getenv(variable.c_str());
+    if (command == nullptr || *command == '\0') return {};
+    Result<base::Exit> exit = base::run({"/bin/sh", "-c", command});
+    if (!exit) return std::move(exit.error()).wrap(variable);
+    if (exit->code != 0)
+      return make_error(ErrorCode::ToolFailed, variable + " exited with " + std::to_string(exit->code) + ": " + exit->err);
+    return {};
+  }
+
   template <class Step>
   Status timed(const char* phase, Step step) {
+    Status hooked = run_hook(phase);
+    if (!hooked) return hooked;
     progress_.phase_started(phase);
     if (session_) session_->set_phase(phase);
     Clock::time_point begin = Clock::now();

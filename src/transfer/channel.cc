@@ -13,7 +13,9 @@
 namespace dockmig::transfer {
 namespace {
 
-constexpr std::array<char, 8> kMagic = {'D', 'O', 'C', 'K', 'M', 'I', 'G', '\0'};
+// Ends in a newline so that a line-based server (HTTP, SMTP) that is not an agent answers
+// at once with an error of its own, instead of waiting for the rest of a line.
+constexpr std::array<char, 8> kMagic = {'D', 'O', 'C', 'K', 'M', 'I', 'G', '\n'};
 constexpr size_t kHelloSize = kMagic.size() + 2;
 constexpr size_t kHeaderSize = 5;
 constexpr size_t kChunkSize = 256 * 1024;

@@ -24,7 +24,7 @@ enum class FrameKind : uint8_t { Message = 1, Chunk = 2, BlobEnd = 3, Error = 4 
 
 class Channel {
  public:
-  /// Both ends send "DOCKMIG\0" + version and check the other's: a peer that is not a
+  /// Both ends send "DOCKMIG\n" + version and check the other's: a peer that is not a
   /// dockmig agent, or speaks another version, is an error saying which.
   static Result<std::unique_ptr<Channel>> open(Connection connection);
 

@@ -58,3 +58,42 @@ count_of() {
     || cat "$(dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' "$2")/tmp/count"
 }
 count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
+
+# ---- migrations -------------------------------------------------------------------------
+agent_port=7070
+agent_pids=()
+# start_agent HOST: `dockmig serve` in HOST's namespace, on its edge-link address.
+start_agent() {
+  local host=$1 addr_var docker_var
+  addr_var=$(echo "${host^^}_ADDR" | tr - _); docker_var=$(echo "${host^^}_DOCKER" | tr - _)
+  # A simple command in the background: $! is nsenter, which execs dockmig: the agent.
+  nsenter --net="/run/netns/$host" -- "$DOCKMIG" serve --listen "${!addr_var}:$agent_port" \
+    --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" >>"$BED_STATE/agent-$host.log" 2>&1 &
+  agent_pids+=($!)
+  wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
+    || fail "the agent on $host did not start; see $BED_STATE/agent-$host.log"
+}
+stop_agents() {
+  for pid in "${agent_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${agent_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  agent_pids=()
+}
+trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
+
+# migrate FROM TO CONTAINER [ARGS...]: runs `dockmig migrate` on FROM towards TO's agent;
+# the JSON report lands in $report, stderr in $errors, the exit code in $migrate_status.
+report=$(mktemp) errors=$(mktemp)
+migrate() {
+  local from=$1 to=$2 container=$3; shift 3
+  local docker_var to_var
+  docker_var=$(echo "${from^^}_DOCKER" | tr - _); to_var=$(echo "${to^^}_ADDR" | tr - _)
+  migrate_status=0
+  in_ns "$from" "$DOCKMIG" migrate "$container" "${!to_var}:$agent_port" --docker "${!docker_var}" \
+    --json "$@" >"$report" 2>"$errors" || migrate_status=$?
+  sed 's/^/    stderr: /' "$errors"
+}
+# field EXPR: a value from the JSON report, e.g. field '["image_source"]'.
+field() { python3 -c "import json,sys; r=json.load(open('$report')); print(r$1)"; }
+phase_field() { field "['phases']['$1']['$2']"; }
+running() { [ "$(dk "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" = true ]; }
+exists() { dk "$1" inspect "$2" >/dev/null 2>&1; }

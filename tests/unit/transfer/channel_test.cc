@@ -48,7 +48,7 @@ Bytes bytes_of(std::string_view text) {
 }
 
 Bytes hello(uint16_t version) {
-  Bytes bytes = bytes_of(std::string_view("DOCKMIG\0", 8));
+  Bytes bytes = bytes_of(std::string_view("DOCKMIG\n", 8));
   bytes.push_back(std::byte(version >> 8));
   bytes.push_back(std::byte(version & 0xff));
   return bytes;

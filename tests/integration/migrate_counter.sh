@@ -1,0 +1,40 @@
+# A counter moves from edge-a to edge-b and carries on from its value, not from zero; a file
+# written before the migration, one written after presync, and a file the process holds
+# open (and keeps writing through the same descriptor) all arrive. The image comes from
+# the registry; the source is gone afterwards.
+source "$(dirname "$0")/lib.sh"
+start_agent edge-b
+service='mkdir -p /data && echo before > /data/before && exec 3>>/data/open.log
+i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo "tick $i" >&3; sleep 0.1; done'
+dk edge-a run -d --name mig-counter --label "$label" "$IMAGE_TINY" sh -c "$service" >/dev/null
+dk edge-b rmi -f "$IMAGE_TINY" >/dev/null 2>&1 || true
+wait_until 10 count_at_least edge-a mig-counter 20 || fail "the counter did not start"
+
+export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-counter sh -c 'echo during > /data/during'"
+migrate edge-a edge-b mig-counter
+unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
+[ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
+[ "$(field "['succeeded']")" = True ] || fail "the report does not say succeeded"
+[ "$(field "['image_source']")" = registry ] || fail "image_source is $(field "['image_source']"), expected registry"
+frozen_at=$(cat "$(dk edge-b inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-counter)/tmp/count" 2>/dev/null || echo 0)
+
+running edge-b mig-counter || fail "mig-counter does not run on edge-b"
+exists edge-a mig-counter && fail "the source container is still on edge-a"
+sleep 1
+count=$(count_of edge-b mig-counter)
+step "count on edge-b one second after the handoff: $count"
+[ "$count" -gt 20 ] || fail "the count restarted ($count)"
+[ "$(dk edge-b exec mig-counter cat /data/before)" = before ] || fail "/data/before did not arrive"
+[ "$(dk edge-b exec mig-counter cat /data/during)" = during ] || fail "/data/during (written after presync) did not arrive"
+lines1=$(dk edge-b exec mig-counter wc -l < /dev/null /data/open.log | awk '{print $1}')
+first=$(dk edge-b exec mig-counter head -n1 /data/open.log)
+[ "$first" = "tick 1" ] || fail "open.log lost its beginning ($first)"
+sleep 0.5
+lines2=$(dk edge-b exec mig-counter wc -l /data/open.log | awk '{print $1}')
+[ "$lines2" -gt "$lines1" ] || fail "the process no longer writes to its open file ($lines1 -> $lines2 lines)"
+gaps=$(dk edge-b exec mig-counter awk '$2 != NR {print NR; exit}' /data/open.log)
+[ -z "$gaps" ] || fail "open.log has a gap or restart at line $gaps"
+for p in plan image presync checkpoint finalsync restore confirm; do
+  step "$p: $(phase_field $p seconds) s, $(phase_field $p wire_bytes) bytes on the wire"
+done
+pass "count $count, downtime $(field "['downtime_seconds']") s"

@@ -1,0 +1,57 @@
+# What goes wrong is said clearly and loses nothing: no agent at DEST, a DEST that is not
+# an agent, an agent speaking another protocol version, an unknown or stopped container,
+# and a destination killed in the middle of finalsync. In each case the source container
+# runs afterwards (resumed from its checkpoint when it had been frozen) and the destination
+# keeps no container.
+source "$(dirname "$0")/lib.sh"
+dk edge-a run -d --name mig-fail --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a mig-fail 5 || fail "the counter did not start"
+
+expect_failure() {  # expect_failure WHAT PATTERN: the last migrate failed, saying PATTERN
+  [ "$migrate_status" != 0 ] || fail "$1: dockmig migrate succeeded"
+  grep -qi -- "$2" "$errors" || fail "$1: the message does not say \`$2\`"
+  running edge-a mig-fail || fail "$1: the source no longer runs"
+  exists edge-b mig-fail && fail "$1: edge-b has a container"
+  step "$1: exit $migrate_status, $(head -n1 "$errors")"
+}
+
+migrate edge-a edge-b mig-fail
+expect_failure "no agent" "reaching the destination agent"
+
+in_ns edge-a "$DOCKMIG" migrate mig-fail "$REGISTRY" --docker "$EDGE_A_DOCKER" >/dev/null 2>"$errors" \
+  && migrate_status=0 || migrate_status=$?
+expect_failure "not an agent" "not a dockmig agent"
+
+in_ns edge-b python3 -c '
+import socket, struct
+s = socket.create_server(("'"$EDGE_B_ADDR"'", '"$agent_port"')); c, _ = s.accept()
+c.sendall(b"DOCKMIG\n" + struct.pack(">H", 99)); c.recv(64); c.close()' &
+fake=$!
+sleep 0.5
+migrate edge-a edge-b mig-fail
+wait $fake || true
+expect_failure "protocol version" "protocol version 99"
+
+migrate edge-a edge-b no-such-container
+[ "$migrate_status" != 0 ] && grep -qi "no-such-container" "$errors" || fail "unknown container: not named in the error"
+
+dk edge-a run -d --name mig-stopped --label "$label" "$IMAGE_TINY" true >/dev/null
+dk edge-a wait mig-stopped >/dev/null
+migrate edge-a edge-b mig-stopped
+[ "$migrate_status" != 0 ] && grep -qi "not running" "$errors" || fail "stopped container: the error does not say it is not running"
+
+start_agent edge-b
+agent=${agent_pids[-1]}
+export DOCKMIG_HOOK_BEFORE_FINALSYNC="kill -9 $agent"
+migrate edge-a edge-b mig-fail
+unset DOCKMIG_HOOK_BEFORE_FINALSYNC
+[ "$migrate_status" = 1 ] || fail "destination killed: exit $migrate_status, expected 1 (failed, source runs)"
+[ "$(field "['rolled_back']")" = True ] || fail "destination killed: the report does not say rolled back"
+running edge-a mig-fail || fail "destination killed: the source was not resumed"
+before=$(count_of edge-a mig-fail); sleep 1; after=$(count_of edge-a mig-fail)
+[ "$after" -gt "$before" ] || fail "destination killed: the resumed source does not count"
+step "destination killed: exit 1, source resumed and counting ($before -> $after)"
+start_agent edge-b   # a restarted agent removes what the killed one had made
+wait_until 10 bash -c "! $DOCKER_CLI -H $EDGE_B_DOCKER inspect mig-fail" \
+  || fail "destination killed: edge-b still has the container after its agent restarted"
+pass
