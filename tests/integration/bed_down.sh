@@ -5,10 +5,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 77
 fi
 "$TESTBED" down
+suffix=${DOCKMIG_BED_INSTANCE:+-$DOCKMIG_BED_INSTANCE}
 left=""
-ip netns list | grep -qE '^(edge-a|edge-b|cloud)( |$)' && left+=" namespaces"
-pgrep -f "dockmig-bed" >/dev/null && left+=" processes($(pgrep -af dockmig-bed | head -3 | tr '\n' ';'))"
-grep -q "dockmig-bed" /proc/self/mounts && left+=" mounts"
-[ ! -e /run/dockmig-bed ] && [ ! -e /var/lib/dockmig-bed ] || left+=" directories"
+ip netns list | grep -qE "^(edge-a|edge-b|cloud)$suffix( |\$)" && left+=" namespaces"
+pgrep -f "dockmig-bed$suffix/" >/dev/null && left+=" processes($(pgrep -af "dockmig-bed$suffix/" | head -3 | tr '\n' ';'))"
+grep -q "dockmig-bed$suffix/" /proc/self/mounts && left+=" mounts"
+[ ! -e "/run/dockmig-bed$suffix" ] && [ ! -e "/var/lib/dockmig-bed$suffix" ] || left+=" directories"
 [ -z "$left" ] || { echo "FAIL: testbed down left:$left" >&2; exit 1; }
 echo "PASS: testbed down left nothing behind"

@@ -32,6 +32,7 @@ dockmig_integration_test(bed_registry_pull)
 dockmig_integration_test(bed_link_shaping LABELS shaping)
 dockmig_integration_test(migrate_counter)
 dockmig_integration_test(migrate_failures)
+dockmig_integration_test(migrate_filesystem)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)

@@ -64,10 +64,11 @@ agent_port=7070
 agent_pids=()
 # start_agent HOST: `dockmig serve` in HOST's namespace, on its edge-link address.
 start_agent() {
-  local host=$1 addr_var docker_var
+  local host=$1 addr_var docker_var netns_var
   addr_var=$(echo "${host^^}_ADDR" | tr - _); docker_var=$(echo "${host^^}_DOCKER" | tr - _)
+  netns_var=$(echo "${host^^}_NETNS" | tr - _)
   # A simple command in the background: $! is nsenter, which execs dockmig: the agent.
-  nsenter --net="/run/netns/$host" -- "$DOCKMIG" serve --listen "${!addr_var}:$agent_port" \
+  nsenter --net="/run/netns/${!netns_var}" -- "$DOCKMIG" serve --listen "${!addr_var}:$agent_port" \
     --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" >>"$BED_STATE/agent-$host.log" 2>&1 &
   agent_pids+=($!)
   wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
