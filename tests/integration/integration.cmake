@@ -33,6 +33,8 @@ dockmig_integration_test(bed_link_shaping LABELS shaping)
 dockmig_integration_test(migrate_counter)
 dockmig_integration_test(migrate_failures)
 dockmig_integration_test(migrate_filesystem)
+dockmig_integration_test(migrate_layers)
+dockmig_integration_test(migrate_peer)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
