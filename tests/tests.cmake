@@ -22,6 +22,7 @@ set(DOCKMIG_TRANSFER_TEST_SOURCES
   tests/unit/transfer/zstd_stream_test.cc
   tests/unit/transfer/connection_test.cc
   tests/unit/transfer/channel_test.cc
+  tests/unit/transfer/rsync_delta_test.cc
 )
 add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES}
   ${DOCKMIG_LAYERS_TEST_SOURCES} ${DOCKMIG_TRANSFER_TEST_SOURCES})

@@ -11,6 +11,7 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "docker/container_info.h"
 #include "layers/upper_tar.h"
+#include "migrate/upper_deltas.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -109,11 +110,15 @@ class DestinationMigration {
   }
 
   Status presync() {
-    Result<std::filesystem::path> blob = receive_blob("upper");
-    if (!blob) return std::move(blob.error());
-    Status applied = extract_into(*blob, upper_dir_);
+    Status applied = session_.receive_tree("upper", staging_ / "upper.zst", upper_dir_);
+    if (applied) applied = sign_large_files(upper_dir_, staging_ / "signatures");
+    if (applied) applied = session_.send_message({{"type", "presynced"}});
     if (!applied) return applied;
-    return session_.send_message({{"type", "presynced"}});
+    PhaseReport unreported;  // the source counts this blob's bytes on its side
+    Progress quiet;
+    return session_.send_stream("signatures", unreported, quiet, 3, [&](transfer::ByteSink& sink) {
+      return layers::write_upper_tar(staging_ / "signatures", nullptr, sink);
+    });
   }
 
   Status final_sync() {
@@ -122,18 +127,25 @@ class DestinationMigration {
     std::vector<std::string> deleted;
     for (const json& path : message->value("deleted", json::array()))
       if (path.is_string()) deleted.push_back(path.get<std::string>());
+    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(message->value("deltas", json::array()));
+    if (!deltas) return std::move(deltas.error());
     Result<std::filesystem::path> changes = receive_blob("upper-changes");
     if (!changes) return std::move(changes.error());
+    Result<std::filesystem::path> delta_blob = receive_blob("upper-deltas");
+    if (!delta_blob) return std::move(delta_blob.error());
     Result<std::filesystem::path> images = receive_blob("checkpoint");
     if (!images) return std::move(images.error());
+    // Every blob is verified; now apply: deletions first (a path may come back changed).
     Status applied = layers::remove_paths(upper_dir_, deleted);
-    if (applied) applied = extract_into(*changes, upper_dir_);
+    if (applied) applied = extract_blob(*changes, upper_dir_);
+    if (applied) applied = extract_blob(*delta_blob, staging_ / "deltas");
+    if (applied) applied = apply_deltas(upper_dir_, staging_ / "deltas", *deltas);
     if (!applied) return applied;
     std::filesystem::path target = checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_);
     std::error_code ec;
     std::filesystem::create_directories(target, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + target.string() + "`: " + ec.message());
-    return extract_into(*images, target);
+    return extract_blob(*images, target);
   }
 
   Status restore() {
@@ -194,14 +206,6 @@ class DestinationMigration {
     if (!file) return std::move(file.error());
     transfer::ZstdDecompressSource tar(*file);
     return apply(tar);
-  }
-
-  Status extract_into(const std::filesystem::path& blob, const std::filesystem::path& target) {
-    return apply_compressed(blob, [&](transfer::ByteSource& tar) -> Status {
-      Result<layers::ExtractStats> stats = layers::extract_tar(tar, target);
-      if (!stats) return std::move(stats.error());
-      return {};
-    });
   }
 
   Session& session_;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <thread>
 
+#include "layers/upper_tar.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -137,6 +138,22 @@ Status Session::receive_blob_to_file(const std::string& name, const std::filesys
   Result<transfer::FileSink> file = transfer::FileSink::create(path);
   if (!file) return std::move(file.error());
   return channel_->receive_blob(name, *file);
+}
+
+Status Session::receive_tree(const std::string& name, const std::filesystem::path& staging_file,
+                             const std::filesystem::path& dir) {
+  Status received = receive_blob_to_file(name, staging_file);
+  if (!received) return received;
+  return extract_blob(staging_file, dir);
+}
+
+Status extract_blob(const std::filesystem::path& blob, const std::filesystem::path& dir) {
+  Result<transfer::FileSource> file = transfer::FileSource::open(blob);
+  if (!file) return std::move(file.error());
+  transfer::ZstdDecompressSource tar(*file);
+  Result<layers::ExtractStats> stats = layers::extract_tar(tar, dir);
+  if (!stats) return std::move(stats.error());
+  return {};
 }
 
 void Session::abort(const Error& error) { channel_->send_error_and_close(error); }

@@ -53,6 +53,9 @@ class Session {
   /// Receives blob `name` into a file, as sent (compressed); returns only once its checksum
   /// is verified, so the caller may apply it.
   Status receive_blob_to_file(const std::string& name, const std::filesystem::path& path);
+  /// Receives blob `name`, a compressed tar, into `staging_file`, then extracts it into `dir`.
+  Status receive_tree(const std::string& name, const std::filesystem::path& staging_file,
+                      const std::filesystem::path& dir);
 
   /// Tells the peer why this side gives up, best effort, and closes the connection.
   void abort(const Error& error);
@@ -61,5 +64,8 @@ class Session {
   explicit Session(std::unique_ptr<transfer::Channel> channel) : channel_(std::move(channel)) {}
   std::unique_ptr<transfer::Channel> channel_;
 };
+
+/// Extracts a received blob (a zstd-compressed tar) into `dir`.
+Status extract_blob(const std::filesystem::path& blob, const std::filesystem::path& dir);
 
 }  // namespace dockmig::migrate

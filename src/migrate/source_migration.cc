@@ -18,6 +18,7 @@
 #include "layers/upper_snapshot.h"
 #include "migrate/plan.h"
 #include "migrate/session.h"
+#include "migrate/upper_deltas.h"
 #include "transfer/channel.h"
 #include "transfer/zstd_stream.h"
 
@@ -49,7 +50,11 @@ class SourceMigration {
     report_.container = request_.container;
     report_.source = request_.docker;
     report_.destination = request_.destination;
+    work_dir_ = std::filesystem::temp_directory_path() / ("dockmig-" + id_);
+    std::error_code ignored;
+    std::filesystem::create_directories(work_dir_, ignored);
     Status done = run_phases();
+    std::filesystem::remove_all(work_dir_, ignored);
     report_.handoff_seconds = seconds_since(start_);
     for (const PhaseReport& phase : report_.phases) report_.bytes_total += phase.wire_bytes;
     if (done) {
@@ -161,7 +166,8 @@ class SourceMigration {
     if (!sent) return sent;
     Result<json> presynced = session_->expect("presynced");
     if (!presynced) return std::move(presynced.error());
-    return {};
+    // The destination's signatures of its large files, for deltas at finalsync.
+    return session_->receive_tree("signatures", work_dir_ / "signatures.zst", work_dir_ / "signatures");
   }
 
   Status freeze() {
@@ -176,13 +182,21 @@ class SourceMigration {
     Result<layers::UpperSnapshot> after = layers::scan_upper_dir(plan_.container.upper_dir);
     if (!after) return std::move(after.error());
     layers::UpperChanges changes = layers::diff_snapshots(presync_snapshot_, *after);
+    Result<std::vector<DeltaEntry>> deltas = make_deltas(plan_.container.upper_dir, work_dir_ / "signatures",
+                                                         changes.modified, work_dir_ / "deltas");
+    if (!deltas) return std::move(deltas.error());
     std::vector<std::string> changed = changes.added;
     changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
-    Status sent = session_->send_message({{"type", "finalsync"}, {"deleted", changes.deleted}});
+    Status sent = session_->send_message(
+        {{"type", "finalsync"}, {"deleted", changes.deleted}, {"deltas", to_json(*deltas)}});
     if (!sent) return sent;
     PhaseReport& phase = report_.phase("finalsync");
     sent = session_->send_stream("upper-changes", phase, progress_, request_.zstd_level,
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(plan_.container.upper_dir, &changed, sink); });
+    if (!sent) return sent;
+    std::filesystem::create_directories(work_dir_ / "deltas");
+    sent = session_->send_stream("upper-deltas", phase, progress_, request_.zstd_level,
+        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(work_dir_ / "deltas", nullptr, sink); });
     if (!sent) return sent;
     std::string images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
@@ -252,6 +266,7 @@ class SourceMigration {
   std::optional<Session> session_;
   MigrationPlan plan_;
   layers::UpperSnapshot presync_snapshot_;
+  std::filesystem::path work_dir_;  // signatures and deltas; removed at the end
   bool checkpointed_ = false;
   bool final_sent_ = false;
   bool committed_ = false;

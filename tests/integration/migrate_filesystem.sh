@@ -1,7 +1,8 @@
 # The writable layer's file-system edge cases survive a migration: a file deleted from an
 # image layer stays deleted (whiteout), a replaced directory hides the image's (opaque),
 # symlinks, hard links, modes, owners, xattrs, empty files, a file over 100 MB, and files
-# changed or deleted after presync (between presync and checkpoint).
+# changed or deleted after presync (between presync and checkpoint); a large incompressible
+# file edited in place after presync travels as a small librsync delta.
 source "$(dirname "$0")/lib.sh"
 start_agent edge-b
 setup='set -e
@@ -14,6 +15,7 @@ echo mode > /data/mode && chmod 640 /data/mode && chmod 1751 /data/dir
 echo owned > /data/owned && chown 1234:5678 /data/owned
 : > /data/empty
 yes dockmig-big-file | head -c 110000000 > /data/big
+dd if=/dev/urandom of=/data/db bs=1M count=16 2>/dev/null
 echo v1 > /data/changed && echo doomed > /data/doomed'
 dk edge-a run -d --name mig-fs --label "$label" "$IMAGE_TINY" sh -c "$setup; sleep 100000" >/dev/null
 wait_until 30 dk edge-a exec mig-fs test -f /data/doomed || fail "the setup did not finish"
@@ -21,7 +23,8 @@ upper_a=$(dk edge-a inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-fs)
 python3 -c "import os; os.setxattr('$upper_a/data/target', 'user.dockmig', b'kept')"
 big_sum=$(md5sum <"$upper_a/data/big")
 
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-fs sh -c 'echo v2 > /data/changed; rm /data/doomed; echo new > /data/late'"
+db_sum=$(mktemp)
+export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-fs sh -c 'echo v2 > /data/changed; rm /data/doomed; echo new > /data/late; printf PATCHED | dd of=/data/db bs=1 seek=5000000 conv=notrunc 2>/dev/null' && md5sum < $upper_a/data/db > $db_sum"
 migrate edge-a edge-b mig-fs
 unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
 [ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
@@ -44,6 +47,11 @@ upper_b=$(dk edge-b inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-fs)
 [ "$(md5sum <"$upper_b/data/big")" = "$big_sum" ] && [ "$(stat -c %s "$upper_b/data/big")" = 110000000 ] \
   || fail "the 110 MB file differs"
 step "ok: 110 MB file, same checksum"
+[ "$(md5sum <"$upper_b/data/db")" = "$(cat "$db_sum")" ] || fail "the 16 MB file edited after presync differs"
+final=$(phase_field finalsync wire_bytes)
+[ "$final" -lt 2000000 ] || fail "finalsync sent $final bytes: the 16 MB edit did not travel as a delta"
+step "ok: 16 MB file edited after presync, same checksum; finalsync sent $final bytes"
+rm -f "$db_sum"
 [ "$(python3 -c "import os; print(os.getxattr('$upper_b/data/target', 'user.dockmig').decode())")" = kept ] \
   || fail "the xattr user.dockmig did not arrive"
 step "ok: xattr"

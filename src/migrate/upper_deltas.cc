@@ -1,0 +1,140 @@
+#include "migrate/upper_deltas.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "transfer/rsync_delta.h"
+
+namespace dockmig::migrate {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error io_error(const std::string& what, const fs::path& path) {
+  return make_error(ErrorCode::Io, what + " `" + path.string() + "`: " + std::strerror(errno));
+}
+
+bool is_large_single_file(const struct stat& st) {
+  return S_ISREG(st.st_mode) && st.st_nlink == 1 && static_cast<uint64_t>(st.st_size) >= kDeltaMinBytes;
+}
+
+bool safe_relative(const std::string& path) {
+  fs::path relative(path);
+  if (path.empty() || relative.is_absolute()) return false;
+  for (const fs::path& part : relative)
+    if (part == ".." || part == ".") return false;
+  return true;
+}
+
+Status make_parent(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + path.parent_path().string() + "`: " + ec.message());
+  return {};
+}
+
+// The file and each directory on its way must be what they seem: no symlink may lead
+// the patch outside the layer.
+Status check_no_symlinks(const fs::path& upper, const std::string& path) {
+  fs::path walked = upper;
+  for (const fs::path& part : fs::path(path)) {
+    walked /= part;
+    struct stat st {};
+    if (::lstat(walked.c_str(), &st) != 0) return io_error("cannot find", walked);
+    if (S_ISLNK(st.st_mode))
+      return make_error(ErrorCode::InvalidInput, "delta for `" + path + "` goes through a symlink");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status sign_large_files(const fs::path& upper, const fs::path& signatures) {
+  std::error_code ec;
+  fs::create_directories(signatures, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + signatures.string() + "`: " + ec.message());
+  for (auto it = fs::recursive_directory_iterator(upper, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !is_large_single_file(st)) continue;
+    fs::path signature = signatures / fs::relative(it->path(), upper);
+    Status made = make_parent(signature);
+    if (made) made = transfer::write_signature(it->path(), signature);
+    if (!made) return made;
+  }
+  if (ec) return make_error(ErrorCode::Io, "cannot walk `" + upper.string() + "`: " + ec.message());
+  return {};
+}
+
+Result<std::vector<DeltaEntry>> make_deltas(const fs::path& upper, const fs::path& signatures,
+                                            std::vector<std::string>& modified, const fs::path& deltas) {
+  std::vector<DeltaEntry> entries;
+  std::vector<std::string> whole;
+  for (const std::string& path : modified) {
+    struct stat st {};
+    fs::path signature = signatures / path;
+    if (::lstat((upper / path).c_str(), &st) != 0 || !is_large_single_file(st) || !fs::exists(signature)) {
+      whole.push_back(path);
+      continue;
+    }
+    fs::path delta = deltas / path;
+    Status made = make_parent(delta);
+    if (made) made = transfer::write_delta(signature, upper / path, delta);
+    if (!made) return std::move(made.error());
+    entries.push_back({path, st.st_mode & 07777, st.st_uid, st.st_gid,
+                       static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+  }
+  modified = std::move(whole);
+  return entries;
+}
+
+Status apply_deltas(const fs::path& upper, const fs::path& deltas, const std::vector<DeltaEntry>& entries) {
+  for (const DeltaEntry& entry : entries) {
+    Status safe = check_no_symlinks(upper, entry.path);
+    if (!safe) return safe;
+    fs::path target = upper / entry.path;
+    fs::path rebuilt = target;
+    rebuilt += ".dockmig-patch";
+    Status patched = transfer::apply_delta(target, deltas / entry.path, rebuilt);
+    if (!patched) return patched;
+    struct timespec times[2] = {{0, UTIME_OMIT},
+                                {static_cast<time_t>(entry.mtime_ns / 1000000000), entry.mtime_ns % 1000000000}};
+    if (::lchown(rebuilt.c_str(), entry.uid, entry.gid) != 0) return io_error("cannot chown", rebuilt);
+    if (::chmod(rebuilt.c_str(), entry.mode) != 0) return io_error("cannot chmod", rebuilt);
+    if (::utimensat(AT_FDCWD, rebuilt.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+      return io_error("cannot set the mtime of", rebuilt);
+    if (::rename(rebuilt.c_str(), target.c_str()) != 0) return io_error("cannot replace", target);
+  }
+  return {};
+}
+
+nlohmann::json to_json(const std::vector<DeltaEntry>& entries) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const DeltaEntry& e : entries)
+    list.push_back({{"path", e.path}, {"mode", e.mode}, {"uid", e.uid}, {"gid", e.gid}, {"mtime_ns", e.mtime_ns}});
+  return list;
+}
+
+Result<std::vector<DeltaEntry>> deltas_from_json(const nlohmann::json& list) {
+  std::vector<DeltaEntry> entries;
+  if (!list.is_array()) return make_error(ErrorCode::InvalidInput, "protocol: `deltas` is not a list");
+  for (const nlohmann::json& item : list) {
+    DeltaEntry entry;
+    try {
+      entry = {item.at("path").get<std::string>(), item.at("mode").get<uint32_t>(), item.at("uid").get<uint32_t>(),
+               item.at("gid").get<uint32_t>(), item.at("mtime_ns").get<int64_t>()};
+    } catch (const nlohmann::json::exception& e) {
+      return make_error(ErrorCode::InvalidInput, std::string("protocol: malformed delta entry: ") + e.what());
+    }
+    if (!safe_relative(entry.path))
+      return make_error(ErrorCode::InvalidInput, "delta for `" + entry.path + "` climbs out of the container's layer");
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+}  // namespace dockmig::migrate

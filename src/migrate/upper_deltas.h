@@ -1,0 +1,47 @@
+// Large files modified between presync and checkpoint travel as librsync deltas instead of
+// whole: after presync the destination signs its copies of the large files and sends the
+// signatures back (before the freeze); at finalsync the source sends, for each such file
+// that changed, only the delta against that signature.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+
+namespace dockmig::migrate {
+
+inline constexpr uint64_t kDeltaMinBytes = 4u << 20;
+
+/// Destination: signs every regular, singly linked file of `upper` of at least
+/// kDeltaMinBytes into `signatures`, under the same relative path.
+Status sign_large_files(const std::filesystem::path& upper, const std::filesystem::path& signatures);
+
+struct DeltaEntry {
+  std::string path;  // relative to the upper dir
+  uint32_t mode = 0, uid = 0, gid = 0;
+  int64_t mtime_ns = 0;
+};
+
+/// Source: for each path of `modified` that has a signature and is still a regular,
+/// singly linked file, writes its delta under `deltas`, and moves the path from
+/// `modified` into the returned entries.
+Result<std::vector<DeltaEntry>> make_deltas(const std::filesystem::path& upper,
+                                            const std::filesystem::path& signatures,
+                                            std::vector<std::string>& modified,
+                                            const std::filesystem::path& deltas);
+
+/// Destination: rebuilds each entry's file in `upper` from its delta under `deltas`, with
+/// the entry's mode, owner and mtime, replacing the presync copy atomically.
+Status apply_deltas(const std::filesystem::path& upper, const std::filesystem::path& deltas,
+                    const std::vector<DeltaEntry>& entries);
+
+nlohmann::json to_json(const std::vector<DeltaEntry>& entries);
+/// Refuses entries whose path is absolute or climbs out with `..`.
+Result<std::vector<DeltaEntry>> deltas_from_json(const nlohmann::json& entries);
+
+}  // namespace dockmig::migrate
