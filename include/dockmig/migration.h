@@ -45,6 +45,9 @@ struct MigrationReport {
   double handoff_seconds = 0;   // from the command's start to the confirmed restore
   double downtime_seconds = 0;  // from the source's freeze to the restored container running
   uint64_t bytes_total = 0;
+  /// The writable layer sent ahead by a preparation (POST /v1/prepare), which the handoff
+  /// then did not send: its raw bytes. 0 when the handoff was not prepared.
+  uint64_t prepared_bytes_saved = 0;
 
   PhaseReport& phase(const std::string& name);
 };

@@ -7,6 +7,7 @@
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 #include "migrate/plan.h"
+#include "migrate/prepare.h"
 #include "migrate/source_migration.h"
 
 namespace dockmig::cli {
@@ -47,6 +48,10 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_option("--zstd-level", request->zstd_level, "Compression level, 1-19")
       ->check(CLI::Range(1, 19))->capture_default_str();
   command.add_flag("--json", *as_json, "Print the report as one JSON object on stdout");
+  auto prepared = std::make_shared<bool>(false);
+  command.add_flag("--prepared", *prepared,
+                   "First warm the destination (image and writable layer, as POST /v1/prepare does),\n"
+                   "then hand off; the handoff then sends only what changed since");
   command.footer(
       "Phases: plan, image, presync, checkpoint, finalsync, restore, confirm.\n"
       "Image layers are fetched by the destination (cache, then registry, else sent by\n"
@@ -55,7 +60,7 @@ VerbRunner define_migrate(CLI::App& command) {
       "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
       "3 needs attention (the message says what to check).\n"
       "Example: dockmig migrate web 10.77.1.2:7070");
-  return [request, as_json]() -> int {
+  return [request, as_json, prepared]() -> int {
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());
@@ -66,6 +71,13 @@ VerbRunner define_migrate(CLI::App& command) {
       return plan->blockers.empty() ? kExitSuccess : kExitBadInput;
     }
     TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
+    if (*prepared) {
+      migrate::PrepareRequest warm{request->destination, request->docker, "", request->container};
+      Result<migrate::PrepareReport> done = migrate::prepare_destination(warm, progress);
+      if (!done) return report_error(std::move(done.error()).wrap("preparing the destination"));
+      std::fprintf(stderr, "prepared %s: image from %s, %llu bytes on the wire in %.2f s\n", request->destination.c_str(),
+                   done->image_source.c_str(), static_cast<unsigned long long>(done->wire_bytes), done->seconds);
+    }
     migrate::MigrationOutcome outcome = migrate::run_migration(*request, progress);
     if (*as_json) std::printf("%s\n", to_json(outcome.report).dump(2).c_str());
     else if (!outcome.report.phases.empty()) std::printf("%s", to_text(outcome.report).c_str());

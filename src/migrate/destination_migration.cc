@@ -11,7 +11,8 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "docker/container_info.h"
 #include "layers/upper_tar.h"
-#include "migrate/upper_deltas.h"
+#include "migrate/image_sync.h"
+#include "migrate/upper_sync.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -34,6 +35,30 @@ bool valid_migration_id(const std::string& id) {
   return std::regex_match(id, kId);
 }
 
+// A preparation's writable layer, kept as its verified blob until the handoff.
+std::filesystem::path warm_dir(const DestinationContext& context, const std::string& warm_id) {
+  return context.staging_root / "warm" / warm_id;
+}
+
+// Serves a preparation: the image, and for a container its writable layer, which is
+// unpacked only to sign its large files and then kept as the blob.
+Status serve_warm(Session& session, const DestinationContext& context, const json& request) {
+  std::string image = request.value("image", "");
+  std::string warm_id = request.value("warm", "");
+  if (image.empty() || !(warm_id.empty() || valid_migration_id(warm_id)))
+    return make_error(ErrorCode::InvalidInput, "malformed warm message from the source");
+  std::filesystem::path dir = warm_dir(context, warm_id.empty() ? "image-only" : warm_id);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir / "upper", ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
+  Status done = fetch_image(session, context.engine, image, dir);
+  if (done && !warm_id.empty()) done = receive_upper(session, {dir / "upper", dir, 3}, /*then_sign=*/true);
+  std::filesystem::remove_all(dir / "upper", ec);
+  if (!done || warm_id.empty()) std::filesystem::remove_all(dir, ec);
+  return done;
+}
+
 class DestinationMigration {
  public:
   DestinationMigration(Session& session, const DestinationContext& context)
@@ -49,6 +74,7 @@ class DestinationMigration {
     if (step) step = commit();
     std::error_code ignored;
     std::filesystem::remove_all(staging_, ignored);
+    if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
     if (!step) abandon();
     return step;
   }
@@ -59,8 +85,10 @@ class DestinationMigration {
     name_ = prepare.value("name", "");
     image_ = prepare.value("image", "");
     checkpoint_ = prepare.value("checkpoint", "");
+    warm_id_ = prepare.value("warm", "");
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
-        image_.empty() || !prepare.contains("create") || !prepare["create"].is_object())
+        image_.empty() || !prepare.contains("create") || !prepare["create"].is_object() ||
+        !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
@@ -74,20 +102,7 @@ class DestinationMigration {
     return {};
   }
 
-  // The image comes from this host's cache, else its registry, else the source (peer).
-  Status ensure_image() {
-    std::string source = "cache";
-    if (!context_.engine.inspect_image(image_)) {
-      source = "registry";
-      Status pulled = context_.engine.pull_image(image_, [](const json&) {});
-      if (!pulled) source = "peer";
-    }
-    Status sent = session_.send_message({{"type", "image"}, {"source", source}});
-    if (!sent || source != "peer") return sent;
-    Result<std::filesystem::path> blob = receive_blob("image");
-    if (!blob) return std::move(blob.error());
-    return apply_compressed(*blob, [&](transfer::ByteSource& tar) { return context_.engine.load_image(tar); });
-  }
+  Status ensure_image() { return fetch_image(session_, context_.engine, image_, staging_); }
 
   Status create() {
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
@@ -106,46 +121,38 @@ class DestinationMigration {
     Result<docker::DaemonInfo> daemon = context_.engine.info();
     if (!daemon) return std::move(daemon.error());
     docker_root_ = daemon->root_dir;
-    return session_.send_message({{"type", "created"}, {"id", container_id_}});
+    return session_.send_message({{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}});
   }
 
+  // After a preparation the layer as it was then is here already: apply it, then the
+  // changes since.
   Status presync() {
-    Status applied = session_.receive_tree("upper", staging_ / "upper.zst", upper_dir_);
-    if (applied) applied = sign_large_files(upper_dir_, staging_ / "signatures");
-    if (applied) applied = session_.send_message({{"type", "presynced"}});
-    if (!applied) return applied;
-    PhaseReport unreported;  // the source counts this blob's bytes on its side
-    Progress quiet;
-    return session_.send_stream("signatures", unreported, quiet, 3, [&](transfer::ByteSink& sink) {
-      return layers::write_upper_tar(staging_ / "signatures", nullptr, sink);
-    });
+    std::filesystem::path warm = warm_blob();
+    if (!warm.empty()) {
+      Status applied = extract_blob(warm, upper_dir_);
+      if (!applied) return applied;
+    }
+    return receive_upper(session_, sync_files(), /*then_sign=*/true);
   }
 
   Status final_sync() {
-    Result<json> message = session_.expect("finalsync");
-    if (!message) return std::move(message.error());
-    std::vector<std::string> deleted;
-    for (const json& path : message->value("deleted", json::array()))
-      if (path.is_string()) deleted.push_back(path.get<std::string>());
-    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(message->value("deltas", json::array()));
-    if (!deltas) return std::move(deltas.error());
-    Result<std::filesystem::path> changes = receive_blob("upper-changes");
-    if (!changes) return std::move(changes.error());
-    Result<std::filesystem::path> delta_blob = receive_blob("upper-deltas");
-    if (!delta_blob) return std::move(delta_blob.error());
+    Status applied = receive_upper(session_, sync_files(), /*then_sign=*/false);
+    if (!applied) return applied;
     Result<std::filesystem::path> images = receive_blob("checkpoint");
     if (!images) return std::move(images.error());
-    // Every blob is verified; now apply: deletions first (a path may come back changed).
-    Status applied = layers::remove_paths(upper_dir_, deleted);
-    if (applied) applied = extract_blob(*changes, upper_dir_);
-    if (applied) applied = extract_blob(*delta_blob, staging_ / "deltas");
-    if (applied) applied = apply_deltas(upper_dir_, staging_ / "deltas", *deltas);
-    if (!applied) return applied;
     std::filesystem::path target = checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_);
     std::error_code ec;
     std::filesystem::create_directories(target, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + target.string() + "`: " + ec.message());
     return extract_blob(*images, target);
+  }
+
+  UpperSyncFiles sync_files() const { return {upper_dir_, staging_, 3}; }
+
+  std::filesystem::path warm_blob() const {
+    if (warm_id_.empty()) return {};
+    std::filesystem::path blob = warm_dir(context_, warm_id_) / "upper.zst";
+    return std::filesystem::exists(blob) ? blob : std::filesystem::path();
   }
 
   Status restore() {
@@ -200,17 +207,9 @@ class DestinationMigration {
     return path;
   }
 
-  template <class Apply>
-  Status apply_compressed(const std::filesystem::path& blob, Apply apply) {
-    Result<transfer::FileSource> file = transfer::FileSource::open(blob);
-    if (!file) return std::move(file.error());
-    transfer::ZstdDecompressSource tar(*file);
-    return apply(tar);
-  }
-
   Session& session_;
   const DestinationContext& context_;
-  std::string id_, name_, image_, checkpoint_;
+  std::string id_, name_, image_, checkpoint_, warm_id_;
   json create_request_;
   std::filesystem::path staging_;
   std::string container_id_, upper_dir_, docker_root_;
@@ -246,7 +245,8 @@ Status recover_interrupted(const DestinationContext& context) {
   }
   // Staged blobs of interrupted migrations; each live migration makes its own dir.
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
-    if (entry.path().filename() != "incoming") std::filesystem::remove_all(entry.path(), ec);
+    if (entry.path().filename() != "incoming" && entry.path().filename() != "warm")
+      std::filesystem::remove_all(entry.path(), ec);
   return {};
 }
 
@@ -257,6 +257,11 @@ Status serve_session(Session& session, const DestinationContext& context) {
   if (type == "status") {
     std::string id = first->value("migration", "");
     return session.send_message({{"type", "status"}, {"state", context.ledger.get(id)}});
+  }
+  if (type == "warm") {
+    Status warmed = serve_warm(session, context, *first);
+    if (!warmed) session.abort(warmed.error());
+    return warmed;
   }
   if (type != "prepare") {
     Error error = make_error(ErrorCode::InvalidInput, "unexpected first message `" + type + "`");

@@ -29,7 +29,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"phases", phases},
           {"handoff_seconds", report.handoff_seconds},
           {"downtime_seconds", report.downtime_seconds},
-          {"bytes_total", report.bytes_total}};
+          {"bytes_total", report.bytes_total},
+          {"prepared_bytes_saved", report.prepared_bytes_saved}};
 }
 
 namespace {

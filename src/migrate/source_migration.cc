@@ -18,7 +18,9 @@
 #include "layers/upper_snapshot.h"
 #include "migrate/plan.h"
 #include "migrate/session.h"
-#include "migrate/upper_deltas.h"
+#include "migrate/image_sync.h"
+#include "migrate/upper_sync.h"
+#include "migrate/warm_store.h"
 #include "transfer/channel.h"
 #include "transfer/zstd_stream.h"
 
@@ -55,6 +57,7 @@ class SourceMigration {
     std::filesystem::create_directories(work_dir_, ignored);
     Status done = run_phases();
     std::filesystem::remove_all(work_dir_, ignored);
+    if (warm_) std::filesystem::remove_all(warm_->work, ignored);
     report_.handoff_seconds = seconds_since(start_);
     for (const PhaseReport& phase : report_.phases) report_.bytes_total += phase.wire_bytes;
     if (done) {
@@ -137,37 +140,42 @@ class SourceMigration {
   }
 
   Status ensure_image() {
+    std::string name = request_.target_name.empty() ? plan_.container.name : request_.target_name;
+    warm_ = warm_store().take(plan_.container.id, request_.destination);
     json prepare = {{"type", "prepare"},
                     {"migration", id_},
-                    {"name", request_.target_name.empty() ? plan_.container.name : request_.target_name},
+                    {"name", name},
                     {"image", plan_.container.image_ref},
                     {"image_id", plan_.container.image_id},
                     {"checkpoint", checkpoint_name_},
+                    {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container)}};
-    Result<json> answer = session_->request(prepare, "image");
-    if (!answer) return std::move(answer.error());
-    report_.image_source = answer->value("source", "");
-    if (report_.image_source == "peer") {
-      Status sent = session_->send_stream("image", report_.phase("image"), progress_, request_.zstd_level,
-          [&](transfer::ByteSink& sink) { return engine_->save_image(plan_.container.image_ref, sink); });
-      if (!sent) return sent;
-    }
+    Status sent = session_->send_message(prepare);
+    if (!sent) return sent;
+    Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref,
+                                              report_.phase("image"), progress_, request_.zstd_level);
+    if (!source) return std::move(source.error());
+    report_.image_source = *source;
     Result<json> created = session_->expect("created");
     if (!created) return std::move(created.error());
+    if (warm_ && !created->value("warm", false)) warm_.reset();  // the destination lost it
     return {};
   }
 
+  // The whole writable layer, or after a preparation only what changed since.
   Status presync() {
-    Result<layers::UpperSnapshot> before = layers::scan_upper_dir(plan_.container.upper_dir);
-    if (!before) return std::move(before.error());
-    presync_snapshot_ = std::move(*before);
-    Status sent = session_->send_stream("upper", report_.phase("presync"), progress_, request_.zstd_level,
-        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(plan_.container.upper_dir, nullptr, sink); });
-    if (!sent) return sent;
-    Result<json> presynced = session_->expect("presynced");
-    if (!presynced) return std::move(presynced.error());
-    // The destination's signatures of its large files, for deltas at finalsync.
-    return session_->receive_tree("signatures", work_dir_ / "signatures.zst", work_dir_ / "signatures");
+    Result<layers::UpperSnapshot> now = layers::scan_upper_dir(plan_.container.upper_dir);
+    if (!now) return std::move(now.error());
+    PhaseReport& phase = report_.phase("presync");
+    Status sent;
+    if (warm_) {
+      sent = send_upper_changes(*session_, sync_files(), warm_->snapshot, *now, phase, progress_);
+      report_.prepared_bytes_saved = warm_->raw_bytes;
+    } else {
+      sent = send_whole_upper(*session_, sync_files(), phase, progress_);
+    }
+    presync_snapshot_ = std::move(*now);
+    return sent;
   }
 
   Status freeze() {
@@ -179,24 +187,10 @@ class SourceMigration {
   }
 
   Status final_sync() {
-    Result<layers::UpperSnapshot> after = layers::scan_upper_dir(plan_.container.upper_dir);
-    if (!after) return std::move(after.error());
-    layers::UpperChanges changes = layers::diff_snapshots(presync_snapshot_, *after);
-    Result<std::vector<DeltaEntry>> deltas = make_deltas(plan_.container.upper_dir, work_dir_ / "signatures",
-                                                         changes.modified, work_dir_ / "deltas");
-    if (!deltas) return std::move(deltas.error());
-    std::vector<std::string> changed = changes.added;
-    changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
-    Status sent = session_->send_message(
-        {{"type", "finalsync"}, {"deleted", changes.deleted}, {"deltas", to_json(*deltas)}});
-    if (!sent) return sent;
+    Result<layers::UpperSnapshot> now = layers::scan_upper_dir(plan_.container.upper_dir);
+    if (!now) return std::move(now.error());
     PhaseReport& phase = report_.phase("finalsync");
-    sent = session_->send_stream("upper-changes", phase, progress_, request_.zstd_level,
-        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(plan_.container.upper_dir, &changed, sink); });
-    if (!sent) return sent;
-    std::filesystem::create_directories(work_dir_ / "deltas");
-    sent = session_->send_stream("upper-deltas", phase, progress_, request_.zstd_level,
-        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(work_dir_ / "deltas", nullptr, sink); });
+    Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
     if (!sent) return sent;
     std::string images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
@@ -204,6 +198,10 @@ class SourceMigration {
     if (!sent) return sent;
     final_sent_ = true;  // from here on the destination may start its copy
     return {};
+  }
+
+  UpperSyncFiles sync_files() const {
+    return {plan_.container.upper_dir, warm_ ? warm_->work : work_dir_, request_.zstd_level};
   }
 
   Status await_restore() {
@@ -267,6 +265,7 @@ class SourceMigration {
   MigrationPlan plan_;
   layers::UpperSnapshot presync_snapshot_;
   std::filesystem::path work_dir_;  // signatures and deltas; removed at the end
+  std::optional<WarmState> warm_;   // what a preparation sent ahead, if it did
   bool checkpointed_ = false;
   bool final_sent_ = false;
   bool committed_ = false;

@@ -35,6 +35,7 @@ dockmig_integration_test(migrate_failures)
 dockmig_integration_test(migrate_filesystem)
 dockmig_integration_test(migrate_layers)
 dockmig_integration_test(migrate_peer)
+dockmig_integration_test(migrate_prepared)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)

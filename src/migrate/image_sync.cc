@@ -1,0 +1,43 @@
+#include "migrate/image_sync.h"
+
+#include "transfer/file_stream.h"
+#include "transfer/zstd_stream.h"
+
+namespace dockmig::migrate {
+
+Result<std::string> supply_image(Session& session, const docker::EngineClient& engine, const std::string& image,
+                                 PhaseReport& phase, Progress& progress, int zstd_level) {
+  Result<nlohmann::json> answer = session.expect("image");
+  if (!answer) return std::move(answer.error());
+  std::string source = answer->value("source", "");
+  if (source == "peer") {
+    Status sent = session.send_stream("image", phase, progress, zstd_level,
+                                      [&](transfer::ByteSink& sink) { return engine.save_image(image, sink); });
+    if (!sent) return std::move(sent.error());
+  }
+  return source;
+}
+
+Status fetch_image(Session& session, const docker::EngineClient& engine, const std::string& image,
+                   const std::filesystem::path& staging) {
+  std::string source = "cache";
+  if (!engine.inspect_image(image)) {
+    source = "registry";
+    Status pulled = engine.pull_image(image, [](const nlohmann::json&) {});
+    if (!pulled) source = "peer";
+  }
+  Status sent = session.send_message({{"type", "image"}, {"source", source}});
+  if (!sent || source != "peer") return sent;
+  std::filesystem::path blob = staging / "image.zst";
+  Status received = session.receive_blob_to_file("image", blob);
+  if (!received) return received;
+  Result<transfer::FileSource> file = transfer::FileSource::open(blob);
+  if (!file) return std::move(file.error());
+  transfer::ZstdDecompressSource tar(*file);
+  Status loaded = engine.load_image(tar);
+  std::error_code ignored;
+  std::filesystem::remove(blob, ignored);
+  return loaded;
+}
+
+}  // namespace dockmig::migrate

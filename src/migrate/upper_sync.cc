@@ -1,0 +1,101 @@
+#include "migrate/upper_sync.h"
+
+#include "layers/upper_tar.h"
+#include "migrate/upper_deltas.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+Status send_tree(Session& session, const std::string& name, const fs::path& dir, const std::vector<std::string>* paths,
+                 int level, PhaseReport& phase, Progress& progress) {
+  return session.send_stream(name, phase, progress, level, [&](transfer::ByteSink& sink) {
+    return layers::write_upper_tar(dir, paths, sink);
+  });
+}
+
+// Both sides start a transfer with fresh signature and delta dirs.
+void reset_dir(const fs::path& dir) {
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  fs::create_directories(dir, ignored);
+}
+
+Status receive_signatures(Session& session, const UpperSyncFiles& files) {
+  Result<json> applied = session.expect("applied");
+  if (!applied) return std::move(applied.error());
+  reset_dir(files.work / "signatures");
+  return session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
+}
+
+Status answer_with_signatures(Session& session, const UpperSyncFiles& files) {
+  reset_dir(files.work / "signatures");
+  Status signed_ = sign_large_files(files.upper, files.work / "signatures");
+  if (signed_) signed_ = session.send_message({{"type", "applied"}});
+  if (!signed_) return signed_;
+  PhaseReport unreported;  // the source counts this blob's bytes on its side
+  Progress quiet;
+  return send_tree(session, "signatures", files.work / "signatures", nullptr, files.zstd_level, unreported, quiet);
+}
+
+}  // namespace
+
+Status send_whole_upper(Session& session, const UpperSyncFiles& files, PhaseReport& phase, Progress& progress) {
+  Status sent = session.send_message({{"type", "upper"}, {"whole", true}});
+  if (sent) sent = send_tree(session, "upper", files.upper, nullptr, files.zstd_level, phase, progress);
+  if (!sent) return sent;
+  return receive_signatures(session, files);
+}
+
+Status send_final_changes(Session& session, const UpperSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
+  layers::UpperChanges changes = layers::diff_snapshots(baseline, now);
+  reset_dir(files.work / "deltas");
+  Result<std::vector<DeltaEntry>> deltas =
+      make_deltas(files.upper, files.work / "signatures", changes.modified, files.work / "deltas");
+  if (!deltas) return std::move(deltas.error());
+  std::vector<std::string> changed = changes.added;
+  changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
+  Status sent = session.send_message(
+      {{"type", "upper"}, {"whole", false}, {"deleted", changes.deleted}, {"deltas", to_json(*deltas)}});
+  if (sent) sent = send_tree(session, "upper-changes", files.upper, &changed, files.zstd_level, phase, progress);
+  if (sent) sent = send_tree(session, "upper-deltas", files.work / "deltas", nullptr, files.zstd_level, phase, progress);
+  return sent;
+}
+
+Status send_upper_changes(Session& session, const UpperSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
+  Status sent = send_final_changes(session, files, baseline, now, phase, progress);
+  if (!sent) return sent;
+  return receive_signatures(session, files);
+}
+
+Status receive_upper(Session& session, const UpperSyncFiles& files, bool then_sign) {
+  Result<json> header = session.expect("upper");
+  if (!header) return std::move(header.error());
+  Status applied;
+  if (header->value("whole", false)) {
+    applied = session.receive_tree("upper", files.work / "upper.zst", files.upper);
+  } else {
+    std::vector<std::string> deleted;
+    for (const json& path : header->value("deleted", json::array()))
+      if (path.is_string()) deleted.push_back(path.get<std::string>());
+    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(header->value("deltas", json::array()));
+    if (!deltas) return std::move(deltas.error());
+    Status received = session.receive_blob_to_file("upper-changes", files.work / "upper-changes.zst");
+    if (received) received = session.receive_blob_to_file("upper-deltas", files.work / "upper-deltas.zst");
+    if (!received) return received;
+    // Both blobs are verified; apply deletions first (a path may come back changed).
+    reset_dir(files.work / "deltas");
+    applied = layers::remove_paths(files.upper, deleted);
+    if (applied) applied = extract_blob(files.work / "upper-changes.zst", files.upper);
+    if (applied) applied = extract_blob(files.work / "upper-deltas.zst", files.work / "deltas");
+    if (applied) applied = apply_deltas(files.upper, files.work / "deltas", *deltas);
+  }
+  if (!applied || !then_sign) return applied;
+  return answer_with_signatures(session, files);
+}
+
+}  // namespace dockmig::migrate
