@@ -99,6 +99,21 @@ class DestinationMigration {
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());
+    return check_daemon();
+  }
+
+  // Refused here, before the source freezes anything, rather than at the restore.
+  Status check_daemon() {
+    Result<docker::DaemonInfo> daemon = context_.engine.info();
+    if (!daemon) return std::move(daemon.error());
+    if (!daemon->experimental)
+      return make_error(ErrorCode::Unsupported, "the destination's dockerd runs without experimental features, "
+                                                "which restoring from a checkpoint needs",
+                        "start dockerd there with --experimental (see `dockmig doctor`)");
+    if (daemon->storage_driver != "overlay2")
+      return make_error(ErrorCode::Unsupported, "the destination's dockerd uses the `" + daemon->storage_driver +
+                                                    "` storage driver; dockmig needs overlay2");
+    docker_root_ = daemon->root_dir;
     return {};
   }
 
@@ -118,9 +133,6 @@ class DestinationMigration {
       return make_error(ErrorCode::Unsupported, "the destination's storage driver is `" +
                                                     info->storage_driver + "`, not overlay2");
     upper_dir_ = info->upper_dir;
-    Result<docker::DaemonInfo> daemon = context_.engine.info();
-    if (!daemon) return std::move(daemon.error());
-    docker_root_ = daemon->root_dir;
     return session_.send_message({{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}});
   }
 

@@ -54,4 +54,12 @@ step "destination killed: exit 1, source resumed and counting ($before -> $after
 start_agent edge-b   # a restarted agent removes what the killed one had made
 wait_until 10 bash -c "! $DOCKER_CLI -H $EDGE_B_DOCKER inspect mig-fail" \
   || fail "destination killed: edge-b still has the container after its agent restarted"
+
+# A destination whose dockerd lacks a capability refuses before the source freezes.
+trap '"$TESTBED" dockerd edge-b restart >/dev/null 2>&1 || true; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
+"$TESTBED" dockerd edge-b restart --no-experimental
+migrate edge-a edge-b mig-fail
+expect_failure "no experimental features" "without experimental features"
+[ "$(field "['phases']['checkpoint']['seconds']" 2>/dev/null || echo 0)" = 0 ] \
+  || fail "the source was checkpointed before the destination refused"
 pass
