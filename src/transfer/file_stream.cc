@@ -15,11 +15,6 @@ Error io_error(const std::string& what, const std::filesystem::path& path) {
   return make_error(ErrorCode::Io, what + " `" + path.string() + "`: " + std::strerror(errno));
 }
 
-void close_quietly(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
 }  // namespace
 
 Result<FileSink> FileSink::create(const std::filesystem::path& path) {
@@ -28,24 +23,10 @@ Result<FileSink> FileSink::create(const std::filesystem::path& path) {
   return FileSink(fd, path);
 }
 
-FileSink::FileSink(FileSink&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
-
-FileSink& FileSink::operator=(FileSink&& other) noexcept {
-  if (this != &other) {
-    close_quietly(fd_);
-    fd_ = other.fd_;
-    path_ = std::move(other.path_);
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-FileSink::~FileSink() { close_quietly(fd_); }
-
 Status FileSink::write(std::span<const std::byte> data) {
-  if (fd_ < 0) return make_error(ErrorCode::Internal, "writing `" + path_.string() + "` after it was finished");
+  if (!fd_) return make_error(ErrorCode::Internal, "writing `" + path_.string() + "` after it was finished");
   while (!data.empty()) {
-    ssize_t written = ::write(fd_, data.data(), data.size());
+    ssize_t written = ::write(fd_.get(), data.data(), data.size());
     if (written < 0 && errno == EINTR) continue;
     if (written < 0) return io_error("cannot write", path_);
     data = data.subspan(static_cast<size_t>(written));
@@ -54,9 +35,8 @@ Status FileSink::write(std::span<const std::byte> data) {
 }
 
 Status FileSink::finish() {
-  if (fd_ < 0) return make_error(ErrorCode::Internal, "finishing `" + path_.string() + "` twice");
-  int fd = fd_;
-  fd_ = -1;
+  if (!fd_) return make_error(ErrorCode::Internal, "finishing `" + path_.string() + "` twice");
+  int fd = fd_.release();
   // close() can report a deferred write error (NFS, quota); EINTR still closed the fd.
   if (::close(fd) != 0 && errno != EINTR) return io_error("cannot write", path_);
   return {};
@@ -68,26 +48,10 @@ Result<FileSource> FileSource::open(const std::filesystem::path& path) {
   return FileSource(fd, path);
 }
 
-FileSource::FileSource(FileSource&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
-  other.fd_ = -1;
-}
-
-FileSource& FileSource::operator=(FileSource&& other) noexcept {
-  if (this != &other) {
-    close_quietly(fd_);
-    fd_ = other.fd_;
-    path_ = std::move(other.path_);
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-FileSource::~FileSource() { close_quietly(fd_); }
-
 Result<size_t> FileSource::read(std::span<std::byte> buffer) {
-  if (fd_ < 0) return make_error(ErrorCode::Internal, "reading `" + path_.string() + "` after it was closed");
+  if (!fd_) return make_error(ErrorCode::Internal, "reading `" + path_.string() + "` after it was closed");
   while (true) {
-    ssize_t got = ::read(fd_, buffer.data(), buffer.size());
+    ssize_t got = ::read(fd_.get(), buffer.data(), buffer.size());
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return io_error("cannot read", path_);
     return static_cast<size_t>(got);
