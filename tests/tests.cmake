@@ -22,10 +22,17 @@ set(DOCKMIG_TRANSFER_TEST_SOURCES
   tests/unit/transfer/zstd_stream_test.cc
   tests/unit/transfer/connection_test.cc
   tests/unit/transfer/channel_test.cc
+  tests/unit/transfer/tls_test.cc
   tests/unit/transfer/rsync_delta_test.cc
 )
+set(DOCKMIG_AGENT_TEST_SOURCES
+  tests/unit/agent/tokens_test.cc
+  tests/unit/agent/api_request_test.cc
+  tests/unit/agent/handoff_queue_test.cc
+  tests/unit/agent/http_api_test.cc
+)
 add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES}
-  ${DOCKMIG_LAYERS_TEST_SOURCES} ${DOCKMIG_TRANSFER_TEST_SOURCES})
+  ${DOCKMIG_LAYERS_TEST_SOURCES} ${DOCKMIG_TRANSFER_TEST_SOURCES} ${DOCKMIG_AGENT_TEST_SOURCES})
 target_include_directories(dockmig_unit_tests PRIVATE src tests)
 target_link_libraries(dockmig_unit_tests PRIVATE dockmig_core GTest::gtest_main)
 gtest_discover_tests(dockmig_unit_tests PROPERTIES LABELS unit

@@ -28,6 +28,8 @@ packages=(
   docker.io docker-registry containerd runc
   iproute2 iptables kmod procps psmisc util-linux curl zstd python3
   busybox-static debootstrap
+  clang libclang-rt-14-dev   # tests/fuzz: libFuzzer, with ASan and UBSan
+  gnuplot-nox podman   # tools/bench: the chart, and Podman as a peer to compare with
 )
 
 missing=()

@@ -14,6 +14,16 @@ namespace dockmig {
 inline constexpr const char* kPhaseNames[] = {"plan",     "image",   "presync", "checkpoint",
                                               "finalsync", "restore", "confirm"};
 
+/// How the link between the two agents is protected. TLS with mutual authentication unless
+/// `insecure`; a plain link works only when both ends chose it (docs/api.md, "Transport").
+struct TransportSecurity {
+  std::string cert;         // this host's certificate (PEM), e.g. made by `dockmig certs`
+  std::string key;          // its private key (PEM)
+  std::string ca;           // the CA that signed the agents' certificates (PEM)
+  std::string server_name;  // the name the destination's certificate must carry; "" = its address
+  bool insecure = false;    // plain TCP, unencrypted and unauthenticated
+};
+
 struct MigrationRequest {
   std::string container;      // name or id on the source
   std::string destination;    // ADDR:PORT of the destination agent
@@ -22,6 +32,7 @@ struct MigrationRequest {
   bool keep_source = false;   // leave the stopped source instead of removing it
   bool dry_run = false;       // plan and say what would move; move nothing
   int zstd_level = 3;
+  TransportSecurity security;  // for the link to the destination agent
 };
 
 struct PhaseReport {

@@ -1,7 +1,9 @@
-// The receiving agent: accepts connections from source hosts and serves each on its own
-// thread, at most max_sessions at a time (the rest wait in the listen backlog). SIGINT and
-// SIGTERM stop the accept loop and let running migrations finish or abandon themselves,
-// so a stopped agent never leaves a half-restored container behind.
+// The agent: accepts links from other agents and serves each on its own thread, at most
+// max_sessions at a time (the rest wait in the listen backlog); with --api it also serves
+// the gateways' HTTP API, whose handoffs run from this host on the queue's threads.
+// SIGINT and SIGTERM stop the accept loop and the API, then let running migrations finish
+// or abandon themselves, so a stopped agent never leaves a half-restored container behind.
+// SIGHUP reloads the token file; the loop's half-second tick picks the signals up.
 #include "agent/agent.h"
 
 #include <signal.h>
@@ -12,16 +14,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/docker_host.h"
+#include "agent/handoff_queue.h"
+#include "agent/http_api.h"
+#include "agent/incoming_link.h"
+#include "agent/tokens.h"
 #include "migrate/destination_migration.h"
 #include "migrate/session.h"
-#include "transfer/channel.h"
+#include "transfer/tls.h"
 
 namespace dockmig::agent {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
-void on_signal(int) { g_stop = true; }
+void on_stop(int) { g_stop = true; }
+void on_reload(int) { g_reload = true; }
 
 class SessionSlots {
  public:
@@ -46,27 +55,85 @@ class SessionSlots {
   int free_;
 };
 
+void install_signal_handlers() {
+  struct sigaction action{};
+  action.sa_flags = SA_RESTART;  // other threads' reads and writes go on undisturbed
+  action.sa_handler = on_stop;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  action.sa_handler = on_reload;
+  sigaction(SIGHUP, &action, nullptr);
+}
+
+/// The link's TLS context, or null when the agent runs --insecure.
+Result<std::shared_ptr<const transfer::TlsContext>> link_tls(const TransportSecurity& security) {
+  if (security.insecure) return std::shared_ptr<const transfer::TlsContext>();
+  return transfer::TlsContext::load({security.cert, security.key, security.ca}, transfer::TlsRole::Server);
+}
+
+Result<std::unique_ptr<TokenStore>> open_tokens(const AgentOptions& options) {
+  if (options.tokens.empty()) {
+    if (!options.api.empty() && options.security.insecure)
+      return make_error(ErrorCode::InvalidInput, "--api needs --tokens FILE when the agent runs --insecure",
+                        "without TLS there are no client certificates, so only tokens can authenticate callers");
+    return std::unique_ptr<TokenStore>();
+  }
+  Result<std::unique_ptr<TokenStore>> tokens = TokenStore::open(options.tokens);
+  if (!tokens) return std::move(tokens.error()).wrap("--tokens");
+  return tokens;
+}
+
+void reload_tokens(TokenStore* tokens, const std::string& path) {
+  if (tokens == nullptr) return;
+  Status reloaded = tokens->reload();
+  if (reloaded)
+    std::fprintf(stderr, "dockmig agent: reloaded %zu tokens from %s\n", tokens->size(), path.c_str());
+  else
+    std::fprintf(stderr, "dockmig agent: kept the tokens in force: %s\n", reloaded.error().describe().c_str());
+}
+
 }  // namespace
 
 Status serve(const AgentOptions& options) {
+  if (Status checked = migrate::check_transport_security(options.security); !checked) return checked;
   Result<docker::EngineClient> engine = docker::EngineClient::open(options.docker);
   if (!engine) return std::move(engine.error());
   Result<migrate::Endpoint> endpoint = migrate::parse_endpoint(options.listen);
   if (!endpoint) return std::move(endpoint.error()).wrap("--listen");
+  Result<std::shared_ptr<const transfer::TlsContext>> tls = link_tls(options.security);
+  if (!tls) return std::move(tls.error());
+  Result<std::unique_ptr<TokenStore>> tokens = open_tokens(options);
+  if (!tokens) return std::move(tokens.error());
   Result<transfer::Listener> listener = transfer::Listener::listen(endpoint->host, endpoint->port);
   if (!listener) return std::move(listener.error());
-  struct sigaction action{};
-  action.sa_handler = on_signal;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  install_signal_handlers();
   migrate::MigrationLedger ledger;
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
+
+  DockerHost host(*engine, options.security);
+  HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
+    return host.run_handoff(spec, progress);
+  }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});
+  std::unique_ptr<ApiServer> api;
+  if (!options.api.empty()) {
+    ApiConfig config{options.api, std::nullopt, tokens->get()};
+    if (!options.security.insecure) config.tls = transfer::TlsFiles{options.security.cert, options.security.key, options.security.ca};
+    Result<std::unique_ptr<ApiServer>> started = ApiServer::start(config, queue, host);
+    if (!started) return std::move(started.error());
+    api = std::move(*started);
+  }
+
+  const char* transport = options.security.insecure ? "plain TCP (--insecure)" : "TLS";
+  std::fprintf(stderr, "dockmig agent: listening on %s (%s), docker %s\n", options.listen.c_str(), transport,
+               options.docker.c_str());
+  if (api)
+    std::fprintf(stderr, "dockmig agent: API on %s://%s, %zu tokens\n", api->secure() ? "https" : "http",
+                 options.api.c_str(), *tokens ? (*tokens)->size() : size_t{0});
   SessionSlots slots(options.max_sessions);
-  spdlog::info("dockmig agent listening on {} (docker {})", options.listen, options.docker);
-  std::fprintf(stderr, "dockmig agent: listening on %s, docker %s\n", options.listen.c_str(), options.docker.c_str());
   while (!g_stop) {
+    if (g_reload.exchange(false)) reload_tokens(tokens->get(), options.tokens);
     Result<std::optional<transfer::Connection>> accepted = listener->accept_for(std::chrono::milliseconds(500));
     if (!accepted) {
       spdlog::warn("accept: {}", accepted.error().message);
@@ -74,18 +141,14 @@ Status serve(const AgentOptions& options) {
     }
     if (!accepted->has_value()) continue;
     slots.acquire();
-    std::thread([&slots, &context, connection = std::move(**accepted)]() mutable {
-      Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
-      if (session) {
-        Status served = migrate::serve_session(*session, context);
-        if (!served) std::fprintf(stderr, "dockmig agent: %s\n", served.error().describe().c_str());
-      } else {
-        std::fprintf(stderr, "dockmig agent: %s\n", session.error().describe().c_str());
-      }
+    std::thread([&slots, &context, tls = *tls, connection = std::move(**accepted)]() mutable {
+      serve_incoming(std::move(connection), tls.get(), context);
       slots.release();
     }).detach();
   }
   std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
+  if (api) api->stop();
+  queue.shutdown();
   slots.wait_idle(options.max_sessions);
   return {};
 }

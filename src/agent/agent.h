@@ -2,19 +2,26 @@
 
 #include <string>
 
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::agent {
 
 struct AgentOptions {
-  std::string listen;        // ADDR:PORT
-  std::string docker;        // the local dockerd's socket
+  std::string listen;          // ADDR:PORT for links from other agents (migrations to here)
+  std::string docker;          // the local dockerd's socket
   std::string state_dir = "/var/lib/dockmig";
-  int max_sessions = 4;      // concurrent migrations; further connections wait
+  int max_sessions = 4;        // incoming migrations at once; further connections wait
+  TransportSecurity security;  // TLS for agent links (both ways) and the HTTPS API, or insecure
+  std::string api;             // ADDR:PORT of the HTTP API for gateways; "" = no API
+  std::string tokens;          // bearer tokens of API callers (reloaded on SIGHUP)
+  int max_handoffs = 2;        // handoffs from here at once; further ones are queued
+  int max_queued = 32;         // handoffs waiting at most; more are refused (503)
 };
 
-/// Runs the receiving agent until SIGINT or SIGTERM. Each connection from a source is one
-/// migration (or one question about how a migration ended), served on its own thread.
+/// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on
+/// its own thread, and, with `api`, serves the HTTP API that starts handoffs from here.
+/// SIGHUP reloads the token file.
 Status serve(const AgentOptions& options);
 
 }  // namespace dockmig::agent

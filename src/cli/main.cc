@@ -17,6 +17,7 @@ constexpr Verb kVerbs[] = {
     {"migrate", "Live-migrate a running container to another host's agent", dockmig::cli::define_migrate},
     {"serve", "Run the agent that receives migrations on this host", dockmig::cli::define_serve},
     {"inspect", "Show a container's layers and what a migration would send", dockmig::cli::define_inspect},
+    {"certs", "Make a test CA and host certificates for TLS between agents", dockmig::cli::define_certs},
 };
 
 constexpr const char* kDescription =

@@ -8,6 +8,7 @@
 #include "docker/engine_client.h"
 #include "migrate/plan.h"
 #include "migrate/prepare.h"
+#include "migrate/session.h"
 #include "migrate/source_migration.h"
 
 namespace dockmig::cli {
@@ -52,6 +53,9 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--prepared", *prepared,
                    "First warm the destination (image and writable layer, as POST /v1/prepare does),\n"
                    "then hand off; the handoff then sends only what changed since");
+  add_transport_options(command, request->security);
+  command.add_option("--tls-server-name", request->security.server_name,
+                     "Name the destination's certificate must carry (default: the address in DEST)");
   command.footer(
       "Phases: plan, image, presync, checkpoint, finalsync, restore, confirm.\n"
       "Image layers are fetched by the destination (cache, then registry, else sent by\n"
@@ -59,7 +63,9 @@ VerbRunner define_migrate(CLI::App& command) {
       "changed since then plus the CRIU checkpoint after it is frozen.\n"
       "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
       "3 needs attention (the message says what to check).\n"
-      "Example: dockmig migrate web 10.77.1.2:7070");
+      "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
+      "ends run with --insecure.\n"
+      "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
   return [request, as_json, prepared]() -> int {
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
@@ -70,9 +76,11 @@ VerbRunner define_migrate(CLI::App& command) {
       else std::printf("%sdry run: nothing was moved\n", migrate::to_text(*plan).c_str());
       return plan->blockers.empty() ? kExitSuccess : kExitBadInput;
     }
+    if (Status checked = migrate::check_transport_security(request->security); !checked)
+      return report_error(checked.error());
     TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
     if (*prepared) {
-      migrate::PrepareRequest warm{request->destination, request->docker, "", request->container};
+      migrate::PrepareRequest warm{request->destination, request->docker, "", request->container, request->security};
       Result<migrate::PrepareReport> done = migrate::prepare_destination(warm, progress);
       if (!done) return report_error(std::move(done.error()).wrap("preparing the destination"));
       std::fprintf(stderr, "prepared %s: image from %s, %llu bytes on the wire in %.2f s\n", request->destination.c_str(),

@@ -1,20 +1,43 @@
-// `dockmig serve --listen ADDR:PORT`: the receiving agent on a Docker host.
+// `dockmig serve --listen ADDR:PORT [--api ADDR:PORT]`: the agent on a Docker host. It
+// receives migrations from other agents and, with --api, takes handoff requests from edge
+// gateways over HTTP (docs/api.md).
 #include "agent/agent.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 
 namespace dockmig::cli {
 
+/// --tls-cert, --tls-key, --tls-ca and --insecure, shared by `serve` and `migrate`.
+void add_transport_options(CLI::App& command, TransportSecurity& security) {
+  command.add_option("--tls-cert", security.cert, "This host's certificate (PEM; see `dockmig certs`)");
+  command.add_option("--tls-key", security.key, "The certificate's private key (PEM)");
+  command.add_option("--tls-ca", security.ca, "The CA that signed every agent's certificate (PEM)");
+  command.add_flag("--insecure", security.insecure,
+                   "Plain TCP between agents, unencrypted and unauthenticated; both ends must say so");
+}
+
 VerbRunner define_serve(CLI::App& command) {
   auto options = std::make_shared<agent::AgentOptions>();
   options->docker = docker::EngineClient::default_address();
-  command.add_option("--listen", options->listen, "ADDR:PORT to accept migrations on")->required();
+  command.add_option("--listen", options->listen, "ADDR:PORT to accept migrations from other agents on")->required();
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
   command.add_option("--state-dir", options->state_dir, "Where incoming blobs are staged")
       ->capture_default_str();
-  command.add_option("--max-sessions", options->max_sessions, "Migrations served at once")
+  command.add_option("--max-sessions", options->max_sessions, "Incoming migrations served at once")
       ->check(CLI::Range(1, 64))->capture_default_str();
-  command.footer("Runs until SIGINT or SIGTERM. Example: dockmig serve --listen 10.77.1.2:7070");
+  add_transport_options(command, options->security);
+  command.add_option("--api", options->api, "ADDR:PORT of the HTTP API for gateways (HTTPS with --tls-*)");
+  command.add_option("--tokens", options->tokens, "File of API bearer tokens, `NAME TOKEN` per line; SIGHUP rereads it");
+  command.add_option("--max-handoffs", options->max_handoffs, "Handoffs from this host at once; more are queued")
+      ->check(CLI::Range(1, 16))->capture_default_str();
+  command.add_option("--max-queued", options->max_queued, "Handoffs waiting at most; more get 503")
+      ->check(CLI::Range(1, 1024))->capture_default_str();
+  command.footer(
+      "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
+      "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"
+      "with `dockmig certs`), unless both ends run with --insecure.\n"
+      "Example: dockmig serve --listen 10.77.1.2:7070 --api 10.77.1.2:8443 --tokens /etc/dockmig/tokens \\\n"
+      "           --tls-cert edge-b.pem --tls-key edge-b-key.pem --tls-ca ca.pem");
   return [options]() -> int {
     Status served = agent::serve(*options);
     return served ? kExitSuccess : report_error(served.error());

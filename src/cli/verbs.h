@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::cli {
@@ -26,10 +27,14 @@ struct Verb {
   VerbRunner (*define)(CLI::App& command);
 };
 
+VerbRunner define_certs(CLI::App& command);
 VerbRunner define_doctor(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
 VerbRunner define_migrate(CLI::App& command);
 VerbRunner define_serve(CLI::App& command);
+
+/// --tls-cert, --tls-key, --tls-ca and --insecure (serve.cc), for `serve` and `migrate`.
+void add_transport_options(CLI::App& command, TransportSecurity& security);
 
 /// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
 int report_error(const Error& error);

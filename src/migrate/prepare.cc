@@ -46,7 +46,7 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
     image = plan->container.image_ref;
   }
 
-  Result<Session> session = Session::connect(request.destination);
+  Result<Session> session = Session::connect(request.destination, request.security);
   if (!session) return std::move(session.error());
   WarmState warm{request.destination, plan ? new_warm_id() : "", {}, {}, 0};
   Status sent = session->send_message({{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}});

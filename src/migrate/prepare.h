@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 #include "migrate/progress.h"
 
@@ -19,6 +20,7 @@ struct PrepareRequest {
   std::string docker;       // the local dockerd's socket
   std::string image;        // an image reference to warm, or
   std::string container;    // a container whose image and writable layer to warm
+  TransportSecurity security;  // for the link to the destination agent
 };
 
 struct PrepareReport {

@@ -8,6 +8,7 @@
 
 #include "layers/upper_tar.h"
 #include "transfer/file_stream.h"
+#include "transfer/tls.h"
 #include "transfer/zstd_stream.h"
 
 namespace dockmig::migrate {
@@ -66,19 +67,55 @@ Result<Endpoint> parse_endpoint(const std::string& text) {
   return endpoint;
 }
 
-Result<Session> Session::connect(const std::string& destination) {
+Status check_transport_security(const TransportSecurity& security) {
+  bool any_file = !security.cert.empty() || !security.key.empty() || !security.ca.empty();
+  bool all_files = !security.cert.empty() && !security.key.empty() && !security.ca.empty();
+  if (security.insecure && any_file)
+    return make_error(ErrorCode::InvalidInput, "--insecure and --tls-* were both given",
+                      "use TLS (--tls-cert, --tls-key, --tls-ca) or --insecure, not both");
+  if (!security.insecure && !all_files)
+    return make_error(ErrorCode::InvalidInput,
+                      any_file ? "TLS needs all of --tls-cert, --tls-key and --tls-ca"
+                               : "no TLS certificate for the link between the agents",
+                      "give --tls-cert, --tls-key and --tls-ca (make them with `dockmig certs`), or "
+                      "--insecure on both ends for plain TCP");
+  return {};
+}
+
+Result<Session> Session::connect(const std::string& destination, const TransportSecurity& security) {
+  if (Status checked = check_transport_security(security); !checked) return std::move(checked.error());
   Result<Endpoint> endpoint = parse_endpoint(destination);
   if (!endpoint) return std::move(endpoint.error());
+  std::shared_ptr<const transfer::TlsContext> tls;
+  if (!security.insecure) {
+    Result<std::shared_ptr<const transfer::TlsContext>> loaded =
+        transfer::TlsContext::load({security.cert, security.key, security.ca}, transfer::TlsRole::Client);
+    if (!loaded) return std::move(loaded.error());
+    tls = std::move(*loaded);
+  }
   Result<transfer::Connection> connection =
       transfer::Connection::connect(endpoint->host, endpoint->port, kConnectTimeout);
   if (!connection)
     return std::move(connection.error())
         .wrap("reaching the destination agent")
         .with_hint("start it there with `dockmig serve --listen " + destination + "`");
+  if (tls) {
+    std::string name = security.server_name.empty() ? endpoint->host : security.server_name;
+    if (Status secured = connection->start_tls(*tls, name); !secured)
+      return std::move(secured.error()).wrap("securing the link to the destination agent");
+  }
   Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(*connection));
   if (!channel) return std::move(channel.error());
   return Session(std::move(*channel));
 }
+
+Result<Session> Session::connect(const std::string& destination) {
+  TransportSecurity plain;
+  plain.insecure = true;
+  return connect(destination, plain);
+}
+
+std::string Session::transport() const { return channel_->secure() ? "tls" : "tcp"; }
 
 Result<Session> Session::accept(transfer::Connection connection) {
   Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(connection));
@@ -87,9 +124,16 @@ Result<Session> Session::accept(transfer::Connection connection) {
 }
 
 Result<std::string> Session::await_settled_state(const std::string& destination, const std::string& id) {
+  TransportSecurity plain;
+  plain.insecure = true;
+  return await_settled_state(destination, id, plain);
+}
+
+Result<std::string> Session::await_settled_state(const std::string& destination, const std::string& id,
+                                                 const TransportSecurity& security) {
   // The destination may still be restoring; it settles within its own restore time.
   for (int attempt = 0; attempt < 120; ++attempt) {
-    Result<Session> session = connect(destination);
+    Result<Session> session = connect(destination, security);
     if (!session) return std::move(session.error());
     Result<json> answer = session->request({{"type", "status"}, {"migration", id}}, "status");
     if (!answer) return std::move(answer.error());

@@ -24,17 +24,29 @@ struct Endpoint {
 /// Parses "ADDR:PORT" (an IPv4 address or host name, and a port 1-65535).
 Result<Endpoint> parse_endpoint(const std::string& text);
 
+/// Refuses a TransportSecurity that is neither complete TLS files nor explicitly insecure,
+/// or both at once, naming the flags to give.
+Status check_transport_security(const TransportSecurity& security);
+
 /// One migration's conversation between two agents, on top of transfer::Channel: typed
 /// messages, compressed blobs, and the bytes on the wire attributed to each phase.
 class Session {
  public:
-  /// Source side: connects to the destination agent and exchanges protocol versions.
+  /// Source side: connects to the destination agent, runs the TLS handshake (unless
+  /// `security.insecure`) and exchanges protocol versions.
+  static Result<Session> connect(const std::string& destination, const TransportSecurity& security);
+  /// Plain TCP, as before TLS existed; kept only until every caller passes its security.
   static Result<Session> connect(const std::string& destination);
   /// Destination side: the hello exchange on an accepted connection.
   static Result<Session> accept(transfer::Connection connection);
   /// Asks the destination how migration `id` ended, waiting while it is still active:
   /// "committed", "aborted" or "unknown".
+  static Result<std::string> await_settled_state(const std::string& destination, const std::string& id,
+                                                 const TransportSecurity& security);
   static Result<std::string> await_settled_state(const std::string& destination, const std::string& id);
+
+  /// "tls" or "tcp": what this session's link runs on (MigrationReport::transport).
+  std::string transport() const;
 
   void set_phase(const std::string& phase);
   uint64_t wire_bytes(const std::string& phase) const;

@@ -113,7 +113,8 @@ class SourceMigration {
     Status result = step();
     PhaseReport& entry = report_.phase(phase);
     entry.seconds = seconds_since(begin);
-    if (session_) entry.wire_bytes = session_->wire_bytes(phase);
+    // The hello happens inside plan, before any phase is set on the channel.
+    if (session_) entry.wire_bytes = session_->wire_bytes(phase) + (entry.name == "plan" ? session_->wire_bytes("hello") : 0);
     progress_.phase_finished(entry);
     return result;
   }
@@ -133,9 +134,10 @@ class SourceMigration {
                         "container `" + plan_.container.name + "` cannot be migrated:" + reasons);
     }
     if (request_.dry_run) return {};
-    Result<Session> session = Session::connect(request_.destination);
+    Result<Session> session = Session::connect(request_.destination, request_.security);
     if (!session) return std::move(session.error());
     session_.emplace(std::move(*session));
+    report_.transport = session_->transport();
     return {};
   }
 
@@ -228,7 +230,7 @@ class SourceMigration {
     if (session_) session_->abort(error);
     if (final_sent_) {
       // The destination may have started its copy; only its word decides.
-      Result<std::string> state = Session::await_settled_state(request_.destination, id_);
+      Result<std::string> state = Session::await_settled_state(request_.destination, id_, request_.security);
       if (state && *state == "committed") {
         committed_ = true;
         report_.succeeded = true;

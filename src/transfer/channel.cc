@@ -127,6 +127,7 @@ Result<std::unique_ptr<Channel>> Channel::open(Connection connection) {
   Status answered = channel->connection_.read_exact(answer);
   channel->connection_.set_read_timeout(kReadTimeout);
   if (!answered) {
+    if (!answered.error().hint.empty()) return std::move(answered.error());  // e.g. TLS said why
     return std::move(answered.error()).with_hint("is `" + peer + "` a dockmig agent of the same version?");
   }
   channel->wire_bytes_[channel->phase_] += kHelloSize;

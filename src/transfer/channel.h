@@ -49,6 +49,8 @@ class Channel {
   void send_error_and_close(const Error& error);
   void close() { connection_.close(); }
   const std::string& peer() const { return connection_.peer(); }
+  /// Whether the connection runs TLS (Connection::start_tls before open).
+  bool secure() const { return connection_.secure(); }
 
  private:
   explicit Channel(Connection connection) : connection_(std::move(connection)) {}

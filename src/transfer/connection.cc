@@ -2,7 +2,7 @@
 // after the caller's timeout rather than the kernel's minutes. Sends use MSG_NOSIGNAL so a
 // vanished peer is an error, not a SIGPIPE. The read timeout lives in the kernel
 // (SO_RCVTIMEO, and SO_SNDTIMEO too: a peer that stops reading is as stuck as one that
-// stops writing), so Connection needs no state beyond its fd.
+// stops writing), so Connection needs no state beyond its fd (and its TLS session, if any).
 #include "transfer/connection.h"
 
 #include <fcntl.h>
@@ -20,11 +20,15 @@
 #include <cstring>
 #include <memory>
 
+#include "transfer/tls.h"
+
 namespace dockmig::transfer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kDefaultReadTimeout{120'000};
+// A TLS handshake is a few round trips; a peer silent this long is not going to answer.
+constexpr std::chrono::milliseconds kHandshakeTimeout{15'000};
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -135,25 +139,75 @@ Result<Connection> Connection::connect(const std::string& host, uint16_t port, s
                     "check that `dockmig agent` runs on that host and that the port is reachable");
 }
 
-Connection::Connection(Connection&& other) noexcept : fd_(other.fd_), peer_(std::move(other.peer_)) {
+Connection::Connection(Connection&& other) noexcept
+    : fd_(other.fd_), peer_(std::move(other.peer_)), tls_(std::move(other.tls_)) {
   other.fd_ = -1;
 }
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
+    tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
     peer_ = std::move(other.peer_);
+    tls_ = std::move(other.tls_);
     other.fd_ = -1;
   }
   return *this;
 }
 
 Connection::~Connection() {
+  tls_.reset();  // before the fd it uses is closed
   if (fd_ >= 0) ::close(fd_);
 }
 
+Status Connection::start_tls(const TlsContext& context, const std::string& peer_name) {
+  set_socket_timeouts(fd_, kHandshakeTimeout);
+  Result<std::unique_ptr<TlsStream>> stream = TlsStream::handshake(fd_, context, peer_name);
+  set_socket_timeouts(fd_, kDefaultReadTimeout);
+  if (!stream) {
+    // A server that refuses the client's certificate has sent an alert, but the client
+    // (in TLS 1.3 done with its handshake) may have sent its first bytes: closing with
+    // those unread would reset the connection and lose the alert. Drain them first.
+    ::shutdown(fd_, SHUT_WR);
+    char drain[4096];
+    set_socket_timeouts(fd_, std::chrono::milliseconds(1000));
+    while (::recv(fd_, drain, sizeof drain, 0) > 0) {
+    }
+    return std::move(stream.error()).wrap("`" + peer_ + "`");
+  }
+  tls_ = std::move(*stream);
+  return {};
+}
+
+std::string Connection::peer_identity() const { return tls_ ? tls_->peer_identity() : std::string(); }
+
+Result<std::optional<std::byte>> Connection::peek_byte(std::chrono::milliseconds wait) {
+  pollfd waiting{fd_, POLLIN, 0};
+  int ready;
+  do ready = poll(&waiting, 1, static_cast<int>(wait.count()));
+  while (ready < 0 && errno == EINTR);
+  if (ready < 0) return make_error(ErrorCode::Network, "waiting for `" + peer_ + "`: " + errno_text(errno));
+  if (ready == 0) return std::optional<std::byte>();
+  std::byte first{};
+  ssize_t got = ::recv(fd_, &first, 1, MSG_PEEK);
+  if (got < 0) return make_error(ErrorCode::Network, "reading from `" + peer_ + "`: " + errno_text(errno));
+  if (got == 0) return std::optional<std::byte>();
+  return std::optional<std::byte>(first);
+}
+
 Status Connection::write_all(std::span<const std::byte> data) {
+  if (tls_) {
+    while (!data.empty()) {
+      Result<size_t> sent = tls_->write_some(data);
+      if (!sent && sent.error().code == ErrorCode::Timeout)
+        return make_error(ErrorCode::Timeout, "sending to `" + peer_ + "`: it accepted nothing for " +
+                                                  timeout_text(fd_, SO_SNDTIMEO));
+      if (!sent) return std::move(sent.error()).wrap("sending to `" + peer_ + "`");
+      data = data.subspan(*sent);
+    }
+    return {};
+  }
   while (!data.empty()) {
     ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
@@ -168,6 +222,14 @@ Status Connection::write_all(std::span<const std::byte> data) {
 }
 
 Result<size_t> Connection::read_some(std::span<std::byte> buffer) {
+  if (tls_) {
+    Result<size_t> got = tls_->read_some(buffer);
+    if (!got && got.error().code == ErrorCode::Timeout)
+      return make_error(ErrorCode::Timeout, "reading from `" + peer_ + "`: nothing arrived for " +
+                                                timeout_text(fd_, SO_RCVTIMEO));
+    if (!got) return std::move(got.error()).wrap("reading from `" + peer_ + "`");
+    return got;
+  }
   while (true) {
     ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
     if (got < 0 && errno == EINTR) continue;

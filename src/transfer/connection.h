@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,11 +13,16 @@
 
 namespace dockmig::transfer {
 
+class TlsContext;
+class TlsStream;
+
 class Connection {
  public:
   /// Connects to host:port (numeric IPv4/IPv6 or a name), giving up after `timeout`.
   /// Refused / unreachable / timed out are Network errors naming the address.
   static Result<Connection> connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+  /// Adopts a connected socket, e.g. one end of a socketpair (tests, the fuzzer).
+  static Connection adopt(int fd, std::string peer) { return Connection(fd, std::move(peer)); }
   Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&& other) noexcept;
   ~Connection();
@@ -34,11 +40,22 @@ class Connection {
   /// "ADDR:PORT" of the other end.
   const std::string& peer() const { return peer_; }
 
+  /// Switches to TLS with mutual authentication (transfer/tls.h): every read and write
+  /// after it is encrypted. A client names the host the server's certificate must carry.
+  Status start_tls(const TlsContext& context, const std::string& peer_name = {});
+  bool secure() const { return tls_ != nullptr; }
+  /// The common name of the peer's certificate once secure, else "".
+  std::string peer_identity() const;
+  /// Waits up to `wait` for the peer's first byte and returns it without consuming it;
+  /// nullopt when the peer closed or sent nothing in time.
+  Result<std::optional<std::byte>> peek_byte(std::chrono::milliseconds wait);
+
  private:
   friend class Listener;
   Connection(int fd, std::string peer);
   int fd_ = -1;
   std::string peer_;
+  std::unique_ptr<TlsStream> tls_;  // set once start_tls succeeded
 };
 
 class Listener {

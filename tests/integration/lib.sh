@@ -62,6 +62,10 @@ count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
 # ---- migrations -------------------------------------------------------------------------
 agent_port=7070
 agent_pids=()
+# The link between agents is TLS unless both ends say --insecure (docs/api.md, "Transport").
+# These helpers test migrations, not the link's security, so they use plain TCP; the hook_*
+# tests use TLS with certificates from `dockmig certs`.
+transport_args=(--insecure)
 # start_agent HOST: `dockmig serve` in HOST's namespace, on its edge-link address.
 start_agent() {
   local host=$1 addr_var docker_var netns_var
@@ -69,7 +73,8 @@ start_agent() {
   netns_var=$(echo "${host^^}_NETNS" | tr - _)
   # A simple command in the background: $! is nsenter, which execs dockmig: the agent.
   nsenter --net="/run/netns/${!netns_var}" -- "$DOCKMIG" serve --listen "${!addr_var}:$agent_port" \
-    --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" >>"$BED_STATE/agent-$host.log" 2>&1 &
+    --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" "${transport_args[@]}" \
+    >>"$BED_STATE/agent-$host.log" 2>&1 &
   agent_pids+=($!)
   wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
     || fail "the agent on $host did not start; see $BED_STATE/agent-$host.log"
@@ -90,7 +95,7 @@ migrate() {
   docker_var=$(echo "${from^^}_DOCKER" | tr - _); to_var=$(echo "${to^^}_ADDR" | tr - _)
   migrate_status=0
   in_ns "$from" "$DOCKMIG" migrate "$container" "${!to_var}:$agent_port" --docker "${!docker_var}" \
-    --json "$@" >"$report" 2>"$errors" || migrate_status=$?
+    "${transport_args[@]}" --json "$@" >"$report" 2>"$errors" || migrate_status=$?
   sed 's/^/    stderr: /' "$errors"
 }
 # field EXPR: a value from the JSON report, e.g. field '["image_source"]'.

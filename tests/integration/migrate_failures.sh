@@ -18,7 +18,7 @@ expect_failure() {  # expect_failure WHAT PATTERN: the last migrate failed, sayi
 migrate edge-a edge-b mig-fail
 expect_failure "no agent" "reaching the destination agent"
 
-in_ns edge-a "$DOCKMIG" migrate mig-fail "$REGISTRY" --docker "$EDGE_A_DOCKER" >/dev/null 2>"$errors" \
+in_ns edge-a "$DOCKMIG" migrate mig-fail "$REGISTRY" --docker "$EDGE_A_DOCKER" --insecure >/dev/null 2>"$errors" \
   && migrate_status=0 || migrate_status=$?
 expect_failure "not an agent" "not a dockmig agent"
 

@@ -1,0 +1,245 @@
+// Request bodies of the HTTP API, validated by hand-written checks rather than regexes:
+// they run on untrusted input of any shape (the fuzzer's), so each is a bounded loop over
+// a length-capped string. Fields a body may not have are refused by name, so a gateway's
+// typo ("destnation") fails loudly instead of being ignored.
+#include "agent/api_request.h"
+
+#include <cctype>
+#include <initializer_list>
+
+#include "migrate/session.h"
+
+namespace dockmig::agent {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxContainerRef = 128;
+constexpr size_t kMaxImageRef = 255;
+constexpr size_t kMaxDestination = 261;  // a 255-character host name, ":" and a port
+constexpr size_t kMaxIdempotencyKey = 255;
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+/// `text` for an error message: at most 64 characters, anything unprintable as `?`.
+std::string shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (text.size() > 64) out += "...";
+  return "`" + out + "`";
+}
+
+Error invalid(const std::string& message, const std::string& hint = "see docs/api.md for the request bodies") {
+  return make_error(ErrorCode::InvalidInput, message, hint);
+}
+
+Result<json> parse_object(std::string_view body, std::initializer_list<std::string_view> known) {
+  if (body.size() > kMaxBodyBytes) return invalid("the body is larger than 64 KiB");
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return invalid("the body is not valid JSON");
+  if (!parsed.is_object()) return invalid("the body must be a JSON object");
+  for (const auto& [key, value] : parsed.items()) {
+    bool listed = false;
+    for (std::string_view name : known) listed = listed || key == name;
+    if (!listed) {
+      std::string names;
+      for (std::string_view name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+      return invalid("unknown field " + shown(key), "the fields are: " + names);
+    }
+  }
+  return parsed;
+}
+
+/// `object[key]` as a string: nullopt when absent, an error when it is another type.
+Result<std::optional<std::string>> string_field(const json& object, const char* key) {
+  auto found = object.find(key);
+  if (found == object.end()) return std::optional<std::string>();
+  if (!found->is_string()) return invalid(std::string("`") + key + "` must be a string");
+  return std::optional<std::string>(found->get<std::string>());
+}
+
+Status check_container(std::string_view text, const char* field) {
+  if (!valid_container_ref(text))
+    return invalid(std::string("`") + field + "` " + shown(text) + " is not a container name or id",
+                   "names are 1 to 128 letters, digits, `_`, `.` and `-`, starting with a letter or digit");
+  return {};
+}
+
+Result<HandoffOptions> parse_options(const json& options) {
+  HandoffOptions parsed;
+  if (!options.is_object()) return invalid("`options` must be an object");
+  for (const auto& [key, value] : options.items()) {
+    if (key == "keep_source") {
+      if (!value.is_boolean()) return invalid("`options.keep_source` must be true or false");
+      parsed.keep_source = value.get<bool>();
+    } else if (key == "target_name") {
+      if (!value.is_string()) return invalid("`options.target_name` must be a string");
+      parsed.target_name = value.get<std::string>();
+      if (Status ok = check_container(parsed.target_name, "options.target_name"); !ok) return std::move(ok.error());
+    } else if (key == "zstd_level") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 19)
+        return invalid("`options.zstd_level` must be an integer from 1 to 19");
+      parsed.zstd_level = static_cast<int>(value.get<int64_t>());
+    } else {
+      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level");
+    }
+  }
+  return parsed;
+}
+
+bool valid_path_component(std::string_view part) {
+  if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) return false;
+  for (char c : part)
+    if (!is_lower_alnum(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+bool valid_registry(std::string_view part) {
+  size_t colon = part.find(':');
+  std::string_view host = part.substr(0, colon);
+  if (host.empty() || !is_alnum(host.front()) || !is_alnum(host.back())) return false;
+  for (char c : host)
+    if (!is_alnum(c) && c != '.' && c != '-') return false;
+  if (colon == std::string_view::npos) return true;
+  std::string_view port = part.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+bool valid_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 128 || !(is_alnum(tag.front()) || tag.front() == '_')) return false;
+  for (char c : tag)
+    if (!is_alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
+
+bool valid_digest(std::string_view digest) {
+  constexpr std::string_view kAlgorithm = "sha256:";
+  if (digest.size() != kAlgorithm.size() + 64 || digest.substr(0, kAlgorithm.size()) != kAlgorithm) return false;
+  for (char c : digest.substr(kAlgorithm.size()))
+    if (!is_hex(c)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool valid_container_ref(std::string_view text) {
+  if (text.empty() || text.size() > kMaxContainerRef || !is_alnum(text.front())) return false;
+  for (char c : text)
+    if (!is_alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
+
+bool valid_image_ref(std::string_view text) {
+  if (text.empty() || text.size() > kMaxImageRef) return false;
+  if (size_t at = text.find('@'); at != std::string_view::npos) {
+    if (!valid_digest(text.substr(at + 1))) return false;
+    text = text.substr(0, at);
+  }
+  size_t slash = text.rfind('/');
+  size_t colon = text.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    if (!valid_tag(text.substr(colon + 1))) return false;
+    text = text.substr(0, colon);
+  }
+  size_t first_slash = text.find('/');
+  if (first_slash != std::string_view::npos) {
+    std::string_view first = text.substr(0, first_slash);
+    bool is_registry = first.find_first_of(".:") != std::string_view::npos || first == "localhost";
+    if (is_registry) {
+      if (!valid_registry(first)) return false;
+      text = text.substr(first_slash + 1);
+    }
+  }
+  while (true) {
+    size_t next = text.find('/');
+    if (!valid_path_component(text.substr(0, next))) return false;
+    if (next == std::string_view::npos) return true;
+    text = text.substr(next + 1);
+  }
+}
+
+Status check_destination(std::string_view text) {
+  if (text.empty() || text.size() > kMaxDestination)
+    return invalid("`destination` must be ADDR:PORT of the destination's agent", "e.g. 10.77.1.2:7070");
+  Result<migrate::Endpoint> endpoint = migrate::parse_endpoint(std::string(text));
+  if (!endpoint || endpoint->host.empty())
+    return invalid("`destination` " + shown(text) + " is not ADDR:PORT", "e.g. 10.77.1.2:7070");
+  return {};
+}
+
+Status check_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > kMaxIdempotencyKey)
+    return invalid("the Idempotency-Key must be 1 to 255 characters", "e.g. a UUID the gateway makes per request");
+  for (char c : key)
+    if (c < 0x21 || c > 0x7e)
+      return invalid("the Idempotency-Key must be visible ASCII characters", "e.g. a UUID the gateway makes per request");
+  return {};
+}
+
+bool valid_handoff_id(std::string_view id) {
+  if (id.size() != 16) return false;
+  for (char c : id)
+    if (!is_hex(c)) return false;
+  return true;
+}
+
+Result<HandoffSpec> parse_handoff_request(std::string_view body) {
+  Result<json> object = parse_object(body, {"container", "destination", "options"});
+  if (!object) return std::move(object.error());
+  HandoffSpec spec;
+  Result<std::optional<std::string>> container = string_field(*object, "container");
+  if (!container) return std::move(container.error());
+  if (!container->has_value()) return invalid("`container` is missing", "name the local container to hand off");
+  spec.container = **container;
+  if (Status ok = check_container(spec.container, "container"); !ok) return std::move(ok.error());
+  Result<std::optional<std::string>> destination = string_field(*object, "destination");
+  if (!destination) return std::move(destination.error());
+  if (!destination->has_value()) return invalid("`destination` is missing", "give the destination agent as ADDR:PORT");
+  spec.destination = **destination;
+  if (Status ok = check_destination(spec.destination); !ok) return std::move(ok.error());
+  if (object->contains("options")) {
+    Result<HandoffOptions> options = parse_options((*object)["options"]);
+    if (!options) return std::move(options.error());
+    spec.options = std::move(*options);
+  }
+  return spec;
+}
+
+Result<PrepareSpec> parse_prepare_request(std::string_view body) {
+  Result<json> object = parse_object(body, {"image", "container", "destination"});
+  if (!object) return std::move(object.error());
+  PrepareSpec spec;
+  Result<std::optional<std::string>> image = string_field(*object, "image");
+  Result<std::optional<std::string>> container = string_field(*object, "container");
+  Result<std::optional<std::string>> destination = string_field(*object, "destination");
+  for (auto* field : {&image, &container, &destination})
+    if (!*field) return std::move(field->error());
+  if (image->has_value() == container->has_value())
+    return invalid("give exactly one of `image` and `container`",
+                   "`image` warms the image only; `container` also presyncs its writable layer");
+  if (image->has_value()) {
+    spec.image = **image;
+    if (!valid_image_ref(spec.image))
+      return invalid("`image` " + shown(spec.image) + " is not an image reference", "e.g. registry:5000/app:1");
+  } else {
+    spec.container = **container;
+    if (Status ok = check_container(spec.container, "container"); !ok) return std::move(ok.error());
+  }
+  if (!destination->has_value()) return invalid("`destination` is missing", "give the destination agent as ADDR:PORT");
+  spec.destination = **destination;
+  if (Status ok = check_destination(spec.destination); !ok) return std::move(ok.error());
+  return spec;
+}
+
+nlohmann::json to_json(const HandoffSpec& spec) {
+  json options = {{"keep_source", spec.options.keep_source}, {"zstd_level", spec.options.zstd_level}};
+  if (!spec.options.target_name.empty()) options["target_name"] = spec.options.target_name;
+  return {{"container", spec.container}, {"destination", spec.destination}, {"options", options}};
+}
+
+}  // namespace dockmig::agent

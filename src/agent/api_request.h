@@ -1,0 +1,57 @@
+// The HTTP API's request bodies, parsed and validated before anything acts on them:
+// container names and ids, destinations, image references, option values and
+// Idempotency-Keys. Every refusal is an InvalidInput error naming the field and the rule,
+// which the API answers as 400. Pure functions: unit-tested and fuzzed (tests/fuzz).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+
+namespace dockmig::agent {
+
+/// Bodies above this are answered 413 before they are parsed.
+inline constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+struct HandoffOptions {
+  bool keep_source = false;
+  std::string target_name;  // name at the destination; "" = the same
+  int zstd_level = 3;
+};
+
+/// A POST /v1/handoffs body: {"container", "destination", "options"?}.
+struct HandoffSpec {
+  std::string container;    // name or id on this host
+  std::string destination;  // ADDR:PORT of the destination's agent
+  HandoffOptions options;
+};
+
+/// A POST /v1/prepare body: {"image" | "container", "destination"}.
+struct PrepareSpec {
+  std::string image;
+  std::string container;
+  std::string destination;
+};
+
+Result<HandoffSpec> parse_handoff_request(std::string_view body);
+Result<PrepareSpec> parse_prepare_request(std::string_view body);
+
+/// The canonical JSON of a spec: two requests are "the same" when these are equal.
+nlohmann::json to_json(const HandoffSpec& spec);
+
+/// A Docker container name or (full or short) id.
+bool valid_container_ref(std::string_view text);
+/// An image reference: [registry[:port]/]path[:tag][@sha256:digest].
+bool valid_image_ref(std::string_view text);
+/// ADDR:PORT with a host name, IPv4 or bracketed IPv6 address.
+Status check_destination(std::string_view text);
+/// 1 to 255 visible ASCII characters.
+Status check_idempotency_key(std::string_view key);
+/// A handoff id as the API makes them: 16 lowercase hex digits.
+bool valid_handoff_id(std::string_view id);
+
+}  // namespace dockmig::agent

@@ -1,0 +1,78 @@
+// The Docker side of the API. Listing plans every running container (its sizes come from
+// the image history, the writable layer and memory statistics), so it costs about one
+// stats call per container; a gateway asks for it rarely, not per handoff.
+#include "agent/docker_host.h"
+
+#include <cstdio>
+
+#include "migrate/plan.h"
+#include "migrate/prepare.h"
+
+namespace dockmig::agent {
+
+using nlohmann::json;
+
+Result<std::string> DockerHost::resolve_container(const std::string& name_or_id) {
+  Result<json> inspect = engine_.inspect_container(name_or_id);
+  if (!inspect) return std::move(inspect.error());
+  std::string id = inspect->value("Id", "");
+  if (id.empty()) return make_error(ErrorCode::Internal, "dockerd described `" + name_or_id + "` without an Id");
+  return id;
+}
+
+Result<json> DockerHost::list_containers() {
+  Result<json> running = engine_.get_json("/containers/json");
+  if (!running) return std::move(running.error()).wrap("listing containers");
+  json containers = json::array();
+  for (const json& entry : *running) {
+    std::string id = entry.value("Id", "");
+    Result<migrate::MigrationPlan> plan = migrate::make_plan(engine_, id);
+    if (!plan) continue;  // it went away meanwhile
+    json described = migrate::to_json(*plan);
+    described.erase("upper_dir");  // a host path is nothing a gateway needs
+    described.erase("image_layers");
+    containers.push_back(std::move(described));
+  }
+  return json{{"containers", containers}};
+}
+
+Result<json> DockerHost::prepare(const PrepareSpec& spec) {
+  migrate::PrepareRequest request;
+  request.destination = spec.destination;
+  request.docker = engine_.address();
+  request.image = spec.image;
+  request.container = spec.container;
+  request.security = security_;
+  migrate::Progress quiet;
+  Result<migrate::PrepareReport> report = migrate::prepare_destination(request, quiet);
+  if (!report) return std::move(report.error());
+  return json{{"destination", spec.destination},
+              {"image", spec.image},
+              {"container", spec.container},
+              {"image_source", report->image_source},
+              {"wire_bytes", report->wire_bytes},
+              {"raw_bytes", report->raw_bytes},
+              {"seconds", report->seconds}};
+}
+
+migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migrate::Progress& progress) const {
+  MigrationRequest request;
+  request.container = spec.container;
+  request.destination = spec.destination;
+  request.docker = engine_.address();
+  request.target_name = spec.options.target_name;
+  request.keep_source = spec.options.keep_source;
+  request.zstd_level = spec.options.zstd_level;
+  request.security = security_;
+  migrate::MigrationOutcome outcome = migrate::run_migration(request, progress);
+  if (outcome.status)
+    std::fprintf(stderr, "dockmig agent: handed %s off to %s in %.2f s (downtime %.2f s)\n", spec.container.c_str(),
+                 spec.destination.c_str(), outcome.report.handoff_seconds, outcome.report.downtime_seconds);
+  else
+    std::fprintf(stderr, "dockmig agent: handoff of %s to %s failed%s: %s\n", spec.container.c_str(),
+                 spec.destination.c_str(), outcome.report.rolled_back ? " (the source was resumed)" : "",
+                 outcome.status.error().message.c_str());
+  return outcome;
+}
+
+}  // namespace dockmig::agent

@@ -1,0 +1,33 @@
+// The API's view of this host through Docker: containers by name or id, what each would
+// send in a handoff (migrate::make_plan), preparations (migrate::prepare_destination), and
+// the handoffs themselves, run as `dockmig migrate` would run them from here.
+#pragma once
+
+#include <string>
+
+#include "agent/http_api.h"
+#include "docker/engine_client.h"
+#include "dockmig/migration.h"
+#include "migrate/source_migration.h"
+
+namespace dockmig::agent {
+
+class DockerHost : public HostBackend {
+ public:
+  /// `security` protects the links this host opens to destination agents.
+  DockerHost(docker::EngineClient engine, TransportSecurity security)
+      : engine_(std::move(engine)), security_(std::move(security)) {}
+
+  Result<std::string> resolve_container(const std::string& name_or_id) override;
+  Result<nlohmann::json> list_containers() override;
+  Result<nlohmann::json> prepare(const PrepareSpec& spec) override;
+
+  /// A handoff, as HandoffQueue's Runner: migrate::run_migration from this host.
+  migrate::MigrationOutcome run_handoff(const HandoffSpec& spec, migrate::Progress& progress) const;
+
+ private:
+  docker::EngineClient engine_;
+  TransportSecurity security_;
+};
+
+}  // namespace dockmig::agent

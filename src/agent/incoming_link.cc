@@ -1,0 +1,50 @@
+// Accepting a link from another agent. A TLS agent answers a plain client with a plain
+// hello and an Error frame, so `dockmig migrate` without certificates reads "this agent
+// accepts only TLS" instead of a broken handshake; an --insecure agent just closes on a
+// TLS client, whose handshake error then says both ends must agree.
+#include "agent/incoming_link.h"
+
+#include <cstdio>
+
+#include "migrate/session.h"
+
+namespace dockmig::agent {
+namespace {
+
+constexpr std::chrono::milliseconds kFirstByteWait{15'000};
+
+void say(const std::string& text) { std::fprintf(stderr, "dockmig agent: %s\n", text.c_str()); }
+
+void refuse_plain(transfer::Connection connection) {
+  std::string peer = connection.peer();
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  if (!session) return;
+  session->abort(make_error(ErrorCode::Unsupported, "this agent accepts only TLS connections",
+                            "give `dockmig migrate` --tls-cert, --tls-key and --tls-ca (see `dockmig certs`), "
+                            "or start both ends with --insecure"));
+  say("refused a plain TCP connection from " + peer + ": this agent requires TLS");
+}
+
+}  // namespace
+
+void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
+                    const migrate::DestinationContext& context) {
+  std::string peer = connection.peer();
+  Result<std::optional<std::byte>> first = connection.peek_byte(kFirstByteWait);
+  if (!first || !first->has_value()) return;  // gone, or silent: nothing to serve
+  bool wants_tls = transfer::starts_tls_handshake(**first);
+  if (tls != nullptr && !wants_tls) return refuse_plain(std::move(connection));
+  if (tls == nullptr && wants_tls)
+    return say("refused a TLS connection from " + peer + ": this agent runs --insecure (plain TCP)");
+  if (tls != nullptr) {
+    Status secured = connection.start_tls(*tls);
+    if (!secured) return say("refused a connection: " + secured.error().message);
+    say("TLS link from " + peer + " (" + connection.peer_identity() + ")");
+  }
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  if (!session) return say(session.error().describe());
+  Status served = migrate::serve_session(*session, context);
+  if (!served) say(served.error().describe());
+}
+
+}  // namespace dockmig::agent

@@ -1,0 +1,18 @@
+// One connection from another agent (a source sending a migration, or asking how one
+// ended): TLS with a client certificate of our CA, or plain TCP when this agent runs
+// --insecure. The first byte tells a TLS client from a plain one, so each is told, in its
+// own protocol, why it is refused.
+#pragma once
+
+#include "migrate/destination_migration.h"
+#include "transfer/connection.h"
+#include "transfer/tls.h"
+
+namespace dockmig::agent {
+
+/// Secures (or refuses) the connection, then serves its session; errors are reported on
+/// stderr, since nobody waits for them here.
+void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
+                    const migrate::DestinationContext& context);
+
+}  // namespace dockmig::agent

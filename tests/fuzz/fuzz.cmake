@@ -1,0 +1,50 @@
+# libFuzzer targets: the agent protocol's frame decoding, and what the HTTP API parses.
+# They need clang, so they live in a build of their own:
+#   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF
+# There each gets a ctest (label `fuzz`) that runs it for a bounded time. The ordinary
+# (GCC) build registers the same tests plus `fuzz_build`, which makes that clang build
+# under its own binary dir first, so `tools/test.sh` (plain ctest) runs the fuzzers too.
+set(DOCKMIG_FUZZERS frame_decoder api_request)
+set(DOCKMIG_FUZZ_SECONDS 20 CACHE STRING "How long each fuzz test runs")
+
+# dockmig_fuzz_test(NAME BINARY [FIXTURE]): runs a fuzzer on its seeds for a bounded time;
+# what it finds new goes to a corpus dir in the build tree, kept between runs.
+function(dockmig_fuzz_test name binary)
+  set(corpus ${CMAKE_BINARY_DIR}/fuzz-corpus/${name})
+  file(MAKE_DIRECTORY ${corpus})
+  # Through `cmake -E env` so that ctest does not look for a binary that fuzz_build makes later.
+  add_test(NAME fuzz_${name} COMMAND ${CMAKE_COMMAND} -E env -- ${binary} -max_total_time=${DOCKMIG_FUZZ_SECONDS} -max_len=32768
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${corpus} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+  math(EXPR limit "${DOCKMIG_FUZZ_SECONDS} * 3 + 60")
+  set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT ${limit})
+  if(ARGC GREATER 2)
+    set_tests_properties(fuzz_${name} PROPERTIES FIXTURES_REQUIRED ${ARGV2})
+  endif()
+endfunction()
+
+if(DOCKMIG_FUZZ)
+  enable_testing()
+  foreach(name ${DOCKMIG_FUZZERS})
+    add_executable(dockmig_fuzz_${name} tests/fuzz/${name}_fuzz.cc)
+    target_include_directories(dockmig_fuzz_${name} PRIVATE src)
+    target_link_libraries(dockmig_fuzz_${name} PRIVATE dockmig_core)
+    target_link_options(dockmig_fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    dockmig_fuzz_test(${name} $<TARGET_FILE:dockmig_fuzz_${name}>)
+  endforeach()
+  add_custom_target(fuzzers DEPENDS dockmig_fuzz_frame_decoder dockmig_fuzz_api_request)
+elseif(DOCKMIG_BUILD_TESTS)
+  find_program(DOCKMIG_CLANGXX NAMES clang++ clang++-14)
+  if(DOCKMIG_CLANGXX)
+    set(fuzz_dir ${CMAKE_BINARY_DIR}/fuzz)
+    add_test(NAME fuzz_build COMMAND sh -c
+      "${CMAKE_COMMAND} -S ${CMAKE_SOURCE_DIR} -B ${fuzz_dir} -DCMAKE_CXX_COMPILER=${DOCKMIG_CLANGXX} \
+       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF >/dev/null && \
+       ${CMAKE_COMMAND} --build ${fuzz_dir} --target fuzzers -j$(nproc)")
+    set_tests_properties(fuzz_build PROPERTIES LABELS fuzz FIXTURES_SETUP fuzz_build TIMEOUT 3600)
+    foreach(name ${DOCKMIG_FUZZERS})
+      dockmig_fuzz_test(${name} ${fuzz_dir}/dockmig_fuzz_${name} fuzz_build)
+    endforeach()
+  else()
+    message(STATUS "clang++ not found: the fuzz tests are left out (tools/setup.sh installs clang)")
+  endif()
+endif()

@@ -1,0 +1,107 @@
+#include "agent/api_request.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::agent {
+namespace {
+
+TEST(HandoffRequest, ParsesContainerDestinationAndOptions) {
+  Result<HandoffSpec> spec = parse_handoff_request(
+      R"({"container":"web1","destination":"10.77.1.2:7070","options":{"keep_source":true,"target_name":"web1-b","zstd_level":5}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->container, "web1");
+  EXPECT_EQ(spec->destination, "10.77.1.2:7070");
+  EXPECT_TRUE(spec->options.keep_source);
+  EXPECT_EQ(spec->options.target_name, "web1-b");
+  EXPECT_EQ(spec->options.zstd_level, 5);
+}
+
+TEST(HandoffRequest, DefaultsTheOptions) {
+  Result<HandoffSpec> spec = parse_handoff_request(R"({"container":"0123456789ab","destination":"edge-b:7070"})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_FALSE(spec->options.keep_source);
+  EXPECT_EQ(spec->options.zstd_level, 3);
+}
+
+TEST(HandoffRequest, RefusesEachBadFieldNamingIt) {
+  struct Case {
+    const char* body;
+    const char* says;
+  };
+  for (const Case& c : {
+           Case{"", "not valid JSON"},
+           Case{"{", "not valid JSON"},
+           Case{"[1,2]", "must be a JSON object"},
+           Case{R"({"destination":"10.0.0.1:1"})", "`container` is missing"},
+           Case{R"({"container":"web1"})", "`destination` is missing"},
+           Case{R"({"container":7,"destination":"10.0.0.1:1"})", "`container` must be a string"},
+           Case{R"({"container":"../etc","destination":"10.0.0.1:1"})", "not a container name"},
+           Case{R"({"container":"web 1","destination":"10.0.0.1:1"})", "not a container name"},
+           Case{R"({"container":"web1","destination":"10.0.0.1"})", "not ADDR:PORT"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:0"})", "not ADDR:PORT"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:99999"})", "not ADDR:PORT"},
+           Case{R"({"container":"web1","destination":"a;rm -rf:80"})", "not ADDR:PORT"},
+           Case{R"({"container":"web1","destnation":"10.0.0.1:1"})", "unknown field `destnation`"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":[]})", "`options` must be an object"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":0}})", "zstd_level"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":3.5}})", "zstd_level"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"keep_source":"yes"}})", "keep_source"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"dry_run":true}})", "unknown option"},
+       }) {
+    Result<HandoffSpec> spec = parse_handoff_request(c.body);
+    ASSERT_FALSE(spec) << c.body;
+    EXPECT_EQ(spec.error().code, ErrorCode::InvalidInput);
+    EXPECT_NE(spec.error().message.find(c.says), std::string::npos) << c.body << " -> " << spec.error().message;
+  }
+}
+
+TEST(HandoffRequest, ShowsAtMostAShortPrintableExcerptOfABadValue) {
+  std::string name(5000, 'x');
+  name += "\x01";
+  Result<HandoffSpec> spec = parse_handoff_request(R"({"container":")" + name + R"(","destination":"a:1"})");
+  ASSERT_FALSE(spec);
+  EXPECT_LT(spec.error().message.size(), 200u);
+}
+
+TEST(HandoffRequest, RefusesBodiesOverTheLimit) {
+  std::string body = R"({"container":"web1","destination":"10.0.0.1:1","options":{}})" + std::string(kMaxBodyBytes, ' ');
+  EXPECT_FALSE(parse_handoff_request(body));
+}
+
+TEST(PrepareRequest, TakesAnImageOrAContainerButNotBoth) {
+  Result<PrepareSpec> image = parse_prepare_request(R"({"image":"10.77.9.1:5000/dockmig/app:1","destination":"10.0.0.2:7070"})");
+  ASSERT_TRUE(image) << image.error().message;
+  EXPECT_EQ(image->image, "10.77.9.1:5000/dockmig/app:1");
+  Result<PrepareSpec> container = parse_prepare_request(R"({"container":"web1","destination":"10.0.0.2:7070"})");
+  ASSERT_TRUE(container) << container.error().message;
+  EXPECT_EQ(container->container, "web1");
+  EXPECT_FALSE(parse_prepare_request(R"({"image":"a","container":"b","destination":"10.0.0.2:7070"})"));
+  EXPECT_FALSE(parse_prepare_request(R"({"destination":"10.0.0.2:7070"})"));
+  EXPECT_FALSE(parse_prepare_request(R"({"image":"a"})"));
+}
+
+TEST(ImageRef, AcceptsRegistryPathTagAndDigestForms) {
+  for (const char* ref : {"busybox", "library/busybox:1.36", "10.77.9.1:5000/dockmig/tiny:1", "localhost/app",
+                          "registry.example.com/a/b/c:v1.2-rc_3",
+                          "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+    EXPECT_TRUE(valid_image_ref(ref)) << ref;
+  for (const char* ref : {"", "UPPER", "a//b", "a:", ":tag", "a@sha256:12", "-a", "a/../b", "a b", "reg:99999999/a"})
+    EXPECT_FALSE(valid_image_ref(ref)) << ref;
+}
+
+TEST(IdempotencyKey, IsOneTo255VisibleCharacters) {
+  EXPECT_TRUE(check_idempotency_key("3f0c9a1e-5b8d-4c1e-9b7e-2a6f1d0c4e8b"));
+  EXPECT_FALSE(check_idempotency_key(""));
+  EXPECT_FALSE(check_idempotency_key(std::string(256, 'k')));
+  EXPECT_FALSE(check_idempotency_key("has space"));
+}
+
+TEST(HandoffId, IsSixteenLowercaseHexDigits) {
+  EXPECT_TRUE(valid_handoff_id("0123456789abcdef"));
+  EXPECT_FALSE(valid_handoff_id("0123456789ABCDEF"));
+  EXPECT_FALSE(valid_handoff_id("0123456789abcde"));
+  EXPECT_FALSE(valid_handoff_id("../../etc/passwd"));
+}
+
+}  // namespace
+}  // namespace dockmig::agent

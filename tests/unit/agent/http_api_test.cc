@@ -1,0 +1,260 @@
+// The API over real HTTP on loopback, with a fake host (no Docker) and a fake migration:
+// authentication, validation, size limits, idempotency, 409 and the event stream.
+#include "agent/http_api.h"
+
+#include <httplib.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "transfer/tls_certs.h"
+
+namespace dockmig::agent {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kToken = "test-token-0123456789";
+
+class FakeHost : public HostBackend {
+ public:
+  Result<std::string> resolve_container(const std::string& name) override {
+    if (name == "web1" || name == "0123456789ab") return std::string("full-id-web1");
+    if (name == "web2") return std::string("full-id-web2");
+    return make_error(ErrorCode::NotFound, "no container `" + name + "` here");
+  }
+  Result<json> list_containers() override {
+    return json{{"containers", json::array({{{"id", "full-id-web1"}, {"container", "web1"}}})}};
+  }
+  Result<json> prepare(const PrepareSpec& spec) override {
+    return json{{"destination", spec.destination}, {"wire_bytes", 1}};
+  }
+};
+
+/// Migrations that take until the test lets them go, and count how many ever started.
+class HeldMigrations {
+ public:
+  HandoffQueue::Runner runner() {
+    return [this](const HandoffSpec& spec, migrate::Progress& progress) {
+      ++started;
+      for (const char* phase : kPhaseNames) {
+        progress.phase_started(phase);
+        progress.phase_finished(PhaseReport{phase, 0.01, 1, 1});
+      }
+      std::unique_lock lock(mutex_);
+      released_.wait(lock, [&] { return free_; });
+      migrate::MigrationOutcome outcome;
+      outcome.report.container = spec.container;
+      return outcome;
+    };
+  }
+  void release() {
+    { std::lock_guard lock(mutex_); free_ = true; }
+    released_.notify_all();
+  }
+  std::atomic<int> started{0};
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool free_ = false;
+};
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::vector<TokenEntry>> entries = parse_token_file(std::string("gateway-1 ") + kToken + "\n", "test");
+    ASSERT_TRUE(entries);
+    tokens_ = std::make_unique<TokenStore>(std::move(*entries));
+    queue_ = std::make_unique<HandoffQueue>(migrations_.runner(), HandoffQueue::Limits{});
+    Result<std::unique_ptr<ApiServer>> api = ApiServer::start({"127.0.0.1:0", std::nullopt, tokens_.get()}, *queue_, host_);
+    ASSERT_TRUE(api) << api.error().describe();
+    api_ = std::move(*api);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->port());
+    client_->set_read_timeout(5, 0);
+  }
+  void TearDown() override {
+    migrations_.release();
+    if (api_) api_->stop();
+    queue_.reset();
+  }
+
+  httplib::Headers auth(const std::string& token = kToken) { return {{"Authorization", "Bearer " + token}}; }
+
+  httplib::Result post_handoff(const std::string& body, httplib::Headers headers) {
+    return client_->Post("/v1/handoffs", headers, body, "application/json");
+  }
+
+  static json body_of(const httplib::Result& result) { return json::parse(result->body, nullptr, false); }
+
+  FakeHost host_;
+  HeldMigrations migrations_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<HandoffQueue> queue_;
+  std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+constexpr const char* kHandoff = R"({"container":"web1","destination":"10.0.0.2:7070"})";
+
+TEST_F(HttpApiTest, HealthAnswersWithoutCredentials) {
+  httplib::Result result = client_->Get("/v1/health");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(body_of(result)["status"], "ok");
+  EXPECT_FALSE(body_of(result).contains("handoffs"));
+}
+
+TEST_F(HttpApiTest, MissingOrWrongTokenGets401AndStartsNothing) {
+  for (const httplib::Headers& headers : {httplib::Headers{}, auth("wrong-token-0123456789"),
+                                          httplib::Headers{{"Authorization", "Basic Zm9vOmJhcg=="}}}) {
+    httplib::Result result = post_handoff(kHandoff, headers);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 401);
+    EXPECT_EQ(result->get_header_value("WWW-Authenticate"), "Bearer realm=\"dockmig\"");
+    EXPECT_EQ(body_of(result)["error"]["status"], 401);
+  }
+  httplib::Result listed = client_->Get("/v1/containers");
+  EXPECT_EQ(listed->status, 401);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(migrations_.started, 0);
+  EXPECT_EQ(queue_->recent(10).size(), 0u);
+}
+
+TEST_F(HttpApiTest, MalformedBodiesGet400WithTheReason) {
+  for (const char* body : {"{", "[]", R"({"container":"web1"})", R"({"container":"../x","destination":"a:1"})"}) {
+    httplib::Result result = post_handoff(body, auth());
+    ASSERT_TRUE(result) << body;
+    EXPECT_EQ(result->status, 400) << body;
+    EXPECT_FALSE(body_of(result)["error"]["message"].get<std::string>().empty());
+  }
+  httplib::Result form = client_->Post("/v1/handoffs", auth(), kHandoff, "text/plain");
+  EXPECT_EQ(form->status, 415);
+  EXPECT_EQ(migrations_.started, 0);
+}
+
+TEST_F(HttpApiTest, OversizedBodyGets413AndTheServerKeepsServing) {
+  std::string body = R"({"container":"web1","destination":"10.0.0.2:7070","pad":")" + std::string(200 * 1024, 'x') + "\"}";
+  httplib::Result result = post_handoff(body, auth());
+  if (result) {  // else the server closed before reading it all, also a refusal
+    EXPECT_EQ(result->status, 413);
+  }
+  httplib::Client fresh("127.0.0.1", api_->port());
+  httplib::Result health = fresh.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(HttpApiTest, UnknownContainerGets404) {
+  httplib::Result result = post_handoff(R"({"container":"nope","destination":"10.0.0.2:7070"})", auth());
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+}
+
+TEST_F(HttpApiTest, RetriedPostWithTheSameKeyGetsTheSameHandoffAndASecondOneGets409) {
+  httplib::Headers keyed = auth();
+  keyed.emplace("Idempotency-Key", "k-1");
+  httplib::Result first = post_handoff(kHandoff, keyed);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 202) << first->body;
+  std::string id = body_of(first)["id"];
+  EXPECT_EQ(first->get_header_value("Location"), "/v1/handoffs/" + id);
+
+  httplib::Result retry = post_handoff(kHandoff, keyed);
+  ASSERT_EQ(retry->status, 202);
+  EXPECT_EQ(body_of(retry)["id"], id);
+  EXPECT_EQ(retry->get_header_value("Idempotent-Replayed"), "true");
+
+  httplib::Result other = post_handoff(R"({"container":"0123456789ab","destination":"10.0.0.3:7070"})", auth());
+  ASSERT_EQ(other->status, 409) << other->body;
+  EXPECT_EQ(body_of(other)["handoff"], id);
+
+  httplib::Result reused = post_handoff(R"({"container":"web2","destination":"10.0.0.3:7070"})", keyed);
+  EXPECT_EQ(reused->status, 422);
+
+  httplib::Result status = client_->Get("/v1/handoffs/" + id, auth());
+  ASSERT_EQ(status->status, 200);
+  EXPECT_EQ(body_of(status)["caller"], "gateway-1");
+  EXPECT_EQ(body_of(status)["container"], "web1");
+}
+
+TEST_F(HttpApiTest, EventStreamShowsEveryPhaseInOrderUntilTheEnd) {
+  httplib::Result accepted = post_handoff(kHandoff, auth());
+  ASSERT_EQ(accepted->status, 202);
+  std::string id = body_of(accepted)["id"];
+  migrations_.release();
+  std::string stream;
+  httplib::Result events = client_->Get("/v1/handoffs/" + id + "/events", auth(), [&](const char* data, size_t size) {
+    stream.append(data, size);
+    return true;
+  });
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200);
+  std::vector<std::string> phases;
+  size_t at = 0;
+  while ((at = stream.find("event: phase-started\ndata: ", at)) != std::string::npos) {
+    size_t start = stream.find("data: ", at) + 6;
+    phases.push_back(json::parse(stream.substr(start, stream.find('\n', start) - start))["phase"]);
+    at = start;
+  }
+  EXPECT_EQ(phases, std::vector<std::string>(std::begin(kPhaseNames), std::end(kPhaseNames)));
+  EXPECT_NE(stream.find("event: end\n"), std::string::npos) << stream;
+  EXPECT_NE(stream.find("\"state\":\"succeeded\""), std::string::npos);
+  httplib::Result status = client_->Get("/v1/handoffs/" + id, auth());
+  EXPECT_EQ(body_of(status)["state"], "succeeded");
+  EXPECT_TRUE(body_of(status).contains("report"));
+}
+
+TEST_F(HttpApiTest, UnknownIdsAndPathsGet404InJson) {
+  for (const char* path : {"/v1/handoffs/0000000000000000", "/v1/handoffs/..%2f..%2fetc", "/v1/nope", "/"}) {
+    httplib::Result result = client_->Get(path, auth());
+    ASSERT_TRUE(result) << path;
+    EXPECT_EQ(result->status, 404) << path;
+    EXPECT_TRUE(body_of(result).contains("error")) << path << ": " << result->body;
+  }
+}
+
+TEST_F(HttpApiTest, ContainersListMarksTheBusyOne) {
+  httplib::Result accepted = post_handoff(kHandoff, auth());
+  ASSERT_EQ(accepted->status, 202);
+  httplib::Result listed = client_->Get("/v1/containers", auth());
+  ASSERT_EQ(listed->status, 200);
+  EXPECT_EQ(body_of(listed)["containers"][0]["handoff"], body_of(accepted)["id"]);
+}
+
+TEST(HttpsApi, AClientCertificateOfTheCaAuthenticatesWithoutAToken) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "dockmig-api-XXXXXX").string();
+  std::filesystem::path dir = mkdtemp(pattern.data());
+  Result<std::vector<transfer::CertHost>> hosts = transfer::parse_cert_hosts("agent=127.0.0.1,gateway");
+  ASSERT_TRUE(hosts);
+  ASSERT_TRUE(transfer::make_test_certificates(dir, *hosts, 1));
+  FakeHost host;
+  HeldMigrations migrations;
+  HandoffQueue queue(migrations.runner(), {});
+  transfer::TlsFiles files{(dir / "agent.pem").string(), (dir / "agent-key.pem").string(), (dir / "ca.pem").string()};
+  Result<std::unique_ptr<ApiServer>> api = ApiServer::start({"127.0.0.1:0", files, nullptr}, queue, host);
+  ASSERT_TRUE(api) << api.error().describe();
+
+  httplib::SSLClient with_cert("127.0.0.1", (*api)->port(), (dir / "gateway.pem").string(),
+                               (dir / "gateway-key.pem").string());
+  with_cert.set_ca_cert_path((dir / "ca.pem").string());
+  with_cert.enable_server_certificate_verification(true);
+  httplib::Result listed = with_cert.Get("/v1/containers");
+  ASSERT_TRUE(listed) << httplib::to_string(listed.error());
+  EXPECT_EQ(listed->status, 200);
+
+  httplib::SSLClient without_cert("127.0.0.1", (*api)->port());
+  without_cert.set_ca_cert_path((dir / "ca.pem").string());
+  httplib::Result refused = without_cert.Get("/v1/containers");
+  ASSERT_TRUE(refused) << httplib::to_string(refused.error());
+  EXPECT_EQ(refused->status, 401);
+  migrations.release();
+  (*api)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dockmig::agent
