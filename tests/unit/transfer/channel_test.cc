@@ -1,5 +1,7 @@
 #include "transfer/channel.h"
 
+#include "unit/transfer/transfer_test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -13,34 +15,11 @@
 namespace dockmig::transfer {
 namespace {
 
+using testing::connected_pair;
+using testing::VectorSink;
+
 using std::chrono::milliseconds;
 using Bytes = std::vector<std::byte>;
-
-/// A connected loopback pair: {client, server}. connect() completes against the listen
-/// backlog, so no thread is needed to set it up.
-std::pair<Connection, Connection> connected_pair() {
-  Result<Listener> listener = Listener::listen("127.0.0.1", 0);
-  EXPECT_TRUE(listener) << listener.error().message;
-  Result<Connection> client = Connection::connect("127.0.0.1", listener->port(), milliseconds(5000));
-  EXPECT_TRUE(client) << client.error().message;
-  Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
-  EXPECT_TRUE(server && server->has_value());
-  return {std::move(*client), std::move(**server)};
-}
-
-class VectorSink : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    bytes.insert(bytes.end(), data.begin(), data.end());
-    return {};
-  }
-  Status finish() override {
-    ++finished;
-    return {};
-  }
-  Bytes bytes;
-  int finished = 0;
-};
 
 Bytes bytes_of(std::string_view text) {
   std::span<const std::byte> view = std::as_bytes(std::span(text));

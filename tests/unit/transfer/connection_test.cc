@@ -1,5 +1,7 @@
 #include "transfer/connection.h"
 
+#include "unit/transfer/transfer_test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -10,19 +12,9 @@
 namespace dockmig::transfer {
 namespace {
 
-using std::chrono::milliseconds;
+using testing::connected_pair;
 
-/// A connected loopback pair: {client, server}. connect() completes against the listen
-/// backlog, so no second thread is needed.
-std::pair<Connection, Connection> connected_pair() {
-  Result<Listener> listener = Listener::listen("127.0.0.1", 0);
-  EXPECT_TRUE(listener) << listener.error().message;
-  Result<Connection> client = Connection::connect("127.0.0.1", listener->port(), milliseconds(5000));
-  EXPECT_TRUE(client) << client.error().message;
-  Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
-  EXPECT_TRUE(server && server->has_value());
-  return {std::move(*client), std::move(**server)};
-}
+using std::chrono::milliseconds;
 
 std::span<const std::byte> bytes_of(const std::string& text) { return std::as_bytes(std::span(text)); }
 

@@ -1,5 +1,7 @@
 #include "transfer/rsync_delta.h"
 
+#include "unit/transfer/transfer_test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,6 +12,7 @@ namespace dockmig::transfer {
 namespace {
 
 namespace fs = std::filesystem;
+class RsyncDeltaTest : public testing::ScratchDirTest {};
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -17,16 +20,6 @@ std::string read_all(const fs::path& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-class RsyncDeltaTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dockmig-rsync-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
 
 TEST_F(RsyncDeltaTest, ADeltaRebuildsTheNewVersionAndIsSmallForASmallChange) {
   std::mt19937 random(7);

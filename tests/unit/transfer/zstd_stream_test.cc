@@ -9,36 +9,13 @@
 #include <vector>
 
 #include "transfer/file_stream.h"
+#include "unit/transfer/transfer_test_support.h"
 
 namespace dockmig::transfer {
 namespace {
 
-class ZstdStream : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dockmig-zstd-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
-};
-
-class VectorSink : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    bytes.insert(bytes.end(), data.begin(), data.end());
-    return {};
-  }
-  Status finish() override {
-    ++finished;
-    return {};
-  }
-  std::vector<std::byte> bytes;
-  int finished = 0;
-};
+using testing::VectorSink;
+class ZstdStream : public testing::ScratchDirTest {};
 
 class VectorSource : public ByteSource {
  public:
