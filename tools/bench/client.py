@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+"""The benchmark's clients: one per workload, each outside the container, like a user.
+
+    client.py WORKLOAD --addrs A[,B] --port P [--ready SECONDS] [--media FILE]
+    client.py ram-load --addrs A --port P
+
+A client asks its service a small question again and again (every INTERVAL), each time
+on a new connection or datagram, and checks every answer against what it knows the
+service's state must be (the state continues, it never restarts). It tries the address
+that answered last, and the other one after a failure, so it follows the service from the
+source edge to the destination. On SIGTERM it prints one JSON object: how many answers,
+the longest time without one (the interruption the user saw), and whether the state
+continued. With --ready it exits 0 at the first good answer (1 after SECONDS).
+
+Workloads and what "the state continues" means:
+  idle   busybox httpd: GET /token; the token written at start never changes
+  game   UDP moves of 4 players; the server's position of each player is the sum of the
+         moves it acknowledged, and its tick never goes back
+  ram    redis with 288 MiB of values, half random: INCR a counter (never goes back), and
+         GET a random 64 KiB value that the loader wrote (it must be unchanged)
+  video  nginx: 32 KiB ranges of the media file in order, like a player at ~2.6 Mbit/s;
+         every byte must match the file (--media)
+  face   UDP frames of 240x180 grey; the service's count of processed frames never goes
+         back
+Only the standard library is used: the clients run in the bed's namespaces on the host.
+"""
+import argparse
+import json
+import random
+import signal
+import socket
+import struct
+import sys
+import time
+
+stop = False
+
+
+def on_term(_signo, _frame):
+    global stop
+    stop = True
+
+
+class StateLost(Exception):
+    pass
+
+
+def tcp_ask(addr, port, payload, timeout, want=None):
+    """Sends payload on a new TCP connection and reads the answer until the server closes
+    (or `want` bytes arrived)."""
+    with socket.create_connection((addr, port), timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(payload)
+        chunks, got = [], 0
+        deadline = time.monotonic() + timeout
+        while want is None or got < want:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+
+def udp_ask(addr, port, payload, timeout):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(payload, (addr, port))
+        data, _ = s.recvfrom(65535)
+        return data
+
+
+def http_get(addr, port, path, timeout, extra=""):
+    answer = tcp_ask(addr, port, f"GET {path} HTTP/1.0\r\nHost: bench\r\nConnection: close\r\n{extra}\r\n".encode(), timeout)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0]
+    if b" 200 " not in status and b" 206 " not in status:
+        raise OSError(f"HTTP answer {status!r}")
+    return body
+
+
+def resp(*words):
+    out = [f"*{len(words)}\r\n".encode()]
+    for w in words:
+        w = w if isinstance(w, bytes) else str(w).encode()
+        out += [f"${len(w)}\r\n".encode(), w, b"\r\n"]
+    return b"".join(out)
+
+
+# ---- workloads: each has ask(addr) -> a short description of the state it saw ---------
+
+class Idle:
+    interval, timeout = 0.05, 0.2
+
+    def __init__(self, args):
+        self.port, self.token = args.port, None
+
+    def ask(self, addr):
+        token = http_get(addr, self.port, "/token", self.timeout).strip().decode()
+        if self.token is None:
+            self.token = token
+        elif token != self.token:
+            raise StateLost(f"token changed from {self.token} to {token}: the service restarted")
+        return f"token {token}"
+
+
+class Game:
+    interval, timeout = 0.05, 0.1
+
+    def __init__(self, args):
+        self.port = args.port
+        tag = random.randrange(1 << 30)
+        self.players = [f"p{tag}-{i}" for i in range(4)]
+        self.seq = {p: 0 for p in self.players}          # last move the server acknowledged
+        self.pos = {p: {0: (0, 0)} for p in self.players}  # position after each move
+        self.tick, self.turn, self.rng = 0, 0, random.Random(tag)
+
+    def ask(self, addr):
+        p = self.players[self.turn % len(self.players)]
+        seq = self.seq[p] + 1
+        if seq not in self.pos[p]:
+            dx, dy = self.rng.randint(-3, 3), self.rng.randint(-3, 3)
+            x, y = self.pos[p][seq - 1]
+            self.pos[p][seq] = (x + dx, y + dy)
+            self.pos[p][(seq, "move")] = (dx, dy)
+        dx, dy = self.pos[p][(seq, "move")]
+        answer = udp_ask(addr, self.port, f"MOVE {p} {seq} {dx} {dy}".encode(), self.timeout).decode().split()
+        if answer[0] == "UNKNOWN":
+            raise StateLost(f"the server does not know player {p} any more (tick {answer[1]})")
+        _, tick, name, aseq, x, y, _n = answer
+        tick, aseq, x, y = int(tick), int(aseq), int(x), int(y)
+        if name != p or aseq not in (seq, seq - 1):
+            raise StateLost(f"answer for {name} seq {aseq}, asked {p} seq {seq}")
+        if self.pos[p][aseq] != (x, y):
+            raise StateLost(f"player {p} at {(x, y)} after move {aseq}, expected {self.pos[p][aseq]}")
+        if tick < self.tick:
+            raise StateLost(f"the world's tick went back from {self.tick} to {tick}")
+        self.seq[p], self.tick = aseq, tick
+        self.turn += 1
+        return f"tick {tick}, {p} at {x},{y} after {aseq} moves"
+
+
+RAM_KEYS = 2304          # per half
+RAM_VALUE = 64 * 1024    # bytes: 2 x 2304 x 64 KiB = 288 MiB of values (resident >= 256 MiB)
+RAM_SEED = 20170613
+
+
+def ram_value(k, random_half):
+    if random_half:
+        return random.Random(RAM_SEED + k).randbytes(RAM_VALUE)
+    line = f"frame {k} of a compressible half: sensor readings 0000 1111 2222 3333\n".encode()
+    return (line * (RAM_VALUE // len(line) + 1))[:RAM_VALUE]
+
+
+class Ram:
+    interval, timeout = 0.05, 0.2
+
+    def __init__(self, args):
+        self.port, self.counter, self.n = args.port, None, 0
+
+    def ask(self, addr):
+        answer = tcp_ask(addr, self.port, resp("INCR", "bench:counter"), self.timeout, want=3)
+        if not answer.startswith(b":"):
+            raise OSError(f"redis answered {answer[:40]!r}")
+        value = int(answer[1:].split(b"\r\n")[0])
+        if self.counter is not None and value <= self.counter:
+            raise StateLost(f"counter went back from {self.counter} to {value}")
+        self.counter = value
+        self.n += 1
+        if self.n % 10 == 0:  # and a value the loader wrote, unchanged
+            k = random.randrange(RAM_KEYS)
+            head = f"${RAM_VALUE}\r\n".encode()
+            got = tcp_ask(addr, self.port, resp("GET", f"rand:{k}"), 1.0, want=len(head) + RAM_VALUE + 2)
+            if got[:len(head)] != head or got[len(head):len(head) + RAM_VALUE] != ram_value(k, True):
+                raise StateLost(f"rand:{k} is not the value the loader wrote")
+        return f"counter {value}"
+
+
+def ram_load(args):
+    """Fills redis with 288 MiB of values, half random (incompressible), half text."""
+    with socket.create_connection((args.addrs[0], args.port), timeout=30) as s:
+        f = s.makefile("rb")
+        for half, prefix in ((True, "rand"), (False, "text")):
+            for k in range(RAM_KEYS):
+                s.sendall(resp("SET", f"{prefix}:{k}", ram_value(k, half)))
+                if k % 64 == 63 or k == RAM_KEYS - 1:
+                    for _ in range(64 if k % 64 == 63 else (k % 64) + 1):
+                        line = f.readline()
+                        if not line.startswith(b"+OK"):
+                            raise SystemExit(f"SET failed: {line!r}")
+        s.sendall(resp("INFO", "memory"))
+        size = int(f.readline()[1:])
+        info = f.read(size + 2).decode()
+    rss = next(int(l.split(":")[1]) for l in info.splitlines() if l.startswith("used_memory_rss:"))
+    print(json.dumps({"loaded_bytes": 2 * RAM_KEYS * RAM_VALUE, "used_memory_rss": rss}))
+
+
+class Video:
+    interval, timeout, chunk = 0.1, 0.5, 32 * 1024
+
+    def __init__(self, args):
+        self.port, self.offset = args.port, 0
+        self.media = open(args.media, "rb")
+        self.size = self.media.seek(0, 2)
+
+    def ask(self, addr):
+        end = min(self.offset + self.chunk, self.size) - 1
+        body = http_get(addr, self.port, "/video.mp4", self.timeout, f"Range: bytes={self.offset}-{end}\r\n")
+        self.media.seek(self.offset)
+        if body != self.media.read(end - self.offset + 1):
+            raise StateLost(f"bytes {self.offset}-{end} of the media differ from the file")
+        self.offset = (end + 1) % self.size
+        return f"played to byte {self.offset}"
+
+
+class Face:
+    interval, timeout = 0.1, 0.5
+    W, H = 240, 180
+
+    def __init__(self, args):
+        self.port, self.processed, self.number = args.port, None, 0
+        self.client = random.randrange(1 << 31)
+        self.noise = random.Random(1).randbytes(self.W * self.H * 2)
+
+    def ask(self, addr):
+        self.number += 1
+        # A moving textured frame (a camera pointed at a scene that shifts).
+        shift = (self.number * 977) % (self.W * self.H)
+        frame = self.noise[shift:shift + self.W * self.H]
+        answer = udp_ask(addr, self.port, struct.pack("!II", self.client, self.number) + frame, self.timeout)
+        _, processed, number, faces, _total = answer.decode().split()
+        processed = int(processed)
+        if int(number) != self.number:
+            raise OSError("an answer to an older frame")
+        if self.processed is not None and processed <= self.processed:
+            raise StateLost(f"processed-frame count went back from {self.processed} to {processed}: the service restarted")
+        self.processed = processed
+        return f"frame {processed} processed, {faces} faces"
+
+
+WORKLOADS = {"idle": Idle, "game": Game, "ram": Ram, "video": Video, "face": Face}
+
+
+def run(args):
+    client = WORKLOADS[args.workload](args)
+    addrs, current = args.addrs, 0
+    answers, failures, by_addr = 0, 0, {a: 0 for a in addrs}
+    first_ok = last_ok = None
+    max_gap, gap_at = 0.0, None
+    state_ok, state_error, last_state = True, "", ""
+    started = time.time()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    failed_since_answer = False
+    while not stop:
+        t = time.time()
+        addr = addrs[current]
+        try:
+            last_state = client.ask(addr)
+        except StateLost as e:
+            state_ok, state_error = False, str(e)
+            break
+        except (OSError, ValueError, IndexError) as e:
+            failures += 1
+            failed_since_answer = True
+            current = (current + 1) % len(addrs)
+            if args.ready and time.time() - started > args.ready:
+                print(f"no answer from {addrs} within {args.ready} s: {e}", file=sys.stderr)
+                return 1
+            time.sleep(0.01)
+            continue
+        now = time.time()
+        answers += 1
+        by_addr[addr] += 1
+        if args.ready:
+            return 0
+        if last_ok is not None and now - last_ok > max_gap:
+            max_gap, gap_at = now - last_ok, last_ok
+        first_ok = first_ok or now
+        last_ok = now
+        failed_since_answer = False
+        time.sleep(max(0.0, client.interval - (time.time() - t)))
+    if failed_since_answer and last_ok is not None and time.time() - last_ok > max_gap:
+        max_gap, gap_at = time.time() - last_ok, last_ok   # no answer since: the gap lasts to the end
+    print(json.dumps({
+        "workload": args.workload, "answers": answers, "failures": failures, "answered_by": by_addr,
+        "first_answer": first_ok, "last_answer": last_ok, "max_gap_seconds": round(max_gap, 3),
+        "max_gap_started": gap_at, "state_ok": state_ok, "state_error": state_error,
+        "last_state": last_state,
+    }))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["ram-load"])
+    parser.add_argument("--addrs", required=True, type=lambda s: s.split(","))
+    parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--ready", type=float, default=0, help="exit 0 at the first good answer; 1 after this many seconds")
+    parser.add_argument("--media", help="video: the media file the server serves, to check every byte")
+    args = parser.parse_args()
+    if args.workload == "ram-load":
+        ram_load(args)
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Podman as a peer: podman container checkpoint --export --compress zstd on edge-a, the
+archive over the edge link, podman container restore --import on edge-b. The image is
+loaded into both hosts' stores first (its layers never move; the archive holds the
+writable layer's changes and the CRIU images), as for dockmig's warm case.
+
+How it runs on these machines (../shared/ENVIRONMENT.md): each host's Podman is the
+default paths (/var/lib/containers, /run/containers, /run/libpod, /var/lib/cni) bound over
+per-host directories inside a persistent private mount namespace of that host, with its
+network namespace; a containers.conf pins runc, ulimits this process may set, and the
+private CRIU 4.2 on conmon's PATH; cgroupfs and file events (no systemd here).
+"""
+import os
+import subprocess
+import time
+
+import systems
+import workloads as W
+from bed import NETNS, REPO, BenchError, log, ns, run
+
+CRIU_BIN = os.path.join(REPO, "third_party", "criu", "bin")
+PATH = f"{CRIU_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MOUNTS = {"storage": "/var/lib/containers", "run": "/run/containers", "libpod": "/run/libpod", "cni": "/var/lib/cni"}
+PORT = systems.AGENT_PORT + 2
+
+
+class Podman:
+    def __init__(self, bed, data):
+        self.bed, self.data = bed, data          # data: a directory on disk for both stores
+        self.nsdir = os.path.join(data, "ns")
+        self.conf = os.path.join(data, "containers.conf")
+        self.ready = False
+        self.loaded = set()
+
+    def pm(self, host, *args, check=True, timeout=600):
+        return run(["nsenter", f"--mount={self.nsdir}/{host}", f"--net=/run/netns/{NETNS[host]}", "--",
+                    "env", f"PATH={PATH}", f"CONTAINERS_CONF={self.conf}",
+                    "podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args],
+                   check=check, timeout=timeout).strip()
+
+    def unavailable(self):
+        """Sets Podman up on both edges; returns why it cannot run, or ''."""
+        if subprocess.run(["podman", "--version"], capture_output=True).returncode != 0:
+            return "podman is not installed (tools/setup.sh installs Debian's podman)"
+        try:
+            self._setup()
+            # A smoke test: Podman runs a container on each edge.
+            for host in ("edge-a", "edge-b"):
+                self._load(host, self.bed.env["IMAGE_TINY"])
+                self.pm(host, "run", "--rm", self.bed.env["IMAGE_TINY"], "true", timeout=120)
+        except BenchError as e:
+            return str(e)
+        return ""
+
+    def _setup(self):
+        os.makedirs(self.nsdir, exist_ok=True)
+        nofile = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True, text=True).stdout.strip() or 1024)
+        nofile = min(nofile, 1048576)
+        nproc = int(open("/proc/sys/kernel/pid_max").read().strip())
+        with open(self.conf, "w") as f:
+            f.write(f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+                    f'[engine]\nruntime = "runc"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+                    f'conmon_env_vars = ["PATH={PATH}"]\n[network]\nnetwork_backend = "cni"\n')
+        # Mount namespaces are kept by binding them to files on a private mount.
+        if subprocess.run(["mountpoint", "-q", self.nsdir]).returncode != 0:
+            run(["mount", "--bind", self.nsdir, self.nsdir])
+            run(["mount", "--make-private", self.nsdir])
+        for target in MOUNTS.values():
+            os.makedirs(target, exist_ok=True)   # mount points in the root namespace (empty)
+        for host in ("edge-a", "edge-b"):
+            nsfile = os.path.join(self.nsdir, host)
+            if not os.path.exists(nsfile):
+                open(nsfile, "w").close()
+                run(["unshare", f"--mount={nsfile}", "--propagation", "private", "true"])
+                for name, target in MOUNTS.items():
+                    src = os.path.join(self.data, host, name)
+                    os.makedirs(src, exist_ok=True)
+                    run(["nsenter", f"--mount={nsfile}", "mount", "--bind", src, target])
+            # dockerd set the namespace's FORWARD policy to DROP; let traffic reach Podman's
+            # bridge too (the rule goes where Docker keeps users' rules).
+            rule = ["DOCKER-USER", "-o", "cni-podman0", "-j", "ACCEPT"]
+            if subprocess.run([*ns(host), "iptables", "-C", *rule], capture_output=True).returncode != 0:
+                run([*ns(host), "iptables", "-I", *rule])
+        self.ready = True
+
+    def _load(self, host, image):
+        """Docker's image (from edge-a) into HOST's Podman store: same image ID, so that
+        restore --import finds it and does not try to pull."""
+        if (host, image) in self.loaded:
+            return
+        archive = os.path.join(self.data, "images", image.replace("/", "_").replace(":", "_") + ".tar")
+        if not os.path.exists(archive):
+            os.makedirs(os.path.dirname(archive), exist_ok=True)
+            self.bed.docker("edge-a", "save", "-o", archive + ".tmp", image, timeout=1800)
+            os.rename(archive + ".tmp", archive)
+        self.pm(host, "load", "-q", "-i", archive, timeout=1800)
+        self.loaded.add((host, image))
+
+    def _clean(self):
+        for host in ("edge-a", "edge-b"):
+            self.pm(host, "rm", "-f", "-t", "0", "-a", check=False, timeout=120)
+
+    def run(self, wl):
+        bed = self.bed
+        container = f"bench-{wl.name}"
+        systems.cleanup(bed)
+        self._clean()
+        for host in ("edge-a", "edge-b"):
+            self._load(host, wl.image(bed))
+        record = {"system": "podman", "case": "checkpoint --export", "ok": False, "error": "", "phases": {}}
+        self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(), wl.image(bed), *wl.cmd)
+        W.wait_ready(bed, wl)
+        client = W.Client(bed, wl)
+        time.sleep(systems.WARMUP)
+        staging = os.path.join(self.data, "staging")
+        os.makedirs(staging, exist_ok=True)
+        archive_a, archive_b = os.path.join(staging, "export-a.tar.zst"), os.path.join(staging, "import-b.tar.zst")
+        xfer = os.path.join(W.HERE, "xfer.py")
+        phases = record["phases"]
+        try:
+            before = bed.counters()
+            t0 = time.monotonic()
+            record["started_at"] = time.time()
+            self.pm("edge-a", "container", "checkpoint", "--export", archive_a, "--compress", "zstd", container,
+                    timeout=3600)
+            phases["checkpoint"] = {"seconds": round(time.monotonic() - t0, 3), "wire_bytes": 0,
+                                    "raw_bytes": os.path.getsize(archive_a)}
+            t = time.monotonic()
+            recv = subprocess.Popen(["bash", "-c", f"{' '.join(ns('edge-b'))} {W.PYTHON} {xfer} recv {PORT} > {archive_b}"],
+                                    stderr=subprocess.PIPE, text=True)
+            run(["bash", "-c", f"{' '.join(ns('edge-a'))} {W.PYTHON} {xfer} send {bed.addr('edge-b')}:{PORT} < {archive_a}"],
+                timeout=7200)
+            recv.communicate(timeout=600)
+            phases["transfer"] = {"seconds": round(time.monotonic() - t, 3), "wire_bytes": os.path.getsize(archive_b),
+                                  "raw_bytes": os.path.getsize(archive_b)}
+            t = time.monotonic()
+            self.pm("edge-b", "container", "restore", "--import", archive_b, timeout=3600)
+            phases["restore"] = {"seconds": round(time.monotonic() - t, 3), "wire_bytes": 0, "raw_bytes": 0}
+            record["handoff_seconds"] = record["downtime_seconds"] = round(time.monotonic() - t0, 3)
+            record["links"] = systems.diff_counters(before, bed.counters())
+            record["bytes_total"] = phases["transfer"]["wire_bytes"]
+            record["ok"] = True
+        except BenchError as e:
+            record["error"] = str(e)
+        finally:
+            for f in (archive_a, archive_b):
+                if os.path.exists(f):
+                    os.remove(f)
+        running = lambda host: self.pm(host, "inspect", "-f", "{{.State.Running}}", container, check=False) == "true"
+        shell = lambda host, command: self.pm(host, "exec", container, "sh", "-c", command)
+        record = systems.finish(bed, wl, container, client, record, running=running, shell=shell)
+        self._clean()
+        return record
+
+    def close(self):
+        """Removes the containers, and the mount namespaces with everything mounted in them."""
+        if not self.ready:
+            return
+        self._clean()
+        for host in ("edge-a", "edge-b"):
+            self.pm(host, "system", "reset", "-f", check=False, timeout=300)
+            nsfile = os.path.join(self.nsdir, host)
+            subprocess.run(["umount", nsfile], capture_output=True)
+        subprocess.run(["umount", self.nsdir], capture_output=True)
+        subprocess.run(["rm", "-rf", self.data], capture_output=True)
+        self.ready = False
+        log("podman stores removed")

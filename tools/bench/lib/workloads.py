@@ -1,0 +1,131 @@
+"""The workloads: what runs in the container, its image, its published port, and its
+client (tools/bench/client.py), each chosen to mirror a case in the papers."""
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from bed import REPO, BenchError, log, ns, run
+
+HERE = os.path.join(REPO, "tools", "bench")
+CLIENT = os.path.join(HERE, "client.py")
+IMAGES = os.path.join(HERE, "images.sh")
+PYTHON = "/usr/bin/python3"
+
+
+@dataclass
+class Workload:
+    name: str
+    what: str
+    port: int                 # published on the edge's address, same inside
+    proto: str = "tcp"
+    inner_port: int = 0       # the container's port, when it differs
+    cmd: list = field(default_factory=list)   # for the bed's images (idle)
+    build: bool = True        # an image of tools/bench/images.sh
+    paper: str = ""           # the papers' matching case
+    _tag: str = ""
+
+    def image(self, bed):
+        if not self.build:
+            return bed.env["IMAGE_TINY"]
+        if not self._tag:  # a hash of what the image is made from: a changed recipe is a new image
+            self._tag = run(["bash", IMAGES, "tag", self.name]).strip()
+        return f"{bed.env['REGISTRY']}/dockmig/bench-{self.name}:{self._tag}"
+
+    def publish(self):
+        return f"{self.port}:{self.inner_port or self.port}/{self.proto}"
+
+
+WORKLOADS = {
+    "idle": Workload(
+        "idle", "busybox httpd answering a token; the papers' Busybox / no application", 8080,
+        inner_port=80, build=False,
+        cmd=["sh", "-c", "mkdir -p /www && cat /proc/sys/kernel/random/uuid > /www/token && exec httpd -f -p 80 -h /www"],
+        paper="Ma Busybox; Machen no application"),
+    "game": Workload("game", "UDP game state server, 20 Hz tick, 4 players", 7777, proto="udp",
+                     paper="Machen game server"),
+    "ram": Workload("ram", "redis-server holding 288 MiB of values, half random", 6379,
+                    paper="Machen high RAM app"),
+    "video": Workload("video", "nginx streaming a 96 MiB media file, access log in the writable layer", 8081,
+                      inner_port=80, paper="Machen video streaming"),
+    "face": Workload("face", "Python + OpenCV Haar cascades on client frames (UDP)", 9000, proto="udp",
+                     paper="Ma OpenFace; Machen face detection"),
+}
+
+
+def build_images(bed, names):
+    """Builds the workload images on edge-a (from cached application layers) and pushes
+    them to the bed's registry."""
+    for name in names:
+        if WORKLOADS[name].build:
+            log(f"image for {name}")
+            run(["bash", IMAGES, "image", name, bed.sock("edge-a"), bed.env["REGISTRY"]], timeout=3600)
+
+
+def media_file():
+    return run(["bash", IMAGES, "media"], timeout=3600).strip()
+
+
+def start_container(bed, wl, container):
+    args = ["run", "-d", "--name", container, "--label", "dockmig.bench=1", "-p", wl.publish(), wl.image(bed), *wl.cmd]
+    bed.docker("edge-a", *args)
+
+
+def client_args(bed, wl):
+    args = [wl.name, "--port", str(wl.port)]
+    if wl.name == "video":
+        args += ["--media", media_file()]
+    return args
+
+
+def wait_ready(bed, wl, seconds=60):
+    p = subprocess.run([*ns("edge-a"), PYTHON, CLIENT, *client_args(bed, wl), "--addrs", bed.addr("edge-a"),
+                        "--ready", str(seconds)], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"the {wl.name} service did not answer on edge-a: {p.stderr.strip()}")
+    if wl.name == "ram":
+        loaded = json.loads(run([*ns("edge-a"), PYTHON, CLIENT, "ram-load", "--addrs", bed.addr("edge-a"),
+                                 "--port", str(wl.port)]))
+        log(f"redis loaded: {loaded['loaded_bytes'] >> 20} MiB of values, resident {loaded['used_memory_rss'] >> 20} MiB")
+
+
+class Client:
+    """A workload's client in edge-a's namespace, following the service to edge-b."""
+
+    def __init__(self, bed, wl):
+        self.proc = subprocess.Popen(
+            [*ns("edge-a"), PYTHON, CLIENT, *client_args(bed, wl),
+             "--addrs", f"{bed.addr('edge-a')},{bed.addr('edge-b')}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        try:
+            return json.loads(out.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return {"state_ok": False, "state_error": f"the client printed no result: {err.strip()[-400:]}",
+                    "answers": 0, "answered_by": {}, "max_gap_seconds": None}
+
+
+def extra_check(wl, shell, client):
+    """What a workload checks besides its client: video's access log, written in the
+    writable layer before the migration, must have continued at the destination.
+    shell(command) runs a command in the container at the destination."""
+    if wl.name != "video":
+        return ""
+    lines = int(shell("wc -l < /var/log/nginx/access.log"))
+    if lines < client.get("answers", 0):
+        return f"the access log has {lines} lines, fewer than the {client.get('answers')} answers the client got"
+    return ""
+
+
+def settle(seconds):
+    time.sleep(seconds)
