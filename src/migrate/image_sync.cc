@@ -1,5 +1,7 @@
 #include "migrate/image_sync.h"
 
+#include <chrono>
+
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -7,8 +9,14 @@ namespace dockmig::migrate {
 
 Result<std::string> supply_image(Session& session, const docker::EngineClient& engine, const std::string& image,
                                  PhaseReport& phase, Progress& progress, int zstd_level) {
-  Result<nlohmann::json> answer = session.expect("image");
+  // A destination pulling a large image over a slow link says it is still at it, so
+  // that this side's read timeout measures silence, not the pull's length.
+  Result<nlohmann::json> answer = session.receive_message();
+  while (answer && answer->value("type", "") == "pulling") answer = session.receive_message();
   if (!answer) return std::move(answer.error());
+  if (answer->value("type", "") != "image")
+    return make_error(ErrorCode::InvalidInput, "protocol: expected an `image` message, got `" +
+                                                   answer->value("type", "") + "`");
   std::string source = answer->value("source", "");
   if (source == "peer") {
     Status sent = session.send_stream("image", phase, progress, zstd_level,
@@ -23,7 +31,13 @@ Status fetch_image(Session& session, const docker::EngineClient& engine, const s
   std::string source = "cache";
   if (!engine.inspect_image(image)) {
     source = "registry";
-    Status pulled = engine.pull_image(image, [](const nlohmann::json&) {});
+    auto last_word = std::chrono::steady_clock::now();
+    Status pulled = engine.pull_image(image, [&](const nlohmann::json&) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_word < std::chrono::seconds(5)) return;
+      last_word = now;
+      session.send_message({{"type", "pulling"}}).ignore("the source notices a lost link on its next read");
+    });
     if (!pulled) source = "peer";
   }
   Status sent = session.send_message({{"type", "image"}, {"source", source}});
