@@ -51,12 +51,26 @@ restore_checkpoint() {
   dk "$host" start --checkpoint "$name" "$container"
 }
 
+# number_of COMMAND...: the command's output once it is a number. A loop that rewrites a
+# file with `echo $i > file` leaves it empty for an instant, and a reader can hit that.
+number_of() {
+  local value
+  for _ in $(seq 50); do
+    value=$("$@" 2>/dev/null || true)
+    if [[ $value =~ ^[0-9]+$ ]]; then echo "$value"; return 0; fi
+    sleep 0.1
+  done
+  echo "no number from: $*" >&2
+  return 1
+}
+
 # count_of HOST CONTAINER: the counter's last value (from the container, or its upper dir
 # while it is stopped).
-count_of() {
+count_once() {
   dk "$1" exec "$2" cat /tmp/count 2>/dev/null \
     || cat "$(dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' "$2")/tmp/count"
 }
+count_of() { number_of count_once "$1" "$2"; }
 count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
 
 # ---- migrations -------------------------------------------------------------------------

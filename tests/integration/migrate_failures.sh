@@ -42,7 +42,8 @@ migrate edge-a edge-b mig-stopped
 
 start_agent edge-b
 agent=${agent_pids[-1]}
-export DOCKMIG_HOOK_BEFORE_FINALSYNC="kill -9 $agent"
+# Dead before the first final byte is sent: its socket then answers with a reset at once.
+export DOCKMIG_HOOK_BEFORE_FINALSYNC="kill -9 $agent; sleep 0.5"
 migrate edge-a edge-b mig-fail
 unset DOCKMIG_HOOK_BEFORE_FINALSYNC
 [ "$migrate_status" = 1 ] || fail "destination killed: exit $migrate_status, expected 1 (failed, source runs)"

@@ -30,9 +30,9 @@ hop() {  # hop FROM TO EXPECTED_IMAGE_SOURCE
   running "$2" mig-app || fail "mig-app does not run on $2"
 }
 hop edge-a edge-b registry
-count_b=$(dk edge-b exec mig-app cat /var/tmp/count)
+count_b=$(number_of dk edge-b exec mig-app cat /var/tmp/count)
 hop edge-b edge-a cache
 sleep 0.5
-count_a=$(dk edge-a exec mig-app cat /var/tmp/count)
+count_a=$(number_of dk edge-a exec mig-app cat /var/tmp/count)
 [ "$count_a" -gt "$count_b" ] || fail "the count went from $count_b to $count_a over the round trip"
 pass "count $count_b on edge-b, $count_a back on edge-a"
