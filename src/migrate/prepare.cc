@@ -16,17 +16,6 @@
 #include "migrate/warm_store.h"
 
 namespace dockmig::migrate {
-namespace {
-
-std::string new_warm_id() {
-  std::random_device random;
-  char text[17];
-  std::snprintf(text, sizeof text, "%08x%08x", random(), random());
-  return text;
-}
-
-}  // namespace
-
 Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progress& progress) {
   auto start = std::chrono::steady_clock::now();
   if (request.image.empty() == request.container.empty())
@@ -48,7 +37,7 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
 
   Result<Session> session = Session::connect(request.destination, request.security);
   if (!session) return std::move(session.error());
-  WarmState warm{request.destination, plan ? new_warm_id() : "", {}, {}, 0};
+  WarmState warm{request.destination, plan ? new_session_id() : "", {}, {}, 0};
   Status sent = session->send_message({{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}});
   if (!sent) return std::move(sent.error());
 

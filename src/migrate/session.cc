@@ -4,6 +4,8 @@
 #include "migrate/session.h"
 
 #include <charconv>
+#include <cstdio>
+#include <random>
 #include <thread>
 
 #include "layers/upper_tar.h"
@@ -42,6 +44,13 @@ class RawMeter : public transfer::ByteSink {
 };
 
 }  // namespace
+
+std::string new_session_id() {
+  std::random_device random;
+  char text[17];
+  std::snprintf(text, sizeof text, "%08x%08x", random(), random());
+  return text;
+}
 
 Result<Endpoint> parse_endpoint(const std::string& text) {
   size_t colon = text.rfind(':');

@@ -77,6 +77,10 @@ class Session {
   std::unique_ptr<transfer::Channel> channel_;
 };
 
+/// A fresh id for a migration or a preparation: 16 lowercase hex digits, the form the
+/// destination accepts.
+std::string new_session_id();
+
 /// Extracts a received blob (a zstd-compressed tar) into `dir`.
 Status extract_blob(const std::filesystem::path& blob, const std::filesystem::path& dir);
 

@@ -34,17 +34,10 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string new_migration_id() {
-  std::random_device random;
-  char text[17];
-  std::snprintf(text, sizeof text, "%08x%08x", random(), random());
-  return text;
-}
-
 class SourceMigration {
  public:
   SourceMigration(const MigrationRequest& request, Progress& progress)
-      : request_(request), progress_(progress), id_(new_migration_id()),
+      : request_(request), progress_(progress), id_(new_session_id()),
         checkpoint_name_("dockmig-" + id_) {}
 
   MigrationOutcome run() {
