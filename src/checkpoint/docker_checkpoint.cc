@@ -9,6 +9,8 @@
 #include <fstream>
 #include <regex>
 
+#include "checkpoint/runc_criu_config.h"
+
 namespace dockmig::checkpoint {
 
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
@@ -37,6 +39,7 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
   if (done) return {};
   Error error = std::move(done.error()).wrap("checkpointing " + container_id.substr(0, 12));
   error.detail = criu_log_excerpt(error.message);
+  if (error.hint.empty()) error.hint = tcp_dump_failure_hint(error.detail, read_runc_criu_config());
   if (error.hint.empty())
     error.hint = "run `dockmig doctor` on this host; CRIU must be >= 4.2 and first on dockerd's PATH";
   return error;

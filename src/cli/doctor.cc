@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/criu.h"
+#include "checkpoint/runc_criu_config.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 
@@ -98,6 +99,23 @@ void check_criu(const std::string& binary, std::vector<Check>& checks) {
   check_criu_features(*criu, checks);
 }
 
+// Informational: a host without these options still moves containers that no client is
+// talking to at the moment of the freeze, and the dump's error names the fix otherwise.
+void check_runc_criu_config(std::vector<Check>& checks) {
+  checkpoint::TcpOptions options = checkpoint::read_runc_criu_config();
+  std::string path = checkpoint::kRuncCriuConfigPath;
+  if (options.ready_for_busy_services()) {
+    checks.push_back({"CRIU options for TCP", CheckStatus::Info,
+                      path + " lets CRIU drop clients' connections: busy services can move", ""});
+    return;
+  }
+  checks.push_back({"CRIU options for TCP", CheckStatus::Info,
+                    (options.file_exists ? path + " lacks tcp-close/skip-in-flight"
+                                         : path + " does not exist") +
+                        ": a container with open client connections cannot be checkpointed",
+                    checkpoint::kRuncCriuConfigFix});
+}
+
 int print(const std::vector<Check>& checks, bool as_json) {
   bool ok = true;
   for (const Check& check : checks) ok &= check.status != CheckStatus::Fail;
@@ -139,6 +157,7 @@ VerbRunner define_doctor(CLI::App& command) {
     std::vector<Check> checks;
     check_docker(options->docker, checks);
     check_criu(options->criu, checks);
+    check_runc_criu_config(checks);
     return print(checks, options->json);
   };
 }

@@ -1,0 +1,48 @@
+#include "checkpoint/runc_criu_config.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::checkpoint {
+namespace {
+
+TEST(ParseCriuConfig, ReadsOptionsWithOrWithoutDashes) {
+  TcpOptions options = parse_criu_config("# for busy services\n--tcp-close\n  skip-in-flight  \n");
+  EXPECT_TRUE(options.file_exists);
+  EXPECT_TRUE(options.tcp_close);
+  EXPECT_TRUE(options.skip_in_flight);
+  EXPECT_FALSE(options.tcp_established);
+  EXPECT_TRUE(options.ready_for_busy_services());
+}
+
+TEST(ParseCriuConfig, IgnoresCommentedOutOptions) {
+  TcpOptions options = parse_criu_config("#tcp-close\nskip-in-flight # tcp-established\n");
+  EXPECT_FALSE(options.tcp_close);
+  EXPECT_FALSE(options.tcp_established);
+  EXPECT_TRUE(options.skip_in_flight);
+  EXPECT_FALSE(options.ready_for_busy_services());
+}
+
+TEST(ReadRuncCriuConfig, AMissingFileHasNoOptions) {
+  TcpOptions options = read_runc_criu_config("/nonexistent/runc.conf");
+  EXPECT_FALSE(options.file_exists);
+  EXPECT_FALSE(options.ready_for_busy_services());
+}
+
+TEST(TcpDumpFailureHint, NamesTheConfigFixForAnInFlightConnection) {
+  std::string excerpt = "    (00.05) Error (criu/sk-inet.c:199): inet: In-flight connection (l) for 9\n";
+  std::string hint = tcp_dump_failure_hint(excerpt, TcpOptions{});
+  EXPECT_NE(hint.find("skip-in-flight"), std::string::npos);
+  EXPECT_NE(hint.find("/etc/criu/runc.conf"), std::string::npos);
+}
+
+TEST(TcpDumpFailureHint, IsEmptyWhenTheConfigAlreadyHasTheOption) {
+  std::string excerpt =
+      "Error (criu/sk-inet.c:210): inet: Connected TCP socket, consider using --tcp-established option.\n";
+  TcpOptions options = parse_criu_config("tcp-close\nskip-in-flight\n");
+  EXPECT_EQ(tcp_dump_failure_hint(excerpt, options), "");
+  EXPECT_NE(tcp_dump_failure_hint(excerpt, TcpOptions{}), "");
+  EXPECT_EQ(tcp_dump_failure_hint("Error: something else\n", TcpOptions{}), "");
+}
+
+}  // namespace
+}  // namespace dockmig::checkpoint
