@@ -21,6 +21,18 @@ bool bool_at(const json& object, const json::json_pointer& pointer) {
 
 }  // namespace
 
+std::vector<NetworkAddress> network_addresses(const json& inspect) {
+  std::vector<NetworkAddress> addresses;
+  json networks = inspect.value("/NetworkSettings/Networks"_json_pointer, json::object());
+  if (!networks.is_object()) return addresses;
+  for (const auto& [name, network] : networks.items()) {
+    if (!network.is_object()) continue;
+    NetworkAddress address{network.value("IPAddress", ""), network.value("MacAddress", "")};
+    if (!address.ipv4.empty() && !address.mac.empty()) addresses.push_back(std::move(address));
+  }
+  return addresses;
+}
+
 Result<ContainerInfo> parse_container(const json& inspect) {
   if (!inspect.is_object() || !inspect.contains("Id") || !inspect.contains("Config"))
     return make_error(ErrorCode::ToolFailed, "container inspect data lacks Id or Config");

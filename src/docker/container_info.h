@@ -30,6 +30,15 @@ struct ContainerInfo {
 /// A pure parser: unit-tested on recorded responses.
 Result<ContainerInfo> parse_container(const nlohmann::json& inspect);
 
+/// One of a container's addresses on a Docker network, from NetworkSettings.Networks.
+struct NetworkAddress {
+  std::string ipv4;
+  std::string mac;
+};
+
+/// The container's IPv4 addresses with their MACs (networks without either are left out).
+std::vector<NetworkAddress> network_addresses(const nlohmann::json& inspect);
+
 /// Why this container cannot be live-migrated yet, or empty when it can.
 std::vector<std::string> migration_blockers(const ContainerInfo& info);
 

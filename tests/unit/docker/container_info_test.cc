@@ -71,5 +71,17 @@ TEST(CreateRequest, KeepsConfigAndOnlyPortableHostSettings) {
   EXPECT_FALSE(request["HostConfig"].contains("Binds"));
 }
 
+TEST(NetworkAddresses, ListsEachNetworkWithAnAddressAndAMac) {
+  json inspect = json::parse(R"({"NetworkSettings": {"Networks": {
+    "bridge": {"IPAddress": "172.17.0.2", "MacAddress": "02:42:ac:11:00:02"},
+    "none": {"IPAddress": "", "MacAddress": ""}}}})");
+  std::vector<NetworkAddress> addresses = network_addresses(inspect);
+  ASSERT_EQ(addresses.size(), 1u);
+  EXPECT_EQ(addresses[0].ipv4, "172.17.0.2");
+  EXPECT_EQ(addresses[0].mac, "02:42:ac:11:00:02");
+  EXPECT_TRUE(network_addresses(json::parse(R"({"NetworkSettings": {"Networks": null}})")).empty());
+  EXPECT_TRUE(network_addresses(json::object()).empty());
+}
+
 }  // namespace
 }  // namespace dockmig::docker
