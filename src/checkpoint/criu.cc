@@ -5,7 +5,11 @@
 // while older CRIU hangs in dump unless CRIU_FAULT=130 is set.
 #include "checkpoint/criu.h"
 
+#include <linux/capability.h>
+
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "base/subprocess.h"
 
@@ -35,6 +39,20 @@ Result<CriuVersion> parse_criu_version(const std::string& output) {
   version.patch = match[3].matched ? std::stoi(match[3]) : 0;
   version.text = match[0].str().substr(match[0].str().find_first_of("0123456789"));
   return version;
+}
+
+bool has_effective_capability(const std::string& proc_status, int capability) {
+  static const std::regex kCapEff(R"(CapEff:\s*([0-9a-fA-F]+))");
+  std::smatch match;
+  if (!std::regex_search(proc_status, match, kCapEff)) return false;
+  return (std::stoull(match[1].str(), nullptr, 16) >> capability) & 1;
+}
+
+bool can_dump_other_users() {
+  std::ifstream status("/proc/self/status");
+  std::stringstream text;
+  text << status.rdbuf();
+  return has_effective_capability(text.str(), CAP_SYS_RESOURCE);
 }
 
 Result<Criu> Criu::find(const std::string& binary) {

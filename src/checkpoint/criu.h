@@ -44,6 +44,14 @@ class Criu {
   std::string path_;
 };
 
+/// Whether the effective capabilities in a /proc/PID/status text include `capability`.
+bool has_effective_capability(const std::string& proc_status, int capability);
+
+/// Whether this process may read the rlimits of another user's process (CAP_SYS_RESOURCE),
+/// which CRIU needs to dump a container whose processes do not all run as root. Some
+/// sandboxes drop it even from root.
+bool can_dump_other_users();
+
 /// Parses `criu --version` output ("Version: 4.2.1" …).
 Result<CriuVersion> parse_criu_version(const std::string& output);
 

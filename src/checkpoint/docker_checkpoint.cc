@@ -9,6 +9,7 @@
 #include <fstream>
 #include <regex>
 
+#include "checkpoint/criu.h"
 #include "checkpoint/runc_criu_config.h"
 
 namespace dockmig::checkpoint {
@@ -40,6 +41,9 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
   Error error = std::move(done.error()).wrap("checkpointing " + container_id.substr(0, 12));
   error.detail = criu_log_excerpt(error.message);
   if (error.hint.empty()) error.hint = tcp_dump_failure_hint(error.detail, read_runc_criu_config());
+  if (error.hint.empty() && error.detail.find("Can't get rlimit") != std::string::npos && !can_dump_other_users())
+    error.hint = "CRIU lacks CAP_SYS_RESOURCE here, so it cannot dump a process of another user: run the "
+                 "container's processes as root, or give dockerd that capability (`dockmig doctor`)";
   if (error.hint.empty())
     error.hint = "run `dockmig doctor` on this host; CRIU must be >= 4.2 and first on dockerd's PATH";
   return error;

@@ -97,6 +97,13 @@ void check_criu(const std::string& binary, std::vector<Check>& checks) {
                     recent ? "" : "older CRIU cannot checkpoint TCP sockets on this kernel; "
                                   "run tools/setup.sh and put third_party/criu/bin first on PATH"});
   check_criu_features(*criu, checks);
+  bool other_users = checkpoint::can_dump_other_users();
+  checks.push_back({"CAP_SYS_RESOURCE", CheckStatus::Info,
+                    other_users ? "held: containers whose processes run as other users can be dumped"
+                                : "missing: CRIU cannot dump a process of another user than root "
+                                  "(`Can't get rlimit`); containers running as root only",
+                    other_users ? "" : "give root (dockerd, and so CRIU) CAP_SYS_RESOURCE: a sandbox or a systemd "
+                                  "CapabilityBoundingSet has removed it"});
 }
 
 // Informational: a host without these options still moves containers that no client is

@@ -31,6 +31,15 @@ TEST(ParseCriuVersion, RejectsOutputWithoutAVersion) {
   EXPECT_EQ(version.error().code, ErrorCode::ToolFailed);
 }
 
+TEST(HasEffectiveCapability, ReadsTheBitOfCapEff) {
+  std::string full_root = "Name:\tdockmig\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n";
+  std::string sandboxed = "CapEff:\t00000000a80425fb\n";  // Docker's default set: no CAP_SYS_RESOURCE
+  EXPECT_TRUE(has_effective_capability(full_root, 24));
+  EXPECT_FALSE(has_effective_capability(sandboxed, 24));
+  EXPECT_TRUE(has_effective_capability(sandboxed, 0));  // CAP_CHOWN
+  EXPECT_FALSE(has_effective_capability("no such line", 0));
+}
+
 TEST(Criu, NamesTheBinaryItCouldNotFind) {
   Result<Criu> criu = Criu::find("/nonexistent/criu");
   ASSERT_FALSE(criu);
