@@ -123,7 +123,11 @@ def extra_check(wl, shell, client):
         return ""
     lines = int(shell("wc -l < /var/log/nginx/access.log"))
     if lines < client.get("answers", 0):
-        return f"the access log has {lines} lines, fewer than the {client.get('answers')} answers the client got"
+        # When the lines are from: before the freeze only, or after the restore only.
+        span = shell("sed -n '1s/.*\\[\\(.*\\)\\].*/\\1/p;$s/.*\\[\\(.*\\)\\].*/\\1/p' /var/log/nginx/access.log")
+        now = shell("date +%d/%b/%Y:%H:%M:%S")
+        return (f"the access log has {lines} lines, fewer than the {client.get('answers')} answers the client got "
+                f"(its first and last lines: {' and '.join(span.split(chr(10)))}; checked at {now})")
     return ""
 
 
