@@ -1,4 +1,5 @@
-# Tests. Unit tests: one gtest binary, no root, no daemons, label `unit`.
+# Tests. Unit tests: one gtest binary, no daemons, label `unit` (the neighbour-table test
+# makes a private network namespace and skips itself without root).
 # Integration tests: real dockerd, CRIU, registry and shaped links on the test bed
 # (tools/testbed), label `integration`; they share one bed through a ctest fixture.
 find_package(GTest REQUIRED)
