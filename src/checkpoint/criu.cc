@@ -55,6 +55,12 @@ bool can_dump_other_users() {
   return has_effective_capability(text.str(), CAP_SYS_RESOURCE);
 }
 
+std::string rlimit_dump_failure_hint(const std::string& criu_log_excerpt, bool can_dump_other_users) {
+  if (can_dump_other_users || criu_log_excerpt.find("Can't get rlimit") == std::string::npos) return "";
+  return std::string("CRIU lacks CAP_SYS_RESOURCE here, so it cannot dump a process of another user: run the "
+                     "container's processes as root, or ") + kCapSysResourceFix;
+}
+
 Result<Criu> Criu::find(const std::string& binary) {
   std::string path = base::find_on_path(binary);
   if (path.empty())

@@ -52,6 +52,15 @@ bool has_effective_capability(const std::string& proc_status, int capability);
 /// sandboxes drop it even from root.
 bool can_dump_other_users();
 
+/// What to do about a missing CAP_SYS_RESOURCE, for hints.
+inline constexpr const char* kCapSysResourceFix =
+    "give root (dockerd, and so CRIU) CAP_SYS_RESOURCE: a sandbox or a systemd "
+    "CapabilityBoundingSet has removed it";
+
+/// The hint for a failed dump: the capability fix when CRIU's log says it could not read
+/// another user's rlimits and this host lacks the capability, else empty.
+std::string rlimit_dump_failure_hint(const std::string& criu_log_excerpt, bool can_dump_other_users);
+
 /// Parses `criu --version` output ("Version: 4.2.1" …).
 Result<CriuVersion> parse_criu_version(const std::string& output);
 

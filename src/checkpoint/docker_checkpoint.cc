@@ -9,10 +9,28 @@
 #include <fstream>
 #include <regex>
 
+#include <spdlog/spdlog.h>
+
 #include "checkpoint/criu.h"
 #include "checkpoint/runc_criu_config.h"
+#include "docker/container_info.h"
+#include "hostnet/neighbor_table.h"
 
 namespace dockmig::checkpoint {
+namespace {
+
+// An optimisation only: a failure costs the clients that second, not the restore.
+void learn_container_neighbors(const nlohmann::json& inspect) {
+  for (const docker::NetworkAddress& address : docker::network_addresses(inspect)) {
+    std::optional<hostnet::MacAddress> mac = hostnet::parse_mac(address.mac);
+    if (!mac) continue;
+    Result<int> learned = hostnet::learn_neighbor(address.ipv4, *mac);
+    if (!learned) spdlog::warn("{} (clients may wait up to 1 s more)", learned.error().message);
+    else if (*learned > 0) spdlog::debug("neighbour {} set to {} on {} interface(s)", address.ipv4, address.mac, *learned);
+  }
+}
+
+}  // namespace
 
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
                                      const std::string& name) {
@@ -41,16 +59,14 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
   Error error = std::move(done.error()).wrap("checkpointing " + container_id.substr(0, 12));
   error.detail = criu_log_excerpt(error.message);
   if (error.hint.empty()) error.hint = tcp_dump_failure_hint(error.detail, read_runc_criu_config());
-  if (error.hint.empty() && error.detail.find("Can't get rlimit") != std::string::npos && !can_dump_other_users())
-    error.hint = "CRIU lacks CAP_SYS_RESOURCE here, so it cannot dump a process of another user: run the "
-                 "container's processes as root, or give dockerd that capability (`dockmig doctor`)";
+  if (error.hint.empty()) error.hint = rlimit_dump_failure_hint(error.detail, can_dump_other_users());
   if (error.hint.empty())
     error.hint = "run `dockmig doctor` on this host; CRIU must be >= 4.2 and first on dockerd's PATH";
   return error;
 }
 
-Status restore_container(const docker::EngineClient& engine, const std::string& docker_root,
-                         const std::string& container_id, const std::string& name) {
+Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
+                                         const std::string& container_id, const std::string& name) {
   // Docker 20.10 uploads the checkpoint dir, as a tar, into containerd's content store on
   // restore, and fails when a blob with that digest is still there from the dump on the
   // same daemon ("commit failed: content sha256:... already exists"): the resume of a
@@ -59,11 +75,15 @@ Status restore_container(const docker::EngineClient& engine, const std::string& 
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
   Status done = engine.start_container(container_id, name);
-  if (done) return {};
-  Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
-                                             " from checkpoint `" + name + "`");
-  error.detail = criu_log_excerpt(error.message);
-  return error;
+  if (!done) {
+    Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
+                                               " from checkpoint `" + name + "`");
+    error.detail = criu_log_excerpt(error.message);
+    return error;
+  }
+  Result<nlohmann::json> inspect = engine.inspect_container(container_id);
+  if (inspect) learn_container_neighbors(*inspect);
+  return inspect;
 }
 
 }  // namespace dockmig::checkpoint

@@ -18,9 +18,13 @@ std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
                             const std::string& name);
 
-/// Starts a container from checkpoint `name` in its own checkpoints dir.
-Status restore_container(const docker::EngineClient& engine, const std::string& docker_root,
-                         const std::string& container_id, const std::string& name);
+/// Starts a container from checkpoint `name` in its own checkpoints dir, and returns its
+/// inspect data as dockerd gives it after the start. Clients that tried the container
+/// while it was frozen or being restored left its addresses waiting for an ARP answer on
+/// this host, which Linux asks again only a second later; the restore sets those entries
+/// to the container's MACs, so the service answers as soon as it runs.
+Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
+                                         const std::string& container_id, const std::string& name);
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.

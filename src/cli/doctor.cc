@@ -102,8 +102,7 @@ void check_criu(const std::string& binary, std::vector<Check>& checks) {
                     other_users ? "held: containers whose processes run as other users can be dumped"
                                 : "missing: CRIU cannot dump a process of another user than root "
                                   "(`Can't get rlimit`); containers running as root only",
-                    other_users ? "" : "give root (dockerd, and so CRIU) CAP_SYS_RESOURCE: a sandbox or a systemd "
-                                  "CapabilityBoundingSet has removed it"});
+                    other_users ? "" : checkpoint::kCapSysResourceFix});
 }
 
 // Informational: a host without these options still moves containers that no client is

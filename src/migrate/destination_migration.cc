@@ -8,11 +8,8 @@
 #include <fstream>
 #include <regex>
 
-#include <spdlog/spdlog.h>
-
 #include "checkpoint/docker_checkpoint.h"
 #include "docker/container_info.h"
-#include "hostnet/neighbor_table.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
 #include "migrate/upper_sync.h"
@@ -23,21 +20,6 @@ namespace dockmig::migrate {
 namespace {
 
 using nlohmann::json;
-
-// Packets that reached this host for the container while its interface was still coming
-// up (clients that followed it here early) left its address waiting for an ARP answer,
-// and the kernel asks again only a second later: the service would stay unreachable that
-// long after it runs. Telling the table the container's MAC sends them on at once. An
-// optimisation only: a failure costs that second, not the migration.
-void learn_container_neighbors(const json& inspect) {
-  for (const docker::NetworkAddress& address : docker::network_addresses(inspect)) {
-    std::optional<hostnet::MacAddress> mac = hostnet::parse_mac(address.mac);
-    if (!mac) continue;
-    Result<int> learned = hostnet::learn_neighbor(address.ipv4, *mac);
-    if (!learned) spdlog::warn("{} (clients may wait up to 1 s more)", learned.error().message);
-    else if (*learned > 0) spdlog::debug("neighbour {} set to {} on {} interface(s)", address.ipv4, address.mac, *learned);
-  }
-}
 
 std::filesystem::path incoming_dir(const DestinationContext& context) {
   return context.staging_root / "incoming";
@@ -186,14 +168,11 @@ class DestinationMigration {
   }
 
   Status restore() {
-    Status restored = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
-    if (!restored) return restored;
-    Result<json> inspect = context_.engine.inspect_container(container_id_);
+    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
     if (!inspect) return std::move(inspect.error());
     if (!(*inspect)["State"].value("Running", false))
       return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
                                                    (*inspect)["State"].value("Error", std::string("no error given")));
-    learn_container_neighbors(*inspect);
     return session_.send_message({{"type", "restored"}});
   }
 

@@ -239,7 +239,8 @@ class SourceMigration {
                     plan_.container.name + "`"), true};
       }
     }
-    Status resumed = checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_);
+    Result<nlohmann::json> resumed =
+        checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_);
     if (!resumed) {
       error.detail += "resuming the source failed too: " + resumed.error().describe();
       return {report_, std::move(error), true};

@@ -40,6 +40,13 @@ TEST(HasEffectiveCapability, ReadsTheBitOfCapEff) {
   EXPECT_FALSE(has_effective_capability("no such line", 0));
 }
 
+TEST(RlimitDumpFailureHint, NamesTheCapabilityOnlyWhenItIsMissing) {
+  std::string excerpt = "Error (criu/cr-dump.c:400): Can't get rlimit 0: Operation not permitted\n";
+  EXPECT_NE(rlimit_dump_failure_hint(excerpt, false).find("CAP_SYS_RESOURCE"), std::string::npos);
+  EXPECT_EQ(rlimit_dump_failure_hint(excerpt, true), "");
+  EXPECT_EQ(rlimit_dump_failure_hint("Error: something else\n", false), "");
+}
+
 TEST(Criu, NamesTheBinaryItCouldNotFind) {
   Result<Criu> criu = Criu::find("/nonexistent/criu");
   ASSERT_FALSE(criu);
