@@ -105,7 +105,8 @@ recipe_of() {
 minbase_root() {
   local root=$cache/minbase-root
   if [ ! -f "$root/.complete" ]; then
-    [ -s "$minbase_tar" ] || die "$minbase_tar is missing: bring the test bed up once (tools/testbed/testbed up makes it)"
+    [ -s "$minbase_tar" ] || "$here/../testbed/testbed" base >/dev/null \
+      || die "could not make the Debian minbase base layer $minbase_tar (tools/testbed/testbed base)"
     say "extracting the minbase root file system (once)"
     rm -rf "$root" && mkdir -p "$root"
     tar -C "$root" --numeric-owner -xpf "$minbase_tar"
