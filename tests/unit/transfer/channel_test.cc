@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -59,6 +61,20 @@ struct RawPeer {
   std::optional<Connection> raw;
   std::optional<Connection> channel_end;
 };
+
+/// The hello, then each of `parts` (frames, or raw bytes), as a peer would send them.
+Bytes wire_of(std::initializer_list<Bytes> parts) {
+  Bytes wire = hello(kProtocolVersion);
+  for (const Bytes& part : parts) wire.insert(wire.end(), part.begin(), part.end());
+  return wire;
+}
+
+/// The Channel on `peer`'s other end; null (and a test failure) if it does not open.
+std::unique_ptr<Channel> open_channel(RawPeer& peer) {
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  EXPECT_TRUE(channel) << channel.error().message;
+  return channel ? std::move(*channel) : nullptr;
+}
 
 TEST(Channel, ExchangesMessagesBothWays) {
   auto [client, server] = connected_pair();
@@ -145,16 +161,12 @@ TEST(Channel, MultiMegabyteBlobArrivesIdenticalAndBothEndsCountTheSameWireBytes)
 }
 
 TEST(Channel, RefusesABlobWhoseDigestDoesNotMatchNamingIt) {
-  Bytes wire = hello(kProtocolVersion);
-  for (const Bytes& f : {frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"checkpoint"})")),
-                         frame(FrameKind::Chunk, bytes_of("some bytes")), frame(FrameKind::BlobEnd, Bytes(32))}) {
-    wire.insert(wire.end(), f.begin(), f.end());
-  }
-  RawPeer peer(wire);
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
-  ASSERT_TRUE(channel) << channel.error().message;
+  RawPeer peer(wire_of({frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"checkpoint"})")),
+                        frame(FrameKind::Chunk, bytes_of("some bytes")), frame(FrameKind::BlobEnd, Bytes(32))}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
+  ASSERT_TRUE(channel);
   VectorSink received;
-  Status got = (*channel)->receive_blob("checkpoint", received);
+  Status got = channel->receive_blob("checkpoint", received);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ErrorCode::InvalidInput);
   EXPECT_NE(got.error().message.find("`checkpoint`"), std::string::npos) << got.error().message;
@@ -163,14 +175,11 @@ TEST(Channel, RefusesABlobWhoseDigestDoesNotMatchNamingIt) {
 }
 
 TEST(Channel, RefusesABlobWithAnotherName) {
-  Bytes wire = hello(kProtocolVersion);
-  Bytes start = frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"images"})"));
-  wire.insert(wire.end(), start.begin(), start.end());
-  RawPeer peer(wire);
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  RawPeer peer(wire_of({frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"images"})"))}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
   VectorSink received;
-  Status got = (*channel)->receive_blob("upper", received);
+  Status got = channel->receive_blob("upper", received);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ErrorCode::InvalidInput);
   EXPECT_NE(got.error().message.find("`upper`"), std::string::npos) << got.error().message;
@@ -178,17 +187,13 @@ TEST(Channel, RefusesABlobWithAnotherName) {
 }
 
 TEST(Channel, APeerThatVanishesMidBlobIsAnErrorNamingTheBlob) {
-  Bytes wire = hello(kProtocolVersion);
-  for (const Bytes& f : {frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"upper"})")),
-                         frame(FrameKind::Chunk, bytes_of("partial"))}) {
-    wire.insert(wire.end(), f.begin(), f.end());
-  }
-  RawPeer peer(wire);
+  RawPeer peer(wire_of({frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"upper"})")),
+                        frame(FrameKind::Chunk, bytes_of("partial"))}));
   peer.raw->close();
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
   VectorSink received;
-  Status got = (*channel)->receive_blob("upper", received);
+  Status got = channel->receive_blob("upper", received);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ErrorCode::Network);
   EXPECT_NE(got.error().message.find("`upper`"), std::string::npos) << got.error().message;
@@ -215,28 +220,23 @@ TEST(Channel, WrongVersionSaysBothVersions) {
 }
 
 TEST(Channel, RefusesAnOversizedFrame) {
-  Bytes wire = hello(kProtocolVersion);
   uint32_t length = kMaxFrame + 1;
   Bytes header = {std::byte(FrameKind::Message), std::byte(length >> 24), std::byte(length >> 16),
                   std::byte(length >> 8), std::byte(length)};
-  wire.insert(wire.end(), header.begin(), header.end());
-  RawPeer peer(wire);
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  RawPeer peer(wire_of({header}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
-  Result<nlohmann::json> message = (*channel)->receive_message();
+  Result<nlohmann::json> message = channel->receive_message();
   ASSERT_FALSE(message);
   EXPECT_EQ(message.error().code, ErrorCode::InvalidInput);
   EXPECT_NE(message.error().message.find(std::to_string(length)), std::string::npos) << message.error().message;
 }
 
 TEST(Channel, RefusesAMessageThatIsNotAJsonObject) {
-  Bytes wire = hello(kProtocolVersion);
-  Bytes bad = frame(FrameKind::Message, bytes_of("[1, 2"));
-  wire.insert(wire.end(), bad.begin(), bad.end());
-  RawPeer peer(wire);
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  RawPeer peer(wire_of({frame(FrameKind::Message, bytes_of("[1, 2"))}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
-  Result<nlohmann::json> message = (*channel)->receive_message();
+  Result<nlohmann::json> message = channel->receive_message();
   ASSERT_FALSE(message);
   EXPECT_EQ(message.error().code, ErrorCode::InvalidInput);
 }
@@ -262,14 +262,11 @@ TEST(Channel, APeerErrorFrameBecomesAnError) {
 }
 
 TEST(Channel, APeerErrorFrameInsteadOfABlobBecomesAnError) {
-  Bytes wire = hello(kProtocolVersion);
-  Bytes error = frame(FrameKind::Error, bytes_of(R"({"code":"i/o error","message":"disk full","hint":""})"));
-  wire.insert(wire.end(), error.begin(), error.end());
-  RawPeer peer(wire);
-  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  RawPeer peer(wire_of({frame(FrameKind::Error, bytes_of(R"({"code":"i/o error","message":"disk full","hint":""})"))}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
   VectorSink received;
-  Status got = (*channel)->receive_blob("upper", received);
+  Status got = channel->receive_blob("upper", received);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ErrorCode::Io);
   EXPECT_EQ(got.error().message, "the peer: disk full");
