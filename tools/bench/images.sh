@@ -23,7 +23,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DOCKMIG_BENCH_CACHE:-/var/cache/dockmig/bench}
-minbase_tar=${DOCKMIG_CACHE:-/var/cache/dockmig}/minbase-bookworm.tar
 docker_cli=/usr/bin/docker
 
 say() { echo "bench images: $*" >&2; }
@@ -105,11 +104,11 @@ recipe_of() {
 minbase_root() {
   local root=$cache/minbase-root
   if [ ! -f "$root/.complete" ]; then
-    [ -s "$minbase_tar" ] || "$here/../testbed/testbed" base >/dev/null \
-      || die "could not make the Debian minbase base layer $minbase_tar (tools/testbed/testbed base)"
+    local tar
+    tar=$("$here/../testbed/testbed" base) || die "could not make the Debian minbase base layer (tools/testbed/testbed base)"
     say "extracting the minbase root file system (once)"
     rm -rf "$root" && mkdir -p "$root"
-    tar -C "$root" --numeric-owner -xpf "$minbase_tar"
+    tar -C "$root" --numeric-owner -xpf "$tar"
     touch "$root/.complete"
   fi
   echo "$root"
