@@ -104,11 +104,12 @@ recipe_of() {
 minbase_root() {
   local root=$cache/minbase-root
   if [ ! -f "$root/.complete" ]; then
-    local tar
-    tar=$("$here/../testbed/testbed" base) || die "could not make the Debian minbase base layer (tools/testbed/testbed base)"
+    local base_tar
+    base_tar=$("$here/../testbed/testbed" base) \
+      || die "could not make the Debian minbase base layer (tools/testbed/testbed base)"
     say "extracting the minbase root file system (once)"
     rm -rf "$root" && mkdir -p "$root"
-    tar -C "$root" --numeric-owner -xpf "$tar"
+    tar -C "$root" --numeric-owner -xpf "$base_tar"
     touch "$root/.complete"
   fi
   echo "$root"
