@@ -22,7 +22,7 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 
 packages=(
   build-essential cmake pkg-config git
-  libarchive-dev libzstd-dev libcurl4-openssl-dev nlohmann-json3-dev librsync-dev
+  libarchive-dev libzstd-dev libxxhash-dev libcurl4-openssl-dev nlohmann-json3-dev librsync-dev
   libspdlog-dev libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libssl-dev
   libbenchmark-dev
   docker.io docker-registry containerd runc

@@ -11,8 +11,13 @@
 namespace dockmig {
 
 /// The phases of a migration, in order; their names are the report's.
-inline constexpr const char* kPhaseNames[] = {"plan",     "image",   "presync", "checkpoint",
-                                              "finalsync", "restore", "confirm"};
+inline constexpr const char* kPhaseNames[] = {"plan",      "image",     "presync", "precopy",
+                                              "checkpoint", "finalsync", "restore", "confirm"};
+
+/// How the container's memory moves. Pre-copy sends it in rounds while the container runs,
+/// so that after the freeze only what changed since the last round crosses the link;
+/// stop-and-copy sends all of it after the freeze.
+enum class MemoryMode { PreCopy, StopAndCopy };
 
 /// How the link between the two agents is protected. TLS with mutual authentication unless
 /// `insecure`; a plain link works only when both ends chose it (docs/api.md, "Transport").
@@ -32,6 +37,9 @@ struct MigrationRequest {
   bool keep_source = false;   // leave the stopped source instead of removing it
   bool dry_run = false;       // plan and say what would move; move nothing
   int zstd_level = 3;
+  MemoryMode memory_mode = MemoryMode::PreCopy;
+  /// Pre-copy stops when what is left would cross the link in about this long.
+  double precopy_target_seconds = 0.5;
   TransportSecurity security;  // for the link to the destination agent
 };
 
@@ -40,6 +48,31 @@ struct PhaseReport {
   double seconds = 0;
   uint64_t wire_bytes = 0;  // bytes on the link, both directions
   uint64_t raw_bytes = 0;   // the same payload before compression
+};
+
+/// One pre-copy round: the pages the destination did not have yet, sent while the
+/// container ran.
+struct PrecopyRound {
+  double seconds = 0;
+  uint64_t pages_sent = 0;       // new contents: not yet at the destination
+  uint64_t pages_unchanged = 0;  // present there already
+  uint64_t pages_redirtied = 0;  // sent in an earlier round, written since: sent again
+  uint64_t raw_bytes = 0;
+  uint64_t wire_bytes = 0;
+};
+
+struct MemoryReport {
+  std::string mode = "stop-and-copy";  // pre-copy | stop-and-copy
+  std::string tracking;                // how pre-copy found changed pages: page-hash
+  std::vector<PrecopyRound> rounds;
+  std::string stop_reason;             // why the last round was the last
+  /// The checkpoint's memory after the freeze: pages sent whole, pages the destination
+  /// already had from pre-copy, zero pages, pages sent again because the destination's copy
+  /// was damaged.
+  uint64_t frozen_pages_sent = 0;
+  uint64_t frozen_pages_known = 0;
+  uint64_t frozen_pages_zero = 0;
+  uint64_t frozen_pages_resent = 0;
 };
 
 struct MigrationReport {
@@ -59,6 +92,7 @@ struct MigrationReport {
   /// The writable layer sent ahead by a preparation (POST /v1/prepare), which the handoff
   /// then did not send: its raw bytes. 0 when the handoff was not prepared.
   uint64_t prepared_bytes_saved = 0;
+  MemoryReport memory;
 
   PhaseReport& phase(const std::string& name);
 };

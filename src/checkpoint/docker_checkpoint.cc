@@ -52,6 +52,23 @@ std::string criu_log_excerpt(const std::string& daemon_message) {
   return excerpt.empty() ? "" : "--- excerpt from " + match[1].str() + "\n" + excerpt + "--- end of excerpt";
 }
 
+// The link must be relative: CRIU reads page images only after it has moved into the
+// restored container's root, where an absolute target would name a path inside the
+// container. A relative one is resolved from the images dir, which containerd made in the
+// host's mount tree; enough `..` reach the host's root from any depth (`..` stops there).
+Status link_image_outside(const std::filesystem::path& dir, const std::string& name, const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::path real = std::filesystem::canonical(file, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot resolve `" + file.string() + "`: " + ec.message());
+  std::string target;
+  for (int i = 0; i < 64; ++i) target += "../";
+  target += real.relative_path().string();
+  std::filesystem::remove(dir / name, ec);
+  std::filesystem::create_symlink(target, dir / name, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot link `" + (dir / name).string() + "`: " + ec.message());
+  return {};
+}
+
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
                             const std::string& name) {
   Status done = engine.create_checkpoint(container_id, name, /*exit=*/true);

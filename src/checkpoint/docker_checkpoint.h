@@ -26,6 +26,11 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
                                          const std::string& container_id, const std::string& name);
 
+/// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere), so
+/// that Docker's restore path, which tars the checkpoint dir into containerd's content
+/// store and untars it again, carries a link instead of the image's bytes.
+Status link_image_outside(const std::filesystem::path& dir, const std::string& name, const std::filesystem::path& file);
+
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.
 std::string criu_log_excerpt(const std::string& daemon_message);

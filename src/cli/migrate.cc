@@ -48,6 +48,14 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--dry-run", request->dry_run, "Say what would move and how big; move nothing");
   command.add_option("--zstd-level", request->zstd_level, "Compression level, 1-19")
       ->check(CLI::Range(1, 19))->capture_default_str();
+  auto mode = std::make_shared<std::string>("pre-copy");
+  command.add_option("--mode", *mode,
+                     "How memory moves: pre-copy (in rounds while the container runs; only what\n"
+                     "changed since crosses after the freeze) or stop-and-copy (all after the freeze)")
+      ->check(CLI::IsMember({"pre-copy", "stop-and-copy"}))->capture_default_str();
+  command.add_option("--precopy-target", request->precopy_target_seconds,
+                     "Pre-copy freezes once what is left would cross the link in this many seconds")
+      ->check(CLI::Range(0.01, 60.0))->capture_default_str();
   command.add_flag("--json", *as_json, "Print the report as one JSON object on stdout");
   auto prepared = std::make_shared<bool>(false);
   command.add_flag("--prepared", *prepared,
@@ -57,16 +65,19 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_option("--tls-server-name", request->security.server_name,
                      "Name the destination's certificate must carry (default: the address in DEST)");
   command.footer(
-      "Phases: plan, image, presync, checkpoint, finalsync, restore, confirm.\n"
+      "Phases: plan, image, presync, precopy, checkpoint, finalsync, restore, confirm.\n"
       "Image layers are fetched by the destination (cache, then registry, else sent by\n"
       "this host); the writable layer is sent while the container runs, and only what\n"
-      "changed since then plus the CRIU checkpoint after it is frozen.\n"
+      "changed since then plus the CRIU checkpoint after it is frozen. Memory moves in\n"
+      "pre-copy rounds while it runs; each round sends the pages whose content the\n"
+      "destination does not hold yet, until what is left is small or stops shrinking.\n"
       "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
       "3 needs attention (the message says what to check).\n"
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, as_json, prepared]() -> int {
+  return [request, as_json, prepared, mode]() -> int {
+    request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());

@@ -17,6 +17,7 @@ struct ContainerInfo {
   std::string image_id;        // sha256:…
   bool running = false;
   bool paused = false;
+  int pid = 0;                 // State.Pid: its first process, on this host
   bool tty = false;
   bool privileged = false;
   std::string network_mode;

@@ -12,6 +12,7 @@
 #include "docker/container_info.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
+#include "migrate/memory_sync.h"
 #include "migrate/upper_sync.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
@@ -133,7 +134,8 @@ class DestinationMigration {
       return make_error(ErrorCode::Unsupported, "the destination's storage driver is `" +
                                                     info->storage_driver + "`, not overlay2");
     upper_dir_ = info->upper_dir;
-    return session_.send_message({{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}});
+    return session_.send_message(
+        {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true}});
   }
 
   // After a preparation the layer as it was then is here already: apply it, then the
@@ -144,7 +146,15 @@ class DestinationMigration {
       Status applied = extract_blob(warm, upper_dir_);
       if (!applied) return applied;
     }
-    return receive_upper(session_, sync_files(), /*then_sign=*/true);
+    Status received = receive_upper(session_, sync_files(), /*then_sign=*/true);
+    if (!received) return received;
+    Result<MemoryReceiver> memory = MemoryReceiver::create(staging_);
+    if (!memory) return std::move(memory.error());
+    memory_.emplace(std::move(*memory));
+    Result<bool> pages_follow = memory_->receive_rounds(session_);
+    if (!pages_follow) return std::move(pages_follow.error());
+    pages_follow_ = *pages_follow;
+    return {};
   }
 
   Status final_sync() {
@@ -156,7 +166,10 @@ class DestinationMigration {
     std::error_code ec;
     std::filesystem::create_directories(target, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + target.string() + "`: " + ec.message());
-    return extract_blob(*images, target);
+    Status staged = extract_blob(*images, target);
+    if (staged && pages_follow_) staged = memory_->receive_frozen(session_, target);
+    if (!staged) return staged;
+    return session_.send_message({{"type", "staged"}});
   }
 
   UpperSyncFiles sync_files() const { return {upper_dir_, staging_, 3}; }
@@ -223,6 +236,8 @@ class DestinationMigration {
   json create_request_;
   std::filesystem::path staging_;
   std::string container_id_, upper_dir_, docker_root_;
+  std::optional<MemoryReceiver> memory_;
+  bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool committed_ = false;
 };
 

@@ -13,6 +13,30 @@ PhaseReport& MigrationReport::phase(const std::string& name) {
   return phases.back();
 }
 
+namespace {
+
+nlohmann::json memory_json(const MemoryReport& memory) {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const PrecopyRound& r : memory.rounds)
+    rounds.push_back({{"seconds", r.seconds},
+                      {"pages_sent", r.pages_sent},
+                      {"pages_unchanged", r.pages_unchanged},
+                      {"pages_redirtied", r.pages_redirtied},
+                      {"raw_bytes", r.raw_bytes},
+                      {"wire_bytes", r.wire_bytes},
+                      {"container_stopped_seconds", 0.0}});
+  return {{"mode", memory.mode},
+          {"tracking", memory.tracking},
+          {"rounds", rounds},
+          {"stop_reason", memory.stop_reason},
+          {"frozen_pages_sent", memory.frozen_pages_sent},
+          {"frozen_pages_known", memory.frozen_pages_known},
+          {"frozen_pages_zero", memory.frozen_pages_zero},
+          {"frozen_pages_resent", memory.frozen_pages_resent}};
+}
+
+}  // namespace
+
 nlohmann::json to_json(const MigrationReport& report) {
   nlohmann::json phases = nlohmann::json::object();
   for (const PhaseReport& p : report.phases)
@@ -30,7 +54,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"handoff_seconds", report.handoff_seconds},
           {"downtime_seconds", report.downtime_seconds},
           {"bytes_total", report.bytes_total},
-          {"prepared_bytes_saved", report.prepared_bytes_saved}};
+          {"prepared_bytes_saved", report.prepared_bytes_saved},
+          {"memory", memory_json(report.memory)}};
 }
 
 namespace {
@@ -41,6 +66,27 @@ std::string human_bytes(uint64_t bytes) {
   else if (bytes < 10 * 1024 * 1024) std::snprintf(text, sizeof text, "%.1f KiB", bytes / 1024.0);
   else std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
   return text;
+}
+
+std::string memory_text(const MemoryReport& memory) {
+  if (memory.mode != "pre-copy") return {};
+  std::string out;
+  char line[256];
+  for (size_t i = 0; i < memory.rounds.size(); ++i) {
+    const PrecopyRound& r = memory.rounds[i];
+    std::snprintf(line, sizeof line, "  pre-copy round %zu: %.3f s, %llu pages sent (%llu written again), %llu unchanged, %s on the wire\n",
+                  i + 1, r.seconds, static_cast<unsigned long long>(r.pages_sent),
+                  static_cast<unsigned long long>(r.pages_redirtied), static_cast<unsigned long long>(r.pages_unchanged),
+                  human_bytes(r.wire_bytes).c_str());
+    out += line;
+  }
+  out += "  pre-copy stopped: " + memory.stop_reason + " (tracking: " + memory.tracking + ")\n";
+  std::snprintf(line, sizeof line, "  after the freeze: %llu pages sent, %llu already there, %llu zero, %llu sent again\n",
+                static_cast<unsigned long long>(memory.frozen_pages_sent),
+                static_cast<unsigned long long>(memory.frozen_pages_known),
+                static_cast<unsigned long long>(memory.frozen_pages_zero),
+                static_cast<unsigned long long>(memory.frozen_pages_resent));
+  return out + line;
 }
 
 }  // namespace
@@ -63,6 +109,7 @@ std::string to_text(const MigrationReport& report) {
     out += line;
   }
   if (report.dry_run) return out;
+  out += memory_text(report.memory);
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
                 human_bytes(report.bytes_total).c_str());

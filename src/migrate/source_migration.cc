@@ -19,6 +19,7 @@
 #include "migrate/plan.h"
 #include "migrate/session.h"
 #include "migrate/image_sync.h"
+#include "migrate/memory_sync.h"
 #include "migrate/upper_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/channel.h"
@@ -70,13 +71,15 @@ class SourceMigration {
     step = timed("image", [&] { return ensure_image(); });
     // 3 presync: the writable layer, while the container still runs.
     if (step) step = timed("presync", [&] { return presync(); });
-    // 4 checkpoint: CRIU dumps the container through dockerd; downtime starts.
+    // 4 precopy: the container's memory, in rounds, while it still runs.
+    if (step) step = timed("precopy", [&] { return precopy(); });
+    // 5 checkpoint: CRIU dumps the container through dockerd; downtime starts.
     if (step) step = timed("checkpoint", [&] { return freeze(); });
-    // 5 finalsync: what changed since presync, and the checkpoint images.
+    // 6 finalsync: what changed since presync, and the checkpoint images.
     if (step) step = timed("finalsync", [&] { return final_sync(); });
-    // 6 restore: the destination starts the container from the checkpoint.
+    // 7 restore: the destination starts the container from the checkpoint.
     if (step) step = timed("restore", [&] { return await_restore(); });
-    // 7 confirm: commit with the destination, then remove (or keep) the source.
+    // 8 confirm: commit with the destination, then remove (or keep) the source.
     if (step) step = timed("confirm", [&] { return confirm(); });
     return step;
   }
@@ -154,6 +157,7 @@ class SourceMigration {
     Result<json> created = session_->expect("created");
     if (!created) return std::move(created.error());
     if (warm_ && !created->value("warm", false)) warm_.reset();  // the destination lost it
+    speaks_pages_ = created->value("pages", false);
     return {};
   }
 
@@ -173,6 +177,16 @@ class SourceMigration {
     return sent;
   }
 
+  // Destinations from before pre-copy get all memory after the freeze, as before.
+  Status precopy() {
+    if (!speaks_pages_) return {};
+    if (request_.memory_mode == MemoryMode::StopAndCopy)
+      return session_->send_message({{"type", "precopy-end"}, {"memory", false}});
+    precopy_.emplace(*session_, request_.zstd_level);
+    return precopy_->run_rounds(plan_.container.pid, request_.precopy_target_seconds, report_.phase("precopy"),
+                                progress_, report_.memory);
+  }
+
   Status freeze() {
     frozen_at_ = Clock::now();
     Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
@@ -187,12 +201,28 @@ class SourceMigration {
     PhaseReport& phase = report_.phase("finalsync");
     Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
     if (!sent) return sent;
-    std::string images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
+    std::filesystem::path images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
+    std::vector<std::string> small_images = checkpoint_files(images, /*with_pages=*/!precopy_);
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
-        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, nullptr, sink); });
+        [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });
+    if (sent && precopy_) sent = precopy_->send_frozen(images, phase, progress_, report_.memory);
     if (!sent) return sent;
     final_sent_ = true;  // from here on the destination may start its copy
+    if (!speaks_pages_) return {};
+    // The phase ends when the destination holds everything, not when our socket took it.
+    Result<json> staged = session_->expect("staged");
+    if (!staged) return std::move(staged.error());
     return {};
+  }
+
+  static std::vector<std::string> checkpoint_files(const std::filesystem::path& images, bool with_pages) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(images, ec)) {
+      std::string name = entry.path().filename().string();
+      if (with_pages || !is_page_image(name)) names.push_back(name);
+    }
+    return names;
   }
 
   UpperSyncFiles sync_files() const {
@@ -262,6 +292,8 @@ class SourceMigration {
   layers::UpperSnapshot presync_snapshot_;
   std::filesystem::path work_dir_;  // signatures and deltas; removed at the end
   std::optional<WarmState> warm_;   // what a preparation sent ahead, if it did
+  std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
+  bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool checkpointed_ = false;
   bool final_sent_ = false;
   bool committed_ = false;

@@ -1,0 +1,127 @@
+#include "memory/page_records.h"
+
+#include <cstring>
+
+namespace dockmig::memory {
+namespace {
+
+constexpr uint32_t kMaxLiteralRun = 256;
+
+void put_u32(std::vector<std::byte>& out, uint32_t value) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(value >> (8 * i)));
+}
+
+uint32_t get_u32(const std::byte* in) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(in[i]) << (8 * i);
+  return value;
+}
+
+Error bad_stream(const std::string& why) {
+  return make_error(ErrorCode::InvalidInput, "malformed page stream: " + why);
+}
+
+}  // namespace
+
+Status PageRecordWriter::start(Run run) {
+  if (run_ != run) {
+    Status flushed = flush();
+    if (!flushed) return flushed;
+    run_ = run;
+  }
+  return {};
+}
+
+Status PageRecordWriter::zero() {
+  Status started = start(Run::Zero);
+  if (started) ++count_;
+  return started;
+}
+
+Status PageRecordWriter::known(uint32_t index) {
+  if (run_ == Run::Known && index == first_ + count_) {
+    ++count_;
+    return {};
+  }
+  Status flushed = flush();
+  if (!flushed) return flushed;
+  run_ = Run::Known;
+  first_ = index;
+  count_ = 1;
+  return {};
+}
+
+Status PageRecordWriter::literal(PageView page) {
+  Status started = start(Run::Literal);
+  if (!started) return started;
+  literals_.insert(literals_.end(), page.begin(), page.end());
+  if (++count_ == kMaxLiteralRun) return flush();
+  return {};
+}
+
+Status PageRecordWriter::flush() {
+  if (run_ == Run::None || count_ == 0) {
+    run_ = Run::None;
+    return {};
+  }
+  std::vector<std::byte> header;
+  header.push_back(static_cast<std::byte>(run_ == Run::Zero ? 'Z' : run_ == Run::Known ? 'K' : 'L'));
+  if (run_ == Run::Known) put_u32(header, first_);
+  put_u32(header, count_);
+  Status written = out_.write(header);
+  if (written && run_ == Run::Literal) written = out_.write(literals_);
+  literals_.clear();
+  run_ = Run::None;
+  count_ = 0;
+  return written;
+}
+
+Result<bool> read_exact(transfer::ByteSource& in, std::span<std::byte> buffer) {
+  size_t have = 0;
+  while (have < buffer.size()) {
+    Result<size_t> got = in.read(buffer.subspan(have));
+    if (!got) return std::move(got.error());
+    if (*got == 0) {
+      if (have == 0) return false;
+      return bad_stream("cut in the middle of a record");
+    }
+    have += *got;
+  }
+  return true;
+}
+
+Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor) {
+  std::vector<std::byte> page(kPageSize);
+  for (uint64_t done = 0; done < pages;) {
+    std::byte header[9];
+    Result<bool> got = read_exact(in, std::span(header, 5));
+    if (!got) return std::move(got.error());
+    if (!*got) return bad_stream("ended " + std::to_string(pages - done) + " pages early");
+    char tag = static_cast<char>(header[0]);
+    uint32_t first = 0, count = get_u32(header + 1);
+    if (tag == 'K') {
+      got = read_exact(in, std::span(header + 5, 4));
+      if (!got || !*got) return bad_stream("cut in a known-pages record");
+      first = count;
+      count = get_u32(header + 5);
+    }
+    if (count == 0 || count > pages - done) return bad_stream("a run of " + std::to_string(count) + " pages does not fit");
+    Status visited;
+    if (tag == 'Z') visited = visitor.zero(count);
+    else if (tag == 'K') visited = visitor.known(first, count);
+    else if (tag == 'L') {
+      for (uint32_t i = 0; i < count && visited; ++i) {
+        got = read_exact(in, page);
+        if (!got || !*got) return bad_stream("cut in a literal page");
+        visited = visitor.literal(PageView(page.data(), kPageSize));
+      }
+    } else {
+      return bad_stream("unknown record tag " + std::to_string(static_cast<int>(header[0])));
+    }
+    if (!visited) return visited;
+    done += count;
+  }
+  return {};
+}
+
+}  // namespace dockmig::memory

@@ -1,0 +1,53 @@
+// A CRIU pages image as it crosses the link after a pre-copy: runs of zero pages, runs of
+// pages the destination's store already holds (by store index), and literal pages.
+// Consecutive pages of a dump are usually consecutive in the store, since pre-copy read
+// them in the same address order, so a whole image of known pages is a few records.
+//   'Z' u32 count | 'K' u32 first u32 count | 'L' u32 count, count * 4096 bytes
+// Integers are little-endian; a run never spans two images.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dockmig/result.h"
+#include "memory/page.h"
+#include "transfer/byte_stream.h"
+
+namespace dockmig::memory {
+
+class PageRecordWriter {
+ public:
+  explicit PageRecordWriter(transfer::ByteSink& out) : out_(out) {}
+  Status zero();
+  Status known(uint32_t index);
+  Status literal(PageView page);
+  /// Ends the open run; call at the end of each image.
+  Status flush();
+
+ private:
+  enum class Run { None, Zero, Known, Literal };
+  Status start(Run run);
+
+  transfer::ByteSink& out_;
+  Run run_ = Run::None;
+  uint32_t first_ = 0, count_ = 0;
+  std::vector<std::byte> literals_;
+};
+
+/// What a reader hands on, in order.
+class PageRecordVisitor {
+ public:
+  virtual ~PageRecordVisitor() = default;
+  virtual Status zero(uint32_t count) = 0;
+  virtual Status known(uint32_t first, uint32_t count) = 0;
+  virtual Status literal(PageView page) = 0;
+};
+
+/// Reads the records of one image of `pages` pages; a run past its end, an unknown tag or
+/// a cut stream is an error naming it.
+Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor);
+
+/// Reads exactly buffer.size() bytes; false at a clean end before the first byte.
+Result<bool> read_exact(transfer::ByteSource& in, std::span<std::byte> buffer);
+
+}  // namespace dockmig::memory

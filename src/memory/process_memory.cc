@@ -1,0 +1,142 @@
+#include "memory/process_memory.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "base/unique_fd.h"
+
+namespace dockmig::memory {
+namespace {
+
+constexpr uint64_t kPresent = 1ull << 63;
+constexpr uint64_t kSwapped = 1ull << 62;
+constexpr uint64_t kFileOrShared = 1ull << 61;
+constexpr size_t kBatchPages = 256;  // 1 MiB read per process_vm_readv
+
+std::optional<ino_t> pid_namespace(int pid) {
+  struct stat st{};
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st.st_ino;
+}
+
+bool wanted(uint64_t entry, RegionPages which) {
+  if (!(entry & (kPresent | kSwapped))) return false;
+  return which == RegionPages::All || !(entry & kFileOrShared);
+}
+
+// Copies pages [first, first+count) of the region; the pages read whole are visited.
+Status read_run(int pid, uint64_t first, size_t count, std::vector<std::byte>& buffer, const PageVisitor& visit,
+                ScanStats& stats) {
+  iovec local{buffer.data(), count * kPageSize};
+  iovec remote{reinterpret_cast<void*>(first), count * kPageSize};
+  ssize_t got = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (got <= 0) return {};  // gone, or unmapped meanwhile: the freeze sends it
+  size_t pages = static_cast<size_t>(got) / kPageSize;
+  for (size_t i = 0; i < pages; ++i) {
+    PageView page(buffer.data() + i * kPageSize, kPageSize);
+    Status visited = visit({pid, first + i * kPageSize}, page);
+    if (!visited) return visited;
+  }
+  stats.pages_read += pages;
+  return {};
+}
+
+Status read_region(int pid, int pagemap, const MapsRegion& region, RegionPages which, std::vector<std::byte>& buffer,
+                   const PageVisitor& visit, ScanStats& stats) {
+  uint64_t entries[kBatchPages];
+  for (uint64_t at = region.start; at < region.end; at += kBatchPages * kPageSize) {
+    size_t count = std::min<uint64_t>(kBatchPages, (region.end - at) / kPageSize);
+    ssize_t got = ::pread(pagemap, entries, count * sizeof(uint64_t), static_cast<off_t>(at / kPageSize * sizeof(uint64_t)));
+    if (got <= 0) return {};
+    count = static_cast<size_t>(got) / sizeof(uint64_t);
+    for (size_t i = 0; i < count;) {
+      if (!wanted(entries[i], which)) { ++i; continue; }
+      size_t run = 1;
+      while (i + run < count && wanted(entries[i + run], which)) ++run;
+      Status read = read_run(pid, at + i * kPageSize, run, buffer, visit, stats);
+      if (!read) return read;
+      i += run;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<MapsRegion> parse_maps_line(const std::string& line) {
+  std::istringstream in(line);
+  std::string range, perms, offset, device, inode;
+  if (!(in >> range >> perms >> offset >> device >> inode) || perms.size() < 4) return std::nullopt;
+  size_t dash = range.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  MapsRegion region;
+  try {
+    region.start = std::stoull(range.substr(0, dash), nullptr, 16);
+    region.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  region.readable = perms[0] == 'r';
+  region.shared = perms[3] == 's';
+  std::getline(in >> std::ws, region.path);
+  return region;
+}
+
+RegionPages pages_to_dump(const MapsRegion& region) {
+  const std::string& path = region.path;
+  if (!region.readable || path == "[vvar]" || path == "[vvar_vclock]" || path == "[vsyscall]") return RegionPages::None;
+  if (region.shared) {
+    bool anonymous = path.starts_with("/dev/zero") || path.starts_with("/SYSV") || path.starts_with("/memfd:") ||
+                     path.starts_with("[anon_shmem");
+    return anonymous ? RegionPages::All : RegionPages::None;  // a shared file keeps its own data
+  }
+  bool file_backed = path.starts_with("/");
+  return file_backed ? RegionPages::AnonymousOnly : RegionPages::All;
+}
+
+Result<std::vector<int>> namespace_processes(int init_pid) {
+  std::optional<ino_t> target = pid_namespace(init_pid);
+  if (!target)
+    return make_error(ErrorCode::NotFound, "process " + std::to_string(init_pid) + " is gone",
+                      "is the container still running?");
+  std::vector<int> pids{init_pid};
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    int pid = std::stoi(name);
+    if (pid != init_pid && pid_namespace(pid) == target) pids.push_back(pid);
+  }
+  if (ec) return make_error(ErrorCode::Io, "cannot list /proc: " + ec.message());
+  return pids;
+}
+
+Status read_process_pages(int pid, const PageVisitor& visit, ScanStats& stats) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream maps(proc + "/maps");
+  base::UniqueFd pagemap(::open((proc + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!maps || !pagemap) return {};  // exited
+  ++stats.processes;
+  std::vector<std::byte> buffer(kBatchPages * kPageSize);
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::optional<MapsRegion> region = parse_maps_line(line);
+    if (!region) continue;
+    RegionPages which = pages_to_dump(*region);
+    if (which == RegionPages::None) continue;
+    Status read = read_region(pid, pagemap.get(), *region, which, buffer, visit, stats);
+    if (!read) return read;
+  }
+  return {};
+}
+
+}  // namespace dockmig::memory

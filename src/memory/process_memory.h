@@ -1,0 +1,52 @@
+// A running container's memory, read from outside while it runs: the pages a CRIU dump
+// would carry, found through /proc/PID/maps and /proc/PID/pagemap and copied with
+// process_vm_readv. Nothing is stopped or changed in the container.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dockmig/result.h"
+#include "memory/page.h"
+
+namespace dockmig::memory {
+
+struct PageAddress {
+  int pid = 0;
+  uint64_t vaddr = 0;
+};
+
+struct ScanStats {
+  uint64_t processes = 0;
+  uint64_t pages_read = 0;
+};
+
+using PageVisitor = std::function<Status(const PageAddress&, PageView)>;
+
+/// The processes (not threads) in the pid namespace of `init_pid`, `init_pid` first: a
+/// container's processes as CRIU dumps them.
+Result<std::vector<int>> namespace_processes(int init_pid);
+
+/// Visits each page of `pid` that is in memory or swap and that CRIU would dump: private
+/// anonymous memory, copied-on-write pages of private file mappings, shared anonymous
+/// memory. A process that exits meanwhile ends its walk quietly; a page that cannot be
+/// read is skipped (the freeze sends it).
+Status read_process_pages(int pid, const PageVisitor& visit, ScanStats& stats);
+
+struct MapsRegion {
+  uint64_t start = 0, end = 0;
+  bool readable = false, shared = false;
+  std::string path;
+};
+/// One line of /proc/PID/maps; exposed for tests.
+std::optional<MapsRegion> parse_maps_line(const std::string& line);
+
+/// Which pages of a region CRIU dumps: none, all present ones, or only those that are not
+/// the file's own (copied on write). Exposed for tests.
+enum class RegionPages { None, All, AnonymousOnly };
+RegionPages pages_to_dump(const MapsRegion& region);
+
+}  // namespace dockmig::memory

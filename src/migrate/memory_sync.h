@@ -1,0 +1,94 @@
+// The container's memory between the agents. Pre-copy rounds send its pages while it runs
+// (round 1 all of them, later rounds only contents the destination does not hold yet);
+// after the freeze CRIU's page images cross as references to the destination's page store
+// plus the pages that changed since the last round. The destination assembles the images
+// exactly: each stored page is checked against its hash, a damaged one is sent again, and
+// each assembled image must match the source's digest before anything restores from it.
+//
+// Protocol (after presync, when the destination's "created" said "pages": true):
+//   src: {"type":"pages","round":N} + blob "pages"     dst: {"type":"pages-stored","pages":N}
+//   src: {"type":"precopy-end","memory":BOOL}
+// and after the checkpoint blob, when "memory" was true:
+//   src: {"type":"memory","images":[{"name","pages"}]} + blob "memory" + {"type":"memory-digests"}
+//   dst: {"type":"memory-missing","indices":[...]}     src: blob "memory-resend"   (if needed)
+//   dst: {"type":"memory-assembled"}
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dockmig/migration.h"
+#include "memory/page.h"
+#include "memory/page_store.h"
+#include "migrate/progress.h"
+#include "migrate/session.h"
+
+namespace dockmig::migrate {
+
+/// When pre-copy should stop and the container freeze: the reason, or nothing to go on.
+/// Rounds go on while what they send shrinks; they stop when the last round's bytes would
+/// cross the link within `target_seconds` at the rate measured so far, when they stop
+/// shrinking (the container writes about as fast as the link carries), or after
+/// `max_rounds`.
+std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
+                                               size_t max_rounds = 12);
+
+/// Whether a checkpoint file is one of CRIU's page images (the memory itself).
+bool is_page_image(const std::string& file_name);
+
+/// Source side: what the destination's page store holds, round after round.
+class PrecopySender {
+ public:
+  PrecopySender(Session& session, int zstd_level) : session_(session), zstd_level_(zstd_level) {}
+
+  /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
+  /// stop rule says freeze; ends with "precopy-end".
+  Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  /// At the freeze: CRIU's page images in `images_dir`, against what the destination holds.
+  Status send_frozen(const std::filesystem::path& images_dir, PhaseReport& phase, Progress& progress,
+                     MemoryReport& report);
+
+ private:
+  Status run_round(int init_pid, size_t number, PhaseReport& phase, Progress& progress, PrecopyRound& round);
+  Status resend(const std::filesystem::path& images_dir, const std::vector<std::string>& images,
+                const nlohmann::json& indices, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  uint32_t hold(const memory::PageHash& hash);
+
+  Session& session_;
+  int zstd_level_;
+  std::unordered_map<memory::PageHash, uint32_t, memory::PageHashHasher> held_;  // hash -> store index
+  std::vector<memory::PageHash> by_index_;
+  std::unordered_map<uint64_t, memory::PageHash> last_read_;  // (pid, page) -> its last content
+};
+
+/// Destination side.
+class MemoryReceiver {
+ public:
+  static Result<MemoryReceiver> create(const std::filesystem::path& staging);
+
+  /// Serves the pre-copy rounds up to "precopy-end"; true when the checkpoint's page
+  /// images will then come separately (receive_frozen).
+  Result<bool> receive_rounds(Session& session);
+  /// Assembles the frozen memory, exactly, or fails; the page images stay in the staging
+  /// dir and `images_dir` (Docker's checkpoint dir) links to them.
+  Status receive_frozen(Session& session, const std::filesystem::path& images_dir);
+
+ private:
+  MemoryReceiver(memory::PageStore store, std::filesystem::path staging)
+      : store_(std::move(store)), staging_(std::move(staging)) {}
+  Status store_round(Session& session);
+  /// Asks the source again for the stored pages that failed their hash, and writes them
+  /// where the images need them (fd, offset).
+  Status refill(Session& session, const std::map<uint32_t, std::vector<std::pair<int, off_t>>>& damaged);
+
+  memory::PageStore store_;
+  std::filesystem::path staging_;
+};
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,248 @@
+// The source side of memory pre-copy (memory_sync.h). Changed pages are found by their
+// content: every round reads the container's memory and sends each page whose content the
+// destination does not hold yet. This needs nothing from the kernel, so it works on every
+// host; its cost is one read of the memory per round, while the container runs.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "base/unique_fd.h"
+#include "memory/page_records.h"
+#include "memory/process_memory.h"
+#include "migrate/memory_sync.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kSmallRoundBytes = 64 * 1024;    // left after the freeze: not worth a round
+constexpr uint64_t kRateSampleBytes = 256 * 1024;   // rounds smaller than this measure no rate
+
+uint64_t page_key(int pid, uint64_t vaddr) { return (static_cast<uint64_t>(pid) << 36) ^ (vaddr / memory::kPageSize); }
+
+std::string mib(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
+  return text;
+}
+
+std::vector<std::string> page_images(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (is_page_image(entry.path().filename().string())) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Calls visit(page) for each page of a page image, in order.
+template <class Visit>
+Status for_each_image_page(const fs::path& file, Visit visit) {
+  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return make_error(ErrorCode::Io, "cannot open `" + file.string() + "`: " + std::strerror(errno));
+  std::vector<std::byte> buffer(256 * memory::kPageSize);
+  for (;;) {
+    ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+    if (got < 0) return make_error(ErrorCode::Io, "reading `" + file.string() + "`: " + std::strerror(errno));
+    if (got == 0) return {};
+    if (got % memory::kPageSize != 0)
+      return make_error(ErrorCode::ToolFailed, "`" + file.string() + "` is not a whole number of pages");
+    for (ssize_t at = 0; at < got; at += memory::kPageSize) {
+      Status visited = visit(memory::PageView(buffer.data() + at, memory::kPageSize));
+      if (!visited) return visited;
+    }
+  }
+}
+
+}  // namespace
+
+bool is_page_image(const std::string& file_name) {
+  return file_name.starts_with("pages-") && file_name.ends_with(".img");
+}
+
+std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
+                                               size_t max_rounds) {
+  if (rounds.empty()) return std::nullopt;
+  const PrecopyRound& last = rounds.back();
+  if (last.wire_bytes < kSmallRoundBytes)
+    return "converged: the last round sent " + std::to_string(last.wire_bytes) + " bytes";
+  double rate = 0;  // bytes per second on the link, the best a large round achieved
+  for (const PrecopyRound& round : rounds)
+    if (round.wire_bytes >= kRateSampleBytes && round.seconds > 0) rate = std::max(rate, round.wire_bytes / round.seconds);
+  if (rounds.size() >= 2) {
+    if (rate > 0 && last.wire_bytes / rate <= target_seconds)
+      return "converged: " + mib(last.wire_bytes) + " a round would cross in " +
+             std::to_string(last.wire_bytes / rate).substr(0, 4) + " s";
+    const PrecopyRound& before = rounds[rounds.size() - 2];
+    if (last.raw_bytes * 10 >= before.raw_bytes * 9)
+      return "not converging: the container writes memory about as fast as the link carries it (" +
+             mib(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
+             mib(before.raw_bytes) + " in the round before)";
+  }
+  if (rounds.size() >= max_rounds) return "reached the limit of " + std::to_string(max_rounds) + " rounds";
+  return std::nullopt;
+}
+
+uint32_t PrecopySender::hold(const memory::PageHash& hash) {
+  uint32_t index = static_cast<uint32_t>(by_index_.size());
+  held_.emplace(hash, index);
+  by_index_.push_back(hash);
+  return index;
+}
+
+Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress,
+                                 MemoryReport& report) {
+  report.mode = "pre-copy";
+  report.tracking = "page-hash";
+  for (;;) {
+    PrecopyRound round;
+    Status sent = run_round(init_pid, report.rounds.size() + 1, phase, progress, round);
+    if (!sent) return sent;
+    report.rounds.push_back(round);
+    if (std::optional<std::string> reason = precopy_stop_reason(report.rounds, target_seconds)) {
+      report.stop_reason = *reason;
+      break;
+    }
+  }
+  return session_.send_message({{"type", "precopy-end"}, {"memory", true}});
+}
+
+Status PrecopySender::run_round(int init_pid, size_t number, PhaseReport& phase, Progress& progress,
+                                PrecopyRound& round) {
+  Clock::time_point begin = Clock::now();
+  Result<std::vector<int>> pids = memory::namespace_processes(init_pid);
+  if (!pids) return std::move(pids.error()).wrap("pre-copy round " + std::to_string(number));
+  uint64_t wire_before = session_.wire_bytes("precopy");
+  uint64_t raw_before = phase.raw_bytes;
+  Status sent = session_.send_message({{"type", "pages"}, {"round", number}});
+  if (!sent) return sent;
+  sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
+    memory::ScanStats stats;
+    auto visit = [&](const memory::PageAddress& at, memory::PageView page) -> Status {
+      if (memory::is_zero_page(page)) return {};
+      memory::PageHash hash = memory::hash_page(page);
+      auto [seen, first_time] = last_read_.try_emplace(page_key(at.pid, at.vaddr), hash);
+      bool changed = !first_time && !(seen->second == hash);
+      seen->second = hash;
+      if (held_.contains(hash)) {
+        ++round.pages_unchanged;
+        return {};
+      }
+      if (changed) ++round.pages_redirtied;
+      ++round.pages_sent;
+      hold(hash);
+      return sink.write(page);
+    };
+    for (int pid : *pids) {
+      Status read = memory::read_process_pages(pid, visit, stats);
+      if (!read) return read;
+    }
+    return sink.finish();
+  });
+  if (!sent) return sent;
+  Result<json> stored = session_.expect("pages-stored");
+  if (!stored) return std::move(stored.error());
+  if (stored->value("pages", uint64_t{0}) != round.pages_sent)
+    return make_error(ErrorCode::Internal, "the destination stored " + stored->value("pages", json()).dump() +
+                                               " pages of round " + std::to_string(number) + ", not " +
+                                               std::to_string(round.pages_sent));
+  round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  round.raw_bytes = phase.raw_bytes - raw_before;
+  round.wire_bytes = session_.wire_bytes("precopy") - wire_before;
+  return {};
+}
+
+Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase, Progress& progress,
+                                  MemoryReport& report) {
+  std::vector<std::string> images = page_images(images_dir);
+  json listed = json::array();
+  for (const std::string& name : images) {
+    std::error_code ec;
+    uintmax_t size = fs::file_size(images_dir / name, ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot read the size of `" + (images_dir / name).string() + "`");
+    listed.push_back({{"name", name}, {"pages", size / memory::kPageSize}});
+  }
+  Status sent = session_.send_message({{"type", "memory"}, {"images", listed}});
+  if (!sent) return sent;
+  json digests = json::array();
+  sent = session_.send_stream("memory", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
+    memory::PageRecordWriter records(sink);
+    for (const std::string& name : images) {
+      memory::StreamDigest digest;
+      Status encoded = for_each_image_page(images_dir / name, [&](memory::PageView page) -> Status {
+        digest.update(page);
+        if (memory::is_zero_page(page)) {
+          ++report.frozen_pages_zero;
+          return records.zero();
+        }
+        memory::PageHash hash = memory::hash_page(page);
+        if (auto held = held_.find(hash); held != held_.end()) {
+          ++report.frozen_pages_known;
+          return records.known(held->second);
+        }
+        ++report.frozen_pages_sent;
+        hold(hash);
+        return records.literal(page);
+      });
+      if (encoded) encoded = records.flush();
+      if (!encoded) return encoded;
+      digests.push_back(memory::to_hex(digest.digest()));
+    }
+    return sink.finish();
+  });
+  if (sent) sent = session_.send_message({{"type", "memory-digests"}, {"digests", digests}});
+  if (!sent) return sent;
+  Result<json> answer = session_.receive_message();
+  if (answer && answer->value("type", "") == "memory-missing")
+    sent = resend(images_dir, images, answer->value("indices", json::array()), phase, progress, report);
+  if (!answer) return std::move(answer.error());
+  if (!sent) return sent;
+  if (answer->value("type", "") == "memory-missing") answer = session_.expect("memory-assembled");
+  else if (answer->value("type", "") != "memory-assembled")
+    return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" +
+                                                   answer->value("type", std::string()) + "`");
+  if (!answer) return std::move(answer.error());
+  return {};
+}
+
+// The destination found pages of its store damaged: send those contents again, in the
+// order asked, from the checkpoint's own images.
+Status PrecopySender::resend(const fs::path& images_dir, const std::vector<std::string>& images, const json& indices,
+                             PhaseReport& phase, Progress& progress, MemoryReport& report) {
+  std::unordered_map<memory::PageHash, std::vector<std::byte>, memory::PageHashHasher> wanted;
+  std::vector<memory::PageHash> order;
+  for (const json& index : indices) {
+    if (!index.is_number_unsigned() || index.get<uint64_t>() >= by_index_.size())
+      return make_error(ErrorCode::InvalidInput, "the destination asked again for page " + index.dump() +
+                                                     ", which was never sent");
+    order.push_back(by_index_[index.get<size_t>()]);
+    wanted.emplace(order.back(), std::vector<std::byte>());
+  }
+  for (const std::string& name : images) {
+    Status scanned = for_each_image_page(images_dir / name, [&](memory::PageView page) -> Status {
+      if (auto it = wanted.find(memory::hash_page(page)); it != wanted.end() && it->second.empty())
+        it->second.assign(page.begin(), page.end());
+      return {};
+    });
+    if (!scanned) return scanned;
+  }
+  return session_.send_stream("memory-resend", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
+    for (const memory::PageHash& hash : order) {
+      const std::vector<std::byte>& page = wanted[hash];
+      if (page.empty())
+        return make_error(ErrorCode::Internal, "page " + memory::to_hex(hash) + " the destination asked for "
+                                               "is not in this checkpoint");
+      Status written = sink.write(page);
+      if (!written) return written;
+      ++report.frozen_pages_resent;
+    }
+    return sink.finish();
+  });
+}
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,218 @@
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "memory/page_records.h"
+#include "memory/page_store.h"
+#include "memory/process_memory.h"
+#include "migrate/memory_sync.h"
+
+namespace dockmig::memory {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::byte> page_of(char fill) { return std::vector<std::byte>(kPageSize, static_cast<std::byte>(fill)); }
+PageView view(const std::vector<std::byte>& page) { return PageView(page.data(), kPageSize); }
+
+class VectorSink : public transfer::ByteSink {
+ public:
+  Status write(std::span<const std::byte> data) override {
+    bytes.insert(bytes.end(), data.begin(), data.end());
+    return {};
+  }
+  Status finish() override { return {}; }
+  std::vector<std::byte> bytes;
+};
+
+class VectorSource : public transfer::ByteSource {
+ public:
+  explicit VectorSource(std::vector<std::byte> data) : data_(std::move(data)) {}
+  Result<size_t> read(std::span<std::byte> buffer) override {
+    size_t n = std::min(buffer.size(), data_.size() - at_);
+    std::memcpy(buffer.data(), data_.data() + at_, n);
+    at_ += n;
+    return n;
+  }
+
+ private:
+  std::vector<std::byte> data_;
+  size_t at_ = 0;
+};
+
+// Records what a reader hands on, as one letter per page: z, k<index>, l<first byte>.
+class Transcript : public PageRecordVisitor {
+ public:
+  Status zero(uint32_t count) override {
+    text += std::string(count, 'z');
+    return {};
+  }
+  Status known(uint32_t first, uint32_t count) override {
+    for (uint32_t i = 0; i < count; ++i) text += "k" + std::to_string(first + i);
+    return {};
+  }
+  Status literal(PageView page) override {
+    text += "l";
+    text += static_cast<char>(page[0]);
+    return {};
+  }
+  std::string text;
+};
+
+TEST(PageRecords, RoundTripKeepsOrderAndMergesRuns) {
+  VectorSink sink;
+  PageRecordWriter writer(sink);
+  ASSERT_TRUE(writer.zero());
+  ASSERT_TRUE(writer.zero());
+  ASSERT_TRUE(writer.known(7));
+  ASSERT_TRUE(writer.known(8));
+  ASSERT_TRUE(writer.known(3));
+  ASSERT_TRUE(writer.literal(view(page_of('a'))));
+  ASSERT_TRUE(writer.literal(view(page_of('b'))));
+  ASSERT_TRUE(writer.flush());
+  // zz, one run of k7 k8, k3, one literal run of two pages: 5+9+9+5+2*4096 bytes.
+  EXPECT_EQ(sink.bytes.size(), 5u + 9 + 9 + 5 + 2 * kPageSize);
+  VectorSource source(sink.bytes);
+  Transcript transcript;
+  ASSERT_TRUE(read_page_records(source, 7, transcript));
+  EXPECT_EQ(transcript.text, "zzk7k8k3lalb");
+}
+
+TEST(PageRecords, RefusesARunPastTheImageAndACutStream) {
+  VectorSink sink;
+  PageRecordWriter writer(sink);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(writer.zero());
+  ASSERT_TRUE(writer.flush());
+  Transcript transcript;
+  VectorSource too_long(sink.bytes);
+  Status refused = read_page_records(too_long, 2, transcript);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("does not fit"), std::string::npos);
+  VectorSource cut(std::vector<std::byte>(sink.bytes.begin(), sink.bytes.begin() + 3));
+  EXPECT_FALSE(read_page_records(cut, 3, transcript));
+  VectorSource bad_tag(std::vector<std::byte>{std::byte{'Q'}, std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}});
+  EXPECT_FALSE(read_page_records(bad_tag, 1, transcript));
+}
+
+TEST(PageStore, ReadsBackWhatItStoredAndCatchesDamage) {
+  fs::path dir = fs::temp_directory_path() / ("page-store-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  Result<PageStore> store = PageStore::create(dir / "store");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->append(view(page_of('a'))));
+  ASSERT_TRUE(store->append(view(page_of('b'))));
+  std::byte out[kPageSize];
+  Result<bool> intact = store->read(1, std::span<std::byte, kPageSize>(out, kPageSize));
+  ASSERT_TRUE(intact);
+  EXPECT_TRUE(*intact);
+  EXPECT_EQ(out[0], std::byte{'b'});
+  {
+    std::fstream file(dir / "store", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(kPageSize + 100);
+    file.put('X');
+  }
+  intact = store->read(1, std::span<std::byte, kPageSize>(out, kPageSize));
+  ASSERT_TRUE(intact);
+  EXPECT_FALSE(*intact) << "a damaged page must fail its hash";
+  EXPECT_FALSE(store->replace(1, view(page_of('c')))) << "only the original content may replace it";
+  ASSERT_TRUE(store->replace(1, view(page_of('b'))));
+  intact = store->read(1, std::span<std::byte, kPageSize>(out, kPageSize));
+  EXPECT_TRUE(intact && *intact);
+  EXPECT_FALSE(store->read(2, std::span<std::byte, kPageSize>(out, kPageSize)));
+  fs::remove_all(dir);
+}
+
+TEST(ProcessMemory, ChoosesTheRegionsCriuDumps) {
+  auto region = [](const std::string& line) { return pages_to_dump(*parse_maps_line(line)); };
+  EXPECT_EQ(region("7f00-7f10 rw-p 00000000 00:00 0 "), RegionPages::All);
+  EXPECT_EQ(region("5600-5700 rw-p 00000000 00:00 0                  [heap]"), RegionPages::All);
+  EXPECT_EQ(region("7f00-7f10 r--p 00000000 08:01 123  /usr/lib/libc.so.6"), RegionPages::AnonymousOnly);
+  EXPECT_EQ(region("7f00-7f10 rw-s 00000000 08:01 123  /data/shared.db"), RegionPages::None);
+  EXPECT_EQ(region("7f00-7f10 rw-s 00000000 00:01 9    /dev/zero (deleted)"), RegionPages::All);
+  EXPECT_EQ(region("7f00-7f10 r--p 00000000 00:00 0    [vvar]"), RegionPages::None);
+  EXPECT_EQ(region("7f00-7f10 ---p 00000000 00:00 0 "), RegionPages::None);
+  EXPECT_FALSE(parse_maps_line("not a maps line"));
+}
+
+TEST(ProcessMemory, ReadsThisProcesssPagesWithTheirAddresses) {
+  const size_t pages = 16;
+  auto* region = static_cast<std::byte*>(mmap(nullptr, pages * kPageSize, PROT_READ | PROT_WRITE,
+                                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(region, MAP_FAILED);
+  for (size_t i = 0; i < pages; i += 2) std::memset(region + i * kPageSize, 'a' + static_cast<int>(i), kPageSize);
+  std::map<uint64_t, char> seen;
+  ScanStats stats;
+  Status read = read_process_pages(getpid(), [&](const PageAddress& at, PageView page) -> Status {
+    uint64_t start = reinterpret_cast<uint64_t>(region);
+    if (at.vaddr >= start && at.vaddr < start + pages * kPageSize) seen[(at.vaddr - start) / kPageSize] = static_cast<char>(page[0]);
+    return {};
+  }, stats);
+  ASSERT_TRUE(read);
+  // Only the pages written are present; the others were never touched.
+  ASSERT_EQ(seen.size(), pages / 2);
+  for (const auto& [index, first] : seen) EXPECT_EQ(first, 'a' + static_cast<int>(index));
+  munmap(region, pages * kPageSize);
+}
+
+TEST(ProcessMemory, FindsTheProcessesOfAPidNamespace) {
+  Result<std::vector<int>> pids = namespace_processes(getpid());
+  ASSERT_TRUE(pids);
+  EXPECT_EQ(pids->front(), getpid());
+  EXPECT_FALSE(namespace_processes(0x3fffffff));
+}
+
+}  // namespace
+}  // namespace dockmig::memory
+
+namespace dockmig::migrate {
+namespace {
+
+PrecopyRound round_of(uint64_t raw_bytes, uint64_t wire_bytes, double seconds) {
+  PrecopyRound round;
+  round.raw_bytes = raw_bytes;
+  round.wire_bytes = wire_bytes;
+  round.seconds = seconds;
+  return round;
+}
+
+TEST(PrecopyStopRule, GoesOnAfterTheFirstLargeRound) {
+  EXPECT_FALSE(precopy_stop_reason({round_of(64 << 20, 64 << 20, 25)}, 0.5));
+}
+
+TEST(PrecopyStopRule, FreezesWhenTheRestCrossesWithinTheTarget) {
+  // 2.5 MB/s measured; 1 MB left would take 0.4 s.
+  auto reason = precopy_stop_reason({round_of(50 << 20, 50'000'000, 20), round_of(1 << 20, 1'000'000, 0.5)}, 0.5);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("converged"), std::string::npos);
+  EXPECT_FALSE(precopy_stop_reason({round_of(50 << 20, 50'000'000, 20), round_of(4 << 20, 4'000'000, 2)}, 0.5));
+}
+
+TEST(PrecopyStopRule, FreezesWhenRoundsStopShrinking) {
+  auto reason = precopy_stop_reason(
+      {round_of(50 << 20, 50'000'000, 20), round_of(30 << 20, 30'000'000, 12), round_of(29 << 20, 29'000'000, 12)}, 0.5);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("not converging"), std::string::npos);
+}
+
+TEST(PrecopyStopRule, FreezesAtOnceWhenARoundSentAlmostNothing) {
+  auto reason = precopy_stop_reason({round_of(8192, 3000, 0.01)}, 0.5);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("converged"), std::string::npos);
+}
+
+TEST(PrecopyStopRule, StopsAtTheRoundLimit) {
+  std::vector<PrecopyRound> rounds;
+  for (int i = 0; i < 4; ++i) rounds.push_back(round_of((40 - 8 * i) << 20, (40 - 8 * i) * 1'000'000, 100));
+  auto reason = precopy_stop_reason(rounds, 0.5, 4);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
