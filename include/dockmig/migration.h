@@ -40,6 +40,7 @@ struct MigrationRequest {
   MemoryMode memory_mode = MemoryMode::PreCopy;
   /// Pre-copy stops when what is left would cross the link in about this long.
   double precopy_target_seconds = 0.5;
+  std::string criu = "criu";  // for the page server at the freeze: the CRIU dockerd runs
   TransportSecurity security;  // for the link to the destination agent
 };
 
@@ -93,6 +94,9 @@ struct MigrationReport {
   /// then did not send: its raw bytes. 0 when the handoff was not prepared.
   uint64_t prepared_bytes_saved = 0;
   MemoryReport memory;
+  /// How the checkpoint's memory left CRIU: "page-server" (straight to dockmig) or
+  /// "docker" (through containerd's content store).
+  std::string checkpoint_path;
 
   PhaseReport& phase(const std::string& name);
 };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
@@ -56,6 +57,10 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_option("--precopy-target", request->precopy_target_seconds,
                      "Pre-copy freezes once what is left would cross the link in this many seconds")
       ->check(CLI::Range(0.01, 60.0))->capture_default_str();
+  if (const char* criu = std::getenv("DOCKMIG_CRIU")) request->criu = criu;
+  command.add_option("--criu", request->criu,
+                     "CRIU binary for the page server that takes the memory at the freeze; the\n"
+                     "same CRIU that dockerd runs (env DOCKMIG_CRIU)")->capture_default_str();
   command.add_flag("--json", *as_json, "Print the report as one JSON object on stdout");
   auto prepared = std::make_shared<bool>(false);
   command.add_flag("--prepared", *prepared,

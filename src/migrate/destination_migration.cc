@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "checkpoint/docker_checkpoint.h"
+#include "checkpoint/page_server_dump.h"
 #include "docker/container_info.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
@@ -268,6 +269,8 @@ Status recover_interrupted(const DestinationContext& context) {
                  container.substr(0, 12).c_str());
     std::filesystem::remove(note.path(), ec);
   }
+  // A dump interrupted while runc.conf named its page server would break every later dump.
+  if (Status repaired = checkpoint::repair_runc_criu_config(); !repaired) return repaired;
   // Staged blobs of interrupted migrations; each live migration makes its own dir.
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
     if (entry.path().filename() != "incoming" && entry.path().filename() != "warm")

@@ -50,6 +50,8 @@ class PrecopySender {
   /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
   /// stop rule says freeze; ends with "precopy-end".
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  /// Stop-and-copy: no rounds; all memory goes after the freeze, by send_frozen.
+  Status skip_rounds();
   /// At the freeze: CRIU's page images in `images_dir`, against what the destination holds.
   Status send_frozen(const std::filesystem::path& images_dir, PhaseReport& phase, Progress& progress,
                      MemoryReport& report);

@@ -55,7 +55,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"downtime_seconds", report.downtime_seconds},
           {"bytes_total", report.bytes_total},
           {"prepared_bytes_saved", report.prepared_bytes_saved},
-          {"memory", memory_json(report.memory)}};
+          {"memory", memory_json(report.memory)},
+          {"checkpoint_path", report.checkpoint_path}};
 }
 
 namespace {

@@ -11,8 +11,11 @@
 #include <cstdlib>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
+#include "checkpoint/page_server_dump.h"
 #include "docker/engine_client.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
@@ -180,19 +183,38 @@ class SourceMigration {
   // Destinations from before pre-copy get all memory after the freeze, as before.
   Status precopy() {
     if (!speaks_pages_) return {};
-    if (request_.memory_mode == MemoryMode::StopAndCopy)
-      return session_->send_message({{"type", "precopy-end"}, {"memory", false}});
     precopy_.emplace(*session_, request_.zstd_level);
+    if (request_.memory_mode == MemoryMode::StopAndCopy) return precopy_->skip_rounds();
     return precopy_->run_rounds(plan_.container.pid, request_.precopy_target_seconds, report_.phase("precopy"),
                                 progress_, report_.memory);
   }
 
+  // When the memory crosses by the page protocol, CRIU sends it straight to a page server
+  // here instead of through containerd's content store; Docker's own path is the fallback.
   Status freeze() {
     frozen_at_ = Clock::now();
+    if (precopy_) {
+      std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
+      Status direct = checkpoint::checkpoint_via_page_server(
+          *engine_, {request_.criu, plan_.container.id, checkpoint_name_, images_dir(), container_dir / "dockmig-pages"});
+      if (direct) return checkpointed("page-server");
+      Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
+      if (!inspect || !(*inspect)["State"].value("Running", false)) return direct;
+      spdlog::warn("{}; checkpointing through Docker's own path instead", direct.error().describe());
+    }
     Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
     if (!frozen) return frozen;
+    return checkpointed("docker");
+  }
+
+  Status checkpointed(const char* path) {
     checkpointed_ = true;
+    report_.checkpoint_path = path;
     return {};
+  }
+
+  std::filesystem::path images_dir() const {
+    return checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
   }
 
   Status final_sync() {
@@ -201,7 +223,7 @@ class SourceMigration {
     PhaseReport& phase = report_.phase("finalsync");
     Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
     if (!sent) return sent;
-    std::filesystem::path images = checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
+    std::filesystem::path images = images_dir();
     std::vector<std::string> small_images = checkpoint_files(images, /*with_pages=*/!precopy_);
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });

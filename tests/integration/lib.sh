@@ -8,6 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 : "${TESTBED:?TESTBED must point to tools/testbed/testbed (ctest sets it)}"
 eval "$("$TESTBED" env)"
+export DOCKMIG_CRIU=$CRIU   # the page server at the freeze: the CRIU the bed's dockerd runs
 test_name=$(basename "$0" .sh)
 
 dk() { local host=$1; shift; "$TESTBED" docker "$host" "$@"; }

@@ -31,6 +31,7 @@ before=$(count_of edge-a mig-precopy)
 migrate edge-a edge-b mig-precopy
 [ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
 [ "$(memory_field "['mode']")" = pre-copy ] || fail "memory mode is $(memory_field "['mode']")"
+[ "$(field "['checkpoint_path']")" = page-server ] || fail "the memory went through $(field "['checkpoint_path']")"
 rounds=$(memory_field "['rounds'].__len__()")
 sent=$(memory_field "['frozen_pages_sent']") known=$(memory_field "['frozen_pages_known']")
 step "$rounds rounds ($(memory_field "['stop_reason']")); after the freeze $sent pages sent, $known already there"

@@ -79,6 +79,9 @@ class Bed:
 
     def _parse(self, text):
         env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        # dockmig's page server at the freeze must be the CRIU that the bed's dockerd runs.
+        if "CRIU" in env:
+            os.environ["DOCKMIG_CRIU"] = env["CRIU"]
         NETNS.update({"edge-a": env.get("EDGE_A_NETNS", "edge-a"), "edge-b": env.get("EDGE_B_NETNS", "edge-b")})
         return env
 

@@ -1,0 +1,189 @@
+#include "checkpoint/page_server_dump.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "base/subprocess.h"
+#include "base/unique_fd.h"
+#include "checkpoint/docker_checkpoint.h"
+#include "checkpoint/runc_criu_config.h"
+
+namespace dockmig::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kLockPath = "/run/dockmig-runc-conf.lock";
+constexpr const char* kAbsentMark = "# dockmig: runc.conf did not exist\n";
+
+fs::path saved_copy_path() { return fs::path(kRuncCriuConfigPath).string() + ".dockmig-saved"; }
+
+Error io_error(const std::string& what) { return make_error(ErrorCode::Io, what + ": " + std::strerror(errno)); }
+
+Result<base::UniqueFd> lock_config(int how) {
+  base::UniqueFd fd(::open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return io_error(std::string("opening ") + kLockPath);
+  while (::flock(fd.get(), how) != 0) {
+    if (errno == EWOULDBLOCK) return make_error(ErrorCode::Conflict, "another dump holds the runc.conf lock");
+    if (errno != EINTR) return io_error(std::string("locking ") + kLockPath);
+  }
+  return fd;
+}
+
+Status write_atomically(const fs::path& path, const std::string& text) {
+  fs::path temporary = path.string() + ".dockmig-new";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return make_error(ErrorCode::Io, "cannot write `" + temporary.string() + "`");
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return io_error("replacing `" + path.string() + "`");
+  return {};
+}
+
+std::optional<std::string> read_text(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Puts the saved copy back (the caller holds the lock).
+Status put_back_saved_config() {
+  std::optional<std::string> saved = read_text(saved_copy_path());
+  if (!saved) return {};
+  std::error_code ec;
+  if (*saved == kAbsentMark) fs::remove(kRuncCriuConfigPath, ec);
+  else if (Status written = write_atomically(kRuncCriuConfigPath, *saved); !written) return written;
+  fs::remove(saved_copy_path(), ec);
+  return {};
+}
+
+// runc.conf with the page server's lines, for as long as this object lives.
+class PageServerConfig {
+ public:
+  static Result<PageServerConfig> install(uint16_t port) {
+    Result<base::UniqueFd> lock = lock_config(LOCK_EX);
+    if (!lock) return std::move(lock.error());
+    if (Status repaired = put_back_saved_config(); !repaired) return std::move(repaired.error());
+    std::optional<std::string> original = read_text(kRuncCriuConfigPath);
+    Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
+    fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path());
+    if (saved)
+      saved = write_atomically(kRuncCriuConfigPath, (original ? *original + "\n" : std::string()) +
+                                                        "# dockmig: for one dump only, put back afterwards\n"
+                                                        "page-server\naddress 127.0.0.1\nport " +
+                                                        std::to_string(port) + "\n");
+    if (!saved) {
+      put_back_saved_config().ignore("the error that made us give up is reported instead");
+      return std::move(saved.error());
+    }
+    return PageServerConfig(std::move(*lock));
+  }
+  PageServerConfig(PageServerConfig&&) = default;
+  ~PageServerConfig() {
+    if (!lock_) return;
+    Status restored = put_back_saved_config();
+    if (!restored) spdlog::error("putting back {}: {}", kRuncCriuConfigPath, restored.error().describe());
+  }
+
+ private:
+  explicit PageServerConfig(base::UniqueFd lock) : lock_(std::move(lock)) {}
+  base::UniqueFd lock_;
+};
+
+Result<uint16_t> free_loopback_port() {
+  base::UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (!socket_fd || ::bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return io_error("finding a free port on 127.0.0.1");
+  return ntohs(address.sin_port);
+}
+
+// `criu page-server --daemon` returns once it listens; it ends by itself after one dump.
+Status start_page_server(const std::string& criu, const fs::path& dir, uint16_t port) {
+  Result<base::Exit> started =
+      base::run({criu, "page-server", "--daemon", "--images-dir", dir.string(), "--address", "127.0.0.1", "--port",
+                 std::to_string(port), "--pidfile", (dir / "page-server.pid").string(), "-o", "page-server.log"},
+                {std::chrono::seconds(10), {}});
+  if (!started) return std::move(started.error()).wrap("starting CRIU's page server");
+  if (started->code != 0)
+    return make_error(ErrorCode::ToolFailed, "CRIU's page server did not start (exit " + std::to_string(started->code) +
+                                                 "): " + started->err);
+  return {};
+}
+
+// Waits for the page server to finish writing, or ends it when no dump is coming.
+void stop_page_server(const fs::path& dir, bool dump_done) {
+  std::optional<std::string> text = read_text(dir / "page-server.pid");
+  if (!text) return;
+  pid_t pid = std::atoi(text->c_str());
+  if (pid <= 0) return;
+  for (int i = 0; i < (dump_done ? 200 : 0) && ::kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+}
+
+// dockerd's checkpoint dir lacks what went to the page server: the page maps are copied
+// in, the page images linked, so the dir is whole (the source resumes from it on failure).
+Status complete_checkpoint_dir(const PageServerDumpRequest& request) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(request.pages_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(".img")) continue;
+    if (name.starts_with("pages-")) {
+      if (Status linked = link_image_outside(request.checkpoint_dir, name, entry.path()); !linked) return linked;
+    } else {
+      fs::copy_file(entry.path(), request.checkpoint_dir / name, fs::copy_options::overwrite_existing, ec);
+      if (ec) return make_error(ErrorCode::Io, "copying " + name + " into the checkpoint: " + ec.message());
+    }
+  }
+  if (ec) return make_error(ErrorCode::Io, "listing `" + request.pages_dir.string() + "`: " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+Status repair_runc_criu_config() {
+  if (!fs::exists(saved_copy_path())) return {};
+  Result<base::UniqueFd> lock = lock_config(LOCK_EX | LOCK_NB);
+  if (!lock) return lock.error().code == ErrorCode::Conflict ? Status{} : Status(std::move(lock.error()));
+  spdlog::warn("{} was left changed by an interrupted dump; putting it back", kRuncCriuConfigPath);
+  return put_back_saved_config();
+}
+
+Status checkpoint_via_page_server(const docker::EngineClient& engine, const PageServerDumpRequest& request) {
+  std::error_code ec;
+  fs::remove_all(request.pages_dir, ec);
+  fs::create_directories(request.pages_dir, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + request.pages_dir.string() + "`: " + ec.message());
+  Result<uint16_t> port = free_loopback_port();
+  if (!port) return std::move(port.error());
+  Result<PageServerConfig> config = PageServerConfig::install(*port);
+  if (!config) return std::move(config.error()).wrap("pointing runc's CRIU at a page server");
+  Status dumped = start_page_server(request.criu, request.pages_dir, *port);
+  if (dumped) dumped = checkpoint_container(engine, request.container_id, request.name);
+  stop_page_server(request.pages_dir, dumped.has_value());
+  if (!dumped) return dumped;
+  return complete_checkpoint_dir(request);
+}
+
+}  // namespace dockmig::checkpoint

@@ -1,0 +1,38 @@
+// A checkpoint through dockerd whose memory bypasses containerd's content store.
+//
+// Docker 20.10's checkpoint API takes no CRIU options, and its dump goes CRIU -> a temp
+// dir -> tar into containerd's content store (hashed and fsynced) -> untar into the
+// container's checkpoints dir: about 5 s per GiB beyond CRIU itself. runc hands
+// /etc/criu/runc.conf to CRIU on every dump, so for the length of one dump that file also
+// names a CRIU page server on this host: CRIU then sends the memory there, and only the
+// small images take Docker's path. The file is put back as it was afterwards, under a
+// host-wide lock; a copy kept beside it lets the next dump (or agent) repair it if this
+// process died in between. dockerd still makes the checkpoint and owns the container.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "docker/engine_client.h"
+#include "dockmig/result.h"
+
+namespace dockmig::checkpoint {
+
+struct PageServerDumpRequest {
+  std::string criu;                     // CRIU binary for the page server (a name on PATH, or a path)
+  std::string container_id;
+  std::string name;                     // the checkpoint's name
+  std::filesystem::path checkpoint_dir; // where dockerd puts it (checkpoint_dir())
+  std::filesystem::path pages_dir;      // where the page images go; must outlive the checkpoint
+};
+
+/// Checkpoints the container (it stops once dumped); afterwards `checkpoint_dir` is
+/// complete, its page images linked to `pages_dir`, so dockerd can restore from it too.
+/// An error before the dump began leaves the container running.
+Status checkpoint_via_page_server(const docker::EngineClient& engine, const PageServerDumpRequest& request);
+
+/// Puts back a runc.conf left changed by a dockmig that died during a dump; nothing when
+/// another dump holds the lock now.
+Status repair_runc_criu_config();
+
+}  // namespace dockmig::checkpoint
