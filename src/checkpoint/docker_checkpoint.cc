@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoint/criu.h"
+#include "checkpoint/criu_stats.h"
 #include "checkpoint/runc_criu_config.h"
 #include "docker/container_info.h"
 #include "hostnet/neighbor_table.h"
@@ -67,6 +68,21 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
   std::filesystem::create_symlink(target, dir / name, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot link `" + (dir / name).string() + "`: " + ec.message());
   return {};
+}
+
+Result<double> criu_restore_seconds(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  int shim = 0;
+  while (std::getline(status, line))
+    if (line.starts_with("PPid:")) shim = std::atoi(line.c_str() + 5);
+  std::error_code ec;
+  std::filesystem::path bundle = std::filesystem::read_symlink("/proc/" + std::to_string(shim) + "/cwd", ec);
+  if (shim <= 0 || ec) return make_error(ErrorCode::NotFound, "cannot find the shim of process " + std::to_string(pid));
+  Result<CriuRestoreStats> stats = read_restore_stats(bundle);
+  if (!stats) stats = read_restore_stats(bundle / "work");
+  if (!stats) return std::move(stats.error());
+  return stats->restore_s;
 }
 
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,

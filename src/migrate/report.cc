@@ -56,7 +56,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"bytes_total", report.bytes_total},
           {"prepared_bytes_saved", report.prepared_bytes_saved},
           {"memory", memory_json(report.memory)},
-          {"checkpoint_path", report.checkpoint_path}};
+          {"checkpoint_path", report.checkpoint_path},
+          {"criu_restore_seconds", report.criu_restore_seconds}};
 }
 
 namespace {
@@ -111,6 +112,11 @@ std::string to_text(const MigrationReport& report) {
   }
   if (report.dry_run) return out;
   out += memory_text(report.memory);
+  if (report.criu_restore_seconds > 0) {
+    std::snprintf(line, sizeof line, "  restore: CRIU's own %.3f s; memory left CRIU %s\n", report.criu_restore_seconds,
+                  report.checkpoint_path == "page-server" ? "through dockmig's page server" : "through containerd's store");
+    out += line;
+  }
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
                 human_bytes(report.bytes_total).c_str());

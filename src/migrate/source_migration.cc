@@ -255,6 +255,7 @@ class SourceMigration {
     Result<json> restored = session_->expect("restored");
     if (!restored) return std::move(restored.error());
     report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
+    report_.criu_restore_seconds = restored->value("criu_restore_seconds", 0.0);
     return {};
   }
 
