@@ -3,8 +3,17 @@
 # written since the last round cross. The service then proves its whole region intact
 # (every page matches the generation it last wrote) and its write count carried on. On the
 # way back a damaged page-store entry at the destination is caught and sent again.
+# dockmig lends runc.conf to CRIU's page server for each dump: it must be as it was after
+# every migration, and an agent puts back one left changed by a dump that died.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"; rm -rf "$app_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
+conf=/etc/criu/runc.conf
+conf_before=$(cat "$conf" 2>/dev/null || echo absent)
+put_back_conf() {
+  rm -f "$conf.dockmig-saved"
+  if [ "$conf_before" = absent ]; then rm -f "$conf"; else printf '%s\n' "$conf_before" >"$conf"; fi
+}
+trap 'stop_agents; cleanup_containers; put_back_conf; rm -f "$report" "$errors"; rm -rf "$app_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
+conf_unchanged() { [ "$(cat "$conf" 2>/dev/null || echo absent)" = "$conf_before" ] && [ ! -e "$conf.dockmig-saved" ]; }
 "$TESTBED" rate 20mbit >/dev/null
 start_agent edge-a
 start_agent edge-b
@@ -58,4 +67,14 @@ step "pages sent again: $resent"
 answer=$(verified edge-a)
 step "edge-a: $answer"
 [[ $answer == ok* ]] || fail "the memory at edge-a is not intact: $answer"
+conf_unchanged || fail "$conf is not as it was before the migrations"
+
+step "an agent that starts puts back a runc.conf left changed by an interrupted dump"
+mkdir -p /etc/criu
+if [ "$conf_before" = absent ]; then echo '# dockmig: runc.conf did not exist' >"$conf.dockmig-saved"
+else printf '%s\n' "$conf_before" >"$conf.dockmig-saved"; fi
+printf 'page-server\naddress 127.0.0.1\nport 9\n' >"$conf"
+stop_agents
+start_agent edge-b
+conf_unchanged || fail "the agent did not put $conf back: $(cat "$conf" 2>/dev/null)"
 pass "$rounds rounds, $sent pages after the freeze, $resent re-sent on the way back"
