@@ -21,7 +21,7 @@ in_ns edge-a timeout 240 curl -sSN --cacert "$certs/ca.pem" -H "Authorization: B
 phases=$(awk '/^event: phase-started/ {getline; print}' "$events" \
   | python3 -c 'import json,sys; print(" ".join(json.loads(l[6:])["phase"] for l in sys.stdin))')
 step "phases in the event stream: $phases"
-[ "$phases" = "plan image presync checkpoint finalsync restore confirm" ] || fail "phases out of order or missing"
+[ "$phases" = "plan image presync precopy checkpoint finalsync restore confirm" ] || fail "phases out of order or missing"
 finished=$(awk '/^event: phase-finished/ {n++} END {print n+0}' "$events")
 [ "$finished" = 7 ] || fail "$finished phase-finished events, expected 7"
 [ "$(awk '/^event: / {last = $2} END {print last}' "$events")" = end ] \
@@ -34,7 +34,7 @@ expect_status 200 "GET /v1/handoffs/$id"
 [ "$(body "['report']['succeeded']")" = True ] || fail "the report does not say succeeded"
 [ "$(body "['report']['transport']")" = tls ] || fail "the report's transport is $(body "['report']['transport']")"
 [ "$(body "['caller']")" = gateway-1 ] || fail "caller $(body "['caller']")"
-for p in plan image presync checkpoint finalsync restore confirm; do
+for p in plan image presync precopy checkpoint finalsync restore confirm; do
   step "$p: $(body "['report']['phases']['$p']['seconds']") s, $(body "['report']['phases']['$p']['wire_bytes']") bytes"
 done
 
