@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -131,15 +130,12 @@ Status start_page_server(const std::string& criu, const fs::path& dir, uint16_t 
   return {};
 }
 
-// Waits for the page server to finish writing, or ends it when no dump is coming.
-void stop_page_server(const fs::path& dir, bool dump_done) {
+// A dump ends only once the page server has acknowledged that it flushed everything
+// (CRIU's PS_IOV_FLUSH_N_CLOSE), but the server does not always exit by itself then.
+void stop_page_server(const fs::path& dir) {
   std::optional<std::string> text = read_text(dir / "page-server.pid");
-  if (!text) return;
-  pid_t pid = std::atoi(text->c_str());
-  if (pid <= 0) return;
-  for (int i = 0; i < (dump_done ? 200 : 0) && ::kill(pid, 0) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+  pid_t pid = text ? std::atoi(text->c_str()) : 0;
+  if (pid > 0) ::kill(pid, SIGKILL);
 }
 
 // dockerd's checkpoint dir lacks what went to the page server: the page maps are copied
@@ -170,7 +166,11 @@ Status repair_runc_criu_config() {
   return put_back_saved_config();
 }
 
-Status checkpoint_via_page_server(const docker::EngineClient& engine, const PageServerDumpRequest& request) {
+struct PageServerDump::Lent {
+  PageServerConfig config;
+};
+
+Result<PageServerDump> PageServerDump::prepare(PageServerDumpRequest request) {
   std::error_code ec;
   fs::remove_all(request.pages_dir, ec);
   fs::create_directories(request.pages_dir, ec);
@@ -179,11 +179,30 @@ Status checkpoint_via_page_server(const docker::EngineClient& engine, const Page
   if (!port) return std::move(port.error());
   Result<PageServerConfig> config = PageServerConfig::install(*port);
   if (!config) return std::move(config.error()).wrap("pointing runc's CRIU at a page server");
-  Status dumped = start_page_server(request.criu, request.pages_dir, *port);
-  if (dumped) dumped = checkpoint_container(engine, request.container_id, request.name);
-  stop_page_server(request.pages_dir, dumped.has_value());
+  if (Status started = start_page_server(request.criu, request.pages_dir, *port); !started) {
+    stop_page_server(request.pages_dir);
+    return std::move(started.error());
+  }
+  return PageServerDump(std::move(request), std::make_unique<Lent>(Lent{std::move(*config)}));
+}
+
+PageServerDump::PageServerDump(PageServerDumpRequest request, std::unique_ptr<Lent> lent)
+    : request_(std::move(request)), lent_(std::move(lent)) {}
+PageServerDump::PageServerDump(PageServerDump&&) noexcept = default;
+
+PageServerDump::~PageServerDump() { release(); }
+
+void PageServerDump::release() {
+  if (!lent_) return;
+  stop_page_server(request_.pages_dir);
+  lent_.reset();  // puts runc.conf back
+}
+
+Status PageServerDump::dump(const docker::EngineClient& engine) {
+  Status dumped = checkpoint_container(engine, request_.container_id, request_.name);
+  release();
   if (!dumped) return dumped;
-  return complete_checkpoint_dir(request);
+  return complete_checkpoint_dir(request_);
 }
 
 }  // namespace dockmig::checkpoint

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "docker/engine_client.h"
@@ -26,10 +27,29 @@ struct PageServerDumpRequest {
   std::filesystem::path pages_dir;      // where the page images go; must outlive the checkpoint
 };
 
-/// Checkpoints the container (it stops once dumped); afterwards `checkpoint_dir` is
-/// complete, its page images linked to `pages_dir`, so dockerd can restore from it too.
-/// An error before the dump began leaves the container running.
-Status checkpoint_via_page_server(const docker::EngineClient& engine, const PageServerDumpRequest& request);
+class PageServerDump {
+ public:
+  /// Starts CRIU's page server and lends it runc.conf: all but the dump itself, so that
+  /// none of it counts as downtime. Nothing is frozen yet.
+  static Result<PageServerDump> prepare(PageServerDumpRequest request);
+  PageServerDump(PageServerDump&&) noexcept;
+  /// Stops the page server and puts runc.conf back, if dump() did not.
+  ~PageServerDump();
+
+  /// Checkpoints the container (it stops once dumped); afterwards the checkpoint dir is
+  /// complete, its page images linked to `pages_dir`, so dockerd can restore from it too.
+  /// A failed dump leaves the container as dockerd left it (running, unless the error
+  /// came after CRIU's kill).
+  Status dump(const docker::EngineClient& engine);
+
+ private:
+  struct Lent;
+  PageServerDump(PageServerDumpRequest request, std::unique_ptr<Lent> lent);
+  void release();
+
+  PageServerDumpRequest request_;
+  std::unique_ptr<Lent> lent_;  // runc.conf and the page server, while lent
+};
 
 /// Puts back a runc.conf left changed by a dockmig that died during a dump; nothing when
 /// another dump holds the lock now.

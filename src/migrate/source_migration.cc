@@ -38,6 +38,8 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+constexpr uint64_t kPageServerFromBytes = 32u << 20;
+
 class SourceMigration {
  public:
   SourceMigration(const MigrationRequest& request, Progress& progress)
@@ -191,17 +193,23 @@ class SourceMigration {
 
   // When the memory crosses by the page protocol, CRIU sends it straight to a page server
   // here instead of through containerd's content store; Docker's own path is the fallback.
+  // That saves about 5 s per GiB but costs about 0.1 s more for a tiny container (measured
+  // on the bed: busybox counter, dump 0.55 s against 0.45 s), so small memory keeps
+  // Docker's path.
   Status freeze() {
-    frozen_at_ = Clock::now();
-    if (precopy_) {
+    bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
+    if (precopy_ && !small) {
       std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
-      Status direct = checkpoint::checkpoint_via_page_server(
-          *engine_, {request_.criu, plan_.container.id, checkpoint_name_, images_dir(), container_dir / "dockmig-pages"});
-      if (direct) return checkpointed("page-server");
+      Result<checkpoint::PageServerDump> direct = checkpoint::PageServerDump::prepare(
+          {request_.criu, plan_.container.id, checkpoint_name_, images_dir(), container_dir / "dockmig-pages"});
+      frozen_at_ = Clock::now();
+      Status dumped = direct ? direct->dump(*engine_) : Status(std::move(direct.error()));
+      if (dumped) return checkpointed("page-server");
       Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
-      if (!inspect || !(*inspect)["State"].value("Running", false)) return direct;
-      spdlog::warn("{}; checkpointing through Docker's own path instead", direct.error().describe());
+      if (!inspect || !(*inspect)["State"].value("Running", false)) return dumped;
+      spdlog::warn("{}; checkpointing through Docker's own path instead", dumped.error().describe());
     }
+    frozen_at_ = Clock::now();
     Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
     if (!frozen) return frozen;
     return checkpointed("docker");
