@@ -25,6 +25,7 @@
 
 #include "dockmig/migration.h"
 #include "memory/page.h"
+#include "memory/page_records.h"
 #include "memory/page_store.h"
 #include "migrate/progress.h"
 #include "migrate/session.h"
@@ -60,6 +61,8 @@ class PrecopySender {
   Status run_round(int init_pid, size_t number, PhaseReport& phase, Progress& progress, PrecopyRound& round);
   Status resend(const std::filesystem::path& images_dir, const std::vector<std::string>& images,
                 const nlohmann::json& indices, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,
+                                        MemoryReport& report);
   uint32_t hold(const memory::PageHash& hash);
 
   Session& session_;

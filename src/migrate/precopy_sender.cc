@@ -175,41 +175,49 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
   sent = session_.send_stream("memory", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
     memory::PageRecordWriter records(sink);
     for (const std::string& name : images) {
-      memory::StreamDigest digest;
-      Status encoded = for_each_image_page(images_dir / name, [&](memory::PageView page) -> Status {
-        digest.update(page);
-        if (memory::is_zero_page(page)) {
-          ++report.frozen_pages_zero;
-          return records.zero();
-        }
-        memory::PageHash hash = memory::hash_page(page);
-        if (auto held = held_.find(hash); held != held_.end()) {
-          ++report.frozen_pages_known;
-          return records.known(held->second);
-        }
-        ++report.frozen_pages_sent;
-        hold(hash);
-        return records.literal(page);
-      });
-      if (encoded) encoded = records.flush();
-      if (!encoded) return encoded;
-      digests.push_back(memory::to_hex(digest.digest()));
+      Result<memory::PageHash> digest = encode_image(images_dir / name, records, report);
+      if (!digest) return std::move(digest.error());
+      digests.push_back(memory::to_hex(*digest));
     }
     return sink.finish();
   });
   if (sent) sent = session_.send_message({{"type", "memory-digests"}, {"digests", digests}});
   if (!sent) return sent;
   Result<json> answer = session_.receive_message();
-  if (answer && answer->value("type", "") == "memory-missing")
-    sent = resend(images_dir, images, answer->value("indices", json::array()), phase, progress, report);
   if (!answer) return std::move(answer.error());
+  std::string type = answer->value("type", "");
+  if (type == "memory-assembled") return {};
+  if (type != "memory-missing")
+    return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" + type + "`");
+  sent = resend(images_dir, images, answer->value("indices", json::array()), phase, progress, report);
   if (!sent) return sent;
-  if (answer->value("type", "") == "memory-missing") answer = session_.expect("memory-assembled");
-  else if (answer->value("type", "") != "memory-assembled")
-    return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" +
-                                                   answer->value("type", std::string()) + "`");
-  if (!answer) return std::move(answer.error());
+  Result<json> assembled = session_.expect("memory-assembled");
+  if (!assembled) return std::move(assembled.error());
   return {};
+}
+
+// One page image as records against what the destination holds; returns its digest.
+Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, memory::PageRecordWriter& records,
+                                                     MemoryReport& report) {
+  memory::StreamDigest digest;
+  Status encoded = for_each_image_page(image, [&](memory::PageView page) -> Status {
+    digest.update(page);
+    if (memory::is_zero_page(page)) {
+      ++report.frozen_pages_zero;
+      return records.zero();
+    }
+    memory::PageHash hash = memory::hash_page(page);
+    if (auto held = held_.find(hash); held != held_.end()) {
+      ++report.frozen_pages_known;
+      return records.known(held->second);
+    }
+    ++report.frozen_pages_sent;
+    hold(hash);
+    return records.literal(page);
+  });
+  if (encoded) encoded = records.flush();
+  if (!encoded) return std::move(encoded.error());
+  return digest.digest();
 }
 
 // The destination found pages of its store damaged: send those contents again, in the

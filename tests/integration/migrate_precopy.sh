@@ -70,6 +70,15 @@ step "pages sent again: $resent"
 answer=$(verified edge-a)
 step "edge-a: $answer"
 [[ $answer == ok* ]] || fail "the memory at edge-a is not intact: $answer"
+step "edge-a -> edge-b, stop-and-copy: all memory after the freeze"
+migrate edge-a edge-b mig-precopy --mode stop-and-copy
+[ "$migrate_status" = 0 ] || fail "the stop-and-copy migration exited $migrate_status"
+[ "$(memory_field "['mode']")" = stop-and-copy ] || fail "memory mode is $(memory_field "['mode']")"
+[ "$(memory_field "['rounds'].__len__()")" = 0 ] || fail "stop-and-copy ran pre-copy rounds"
+[ "$(memory_field "['frozen_pages_sent']")" -ge "$pages" ] || fail "stop-and-copy sent only $(memory_field "['frozen_pages_sent']") pages"
+step "downtime $(field "['downtime_seconds']") s for $(memory_field "['frozen_pages_sent']") pages after the freeze"
+answer=$(verified edge-b)
+[[ $answer == ok* ]] || fail "the memory at edge-b is not intact after stop-and-copy: $answer"
 conf_unchanged || fail "$conf is not as it was before the migrations"
 
 step "an agent that starts puts back a runc.conf left changed by an interrupted dump"
@@ -80,4 +89,4 @@ printf 'page-server\naddress 127.0.0.1\nport 9\n' >"$conf"
 stop_agents
 start_agent edge-b
 conf_unchanged || fail "the agent did not put $conf back: $(cat "$conf" 2>/dev/null)"
-pass "$rounds rounds, $sent pages after the freeze, $resent re-sent on the way back"
+pass "$rounds rounds, $sent pages after the freeze, $resent re-sent on the way back, stop-and-copy intact"
