@@ -112,7 +112,7 @@ Status serve(const AgentOptions& options) {
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
 
-  DockerHost host(*engine, options.security);
+  DockerHost host(*engine, options.security, options.criu);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);
   }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});

@@ -17,6 +17,7 @@ struct AgentOptions {
   std::string tokens;          // bearer tokens of API callers (reloaded on SIGHUP)
   int max_handoffs = 2;        // handoffs from here at once; further ones are queued
   int max_queued = 32;         // handoffs waiting at most; more are refused (503)
+  std::string criu = "criu";   // the CRIU dockerd runs, for the page server of handoffs' dumps
 };
 
 /// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on

@@ -14,9 +14,10 @@ namespace dockmig::agent {
 
 class DockerHost : public HostBackend {
  public:
-  /// `security` protects the links this host opens to destination agents.
-  DockerHost(docker::EngineClient engine, TransportSecurity security)
-      : engine_(std::move(engine)), security_(std::move(security)) {}
+  /// `security` protects the links this host opens to destination agents; `criu` runs the
+  /// page server of its handoffs' dumps.
+  DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu)
+      : engine_(std::move(engine)), security_(std::move(security)), criu_(std::move(criu)) {}
 
   Result<std::string> resolve_container(const std::string& name_or_id) override;
   Result<nlohmann::json> list_containers() override;
@@ -28,6 +29,7 @@ class DockerHost : public HostBackend {
  private:
   docker::EngineClient engine_;
   TransportSecurity security_;
+  std::string criu_;
 };
 
 }  // namespace dockmig::agent

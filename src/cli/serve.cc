@@ -1,6 +1,8 @@
 // `dockmig serve --listen ADDR:PORT [--api ADDR:PORT]`: the agent on a Docker host. It
 // receives migrations from other agents and, with --api, takes handoff requests from edge
 // gateways over HTTP (docs/api.md).
+#include <cstdlib>
+
 #include "agent/agent.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
@@ -23,6 +25,9 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
   command.add_option("--state-dir", options->state_dir, "Where incoming blobs are staged")
       ->capture_default_str();
+  if (const char* criu = std::getenv("DOCKMIG_CRIU")) options->criu = criu;
+  command.add_option("--criu", options->criu, "CRIU binary for the page server of handoffs' dumps; the same CRIU\n"
+                     "that dockerd runs (env DOCKMIG_CRIU)")->capture_default_str();
   command.add_option("--max-sessions", options->max_sessions, "Incoming migrations served at once")
       ->check(CLI::Range(1, 64))->capture_default_str();
   add_transport_options(command, options->security);

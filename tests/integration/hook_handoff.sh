@@ -23,7 +23,7 @@ phases=$(awk '/^event: phase-started/ {getline; print}' "$events" \
 step "phases in the event stream: $phases"
 [ "$phases" = "plan image presync precopy checkpoint finalsync restore confirm" ] || fail "phases out of order or missing"
 finished=$(awk '/^event: phase-finished/ {n++} END {print n+0}' "$events")
-[ "$finished" = 7 ] || fail "$finished phase-finished events, expected 7"
+[ "$finished" = 8 ] || fail "$finished phase-finished events, expected 8"
 [ "$(awk '/^event: / {last = $2} END {print last}' "$events")" = end ] \
   || fail "the stream did not close with the end event: $(tail -n3 "$events")"
 grep -A1 '^event: end$' "$events" | grep -q '"state":"succeeded"' || fail "the end event does not say succeeded"
