@@ -25,6 +25,7 @@ set(DOCKMIG_LAYERS_TEST_SOURCES
 set(DOCKMIG_TRANSFER_TEST_SOURCES
   tests/unit/transfer/file_stream_test.cc
   tests/unit/transfer/zstd_stream_test.cc
+  tests/unit/transfer/compression_level_test.cc
   tests/unit/transfer/connection_test.cc
   tests/unit/transfer/channel_test.cc
   tests/unit/transfer/tls_test.cc

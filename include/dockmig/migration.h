@@ -29,6 +29,11 @@ struct TransportSecurity {
   bool insecure = false;    // plain TCP, unencrypted and unauthenticated
 };
 
+/// MigrationRequest::zstd_level when each stream's level is chosen from the measured link
+/// rate and the compression speed on a sample of its data (docs/design.md, "Compression
+/// matched to the link").
+inline constexpr int kZstdLevelAuto = 0;
+
 struct MigrationRequest {
   std::string container;      // name or id on the source
   std::string destination;    // ADDR:PORT of the destination agent

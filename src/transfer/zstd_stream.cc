@@ -16,14 +16,22 @@ Error zstd_error(ErrorCode code, const char* what, size_t zstd_code) {
 
 }  // namespace
 
-ZstdCompressSink::ZstdCompressSink(ByteSink& next, int level)
-    : next_(next), context_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+ZstdCompressSink::ZstdCompressSink(ByteSink& next, int level) : ZstdCompressSink(next, level, ZSTD_createCCtx()) {
+  owns_context_ = true;
+}
+
+ZstdCompressSink::ZstdCompressSink(ByteSink& next, int level, ZSTD_CCtx_s* context)
+    : next_(next), context_(context), out_(ZSTD_CStreamOutSize()) {
   if (context_ == nullptr) return;
+  // A borrowed context may still hold the unfinished frame of a stream that failed.
+  ZSTD_CCtx_reset(context_, ZSTD_reset_session_only);
   ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(context_, ZSTD_c_nbWorkers, 0);
 }
 
-ZstdCompressSink::~ZstdCompressSink() { ZSTD_freeCCtx(context_); }
+ZstdCompressSink::~ZstdCompressSink() {
+  if (owns_context_) ZSTD_freeCCtx(context_);
+}
 
 Status ZstdCompressSink::write(std::span<const std::byte> data) {
   if (context_ == nullptr) return make_error(ErrorCode::Internal, "zstd: cannot allocate a compression context");
