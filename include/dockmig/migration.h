@@ -41,7 +41,7 @@ struct MigrationRequest {
   std::string target_name;    // name at the destination; empty = the same
   bool keep_source = false;   // leave the stopped source instead of removing it
   bool dry_run = false;       // plan and say what would move; move nothing
-  int zstd_level = 3;
+  int zstd_level = kZstdLevelAuto;  // or 1-19: that level for every stream
   MemoryMode memory_mode = MemoryMode::PreCopy;
   /// Pre-copy stops when what is left would cross the link in about this long.
   double precopy_target_seconds = 0.5;
@@ -49,11 +49,21 @@ struct MigrationRequest {
   TransportSecurity security;  // for the link to the destination agent
 };
 
+/// How one blob was compressed.
+struct StreamCompression {
+  std::string stream;                // the blob: image, upper, pages, checkpoint, memory, ...
+  int zstd_level = 0;                // the level it started with
+  int final_zstd_level = 0;          // lower when the compressor fell behind the link
+  bool automatic = false;            // chosen from the link and the CPU, not fixed by the request
+  double link_bytes_per_second = 0;  // the link rate the choice weighed; 0: none measured yet
+};
+
 struct PhaseReport {
   std::string name;
   double seconds = 0;
   uint64_t wire_bytes = 0;  // bytes on the link, both directions
   uint64_t raw_bytes = 0;   // the same payload before compression
+  std::vector<StreamCompression> compression = {};  // the phase's blobs, in order
 };
 
 /// One pre-copy round: the pages the destination did not have yet, sent while the

@@ -1,6 +1,8 @@
 // The migration report as JSON (for programs: the gateway hook, the benchmark) and as a
 // table (for people). Both come from the same struct so they can never disagree.
+#include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "dockmig/migration.h"
 
@@ -35,12 +37,39 @@ nlohmann::json memory_json(const MemoryReport& memory) {
           {"frozen_pages_resent", memory.frozen_pages_resent}};
 }
 
+nlohmann::json compression_json(const std::vector<StreamCompression>& streams) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const StreamCompression& s : streams)
+    out.push_back({{"stream", s.stream},
+                   {"zstd_level", s.zstd_level},
+                   {"final_zstd_level", s.final_zstd_level},
+                   {"automatic", s.automatic},
+                   {"link_bytes_per_second", s.link_bytes_per_second}});
+  return out;
+}
+
+/// Whether any blob's level was chosen automatically, and the best link rate a choice weighed.
+std::pair<bool, double> compression_summary(const MigrationReport& report) {
+  bool automatic = false;
+  double rate = 0;
+  for (const PhaseReport& p : report.phases)
+    for (const StreamCompression& s : p.compression) {
+      automatic = automatic || s.automatic;
+      rate = std::max(rate, s.link_bytes_per_second);
+    }
+  return {automatic, rate};
+}
+
 }  // namespace
 
 nlohmann::json to_json(const MigrationReport& report) {
   nlohmann::json phases = nlohmann::json::object();
   for (const PhaseReport& p : report.phases)
-    phases[p.name] = {{"seconds", p.seconds}, {"wire_bytes", p.wire_bytes}, {"raw_bytes", p.raw_bytes}};
+    phases[p.name] = {{"seconds", p.seconds},
+                      {"wire_bytes", p.wire_bytes},
+                      {"raw_bytes", p.raw_bytes},
+                      {"compression", compression_json(p.compression)}};
+  auto [automatic, link_rate] = compression_summary(report);
   return {{"container", report.container},
           {"source", report.source},
           {"destination", report.destination},
@@ -56,6 +85,7 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"bytes_total", report.bytes_total},
           {"prepared_bytes_saved", report.prepared_bytes_saved},
           {"memory", memory_json(report.memory)},
+          {"compression", {{"automatic", automatic}, {"link_bytes_per_second", link_rate}}},
           {"checkpoint_path", report.checkpoint_path},
           {"criu_restore_seconds", report.criu_restore_seconds}};
 }
@@ -91,6 +121,41 @@ std::string memory_text(const MemoryReport& memory) {
   return out + line;
 }
 
+std::string mbit(double bytes_per_second) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f Mbit/s", bytes_per_second * 8 / 1e6);
+  return text;
+}
+
+/// "    precopy     zstd 12, 19->15, 9 at 4.80 Mbit/s": a phase's blobs' levels (19->15: it
+/// stepped down to keep ahead of the link) and the rate the last one weighed.
+std::string phase_levels_text(const PhaseReport& phase) {
+  std::string levels;
+  for (const StreamCompression& s : phase.compression) {
+    levels += (levels.empty() ? "" : ", ") + std::to_string(s.zstd_level);
+    if (s.final_zstd_level != s.zstd_level) levels += "->" + std::to_string(s.final_zstd_level);
+  }
+  double rate = phase.compression.back().link_bytes_per_second;
+  char name[64];
+  std::snprintf(name, sizeof name, "    %-11s zstd ", phase.name.c_str());
+  return name + levels + (rate > 0 ? " at " + mbit(rate) : std::string(" (link not measured yet)")) + "\n";
+}
+
+std::string compression_text(const MigrationReport& report) {
+  auto [automatic, link_rate] = compression_summary(report);
+  std::string out;
+  for (const PhaseReport& p : report.phases) {
+    if (p.compression.empty()) continue;
+    if (!automatic)
+      return "  compression: zstd level " + std::to_string(p.compression.front().zstd_level) +
+             " for every blob (fixed by the request)\n";
+    out += phase_levels_text(p);
+  }
+  if (out.empty()) return out;
+  return "  compression: zstd level chosen per blob from the link and this CPU (auto)" +
+         (link_rate > 0 ? "; link measured at " + mbit(link_rate) : std::string()) + "\n" + out;
+}
+
 }  // namespace
 
 std::string to_text(const MigrationReport& report) {
@@ -112,6 +177,7 @@ std::string to_text(const MigrationReport& report) {
   }
   if (report.dry_run) return out;
   out += memory_text(report.memory);
+  out += compression_text(report);
   if (report.criu_restore_seconds > 0) {
     std::snprintf(line, sizeof line, "  restore: CRIU's own %.3f s; memory left CRIU %s\n", report.criu_restore_seconds,
                   report.checkpoint_path == "page-server" ? "through dockmig's page server" : "through containerd's store");

@@ -1,12 +1,17 @@
 // A migration's conversation on top of transfer::Channel. Blobs are zstd-compressed on
 // the way out; the destination keeps them compressed in a staging file until the
 // channel has verified their checksum, and only then decompresses while applying.
+// Every answer from the peer also measures the link: the blob bytes sent since the last
+// answer, over the time since the first of them left (transfer/link_rate.h); the next
+// blob's level is weighed against that rate.
 #include "migrate/session.h"
 
 #include <charconv>
 #include <cstdio>
 #include <random>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "layers/upper_tar.h"
 #include "transfer/file_stream.h"
@@ -42,6 +47,43 @@ class RawMeter : public transfer::ByteSink {
   Progress& progress_;
   bool finished_ = false;
 };
+
+/// Tells the link meter when a blob's compressed bytes leave for the channel.
+class LinkTap : public transfer::ByteSink {
+ public:
+  LinkTap(transfer::ByteSink& next, transfer::LinkRateMeter& meter) : next_(next), meter_(meter) {}
+  Status write(std::span<const std::byte> data) override {
+    meter_.sent(data.size(), std::chrono::steady_clock::now());
+    return next_.write(data);
+  }
+  Status finish() override { return next_.finish(); }
+
+ private:
+  transfer::ByteSink& next_;
+  transfer::LinkRateMeter& meter_;
+};
+
+Status compress_and_send(const std::string& name, transfer::ByteSink& compressor, PhaseReport& phase,
+                         Progress& progress, const std::function<Status(transfer::ByteSink&)>& produce) {
+  RawMeter meter(compressor, phase, progress);
+  Status produced = produce(meter);
+  if (!produced) return std::move(produced.error()).wrap("sending " + name);
+  return meter.finish();
+}
+
+void log_level_choice(const StreamCompression& used, const std::vector<transfer::LevelTrial>& trials) {
+  std::string tried;
+  char trial_text[96];
+  for (const transfer::LevelTrial& trial : trials) {
+    std::snprintf(trial_text, sizeof trial_text, " %d: %.1f MB/s, ratio %.2f;", trial.level,
+                  trial.raw_bytes / std::max(trial.seconds, 1e-9) / 1e6,
+                  static_cast<double>(trial.raw_bytes) / std::max<uint64_t>(trial.compressed_bytes, 1));
+    tried += trial_text;
+  }
+  spdlog::debug("blob {}: zstd level {} (at the end {}) for a link of {:.2f} Mbit/s{}{}", used.stream,
+                used.zstd_level, used.final_zstd_level, used.link_bytes_per_second * 8 / 1e6,
+                trials.empty() ? " (not measured yet)" : "; trials", tried);
+}
 
 }  // namespace
 
@@ -159,10 +201,14 @@ uint64_t Session::wire_bytes(const std::string& phase) const { return channel_->
 
 Status Session::send_message(const json& message) { return channel_->send_message(message); }
 
-Result<json> Session::receive_message() { return channel_->receive_message(); }
+Result<json> Session::receive_message() {
+  Result<json> message = channel_->receive_message();
+  if (message) link_rate_.answered(std::chrono::steady_clock::now());
+  return message;
+}
 
 Result<json> Session::expect(const std::string& type) {
-  Result<json> message = channel_->receive_message();
+  Result<json> message = receive_message();
   if (!message) return message;
   std::string got = message->value("type", "");
   if (got != type)
@@ -180,11 +226,21 @@ Result<json> Session::request(const json& message, const std::string& reply_type
 Status Session::send_stream(const std::string& name, PhaseReport& phase, Progress& progress, int zstd_level,
                             const std::function<Status(transfer::ByteSink&)>& produce) {
   std::unique_ptr<transfer::ByteSink> blob = channel_->send_blob(name);
-  transfer::ZstdCompressSink compressed(*blob, zstd_level);
-  RawMeter meter(compressed, phase, progress);
-  Status produced = produce(meter);
-  if (!produced) return std::move(produced.error()).wrap("sending " + name);
-  return meter.finish();
+  LinkTap wire(*blob, link_rate_);
+  StreamCompression used{name, zstd_level, zstd_level, zstd_level == kZstdLevelAuto, link_rate_.bytes_per_second()};
+  Status sent;
+  if (used.automatic) {
+    transfer::AutoLevelZstdSink compressed(wire, used.link_bytes_per_second, zstd_);
+    sent = compress_and_send(name, compressed, phase, progress, produce);
+    used.zstd_level = compressed.chosen_level();
+    used.final_zstd_level = compressed.level();
+    log_level_choice(used, compressed.trials());
+  } else {
+    transfer::ZstdCompressSink compressed(wire, zstd_level, zstd_.get());
+    sent = compress_and_send(name, compressed, phase, progress, produce);
+  }
+  phase.compression.push_back(used);
+  return sent;
 }
 
 Status Session::receive_blob_to_file(const std::string& name, const std::filesystem::path& path) {

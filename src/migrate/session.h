@@ -11,8 +11,10 @@
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
 #include "migrate/progress.h"
+#include "transfer/auto_level_zstd.h"
 #include "transfer/byte_stream.h"
 #include "transfer/channel.h"
+#include "transfer/link_rate.h"
 
 namespace dockmig::migrate {
 
@@ -59,9 +61,14 @@ class Session {
   Result<nlohmann::json> request(const nlohmann::json& message, const std::string& reply_type);
 
   /// Streams a blob: `produce` writes raw bytes, which are counted into `phase.raw_bytes`,
-  /// zstd-compressed and framed with a checksum.
+  /// zstd-compressed and framed with a checksum. With kZstdLevelAuto the level is chosen
+  /// from the link rate measured so far and trials on the blob's first bytes; the level
+  /// used is added to `phase.compression`.
   Status send_stream(const std::string& name, PhaseReport& phase, Progress& progress, int zstd_level,
                      const std::function<Status(transfer::ByteSink&)>& produce);
+  /// The link's rate as measured from the blobs sent and the peer's answers; 0 until a
+  /// large enough blob was answered.
+  double link_bytes_per_second() const { return link_rate_.bytes_per_second(); }
   /// Receives blob `name` into a file, as sent (compressed); returns only once its checksum
   /// is verified, so the caller may apply it.
   Status receive_blob_to_file(const std::string& name, const std::filesystem::path& path);
@@ -75,6 +82,8 @@ class Session {
  private:
   explicit Session(std::unique_ptr<transfer::Channel> channel) : channel_(std::move(channel)) {}
   std::unique_ptr<transfer::Channel> channel_;
+  transfer::LinkRateMeter link_rate_;
+  transfer::ZstdContext zstd_;  // one for all the blobs this side sends
 };
 
 /// A fresh id for a migration or a preparation: 16 lowercase hex digits, the form the

@@ -17,7 +17,7 @@ namespace dockmig::migrate {
 struct UpperSyncFiles {
   std::filesystem::path upper;  // the container's overlay2 UpperDir
   std::filesystem::path work;   // private scratch: staged blobs, signatures, deltas
-  int zstd_level = 3;
+  int zstd_level = kZstdLevelAuto;  // or a fixed level (see Session::send_stream)
 };
 
 // Source side. Each returns once the destination has applied the transfer and the

@@ -38,6 +38,29 @@ TEST(MigrationReport, JsonCarriesPhasesAndTotals) {
   EXPECT_TRUE(json["succeeded"]);
 }
 
+TEST(MigrationReport, SaysWhichZstdLevelEachPhaseUsedAndWhy) {
+  MigrationReport report = finished_report();
+  report.phase("presync").compression = {{"upper", 3, 3, true, 0}};
+  report.phase("finalsync").compression = {{"checkpoint", 19, 19, true, 610'000}, {"memory", 19, 15, true, 625'000}};
+  nlohmann::json json = to_json(report);
+  EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["zstd_level"], 19);
+  EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["final_zstd_level"], 15);
+  EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["automatic"], true);
+  EXPECT_EQ(json["compression"]["link_bytes_per_second"], 625'000);
+  std::string text = to_text(report);
+  EXPECT_NE(text.find("chosen per blob from the link and this CPU (auto); link measured at 5.00 Mbit/s"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("presync     zstd 3 (link not measured yet)"), std::string::npos) << text;
+  EXPECT_NE(text.find("finalsync   zstd 19, 19->15 at 5.00 Mbit/s"), std::string::npos) << text;
+}
+
+TEST(MigrationReport, SaysWhenTheRequestFixedTheZstdLevel) {
+  MigrationReport report = finished_report();
+  report.phase("presync").compression = {{"upper", 7, 7, false, 0}};
+  EXPECT_EQ(to_json(report)["compression"]["automatic"], false);
+  EXPECT_NE(to_text(report).find("zstd level 7 for every blob (fixed by the request)"), std::string::npos);
+}
+
 TEST(MigrationReport, TextNamesEveryPhaseAndTheResult) {
   std::string text = to_text(finished_report());
   EXPECT_NE(text.find("presync"), std::string::npos);
