@@ -8,6 +8,7 @@
 #include <initializer_list>
 
 #include "migrate/session.h"
+#include "transfer/compression_level.h"
 
 namespace dockmig::agent {
 namespace {
@@ -67,6 +68,16 @@ Status check_container(std::string_view text, const char* field) {
   return {};
 }
 
+/// `options.zstd_level`: "auto" or an integer from 1 to 19.
+Result<int> zstd_level_option(const json& value) {
+  if (value.is_string() && value.get<std::string>() == "auto") return kZstdLevelAuto;
+  if (value.is_number_integer()) {
+    Result<int> level = transfer::parse_zstd_level(value.dump());
+    if (level) return level;
+  }
+  return invalid("`options.zstd_level` must be \"auto\" or an integer from 1 to 19");
+}
+
 Result<HandoffOptions> parse_options(const json& options) {
   HandoffOptions parsed;
   if (!options.is_object()) return invalid("`options` must be an object");
@@ -79,9 +90,9 @@ Result<HandoffOptions> parse_options(const json& options) {
       parsed.target_name = value.get<std::string>();
       if (Status ok = check_container(parsed.target_name, "options.target_name"); !ok) return std::move(ok.error());
     } else if (key == "zstd_level") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 19)
-        return invalid("`options.zstd_level` must be an integer from 1 to 19");
-      parsed.zstd_level = static_cast<int>(value.get<int64_t>());
+      Result<int> level = zstd_level_option(value);
+      if (!level) return std::move(level.error());
+      parsed.zstd_level = *level;
     } else {
       return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level");
     }
@@ -237,7 +248,8 @@ Result<PrepareSpec> parse_prepare_request(std::string_view body) {
 }
 
 nlohmann::json to_json(const HandoffSpec& spec) {
-  json options = {{"keep_source", spec.options.keep_source}, {"zstd_level", spec.options.zstd_level}};
+  json level = spec.options.zstd_level == kZstdLevelAuto ? json("auto") : json(spec.options.zstd_level);
+  json options = {{"keep_source", spec.options.keep_source}, {"zstd_level", level}};
   if (!spec.options.target_name.empty()) options["target_name"] = spec.options.target_name;
   return {{"container", spec.container}, {"destination", spec.destination}, {"options", options}};
 }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::agent {
@@ -20,7 +21,7 @@ inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 struct HandoffOptions {
   bool keep_source = false;
   std::string target_name;  // name at the destination; "" = the same
-  int zstd_level = 3;
+  int zstd_level = kZstdLevelAuto;  // "auto" in JSON, or 1-19
 };
 
 /// A POST /v1/handoffs body: {"container", "destination", "options"?}.

@@ -11,6 +11,7 @@
 #include "migrate/prepare.h"
 #include "migrate/session.h"
 #include "migrate/source_migration.h"
+#include "transfer/compression_level.h"
 
 namespace dockmig::cli {
 namespace {
@@ -33,6 +34,18 @@ class TerminalProgress : public migrate::Progress {
   bool enabled_;
 };
 
+/// Takes "auto" or 1-19 and hands CLI11 the number (kZstdLevelAuto for auto).
+CLI::Validator zstd_level_option() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        Result<int> level = transfer::parse_zstd_level(text);
+        if (!level) return level.error().message + "; " + level.error().hint;
+        text = std::to_string(*level);
+        return {};
+      },
+      "auto|1-19");
+}
+
 }  // namespace
 
 VerbRunner define_migrate(CLI::App& command) {
@@ -47,8 +60,10 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--keep-source", request->keep_source,
                    "Keep the stopped source container instead of removing it");
   command.add_flag("--dry-run", request->dry_run, "Say what would move and how big; move nothing");
-  command.add_option("--zstd-level", request->zstd_level, "Compression level, 1-19")
-      ->check(CLI::Range(1, 19))->capture_default_str();
+  command.add_option("--zstd-level", request->zstd_level,
+                     "Compression level: auto (chosen per blob from the measured link rate and how\n"
+                     "fast this CPU compresses a sample of it) or 1-19 for every blob")
+      ->transform(zstd_level_option())->type_name("LEVEL")->default_str("auto");
   auto mode = std::make_shared<std::string>("pre-copy");
   command.add_option("--mode", *mode,
                      "How memory moves: pre-copy (in rounds while the container runs; only what\n"

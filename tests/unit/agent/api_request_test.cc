@@ -20,7 +20,18 @@ TEST(HandoffRequest, DefaultsTheOptions) {
   Result<HandoffSpec> spec = parse_handoff_request(R"({"container":"0123456789ab","destination":"edge-b:7070"})");
   ASSERT_TRUE(spec) << spec.error().message;
   EXPECT_FALSE(spec->options.keep_source);
-  EXPECT_EQ(spec->options.zstd_level, 3);
+  EXPECT_EQ(spec->options.zstd_level, kZstdLevelAuto);
+}
+
+TEST(HandoffRequest, TakesAutoAsTheZstdLevelAndShowsItSo) {
+  Result<HandoffSpec> spec =
+      parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"zstd_level":"auto"}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.zstd_level, kZstdLevelAuto);
+  EXPECT_EQ(to_json(*spec)["options"]["zstd_level"], "auto");
+  spec = parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"zstd_level":19}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(to_json(*spec)["options"]["zstd_level"], 19);
 }
 
 TEST(HandoffRequest, RefusesEachBadFieldNamingIt) {
@@ -45,6 +56,9 @@ TEST(HandoffRequest, RefusesEachBadFieldNamingIt) {
            Case{R"({"container":"web1","destination":"10.0.0.1:1","options":[]})", "`options` must be an object"},
            Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":0}})", "zstd_level"},
            Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":3.5}})", "zstd_level"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":20}})", "zstd_level"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":"5"}})", "zstd_level"},
+           Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"zstd_level":"max"}})", "zstd_level"},
            Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"keep_source":"yes"}})", "keep_source"},
            Case{R"({"container":"web1","destination":"10.0.0.1:1","options":{"dry_run":true}})", "unknown option"},
        }) {
