@@ -16,6 +16,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/runc_criu_config_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
+  tests/unit/memory/write_tracker_test.cc
 )
 set(DOCKMIG_LAYERS_TEST_SOURCES
   tests/unit/layers/upper_snapshot_test.cc

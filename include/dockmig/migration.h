@@ -73,13 +73,15 @@ struct PrecopyRound {
   uint64_t pages_sent = 0;       // new contents: not yet at the destination
   uint64_t pages_unchanged = 0;  // present there already
   uint64_t pages_redirtied = 0;  // sent in an earlier round, written since: sent again
+  uint64_t pages_read = 0;       // read from the container: all its memory, or only what was written
+  double stopped_seconds = 0;    // the longest any of its processes was stopped (to start tracking it)
   uint64_t raw_bytes = 0;
   uint64_t wire_bytes = 0;
 };
 
 struct MemoryReport {
   std::string mode = "stop-and-copy";  // pre-copy | stop-and-copy
-  std::string tracking;                // how pre-copy found changed pages: page-hash
+  std::string tracking;                // how pre-copy found changed pages: uffd-wp | page-hash
   std::vector<PrecopyRound> rounds;
   std::string stop_reason;             // why the last round was the last
   /// The checkpoint's memory after the freeze: pages sent whole, pages the destination

@@ -84,13 +84,9 @@ Result<CriuFeatures> Criu::probe() const {
   features.check_passed = check->code == 0;
   features.check_output = last_lines(output, 6);
   features.breakpoints_broken = output.find("breakpoints don't seem to work") != std::string::npos;
-  for (const char* name : {"uffd-noncoop", "mem_dirty_track"}) {
-    Result<base::Exit> feature = base::run({path_, "check", "--feature", name});
-    if (!feature) return std::move(feature.error()).wrap(std::string("criu check --feature ") + name);
-    bool supported = feature->code == 0;
-    if (std::string_view(name) == "uffd-noncoop") features.lazy_pages = supported;
-    else features.mem_dirty_tracking = supported;
-  }
+  Result<base::Exit> lazy = base::run({path_, "check", "--feature", "uffd-noncoop"});
+  if (!lazy) return std::move(lazy.error()).wrap("criu check --feature uffd-noncoop");
+  features.lazy_pages = lazy->code == 0;
   return features;
 }
 

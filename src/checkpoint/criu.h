@@ -21,7 +21,6 @@ struct CriuFeatures {
   bool check_passed = false;
   std::string check_output;        // the last lines of `criu check`, for a failed check
   bool lazy_pages = false;         // uffd + uffd-noncoop: post-copy restore possible
-  bool mem_dirty_tracking = false; // soft-dirty: iterative pre-dump possible
   bool breakpoints_broken = false; // hardware breakpoints do not fire (some VMs)
 };
 

@@ -1,6 +1,6 @@
 // `dockmig doctor`: can this host send and receive live migrations? Each check is one line
 // with its status and, when it fails, what to do. Required checks decide the exit status;
-// informational ones (lazy pages, dirty-memory tracking, breakpoints) say what dockmig will
+// informational ones (lazy pages, pre-copy tracking, breakpoints) say what dockmig will
 // do without them.
 #include <cstdio>
 #include <string>
@@ -12,6 +12,7 @@
 #include "checkpoint/runc_criu_config.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
+#include "memory/write_tracker.h"
 
 namespace dockmig::cli {
 namespace {
@@ -69,12 +70,6 @@ void check_criu_features(const checkpoint::Criu& criu, std::vector<Check>& check
   checks.push_back({"lazy pages (uffd)", CheckStatus::Info,
                     features->lazy_pages ? "available" : "not available: no post-copy restore",
                     ""});
-  checks.push_back({"dirty-memory tracking", CheckStatus::Info,
-                    features->mem_dirty_tracking
-                        ? "available: memory can be pre-copied while the container runs"
-                        : "not available (kernel lacks soft-dirty, CONFIG_MEM_SOFT_DIRTY): "
-                          "memory moves in one pass after the freeze",
-                    ""});
   checks.push_back({"hardware breakpoints", CheckStatus::Info,
                     features->breakpoints_broken
                         ? "do not fire here; CRIU >= 4.2 detects this and needs no CRIU_FAULT=130"
@@ -103,6 +98,17 @@ void check_criu(const std::string& binary, std::vector<Check>& checks) {
                                 : "missing: CRIU cannot dump a process of another user than root "
                                   "(`Can't get rlimit`); containers running as root only",
                     other_users ? "" : checkpoint::kCapSysResourceFix});
+}
+
+// Informational: pre-copy works on every host; write tracking makes its rounds cheap.
+void check_memory_tracking(std::vector<Check>& checks) {
+  Status tracking = memory::write_tracking_supported();
+  checks.push_back({"pre-copy tracking", CheckStatus::Info,
+                    tracking ? "uffd-wp: rounds after the first read only the pages written since "
+                               "(userfaultfd write-protect and PAGEMAP_SCAN)"
+                             : "page-hash: every pre-copy round reads all of the memory (" +
+                                   tracking.error().message + ")",
+                    ""});
 }
 
 // Informational: a host without these options still moves containers that no client is
@@ -164,6 +170,7 @@ VerbRunner define_doctor(CLI::App& command) {
     check_docker(options->docker, checks);
     check_criu(options->criu, checks);
     check_runc_criu_config(checks);
+    check_memory_tracking(checks);
     return print(checks, options->json);
   };
 }

@@ -49,6 +49,7 @@ Result<ContainerInfo> parse_container(const json& inspect) {
   info.tty = bool_at(inspect, "/Config/Tty"_json_pointer);
   info.privileged = bool_at(inspect, "/HostConfig/Privileged"_json_pointer);
   info.network_mode = string_at(inspect, "/HostConfig/NetworkMode"_json_pointer);
+  info.pid_mode = string_at(inspect, "/HostConfig/PidMode"_json_pointer);
   info.storage_driver = string_at(inspect, "/GraphDriver/Name"_json_pointer);
   info.upper_dir = string_at(inspect, "/GraphDriver/Data/UpperDir"_json_pointer);
   info.config = inspect["Config"];
@@ -68,6 +69,8 @@ std::vector<std::string> migration_blockers(const ContainerInfo& info) {
   if (info.privileged) reasons.push_back("it is privileged, so it depends on this host's devices");
   if (info.network_mode == "host" || info.network_mode.starts_with("container:"))
     reasons.push_back("its network mode is `" + info.network_mode + "`, tied to this host");
+  if (info.pid_mode == "host" || info.pid_mode.starts_with("container:"))
+    reasons.push_back("its pid mode is `" + info.pid_mode + "`: its processes are not its own to move");
   if (info.storage_driver != "overlay2")
     reasons.push_back("its storage driver is `" + info.storage_driver + "`, not overlay2");
   for (const std::string& mount : info.mounts)

@@ -21,6 +21,7 @@ struct ContainerInfo {
   bool tty = false;
   bool privileged = false;
   std::string network_mode;
+  std::string pid_mode;  // HostConfig.PidMode: "" (its own), "host", "container:ID"
   std::string storage_driver;  // GraphDriver.Name
   std::string upper_dir;       // GraphDriver.Data.UpperDir
   std::vector<std::string> mounts;  // "type:source->destination", any means "cannot move yet"

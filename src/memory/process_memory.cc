@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -50,8 +51,8 @@ Status read_run(int pid, uint64_t first, size_t count, std::vector<std::byte>& b
   return {};
 }
 
-Status read_region(int pid, int pagemap, const MapsRegion& region, RegionPages which, std::vector<std::byte>& buffer,
-                   const PageVisitor& visit, ScanStats& stats) {
+Status read_range(int pid, int pagemap, const PageRange& region, std::vector<std::byte>& buffer,
+                  const PageVisitor& visit, ScanStats& stats) {
   uint64_t entries[kBatchPages];
   for (uint64_t at = region.start; at < region.end; at += kBatchPages * kPageSize) {
     size_t count = std::min<uint64_t>(kBatchPages, (region.end - at) / kPageSize);
@@ -59,9 +60,9 @@ Status read_region(int pid, int pagemap, const MapsRegion& region, RegionPages w
     if (got <= 0) return {};
     count = static_cast<size_t>(got) / sizeof(uint64_t);
     for (size_t i = 0; i < count;) {
-      if (!wanted(entries[i], which)) { ++i; continue; }
+      if (!wanted(entries[i], region.pages)) { ++i; continue; }
       size_t run = 1;
-      while (i + run < count && wanted(entries[i + run], which)) ++run;
+      while (i + run < count && wanted(entries[i + run], region.pages)) ++run;
       Status read = read_run(pid, at + i * kPageSize, run, buffer, visit, stats);
       if (!read) return read;
       i += run;
@@ -103,6 +104,8 @@ RegionPages pages_to_dump(const MapsRegion& region) {
   return file_backed ? RegionPages::AnonymousOnly : RegionPages::All;
 }
 
+bool in_our_pid_namespace(int pid) { return pid_namespace(pid) == pid_namespace(::getpid()); }
+
 Result<std::vector<int>> namespace_processes(int init_pid) {
   std::optional<ino_t> target = pid_namespace(init_pid);
   if (!target)
@@ -120,20 +123,27 @@ Result<std::vector<int>> namespace_processes(int init_pid) {
   return pids;
 }
 
-Status read_process_pages(int pid, const PageVisitor& visit, ScanStats& stats) {
-  std::string proc = "/proc/" + std::to_string(pid);
-  std::ifstream maps(proc + "/maps");
-  base::UniqueFd pagemap(::open((proc + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!maps || !pagemap) return {};  // exited
-  ++stats.processes;
-  std::vector<std::byte> buffer(kBatchPages * kPageSize);
+std::vector<PageRange> dumpable_ranges(int pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::vector<PageRange> ranges;
   std::string line;
   while (std::getline(maps, line)) {
     std::optional<MapsRegion> region = parse_maps_line(line);
     if (!region) continue;
     RegionPages which = pages_to_dump(*region);
-    if (which == RegionPages::None) continue;
-    Status read = read_region(pid, pagemap.get(), *region, which, buffer, visit, stats);
+    if (which != RegionPages::None) ranges.push_back({region->start, region->end, which});
+  }
+  return ranges;
+}
+
+Status read_process_ranges(int pid, const std::vector<PageRange>& ranges, const PageVisitor& visit,
+                           ScanStats& stats) {
+  base::UniqueFd pagemap(::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap) return {};  // exited
+  ++stats.processes;
+  std::vector<std::byte> buffer(kBatchPages * kPageSize);
+  for (const PageRange& range : ranges) {
+    Status read = read_range(pid, pagemap.get(), range, buffer, visit, stats);
     if (!read) return read;
   }
   return {};

@@ -29,12 +29,8 @@ using PageVisitor = std::function<Status(const PageAddress&, PageView)>;
 /// The processes (not threads) in the pid namespace of `init_pid`, `init_pid` first: a
 /// container's processes as CRIU dumps them.
 Result<std::vector<int>> namespace_processes(int init_pid);
-
-/// Visits each page of `pid` that is in memory or swap and that CRIU would dump: private
-/// anonymous memory, copied-on-write pages of private file mappings, shared anonymous
-/// memory. A process that exits meanwhile ends its walk quietly; a page that cannot be
-/// read is skipped (the freeze sends it).
-Status read_process_pages(int pid, const PageVisitor& visit, ScanStats& stats);
+/// Whether `pid` is in the caller's own pid namespace (then it is no container's process).
+bool in_our_pid_namespace(int pid);
 
 struct MapsRegion {
   uint64_t start = 0, end = 0;
@@ -48,5 +44,23 @@ std::optional<MapsRegion> parse_maps_line(const std::string& line);
 /// the file's own (copied on write). Exposed for tests.
 enum class RegionPages { None, All, AnonymousOnly };
 RegionPages pages_to_dump(const MapsRegion& region);
+
+/// Part of a process's memory, and which of its pages a dump carries.
+struct PageRange {
+  uint64_t start = 0, end = 0;
+  RegionPages pages = RegionPages::All;
+  bool operator==(const PageRange&) const = default;
+};
+
+/// The mappings of `pid` whose pages CRIU would dump: private anonymous memory,
+/// copied-on-write pages of private file mappings, shared anonymous memory. Empty when the
+/// process has exited.
+std::vector<PageRange> dumpable_ranges(int pid);
+
+/// Visits each page of `ranges` of `pid` that is in memory or swap and that CRIU would
+/// dump. A process that exits meanwhile ends its walk quietly; a page that cannot be read
+/// is skipped (the freeze sends it).
+Status read_process_ranges(int pid, const std::vector<PageRange>& ranges, const PageVisitor& visit,
+                           ScanStats& stats);
 
 }  // namespace dockmig::memory

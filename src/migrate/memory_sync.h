@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dockmig/migration.h"
+#include "memory/container_memory.h"
 #include "memory/page.h"
 #include "memory/page_records.h"
 #include "memory/page_store.h"
@@ -58,7 +59,8 @@ class PrecopySender {
                      MemoryReport& report);
 
  private:
-  Status run_round(int init_pid, size_t number, PhaseReport& phase, Progress& progress, PrecopyRound& round);
+  Status run_round(memory::ContainerMemory& memory, size_t number, PhaseReport& phase, Progress& progress,
+                   PrecopyRound& round);
   Status resend(const std::filesystem::path& images_dir, const std::vector<std::string>& images,
                 const nlohmann::json& indices, PhaseReport& phase, Progress& progress, MemoryReport& report);
   Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,

@@ -1,16 +1,18 @@
-// The source side of memory pre-copy (memory_sync.h). Changed pages are found by their
-// content: every round reads the container's memory and sends each page whose content the
-// destination does not hold yet. This needs nothing from the kernel, so it works on every
-// host; its cost is one read of the memory per round, while the container runs.
+// The source side of memory pre-copy (memory_sync.h). The first round reads all of the
+// container's memory; later rounds read what may have changed since (memory/
+// container_memory.h: the pages written, where the kernel can track writes, else all of
+// it). Each round sends the pages whose content the destination does not hold yet.
 #include <fcntl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "base/unique_fd.h"
 #include "memory/page_records.h"
-#include "memory/process_memory.h"
+#include "memory/container_memory.h"
 #include "migrate/memory_sync.h"
 
 namespace dockmig::migrate {
@@ -98,10 +100,11 @@ uint32_t PrecopySender::hold(const memory::PageHash& hash) {
 Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress,
                                  MemoryReport& report) {
   report.mode = "pre-copy";
-  report.tracking = "page-hash";
+  memory::ContainerMemory memory(init_pid, memory::best_tracking());
   for (;;) {
     PrecopyRound round;
-    Status sent = run_round(init_pid, report.rounds.size() + 1, phase, progress, round);
+    Status sent = run_round(memory, report.rounds.size() + 1, phase, progress, round);
+    report.tracking = memory.tracking_used();
     if (!sent) return sent;
     report.rounds.push_back(round);
     if (std::optional<std::string> reason = precopy_stop_reason(report.rounds, target_seconds)) {
@@ -109,22 +112,22 @@ Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseRepor
       break;
     }
   }
+  memory.stop_tracking();  // before the freeze: CRIU dumps the processes as they were
   return session_.send_message({{"type", "precopy-end"}, {"memory", true}});
 }
 
 Status PrecopySender::skip_rounds() { return session_.send_message({{"type", "precopy-end"}, {"memory", true}}); }
 
-Status PrecopySender::run_round(int init_pid, size_t number, PhaseReport& phase, Progress& progress,
-                                PrecopyRound& round) {
+Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, PhaseReport& phase,
+                                Progress& progress, PrecopyRound& round) {
   Clock::time_point begin = Clock::now();
-  Result<std::vector<int>> pids = memory::namespace_processes(init_pid);
-  if (!pids) return std::move(pids.error()).wrap("pre-copy round " + std::to_string(number));
+  spdlog::debug("pre-copy round {} begins", number);
   uint64_t wire_before = session_.wire_bytes("precopy");
   uint64_t raw_before = phase.raw_bytes;
   Status sent = session_.send_message({{"type", "pages"}, {"round", number}});
   if (!sent) return sent;
   sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
-    memory::ScanStats stats;
+    memory::RoundRead read;
     auto visit = [&](const memory::PageAddress& at, memory::PageView page) -> Status {
       if (memory::is_zero_page(page)) return {};
       memory::PageHash hash = memory::hash_page(page);
@@ -140,10 +143,10 @@ Status PrecopySender::run_round(int init_pid, size_t number, PhaseReport& phase,
       hold(hash);
       return sink.write(page);
     };
-    for (int pid : *pids) {
-      Status read = memory::read_process_pages(pid, visit, stats);
-      if (!read) return read;
-    }
+    Status read_all = memory.read_round(visit, read);
+    round.pages_read = read.scan.pages_read;
+    round.stopped_seconds = read.longest_stop.count();
+    if (!read_all) return std::move(read_all.error()).wrap("pre-copy round " + std::to_string(number));
     return sink.finish();
   });
   if (!sent) return sent;

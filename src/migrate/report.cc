@@ -26,7 +26,8 @@ nlohmann::json memory_json(const MemoryReport& memory) {
                       {"pages_redirtied", r.pages_redirtied},
                       {"raw_bytes", r.raw_bytes},
                       {"wire_bytes", r.wire_bytes},
-                      {"container_stopped_seconds", 0.0}});
+                      {"pages_read", r.pages_read},
+                      {"container_stopped_seconds", r.stopped_seconds}});
   return {{"mode", memory.mode},
           {"tracking", memory.tracking},
           {"rounds", rounds},
@@ -106,10 +107,13 @@ std::string memory_text(const MemoryReport& memory) {
   char line[256];
   for (size_t i = 0; i < memory.rounds.size(); ++i) {
     const PrecopyRound& r = memory.rounds[i];
-    std::snprintf(line, sizeof line, "  pre-copy round %zu: %.3f s, %llu pages sent (%llu written again), %llu unchanged, %s on the wire\n",
-                  i + 1, r.seconds, static_cast<unsigned long long>(r.pages_sent),
-                  static_cast<unsigned long long>(r.pages_redirtied), static_cast<unsigned long long>(r.pages_unchanged),
-                  human_bytes(r.wire_bytes).c_str());
+    std::snprintf(line, sizeof line,
+                  "  pre-copy round %zu: %.3f s, %llu pages read, %llu sent (%llu written again), %llu unchanged, "
+                  "%s on the wire, container stopped %.1f ms\n",
+                  i + 1, r.seconds, static_cast<unsigned long long>(r.pages_read),
+                  static_cast<unsigned long long>(r.pages_sent), static_cast<unsigned long long>(r.pages_redirtied),
+                  static_cast<unsigned long long>(r.pages_unchanged), human_bytes(r.wire_bytes).c_str(),
+                  r.stopped_seconds * 1000);
     out += line;
   }
   out += "  pre-copy stopped: " + memory.stop_reason + " (tracking: " + memory.tracking + ")\n";

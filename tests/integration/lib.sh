@@ -74,6 +74,18 @@ count_once() {
 count_of() { number_of count_once "$1" "$2"; }
 count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
 
+# holding_userfaultfd HOST CONTAINER: the container's processes that hold a userfaultfd
+# (pre-copy's write tracking must leave none behind).
+holding_userfaultfd() {
+  local pid ns proc
+  pid=$(dk "$1" inspect -f '{{.State.Pid}}' "$2")
+  ns=$(readlink "/proc/$pid/ns/pid")
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+    if find "$proc/fd" -lname '*userfaultfd*' 2>/dev/null | grep -q .; then echo "${proc#/proc/}"; fi
+  done
+}
+
 # ---- migrations -------------------------------------------------------------------------
 agent_port=7070
 agent_pids=()

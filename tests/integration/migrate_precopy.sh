@@ -2,7 +2,10 @@
 # handed off; pre-copy sends the region while it runs, and after the freeze only the pages
 # written since the last round cross. The service then proves its whole region intact
 # (every page matches the generation it last wrote) and its write count carried on. On the
-# way back a damaged page-store entry at the destination is caught and sent again.
+# way back a damaged page-store entry at the destination is caught and sent again. Where
+# the host can track writes (uffd-wp), rounds after the first read only the pages written,
+# the container holds no userfaultfd afterwards, and dockmig killed in a round leaves the
+# service running at the source, untracked and intact.
 # dockmig lends runc.conf to CRIU's page server for each dump: it must be as it was after
 # every migration, and an agent puts back one left changed by a dump that died.
 source "$(dirname "$0")/lib.sh"
@@ -50,6 +53,22 @@ step "$rounds rounds ($(memory_field "['stop_reason']")); after the freeze $sent
 [ "$(memory_field "['rounds'][0]['pages_sent']")" -ge "$pages" ] || fail "round 1 did not send the region"
 [ "$known" -ge $((pages * 9 / 10)) ] || fail "the destination had only $known pages from pre-copy"
 [ "$sent" -lt $((known / 5)) ] || fail "$sent pages crossed after the freeze, not a fifth of the $known pre-copied"
+tracking=$(memory_field "['tracking']")
+step "tracking: $tracking; pages read per round: $(memory_field "[\"rounds\"]" | python3 -c 'import ast,sys; print([r["pages_read"] for r in ast.literal_eval(sys.stdin.read())])')"
+doctor=$(in_ns edge-a "$DOCKMIG" doctor --docker "$EDGE_A_DOCKER" 2>&1 || true)
+if grep -q 'pre-copy tracking *uffd-wp' <<<"$doctor"; then
+  [ "$tracking" = uffd-wp ] || fail "this host tracks writes (doctor says uffd-wp), the migration used: $tracking"
+  stopped_ms=$(memory_field "['rounds'][0]['container_stopped_seconds'] * 1000")
+  step "round 1 stopped the container for $stopped_ms ms to start tracking it"
+  python3 -c "import sys; sys.exit(0 if $stopped_ms < 100 else 1)" || fail "tracking stopped the container for $stopped_ms ms"
+  if [ "$rounds" -ge 2 ]; then
+    first=$(memory_field "['rounds'][0]['pages_read']") second=$(memory_field "['rounds'][1]['pages_read']")
+    [ "$second" -lt $((first / 4)) ] || fail "round 2 read $second pages of $first: write tracking did not narrow it"
+  fi
+else
+  step "this host cannot track writes (see dockmig doctor): pre-copy used $tracking"
+fi
+[ -z "$(holding_userfaultfd edge-b mig-precopy)" ] || fail "the restored container holds a userfaultfd"
 answer=$(verified edge-b)
 step "edge-b: $answer"
 [[ $answer == ok* ]] || fail "the memory at edge-b is not intact: $answer"
@@ -81,6 +100,36 @@ answer=$(verified edge-b)
 [[ $answer == ok* ]] || fail "the memory at edge-b is not intact after stop-and-copy: $answer"
 conf_unchanged || fail "$conf is not as it was before the migrations"
 
+# interrupt_in_round N: starts edge-b -> edge-a, kills dockmig once round N has begun, and
+# checks that the service runs on at edge-b, untracked, its memory intact.
+interrupt_in_round() {
+  local round=$1 log before
+  log=$(mktemp)
+  before=$(count_of edge-b mig-precopy)
+  in_ns edge-b "$DOCKMIG" -v migrate mig-precopy "$EDGE_A_ADDR:$agent_port" --docker "$EDGE_B_DOCKER" \
+    "${transport_args[@]}" --json >/dev/null 2>"$log" &
+  local migrating=$! waited=0
+  until grep -q "pre-copy round $round begins" "$log"; do
+    sleep 0.05; waited=$((waited + 1))
+    [ $waited -lt 1200 ] || { rm -f "$log"; fail "pre-copy round $round did not begin within 60 s"; }
+  done
+  [ "$round" -gt 1 ] || sleep 1  # in the middle of round 1's read
+  pkill -INT -f "$DOCKMIG -v migrate mig-precopy" || fail "dockmig was not running in round $round"
+  wait "$migrating" || true
+  grep -q "tracking the writes" "$log" || step "(no process was tracked in this run)"
+  rm -f "$log"
+  running edge-b mig-precopy || fail "interrupted in round $round, the source is not running"
+  ! running edge-a mig-precopy || fail "interrupted in round $round, a copy runs at edge-a too"
+  [ -z "$(holding_userfaultfd edge-b mig-precopy)" ] || fail "interrupted in round $round, the source holds a userfaultfd"
+  wait_until 10 count_at_least edge-b mig-precopy $((before + 10)) || fail "interrupted in round $round, the service stopped writing"
+  answer=$(verified edge-b)
+  [[ $answer == ok* ]] || fail "interrupted in round $round, the memory is not intact: $answer"
+  step "interrupted in round $round: edge-b runs on, untracked: $answer"
+}
+step "dockmig interrupted in pre-copy rounds 1 and 2"
+interrupt_in_round 1
+interrupt_in_round 2
+
 step "an agent that starts puts back a runc.conf left changed by an interrupted dump"
 mkdir -p /etc/criu
 if [ "$conf_before" = absent ]; then echo '# dockmig: runc.conf did not exist' >"$conf.dockmig-saved"
@@ -89,4 +138,4 @@ printf 'page-server\naddress 127.0.0.1\nport 9\n' >"$conf"
 stop_agents
 start_agent edge-b
 conf_unchanged || fail "the agent did not put $conf back: $(cat "$conf" 2>/dev/null)"
-pass "$rounds rounds, $sent pages after the freeze, $resent re-sent on the way back, stop-and-copy intact"
+pass "$rounds rounds ($tracking), $sent pages after the freeze, $resent re-sent on the way back, stop-and-copy intact, interrupts harmless"

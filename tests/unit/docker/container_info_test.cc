@@ -53,12 +53,14 @@ TEST(MigrationBlockers, NameEveryReasonAContainerCannotMove) {
   inspect["Config"]["Tty"] = true;
   inspect["HostConfig"]["Privileged"] = true;
   inspect["HostConfig"]["NetworkMode"] = "host";
+  inspect["HostConfig"]["PidMode"] = "host";
   inspect["GraphDriver"]["Name"] = "vfs";
   inspect["Mounts"] = json::parse(R"([{"Type": "volume", "Source": "/v", "Destination": "/data"}])");
   std::vector<std::string> reasons = migration_blockers(*parse_container(inspect));
-  ASSERT_EQ(reasons.size(), 6u);
+  ASSERT_EQ(reasons.size(), 7u);
   EXPECT_NE(reasons[0].find("not running"), std::string::npos);
-  EXPECT_NE(reasons[5].find("volume:/v->/data"), std::string::npos);
+  EXPECT_NE(reasons[4].find("pid mode is `host`"), std::string::npos);
+  EXPECT_NE(reasons[6].find("volume:/v->/data"), std::string::npos);
 }
 
 TEST(CreateRequest, KeepsConfigAndOnlyPortableHostSettings) {

@@ -148,7 +148,7 @@ TEST(ProcessMemory, ReadsThisProcesssPagesWithTheirAddresses) {
   for (size_t i = 0; i < pages; i += 2) std::memset(region + i * kPageSize, 'a' + static_cast<int>(i), kPageSize);
   std::map<uint64_t, char> seen;
   ScanStats stats;
-  Status read = read_process_pages(getpid(), [&](const PageAddress& at, PageView page) -> Status {
+  Status read = read_process_ranges(getpid(), dumpable_ranges(getpid()), [&](const PageAddress& at, PageView page) -> Status {
     uint64_t start = reinterpret_cast<uint64_t>(region);
     if (at.vaddr >= start && at.vaddr < start + pages * kPageSize) seen[(at.vaddr - start) / kPageSize] = static_cast<char>(page[0]);
     return {};

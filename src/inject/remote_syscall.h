@@ -1,0 +1,45 @@
+// System calls made by another process, as that process: how dockmig creates a
+// userfaultfd inside a container's process and closes it there again. ptrace seizes the
+// process's main thread, points it at a `syscall` instruction already in its memory
+// (nothing in the process is written), single-steps it, and puts every register back; a
+// system call the thread was blocked in restarts as if it had only been interrupted.
+// Seccomp is suspended for the injected calls only (PTRACE_O_SUSPEND_SECCOMP: Docker's
+// default profile forbids userfaultfd). x86_64 only; elsewhere seize() says so.
+#pragma once
+
+#include <sys/user.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+
+#include "dockmig/result.h"
+
+namespace dockmig::inject {
+
+class RemoteProcess {
+ public:
+  /// Stops `pid`'s main thread and makes it ready to run system calls for us.
+  static Result<RemoteProcess> seize(int pid);
+  RemoteProcess(RemoteProcess&& other) noexcept;
+  RemoteProcess& operator=(RemoteProcess&&) = delete;
+  /// Lets the thread go on exactly where it was.
+  ~RemoteProcess();
+
+  /// Runs system call `number` with `args` in the process; its return value (a negative
+  /// errno is a value, not an error: the call ran and failed).
+  Result<long> syscall(long number, const std::array<uint64_t, 6>& args = {});
+  /// How long the thread has been stopped so far.
+  std::chrono::duration<double> stopped() const { return std::chrono::steady_clock::now() - stopped_at_; }
+
+ private:
+  RemoteProcess(int pid, uint64_t syscall_ip, std::chrono::steady_clock::time_point stopped_at);
+  void release();
+
+  int pid_ = 0;  // 0 once released
+  uint64_t syscall_ip_ = 0;
+  std::chrono::steady_clock::time_point stopped_at_;
+  user_regs_struct saved_{};  // the thread's registers at the stop
+};
+
+}  // namespace dockmig::inject

@@ -1,0 +1,52 @@
+// A running container's memory, read round after round for pre-copy: the first round
+// all of it, later rounds what may have changed since. With write tracking
+// (write_tracker.h) a later round reads only the pages written since the round before;
+// without it, every round reads everything and the pages' hashes tell what changed.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "dockmig/result.h"
+#include "memory/process_memory.h"
+#include "memory/write_tracker.h"
+
+namespace dockmig::memory {
+
+enum class Tracking { WriteProtect, PageHash };
+std::string_view to_string(Tracking tracking);  // "uffd-wp", "page-hash"
+/// The best this host offers: write tracking where the kernel has it.
+Tracking best_tracking();
+
+struct RoundRead {
+  ScanStats scan;
+  std::chrono::duration<double> longest_stop{};  // the longest any process was stopped
+};
+
+class ContainerMemory {
+ public:
+  ContainerMemory(int init_pid, Tracking tracking) : init_pid_(init_pid), tracking_(tracking) {}
+
+  /// Visits the pages of this round (see above), process by process.
+  Status read_round(const PageVisitor& visit, RoundRead& read);
+  /// How the rounds found what changed: "uffd-wp", "page-hash", or "uffd-wp; page-hash for
+  /// 1 of 3 processes: REASON" when some could not be tracked.
+  std::string tracking_used() const;
+  /// Ends all tracking now, leaving the processes as they were; the destructor does too.
+  void stop_tracking() { trackers_.clear(); }
+
+ private:
+  /// The tracker of `pid`, started if needed; null when it cannot be tracked.
+  WriteTracker* tracker_of(int pid, RoundRead& read);
+
+  int init_pid_;
+  Tracking tracking_;
+  std::map<int, WriteTracker> trackers_;
+  std::map<int, std::string> untracked_;  // pid -> why not
+  std::map<int, int> attempts_;
+  size_t processes_seen_ = 0;
+};
+
+}  // namespace dockmig::memory
