@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/verbs.h"
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : dockmig::cli::kExitBadInput;
   }
+  // Logs go to stderr: stdout carries the report, which --json makes a program's input.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dockmig"));
   spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
   try {
     return chosen();
