@@ -22,12 +22,17 @@ in_ns edge-a "$DOCKMIG" migrate mig-fail "$REGISTRY" --docker "$EDGE_A_DOCKER" -
   && migrate_status=0 || migrate_status=$?
 expect_failure "not an agent" "not a dockmig agent"
 
+# The fake says it listens through a file, and gives up after 60 s if no one calls.
+listening=$(mktemp -u)
 in_ns edge-b python3 -c '
 import socket, struct
-s = socket.create_server(("'"$EDGE_B_ADDR"'", '"$agent_port"')); c, _ = s.accept()
+s = socket.create_server(("'"$EDGE_B_ADDR"'", '"$agent_port"')); s.settimeout(60)
+open("'"$listening"'", "w").close()
+c, _ = s.accept()
 c.sendall(b"DOCKMIG\n" + struct.pack(">H", 99)); c.recv(64); c.close()' &
 fake=$!
-sleep 0.5
+wait_until 30 test -e "$listening" || fail "the fake agent did not start listening"
+rm -f "$listening"
 migrate edge-a edge-b mig-fail
 wait $fake || true
 expect_failure "protocol version" "protocol version 99"
