@@ -21,8 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Error ptrace_error(const std::string& what, int pid) {
-  return make_error(ErrorCode::ToolFailed, what + " process " + std::to_string(pid) + ": " + std::strerror(errno));
+Error ptrace_error(const std::string& what, int tid) {
+  ErrorCode code = errno == ESRCH ? ErrorCode::NotFound : ErrorCode::ToolFailed;  // ESRCH: it exited
+  return make_error(code, what + " thread " + std::to_string(tid) + ": " + std::strerror(errno));
 }
 
 #if defined(__x86_64__)
@@ -54,7 +55,7 @@ Result<uint64_t> find_syscall_instruction(int pid) {
                              std::end(kSyscallInstruction));
     if (found != text.begin() + got) return start + static_cast<uint64_t>(found - text.begin());
   }
-  return make_error(ErrorCode::NotFound, "process " + std::to_string(pid) + " has no syscall instruction to borrow");
+  return make_error(ErrorCode::Unsupported, "process " + std::to_string(pid) + " has no syscall instruction to borrow");
 }
 
 void aim_at_syscall(user_regs_struct& regs, uint64_t ip, long number, const std::array<uint64_t, 6>& args) {
@@ -100,58 +101,58 @@ bool is_step_stop(int status) { return WSTOPSIG(status) == SIGTRAP && (status >>
 
 }  // namespace
 
-Result<RemoteProcess> RemoteProcess::seize(int pid) {
-  if (!kSupported) return std::move(find_syscall_instruction(pid).error());
-  Result<uint64_t> ip = find_syscall_instruction(pid);
+Result<RemoteProcess> RemoteProcess::seize(int tid) {
+  if (!kSupported) return std::move(find_syscall_instruction(tid).error());
+  Result<uint64_t> ip = find_syscall_instruction(tid);
   if (!ip) return std::move(ip.error());
-  if (::ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_SUSPEND_SECCOMP) != 0) return ptrace_error("cannot seize", pid);
+  if (::ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_SUSPEND_SECCOMP) != 0) return ptrace_error("cannot seize", tid);
   Clock::time_point stopped_at = Clock::now();
   int status = 0;
-  if (::ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) != 0 || !wait_stop(pid, status)) {
-    Error error = ptrace_error("cannot stop", pid);
-    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 || !wait_stop(tid, status)) {
+    Error error = ptrace_error("cannot stop", tid);
+    ::ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
     return error;
   }
   if (!is_interrupt_stop(status)) {  // a signal came first: deliver it, try another time
-    ::ptrace(PTRACE_DETACH, pid, nullptr, WSTOPSIG(status));
-    return make_error(ErrorCode::Interrupted, "process " + std::to_string(pid) + " was taking a signal");
+    ::ptrace(PTRACE_DETACH, tid, nullptr, WSTOPSIG(status));
+    return make_error(ErrorCode::Interrupted, "process " + std::to_string(tid) + " was taking a signal");
   }
-  RemoteProcess process(pid, *ip, stopped_at);
-  if (!get_registers(pid, process.saved_)) return ptrace_error("cannot read the registers of", pid);
+  RemoteProcess process(tid, *ip, stopped_at);
+  if (!get_registers(tid, process.saved_)) return ptrace_error("cannot read the registers of", tid);
   return process;
 }
 
-RemoteProcess::RemoteProcess(int pid, uint64_t syscall_ip, Clock::time_point stopped_at)
-    : pid_(pid), syscall_ip_(syscall_ip), stopped_at_(stopped_at) {}
+RemoteProcess::RemoteProcess(int tid, uint64_t syscall_ip, Clock::time_point stopped_at)
+    : tid_(tid), syscall_ip_(syscall_ip), stopped_at_(stopped_at) {}
 
 RemoteProcess::RemoteProcess(RemoteProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, 0)), syscall_ip_(other.syscall_ip_), stopped_at_(other.stopped_at_),
+    : tid_(std::exchange(other.tid_, 0)), syscall_ip_(other.syscall_ip_), stopped_at_(other.stopped_at_),
       saved_(other.saved_) {}
 
 RemoteProcess::~RemoteProcess() { release(); }
 
 void RemoteProcess::release() {
-  if (pid_ == 0) return;
-  set_registers(pid_, saved_);
-  ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);
-  pid_ = 0;
+  if (tid_ == 0) return;
+  set_registers(tid_, saved_);
+  ::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
+  tid_ = 0;
 }
 
 Result<long> RemoteProcess::syscall(long number, const std::array<uint64_t, 6>& args) {
   user_regs_struct regs = saved_;
   aim_at_syscall(regs, syscall_ip_, number, args);
   int status = 0;
-  if (!set_registers(pid_, regs) || ::ptrace(PTRACE_SINGLESTEP, pid_, nullptr, nullptr) != 0)
-    return ptrace_error("cannot run a system call in", pid_);
-  if (!wait_stop(pid_, status)) {
-    pid_ = 0;  // it died: nothing to put back
+  if (!set_registers(tid_, regs) || ::ptrace(PTRACE_SINGLESTEP, tid_, nullptr, nullptr) != 0)
+    return ptrace_error("cannot run a system call in", tid_);
+  if (!wait_stop(tid_, status)) {
+    tid_ = 0;  // it died: nothing to put back
     return make_error(ErrorCode::NotFound, "process exited while running an injected system call");
   }
-  if (!is_step_stop(status) || !get_registers(pid_, regs) ||
+  if (!is_step_stop(status) || !get_registers(tid_, regs) ||
       instruction_pointer(regs) != syscall_ip_ + kSyscallLength) {
     int signal = is_step_stop(status) || is_interrupt_stop(status) ? 0 : WSTOPSIG(status);
-    set_registers(pid_, saved_);
-    ::ptrace(PTRACE_DETACH, std::exchange(pid_, 0), nullptr, signal);
+    set_registers(tid_, saved_);
+    ::ptrace(PTRACE_DETACH, std::exchange(tid_, 0), nullptr, signal);
     return make_error(ErrorCode::Interrupted, "the injected system call " + std::to_string(number) + " was interrupted");
   }
   return syscall_result(regs);

@@ -1,6 +1,6 @@
 // System calls made by another process, as that process: how dockmig creates a
-// userfaultfd inside a container's process and closes it there again. ptrace seizes the
-// process's main thread, points it at a `syscall` instruction already in its memory
+// userfaultfd inside a container's process and closes it there again. ptrace seizes one
+// of its threads, points it at a `syscall` instruction already in its memory
 // (nothing in the process is written), single-steps it, and puts every register back; a
 // system call the thread was blocked in restarts as if it had only been interrupted.
 // Seccomp is suspended for the injected calls only (PTRACE_O_SUSPEND_SECCOMP: Docker's
@@ -19,8 +19,8 @@ namespace dockmig::inject {
 
 class RemoteProcess {
  public:
-  /// Stops `pid`'s main thread and makes it ready to run system calls for us.
-  static Result<RemoteProcess> seize(int pid);
+  /// Stops thread `tid` and makes it ready to run system calls for us.
+  static Result<RemoteProcess> seize(int tid);
   RemoteProcess(RemoteProcess&& other) noexcept;
   RemoteProcess& operator=(RemoteProcess&&) = delete;
   /// Lets the thread go on exactly where it was.
@@ -33,10 +33,10 @@ class RemoteProcess {
   std::chrono::duration<double> stopped() const { return std::chrono::steady_clock::now() - stopped_at_; }
 
  private:
-  RemoteProcess(int pid, uint64_t syscall_ip, std::chrono::steady_clock::time_point stopped_at);
+  RemoteProcess(int tid, uint64_t syscall_ip, std::chrono::steady_clock::time_point stopped_at);
   void release();
 
-  int pid_ = 0;  // 0 once released
+  int tid_ = 0;  // 0 once released
   uint64_t syscall_ip_ = 0;
   std::chrono::steady_clock::time_point stopped_at_;
   user_regs_struct saved_{};  // the thread's registers at the stop

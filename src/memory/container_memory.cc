@@ -35,9 +35,10 @@ Status ContainerMemory::read_round(const PageVisitor& visit, RoundRead& read) {
   std::erase_if(trackers_, [&](const auto& entry) { return !alive.contains(entry.first); });
   processes_seen_ = std::max(processes_seen_, pids->size());
   for (int pid : *pids) {
-    std::vector<PageRange> ranges = dumpable_ranges(pid);
+    int thread = live_thread(pid);  // a process's pid names no memory once its main thread exited
+    std::vector<PageRange> ranges = dumpable_ranges(thread);
     if (WriteTracker* tracker = tracker_of(pid, read)) ranges = tracker->changed(ranges);
-    Status visited = read_process_ranges(pid, ranges, visit, read.scan);
+    Status visited = read_process_ranges(thread, ranges, visit, read.scan);
     if (!visited) return visited;
   }
   return {};
@@ -53,6 +54,7 @@ WriteTracker* ContainerMemory::tracker_of(int pid, RoundRead& read) {
     spdlog::debug("tracking the writes of process {} (stopped {:.2f} ms)", pid, stopped.count() * 1000);
     return &trackers_.emplace(pid, std::move(*tracker)).first->second;
   }
+  if (tracker.error().code == ErrorCode::NotFound) return nullptr;  // it exited: nothing to read either
   bool retry = tracker.error().code == ErrorCode::Interrupted && ++attempts_[pid] < kAttachAttempts;
   if (!retry) {
     spdlog::warn("pre-copy reads all of process {} each round: {}", pid, tracker.error().message);

@@ -104,6 +104,24 @@ RegionPages pages_to_dump(const MapsRegion& region) {
   return file_backed ? RegionPages::AnonymousOnly : RegionPages::All;
 }
 
+int live_thread(int pid) {
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task/";
+  std::vector<int> threads{pid};  // the main thread first
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(tasks, ec)) {
+    int tid = std::atoi(entry.path().filename().c_str());
+    if (tid != pid && tid > 0) threads.push_back(tid);
+  }
+  for (int tid : threads) {
+    std::ifstream stat(tasks + std::to_string(tid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(") ") == std::string::npos) continue;
+    char state = line[line.rfind(") ") + 2];
+    if (state == 'R' || state == 'S' || state == 'D') return tid;
+  }
+  return pid;
+}
+
 bool in_our_pid_namespace(int pid) { return pid_namespace(pid) == pid_namespace(::getpid()); }
 
 Result<std::vector<int>> namespace_processes(int init_pid) {

@@ -29,6 +29,10 @@ using PageVisitor = std::function<Status(const PageAddress&, PageView)>;
 /// The processes (not threads) in the pid namespace of `init_pid`, `init_pid` first: a
 /// container's processes as CRIU dumps them.
 Result<std::vector<int>> namespace_processes(int init_pid);
+/// A thread of process `pid` through which its memory can be read and system calls run:
+/// the main thread, or another when the main thread has exited (its pid then names a
+/// zombie without memory). `pid` itself when no thread runs.
+int live_thread(int pid);
 /// Whether `pid` is in the caller's own pid namespace (then it is no container's process).
 bool in_our_pid_namespace(int pid);
 

@@ -43,6 +43,7 @@ namespace {
 // kernel resolves every write itself anyway.
 constexpr long kUffdFlags = O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY;
 constexpr uint64_t kUffdFeatures = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD
 
 Error errno_error(const std::string& what) { return make_error(ErrorCode::Unsupported, what + ": " + std::strerror(errno)); }
 
@@ -119,17 +120,22 @@ Status write_tracking_supported() {
 
 namespace {
 
-// Creates a userfaultfd inside `pid`, takes it out through `pidfd` and closes it there.
-Result<base::UniqueFd> take_userfaultfd(int pid, int pidfd) {
+// Creates a userfaultfd inside process `pid` through its thread `thread`, takes it out
+// and closes it there.
+Result<base::UniqueFd> take_userfaultfd(int pid, int thread) {
   std::string who = "process " + std::to_string(pid);
-  Result<inject::RemoteProcess> remote = inject::RemoteProcess::seize(pid);
+  // A pidfd of the thread itself (PIDFD_THREAD, Linux 6.9+) when the main thread is gone:
+  // the main thread's pidfd then reaches no descriptor table.
+  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, thread, thread == pid ? 0 : kPidfdThread)));
+  if (!pidfd) return make_error(ErrorCode::NotFound, "pidfd_open of " + who + ": " + std::strerror(errno));
+  Result<inject::RemoteProcess> remote = inject::RemoteProcess::seize(thread);
   if (!remote) return std::move(remote.error());
   Result<long> remote_fd = remote->syscall(SYS_userfaultfd, {static_cast<uint64_t>(kUffdFlags)});
   if (!remote_fd) return std::move(remote_fd.error());
   if (*remote_fd < 0)
     return make_error(ErrorCode::Unsupported,
                       who + " cannot create a userfaultfd: " + std::strerror(static_cast<int>(-*remote_fd)));
-  base::UniqueFd uffd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, static_cast<int>(*remote_fd), 0)));
+  base::UniqueFd uffd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), static_cast<int>(*remote_fd), 0)));
   int taken_errno = errno;
   Result<long> closed = remote->syscall(SYS_close, {static_cast<uint64_t>(*remote_fd)});
   if (!closed || *closed != 0)
@@ -141,11 +147,11 @@ Result<base::UniqueFd> take_userfaultfd(int pid, int pidfd) {
 }  // namespace
 
 Result<WriteTracker> WriteTracker::attach(int pid, std::chrono::duration<double>& stopped) {
-  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  base::UniqueFd pagemap(::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pidfd || !pagemap) return make_error(ErrorCode::NotFound, "process " + std::to_string(pid) + " is gone");
+  int thread = live_thread(pid);
+  base::UniqueFd pagemap(::open(("/proc/" + std::to_string(thread) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pagemap) return make_error(ErrorCode::NotFound, "process " + std::to_string(pid) + " is gone");
   auto begin = std::chrono::steady_clock::now();
-  Result<base::UniqueFd> uffd = take_userfaultfd(pid, pidfd.get());
+  Result<base::UniqueFd> uffd = take_userfaultfd(pid, thread);
   stopped = std::chrono::steady_clock::now() - begin;
   if (!uffd) return std::move(uffd.error());
   Status enabled = enable_async_write_protect(uffd->get());

@@ -1,6 +1,7 @@
 // Write tracking on a real child process: the pages it writes are the ones reported, its
 // blocked system calls go on, and it holds no userfaultfd at any time we can see.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -37,11 +38,14 @@ size_t userfaultfds_of(const std::string& proc) {
 // alone in a pid namespace of its own, as a container's process is, when asked.
 class Child {
  public:
-  explicit Child(bool own_pid_namespace = false) {
+  enum class Shape { Plain, OwnPidNamespace, MainThreadGone };
+  explicit Child(Shape shape = Shape::Plain) {
     region_ = static_cast<char*>(mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     for (size_t i = 0; i < kPages; ++i) std::memset(region_ + i * kPageSize, static_cast<int>(i + 1), kPageSize);
     if (pipe(commands_) != 0 || pipe(answers_) != 0) std::abort();
+    bool own_pid_namespace = shape == Shape::OwnPidNamespace;
     pid_ = static_cast<pid_t>(own_pid_namespace ? syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0) : fork());
+    if (pid_ == 0 && shape == Shape::MainThreadGone) serve_from_a_thread();
     if (pid_ == 0) serve();
     if (pid_ < 0) std::abort();
     close(commands_[0]);
@@ -63,6 +67,13 @@ class Child {
   }
 
  private:
+  [[noreturn]] void serve_from_a_thread() {
+    pthread_t thread;
+    pthread_create(&thread, nullptr, [](void* self) -> void* { static_cast<Child*>(self)->serve(); }, this);
+    // The main thread alone exits (no unwinding through the test's frames); the process
+    // lives on in the thread, and its pid names a zombie.
+    for (;;) syscall(SYS_exit, 0);
+  }
   [[noreturn]] void serve() {
     char command;
     while (read(commands_[0], &command, 1) == 1) {
@@ -107,6 +118,18 @@ TEST_F(WriteTrackerTest, ReportsExactlyThePagesWrittenSinceTheLastLook) {
   EXPECT_TRUE(tracker->changed({child.region()}).empty()) << "written pages are protected again";
 }
 
+TEST_F(WriteTrackerTest, TracksAProcessWhoseMainThreadHasExited) {
+  Child child(Child::Shape::MainThreadGone);
+  child.ask(kChecksum);  // its thread serves
+  std::chrono::duration<double> stopped{};
+  Result<WriteTracker> tracker = WriteTracker::attach(child.pid(), stopped);
+  ASSERT_TRUE(tracker) << tracker.error().describe();
+  tracker->changed({child.region()});
+  child.ask(12);
+  EXPECT_EQ(tracker->changed({child.region()}),
+            (std::vector<PageRange>{{child.page_address(12), child.page_address(13), RegionPages::All}}));
+}
+
 TEST_F(WriteTrackerTest, LeavesTheProcessAsItWasWhenTrackingEnds) {
   Child child;
   long checksum = child.ask(kChecksum);
@@ -124,7 +147,7 @@ TEST_F(WriteTrackerTest, LeavesTheProcessAsItWasWhenTrackingEnds) {
 }
 
 TEST_F(WriteTrackerTest, AContainerRoundReadsOnlyWhatWasWritten) {
-  Child child(/*own_pid_namespace=*/true);
+  Child child(Child::Shape::OwnPidNamespace);
   ContainerMemory memory(child.pid(), Tracking::WriteProtect);
   auto pages_of_region = [&](RoundRead& read) {
     std::set<uint64_t> seen;
