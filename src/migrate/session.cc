@@ -73,16 +73,18 @@ Status compress_and_send(const std::string& name, transfer::ByteSink& compressor
 
 void log_level_choice(const StreamCompression& used, const std::vector<transfer::LevelTrial>& trials) {
   std::string tried;
+  double seconds = 0;
   char trial_text[96];
   for (const transfer::LevelTrial& trial : trials) {
     std::snprintf(trial_text, sizeof trial_text, " %d: %.1f MB/s, ratio %.2f;", trial.level,
                   trial.raw_bytes / std::max(trial.seconds, 1e-9) / 1e6,
                   static_cast<double>(trial.raw_bytes) / std::max<uint64_t>(trial.compressed_bytes, 1));
     tried += trial_text;
+    seconds += trial.seconds;
   }
-  spdlog::debug("blob {}: zstd level {} (at the end {}) for a link of {:.2f} Mbit/s{}{}", used.stream,
-                used.zstd_level, used.final_zstd_level, used.link_bytes_per_second * 8 / 1e6,
-                trials.empty() ? " (not measured yet)" : "; trials", tried);
+  spdlog::debug("blob {}: zstd level {} (at the end {}) for a link of {:.2f} Mbit/s; {} trials in {:.3f} s{}",
+                used.stream, used.zstd_level, used.final_zstd_level, used.link_bytes_per_second * 8 / 1e6,
+                trials.size(), seconds, tried);
 }
 
 }  // namespace
@@ -195,7 +197,19 @@ Result<std::string> Session::await_settled_state(const std::string& destination,
   return make_error(ErrorCode::Timeout, "the destination still reports migration " + id + " as active after 60 s");
 }
 
-void Session::set_phase(const std::string& phase) { channel_->set_phase(phase); }
+void Session::set_phase(const std::string& phase) {
+  phase_ = phase;
+  channel_->set_phase(phase);
+}
+
+bool Session::frozen() const {
+  bool checkpoint_passed = false;
+  for (const char* name : kPhaseNames) {
+    checkpoint_passed = checkpoint_passed || std::string_view(name) == "checkpoint";
+    if (phase_ == name) return checkpoint_passed;
+  }
+  return false;
+}
 
 uint64_t Session::wire_bytes(const std::string& phase) const { return channel_->wire_bytes(phase); }
 
@@ -230,7 +244,7 @@ Status Session::send_stream(const std::string& name, PhaseReport& phase, Progres
   StreamCompression used{name, zstd_level, zstd_level, zstd_level == kZstdLevelAuto, link_rate_.bytes_per_second()};
   Status sent;
   if (used.automatic) {
-    transfer::AutoLevelZstdSink compressed(wire, used.link_bytes_per_second, zstd_);
+    transfer::AutoLevelZstdSink compressed(wire, used.link_bytes_per_second, zstd_, !frozen());
     sent = compress_and_send(name, compressed, phase, progress, produce);
     used.zstd_level = compressed.chosen_level();
     used.final_zstd_level = compressed.level();

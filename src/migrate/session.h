@@ -81,7 +81,10 @@ class Session {
 
  private:
   explicit Session(std::unique_ptr<transfer::Channel> channel) : channel_(std::move(channel)) {}
+  /// Whether the migration's downtime has begun: the phase is the checkpoint or a later one.
+  bool frozen() const;
   std::unique_ptr<transfer::Channel> channel_;
+  std::string phase_;
   transfer::LinkRateMeter link_rate_;
   transfer::ZstdContext zstd_;  // one for all the blobs this side sends
 };

@@ -72,9 +72,10 @@ Result<std::optional<LevelTrial>> try_level(std::span<const std::byte> sample, i
   return std::optional<LevelTrial>(LevelTrial{level, sample.size(), frame.size(), seconds});
 }
 
-AutoLevelZstdSink::AutoLevelZstdSink(ByteSink& next, double link_bytes_per_second, ZstdContext& context)
+AutoLevelZstdSink::AutoLevelZstdSink(ByteSink& next, double link_bytes_per_second, ZstdContext& context,
+                                     bool may_grow_tables)
     : next_(next), frames_(next), link_bytes_per_second_(link_bytes_per_second), context_(context),
-      decided_(link_bytes_per_second <= 0) {}
+      may_grow_tables_(may_grow_tables), decided_(link_bytes_per_second <= 0) {}
 
 Status AutoLevelZstdSink::Frames::write(std::span<const std::byte> data) {
   Clock::time_point begin = Clock::now();
@@ -112,9 +113,12 @@ Status AutoLevelZstdSink::finish() {
 
 Status AutoLevelZstdSink::decide() {
   decided_ = true;
+  if (sample_.empty()) return {};  // an empty blob: nothing to weigh
+  // Growing the tables for a blob that fits in the sample costs more than any level saves.
+  bool may_grow = may_grow_tables_ && sample_.size() == kLevelSampleBytes;
   std::vector<std::vector<std::byte>> frames;
   for (int level : kCandidateZstdLevels) {
-    if (!slower_levels_may_win(trials_, link_bytes_per_second_)) break;
+    if (!slower_levels_may_win(trials_, link_bytes_per_second_) || (!may_grow && !context_.ready_for(level))) break;
     frames.emplace_back();
     Result<std::optional<LevelTrial>> trial =
         try_level(sample_, level, frames.back(), context_, trial_time_limit(trials_, link_bytes_per_second_));

@@ -8,6 +8,7 @@
 // output, and steps down to a faster level (a new frame) when it has fallen behind.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -37,11 +38,14 @@ class ZstdContext {
   /// Allocates (and touches) the tables `level` needs, unless an earlier level's are big
   /// enough: 0.2-0.4 s each for levels 12-19 on the edge hosts, once per context.
   Status prepare(int level);
+  /// Whether `level` can run without growing the tables by more than a few milliseconds.
+  bool ready_for(int level) const { return level <= std::max(prepared_level_, kCheapTablesLevel); }
 
  private:
   struct Free {
     void operator()(ZSTD_CCtx_s* context) const;
   };
+  static constexpr int kCheapTablesLevel = 6;  // 6 MiB of tables, about 10 ms
   std::unique_ptr<ZSTD_CCtx_s, Free> context_;
   int prepared_level_ = 0;  // the candidates' tables grow with their level
 };
@@ -58,8 +62,10 @@ Result<std::optional<LevelTrial>> try_level(std::span<const std::byte> sample, i
 class AutoLevelZstdSink : public ByteSink {
  public:
   /// Without a link rate (0) there is nothing to weigh: kDefaultZstdLevel, and no trials.
-  /// `context` is borrowed for the trials and the stream.
-  AutoLevelZstdSink(ByteSink& next, double link_bytes_per_second, ZstdContext& context);
+  /// `context` is borrowed for the trials and the stream. Without `may_grow_tables` (the
+  /// container is frozen), and for a blob that fits in the sample, the trials stop at the
+  /// levels the context's tables already serve: growing them costs up to 0.4 s a level.
+  AutoLevelZstdSink(ByteSink& next, double link_bytes_per_second, ZstdContext& context, bool may_grow_tables = true);
   Status write(std::span<const std::byte> data) override;
   /// Decides on what was written if the sample is not full yet, then ends the stream.
   Status finish() override;
@@ -94,6 +100,7 @@ class AutoLevelZstdSink : public ByteSink {
   Frames frames_;
   double link_bytes_per_second_;
   ZstdContext& context_;
+  bool may_grow_tables_;
   std::vector<std::byte> sample_;
   bool decided_;
   int chosen_level_ = kDefaultZstdLevel;

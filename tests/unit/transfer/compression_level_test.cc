@@ -194,11 +194,13 @@ std::vector<std::byte> decompressed(const std::vector<std::byte>& compressed) {
   }
 }
 
-/// Writes `data` through an AutoLevelZstdSink in uneven pieces and checks it comes back.
-int round_trip(const std::vector<std::byte>& data, double link_bytes_per_second, size_t* trials = nullptr) {
+/// Writes `data` through an AutoLevelZstdSink in uneven pieces and checks it comes back;
+/// the trials' levels go to `tried`.
+int round_trip(const std::vector<std::byte>& data, double link_bytes_per_second, std::vector<int>* tried,
+               bool may_grow_tables = true) {
   VectorSink wire;
   ZstdContext context;
-  AutoLevelZstdSink sink(wire, link_bytes_per_second, context);
+  AutoLevelZstdSink sink(wire, link_bytes_per_second, context, may_grow_tables);
   std::span<const std::byte> rest(data);
   for (size_t piece = 1000; !rest.empty(); piece = piece * 3 % 300'001 + 1) {
     size_t n = std::min(piece, rest.size());
@@ -208,28 +210,40 @@ int round_trip(const std::vector<std::byte>& data, double link_bytes_per_second,
   EXPECT_TRUE(sink.finish());
   EXPECT_EQ(wire.finished, 1);
   EXPECT_EQ(decompressed(wire.bytes), data);
-  if (trials) *trials = sink.trials().size();
+  if (tried)
+    for (const LevelTrial& trial : sink.trials()) tried->push_back(trial.level);
   return sink.level();
 }
 
 TEST(AutoLevelZstdSink, UsesTheDefaultLevelWithoutTrialsBeforeTheLinkIsMeasured) {
-  size_t trials = 1;
-  EXPECT_EQ(round_trip(sample_data(600'000), 0, &trials), kDefaultZstdLevel);
-  EXPECT_EQ(trials, 0u);
+  std::vector<int> tried;
+  EXPECT_EQ(round_trip(sample_data(600'000), 0, &tried), kDefaultZstdLevel);
+  EXPECT_TRUE(tried.empty());
 }
 
 TEST(AutoLevelZstdSink, ChoosesACandidateLevelAndTheStreamDecodesWhole) {
-  size_t trials = 0;
-  int level = round_trip(sample_data(3 * kLevelSampleBytes + 12345), kFiveMbit, &trials);
-  EXPECT_GE(trials, 1u);
-  EXPECT_NE(std::find(std::begin(kCandidateZstdLevels), std::end(kCandidateZstdLevels), level),
-            std::end(kCandidateZstdLevels));
+  std::vector<int> tried;
+  int level = round_trip(sample_data(3 * kLevelSampleBytes + 12345), kFiveMbit, &tried);
+  EXPECT_FALSE(tried.empty());
+  EXPECT_NE(std::find(tried.begin(), tried.end(), level), tried.end());
 }
 
 TEST(AutoLevelZstdSink, DecodesStreamsShorterThanTheSampleAndEmptyOnes) {
-  round_trip(sample_data(1000), kGigabit);
-  round_trip({}, kGigabit);
-  round_trip({}, 0);
+  std::vector<int> tried;
+  round_trip(sample_data(1000), kGigabit, &tried);
+  EXPECT_FALSE(tried.empty());
+  tried.clear();
+  EXPECT_EQ(round_trip({}, kGigabit, &tried), kDefaultZstdLevel);
+  EXPECT_TRUE(tried.empty());  // nothing to weigh
+  round_trip({}, 0, nullptr);
+}
+
+TEST(AutoLevelZstdSink, GrowsNoLargeTablesForASmallBlobOrWhenToldNotTo) {
+  // A link so slow that every level would be worth a try.
+  std::vector<int> tried;
+  round_trip(sample_data(100'000), 1000, &tried);
+  round_trip(sample_data(2 * kLevelSampleBytes), 1000, &tried, /*may_grow_tables=*/false);
+  for (int level : tried) EXPECT_LE(level, 6);
 }
 
 }  // namespace
