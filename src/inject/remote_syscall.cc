@@ -19,8 +19,6 @@
 namespace dockmig::inject {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 Error ptrace_error(const std::string& what, int tid) {
   ErrorCode code = errno == ESRCH ? ErrorCode::NotFound : ErrorCode::ToolFailed;  // ESRCH: it exited
   return make_error(code, what + " thread " + std::to_string(tid) + ": " + std::strerror(errno));
@@ -67,7 +65,6 @@ void aim_at_syscall(user_regs_struct& regs, uint64_t ip, long number, const std:
 }
 long syscall_result(const user_regs_struct& regs) { return static_cast<long>(regs.rax); }
 uint64_t instruction_pointer(const user_regs_struct& regs) { return regs.rip; }
-constexpr bool kSupported = true;
 #else
 Result<uint64_t> find_syscall_instruction(int) {
   return make_error(ErrorCode::Unsupported, "running a system call in another process is implemented for x86_64 only");
@@ -76,7 +73,6 @@ void aim_at_syscall(user_regs_struct&, uint64_t, long, const std::array<uint64_t
 long syscall_result(const user_regs_struct&) { return -ENOSYS; }
 uint64_t instruction_pointer(const user_regs_struct&) { return 0; }
 constexpr uint64_t kSyscallLength = 4;
-constexpr bool kSupported = false;
 #endif
 
 bool get_registers(int pid, user_regs_struct& regs) {
@@ -102,11 +98,9 @@ bool is_step_stop(int status) { return WSTOPSIG(status) == SIGTRAP && (status >>
 }  // namespace
 
 Result<RemoteProcess> RemoteProcess::seize(int tid) {
-  if (!kSupported) return std::move(find_syscall_instruction(tid).error());
   Result<uint64_t> ip = find_syscall_instruction(tid);
   if (!ip) return std::move(ip.error());
   if (::ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_SUSPEND_SECCOMP) != 0) return ptrace_error("cannot seize", tid);
-  Clock::time_point stopped_at = Clock::now();
   int status = 0;
   if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 || !wait_stop(tid, status)) {
     Error error = ptrace_error("cannot stop", tid);
@@ -117,17 +111,15 @@ Result<RemoteProcess> RemoteProcess::seize(int tid) {
     ::ptrace(PTRACE_DETACH, tid, nullptr, WSTOPSIG(status));
     return make_error(ErrorCode::Interrupted, "process " + std::to_string(tid) + " was taking a signal");
   }
-  RemoteProcess process(tid, *ip, stopped_at);
+  RemoteProcess process(tid, *ip);
   if (!get_registers(tid, process.saved_)) return ptrace_error("cannot read the registers of", tid);
   return process;
 }
 
-RemoteProcess::RemoteProcess(int tid, uint64_t syscall_ip, Clock::time_point stopped_at)
-    : tid_(tid), syscall_ip_(syscall_ip), stopped_at_(stopped_at) {}
+RemoteProcess::RemoteProcess(int tid, uint64_t syscall_ip) : tid_(tid), syscall_ip_(syscall_ip) {}
 
 RemoteProcess::RemoteProcess(RemoteProcess&& other) noexcept
-    : tid_(std::exchange(other.tid_, 0)), syscall_ip_(other.syscall_ip_), stopped_at_(other.stopped_at_),
-      saved_(other.saved_) {}
+    : tid_(std::exchange(other.tid_, 0)), syscall_ip_(other.syscall_ip_), saved_(other.saved_) {}
 
 RemoteProcess::~RemoteProcess() { release(); }
 

@@ -10,7 +10,6 @@
 #include <sys/user.h>
 
 #include <array>
-#include <chrono>
 #include <cstdint>
 
 #include "dockmig/result.h"
@@ -29,16 +28,13 @@ class RemoteProcess {
   /// Runs system call `number` with `args` in the process; its return value (a negative
   /// errno is a value, not an error: the call ran and failed).
   Result<long> syscall(long number, const std::array<uint64_t, 6>& args = {});
-  /// How long the thread has been stopped so far.
-  std::chrono::duration<double> stopped() const { return std::chrono::steady_clock::now() - stopped_at_; }
 
  private:
-  RemoteProcess(int tid, uint64_t syscall_ip, std::chrono::steady_clock::time_point stopped_at);
+  RemoteProcess(int tid, uint64_t syscall_ip);
   void release();
 
   int tid_ = 0;  // 0 once released
   uint64_t syscall_ip_ = 0;
-  std::chrono::steady_clock::time_point stopped_at_;
   user_regs_struct saved_{};  // the thread's registers at the stop
 };
 
