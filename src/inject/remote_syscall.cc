@@ -112,7 +112,11 @@ Result<RemoteProcess> RemoteProcess::seize(int tid) {
     return make_error(ErrorCode::Interrupted, "process " + std::to_string(tid) + " was taking a signal");
   }
   RemoteProcess process(tid, *ip);
-  if (!get_registers(tid, process.saved_)) return ptrace_error("cannot read the registers of", tid);
+  if (!get_registers(tid, process.saved_)) {  // nothing to put back: let it go as it is
+    Error error = ptrace_error("cannot read the registers of", tid);
+    ::ptrace(PTRACE_DETACH, std::exchange(process.tid_, 0), nullptr, nullptr);
+    return error;
+  }
   return process;
 }
 
