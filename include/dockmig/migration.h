@@ -93,6 +93,16 @@ struct MemoryReport {
   uint64_t frozen_pages_resent = 0;
 };
 
+/// CRIU's share of the checkpoint or the restore phase, from its own log and stats; the
+/// rest of the phase is Docker's (dockerd, containerd, runc) and, for the restore, the
+/// link's. All 0 when unknown.
+struct CriuShare {
+  double seconds = 0;         // CRIU's run
+  double hooks_seconds = 0;   // of that, waiting for runc's hooks (at a restore: dockerd's network setup)
+  double frozen_seconds = 0;  // dump only: from the tasks frozen to the dump's end
+  double memory_seconds = 0;  // dump only: collecting the pages and writing them out
+};
+
 struct MigrationReport {
   std::string container;
   std::string source;
@@ -117,6 +127,8 @@ struct MigrationReport {
   /// CRIU's own part of the restore phase (its stats-restore), 0 when unknown; the rest is
   /// dockerd, containerd, runc and the wire.
   double criu_restore_seconds = 0;
+  CriuShare criu_dump;
+  CriuShare criu_restore;
 
   PhaseReport& phase(const std::string& name);
 };

@@ -12,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoint/criu.h"
-#include "checkpoint/criu_stats.h"
 #include "checkpoint/runc_criu_config.h"
 #include "docker/container_info.h"
 #include "hostnet/neighbor_table.h"
@@ -42,7 +41,11 @@ std::string criu_log_excerpt(const std::string& daemon_message) {
   static const std::regex kLogPath(R"((/[^\s:"]+\.log))");
   std::smatch match;
   if (!std::regex_search(daemon_message, match, kLogPath)) return "";
-  std::ifstream log(match[1].str());
+  return criu_log_excerpt_of(match[1].str());
+}
+
+std::string criu_log_excerpt_of(const std::filesystem::path& path) {
+  std::ifstream log(path);
   std::string line, excerpt;
   int kept = 0;
   while (std::getline(log, line) && kept < 20) {
@@ -50,7 +53,7 @@ std::string criu_log_excerpt(const std::string& daemon_message) {
     excerpt += "    " + line + "\n";
     ++kept;
   }
-  return excerpt.empty() ? "" : "--- excerpt from " + match[1].str() + "\n" + excerpt + "--- end of excerpt";
+  return excerpt.empty() ? "" : "--- excerpt from " + path.string() + "\n" + excerpt + "--- end of excerpt";
 }
 
 // The link must be relative: CRIU reads page images only after it has moved into the
@@ -70,7 +73,7 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
   return {};
 }
 
-Result<double> criu_restore_seconds(int pid) {
+Result<CriuRestoreTimes> criu_restore_times(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   int shim = 0;
@@ -79,10 +82,20 @@ Result<double> criu_restore_seconds(int pid) {
   std::error_code ec;
   std::filesystem::path bundle = std::filesystem::read_symlink("/proc/" + std::to_string(shim) + "/cwd", ec);
   if (shim <= 0 || ec) return make_error(ErrorCode::NotFound, "cannot find the shim of process " + std::to_string(pid));
-  Result<CriuRestoreStats> stats = read_restore_stats(bundle);
-  if (!stats) stats = read_restore_stats(bundle / "work");
-  if (!stats) return std::move(stats.error());
-  return stats->restore_s;
+  for (const std::filesystem::path& dir : {bundle, bundle / "work"}) {
+    Result<CriuRestoreStats> stats = read_restore_stats(dir);
+    if (!stats) continue;
+    Result<CriuLogTimes> log = read_criu_log_times(dir / "restore.log");
+    return CriuRestoreTimes{log ? *log : CriuLogTimes{stats->restore_s, 0}, *stats};
+  }
+  return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle.string() + "` or its work/");
+}
+
+// Transitional, until the destination reports the whole split.
+Result<double> criu_restore_seconds(int pid) {
+  Result<CriuRestoreTimes> times = criu_restore_times(pid);
+  if (!times) return std::move(times.error());
+  return times->stats.restore_s;
 }
 
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,

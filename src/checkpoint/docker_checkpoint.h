@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 
+#include "checkpoint/criu_log.h"
 #include "docker/engine_client.h"
 #include "dockmig/result.h"
 
@@ -31,14 +32,17 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
 /// store and untars it again, carries a link instead of the image's bytes.
 Status link_image_outside(const std::filesystem::path& dir, const std::string& name, const std::filesystem::path& file);
 
-/// CRIU's own restore time for the container whose first process is `pid`, just restored
-/// by dockerd: containerd's shim runs `runc restore` in the task's bundle (the shim's
-/// working dir), and CRIU leaves its stats-restore there (or in its work/ link) until the
-/// task is deleted. Read it while the container runs.
+/// CRIU's account of the restore of the container whose first process is `pid`, just
+/// restored by dockerd: containerd's shim runs `runc restore` in the task's bundle (the
+/// shim's working dir), and CRIU leaves its restore.log and stats-restore there (or in its
+/// work/ link) until the task is deleted. Read it while the container runs.
+Result<CriuRestoreTimes> criu_restore_times(int pid);
 Result<double> criu_restore_seconds(int pid);
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.
 std::string criu_log_excerpt(const std::string& daemon_message);
+/// The same from the log at `path`; empty when it holds no error lines or cannot be read.
+std::string criu_log_excerpt_of(const std::filesystem::path& path);
 
 }  // namespace dockmig::checkpoint

@@ -61,6 +61,13 @@ std::pair<bool, double> compression_summary(const MigrationReport& report) {
   return {automatic, rate};
 }
 
+nlohmann::json criu_share_json(const CriuShare& share) {
+  return {{"seconds", share.seconds},
+          {"hooks_seconds", share.hooks_seconds},
+          {"frozen_seconds", share.frozen_seconds},
+          {"memory_seconds", share.memory_seconds}};
+}
+
 }  // namespace
 
 nlohmann::json to_json(const MigrationReport& report) {
@@ -88,7 +95,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"memory", memory_json(report.memory)},
           {"compression", {{"automatic", automatic}, {"link_bytes_per_second", link_rate}}},
           {"checkpoint_path", report.checkpoint_path},
-          {"criu_restore_seconds", report.criu_restore_seconds}};
+          {"criu_restore_seconds", report.criu_restore_seconds},
+          {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}}};
 }
 
 namespace {
@@ -160,6 +168,37 @@ std::string compression_text(const MigrationReport& report) {
          (link_rate > 0 ? "; link measured at " + mbit(link_rate) : std::string()) + "\n" + out;
 }
 
+double phase_seconds(const MigrationReport& report, const std::string& name) {
+  for (const PhaseReport& p : report.phases)
+    if (p.name == name) return p.seconds;
+  return 0;
+}
+
+// "  checkpoint: CRIU 0.440 s (tasks frozen 0.310 s, pages 0.010 s, runc's hooks 0.038 s); around it 0.008 s"
+std::string criu_share_text(const char* phase, const CriuShare& share, double phase_s, const char* around) {
+  if (share.seconds <= 0) return "";
+  char line[320];
+  int n = std::snprintf(line, sizeof line, "  %s: CRIU %.3f s (", phase, share.seconds);
+  if (share.frozen_seconds > 0)
+    n += std::snprintf(line + n, sizeof line - n, "tasks frozen %.3f s, pages %.3f s, ", share.frozen_seconds,
+                       share.memory_seconds);
+  std::snprintf(line + n, sizeof line - n, "waiting for runc's hooks %.3f s); %s %.3f s\n", share.hooks_seconds,
+                around, std::max(0.0, phase_s - share.seconds));
+  return line;
+}
+
+std::string criu_text(const MigrationReport& report) {
+  std::string out = criu_share_text("checkpoint", report.criu_dump, phase_seconds(report, "checkpoint"),
+                                    "Docker and dockmig around it");
+  out += criu_share_text("restore", report.criu_restore, phase_seconds(report, "restore"),
+                         "dockerd, containerd, runc and the link around it");
+  if (!out.empty())
+    out += std::string("  memory left CRIU ") +
+           (report.checkpoint_path == "page-server" ? "through dockmig's page server\n"
+                                                    : "through containerd's store\n");
+  return out;
+}
+
 }  // namespace
 
 std::string to_text(const MigrationReport& report) {
@@ -182,11 +221,7 @@ std::string to_text(const MigrationReport& report) {
   if (report.dry_run) return out;
   out += memory_text(report.memory);
   out += compression_text(report);
-  if (report.criu_restore_seconds > 0) {
-    std::snprintf(line, sizeof line, "  restore: CRIU's own %.3f s; memory left CRIU %s\n", report.criu_restore_seconds,
-                  report.checkpoint_path == "page-server" ? "through dockmig's page server" : "through containerd's store");
-    out += line;
-  }
+  out += criu_text(report);
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
                 human_bytes(report.bytes_total).c_str());

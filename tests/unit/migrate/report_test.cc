@@ -68,5 +68,31 @@ TEST(MigrationReport, TextNamesEveryPhaseAndTheResult) {
   EXPECT_NE(text.find("runs at the destination"), std::string::npos);
 }
 
+TEST(MigrationReport, SplitsCheckpointAndRestoreIntoCriuAndTheRest) {
+  MigrationReport report = finished_report();
+  report.phase("checkpoint") = {"checkpoint", 0.5, 0, 0};
+  report.phase("restore") = {"restore", 0.8, 0, 0};
+  report.checkpoint_path = "docker";
+  report.criu_dump = {0.44, 0.04, 0.31, 0.01};
+  report.criu_restore = {0.43, 0.29, 0, 0};
+  std::string text = to_text(report);
+  EXPECT_NE(text.find("checkpoint: CRIU 0.440 s (tasks frozen 0.310 s, pages 0.010 s, waiting for runc's hooks "
+                      "0.040 s); Docker and dockmig around it 0.060 s"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("restore: CRIU 0.430 s (waiting for runc's hooks 0.290 s); dockerd, containerd, runc and "
+                      "the link around it 0.370 s"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("memory left CRIU through containerd's store"), std::string::npos) << text;
+  nlohmann::json json = to_json(report);
+  EXPECT_EQ(json["criu"]["dump"]["frozen_seconds"], 0.31);
+  EXPECT_EQ(json["criu"]["restore"]["hooks_seconds"], 0.29);
+}
+
+TEST(MigrationReport, SaysNothingOfCriuWhenItsShareIsUnknown) {
+  EXPECT_EQ(to_text(finished_report()).find("CRIU"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dockmig

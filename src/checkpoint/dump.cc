@@ -1,4 +1,4 @@
-#include "checkpoint/page_server_dump.h"
+#include "checkpoint/dump.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
+#include "checkpoint/criu_log.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/runc_criu_config.h"
 
@@ -72,10 +73,19 @@ Status put_back_saved_config() {
   return {};
 }
 
-// runc.conf with the page server's lines, for as long as this object lives.
-class PageServerConfig {
+// The lines a dump adds to runc.conf: where CRIU keeps its log and stats (Docker deletes
+// its own work dir, stats and all, before it returns), and the page server if there is one.
+std::string lent_lines(const fs::path& work_dir, std::optional<uint16_t> page_server_port) {
+  std::string lines = "# dockmig: for one dump only, put back afterwards\n";
+  if (!work_dir.empty()) lines += "work-dir " + work_dir.string() + "\n";
+  if (page_server_port) lines += "page-server\naddress 127.0.0.1\nport " + std::to_string(*page_server_port) + "\n";
+  return lines;
+}
+
+// runc.conf with a dump's lines, for as long as this object lives.
+class LentConfig {
  public:
-  static Result<PageServerConfig> install(uint16_t port) {
+  static Result<LentConfig> install(const std::string& lines) {
     Result<base::UniqueFd> lock = lock_config(LOCK_EX);
     if (!lock) return std::move(lock.error());
     if (Status repaired = put_back_saved_config(); !repaired) return std::move(repaired.error());
@@ -83,25 +93,22 @@ class PageServerConfig {
     Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
     fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path());
     if (saved)
-      saved = write_atomically(kRuncCriuConfigPath, (original ? *original + "\n" : std::string()) +
-                                                        "# dockmig: for one dump only, put back afterwards\n"
-                                                        "page-server\naddress 127.0.0.1\nport " +
-                                                        std::to_string(port) + "\n");
+      saved = write_atomically(kRuncCriuConfigPath, (original ? *original + "\n" : std::string()) + lines);
     if (!saved) {
       put_back_saved_config().ignore("the error that made us give up is reported instead");
       return std::move(saved.error());
     }
-    return PageServerConfig(std::move(*lock));
+    return LentConfig(std::move(*lock));
   }
-  PageServerConfig(PageServerConfig&&) = default;
-  ~PageServerConfig() {
+  LentConfig(LentConfig&&) = default;
+  ~LentConfig() {
     if (!lock_) return;
     Status restored = put_back_saved_config();
     if (!restored) spdlog::error("putting back {}: {}", kRuncCriuConfigPath, restored.error().describe());
   }
 
  private:
-  explicit PageServerConfig(base::UniqueFd lock) : lock_(std::move(lock)) {}
+  explicit LentConfig(base::UniqueFd lock) : lock_(std::move(lock)) {}
   base::UniqueFd lock_;
 };
 
@@ -140,7 +147,7 @@ void stop_page_server(const fs::path& dir) {
 
 // dockerd's checkpoint dir lacks what went to the page server: the page maps are copied
 // in, the page images linked, so the dir is whole (the source resumes from it on failure).
-Status complete_checkpoint_dir(const PageServerDumpRequest& request) {
+Status complete_checkpoint_dir(const DumpRequest& request) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(request.pages_dir, ec)) {
     std::string name = entry.path().filename().string();
@@ -166,43 +173,73 @@ Status repair_runc_criu_config() {
   return put_back_saved_config();
 }
 
-struct PageServerDump::Lent {
-  PageServerConfig config;
+struct Dump::Lent {
+  LentConfig config;
 };
 
-Result<PageServerDump> PageServerDump::prepare(PageServerDumpRequest request) {
+namespace {
+
+Status make_empty_dir(const fs::path& dir) {
   std::error_code ec;
-  fs::remove_all(request.pages_dir, ec);
-  fs::create_directories(request.pages_dir, ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create `" + request.pages_dir.string() + "`: " + ec.message());
-  Result<uint16_t> port = free_loopback_port();
-  if (!port) return std::move(port.error());
-  Result<PageServerConfig> config = PageServerConfig::install(*port);
-  if (!config) return std::move(config.error()).wrap("pointing runc's CRIU at a page server");
-  if (Status started = start_page_server(request.criu, request.pages_dir, *port); !started) {
-    stop_page_server(request.pages_dir);
-    return std::move(started.error());
-  }
-  return PageServerDump(std::move(request), std::make_unique<Lent>(Lent{std::move(*config)}));
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
+  return {};
 }
 
-PageServerDump::PageServerDump(PageServerDumpRequest request, std::unique_ptr<Lent> lent)
-    : request_(std::move(request)), lent_(std::move(lent)) {}
-PageServerDump::PageServerDump(PageServerDump&&) noexcept = default;
+}  // namespace
 
-PageServerDump::~PageServerDump() { release(); }
+Result<Dump> Dump::prepare(DumpRequest request) {
+  for (const fs::path& dir : {request.pages_dir, request.work_dir})
+    if (!dir.empty())
+      if (Status made = make_empty_dir(dir); !made) return std::move(made.error());
+  std::optional<uint16_t> port;
+  if (!request.pages_dir.empty()) {
+    Result<uint16_t> free = free_loopback_port();
+    if (!free) return std::move(free.error());
+    port = *free;
+  }
+  Result<LentConfig> config = LentConfig::install(lent_lines(request.work_dir, port));
+  if (!config) return std::move(config.error()).wrap("lending runc's CRIU its work dir and page server");
+  if (port)
+    if (Status started = start_page_server(request.criu, request.pages_dir, *port); !started) {
+      stop_page_server(request.pages_dir);
+      return std::move(started.error());
+    }
+  return Dump(std::move(request), std::make_unique<Lent>(Lent{std::move(*config)}));
+}
 
-void PageServerDump::release() {
+Dump::Dump(DumpRequest request, std::unique_ptr<Lent> lent) : request_(std::move(request)), lent_(std::move(lent)) {}
+Dump::Dump(Dump&&) noexcept = default;
+
+Dump::~Dump() { release(); }
+
+void Dump::release() {
   if (!lent_) return;
-  stop_page_server(request_.pages_dir);
+  if (!request_.pages_dir.empty()) stop_page_server(request_.pages_dir);
   lent_.reset();  // puts runc.conf back
 }
 
-Status PageServerDump::dump(const docker::EngineClient& engine) {
+Status Dump::dump(const docker::EngineClient& engine) {
   Status dumped = checkpoint_container(engine, request_.container_id, request_.name);
   release();
-  if (!dumped) return dumped;
+  if (!dumped) {
+    // runc's message names its own work dir, which holds no log when CRIU wrote ours.
+    if (dumped.error().detail.empty() && !request_.work_dir.empty())
+      dumped.error().detail = criu_log_excerpt_of(request_.work_dir / "dump.log");
+    return dumped;
+  }
+  if (request_.pages_dir.empty()) return {};
   return complete_checkpoint_dir(request_);
+}
+
+Result<CriuDumpTimes> Dump::criu_times() const {
+  if (request_.work_dir.empty()) return make_error(ErrorCode::NotFound, "this dump kept no CRIU work dir");
+  Result<CriuLogTimes> log = read_criu_log_times(request_.work_dir / "dump.log");
+  if (!log) return std::move(log.error());
+  Result<CriuDumpStats> stats = read_dump_stats(request_.work_dir);
+  if (!stats) return std::move(stats.error());
+  return CriuDumpTimes{*log, *stats};
 }
 
 }  // namespace dockmig::checkpoint

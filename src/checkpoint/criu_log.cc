@@ -1,0 +1,63 @@
+#include "checkpoint/criu_log.h"
+
+#include <charconv>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace dockmig::checkpoint {
+namespace {
+
+constexpr size_t kMaxLogBytes = size_t{256} << 20;
+
+std::optional<double> line_timestamp(std::string_view line) {
+  if (line.size() < 3 || line.front() != '(') return std::nullopt;
+  size_t close = line.find(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  double seconds = 0;
+  auto [end, error] = std::from_chars(line.data() + 1, line.data() + close, seconds);
+  if (error != std::errc() || end != line.data() + close) return std::nullopt;
+  return seconds;
+}
+
+// "Running network-lock scripts", "Running setup-namespaces scripts", ...: CRIU then waits
+// for runc's answer, and its next line comes after the hook.
+bool starts_action_scripts(std::string_view line) {
+  size_t running = line.find("Running ");
+  return running != std::string_view::npos && line.ends_with(" scripts");
+}
+
+// CRIU logs "\tRPC" when it hands the notification over; the wait follows it.
+bool hands_over(std::string_view line) { return line.ends_with("\tRPC"); }
+
+}  // namespace
+
+CriuLogTimes parse_criu_log_times(std::string_view log) {
+  CriuLogTimes times;
+  std::optional<double> first, hook_started;
+  while (!log.empty()) {
+    size_t newline = log.find('\n');
+    std::string_view line = log.substr(0, newline);
+    log.remove_prefix(newline == std::string_view::npos ? log.size() : newline + 1);
+    std::optional<double> at = line_timestamp(line);
+    if (!at) continue;
+    if (!first) first = at;
+    if (*at >= *first) times.seconds = *at - *first;
+    if (hook_started && hands_over(line)) continue;
+    if (hook_started && *at >= *hook_started) times.hooks_seconds += *at - *hook_started;
+    hook_started = starts_action_scripts(line) ? at : std::nullopt;
+  }
+  return times;
+}
+
+Result<CriuLogTimes> read_criu_log_times(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return make_error(ErrorCode::NotFound, "cannot read CRIU's log `" + path.string() + "`");
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (text.view().size() > kMaxLogBytes)
+    return make_error(ErrorCode::InvalidInput, "CRIU's log `" + path.string() + "` is too large to read");
+  return parse_criu_log_times(text.view());
+}
+
+}  // namespace dockmig::checkpoint

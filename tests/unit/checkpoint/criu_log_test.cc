@@ -1,0 +1,54 @@
+#include "checkpoint/criu_log.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::checkpoint {
+namespace {
+
+// Lines as CRIU 4.2 writes them when runc restores a container through dockerd.
+constexpr const char* kRestoreLog =
+    "(00.000000) CRIU run id = 7a23b696\n"
+    "(00.000141) Version: 4.2.1 (gitid 0)\n"
+    "(00.088709) Running setup-namespaces scripts\n"
+    "(00.088719) \tRPC\n"
+    "(00.376590)      1: cg: Move into 2\n"
+    "continued line without a timestamp\n"
+    "(00.497719) Running post-setup-namespaces scripts\n"
+    "(00.497766) \tRPC\n"
+    "(00.498467)      1: Preparing info about shared resources\n"
+    "(00.577177) \tRPC\n";
+
+TEST(CriuLogTest, SplitsCriusRunFromTheHooksItWaitedFor) {
+  CriuLogTimes times = parse_criu_log_times(kRestoreLog);
+  EXPECT_NEAR(times.seconds, 0.577177, 1e-9);
+  EXPECT_NEAR(times.hooks_seconds, (0.376590 - 0.088709) + (0.498467 - 0.497719), 1e-9);
+}
+
+TEST(CriuLogTest, AnRpcLineWithoutAnnouncedScriptsIsNoHook) {
+  CriuLogTimes times = parse_criu_log_times("(00.100000) Dumping\n(00.200000) \tRPC\n(00.900000) done\n");
+  EXPECT_NEAR(times.seconds, 0.8, 1e-9);
+  EXPECT_EQ(times.hooks_seconds, 0);
+}
+
+TEST(CriuLogTest, ForeignOrBrokenTextGivesZeroes) {
+  for (const char* text : {"", "no timestamps here\n", "(xx.yy) Running a scripts\n", "(00.5\n", "(1e9"}) {
+    CriuLogTimes times = parse_criu_log_times(text);
+    EXPECT_EQ(times.seconds, 0) << text;
+    EXPECT_EQ(times.hooks_seconds, 0) << text;
+  }
+}
+
+TEST(CriuLogTest, AHookStillRunningAtTheEndCountsNothing) {
+  CriuLogTimes times = parse_criu_log_times("(00.100000) Running network-lock scripts\n(00.100010) \tRPC\n");
+  EXPECT_NEAR(times.seconds, 0.00001, 1e-9);
+  EXPECT_EQ(times.hooks_seconds, 0);
+}
+
+TEST(CriuLogTest, AMissingFileIsNotFound) {
+  Result<CriuLogTimes> times = read_criu_log_times("/nonexistent/dump.log");
+  ASSERT_FALSE(times);
+  EXPECT_EQ(times.error().code, ErrorCode::NotFound);
+}
+
+}  // namespace
+}  // namespace dockmig::checkpoint
