@@ -78,6 +78,9 @@ class Session {
 
   /// Tells the peer why this side gives up, best effort, and closes the connection.
   void abort(const Error& error);
+  /// Shuts the connection down, safe from another thread: whatever this side sends or
+  /// awaits then fails at once (a signal's way to stop a migration).
+  void cut() { channel_->close(); }
 
  private:
   explicit Session(std::unique_ptr<transfer::Channel> channel) : channel_(std::move(channel)) {}
