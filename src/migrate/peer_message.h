@@ -1,0 +1,74 @@
+// Typed reads of the messages a peer agent sends. A peer may be anyone who reaches the
+// port, so no field is trusted to have the type the protocol gives it: nlohmann's own
+// accessors would throw on a number where a string belongs, and a throw on a session
+// thread would end the whole agent.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+
+namespace dockmig::migrate {
+
+/// The fields of one received message (or of an object inside one), read with their types
+/// checked. The first field that is missing (when required) or has another type is kept
+/// as a protocol error naming the message, the field and what was expected, and that read
+/// returns an empty value; a handler reads all its fields, then checks status() once:
+///
+///   PeerMessage prepare(message);
+///   std::string id = prepare.string("migration");
+///   bool warm = prepare.boolean_or("warm", false);
+///   if (Status read = prepare.status(); !read) return read;
+class PeerMessage {
+ public:
+  /// Named after its own "type" in errors ("the `prepare` message"). `message` must
+  /// outlive this object.
+  explicit PeerMessage(const nlohmann::json& message);
+  /// Named `what` in errors, e.g. "images[2] of the `memory` message".
+  PeerMessage(const nlohmann::json& object, std::string what);
+  PeerMessage(nlohmann::json&&) = delete;  // it would outlive the message
+  PeerMessage(nlohmann::json&&, std::string) = delete;
+
+  /// The message's "type", or "" when it has none (status() then says so).
+  std::string type();
+
+  std::string string(std::string_view key);
+  std::string string_or(std::string_view key, std::string fallback);
+  bool boolean_or(std::string_view key, bool fallback);
+  /// A whole number from 0 to `max`.
+  uint64_t count(std::string_view key, uint64_t max = std::numeric_limits<uint64_t>::max());
+  uint64_t count_or(std::string_view key, uint64_t fallback);
+  int64_t integer(std::string_view key);
+  const nlohmann::json& object(std::string_view key);
+  /// A list (empty when absent); its elements are not checked.
+  const nlohmann::json& list_or_empty(std::string_view key);
+  /// A list of strings (empty when absent).
+  std::vector<std::string> strings_or_empty(std::string_view key);
+
+  /// The first field that did not read, as an InvalidInput error; success otherwise.
+  Status status() const { return status_; }
+  const std::string& what() const { return what_; }
+
+ private:
+  /// The field, when present and of the type `is_expected` accepts; else null (and
+  /// status() notes it when `required` or when it has another type).
+  const nlohmann::json* find(std::string_view key, bool required, bool (*is_expected)(const nlohmann::json&),
+                             std::string_view expected);
+  void note(std::string problem);
+
+  const nlohmann::json& object_;
+  std::string what_;
+  Status status_;
+};
+
+/// A message's "type" when it is a string, else "" (for dispatch; PeerMessage::type()
+/// also reports what was wrong).
+std::string message_type(const nlohmann::json& message);
+
+}  // namespace dockmig::migrate
