@@ -12,6 +12,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/container_info_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/peer_message_test.cc
+  tests/unit/migrate/destination_session_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc
   tests/unit/checkpoint/criu_stats_test.cc

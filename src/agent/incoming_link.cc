@@ -6,6 +6,9 @@
 
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
+#include "base/exception_boundary.h"
 #include "migrate/session.h"
 
 namespace dockmig::agent {
@@ -25,26 +28,38 @@ void refuse_plain(transfer::Connection connection) {
   say("refused a plain TCP connection from " + peer + ": this agent requires TLS");
 }
 
-}  // namespace
-
-void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
-                    const migrate::DestinationContext& context) {
+Status serve_link(transfer::Connection connection, const transfer::TlsContext* tls,
+                  const migrate::DestinationContext& context) {
   std::string peer = connection.peer();
   Result<std::optional<std::byte>> first = connection.peek_byte(kFirstByteWait);
-  if (!first || !first->has_value()) return;  // gone, or silent: nothing to serve
+  if (!first || !first->has_value()) return {};  // gone, or silent: nothing to serve
   bool wants_tls = transfer::starts_tls_handshake(**first);
-  if (tls != nullptr && !wants_tls) return refuse_plain(std::move(connection));
-  if (tls == nullptr && wants_tls)
-    return say("refused a TLS connection from " + peer + ": this agent runs --insecure (plain TCP)");
+  if (tls != nullptr && !wants_tls) {
+    refuse_plain(std::move(connection));
+    return {};
+  }
+  if (tls == nullptr && wants_tls) {
+    say("refused a TLS connection from " + peer + ": this agent runs --insecure (plain TCP)");
+    return {};
+  }
   if (tls != nullptr) {
     Status secured = connection.start_tls(*tls);
-    if (!secured) return say("refused a connection: " + secured.error().message);
+    if (!secured) return std::move(secured.error()).wrap("refused a connection");
     say("TLS link from " + peer + " (" + connection.peer_identity() + ")");
   }
   Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
-  if (!session) return say(session.error().describe());
-  Status served = migrate::serve_session(*session, context);
-  if (!served) say(served.error().describe());
+  if (!session) return std::move(session.error());
+  return migrate::serve_session(*session, context);
+}
+
+}  // namespace
+
+void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
+                    const migrate::DestinationContext& context) noexcept {
+  std::string peer = connection.peer();
+  Status served = base::contain_exceptions("the link from " + peer,
+                                           [&] { return serve_link(std::move(connection), tls, context); });
+  if (!served) spdlog::error("session from {} failed: {}", peer, served.error().describe());
 }
 
 }  // namespace dockmig::agent

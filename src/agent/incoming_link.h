@@ -10,9 +10,10 @@
 
 namespace dockmig::agent {
 
-/// Secures (or refuses) the connection, then serves its session; errors are reported on
-/// stderr, since nobody waits for them here.
+/// Secures (or refuses) the connection, then serves its session; errors are logged,
+/// since nobody waits for them here. Nothing escapes: an exception fails this session
+/// only, so the agent's other sessions and the agent itself go on.
 void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
-                    const migrate::DestinationContext& context);
+                    const migrate::DestinationContext& context) noexcept;
 
 }  // namespace dockmig::agent

@@ -8,12 +8,14 @@
 #include <fstream>
 #include <regex>
 
+#include "base/exception_boundary.h"
 #include "checkpoint/docker_checkpoint.h"
-#include "checkpoint/page_server_dump.h"
+#include "checkpoint/dump.h"
 #include "docker/container_info.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
+#include "migrate/peer_message.h"
 #include "migrate/upper_sync.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
@@ -45,8 +47,10 @@ std::filesystem::path warm_dir(const DestinationContext& context, const std::str
 // Serves a preparation: the image, and for a container its writable layer, which is
 // unpacked only to sign its large files and then kept as the blob.
 Status serve_warm(Session& session, const DestinationContext& context, const json& request) {
-  std::string image = request.value("image", "");
-  std::string warm_id = request.value("warm", "");
+  PeerMessage fields(request);
+  std::string image = fields.string("image");
+  std::string warm_id = fields.string_or("warm", "");
+  if (Status read = fields.status(); !read) return read;
   if (image.empty() || !(warm_id.empty() || valid_migration_id(warm_id)))
     return make_error(ErrorCode::InvalidInput, "malformed warm message from the source");
   std::filesystem::path dir = warm_dir(context, warm_id.empty() ? "image-only" : warm_id);
@@ -66,14 +70,10 @@ class DestinationMigration {
   DestinationMigration(Session& session, const DestinationContext& context)
       : session_(session), context_(context) {}
 
+  // An exception from a step fails the migration like an error does: the container made
+  // here is removed.
   Status run(const json& prepare) {
-    Status step = accept(prepare);
-    if (step) step = ensure_image();
-    if (step) step = create();
-    if (step) step = presync();
-    if (step) step = final_sync();
-    if (step) step = restore();
-    if (step) step = commit();
+    Status step = base::contain_exceptions("the migration from " + session_.peer(), [&] { return run_steps(prepare); });
     std::error_code ignored;
     std::filesystem::remove_all(staging_, ignored);
     if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
@@ -82,21 +82,34 @@ class DestinationMigration {
   }
 
  private:
+  Status run_steps(const json& prepare) {
+    Status step = accept(prepare);
+    if (step) step = ensure_image();
+    if (step) step = create();
+    if (step) step = presync();
+    if (step) step = final_sync();
+    if (step) step = restore();
+    if (step) step = commit();
+    return step;
+  }
+
   Status accept(const json& prepare) {
-    id_ = prepare.value("migration", "");
-    name_ = prepare.value("name", "");
-    image_ = prepare.value("image", "");
-    checkpoint_ = prepare.value("checkpoint", "");
-    warm_id_ = prepare.value("warm", "");
+    PeerMessage fields(prepare);
+    id_ = fields.string("migration");
+    name_ = fields.string("name");
+    image_ = fields.string("image");
+    checkpoint_ = fields.string("checkpoint");
+    warm_id_ = fields.string_or("warm", "");
+    create_request_ = fields.object("create");
+    if (Status read = fields.status(); !read) return read;
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
-        image_.empty() || !prepare.contains("create") || !prepare["create"].is_object() ||
-        !(warm_id_.empty() || valid_migration_id(warm_id_)))
+        image_.empty() || !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
-    create_request_ = prepare["create"];
     context_.ledger.set(id_, "active");
+    in_ledger_ = true;
     staging_ = context_.staging_root / id_;
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
@@ -189,8 +202,8 @@ class DestinationMigration {
                                                    (*inspect)["State"].value("Error", std::string("no error given")));
     json restored = {{"type", "restored"}};
     // For the report's split of the restore: CRIU's own part, the rest is Docker's.
-    if (Result<double> criu = checkpoint::criu_restore_seconds((*inspect)["State"].value("Pid", 0)))
-      restored["criu_restore_seconds"] = *criu;
+    if (Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times((*inspect)["State"].value("Pid", 0)))
+      restored["criu"] = {{"seconds", criu->log.seconds}, {"hooks_seconds", criu->log.hooks_seconds}};
     return session_.send_message(restored);
   }
 
@@ -211,7 +224,7 @@ class DestinationMigration {
       Status removed = context_.engine.remove_container(container_id_, /*force=*/true);
       if (removed) forget_incoming();  // else the next agent start retries (recover_interrupted)
     }
-    context_.ledger.set(id_, "aborted");
+    if (in_ledger_) context_.ledger.set(id_, "aborted");
   }
 
   // A container made here is journaled until it is committed or removed, so that an agent
@@ -243,6 +256,7 @@ class DestinationMigration {
   std::string container_id_, upper_dir_, docker_root_;
   std::optional<MemoryReceiver> memory_;
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
+  bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;
 };
 
@@ -282,27 +296,31 @@ Status recover_interrupted(const DestinationContext& context) {
   return {};
 }
 
-Status serve_session(Session& session, const DestinationContext& context) {
+namespace {
+
+Status serve_first_message(Session& session, const DestinationContext& context) {
   Result<json> first = session.receive_message();
   if (!first) return std::move(first.error());
-  std::string type = first->value("type", "");
+  PeerMessage first_fields(*first, "the first message");
+  std::string type = first_fields.type();
+  if (Status read = first_fields.status(); !read) return read;
   if (type == "status") {
-    std::string id = first->value("migration", "");
+    PeerMessage fields(*first);
+    std::string id = fields.string("migration");
+    if (Status read = fields.status(); !read) return read;
     return session.send_message({{"type", "status"}, {"state", context.ledger.get(id)}});
   }
-  if (type == "warm") {
-    Status warmed = serve_warm(session, context, *first);
-    if (!warmed) session.abort(warmed.error());
-    return warmed;
-  }
-  if (type != "prepare") {
-    Error error = make_error(ErrorCode::InvalidInput, "unexpected first message `" + type + "`");
-    session.abort(error);
-    return error;
-  }
-  Status done = DestinationMigration(session, context).run(*first);
-  if (!done) session.abort(done.error());
-  return done;
+  if (type == "warm") return serve_warm(session, context, *first);
+  if (type == "prepare") return DestinationMigration(session, context).run(*first);
+  return make_error(ErrorCode::InvalidInput, "protocol: unexpected first message `" + type + "`");
+}
+
+}  // namespace
+
+Status serve_session(Session& session, const DestinationContext& context) {
+  Status served = base::contain_exceptions("serving " + session.peer(), [&] { return serve_first_message(session, context); });
+  if (!served) session.abort(served.error());
+  return served;
 }
 
 }  // namespace dockmig::migrate

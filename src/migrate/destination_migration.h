@@ -35,7 +35,9 @@ struct DestinationContext {
 Status recover_interrupted(const DestinationContext& context);
 
 /// Serves one connection from a source: a migration, or a question about how one ended.
-/// On any failure before the source commits, the container made here is removed.
+/// On any failure before the source commits, the container made here is removed. A peer
+/// message of the wrong shape, or an exception, fails this session only; the peer is told
+/// why (an Error frame) and the error is returned.
 Status serve_session(Session& session, const DestinationContext& context);
 
 }  // namespace dockmig::migrate

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "migrate/peer_message.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -12,12 +13,14 @@ Result<std::string> supply_image(Session& session, const docker::EngineClient& e
   // A destination pulling a large image over a slow link says it is still at it, so
   // that this side's read timeout measures silence, not the pull's length.
   Result<nlohmann::json> answer = session.receive_message();
-  while (answer && answer->value("type", "") == "pulling") answer = session.receive_message();
+  while (answer && message_type(*answer) == "pulling") answer = session.receive_message();
   if (!answer) return std::move(answer.error());
-  if (answer->value("type", "") != "image")
+  PeerMessage fields(*answer);
+  if (fields.type() != "image")
     return make_error(ErrorCode::InvalidInput, "protocol: expected an `image` message, got `" +
-                                                   answer->value("type", "") + "`");
-  std::string source = answer->value("source", "");
+                                                   message_type(*answer) + "`");
+  std::string source = fields.string("source");
+  if (Status read = fields.status(); !read) return std::move(read.error());
   if (source == "peer") {
     Status sent = session.send_stream("image", phase, progress, zstd_level,
                                       [&](transfer::ByteSink& sink) { return engine.save_image(image, sink); });

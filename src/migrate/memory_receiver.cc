@@ -10,6 +10,7 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "memory/page_records.h"
 #include "migrate/memory_sync.h"
+#include "migrate/peer_message.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -78,6 +79,28 @@ bool valid_image_name(const std::string& name) {
   return is_page_image(name) && name.find('/') == std::string::npos && name.size() < 64;
 }
 
+// More pages than this in one image (16 TiB) is no container's memory, and would overflow
+// the image's size as an off_t.
+constexpr uint64_t kMaxImagePages = uint64_t{1} << 32;
+
+/// The `memory` message's images: each page image's file name and its size in pages.
+Result<std::vector<std::pair<std::string, uint64_t>>> image_list(const json& header) {
+  PeerMessage fields(header);
+  const json& listed = fields.list_or_empty("images");
+  if (Status read = fields.status(); !read) return std::move(read.error());
+  std::vector<std::pair<std::string, uint64_t>> images;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    PeerMessage image(listed[i], "images[" + std::to_string(i) + "] of the `memory` message");
+    std::string name = image.string("name");
+    uint64_t pages = image.count("pages", kMaxImagePages);
+    if (Status read = image.status(); !read) return std::move(read.error());
+    if (!valid_image_name(name))
+      return make_error(ErrorCode::InvalidInput, "protocol: `" + name + "` in the `memory` message is not a page image");
+    images.emplace_back(name, pages);
+  }
+  return images;
+}
+
 }  // namespace
 
 Result<MemoryReceiver> MemoryReceiver::create(const fs::path& staging) {
@@ -90,8 +113,11 @@ Result<bool> MemoryReceiver::receive_rounds(Session& session) {
   for (;;) {
     Result<json> message = session.receive_message();
     if (!message) return std::move(message.error());
-    std::string type = message->value("type", "");
-    if (type == "precopy-end") return message->value("memory", false);
+    PeerMessage fields(*message);
+    std::string type = fields.type();
+    bool memory_follows = fields.boolean_or("memory", false);
+    if (Status read = fields.status(); !read) return std::move(read.error());
+    if (type == "precopy-end") return memory_follows;
     if (type != "pages")
       return make_error(ErrorCode::InvalidInput, "protocol: expected `pages` or `precopy-end`, got `" + type + "`");
     Status stored = store_round(session);
@@ -122,18 +148,20 @@ Status MemoryReceiver::store_round(Session& session) {
 Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_dir) {
   Result<json> header = session.expect("memory");
   if (!header) return std::move(header.error());
-  std::vector<std::pair<std::string, uint64_t>> images;
-  for (const json& image : header->value("images", json::array())) {
-    std::string name = image.is_object() ? image.value("name", "") : "";
-    uint64_t pages = image.is_object() ? image.value("pages", uint64_t{0}) : 0;
-    if (!valid_image_name(name)) return make_error(ErrorCode::InvalidInput, "malformed memory message from the source");
-    images.emplace_back(name, pages);
-  }
+  Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(*header);
+  if (!images) return std::move(images.error());
   fs::path blob = staging_ / "memory.zst";
   Status done = session.receive_blob_to_file("memory", blob);
   if (!done) return done;
-  Result<json> digests = session.expect("memory-digests");
-  if (!digests) return std::move(digests.error());
+  Result<json> digests_message = session.expect("memory-digests");
+  if (!digests_message) return std::move(digests_message.error());
+  PeerMessage digests_fields(*digests_message);
+  std::vector<std::string> digests = digests_fields.strings_or_empty("digests");
+  if (Status read = digests_fields.status(); !read) return read;
+  if (digests.size() != images->size())
+    return make_error(ErrorCode::InvalidInput, "protocol: the `memory-digests` message has " +
+                                                   std::to_string(digests.size()) + " digests for " +
+                                                   std::to_string(images->size()) + " images");
 
   Result<transfer::FileSource> file = transfer::FileSource::open(blob);
   if (!file) return std::move(file.error());
@@ -144,7 +172,7 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   std::error_code ec;
   fs::create_directories(assembled, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + assembled.string() + "`: " + ec.message());
-  for (const auto& [name, pages] : images) {
+  for (const auto& [name, pages] : *images) {
     fs::path path = assembled / name;
     outputs.emplace_back(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!outputs.back()) return make_error(ErrorCode::Io, "cannot create `" + path.string() + "`: " + std::strerror(errno));
@@ -158,16 +186,14 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
     done = refill(session, damaged);
     if (!done) return done;
   }
-  const json& expected = digests->value("digests", json::array());
-  if (!expected.is_array() || expected.size() != images.size())
-    return make_error(ErrorCode::InvalidInput, "malformed memory-digests message from the source");
-  for (size_t i = 0; i < images.size(); ++i) {
+  for (size_t i = 0; i < images->size(); ++i) {
+    const std::string& name = (*images)[i].first;
     Result<memory::PageHash> digest = file_digest(outputs[i].get());
     if (!digest) return std::move(digest.error());
-    if (memory::to_hex(*digest) != expected[i])
-      return make_error(ErrorCode::Internal, "the memory image " + images[i].first + " assembled here does not match "
+    if (memory::to_hex(*digest) != digests[i])
+      return make_error(ErrorCode::Internal, "the memory image " + name + " assembled here does not match "
                                              "the source's; refusing to restore from it");
-    Status linked = checkpoint::link_image_outside(images_dir, images[i].first, assembled / images[i].first);
+    Status linked = checkpoint::link_image_outside(images_dir, name, assembled / name);
     if (!linked) return linked;
   }
   return session.send_message({{"type", "memory-assembled"}});

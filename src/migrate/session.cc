@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "layers/upper_tar.h"
+#include "migrate/peer_message.h"
 #include "transfer/file_stream.h"
 #include "transfer/tls.h"
 #include "transfer/zstd_stream.h"
@@ -190,7 +191,9 @@ Result<std::string> Session::await_settled_state(const std::string& destination,
     if (!session) return std::move(session.error());
     Result<json> answer = session->request({{"type", "status"}, {"migration", id}}, "status");
     if (!answer) return std::move(answer.error());
-    std::string state = answer->value("state", "unknown");
+    PeerMessage fields(*answer);
+    std::string state = fields.string_or("state", "unknown");
+    if (Status read = fields.status(); !read) return std::move(read.error());
     if (state != "active") return state;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
@@ -224,7 +227,9 @@ Result<json> Session::receive_message() {
 Result<json> Session::expect(const std::string& type) {
   Result<json> message = receive_message();
   if (!message) return message;
-  std::string got = message->value("type", "");
+  PeerMessage fields(*message, "the message from " + channel_->peer());
+  std::string got = fields.type();
+  if (Status read = fields.status(); !read) return std::move(read.error());
   if (got != type)
     return make_error(ErrorCode::InvalidInput,
                       "protocol: expected a `" + type + "` message from " + channel_->peer() + ", got `" + got + "`");

@@ -49,6 +49,8 @@ class Session {
 
   /// "tls" or "tcp": what this session's link runs on (MigrationReport::transport).
   std::string transport() const;
+  /// The peer's address, for errors and logs.
+  const std::string& peer() const { return channel_->peer(); }
 
   void set_phase(const std::string& phase);
   uint64_t wire_bytes(const std::string& phase) const;

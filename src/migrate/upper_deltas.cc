@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "migrate/peer_message.h"
 #include "transfer/rsync_delta.h"
 
 namespace dockmig::migrate {
@@ -122,14 +123,13 @@ nlohmann::json to_json(const std::vector<DeltaEntry>& entries) {
 Result<std::vector<DeltaEntry>> deltas_from_json(const nlohmann::json& list) {
   std::vector<DeltaEntry> entries;
   if (!list.is_array()) return make_error(ErrorCode::InvalidInput, "protocol: `deltas` is not a list");
-  for (const nlohmann::json& item : list) {
-    DeltaEntry entry;
-    try {
-      entry = {item.at("path").get<std::string>(), item.at("mode").get<uint32_t>(), item.at("uid").get<uint32_t>(),
-               item.at("gid").get<uint32_t>(), item.at("mtime_ns").get<int64_t>()};
-    } catch (const nlohmann::json::exception& e) {
-      return make_error(ErrorCode::InvalidInput, std::string("protocol: malformed delta entry: ") + e.what());
-    }
+  constexpr uint64_t kMaxId = std::numeric_limits<uint32_t>::max();
+  for (size_t i = 0; i < list.size(); ++i) {
+    PeerMessage item(list[i], "deltas[" + std::to_string(i) + "] of the `upper` message");
+    DeltaEntry entry{item.string("path"), static_cast<uint32_t>(item.count("mode", 07777)),
+                     static_cast<uint32_t>(item.count("uid", kMaxId)), static_cast<uint32_t>(item.count("gid", kMaxId)),
+                     item.integer("mtime_ns")};
+    if (Status read = item.status(); !read) return std::move(read.error());
     if (!safe_relative(entry.path))
       return make_error(ErrorCode::InvalidInput, "delta for `" + entry.path + "` climbs out of the container's layer");
     entries.push_back(std::move(entry));

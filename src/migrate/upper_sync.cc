@@ -1,6 +1,7 @@
 #include "migrate/upper_sync.h"
 
 #include "layers/upper_tar.h"
+#include "migrate/peer_message.h"
 #include "migrate/upper_deltas.h"
 
 namespace dockmig::migrate {
@@ -75,14 +76,16 @@ Status send_upper_changes(Session& session, const UpperSyncFiles& files, const l
 Status receive_upper(Session& session, const UpperSyncFiles& files, bool then_sign) {
   Result<json> header = session.expect("upper");
   if (!header) return std::move(header.error());
+  PeerMessage fields(*header);
+  bool whole = fields.boolean_or("whole", false);
+  std::vector<std::string> deleted = fields.strings_or_empty("deleted");
+  const json& delta_list = fields.list_or_empty("deltas");
+  if (Status read = fields.status(); !read) return read;
   Status applied;
-  if (header->value("whole", false)) {
+  if (whole) {
     applied = session.receive_tree("upper", files.work / "upper.zst", files.upper);
   } else {
-    std::vector<std::string> deleted;
-    for (const json& path : header->value("deleted", json::array()))
-      if (path.is_string()) deleted.push_back(path.get<std::string>());
-    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(header->value("deltas", json::array()));
+    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(delta_list);
     if (!deltas) return std::move(deltas.error());
     Status received = session.receive_blob_to_file("upper-changes", files.work / "upper-changes.zst");
     if (received) received = session.receive_blob_to_file("upper-deltas", files.work / "upper-deltas.zst");
