@@ -3,8 +3,11 @@
 // The writable layer is sent while the container still runs (presync); after the CRIU
 // checkpoint only what changed since then and the checkpoint images cross the link, so
 // only that counts as downtime. One guard decides the end: until the destination says
-// "committed", any failure resumes the source from its own checkpoint.
+// "committed", any failure resumes the source from its own checkpoint. Exceptions and
+// signals too go through that decision: a frozen source left behind is a lost service.
 #include "migrate/source_migration.h"
+
+#include <string.h>
 
 #include <cctype>
 #include <chrono>
@@ -15,7 +18,7 @@
 
 #include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
-#include "checkpoint/page_server_dump.h"
+#include "checkpoint/dump.h"
 #include "docker/engine_client.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
@@ -40,10 +43,29 @@ double seconds_since(Clock::time_point start) {
 
 constexpr uint64_t kPageServerFromBytes = 32u << 20;
 
+// For the report's figures only: a peer's wrong type costs a figure, not the migration.
+double seconds_or_zero(const json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+// What escapes a step as an exception becomes its Internal error, so that the decision
+// after a failure still runs (docs/error-handling.md).
+template <class Step>
+Status without_exceptions(const char* what, Step step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::Internal, std::string(what) + ": unexpected exception: " + e.what());
+  } catch (...) {
+    return make_error(ErrorCode::Internal, std::string(what) + ": unexpected exception of an unknown type");
+  }
+}
+
 class SourceMigration {
  public:
-  SourceMigration(const MigrationRequest& request, Progress& progress)
-      : request_(request), progress_(progress), id_(new_session_id()),
+  SourceMigration(const MigrationRequest& request, Progress& progress, Interruption& interruption)
+      : request_(request), progress_(progress), interruption_(interruption), id_(new_session_id()),
         checkpoint_name_("dockmig-" + id_) {}
 
   MigrationOutcome run() {
@@ -54,7 +76,8 @@ class SourceMigration {
     work_dir_ = std::filesystem::temp_directory_path() / ("dockmig-" + id_);
     std::error_code ignored;
     std::filesystem::create_directories(work_dir_, ignored);
-    Status done = run_phases();
+    Status done = without_exceptions("migrating", [&] { return run_phases(); });
+    interruption_.forbid_cut();
     std::filesystem::remove_all(work_dir_, ignored);
     if (warm_) std::filesystem::remove_all(warm_->work, ignored);
     report_.handoff_seconds = seconds_since(start_);
@@ -63,8 +86,11 @@ class SourceMigration {
       report_.succeeded = true;
       return {report_, {}, false};
     }
-    report_.error = done.error().message;
-    return finish_failure(std::move(done.error()));
+    Error error = interruption_.signal() ? interrupted(std::move(done.error())) : std::move(done.error());
+    report_.error = error.message;
+    MigrationOutcome outcome = decide_after_failure(std::move(error));
+    if (interruption_.signal() && !outcome.status) outcome.status.error().message += where_it_runs(outcome);
+    return outcome;
   }
 
  private:
@@ -108,6 +134,9 @@ class SourceMigration {
   Status timed(const char* phase, Step step) {
     Status hooked = run_hook(phase);
     if (!hooked) return hooked;
+    // Once the destination may start its copy, a signal waits for its decision instead.
+    if (interruption_.signal() && !destination_may_start_)
+      return make_error(ErrorCode::Interrupted, "stopped before the " + std::string(phase) + " phase");
     progress_.phase_started(phase);
     if (session_) session_->set_phase(phase);
     Clock::time_point begin = Clock::now();
@@ -139,6 +168,7 @@ class SourceMigration {
     if (!session) return std::move(session.error());
     session_.emplace(std::move(*session));
     report_.transport = session_->transport();
+    interruption_.allow_cut([this] { session_->cut(); });
     return {};
   }
 
@@ -198,27 +228,42 @@ class SourceMigration {
   // Docker's path.
   Status freeze() {
     bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
+    std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
+    checkpoint::DumpRequest request{request_.criu,  plan_.container.id, checkpoint_name_, images_dir(), {},
+                                    container_dir / "dockmig-criu"};
     if (precopy_ && !small) {
-      std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
-      Result<checkpoint::PageServerDump> direct = checkpoint::PageServerDump::prepare(
-          {request_.criu, plan_.container.id, checkpoint_name_, images_dir(), container_dir / "dockmig-pages"});
-      frozen_at_ = Clock::now();
-      Status dumped = direct ? direct->dump(*engine_) : Status(std::move(direct.error()));
-      if (dumped) return checkpointed("page-server");
+      request.pages_dir = container_dir / "dockmig-pages";
+      Status dumped = dump_through(request, "page-server");
+      if (dumped) return dumped;
       Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
-      if (!inspect || !(*inspect)["State"].value("Running", false)) return dumped;
+      if (!inspect || !(*inspect)["State"].value("Running", false) || interruption_.signal()) return dumped;
       spdlog::warn("{}; checkpointing through Docker's own path instead", dumped.error().describe());
+      request.pages_dir.clear();
     }
-    frozen_at_ = Clock::now();
-    Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
-    if (!frozen) return frozen;
-    return checkpointed("docker");
+    return dump_through(request, "docker");
   }
 
-  Status checkpointed(const char* path) {
+  // Lending runc.conf is what lets CRIU's share be measured (and the page server work);
+  // without it Docker's own path still dumps, only CRIU's share stays unknown.
+  Status dump_through(const checkpoint::DumpRequest& request, const char* path) {
+    Result<checkpoint::Dump> dump = checkpoint::Dump::prepare(request);
+    if (!dump && !request.pages_dir.empty()) return std::move(dump.error());
+    if (!dump) spdlog::warn("{}; CRIU's share of the checkpoint will not be known", dump.error().describe());
+    frozen_at_ = Clock::now();
+    Status frozen =
+        dump ? dump->dump(*engine_) : checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
+    if (!frozen) return frozen;
     checkpointed_ = true;
     report_.checkpoint_path = path;
+    if (dump) note_criu_dump(*dump);
     return {};
+  }
+
+  void note_criu_dump(const checkpoint::Dump& dump) {
+    Result<checkpoint::CriuDumpTimes> times = dump.criu_times();
+    if (!times) return spdlog::debug("CRIU's share of the checkpoint is unknown: {}", times.error().describe());
+    report_.criu_dump = {times->log.seconds, times->log.hooks_seconds, times->stats.frozen_s,
+                         times->stats.memdump_s + times->stats.memwrite_s};
   }
 
   std::filesystem::path images_dir() const {
@@ -231,13 +276,18 @@ class SourceMigration {
     PhaseReport& phase = report_.phase("finalsync");
     Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
     if (!sent) return sent;
+    // From the checkpoint's first byte on, the destination may come to start its copy (it
+    // restores as soon as it holds all of it, whether or not we hear of that), so from
+    // here a failure asks it how it ended, and a signal no longer cuts the link.
+    interruption_.forbid_cut();
+    if (interruption_.signal()) return make_error(ErrorCode::Interrupted, "stopped before the checkpoint was sent");
+    destination_may_start_ = true;
     std::filesystem::path images = images_dir();
     std::vector<std::string> small_images = checkpoint_files(images, /*with_pages=*/!precopy_);
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });
     if (sent && precopy_) sent = precopy_->send_frozen(images, phase, progress_, report_.memory);
     if (!sent) return sent;
-    final_sent_ = true;  // from here on the destination may start its copy
     if (!speaks_pages_) return {};
     // The phase ends when the destination holds everything, not when our socket took it.
     Result<json> staged = session_->expect("staged");
@@ -263,7 +313,9 @@ class SourceMigration {
     Result<json> restored = session_->expect("restored");
     if (!restored) return std::move(restored.error());
     report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
-    report_.criu_restore_seconds = restored->value("criu_restore_seconds", 0.0);
+    auto criu = restored->find("criu");
+    if (criu != restored->end() && criu->is_object())
+      report_.criu_restore = {seconds_or_zero(*criu, "seconds"), seconds_or_zero(*criu, "hooks_seconds"), 0, 0};
     return {};
   }
 
@@ -278,11 +330,46 @@ class SourceMigration {
     return {};
   }
 
+  Error interrupted(Error cause) const {
+    Error error = make_error(ErrorCode::Interrupted, "interrupted by " + interruption_.signal_name());
+    error.detail = cause.describe();
+    return error;
+  }
+
+  // After an interrupted migration: where the one running copy is.
+  std::string where_it_runs(const MigrationOutcome& outcome) const {
+    if (outcome.needs_attention) return "";
+    if (report_.rolled_back) return ": the migration was rolled back; `" + plan_.container.name +
+                                    "` runs here again, resumed from its checkpoint";
+    return ": the migration stopped before the freeze; the container runs here as before";
+  }
+
+  // finish_failure, and if even that throws, what a person must check.
+  MigrationOutcome decide_after_failure(Error error) {
+    Error kept = error;
+    try {
+      return finish_failure(std::move(error));
+    } catch (const std::exception& e) {
+      kept.detail += std::string("deciding after the failure threw: ") + e.what();
+    } catch (...) {
+      kept.detail += "deciding after the failure threw an exception of an unknown type";
+    }
+    bool source_stopped = checkpointed_ && !committed_ && !report_.rolled_back;
+    return {report_, source_stopped ? std::move(kept).with_hint(settle_by_hand_hint()) : std::move(kept),
+            source_stopped};
+  }
+
+  std::string settle_by_hand_hint() const {
+    return "check `docker ps` on the destination; if the container does not run there, "
+           "resume the source with `docker start --checkpoint " + checkpoint_name_ + " " +
+           plan_.container.name + "`";
+  }
+
   // Rolls back, or says why it could not: the invariant is one running copy.
   MigrationOutcome finish_failure(Error error) {
     if (committed_ || !checkpointed_) return {report_, std::move(error), false};
     if (session_) session_->abort(error);
-    if (final_sent_) {
+    if (destination_may_start_) {
       // The destination may have started its copy; only its word decides.
       Result<std::string> state = Session::await_settled_state(request_.destination, id_, request_.security);
       if (state && *state == "committed") {
@@ -294,10 +381,7 @@ class SourceMigration {
       }
       if (!state) {
         error.detail += "asking the destination how it ended failed: " + state.error().message;
-        return {report_, std::move(error).with_hint(
-                    "check `docker ps` on the destination; if the container does not run there, "
-                    "resume the source with `docker start --checkpoint " + checkpoint_name_ + " " +
-                    plan_.container.name + "`"), true};
+        return {report_, std::move(error).with_hint(settle_by_hand_hint()), true};
       }
     }
     Result<nlohmann::json> resumed =
@@ -312,6 +396,7 @@ class SourceMigration {
 
   const MigrationRequest& request_;
   Progress& progress_;
+  Interruption& interruption_;
   std::string id_;
   std::string checkpoint_name_;
   MigrationReport report_;
@@ -326,14 +411,59 @@ class SourceMigration {
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool checkpointed_ = false;
-  bool final_sent_ = false;
+  bool destination_may_start_ = false;  // the checkpoint began to cross
   bool committed_ = false;
 };
 
 }  // namespace
 
+Interruption::Effect Interruption::request(int signal) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (signal_ != 0) return Effect::Repeated;
+  signal_ = signal;
+  if (cut_forbidden_) return Effect::Finishing;
+  if (cut_) cut_();
+  return Effect::Stopping;
+}
+
+int Interruption::signal() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return signal_;
+}
+
+std::string Interruption::signal_name() const {
+  int number = signal();
+  const char* abbreviation = number ? sigabbrev_np(number) : nullptr;
+  return abbreviation ? std::string("SIG") + abbreviation : "signal " + std::to_string(number);
+}
+
+void Interruption::allow_cut(std::function<void()> cut) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (cut_forbidden_) return;
+  cut_ = std::move(cut);
+  if (signal_ != 0) cut_();
+}
+
+void Interruption::forbid_cut() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cut_ = nullptr;
+  cut_forbidden_ = true;
+}
+
 MigrationOutcome run_migration(const MigrationRequest& request, Progress& progress) {
-  return SourceMigration(request, progress).run();
+  Interruption never;
+  return run_migration(request, progress, never);
+}
+
+MigrationOutcome run_migration(const MigrationRequest& request, Progress& progress, Interruption& interruption) {
+  MigrationOutcome outcome;
+  Status ran = without_exceptions("migrating", [&] {
+    outcome = SourceMigration(request, progress, interruption).run();
+    return Status{};
+  });
+  // The phases and the decision are guarded inside; only run()'s bookkeeping is left here.
+  if (!ran) outcome.status = std::move(ran);
+  return outcome;
 }
 
 }  // namespace dockmig::migrate
