@@ -64,7 +64,11 @@ int main(int argc, char** argv) {
   try {
     return chosen();
   } catch (const std::exception& e) {
+    // Never from inside a migration: run_migration decides the container's end first.
     std::fprintf(stderr, "dockmig: internal error: %s\n", e.what());
+    return dockmig::cli::kExitFailure;
+  } catch (...) {
+    std::fprintf(stderr, "dockmig: internal error: an exception of an unknown type\n");
     return dockmig::cli::kExitFailure;
   }
 }

@@ -1,9 +1,17 @@
 // `dockmig migrate CONTAINER DEST`: live-migrates a local container to the agent at DEST
-// and prints the report. On a terminal a progress line follows each long phase.
+// and prints the report. On a terminal a progress line follows each long phase. SIGINT
+// and SIGTERM stop the migration, but never before one copy of the container runs.
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
@@ -33,6 +41,96 @@ class TerminalProgress : public migrate::Progress {
  private:
   bool enabled_;
 };
+
+/// Turns SIGINT and SIGTERM into calls of `on_signal` on a thread of its own, for as long
+/// as it lives. The handler only writes the signal's number into a pipe, about all that a
+/// handler may safely do; the thread does the rest. SA_RESTART keeps the migration's own
+/// system calls from failing with EINTR.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
+    if (pipe2(pipe_, O_CLOEXEC) != 0) {
+      spdlog::warn("cannot watch for signals (pipe: {}); SIGINT and SIGTERM keep their default effect",
+                   std::strerror(errno));
+      return;
+    }
+    fcntl(pipe_[1], F_SETFL, O_NONBLOCK);  // a handler must never block on a full pipe
+    write_fd_ = pipe_[1];
+    thread_ = std::thread([this] { watch(); });
+    struct sigaction action {};
+    action.sa_handler = forward;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &action, &previous_[i]);
+  }
+  ~SignalWatcher() {
+    if (!thread_.joinable()) return;
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+    forward(0);  // the thread's stop
+    thread_.join();
+    write_fd_ = -1;
+    close(pipe_[0]);
+    close(pipe_[1]);
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM};
+
+  static void forward(int signal) {
+    int saved_errno = errno;
+    unsigned char number = static_cast<unsigned char>(signal);
+    [[maybe_unused]] ssize_t written = write(write_fd_, &number, 1);  // a full pipe has one already
+    errno = saved_errno;
+  }
+
+  void watch() {
+    unsigned char number = 0;
+    while (true) {
+      ssize_t got = read(pipe_[0], &number, 1);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0 || number == 0) return;
+      on_signal_(number);
+    }
+  }
+
+  static inline int write_fd_ = -1;  // one watcher at a time: the handler has no other way in
+  int pipe_[2] = {-1, -1};
+  std::function<void(int)> on_signal_;
+  struct sigaction previous_[std::size(kSignals)] {};
+  std::thread thread_;
+};
+
+/// What the user reads when a signal arrives, from the watcher's thread.
+void announce(migrate::Interruption::Effect effect, int signal) {
+  const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  switch (effect) {
+    case migrate::Interruption::Effect::Stopping:
+      spdlog::warn("{}: stopping the migration; the container keeps running here, or is resumed from its "
+                   "checkpoint, before dockmig exits", name);
+      break;
+    case migrate::Interruption::Effect::Finishing:
+      spdlog::warn("{}: the destination may be starting its copy already; dockmig waits for the migration's "
+                   "decision before it exits", name);
+      break;
+    case migrate::Interruption::Effect::Repeated:
+      spdlog::warn("{}: already stopping; dockmig exits once one copy of the container runs "
+                   "(kill -9 now could leave it stopped)", name);
+      break;
+  }
+}
+
+/// The exit status, and for a migration that completed though interrupted, a word on it.
+int interrupted_exit(const migrate::MigrationOutcome& outcome, const migrate::Interruption& interruption) {
+  if (!outcome.status) {
+    report_error(outcome.status.error());
+    return outcome.needs_attention ? kExitNeedsAttention : kExitInterrupted;
+  }
+  std::fprintf(stderr, "dockmig: interrupted by %s when the migration could no longer stop: it completed, "
+               "and the container runs at the destination\n", interruption.signal_name().c_str());
+  return kExitInterrupted;
+}
 
 /// Takes "auto" or 1-19 and hands CLI11 the number (kZstdLevelAuto for auto).
 CLI::Validator zstd_level_option() {
@@ -92,7 +190,12 @@ VerbRunner define_migrate(CLI::App& command) {
       "pre-copy rounds while it runs; each round sends the pages whose content the\n"
       "destination does not hold yet, until what is left is small or stops shrinking.\n"
       "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
-      "3 needs attention (the message says what to check).\n"
+      "3 needs attention (the message says what to check); 130 interrupted.\n"
+      "SIGINT (Ctrl-C) or SIGTERM stops the migration: before the checkpoint crosses\n"
+      "the link the source keeps running, or is resumed from its checkpoint; after, the\n"
+      "migration runs on to its end (the copy runs at the destination, or the source\n"
+      "is resumed). Either way dockmig exits 130 once one copy runs. Further signals\n"
+      "are ignored until then; kill -9 could leave the container stopped.\n"
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
@@ -117,9 +220,15 @@ VerbRunner define_migrate(CLI::App& command) {
       std::fprintf(stderr, "prepared %s: image from %s, %llu bytes on the wire in %.2f s\n", request->destination.c_str(),
                    done->image_source.c_str(), static_cast<unsigned long long>(done->wire_bytes), done->seconds);
     }
-    migrate::MigrationOutcome outcome = migrate::run_migration(*request, progress);
+    migrate::Interruption interruption;
+    migrate::MigrationOutcome outcome;
+    {
+      SignalWatcher watcher([&interruption](int signal) { announce(interruption.request(signal), signal); });
+      outcome = migrate::run_migration(*request, progress, interruption);
+    }
     if (*as_json) std::printf("%s\n", to_json(outcome.report).dump(2).c_str());
     else if (!outcome.report.phases.empty()) std::printf("%s", to_text(outcome.report).c_str());
+    if (interruption.signal()) return interrupted_exit(outcome, interruption);
     if (outcome.status) return kExitSuccess;
     int code = report_error(outcome.status.error());
     return outcome.needs_attention ? kExitNeedsAttention : code;
