@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/exception_boundary.h"
 #include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
@@ -49,19 +50,6 @@ double seconds_or_zero(const json& object, const char* key) {
   return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
 }
 
-// What escapes a step as an exception becomes its Internal error, so that the decision
-// after a failure still runs (docs/error-handling.md).
-template <class Step>
-Status without_exceptions(const char* what, Step step) {
-  try {
-    return step();
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::Internal, std::string(what) + ": unexpected exception: " + e.what());
-  } catch (...) {
-    return make_error(ErrorCode::Internal, std::string(what) + ": unexpected exception of an unknown type");
-  }
-}
-
 class SourceMigration {
  public:
   SourceMigration(const MigrationRequest& request, Progress& progress, Interruption& interruption)
@@ -76,7 +64,8 @@ class SourceMigration {
     work_dir_ = std::filesystem::temp_directory_path() / ("dockmig-" + id_);
     std::error_code ignored;
     std::filesystem::create_directories(work_dir_, ignored);
-    Status done = without_exceptions("migrating", [&] { return run_phases(); });
+    // An exception becomes its phase's error, so that the decision after a failure still runs.
+    Status done = base::contain_exceptions("migrating", [&] { return run_phases(); });
     interruption_.forbid_cut();
     std::filesystem::remove_all(work_dir_, ignored);
     if (warm_) std::filesystem::remove_all(warm_->work, ignored);
@@ -457,7 +446,7 @@ MigrationOutcome run_migration(const MigrationRequest& request, Progress& progre
 
 MigrationOutcome run_migration(const MigrationRequest& request, Progress& progress, Interruption& interruption) {
   MigrationOutcome outcome;
-  Status ran = without_exceptions("migrating", [&] {
+  Status ran = base::contain_exceptions("migrating", [&] {
     outcome = SourceMigration(request, progress, interruption).run();
     return Status{};
   });
