@@ -124,9 +124,6 @@ struct MigrationReport {
   /// How the checkpoint's memory left CRIU: "page-server" (straight to dockmig) or
   /// "docker" (through containerd's content store).
   std::string checkpoint_path;
-  /// CRIU's own part of the restore phase (its stats-restore), 0 when unknown; the rest is
-  /// dockerd, containerd, runc and the wire.
-  double criu_restore_seconds = 0;
   CriuShare criu_dump;
   CriuShare criu_restore;
 

@@ -91,13 +91,6 @@ Result<CriuRestoreTimes> criu_restore_times(int pid) {
   return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle.string() + "` or its work/");
 }
 
-// Transitional, until the destination reports the whole split.
-Result<double> criu_restore_seconds(int pid) {
-  Result<CriuRestoreTimes> times = criu_restore_times(pid);
-  if (!times) return std::move(times.error());
-  return times->stats.restore_s;
-}
-
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
                             const std::string& name) {
   Status done = engine.create_checkpoint(container_id, name, /*exit=*/true);

@@ -37,7 +37,6 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
 /// shim's working dir), and CRIU leaves its restore.log and stats-restore there (or in its
 /// work/ link) until the task is deleted. Read it while the container runs.
 Result<CriuRestoreTimes> criu_restore_times(int pid);
-Result<double> criu_restore_seconds(int pid);
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.

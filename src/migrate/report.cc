@@ -95,7 +95,6 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"memory", memory_json(report.memory)},
           {"compression", {{"automatic", automatic}, {"link_bytes_per_second", link_rate}}},
           {"checkpoint_path", report.checkpoint_path},
-          {"criu_restore_seconds", report.criu_restore_seconds},
           {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}}};
 }
 

@@ -58,6 +58,7 @@ def summarize(runs, floors):
         for n in names:
             row["phases"][n] = {"seconds": stats([r["phases"].get(n, {}).get("seconds") for r in ok]),
                                 "wire_bytes": stats([r["phases"].get(n, {}).get("wire_bytes") for r in ok])}
+        row["downtime_split"] = downtime_split(ok)
         for side in ("source", "destination"):
             row[f"{side}_cpu_seconds"] = stats([r.get(side, {}).get("cpu_seconds") for r in ok])
             row[f"{side}_peak_rss_mb"] = stats([r.get(side, {}).get("peak_rss_mb") for r in ok])
@@ -72,6 +73,43 @@ def summarize(runs, floors):
     wl_order = lambda w: WORKLOAD_ORDER.index(w) if w in WORKLOAD_ORDER else 99
     rows.sort(key=lambda r: (wl_order(r["workload"]), rate_bits(r["rate"]), order.get(r["system"], 99)))
     return rows
+
+
+def downtime_split(ok):
+    """dockmig's downtime as CRIU's dump and restore (from its own log), bytes on the wire
+    after the freeze (finalsync), and the rest: Docker, containerd, runc and dockmig."""
+    parts = {"criu_dump": [], "criu_restore": [], "criu_hooks": [], "wire": [], "rest": []}
+    for r in ok:
+        criu = r.get("report", {}).get("criu", {})
+        dump, restore = criu.get("dump", {}).get("seconds", 0), criu.get("restore", {}).get("seconds", 0)
+        if not dump or not restore:
+            continue
+        wire = r.get("phases", {}).get("finalsync", {}).get("seconds", 0)
+        parts["criu_dump"].append(dump)
+        parts["criu_restore"].append(restore)
+        parts["criu_hooks"].append(criu["dump"].get("hooks_seconds", 0) + criu["restore"].get("hooks_seconds", 0))
+        parts["wire"].append(wire)
+        parts["rest"].append(max(0.0, r["downtime_seconds"] - dump - restore - wire))
+    return {k: stats(v) for k, v in parts.items()} if parts["rest"] else None
+
+
+def split_lines(rows, markdown_table):
+    """The downtime split of every dockmig row, as a table."""
+    head = ["workload", "rate", "system", "downtime s", "CRIU dump s", "CRIU restore s", "of CRIU: runc's hooks s",
+            "wire s", "rest s"]
+    lines = []
+    for r in rows:
+        split = r.get("downtime_split")
+        if split:
+            lines.append([r["workload"], r["rate"], r["system"], _m(r["downtime_seconds"])] +
+                         [_m(split[k]) for k in ("criu_dump", "criu_restore", "criu_hooks", "wire", "rest")])
+    if not lines:
+        return []
+    if markdown_table:
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |" for l in lines]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    fmt = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return [fmt(head), fmt(["-" * w for w in widths])] + [fmt(l) for l in lines]
 
 
 def floor_seconds(floor, rate):
@@ -110,6 +148,10 @@ def table(rows):
     for r in rows:
         for e in r["errors"]:
             out.append(f"  {r['workload']} {r['rate']} {r['system']}: FAILED: {e}")
+    split = split_lines(rows, markdown_table=False)
+    if split:
+        out += ["", "dockmig's downtime, split (medians; rest = downtime - CRIU - wire: Docker, containerd, runc, dockmig)"]
+        out += split
     return "\n".join(out)
 
 
@@ -128,6 +170,12 @@ def markdown(rows):
     for r in rows:
         for e in r["errors"]:
             out.append(f"\n- {r['workload']} {r['rate']} {r['system']} failed: {e}")
+    split = split_lines(rows, markdown_table=True)
+    if split:
+        out += ["", "dockmig's downtime, split: CRIU's own dump and restore (from its log; the hooks are runc's "
+                "and dockerd's, inside CRIU's time), the bytes after the freeze (finalsync), and the rest "
+                "(Docker, containerd, runc, dockmig). Medians of each part, so they need not add up exactly.", ""]
+        out += split
     return "\n".join(out)
 
 
