@@ -1,10 +1,11 @@
-# libFuzzer targets: the agent protocol's frame decoding, and what the HTTP API parses.
+# libFuzzer targets: the agent protocol's frame decoding, a destination session's message
+# handling, and what the HTTP API parses.
 # They need clang, so they live in a build of their own:
 #   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF
 # There each gets a ctest (label `fuzz`) that runs it for a bounded time. The ordinary
 # (GCC) build registers the same tests plus `fuzz_build`, which makes that clang build
 # under its own binary dir first, so `tools/test.sh` (plain ctest) runs the fuzzers too.
-set(DOCKMIG_FUZZERS frame_decoder api_request)
+set(DOCKMIG_FUZZERS frame_decoder api_request destination_session)
 set(DOCKMIG_FUZZ_SECONDS 20 CACHE STRING "How long each fuzz test runs")
 
 # dockmig_fuzz_test(NAME BINARY [FIXTURE]): runs a fuzzer on its seeds for a bounded time;
@@ -26,12 +27,13 @@ if(DOCKMIG_FUZZ)
   enable_testing()
   foreach(name ${DOCKMIG_FUZZERS})
     add_executable(dockmig_fuzz_${name} tests/fuzz/${name}_fuzz.cc)
-    target_include_directories(dockmig_fuzz_${name} PRIVATE src)
+    target_include_directories(dockmig_fuzz_${name} PRIVATE src tests)
     target_link_libraries(dockmig_fuzz_${name} PRIVATE dockmig_core)
     target_link_options(dockmig_fuzz_${name} PRIVATE -fsanitize=fuzzer)
     dockmig_fuzz_test(${name} $<TARGET_FILE:dockmig_fuzz_${name}>)
   endforeach()
-  add_custom_target(fuzzers DEPENDS dockmig_fuzz_frame_decoder dockmig_fuzz_api_request)
+  list(TRANSFORM DOCKMIG_FUZZERS PREPEND dockmig_fuzz_ OUTPUT_VARIABLE fuzz_targets)
+  add_custom_target(fuzzers DEPENDS ${fuzz_targets})
 elseif(DOCKMIG_BUILD_TESTS)
   find_program(DOCKMIG_CLANGXX NAMES clang++ clang++-14)
   if(DOCKMIG_CLANGXX)
