@@ -101,6 +101,10 @@ struct CriuShare {
   double hooks_seconds = 0;   // of that, waiting for runc's hooks (at a restore: dockerd's network setup)
   double frozen_seconds = 0;  // dump only: from the tasks frozen to the dump's end
   double memory_seconds = 0;  // dump only: collecting the pages and writing them out
+  /// Docker's call that ran CRIU (checkpoint create, start from a checkpoint): its time
+  /// before CRIU began and after CRIU ended (dockerd, containerd, runc). 0 when unknown.
+  double docker_before_seconds = 0;
+  double docker_after_seconds = 0;
 };
 
 struct MigrationReport {

@@ -57,7 +57,21 @@ Result<CriuLogTimes> read_criu_log_times(const std::filesystem::path& path) {
   text << file.rdbuf();
   if (text.view().size() > kMaxLogBytes)
     return make_error(ErrorCode::InvalidInput, "CRIU's log `" + path.string() + "` is too large to read");
-  return parse_criu_log_times(text.view());
+  CriuLogTimes times = parse_criu_log_times(text.view());
+  std::error_code ec;
+  std::filesystem::file_time_type written = std::filesystem::last_write_time(path, ec);
+  if (!ec) times.ended_at = std::chrono::file_clock::to_sys(written);
+  return times;
+}
+
+std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::system_clock::time_point call_started,
+                                      std::chrono::system_clock::time_point call_ended) {
+  if (!log.ended_at || *log.ended_at > call_ended) return std::nullopt;
+  double call = std::chrono::duration<double>(call_ended - call_started).count();
+  double after = std::chrono::duration<double>(call_ended - *log.ended_at).count();
+  double before = call - after - log.seconds;
+  if (before < 0) return std::nullopt;
+  return AroundCriu{before, after};
 }
 
 }  // namespace dockmig::checkpoint

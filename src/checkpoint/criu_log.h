@@ -5,7 +5,9 @@
 // dockerd process that configures the container's interfaces while CRIU waits.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include "checkpoint/criu_stats.h"
@@ -16,6 +18,7 @@ namespace dockmig::checkpoint {
 struct CriuLogTimes {
   double seconds = 0;        // from CRIU's first log line to its last
   double hooks_seconds = 0;  // of that, waiting for the caller's answers to "Running ... scripts"
+  std::optional<std::chrono::system_clock::time_point> ended_at;  // the log file's last write
 };
 
 /// All CRIU says of one run: its log's times and its stats image.
@@ -32,7 +35,17 @@ struct CriuRestoreTimes {
 /// starts with "(SS.UUUUUU)", seconds since CRIU started).
 CriuLogTimes parse_criu_log_times(std::string_view log);
 
-/// The same for a log file (dump.log, restore.log).
+/// The same for a log file (dump.log, restore.log), with the time it was last written.
 Result<CriuLogTimes> read_criu_log_times(const std::filesystem::path& path);
+
+/// The parts of a call to Docker that ran CRIU (a checkpoint, a start from one) before
+/// CRIU began and after it ended: dockerd, containerd and runc setting up and winding
+/// down. Nothing when the log's end is unknown or does not fall inside the call.
+struct AroundCriu {
+  double before_seconds = 0;
+  double after_seconds = 0;
+};
+std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::system_clock::time_point call_started,
+                                      std::chrono::system_clock::time_point call_ended);
 
 }  // namespace dockmig::checkpoint

@@ -86,7 +86,7 @@ Result<CriuRestoreTimes> criu_restore_times(int pid) {
     Result<CriuRestoreStats> stats = read_restore_stats(dir);
     if (!stats) continue;
     Result<CriuLogTimes> log = read_criu_log_times(dir / "restore.log");
-    return CriuRestoreTimes{log ? *log : CriuLogTimes{stats->restore_s, 0}, *stats};
+    return CriuRestoreTimes{log ? *log : CriuLogTimes{stats->restore_s, 0, std::nullopt}, *stats};
   }
   return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle.string() + "` or its work/");
 }

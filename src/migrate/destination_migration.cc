@@ -65,6 +65,16 @@ Status serve_warm(Session& session, const DestinationContext& context, const jso
   return done;
 }
 
+json criu_share_message(const checkpoint::CriuLogTimes& log, std::chrono::system_clock::time_point call_started,
+                        std::chrono::system_clock::time_point call_ended) {
+  json share = {{"seconds", log.seconds}, {"hooks_seconds", log.hooks_seconds}};
+  if (std::optional<checkpoint::AroundCriu> around = checkpoint::around_criu(log, call_started, call_ended)) {
+    share["docker_before_seconds"] = around->before_seconds;
+    share["docker_after_seconds"] = around->after_seconds;
+  }
+  return share;
+}
+
 class DestinationMigration {
  public:
   DestinationMigration(Session& session, const DestinationContext& context)
@@ -195,7 +205,9 @@ class DestinationMigration {
   }
 
   Status restore() {
+    auto call_started = std::chrono::system_clock::now();
     Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
+    auto call_ended = std::chrono::system_clock::now();
     if (!inspect) return std::move(inspect.error());
     if (!(*inspect)["State"].value("Running", false))
       return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
@@ -203,7 +215,7 @@ class DestinationMigration {
     json restored = {{"type", "restored"}};
     // For the report's split of the restore: CRIU's own part, the rest is Docker's.
     if (Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times((*inspect)["State"].value("Pid", 0)))
-      restored["criu"] = {{"seconds", criu->log.seconds}, {"hooks_seconds", criu->log.hooks_seconds}};
+      restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
     return session_.send_message(restored);
   }
 

@@ -65,7 +65,9 @@ nlohmann::json criu_share_json(const CriuShare& share) {
   return {{"seconds", share.seconds},
           {"hooks_seconds", share.hooks_seconds},
           {"frozen_seconds", share.frozen_seconds},
-          {"memory_seconds", share.memory_seconds}};
+          {"memory_seconds", share.memory_seconds},
+          {"docker_before_seconds", share.docker_before_seconds},
+          {"docker_after_seconds", share.docker_after_seconds}};
 }
 
 }  // namespace
@@ -173,24 +175,27 @@ double phase_seconds(const MigrationReport& report, const std::string& name) {
   return 0;
 }
 
-// "  checkpoint: CRIU 0.440 s (tasks frozen 0.310 s, pages 0.010 s, runc's hooks 0.038 s); around it 0.008 s"
-std::string criu_share_text(const char* phase, const CriuShare& share, double phase_s, const char* around) {
+// "  checkpoint: CRIU 0.440 s (tasks frozen 0.310 s, pages 0.010 s, waiting for runc's hooks 0.038 s);
+//  Docker 0.005 s before it, 0.004 s after; rest of the phase 0.001 s"
+std::string criu_share_text(const char* phase, const CriuShare& share, double phase_s) {
   if (share.seconds <= 0) return "";
-  char line[320];
+  char line[400];
   int n = std::snprintf(line, sizeof line, "  %s: CRIU %.3f s (", phase, share.seconds);
   if (share.frozen_seconds > 0)
     n += std::snprintf(line + n, sizeof line - n, "tasks frozen %.3f s, pages %.3f s, ", share.frozen_seconds,
                        share.memory_seconds);
-  std::snprintf(line + n, sizeof line - n, "waiting for runc's hooks %.3f s); %s %.3f s\n", share.hooks_seconds,
-                around, std::max(0.0, phase_s - share.seconds));
+  n += std::snprintf(line + n, sizeof line - n, "waiting for runc's hooks %.3f s); ", share.hooks_seconds);
+  double docker = share.docker_before_seconds + share.docker_after_seconds;
+  if (docker > 0)
+    n += std::snprintf(line + n, sizeof line - n, "Docker %.3f s before it, %.3f s after; ", share.docker_before_seconds,
+                       share.docker_after_seconds);
+  std::snprintf(line + n, sizeof line - n, "rest of the phase %.3f s\n", std::max(0.0, phase_s - share.seconds - docker));
   return line;
 }
 
 std::string criu_text(const MigrationReport& report) {
-  std::string out = criu_share_text("checkpoint", report.criu_dump, phase_seconds(report, "checkpoint"),
-                                    "Docker and dockmig around it");
-  out += criu_share_text("restore", report.criu_restore, phase_seconds(report, "restore"),
-                         "dockerd, containerd, runc and the link around it");
+  std::string out = criu_share_text("checkpoint", report.criu_dump, phase_seconds(report, "checkpoint"));
+  out += criu_share_text("restore", report.criu_restore, phase_seconds(report, "restore"));
   if (!out.empty())
     out += std::string("  memory left CRIU ") +
            (report.checkpoint_path == "page-server" ? "through dockmig's page server\n"

@@ -239,20 +239,24 @@ class SourceMigration {
     if (!dump && !request.pages_dir.empty()) return std::move(dump.error());
     if (!dump) spdlog::warn("{}; CRIU's share of the checkpoint will not be known", dump.error().describe());
     frozen_at_ = Clock::now();
+    auto call_started = std::chrono::system_clock::now();
     Status frozen =
         dump ? dump->dump(*engine_) : checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
     if (!frozen) return frozen;
     checkpointed_ = true;
     report_.checkpoint_path = path;
-    if (dump) note_criu_dump(*dump);
+    if (dump) note_criu_dump(*dump, call_started, std::chrono::system_clock::now());
     return {};
   }
 
-  void note_criu_dump(const checkpoint::Dump& dump) {
+  void note_criu_dump(const checkpoint::Dump& dump, std::chrono::system_clock::time_point call_started,
+                      std::chrono::system_clock::time_point call_ended) {
     Result<checkpoint::CriuDumpTimes> times = dump.criu_times();
     if (!times) return spdlog::debug("CRIU's share of the checkpoint is unknown: {}", times.error().describe());
+    std::optional<checkpoint::AroundCriu> around = checkpoint::around_criu(times->log, call_started, call_ended);
     report_.criu_dump = {times->log.seconds, times->log.hooks_seconds, times->stats.frozen_s,
-                         times->stats.memdump_s + times->stats.memwrite_s};
+                         times->stats.memdump_s + times->stats.memwrite_s, around ? around->before_seconds : 0,
+                         around ? around->after_seconds : 0};
   }
 
   std::filesystem::path images_dir() const {
@@ -304,7 +308,9 @@ class SourceMigration {
     report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
     auto criu = restored->find("criu");
     if (criu != restored->end() && criu->is_object())
-      report_.criu_restore = {seconds_or_zero(*criu, "seconds"), seconds_or_zero(*criu, "hooks_seconds"), 0, 0};
+      report_.criu_restore = {seconds_or_zero(*criu, "seconds"), seconds_or_zero(*criu, "hooks_seconds"), 0, 0,
+                              seconds_or_zero(*criu, "docker_before_seconds"),
+                              seconds_or_zero(*criu, "docker_after_seconds")};
     return {};
   }
 

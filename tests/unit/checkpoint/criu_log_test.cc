@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace dockmig::checkpoint {
 namespace {
 
@@ -48,6 +51,35 @@ TEST(CriuLogTest, AMissingFileIsNotFound) {
   Result<CriuLogTimes> times = read_criu_log_times("/nonexistent/dump.log");
   ASSERT_FALSE(times);
   EXPECT_EQ(times.error().code, ErrorCode::NotFound);
+}
+
+TEST(CriuLogTest, SplitsTheCallAroundCriusRun) {
+  using std::chrono::milliseconds;
+  std::chrono::system_clock::time_point started{};
+  CriuLogTimes log{0.5, 0, started + milliseconds(800)};
+  std::optional<AroundCriu> around = around_criu(log, started, started + milliseconds(900));
+  ASSERT_TRUE(around);
+  EXPECT_NEAR(around->before_seconds, 0.3, 1e-9);
+  EXPECT_NEAR(around->after_seconds, 0.1, 1e-9);
+}
+
+TEST(CriuLogTest, ALogThatDoesNotFitTheCallSplitsNothing) {
+  using std::chrono::milliseconds;
+  std::chrono::system_clock::time_point started{};
+  EXPECT_FALSE(around_criu({0.5, 0, std::nullopt}, started, started + milliseconds(900)));
+  EXPECT_FALSE(around_criu({0.5, 0, started + milliseconds(950)}, started, started + milliseconds(900)));
+  EXPECT_FALSE(around_criu({0.5, 0, started + milliseconds(300)}, started, started + milliseconds(900)));
+}
+
+TEST(CriuLogTest, AFileGivesItsLastWriteAsTheEnd) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "dockmig-criu-log-test.log";
+  { std::ofstream(path) << "(00.000000) start\n(00.250000) end\n"; }
+  Result<CriuLogTimes> times = read_criu_log_times(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(times);
+  EXPECT_NEAR(times->seconds, 0.25, 1e-9);
+  ASSERT_TRUE(times->ended_at);
+  EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - *times->ended_at), std::chrono::minutes(1));
 }
 
 }  // namespace

@@ -73,21 +73,22 @@ TEST(MigrationReport, SplitsCheckpointAndRestoreIntoCriuAndTheRest) {
   report.phase("checkpoint") = {"checkpoint", 0.5, 0, 0};
   report.phase("restore") = {"restore", 0.8, 0, 0};
   report.checkpoint_path = "docker";
-  report.criu_dump = {0.44, 0.04, 0.31, 0.01};
-  report.criu_restore = {0.43, 0.29, 0, 0};
+  report.criu_dump = {0.44, 0.04, 0.31, 0.01, 0, 0};
+  report.criu_restore = {0.43, 0.29, 0, 0, 0.25, 0.05};
   std::string text = to_text(report);
   EXPECT_NE(text.find("checkpoint: CRIU 0.440 s (tasks frozen 0.310 s, pages 0.010 s, waiting for runc's hooks "
-                      "0.040 s); Docker and dockmig around it 0.060 s"),
+                      "0.040 s); rest of the phase 0.060 s"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("restore: CRIU 0.430 s (waiting for runc's hooks 0.290 s); dockerd, containerd, runc and "
-                      "the link around it 0.370 s"),
+  EXPECT_NE(text.find("restore: CRIU 0.430 s (waiting for runc's hooks 0.290 s); Docker 0.250 s before it, "
+                      "0.050 s after; rest of the phase 0.070 s"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("memory left CRIU through containerd's store"), std::string::npos) << text;
   nlohmann::json json = to_json(report);
   EXPECT_EQ(json["criu"]["dump"]["frozen_seconds"], 0.31);
   EXPECT_EQ(json["criu"]["restore"]["hooks_seconds"], 0.29);
+  EXPECT_EQ(json["criu"]["restore"]["docker_before_seconds"], 0.25);
 }
 
 TEST(MigrationReport, SaysNothingOfCriuWhenItsShareIsUnknown) {
