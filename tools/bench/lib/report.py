@@ -76,9 +76,10 @@ def summarize(runs, floors):
 
 
 def downtime_split(ok):
-    """dockmig's downtime as CRIU's dump and restore (from its own log), bytes on the wire
-    after the freeze (finalsync), and the rest: Docker, containerd, runc and dockmig."""
-    parts = {"criu_dump": [], "criu_restore": [], "criu_hooks": [], "wire": [], "rest": []}
+    """dockmig's downtime as CRIU's dump and restore (from its own log), Docker's calls
+    around them, bytes on the wire after the freeze (finalsync), and the rest."""
+    parts = {"criu_dump": [], "criu_restore": [], "criu_hooks": [], "docker_dump": [], "docker_restore": [],
+             "wire": [], "rest": []}
     for r in ok:
         criu = r.get("report", {}).get("criu", {})
         dump, restore = criu.get("dump", {}).get("seconds", 0), criu.get("restore", {}).get("seconds", 0)
@@ -88,21 +89,25 @@ def downtime_split(ok):
         parts["criu_dump"].append(dump)
         parts["criu_restore"].append(restore)
         parts["criu_hooks"].append(criu["dump"].get("hooks_seconds", 0) + criu["restore"].get("hooks_seconds", 0))
+        around = lambda side: criu[side].get("docker_before_seconds", 0) + criu[side].get("docker_after_seconds", 0)
+        parts["docker_dump"].append(around("dump"))
+        parts["docker_restore"].append(around("restore"))
         parts["wire"].append(wire)
-        parts["rest"].append(max(0.0, r["downtime_seconds"] - dump - restore - wire))
+        parts["rest"].append(max(0.0, r["downtime_seconds"] - dump - restore - around("dump") - around("restore") - wire))
     return {k: stats(v) for k, v in parts.items()} if parts["rest"] else None
 
 
 def split_lines(rows, markdown_table):
     """The downtime split of every dockmig row, as a table."""
     head = ["workload", "rate", "system", "downtime s", "CRIU dump s", "CRIU restore s", "of CRIU: runc's hooks s",
-            "wire s", "rest s"]
+            "Docker around dump s", "Docker around restore s", "wire s", "rest s"]
     lines = []
     for r in rows:
         split = r.get("downtime_split")
         if split:
             lines.append([r["workload"], r["rate"], r["system"], _m(r["downtime_seconds"])] +
-                         [_m(split[k]) for k in ("criu_dump", "criu_restore", "criu_hooks", "wire", "rest")])
+                         [_m(split[k]) for k in ("criu_dump", "criu_restore", "criu_hooks", "docker_dump",
+                                                 "docker_restore", "wire", "rest")])
     if not lines:
         return []
     if markdown_table:
@@ -150,7 +155,8 @@ def table(rows):
             out.append(f"  {r['workload']} {r['rate']} {r['system']}: FAILED: {e}")
     split = split_lines(rows, markdown_table=False)
     if split:
-        out += ["", "dockmig's downtime, split (medians; rest = downtime - CRIU - wire: Docker, containerd, runc, dockmig)"]
+        out += ["", "dockmig's downtime, split (medians; Docker = its API call before and after CRIU's run; "
+                "rest = the downtime less all of these: dockmig and the link's round trips)"]
         out += split
     return "\n".join(out)
 
@@ -173,8 +179,9 @@ def markdown(rows):
     split = split_lines(rows, markdown_table=True)
     if split:
         out += ["", "dockmig's downtime, split: CRIU's own dump and restore (from its log; the hooks are runc's "
-                "and dockerd's, inside CRIU's time), the bytes after the freeze (finalsync), and the rest "
-                "(Docker, containerd, runc, dockmig). Medians of each part, so they need not add up exactly.", ""]
+                "and dockerd's, inside CRIU's time), Docker's API call before and after CRIU's run (dockerd, "
+                "containerd, runc), the bytes after the freeze (finalsync), and the rest (dockmig, the link's "
+                "round trips). Medians of each part, so they need not add up exactly.", ""]
         out += split
     return "\n".join(out)
 
