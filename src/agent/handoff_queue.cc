@@ -275,6 +275,8 @@ void HandoffQueue::run_one(const std::string& id) {
     outcome = runner_(spec, feed);
   } catch (const std::exception& e) {
     outcome.status = make_error(ErrorCode::Internal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    outcome.status = make_error(ErrorCode::Internal, "internal error: an exception of an unknown type");
   }
   std::lock_guard lock(mutex_);
   finish(records_.at(id), outcome);

@@ -14,6 +14,7 @@
 #include "memory/page_records.h"
 #include "memory/container_memory.h"
 #include "migrate/memory_sync.h"
+#include "migrate/peer_message.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -152,10 +153,12 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
   if (!sent) return sent;
   Result<json> stored = session_.expect("pages-stored");
   if (!stored) return std::move(stored.error());
-  if (stored->value("pages", uint64_t{0}) != round.pages_sent)
-    return make_error(ErrorCode::Internal, "the destination stored " + stored->value("pages", json()).dump() +
-                                               " pages of round " + std::to_string(number) + ", not " +
-                                               std::to_string(round.pages_sent));
+  PeerMessage fields(*stored);
+  uint64_t pages = fields.count("pages");
+  if (Status read = fields.status(); !read) return read;
+  if (pages != round.pages_sent)
+    return make_error(ErrorCode::Internal, "the destination stored " + std::to_string(pages) + " pages of round " +
+                                               std::to_string(number) + ", not " + std::to_string(round.pages_sent));
   round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   round.raw_bytes = phase.raw_bytes - raw_before;
   round.wire_bytes = session_.wire_bytes("precopy") - wire_before;
@@ -188,11 +191,14 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
   if (!sent) return sent;
   Result<json> answer = session_.receive_message();
   if (!answer) return std::move(answer.error());
-  std::string type = answer->value("type", "");
+  PeerMessage fields(*answer);
+  std::string type = fields.type();
+  const json& indices = fields.list_or_empty("indices");
+  if (Status read = fields.status(); !read) return read;
   if (type == "memory-assembled") return {};
   if (type != "memory-missing")
     return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" + type + "`");
-  sent = resend(images_dir, images, answer->value("indices", json::array()), phase, progress, report);
+  sent = resend(images_dir, images, indices, phase, progress, report);
   if (!sent) return sent;
   Result<json> assembled = session_.expect("memory-assembled");
   if (!assembled) return std::move(assembled.error());

@@ -27,6 +27,7 @@
 #include "migrate/session.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
+#include "migrate/peer_message.h"
 #include "migrate/upper_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/channel.h"
@@ -180,8 +181,11 @@ class SourceMigration {
     report_.image_source = *source;
     Result<json> created = session_->expect("created");
     if (!created) return std::move(created.error());
-    if (warm_ && !created->value("warm", false)) warm_.reset();  // the destination lost it
-    speaks_pages_ = created->value("pages", false);
+    PeerMessage fields(*created);
+    bool warm_kept = fields.boolean_or("warm", false);
+    speaks_pages_ = fields.boolean_or("pages", false);
+    if (Status read = fields.status(); !read) return read;
+    if (warm_ && !warm_kept) warm_.reset();  // the destination lost it
     return {};
   }
 
