@@ -1,5 +1,5 @@
 // The agent: accepts links from other agents and serves each on its own thread, at most
-// max_sessions at a time (the rest wait in the listen backlog); with --api it also serves
+// max_sessions at a time once their peers have identified themselves (the rest wait); with --api it also serves
 // the gateways' HTTP API, whose handoffs run from this host on the queue's threads.
 // SIGINT and SIGTERM stop the accept loop and the API, then let running migrations finish
 // or abandon themselves, so a stopped agent never leaves a half-restored container behind.
@@ -8,8 +8,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +18,7 @@
 #include "agent/handoff_queue.h"
 #include "agent/http_api.h"
 #include "agent/incoming_link.h"
+#include "agent/slots.h"
 #include "agent/tokens.h"
 #include "migrate/destination_migration.h"
 #include "migrate/session.h"
@@ -32,28 +33,10 @@ std::atomic<bool> g_reload{false};
 void on_stop(int) { g_stop = true; }
 void on_reload(int) { g_reload = true; }
 
-class SessionSlots {
- public:
-  explicit SessionSlots(int capacity) : free_(capacity) {}
-  void acquire() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return free_ > 0; });
-    --free_;
-  }
-  void release() {
-    { std::lock_guard lock(mutex_); ++free_; }
-    changed_.notify_all();
-  }
-  void wait_idle(int capacity) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return free_ == capacity; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int free_;
-};
+// Links still in their handshake (first byte, TLS, hello) have places of their own, so
+// that peers who connect and say nothing cannot take the sessions' places; when these are
+// full too, a new connection is closed at once rather than left in the backlog.
+int handshake_capacity(int max_sessions) { return std::max(16, 4 * max_sessions); }
 
 void install_signal_handlers() {
   struct sigaction action{};
@@ -131,7 +114,8 @@ Status serve(const AgentOptions& options) {
   if (api)
     std::fprintf(stderr, "dockmig agent: API on %s://%s, %zu tokens\n", api->secure() ? "https" : "http",
                  options.api.c_str(), *tokens ? (*tokens)->size() : size_t{0});
-  SessionSlots slots(options.max_sessions);
+  Slots handshakes(handshake_capacity(options.max_sessions));
+  Slots sessions(options.max_sessions);
   while (!g_stop) {
     if (g_reload.exchange(false)) reload_tokens(tokens->get(), options.tokens);
     Result<std::optional<transfer::Connection>> accepted = listener->accept_for(std::chrono::milliseconds(500));
@@ -140,16 +124,21 @@ Status serve(const AgentOptions& options) {
       continue;
     }
     if (!accepted->has_value()) continue;
-    slots.acquire();
-    std::thread([&slots, &context, tls = *tls, connection = std::move(**accepted)]() mutable {
-      serve_incoming(std::move(connection), tls.get(), context);
-      slots.release();
+    if (!handshakes.try_acquire()) {
+      spdlog::warn("closed a connection from {}: {} links are still in their handshake", (*accepted)->peer(),
+                   handshake_capacity(options.max_sessions));
+      continue;
+    }
+    std::thread([slots = LinkSlots{handshakes, sessions}, &context, tls = *tls,
+                 connection = std::move(**accepted)]() mutable {
+      serve_incoming(std::move(connection), tls.get(), context, slots);
     }).detach();
   }
   std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
   if (api) api->stop();
   queue.shutdown();
-  slots.wait_idle(options.max_sessions);
+  handshakes.wait_idle(handshake_capacity(options.max_sessions));
+  sessions.wait_idle(options.max_sessions);
   return {};
 }
 

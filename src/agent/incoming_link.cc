@@ -14,7 +14,8 @@
 namespace dockmig::agent {
 namespace {
 
-constexpr std::chrono::milliseconds kFirstByteWait{15'000};
+constexpr std::chrono::milliseconds kFirstByteWait{10'000};
+constexpr std::chrono::milliseconds kHandshakeReadWait{10'000};  // each read of the TLS handshake
 
 void say(const std::string& text) { std::fprintf(stderr, "dockmig agent: %s\n", text.c_str()); }
 
@@ -29,7 +30,7 @@ void refuse_plain(transfer::Connection connection) {
 }
 
 Status serve_link(transfer::Connection connection, const transfer::TlsContext* tls,
-                  const migrate::DestinationContext& context) {
+                  const migrate::DestinationContext& context, Place& handshake, Slots& sessions) {
   std::string peer = connection.peer();
   Result<std::optional<std::byte>> first = connection.peek_byte(kFirstByteWait);
   if (!first || !first->has_value()) return {};  // gone, or silent: nothing to serve
@@ -43,22 +44,28 @@ Status serve_link(transfer::Connection connection, const transfer::TlsContext* t
     return {};
   }
   if (tls != nullptr) {
+    connection.set_read_timeout(kHandshakeReadWait);
     Status secured = connection.start_tls(*tls);
     if (!secured) return std::move(secured.error()).wrap("refused a connection");
     say("TLS link from " + peer + " (" + connection.peer_identity() + ")");
   }
   Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
   if (!session) return std::move(session.error());
+  sessions.acquire();
+  Place served(sessions);
+  handshake.release();
   return migrate::serve_session(*session, context);
 }
 
 }  // namespace
 
 void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
-                    const migrate::DestinationContext& context) noexcept {
+                    const migrate::DestinationContext& context, LinkSlots slots) noexcept {
+  Place handshake(slots.handshakes);
   std::string peer = connection.peer();
-  Status served = base::contain_exceptions("the link from " + peer,
-                                           [&] { return serve_link(std::move(connection), tls, context); });
+  Status served = base::contain_exceptions("the link from " + peer, [&] {
+    return serve_link(std::move(connection), tls, context, handshake, slots.sessions);
+  });
   if (!served) spdlog::error("session from {} failed: {}", peer, served.error().describe());
 }
 

@@ -4,6 +4,7 @@
 // own protocol, why it is refused.
 #pragma once
 
+#include "agent/slots.h"
 #include "migrate/destination_migration.h"
 #include "transfer/connection.h"
 #include "transfer/tls.h"
@@ -12,8 +13,10 @@ namespace dockmig::agent {
 
 /// Secures (or refuses) the connection, then serves its session; errors are logged,
 /// since nobody waits for them here. Nothing escapes: an exception fails this session
-/// only, so the agent's other sessions and the agent itself go on.
+/// only, so the agent's other sessions and the agent itself go on. The caller took a
+/// handshake place for it; it is exchanged for a session place once the peer has said
+/// hello, and every wait before that is bounded.
 void serve_incoming(transfer::Connection connection, const transfer::TlsContext* tls,
-                    const migrate::DestinationContext& context) noexcept;
+                    const migrate::DestinationContext& context, LinkSlots slots) noexcept;
 
 }  // namespace dockmig::agent

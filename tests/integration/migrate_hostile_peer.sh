@@ -1,7 +1,7 @@
 # A peer that speaks the protocol but sends fields of the wrong type ({"type":1}, a number
 # where the migration id belongs, a string where the create body belongs) is answered with
 # an Error frame naming the field; the agent stays up and then receives a normal migration
-# (issue 12, item 3).
+# (issue 12, item 3). Silent connections cannot hold up a migration.
 source "$(dirname "$0")/lib.sh"
 start_agent edge-b
 agent_pid=${agent_pids[-1]}
@@ -43,10 +43,35 @@ grep -q "session from .* failed: protocol: " "$BED_STATE/agent-edge-b.log" \
 
 dk edge-a run -d --name mig-hostile --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 wait_until 10 count_at_least edge-a mig-hostile 10 || fail "the counter did not start"
+
+# Eight connections that never send a byte, twice the agent's --max-sessions: before, they
+# took every session place for the first-byte wait and the migration queued behind them.
+# It must now finish while they are all still open, and the agent must close them after
+# its first-byte wait.
+silent_log=$BED_STATE/silent-peers.log
+rm -f "$silent_log"
+in_ns edge-a python3 - "$EDGE_B_ADDR" "$agent_port" "$silent_log" <<'PY' &
+import select, socket, sys, time
+host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+peers = [socket.create_connection((host, port), timeout=5) for _ in range(8)]
+open(log, "w").write("open\n")
+deadline = time.time() + 60
+while time.time() < deadline:
+    readable, _, _ = select.select(peers, [], [], 0.2)
+    if readable:
+        open(log, "a").write("closed by the agent\n")
+        break
+PY
+silent_pid=$!
+wait_until 10 grep -q open "$silent_log" || fail "the silent peers did not connect"
+step "eight silent connections open; migrating through the same agent"
 migrate edge-a edge-b mig-hostile
+grep -q closed "$silent_log" && fail "the migration finished only after the agent gave up on the silent peers"
+wait_until 20 grep -q closed "$silent_log" || fail "the agent never closed the silent connections"
+wait "$silent_pid" 2>/dev/null || true
 [ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status after the hostile peer"
 running edge-b mig-hostile || fail "mig-hostile does not run on edge-b"
 sleep 0.5
 [ "$(count_of edge-b mig-hostile)" -gt 10 ] || fail "the count restarted"
 kill -0 "$agent_pid" 2>/dev/null || fail "the agent is gone"
-pass "four hostile messages refused by name, then a migration through the same agent"
+pass "four hostile messages refused by name, then a migration through the same agent past eight silent peers"
