@@ -108,6 +108,7 @@ class DestinationMigration {
     id_ = fields.string("migration");
     name_ = fields.string("name");
     image_ = fields.string("image");
+    image_id_ = fields.string_or("image_id", "");
     checkpoint_ = fields.string("checkpoint");
     warm_id_ = fields.string_or("warm", "");
     create_request_ = fields.object("create");
@@ -142,7 +143,7 @@ class DestinationMigration {
     return {};
   }
 
-  Status ensure_image() { return fetch_image(session_, context_.engine, image_, staging_); }
+  Status ensure_image() { return fetch_image(session_, context_.engine, image_, staging_, image_id_); }
 
   Status create() {
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
@@ -262,7 +263,7 @@ class DestinationMigration {
 
   Session& session_;
   const DestinationContext& context_;
-  std::string id_, name_, image_, checkpoint_, warm_id_;
+  std::string id_, name_, image_, image_id_, checkpoint_, warm_id_;
   json create_request_;
   std::filesystem::path staging_;
   std::string container_id_, upper_dir_, docker_root_;

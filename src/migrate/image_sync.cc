@@ -29,10 +29,27 @@ Result<std::string> supply_image(Session& session, const docker::EngineClient& e
   return source;
 }
 
+namespace {
+
+// The id `image` names here; "" when it names none.
+std::string local_image_id(const docker::EngineClient& engine, const std::string& image) {
+  Result<nlohmann::json> found = engine.inspect_image(image);
+  if (!found) return "";
+  auto id = found->find("Id");
+  return id != found->end() && id->is_string() ? id->get<std::string>() : "";
+}
+
+bool have_image(const docker::EngineClient& engine, const std::string& image, const std::string& image_id) {
+  std::string here = local_image_id(engine, image);
+  return !here.empty() && (image_id.empty() || here == image_id);
+}
+
+}  // namespace
+
 Status fetch_image(Session& session, const docker::EngineClient& engine, const std::string& image,
-                   const std::filesystem::path& staging) {
+                   const std::filesystem::path& staging, const std::string& image_id) {
   std::string source = "cache";
-  if (!engine.inspect_image(image)) {
+  if (!have_image(engine, image, image_id)) {
     source = "registry";
     auto last_word = std::chrono::steady_clock::now();
     Status pulled = engine.pull_image(image, [&](const nlohmann::json&) {
@@ -41,7 +58,7 @@ Status fetch_image(Session& session, const docker::EngineClient& engine, const s
       last_word = now;
       session.send_message({{"type", "pulling"}}).ignore("the source notices a lost link on its next read");
     });
-    if (!pulled) source = "peer";
+    if (!pulled || !have_image(engine, image, image_id)) source = "peer";
   }
   Status sent = session.send_message({{"type", "image"}, {"source", source}});
   if (!sent || source != "peer") return sent;
@@ -54,7 +71,12 @@ Status fetch_image(Session& session, const docker::EngineClient& engine, const s
   Status loaded = engine.load_image(tar);
   std::error_code ignored;
   std::filesystem::remove(blob, ignored);
-  return loaded;
+  if (!loaded || have_image(engine, image, image_id)) return loaded;
+  return make_error(ErrorCode::Conflict,
+                    "`" + image + "` is " + local_image_id(engine, image) + " here even as the source sent it, but the "
+                        "container runs " + image_id + ": the tag moved at the source after the container was made",
+                    "give the container's image a tag of its own at the source (docker tag " + image_id + " NAME:TAG), "
+                    "recreate the container from it, and migrate again");
 }
 
 }  // namespace dockmig::migrate

@@ -18,8 +18,12 @@ namespace dockmig::migrate {
 Result<std::string> supply_image(Session& session, const docker::EngineClient& engine, const std::string& image,
                                  PhaseReport& phase, Progress& progress, int zstd_level);
 
-/// Destination: makes sure `image` is here, telling the source where it came from.
+/// Destination: makes sure `image` is here, and when `image_id` is given, that it names
+/// that image (a tag may have moved since the source's container was made: a checkpoint
+/// restored on other lower layers would run on files it never saw), telling the source
+/// where it came from. An image that still differs after the registry's and the source's
+/// copies is refused, before anything is frozen.
 Status fetch_image(Session& session, const docker::EngineClient& engine, const std::string& image,
-                   const std::filesystem::path& staging);
+                   const std::filesystem::path& staging, const std::string& image_id = {});
 
 }  // namespace dockmig::migrate

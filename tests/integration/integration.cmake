@@ -39,6 +39,7 @@ dockmig_integration_test(migrate_prepared)
 dockmig_integration_test(migrate_precopy)
 dockmig_integration_test(migrate_docker_state)
 dockmig_integration_test(migrate_hostile_peer)
+dockmig_integration_test(migrate_image_identity)
 dockmig_integration_test(migrate_signals)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
