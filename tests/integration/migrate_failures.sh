@@ -1,8 +1,8 @@
 # What goes wrong is said clearly and loses nothing: no agent at DEST, a DEST that is not
 # an agent, an agent speaking another protocol version, an unknown or stopped container,
-# and a destination killed in the middle of finalsync. In each case the source container
-# runs afterwards (resumed from its checkpoint when it had been frozen) and the destination
-# keeps no container.
+# a destination killed in the middle of finalsync, a name already taken at the
+# destination. In each case the source container runs afterwards (resumed from its
+# checkpoint when it had been frozen) and the destination keeps no container of ours.
 source "$(dirname "$0")/lib.sh"
 dk edge-a run -d --name mig-fail --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 wait_until 10 count_at_least edge-a mig-fail 5 || fail "the counter did not start"
@@ -60,6 +60,21 @@ step "destination killed: exit 1, source resumed and counting ($before -> $after
 start_agent edge-b   # a restarted agent removes what the killed one had made
 wait_until 10 bash -c "! $DOCKER_CLI -H $EDGE_B_DOCKER inspect mig-fail" \
   || fail "destination killed: edge-b still has the container after its agent restarted"
+
+# A name already taken at the destination is refused before the source freezes, and the
+# destination's own container of that name is left alone.
+dk edge-b run -d --name mig-fail --label "$label" "$IMAGE_TINY" sleep 300 >/dev/null
+theirs=$(dk edge-b inspect -f '{{.Id}}' mig-fail)
+migrate edge-a edge-b mig-fail
+[ "$migrate_status" = 1 ] || fail "name taken: exit $migrate_status, expected 1 (failed, source runs)"
+grep -qi 'named `mig-fail` already exists' "$errors" || fail "name taken: the message does not say the name is taken"
+[ "$(field "['phases']['checkpoint']['seconds']" 2>/dev/null || echo 0)" = 0 ] \
+  || fail "name taken: the source was checkpointed before the destination refused"
+running edge-a mig-fail || fail "name taken: the source no longer runs"
+[ "$(dk edge-b inspect -f '{{.Id}} {{.State.Running}}' mig-fail)" = "$theirs true" ] \
+  || fail "name taken: the destination's own mig-fail was changed"
+step "name taken: exit 1, $(head -n1 "$errors")"
+dk edge-b rm -f mig-fail >/dev/null
 
 # A destination whose dockerd lacks a capability refuses before the source freezes.
 trap '"$TESTBED" dockerd edge-b restart >/dev/null 2>&1 || true; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
