@@ -1,6 +1,7 @@
 // The agent: accepts links from other agents and serves each on its own thread, at most
-// max_sessions at a time once their peers have identified themselves (the rest wait); with --api it also serves
-// the gateways' HTTP API, whose handoffs run from this host on the queue's threads.
+// max_sessions at a time once their peers have said hello (the rest wait); with --api it
+// also serves the gateways' HTTP API, whose handoffs run from this host on the queue's
+// threads.
 // SIGINT and SIGTERM stop the accept loop and the API, then let running migrations finish
 // or abandon themselves, so a stopped agent never leaves a half-restored container behind.
 // SIGHUP reloads the token file; the loop's half-second tick picks the signals up.
@@ -114,7 +115,8 @@ Status serve(const AgentOptions& options) {
   if (api)
     std::fprintf(stderr, "dockmig agent: API on %s://%s, %zu tokens\n", api->secure() ? "https" : "http",
                  options.api.c_str(), *tokens ? (*tokens)->size() : size_t{0});
-  Slots handshakes(handshake_capacity(options.max_sessions));
+  const int handshake_places = handshake_capacity(options.max_sessions);
+  Slots handshakes(handshake_places);
   Slots sessions(options.max_sessions);
   while (!g_stop) {
     if (g_reload.exchange(false)) reload_tokens(tokens->get(), options.tokens);
@@ -126,7 +128,7 @@ Status serve(const AgentOptions& options) {
     if (!accepted->has_value()) continue;
     if (!handshakes.try_acquire()) {
       spdlog::warn("closed a connection from {}: {} links are still in their handshake", (*accepted)->peer(),
-                   handshake_capacity(options.max_sessions));
+                   handshake_places);
       continue;
     }
     std::thread([slots = LinkSlots{handshakes, sessions}, &context, tls = *tls,
@@ -137,7 +139,7 @@ Status serve(const AgentOptions& options) {
   std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
   if (api) api->stop();
   queue.shutdown();
-  handshakes.wait_idle(handshake_capacity(options.max_sessions));
+  handshakes.wait_idle(handshake_places);
   sessions.wait_idle(options.max_sessions);
   return {};
 }

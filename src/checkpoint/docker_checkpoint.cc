@@ -92,11 +92,11 @@ Result<CriuRestoreTimes> criu_restore_times(int pid) {
 }
 
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
-                            const std::string& name) {
+                            const std::string& name, const std::filesystem::path& criu_log) {
   Status done = engine.create_checkpoint(container_id, name, /*exit=*/true);
   if (done) return {};
   Error error = std::move(done.error()).wrap("checkpointing " + container_id.substr(0, 12));
-  error.detail = criu_log_excerpt(error.message);
+  error.detail = criu_log.empty() ? criu_log_excerpt(error.message) : criu_log_excerpt_of(criu_log);
   if (error.hint.empty()) error.hint = tcp_dump_failure_hint(error.detail, read_runc_criu_config());
   if (error.hint.empty()) error.hint = rlimit_dump_failure_hint(error.detail, can_dump_other_users());
   if (error.hint.empty())

@@ -15,9 +15,11 @@ std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::
                                      const std::string& name);
 
 /// CRIU-dumps a running container through dockerd; the container stops once dumped.
-/// Failures carry the error lines of CRIU's log.
+/// Failures carry the error lines of CRIU's log: `criu_log` when CRIU was lent a work dir
+/// of its own (runc's message then names a log that was never written), else the one
+/// dockerd's message names.
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
-                            const std::string& name);
+                            const std::string& name, const std::filesystem::path& criu_log = {});
 
 /// Starts a container from checkpoint `name` in its own checkpoints dir, and returns its
 /// inspect data as dockerd gives it after the start. Clients that tried the container

@@ -221,14 +221,10 @@ void Dump::release() {
 }
 
 Status Dump::dump(const docker::EngineClient& engine) {
-  Status dumped = checkpoint_container(engine, request_.container_id, request_.name);
+  std::filesystem::path criu_log = request_.work_dir.empty() ? fs::path() : request_.work_dir / "dump.log";
+  Status dumped = checkpoint_container(engine, request_.container_id, request_.name, criu_log);
   release();
-  if (!dumped) {
-    // runc's message names its own work dir, which holds no log when CRIU wrote ours.
-    if (dumped.error().detail.empty() && !request_.work_dir.empty())
-      dumped.error().detail = criu_log_excerpt_of(request_.work_dir / "dump.log");
-    return dumped;
-  }
+  if (!dumped) return dumped;
   if (request_.pages_dir.empty()) return {};
   return complete_checkpoint_dir(request_);
 }

@@ -222,7 +222,7 @@ class SourceMigration {
   Status freeze() {
     bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
     std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
-    checkpoint::DumpRequest request{request_.criu,  plan_.container.id, checkpoint_name_, images_dir(), {},
+    checkpoint::DumpRequest request{request_.criu, plan_.container.id, checkpoint_name_, images_dir(), {},
                                     container_dir / "dockmig-criu"};
     if (precopy_ && !small) {
       request.pages_dir = container_dir / "dockmig-pages";
