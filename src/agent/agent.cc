@@ -91,7 +91,8 @@ Status serve(const AgentOptions& options) {
   Result<transfer::Listener> listener = transfer::Listener::listen(endpoint->host, endpoint->port);
   if (!listener) return std::move(listener.error());
   install_signal_handlers();
-  migrate::MigrationLedger ledger;
+  migrate::MigrationLedger ledger(migrate::Journal::in_state_dir(options.state_dir));
+  if (Status loaded = ledger.load(); !loaded) return loaded;
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;

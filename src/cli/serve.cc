@@ -23,7 +23,7 @@ VerbRunner define_serve(CLI::App& command) {
   options->docker = docker::EngineClient::default_address();
   command.add_option("--listen", options->listen, "ADDR:PORT to accept migrations from other agents on")->required();
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
-  command.add_option("--state-dir", options->state_dir, "Where incoming blobs are staged")
+  command.add_option("--state-dir", options->state_dir, "Where incoming blobs are staged and the journal of migrations is kept")
       ->capture_default_str();
   if (const char* criu = std::getenv("DOCKMIG_CRIU")) options->criu = criu;
   command.add_option("--criu", options->criu, "CRIU binary for the page server of handoffs' dumps; the same CRIU\n"

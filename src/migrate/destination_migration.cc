@@ -8,6 +8,8 @@
 #include <fstream>
 #include <regex>
 
+#include <spdlog/spdlog.h>
+
 #include "base/exception_boundary.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
@@ -24,10 +26,6 @@ namespace dockmig::migrate {
 namespace {
 
 using nlohmann::json;
-
-std::filesystem::path incoming_dir(const DestinationContext& context) {
-  return context.staging_root / "incoming";
-}
 
 bool valid_container_name(const std::string& name) {
   static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
@@ -119,8 +117,8 @@ class DestinationMigration {
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
-    context_.ledger.set(id_, "active");
     in_ledger_ = true;
+    if (Status begun = context_.ledger.begin(id_, name_, session_.peer()); !begun) return begun;
     staging_ = context_.staging_root / id_;
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
@@ -149,7 +147,7 @@ class DestinationMigration {
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
     container_id_ = *id;
-    Status noted = note_incoming();
+    Status noted = context_.ledger.note_container(id_, container_id_);
     if (!noted) return noted;
     Result<json> inspect = context_.engine.inspect_container(container_id_);
     if (!inspect) return std::move(inspect.error());
@@ -223,35 +221,23 @@ class DestinationMigration {
   Status commit() {
     Result<json> commit = session_.expect("commit");
     if (!commit) return std::move(commit.error());
-    context_.ledger.set(id_, "committed");
-    forget_incoming();
+    // Durable before the source hears it: from here on no restart may remove this copy.
+    Status decided = context_.ledger.decide(id_, "committed", /*container_removed=*/false);
+    if (!decided) return decided;
     committed_ = true;
     Status sent = session_.send_message({{"type", "committed"}});
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
     return {};
   }
 
+  // A container that cannot be removed now stays in the ledger, and the next agent start
+  // retries (recover_interrupted).
   void abandon() {
-    if (committed_) return;
-    if (!container_id_.empty()) {
-      Status removed = context_.engine.remove_container(container_id_, /*force=*/true);
-      if (removed) forget_incoming();  // else the next agent start retries (recover_interrupted)
-    }
-    if (in_ledger_) context_.ledger.set(id_, "aborted");
-  }
-
-  // A container made here is journaled until it is committed or removed, so that an agent
-  // killed mid-migration removes it when it starts again (recover_interrupted).
-  Status note_incoming() {
-    std::filesystem::path note = incoming_dir(context_) / container_id_;
-    std::ofstream(note) << id_ << "\n";
-    if (!std::filesystem::exists(note))
-      return make_error(ErrorCode::Io, "cannot write `" + note.string() + "`");
-    return {};
-  }
-  void forget_incoming() {
-    std::error_code ignored;
-    std::filesystem::remove(incoming_dir(context_) / container_id_, ignored);
+    if (committed_ || !in_ledger_) return;
+    bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
+    Status decided = context_.ledger.decide(id_, "aborted", removed);
+    if (!decided) spdlog::warn("{}; a source asking how it ended is still told `aborted` until this agent stops",
+                               decided.error().describe());
   }
 
   Result<std::filesystem::path> receive_blob(const std::string& name) {
@@ -275,36 +261,37 @@ class DestinationMigration {
 
 }  // namespace
 
-void MigrationLedger::set(const std::string& id, const std::string& state) {
-  std::lock_guard lock(mutex_);
-  states_[id] = state;
+namespace {
+
+// A migration that the agent's death interrupted before it committed: its container goes
+// (also one an earlier abort failed to remove), and it ends aborted.
+Status settle_interrupted(const DestinationContext& context, const JournalEntry& entry) {
+  if (entry.decision == "committed" || (!entry.decision.empty() && entry.container_id.empty())) return {};
+  if (!entry.container_id.empty()) {
+    std::string container = entry.container_id.substr(0, 12);
+    Status removed = context.engine.remove_container(entry.container_id, /*force=*/true);
+    if (!removed && removed.error().code != ErrorCode::NotFound)
+      return std::move(removed.error()).wrap("removing container " + container + " left by interrupted migration " +
+                                             entry.migration);
+    std::fprintf(stderr, "dockmig agent: removed container %s left by interrupted migration %s\n",
+                 container.c_str(), entry.migration.c_str());
+  }
+  return context.ledger.decide(entry.migration, "aborted", /*container_removed=*/true);
 }
 
-std::string MigrationLedger::get(const std::string& id) const {
-  std::lock_guard lock(mutex_);
-  auto it = states_.find(id);
-  return it == states_.end() ? "unknown" : it->second;
-}
+}  // namespace
 
 Status recover_interrupted(const DestinationContext& context) {
+  for (const JournalEntry& entry : context.ledger.entries())
+    if (Status settled = settle_interrupted(context, entry); !settled) return settled;
   std::error_code ec;
-  std::filesystem::create_directories(incoming_dir(context), ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create `" + incoming_dir(context).string() + "`: " + ec.message());
-  for (const auto& note : std::filesystem::directory_iterator(incoming_dir(context))) {
-    std::string container = note.path().filename().string();
-    Status removed = context.engine.remove_container(container, /*force=*/true);
-    if (!removed && removed.error().code != ErrorCode::NotFound)
-      return std::move(removed.error()).wrap("removing container " + container.substr(0, 12) +
-                                             " left by an interrupted migration");
-    std::fprintf(stderr, "dockmig agent: removed container %s left by an interrupted migration\n",
-                 container.substr(0, 12).c_str());
-    std::filesystem::remove(note.path(), ec);
-  }
+  std::filesystem::create_directories(context.staging_root, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + context.staging_root.string() + "`: " + ec.message());
   // A dump interrupted while runc.conf named its page server would break every later dump.
   if (Status repaired = checkpoint::repair_runc_criu_config(); !repaired) return repaired;
   // Staged blobs of interrupted migrations; each live migration makes its own dir.
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
-    if (entry.path().filename() != "incoming" && entry.path().filename() != "warm")
+    if (entry.path().filename() != "warm")
       std::filesystem::remove_all(entry.path(), ec);
   return {};
 }

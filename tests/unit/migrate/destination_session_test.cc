@@ -87,7 +87,8 @@ TEST_F(DestinationSessionTest, WarmWithAnImageThatIsAListIsNamed) {
 }
 
 TEST_F(DestinationSessionTest, RefusedPrepareLeavesAnotherMigrationsStateAlone) {
-  ledger_.set("0123456789abcdef", "committed");
+  ASSERT_TRUE(ledger_.begin("0123456789abcdef", "web1", "peer"));
+  ASSERT_TRUE(ledger_.decide("0123456789abcdef", "committed", /*container_removed=*/false));
   Served served = serve(messages({R"({"type":"prepare","migration":"0123456789abcdef","name":"web1"})"}));
   EXPECT_FALSE(served.status);
   EXPECT_EQ(ledger_.get("0123456789abcdef"), "committed");
