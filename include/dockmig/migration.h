@@ -47,6 +47,9 @@ struct MigrationRequest {
   double precopy_target_seconds = 0.5;
   std::string criu = "criu";  // for the page server at the freeze: the CRIU dockerd runs
   TransportSecurity security;  // for the link to the destination agent
+  /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
+  /// `dockmig recover`; "" = no journal.
+  std::string state_dir = "/var/lib/dockmig";
 };
 
 /// How one blob was compressed.

@@ -21,7 +21,9 @@
 #include "agent/incoming_link.h"
 #include "agent/slots.h"
 #include "agent/tokens.h"
+#include "base/exception_boundary.h"
 #include "migrate/destination_migration.h"
+#include "migrate/recovery.h"
 #include "migrate/session.h"
 #include "transfer/tls.h"
 
@@ -76,6 +78,18 @@ void reload_tokens(TokenStore* tokens, const std::string& path) {
     std::fprintf(stderr, "dockmig agent: kept the tokens in force: %s\n", reloaded.error().describe().c_str());
 }
 
+// What `dockmig recover` does, for the migrations this host was the source of.
+void recover_sources(const AgentOptions& options) {
+  Status done = base::contain_exceptions("settling migrations left in doubt", [&]() -> Status {
+    Result<migrate::RecoveryReport> report = migrate::recover_sources({options.state_dir, options.security, "", ""});
+    if (!report) return std::move(report.error());
+    if (!report->migrations.empty() || !report->unreadable.empty())
+      std::fprintf(stderr, "dockmig agent: migrations left in doubt here:\n%s", migrate::to_text(*report).c_str());
+    return {};
+  });
+  if (!done) spdlog::error("{}", done.error().describe());
+}
+
 }  // namespace
 
 Status serve(const AgentOptions& options) {
@@ -96,8 +110,11 @@ Status serve(const AgentOptions& options) {
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
+  // On a thread of its own: it may ask agents that are starting too, and must not hold
+  // up their questions to this one.
+  std::jthread recovery([&options] { recover_sources(options); });
 
-  DockerHost host(*engine, options.security, options.criu);
+  DockerHost host(*engine, options.security, options.criu, options.state_dir);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);
   }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});
@@ -138,6 +155,7 @@ Status serve(const AgentOptions& options) {
     }).detach();
   }
   std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
+  recovery.join();
   if (api) api->stop();
   queue.shutdown();
   handshakes.wait_idle(handshake_places);

@@ -16,8 +16,10 @@ class DockerHost : public HostBackend {
  public:
   /// `security` protects the links this host opens to destination agents; `criu` runs the
   /// page server of its handoffs' dumps.
-  DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu)
-      : engine_(std::move(engine)), security_(std::move(security)), criu_(std::move(criu)) {}
+  /// `state_dir` keeps the journal of its handoffs (`dockmig recover`).
+  DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu, std::string state_dir)
+      : engine_(std::move(engine)), security_(std::move(security)), criu_(std::move(criu)),
+        state_dir_(std::move(state_dir)) {}
 
   Result<std::string> resolve_container(const std::string& name_or_id) override;
   Result<nlohmann::json> list_containers() override;
@@ -30,6 +32,7 @@ class DockerHost : public HostBackend {
   docker::EngineClient engine_;
   TransportSecurity security_;
   std::string criu_;
+  std::string state_dir_;
 };
 
 }  // namespace dockmig::agent

@@ -16,6 +16,8 @@ using dockmig::cli::Verb;
 constexpr Verb kVerbs[] = {
     {"doctor", "Check that this host can send and receive live migrations", dockmig::cli::define_doctor},
     {"migrate", "Live-migrate a running container to another host's agent", dockmig::cli::define_migrate},
+    {"recover", "Settle migrations left in doubt here by a crash (also run at agent start)",
+     dockmig::cli::define_recover},
     {"serve", "Run the agent that receives migrations on this host", dockmig::cli::define_serve},
     {"inspect", "Show a container's layers and what a migration would send", dockmig::cli::define_inspect},
     {"certs", "Make a test CA and host certificates for TLS between agents", dockmig::cli::define_certs},

@@ -116,7 +116,7 @@ void announce(migrate::Interruption::Effect effect, int signal) {
       break;
     case migrate::Interruption::Effect::Repeated:
       spdlog::warn("{}: already stopping; dockmig exits once one copy of the container runs "
-                   "(kill -9 now could leave it stopped)", name);
+                   "(after kill -9 now, `dockmig recover` would have to settle it)", name);
       break;
   }
 }
@@ -179,6 +179,9 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--prepared", *prepared,
                    "First warm the destination (image and writable layer, as POST /v1/prepare does),\n"
                    "then hand off; the handoff then sends only what changed since");
+  command.add_option("--state-dir", request->state_dir,
+                     "Where the migration's journal is kept once the container may stop, for\n"
+                     "`dockmig recover`; the agent's --state-dir on this host")->capture_default_str();
   add_transport_options(command, request->security);
   command.add_option("--tls-server-name", request->security.server_name,
                      "Name the destination's certificate must carry (default: the address in DEST)");
@@ -190,12 +193,13 @@ VerbRunner define_migrate(CLI::App& command) {
       "pre-copy rounds while it runs; each round sends the pages whose content the\n"
       "destination does not hold yet, until what is left is small or stops shrinking.\n"
       "Exit status: 0 migrated; 1 failed and the source runs; 2 bad input;\n"
-      "3 needs attention (the message says what to check); 130 interrupted.\n"
+      "3 needs attention (the message says what to check; `dockmig recover` settles it\n"
+      "once the destination answers); 130 interrupted.\n"
       "SIGINT (Ctrl-C) or SIGTERM stops the migration: before the checkpoint crosses\n"
       "the link the source keeps running, or is resumed from its checkpoint; after, the\n"
       "migration runs on to its end (the copy runs at the destination, or the source\n"
       "is resumed). Either way dockmig exits 130 once one copy runs. Further signals\n"
-      "are ignored until then; kill -9 could leave the container stopped.\n"
+      "are ignored until then; after kill -9 `dockmig recover` settles it from the journal.\n"
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");

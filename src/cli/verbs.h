@@ -31,6 +31,7 @@ VerbRunner define_certs(CLI::App& command);
 VerbRunner define_doctor(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
 VerbRunner define_migrate(CLI::App& command);
+VerbRunner define_recover(CLI::App& command);
 VerbRunner define_serve(CLI::App& command);
 
 /// --tls-cert, --tls-key, --tls-ca and --insecure (serve.cc), for `serve` and `migrate`.

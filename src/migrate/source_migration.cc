@@ -25,6 +25,7 @@
 #include "layers/upper_snapshot.h"
 #include "migrate/plan.h"
 #include "migrate/session.h"
+#include "migrate/source_record.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
@@ -74,12 +75,14 @@ class SourceMigration {
     for (const PhaseReport& phase : report_.phases) report_.bytes_total += phase.wire_bytes;
     if (done) {
       report_.succeeded = true;
+      close_record();
       return {report_, {}, false};
     }
     Error error = interruption_.signal() ? interrupted(std::move(done.error())) : std::move(done.error());
     report_.error = error.message;
     MigrationOutcome outcome = decide_after_failure(std::move(error));
     if (interruption_.signal() && !outcome.status) outcome.status.error().message += where_it_runs(outcome);
+    if (!outcome.needs_attention) close_record();  // else `dockmig recover` settles it from the journal
     return outcome;
   }
 
@@ -220,6 +223,7 @@ class SourceMigration {
   // on the bed: busybox counter, dump 0.55 s against 0.45 s), so small memory keeps
   // Docker's path.
   Status freeze() {
+    if (Status noted = open_record(); !noted) return noted;
     bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
     std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
     checkpoint::DumpRequest request{request_.criu, plan_.container.id, checkpoint_name_, images_dir(), {},
@@ -278,6 +282,7 @@ class SourceMigration {
     // here a failure asks it how it ended, and a signal no longer cuts the link.
     interruption_.forbid_cut();
     if (interruption_.signal()) return make_error(ErrorCode::Interrupted, "stopped before the checkpoint was sent");
+    if (Status noted = advance_record(kHandingOver); !noted) return noted;
     destination_may_start_ = true;
     std::filesystem::path images = images_dir();
     std::vector<std::string> small_images = checkpoint_files(images, /*with_pages=*/!precopy_);
@@ -322,6 +327,9 @@ class SourceMigration {
     Result<json> committed = session_->request({{"type", "commit"}}, "committed");
     if (!committed) return std::move(committed.error());
     committed_ = true;
+    if (Status hooked = run_hook("record_commit"); !hooked) return hooked;
+    if (Status noted = advance_record(kCommitted); !noted)
+      spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());
     if (request_.keep_source) return {};
     Status removed = engine_->remove_container(plan_.container.id, /*force=*/false);
     if (!removed) return std::move(removed.error()).wrap("the container runs at the destination, "
@@ -359,9 +367,36 @@ class SourceMigration {
   }
 
   std::string settle_by_hand_hint() const {
-    return "check `docker ps` on the destination; if the container does not run there, "
-           "resume the source with `docker start --checkpoint " + checkpoint_name_ + " " +
-           plan_.container.name + "`";
+    return "once the destination's agent answers again, `dockmig recover` settles it from the journal; if the "
+           "destination is gone for good, check `docker ps` there: if the container does not run there, resume "
+           "the source with `dockmig recover --resume " + plan_.container.name + "` (or `docker start --checkpoint " +
+           checkpoint_name_ + " " + plan_.container.name + "`)";
+  }
+
+  // Before the container may stop: the journal entry `dockmig recover` settles from.
+  Status open_record() {
+    if (request_.state_dir.empty()) return {};
+    JournalEntry entry;
+    entry.migration = id_;
+    entry.container = plan_.container.name;
+    entry.container_id = plan_.container.id;
+    entry.peer = request_.destination;
+    entry.docker = request_.docker;
+    entry.checkpoint = checkpoint_name_;
+    entry.keep_source = request_.keep_source;
+    Result<SourceRecord> record = SourceRecord::open(request_.state_dir, std::move(entry));
+    if (!record) return std::move(record.error());
+    record_.emplace(std::move(*record));
+    return {};
+  }
+
+  Status advance_record(const char* phase) { return record_ ? record_->advance(phase) : Status{}; }
+
+  void close_record() {
+    if (!record_) return;
+    Status closed = record_->close();
+    if (!closed) spdlog::warn("{}; `dockmig recover` will find the migration settled", closed.error().describe());
+    record_.reset();
   }
 
   // Rolls back, or says why it could not: the invariant is one running copy.
@@ -412,6 +447,7 @@ class SourceMigration {
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross
   bool committed_ = false;
+  std::optional<SourceRecord> record_;  // from the checkpoint on, when journaled
 };
 
 }  // namespace
