@@ -41,6 +41,7 @@ dockmig_integration_test(migrate_docker_state)
 dockmig_integration_test(migrate_hostile_peer)
 dockmig_integration_test(migrate_image_identity)
 dockmig_integration_test(migrate_signals)
+dockmig_integration_test(migrate_recover)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)

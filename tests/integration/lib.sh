@@ -115,6 +115,7 @@ trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
 
 # migrate FROM TO CONTAINER [ARGS...]: runs `dockmig migrate` on FROM towards TO's agent;
 # the JSON report lands in $report, stderr in $errors, the exit code in $migrate_status.
+# Its journal is in FROM's agent state dir, as it would be on a host.
 report=$(mktemp) errors=$(mktemp)
 migrate() {
   local from=$1 to=$2 container=$3; shift 3
@@ -122,7 +123,8 @@ migrate() {
   docker_var=$(echo "${from^^}_DOCKER" | tr - _); to_var=$(echo "${to^^}_ADDR" | tr - _)
   migrate_status=0
   in_ns "$from" "$DOCKMIG" migrate "$container" "${!to_var}:$agent_port" --docker "${!docker_var}" \
-    "${transport_args[@]}" --json "$@" >"$report" 2>"$errors" || migrate_status=$?
+    --state-dir "$BED_STATE/agent-$from" "${transport_args[@]}" --json "$@" >"$report" 2>"$errors" \
+    || migrate_status=$?
   sed 's/^/    stderr: /' "$errors"
 }
 # field EXPR: a value from the JSON report, e.g. field '["image_source"]'.

@@ -92,9 +92,9 @@ sent=$(phase_field finalsync wire_bytes)
 [ "$sent" -lt 12000000 ] || fail "SIGTERM in finalsync: finalsync sent all of its $sent bytes; the signal came too late"
 expect_one_copy "SIGTERM in finalsync ($sent bytes of finalsync sent, $((SECONDS - started)) s)" edge-a "$before"
 
-# The source is left frozen; asking the restarted agent would answer "unknown" (issue 12,
-# item 1), so dockmig must not guess. The restarted agent removes what it had made, and
-# the hint's command resumes the source.
+# The source is left frozen: while the destination is down nobody can say whether its copy
+# started, so dockmig must not guess. The restarted agent removes what it had made and its
+# ledger says aborted, so `dockmig recover`, the hint's command, resumes the source.
 step "exit 3: the destination dies once its copy may have started"
 rm -f "$frozen"
 before=$(count_of edge-a mig-sig)
@@ -102,14 +102,14 @@ export DOCKMIG_HOOK_BEFORE_RESTORE="$(record_frozen); kill -9 $agent_b; sleep 0.
 migrate edge-a edge-b mig-sig
 unset DOCKMIG_HOOK_BEFORE_RESTORE
 [ "$migrate_status" = 3 ] || fail "destination dead after the checkpoint crossed: exit $migrate_status, expected 3"
-checkpoint=$(grep -o 'docker start --checkpoint dockmig-[0-9a-f]*' "$errors" | awk '{print $4}')
-[ -n "$checkpoint" ] || fail "exit 3: the hint does not name the command that resumes the source"
+grep -q 'dockmig recover --resume mig-sig' "$errors" || fail "exit 3: the hint does not name the command that settles it"
 ! running edge-a mig-sig || fail "exit 3: the source runs although the destination may have started its copy"
 start_agent edge-b
 agent_b=${agent_pids[-1]}
 wait_until 15 absent edge-b || fail "exit 3: the restarted agent on edge-b left mig-sig"
-restore_checkpoint edge-a mig-sig "$checkpoint" >/dev/null
-expect_one_copy "exit 3, settled by the hint's command" edge-a "$before"
+in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" \
+  || fail "exit 3: dockmig recover did not settle it"
+expect_one_copy "exit 3, settled by dockmig recover" edge-a "$before"
 
 step "SIGTERM, then SIGINT, once the checkpoint crossed: the migration commits"
 rm -f "$frozen"
