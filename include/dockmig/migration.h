@@ -108,6 +108,9 @@ struct CriuShare {
   /// before CRIU began and after CRIU ended (dockerd, containerd, runc). 0 when unknown.
   double docker_before_seconds = 0;
   double docker_after_seconds = 0;
+  /// The checkpoint's images moved on while Docker's call still wound down, so its time
+  /// after CRIU is not downtime.
+  bool docker_after_overlapped = false;
 };
 
 struct MigrationReport {

@@ -74,4 +74,20 @@ std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::syst
   return AroundCriu{before, after};
 }
 
+bool DumpLogFollower::dump_finished() {
+  std::ifstream file(path_, std::ios::binary);
+  if (!file) return false;
+  file.seekg(static_cast<std::streamoff>(offset_));
+  std::string chunk(64 * 1024, '\0');
+  while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || file.gcount() > 0) {
+    offset_ += static_cast<std::uintmax_t>(file.gcount());
+    partial_line_.append(chunk.data(), static_cast<size_t>(file.gcount()));
+    for (size_t newline; (newline = partial_line_.find('\n')) != std::string::npos;) {
+      if (std::string_view(partial_line_).substr(0, newline).ends_with("Dumping finished successfully")) return true;
+      partial_line_.erase(0, newline + 1);
+    }
+  }
+  return false;
+}
+
 }  // namespace dockmig::checkpoint

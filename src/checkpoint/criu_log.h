@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "checkpoint/criu_stats.h"
@@ -47,5 +49,20 @@ struct AroundCriu {
 };
 std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::system_clock::time_point call_started,
                                       std::chrono::system_clock::time_point call_ended);
+
+/// Reads a log CRIU is still writing, from where the last call stopped, for the line CRIU
+/// writes last after a good dump: its images are complete and the tasks killed then, while
+/// Docker's call that ran it may go on for a while.
+class DumpLogFollower {
+ public:
+  explicit DumpLogFollower(std::filesystem::path path) : path_(std::move(path)) {}
+  /// Whether the log says so by now; a log not yet made is read as not yet.
+  bool dump_finished();
+
+ private:
+  std::filesystem::path path_;
+  std::uintmax_t offset_ = 0;
+  std::string partial_line_;
+};
 
 }  // namespace dockmig::checkpoint

@@ -13,6 +13,7 @@
 
 #include "checkpoint/criu.h"
 #include "checkpoint/runc_criu_config.h"
+#include "checkpoint/stdio_descriptors.h"
 #include "docker/container_info.h"
 #include "hostnet/neighbor_table.h"
 
@@ -35,6 +36,14 @@ void learn_container_neighbors(const nlohmann::json& inspect) {
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
                                      const std::string& name) {
   return std::filesystem::path(docker_root) / "containers" / container_id / "checkpoints" / name;
+}
+
+std::filesystem::path lent_images_dir(const std::string& docker_root, const std::string& container_id) {
+  return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-images";
+}
+
+std::filesystem::path lent_work_dir(const std::string& docker_root, const std::string& container_id) {
+  return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-criu";
 }
 
 std::string criu_log_excerpt(const std::string& daemon_message) {
@@ -74,21 +83,15 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
 }
 
 Result<CriuRestoreTimes> criu_restore_times(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  int shim = 0;
-  while (std::getline(status, line))
-    if (line.starts_with("PPid:")) shim = std::atoi(line.c_str() + 5);
-  std::error_code ec;
-  std::filesystem::path bundle = std::filesystem::read_symlink("/proc/" + std::to_string(shim) + "/cwd", ec);
-  if (shim <= 0 || ec) return make_error(ErrorCode::NotFound, "cannot find the shim of process " + std::to_string(pid));
-  for (const std::filesystem::path& dir : {bundle, bundle / "work"}) {
+  Result<std::filesystem::path> bundle = task_bundle_dir(pid);
+  if (!bundle) return std::move(bundle.error());
+  for (const std::filesystem::path& dir : {*bundle, *bundle / "work"}) {
     Result<CriuRestoreStats> stats = read_restore_stats(dir);
     if (!stats) continue;
     Result<CriuLogTimes> log = read_criu_log_times(dir / "restore.log");
     return CriuRestoreTimes{log ? *log : CriuLogTimes{stats->restore_s, 0, std::nullopt}, *stats};
   }
-  return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle.string() + "` or its work/");
+  return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle->string() + "` or its work/");
 }
 
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,

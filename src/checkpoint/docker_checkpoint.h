@@ -14,6 +14,12 @@ namespace dockmig::checkpoint {
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
                                      const std::string& name);
 
+/// Where dockmig has CRIU write a container's checkpoint images, and its log and stats,
+/// for a dump through dockerd (checkpoint/dump.h): beside dockerd's own dirs, so that the
+/// images live as long as the container.
+std::filesystem::path lent_images_dir(const std::string& docker_root, const std::string& container_id);
+std::filesystem::path lent_work_dir(const std::string& docker_root, const std::string& container_id);
+
 /// CRIU-dumps a running container through dockerd; the container stops once dumped.
 /// Failures carry the error lines of CRIU's log: `criu_log` when CRIU was lent a work dir
 /// of its own (runc's message then names a log that was never written), else the one

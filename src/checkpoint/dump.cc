@@ -8,19 +8,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "base/exception_boundary.h"
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
 #include "checkpoint/criu_log.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/runc_criu_config.h"
+#include "checkpoint/stdio_descriptors.h"
 
 namespace dockmig::checkpoint {
 namespace {
@@ -73,11 +78,13 @@ Status put_back_saved_config() {
   return {};
 }
 
-// The lines a dump adds to runc.conf: where CRIU keeps its log and stats (Docker deletes
-// its own work dir, stats and all, before it returns), and the page server if there is one.
-std::string lent_lines(const fs::path& work_dir, std::optional<uint16_t> page_server_port) {
+// The lines a dump adds to runc.conf: where CRIU writes its images, and keeps its log and
+// stats (Docker deletes its own work dir, stats and all, before it returns), and the page
+// server if there is one.
+std::string lent_lines(const DumpRequest& request, std::optional<uint16_t> page_server_port) {
   std::string lines = "# dockmig: for one dump only, put back afterwards\n";
-  if (!work_dir.empty()) lines += "work-dir " + work_dir.string() + "\n";
+  lines += "images-dir " + request.images_dir.string() + "\n";
+  lines += "work-dir " + request.work_dir.string() + "\n";
   if (page_server_port) lines += "page-server\naddress 127.0.0.1\nport " + std::to_string(*page_server_port) + "\n";
   return lines;
 }
@@ -145,25 +152,28 @@ void stop_page_server(const fs::path& dir) {
   if (pid > 0) ::kill(pid, SIGKILL);
 }
 
-// dockerd's checkpoint dir lacks what went to the page server: the page maps are copied
-// in, the page images linked, so the dir is whole (the source resumes from it on failure).
-Status complete_checkpoint_dir(const DumpRequest& request) {
+}  // namespace
+
+// dockerd's checkpoint dir holds only runc's descriptors.json (or nothing, when its call
+// failed after CRIU): the images are copied in, the page images linked.
+Status fill_checkpoint_dir(const fs::path& checkpoint_dir, const fs::path& images_dir) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(request.pages_dir, ec)) {
+  if (fs::exists(checkpoint_dir / "inventory.img", ec)) return {};  // dumped by Docker's own path
+  fs::create_directories(checkpoint_dir, ec);
+  if (ec) return make_error(ErrorCode::Io, "creating `" + checkpoint_dir.string() + "`: " + ec.message());
+  for (const auto& entry : fs::directory_iterator(images_dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (!name.ends_with(".img")) continue;
+    if (!name.ends_with(".img") && name != kDescriptorsFile) continue;
     if (name.starts_with("pages-")) {
-      if (Status linked = link_image_outside(request.checkpoint_dir, name, entry.path()); !linked) return linked;
+      if (Status linked = link_image_outside(checkpoint_dir, name, entry.path()); !linked) return linked;
     } else {
-      fs::copy_file(entry.path(), request.checkpoint_dir / name, fs::copy_options::overwrite_existing, ec);
+      fs::copy_file(entry.path(), checkpoint_dir / name, fs::copy_options::skip_existing, ec);
       if (ec) return make_error(ErrorCode::Io, "copying " + name + " into the checkpoint: " + ec.message());
     }
   }
-  if (ec) return make_error(ErrorCode::Io, "listing `" + request.pages_dir.string() + "`: " + ec.message());
+  if (ec) return make_error(ErrorCode::Io, "listing `" + images_dir.string() + "`: " + ec.message());
   return {};
 }
-
-}  // namespace
 
 Status repair_runc_criu_config() {
   if (!fs::exists(saved_copy_path())) return {};
@@ -177,6 +187,28 @@ struct Dump::Lent {
   LentConfig config;
 };
 
+// Docker's checkpoint call, on a thread of its own so that the images can move on before
+// it returns.
+struct Dump::Call {
+  std::thread thread;
+  std::atomic<bool> ended{false};
+  Status status;
+  std::chrono::system_clock::time_point started_at, ended_at;
+
+  void start(docker::EngineClient engine, const DumpRequest& request) {
+    started_at = std::chrono::system_clock::now();
+    thread = std::thread([this, engine = std::move(engine), id = request.container_id, name = request.name,
+                          log = request.work_dir / "dump.log"] {
+      status = base::contain_exceptions("Docker's checkpoint call",
+                                        [&] { return checkpoint_container(engine, id, name, log); });
+      ended_at = std::chrono::system_clock::now();
+      ended.store(true, std::memory_order_release);
+    });
+  }
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
+};
 namespace {
 
 Status make_empty_dir(const fs::path& dir) {
@@ -190,20 +222,21 @@ Status make_empty_dir(const fs::path& dir) {
 }  // namespace
 
 Result<Dump> Dump::prepare(DumpRequest request) {
-  for (const fs::path& dir : {request.pages_dir, request.work_dir})
-    if (!dir.empty())
-      if (Status made = make_empty_dir(dir); !made) return std::move(made.error());
+  for (const fs::path& dir : {request.images_dir, request.work_dir})
+    if (Status made = make_empty_dir(dir); !made) return std::move(made.error());
+  if (Status written = write_descriptors_file(request.images_dir, request.pid, request.container_id); !written)
+    return std::move(written.error());
   std::optional<uint16_t> port;
-  if (!request.pages_dir.empty()) {
+  if (request.page_server) {
     Result<uint16_t> free = free_loopback_port();
     if (!free) return std::move(free.error());
     port = *free;
   }
-  Result<LentConfig> config = LentConfig::install(lent_lines(request.work_dir, port));
-  if (!config) return std::move(config.error()).wrap("lending runc's CRIU its work dir and page server");
+  Result<LentConfig> config = LentConfig::install(lent_lines(request, port));
+  if (!config) return std::move(config.error()).wrap("lending runc's CRIU an images dir, work dir and page server");
   if (port)
-    if (Status started = start_page_server(request.criu, request.pages_dir, *port); !started) {
-      stop_page_server(request.pages_dir);
+    if (Status started = start_page_server(request.criu, request.images_dir, *port); !started) {
+      stop_page_server(request.images_dir);
       return std::move(started.error());
     }
   return Dump(std::move(request), std::make_unique<Lent>(Lent{std::move(*config)}));
@@ -212,30 +245,61 @@ Result<Dump> Dump::prepare(DumpRequest request) {
 Dump::Dump(DumpRequest request, std::unique_ptr<Lent> lent) : request_(std::move(request)), lent_(std::move(lent)) {}
 Dump::Dump(Dump&&) noexcept = default;
 
-Dump::~Dump() { release(); }
+Dump::~Dump() {
+  if (call_) call_->join();
+  release();
+}
 
 void Dump::release() {
   if (!lent_) return;
-  if (!request_.pages_dir.empty()) stop_page_server(request_.pages_dir);
+  if (request_.page_server) stop_page_server(request_.images_dir);
   lent_.reset();  // puts runc.conf back
 }
 
-Status Dump::dump(const docker::EngineClient& engine) {
-  std::filesystem::path criu_log = request_.work_dir.empty() ? fs::path() : request_.work_dir / "dump.log";
-  Status dumped = checkpoint_container(engine, request_.container_id, request_.name, criu_log);
+Status Dump::dump_images(const docker::EngineClient& engine) {
+  call_ = std::make_unique<Call>();
+  call_->start(engine, request_);
+  DumpLogFollower log(request_.work_dir / "dump.log");
+  while (!call_->ended.load(std::memory_order_acquire)) {
+    if (log.dump_finished()) {
+      dumped_ = true;
+      return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  call_->join();
+  if (!call_->status) {
+    release();
+    return std::exchange(call_->status, Status{});
+  }
+  dumped_ = true;
+  return {};
+}
+
+Status Dump::finish() {
+  if (!call_) return make_error(ErrorCode::Internal, "finishing a dump that never started");
+  call_->join();
   release();
-  if (!dumped) return dumped;
-  if (request_.pages_dir.empty()) return {};
-  return complete_checkpoint_dir(request_);
+  if (!dumped_) return {};  // dump_images() said why
+  Status called = std::exchange(call_->status, Status{});
+  Status completed = fill_checkpoint_dir(request_.checkpoint_dir, request_.images_dir);
+  if (!called) return std::move(called.error()).wrap("CRIU's images are complete, but Docker's call failed after it");
+  return completed;
 }
 
 Result<CriuDumpTimes> Dump::criu_times() const {
-  if (request_.work_dir.empty()) return make_error(ErrorCode::NotFound, "this dump kept no CRIU work dir");
   Result<CriuLogTimes> log = read_criu_log_times(request_.work_dir / "dump.log");
   if (!log) return std::move(log.error());
   Result<CriuDumpStats> stats = read_dump_stats(request_.work_dir);
   if (!stats) return std::move(stats.error());
   return CriuDumpTimes{*log, *stats};
+}
+
+std::optional<AroundCriu> Dump::around_criu() const {
+  if (!call_ || !call_->ended.load(std::memory_order_acquire)) return std::nullopt;
+  Result<CriuLogTimes> log = read_criu_log_times(request_.work_dir / "dump.log");
+  if (!log) return std::nullopt;
+  return checkpoint::around_criu(*log, call_->started_at, call_->ended_at);
 }
 
 }  // namespace dockmig::checkpoint

@@ -49,6 +49,11 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
   // A dockmig killed during the dump may have left runc.conf lent.
   Status repaired = checkpoint::repair_runc_criu_config();
   Result<docker::DaemonInfo> daemon = engine.info();
+  // A dockmig killed while Docker's checkpoint call wound down left dockerd's dir unfilled.
+  if (repaired && daemon)
+    repaired = checkpoint::fill_checkpoint_dir(
+        checkpoint::checkpoint_dir(daemon->root_dir, entry.container_id, entry.checkpoint),
+        checkpoint::lent_images_dir(daemon->root_dir, entry.container_id));
   Result<json> resumed = !repaired ? Result<json>(std::move(repaired.error()))
                          : !daemon ? Result<json>(std::move(daemon.error()))
                                    : checkpoint::restore_container(engine, daemon->root_dir, entry.container_id,

@@ -67,7 +67,8 @@ nlohmann::json criu_share_json(const CriuShare& share) {
           {"frozen_seconds", share.frozen_seconds},
           {"memory_seconds", share.memory_seconds},
           {"docker_before_seconds", share.docker_before_seconds},
-          {"docker_after_seconds", share.docker_after_seconds}};
+          {"docker_after_seconds", share.docker_after_seconds},
+          {"docker_after_overlapped", share.docker_after_overlapped}};
 }
 
 }  // namespace
@@ -185,10 +186,10 @@ std::string criu_share_text(const char* phase, const CriuShare& share, double ph
     n += std::snprintf(line + n, sizeof line - n, "tasks frozen %.3f s, pages %.3f s, ", share.frozen_seconds,
                        share.memory_seconds);
   n += std::snprintf(line + n, sizeof line - n, "waiting for runc's hooks %.3f s); ", share.hooks_seconds);
-  double docker = share.docker_before_seconds + share.docker_after_seconds;
-  if (docker > 0)
-    n += std::snprintf(line + n, sizeof line - n, "Docker %.3f s before it, %.3f s after; ", share.docker_before_seconds,
-                       share.docker_after_seconds);
+  double docker = share.docker_before_seconds + (share.docker_after_overlapped ? 0 : share.docker_after_seconds);
+  if (share.docker_before_seconds + share.docker_after_seconds > 0)
+    n += std::snprintf(line + n, sizeof line - n, "Docker %.3f s before it, %.3f s after%s; ", share.docker_before_seconds,
+                       share.docker_after_seconds, share.docker_after_overlapped ? " (while the images moved on)" : "");
   std::snprintf(line + n, sizeof line - n, "rest of the phase %.3f s\n", std::max(0.0, phase_s - share.seconds - docker));
   return line;
 }

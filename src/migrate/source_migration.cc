@@ -20,6 +20,7 @@
 #include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/stdio_descriptors.h"
 #include "docker/engine_client.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
@@ -218,58 +219,77 @@ class SourceMigration {
   }
 
   // When the memory crosses by the page protocol, CRIU sends it straight to a page server
-  // here instead of through containerd's content store; Docker's own path is the fallback.
-  // That saves about 5 s per GiB but costs about 0.1 s more for a tiny container (measured
-  // on the bed: busybox counter, dump 0.55 s against 0.45 s), so small memory keeps
-  // Docker's path.
+  // here instead of writing it out itself; Docker's own path is the fallback.
+  // That costs about 0.1 s more for a tiny container (measured on the bed: busybox
+  // counter, dump 0.55 s against 0.45 s), so small memory is written by CRIU.
   Status freeze() {
     if (Status noted = open_record(); !noted) return noted;
     bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
-    std::filesystem::path container_dir = std::filesystem::path(plan_.docker_root) / "containers" / plan_.container.id;
-    checkpoint::DumpRequest request{request_.criu, plan_.container.id, checkpoint_name_, images_dir(), {},
-                                    container_dir / "dockmig-criu"};
-    if (precopy_ && !small) {
-      request.pages_dir = container_dir / "dockmig-pages";
+    const std::string& id = plan_.container.id;
+    checkpoint::DumpRequest request{request_.criu,
+                                    id,
+                                    plan_.container.pid,
+                                    checkpoint_name_,
+                                    docker_checkpoint_dir(),
+                                    checkpoint::lent_images_dir(plan_.docker_root, id),
+                                    checkpoint::lent_work_dir(plan_.docker_root, id),
+                                    precopy_ && !small};
+    if (request.page_server) {
       Status dumped = dump_through(request, "page-server");
       if (dumped) return dumped;
       Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
       if (!inspect || !(*inspect)["State"].value("Running", false) || interruption_.signal()) return dumped;
-      spdlog::warn("{}; checkpointing through Docker's own path instead", dumped.error().describe());
-      request.pages_dir.clear();
+      spdlog::warn("{}; checkpointing without the page server instead", dumped.error().describe());
+      request.page_server = false;
     }
     return dump_through(request, "docker");
   }
 
-  // Lending runc.conf is what lets CRIU's share be measured (and the page server work);
-  // without it Docker's own path still dumps, only CRIU's share stays unknown.
+  // Lending runc.conf is what lets CRIU's images move on before Docker's call returns, and
+  // its share be measured; without it Docker's own path still dumps, into its own dir.
   Status dump_through(const checkpoint::DumpRequest& request, const char* path) {
+    dump_.reset();
     Result<checkpoint::Dump> dump = checkpoint::Dump::prepare(request);
-    if (!dump && !request.pages_dir.empty()) return std::move(dump.error());
-    if (!dump) spdlog::warn("{}; CRIU's share of the checkpoint will not be known", dump.error().describe());
+    if (!dump && request.page_server) return std::move(dump.error());
+    if (!dump) spdlog::warn("{}; checkpointing through Docker's own path", dump.error().describe());
     frozen_at_ = Clock::now();
-    auto call_started = std::chrono::system_clock::now();
-    Status frozen =
-        dump ? dump->dump(*engine_) : checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
+    if (!dump) {
+      Status frozen = checkpoint::checkpoint_container(*engine_, plan_.container.id, checkpoint_name_);
+      if (frozen) checkpointed_ = true;
+      return frozen;
+    }
+    dump_.emplace(std::move(*dump));
+    Status frozen = dump_->dump_images(*engine_);
     if (!frozen) return frozen;
     checkpointed_ = true;
     report_.checkpoint_path = path;
-    if (dump) note_criu_dump(*dump, call_started, std::chrono::system_clock::now());
     return {};
   }
 
-  void note_criu_dump(const checkpoint::Dump& dump, std::chrono::system_clock::time_point call_started,
-                      std::chrono::system_clock::time_point call_ended) {
-    Result<checkpoint::CriuDumpTimes> times = dump.criu_times();
-    if (!times) return spdlog::debug("CRIU's share of the checkpoint is unknown: {}", times.error().describe());
-    std::optional<checkpoint::AroundCriu> around = checkpoint::around_criu(times->log, call_started, call_ended);
-    report_.criu_dump = {times->log.seconds, times->log.hooks_seconds, times->stats.frozen_s,
-                         times->stats.memdump_s + times->stats.memwrite_s, around ? around->before_seconds : 0,
-                         around ? around->after_seconds : 0};
+  // Docker's checkpoint call, left to wind down while the images moved on, must have ended
+  // before dockerd can resume or remove the source.
+  void finish_dump() {
+    if (!dump_) return;
+    Status finished = dump_->finish();
+    if (!finished) spdlog::warn("{}", finished.error().describe());
+    note_criu_dump(*dump_);
+    dump_.reset();
   }
 
-  std::filesystem::path images_dir() const {
+  void note_criu_dump(const checkpoint::Dump& dump) {
+    Result<checkpoint::CriuDumpTimes> times = dump.criu_times();
+    if (!times) return spdlog::debug("CRIU's share of the checkpoint is unknown: {}", times.error().describe());
+    std::optional<checkpoint::AroundCriu> around = dump.around_criu();
+    report_.criu_dump = {times->log.seconds, times->log.hooks_seconds, times->stats.frozen_s,
+                         times->stats.memdump_s + times->stats.memwrite_s, around ? around->before_seconds : 0,
+                         around ? around->after_seconds : 0, true};
+  }
+
+  std::filesystem::path docker_checkpoint_dir() const {
     return checkpoint::checkpoint_dir(plan_.docker_root, plan_.container.id, checkpoint_name_);
   }
+  // Where the whole checkpoint is: dockmig's own images dir, or Docker's without a lent one.
+  std::filesystem::path images_dir() const { return dump_ ? dump_->images_dir() : docker_checkpoint_dir(); }
 
   Status final_sync() {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(plan_.container.upper_dir);
@@ -302,7 +322,8 @@ class SourceMigration {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(images, ec)) {
       std::string name = entry.path().filename().string();
-      if (with_pages || !is_page_image(name)) names.push_back(name);
+      bool part = name.ends_with(".img") || name == checkpoint::kDescriptorsFile;
+      if (part && (with_pages || !is_page_image(name))) names.push_back(name);
     }
     return names;
   }
@@ -315,6 +336,7 @@ class SourceMigration {
     Result<json> restored = session_->expect("restored");
     if (!restored) return std::move(restored.error());
     report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
+    finish_dump();
     auto criu = restored->find("criu");
     if (criu != restored->end() && criu->is_object())
       report_.criu_restore = {seconds_or_zero(*criu, "seconds"), seconds_or_zero(*criu, "hooks_seconds"), 0, 0,
@@ -401,6 +423,7 @@ class SourceMigration {
 
   // Rolls back, or says why it could not: the invariant is one running copy.
   MigrationOutcome finish_failure(Error error) {
+    finish_dump();
     if (committed_ || !checkpointed_) return {report_, std::move(error), false};
     if (session_) session_->abort(error);
     if (destination_may_start_) {
@@ -437,6 +460,7 @@ class SourceMigration {
   Clock::time_point start_;
   Clock::time_point frozen_at_;
   std::optional<docker::EngineClient> engine_;
+  std::optional<checkpoint::Dump> dump_;  // from the freeze until Docker's call ended
   std::optional<Session> session_;
   MigrationPlan plan_;
   layers::UpperSnapshot presync_snapshot_;

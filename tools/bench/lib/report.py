@@ -89,7 +89,9 @@ def downtime_split(ok):
         parts["criu_dump"].append(dump)
         parts["criu_restore"].append(restore)
         parts["criu_hooks"].append(criu["dump"].get("hooks_seconds", 0) + criu["restore"].get("hooks_seconds", 0))
-        around = lambda side: criu[side].get("docker_before_seconds", 0) + criu[side].get("docker_after_seconds", 0)
+        # Docker's time after CRIU's dump is downtime only when the images waited for it.
+        around = lambda side: criu[side].get("docker_before_seconds", 0) + (
+            0 if criu[side].get("docker_after_overlapped") else criu[side].get("docker_after_seconds", 0))
         parts["docker_dump"].append(around("dump"))
         parts["docker_restore"].append(around("restore"))
         parts["wire"].append(wire)
