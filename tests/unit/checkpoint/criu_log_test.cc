@@ -82,5 +82,27 @@ TEST(CriuLogTest, AFileGivesItsLastWriteAsTheEnd) {
   EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - *times->ended_at), std::chrono::minutes(1));
 }
 
+TEST(CriuLogTest, AFollowerSeesTheDumpFinishOnlyOnceCriuWroteItsLastLine) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "dockmig-criu-follow-test.log";
+  std::filesystem::remove(path);
+  DumpLogFollower follower(path);
+  EXPECT_FALSE(follower.dump_finished());  // no log yet
+  std::ofstream log(path);
+  log << "(00.100000) Dumping path for 1 fd via self 3 [/]\n(00.200000) Dumping fin" << std::flush;
+  EXPECT_FALSE(follower.dump_finished());  // half a line
+  log << "ished successfully\n" << std::flush;
+  EXPECT_TRUE(follower.dump_finished());
+  std::filesystem::remove(path);
+}
+
+TEST(CriuLogTest, AFailedDumpIsNotAFinishedOne) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "dockmig-criu-failed-test.log";
+  { std::ofstream(path) << "(00.100000) Error (criu/sk-inet.c:191): inet: Connected TCP socket\n"
+                           "(00.200000) Dumping FAILED.\n"; }
+  DumpLogFollower follower(path);
+  EXPECT_FALSE(follower.dump_finished());
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace dockmig::checkpoint
