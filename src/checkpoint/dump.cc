@@ -263,15 +263,16 @@ Status Dump::dump_images(const docker::EngineClient& engine) {
   while (!call_->ended.load(std::memory_order_acquire)) {
     if (log.dump_finished()) {
       dumped_ = true;
+      // Nothing of this dump reads runc.conf again, and the next CRIU on this host (a
+      // restore, on a test bed the destination's) must not get this dump's dirs.
+      release();
       return {};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   call_->join();
-  if (!call_->status) {
-    release();
-    return std::exchange(call_->status, Status{});
-  }
+  release();
+  if (!call_->status) return std::exchange(call_->status, Status{});
   dumped_ = true;
   return {};
 }

@@ -49,7 +49,8 @@ class Dump {
   /// did not.
   ~Dump();
 
-  /// Starts Docker's checkpoint call and returns as soon as CRIU says the dump finished:
+  /// Starts Docker's checkpoint call and returns as soon as CRIU says the dump finished
+  /// (runc.conf is then put back):
   /// every image is in images_dir() and the container's tasks are killed, while the call
   /// still winds down (containerd packs its own copy of the checkpoint, dockerd sees the
   /// exit) for 0.2-0.6 s that need not be downtime. A failed dump leaves the container as
