@@ -8,6 +8,7 @@ include(GoogleTest)
 set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/base/result_test.cc
   tests/unit/base/subprocess_test.cc
+  tests/unit/faults/fault_points_test.cc
   tests/unit/docker/engine_client_test.cc
   tests/unit/docker/container_info_test.cc
   tests/unit/migrate/report_test.cc

@@ -8,10 +8,18 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/verbs.h"
+#include "faults/fault_points.h"
 
 namespace {
 
 using dockmig::cli::Verb;
+
+#if DOCKMIG_FAULT_POINTS
+// The integration tests look for this to know that they can arm fault points.
+constexpr const char* kBuildNote = " (test build, with fault points)";
+#else
+constexpr const char* kBuildNote = "";
+#endif
 
 constexpr Verb kVerbs[] = {
     {"doctor", "Check that this host can send and receive live migrations", dockmig::cli::define_doctor},
@@ -44,7 +52,7 @@ int report_error(const Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "dockmig");
-  app.set_version_flag("--version", "dockmig " DOCKMIG_VERSION);
+  app.set_version_flag("--version", std::string("dockmig " DOCKMIG_VERSION) + kBuildNote);
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log what dockmig does, step by step, to stderr");
@@ -63,6 +71,10 @@ int main(int argc, char** argv) {
   // Logs go to stderr: stdout carries the report, which --json makes a program's input.
   spdlog::set_default_logger(spdlog::stderr_color_mt("dockmig"));
   spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+#if DOCKMIG_FAULT_POINTS
+  if (dockmig::Status armed = dockmig::faults::arm_from_environment(); !armed)
+    return dockmig::cli::report_error(armed.error());
+#endif
   try {
     return chosen();
   } catch (const std::exception& e) {
