@@ -14,6 +14,7 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "docker/container_info.h"
+#include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
@@ -92,13 +93,19 @@ class DestinationMigration {
  private:
   Status run_steps(const json& prepare) {
     Status step = accept(prepare);
-    if (step) step = ensure_image();
-    if (step) step = create();
-    if (step) step = presync();
-    if (step) step = final_sync();
-    if (step) step = restore();
-    if (step) step = commit();
+    if (step) step = at("image", &DestinationMigration::ensure_image);
+    if (step) step = at("create", &DestinationMigration::create);
+    if (step) step = at("presync", &DestinationMigration::presync);
+    if (step) step = at("finalsync", &DestinationMigration::final_sync);
+    if (step) step = at("restore", &DestinationMigration::restore);
+    if (step) step = at("commit", &DestinationMigration::commit);
     return step;
+  }
+
+  // Each step after the prepare begins at a fault point of its name.
+  Status at([[maybe_unused]] const char* name, Status (DestinationMigration::*step)()) {
+    DOCKMIG_FAULT_POINT(std::string("destination.before-") + name, [this] { session_.cut(); });
+    return (this->*step)();
   }
 
   Status accept(const json& prepare) {
@@ -225,6 +232,7 @@ class DestinationMigration {
     Status decided = context_.ledger.decide(id_, "committed", /*container_removed=*/false);
     if (!decided) return decided;
     committed_ = true;
+    DOCKMIG_FAULT_POINT("destination.before-committed-reply", [this] { session_.cut(); });
     Status sent = session_.send_message({{"type", "committed"}});
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
     return {};

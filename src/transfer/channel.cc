@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "faults/fault_points.h"
+
 namespace dockmig::transfer {
 namespace {
 
@@ -244,6 +246,7 @@ class Channel::BlobSink : public ByteSink {
   Status send_chunk(std::span<const std::byte> chunk) {
     Status sent = channel_.write_frame(FrameKind::Chunk, chunk);
     if (!sent) return std::move(sent.error()).wrap("sending blob `" + name_ + "`");
+    if (chunks_sent_++ == 0) DOCKMIG_FAULT_POINT("transfer.blob-first-chunk-sent", [this] { channel_.close(); });
     return sent;
   }
 
@@ -258,6 +261,7 @@ class Channel::BlobSink : public ByteSink {
   Status status_;  // sticky: after one failed send, every later call reports it
   DigestContext digest_;
   std::vector<std::byte> buffer_;
+  uint64_t chunks_sent_ = 0;
   bool finished_ = false;
 };
 
@@ -281,13 +285,14 @@ Status Channel::receive_blob(const std::string& name, ByteSink& out) {
   }
   DigestContext digest = new_sha256();
   if (!digest) return make_error(ErrorCode::Internal, context + ": cannot set up SHA-256 (OpenSSL)");
-  while (true) {
+  for (uint64_t chunks = 0;;) {
     Result<Frame> frame = read_frame();
     if (!frame) return std::move(frame.error()).wrap(context);
     switch (frame->kind) {
       case FrameKind::Chunk: {
         EVP_DigestUpdate(digest.get(), frame->payload.data(), frame->payload.size());
         if (Status written = out.write(frame->payload); !written) return std::move(written.error()).wrap(context);
+        if (chunks++ == 0) DOCKMIG_FAULT_POINT("transfer.blob-first-chunk-received", [this] { close(); });
         break;
       }
       case FrameKind::BlobEnd: {
