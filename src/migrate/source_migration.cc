@@ -9,19 +9,17 @@
 
 #include <string.h>
 
-#include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "base/exception_boundary.h"
-#include "base/subprocess.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/stdio_descriptors.h"
 #include "docker/engine_client.h"
+#include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
 #include "migrate/plan.h"
@@ -109,25 +107,9 @@ class SourceMigration {
     return step;
   }
 
-  // DOCKMIG_HOOK_BEFORE_<PHASE> (e.g. ..._CHECKPOINT) runs a shell command just before a
-  // phase: the tests change the container between presync and checkpoint, or stop the
-  // destination in the middle of a migration, at an exact point.
-  Status run_hook(const char* phase) {
-    std::string variable = "DOCKMIG_HOOK_BEFORE_";
-    for (const char* c = phase; *c; ++c) variable += static_cast<char>(std::toupper(*c));
-    const char* command = std::getenv(variable.c_str());
-    if (command == nullptr || *command == '\0') return {};
-    Result<base::Exit> exit = base::run({"/bin/sh", "-c", command});
-    if (!exit) return std::move(exit.error()).wrap(variable);
-    if (exit->code != 0)
-      return make_error(ErrorCode::ToolFailed, variable + " exited with " + std::to_string(exit->code) + ": " + exit->err);
-    return {};
-  }
-
   template <class Step>
   Status timed(const char* phase, Step step) {
-    Status hooked = run_hook(phase);
-    if (!hooked) return hooked;
+    DOCKMIG_FAULT_POINT(std::string("source.before-") + phase, [this] { if (session_) session_->cut(); });
     // Once the destination may start its copy, a signal waits for its decision instead.
     if (interruption_.signal() && !destination_may_start_)
       return make_error(ErrorCode::Interrupted, "stopped before the " + std::string(phase) + " phase");

@@ -2,12 +2,11 @@
 # while it runs and after it ended, and only one migration happens. A second handoff of
 # the same container (by name or by id) while the first runs gets 409 naming the first; the
 # key reused for another request gets 422. The agent holds the first handoff in presync
-# (DOCKMIG_HOOK_BEFORE_PRESYNC) so that it is surely running meanwhile.
+# (paused at the fault point source.before-presync) so that it is surely running meanwhile.
 source "$(dirname "$0")/hook_lib.sh"
+need_fault_points
 start_hook_agent edge-b
-hold=$hook_dir/hold
-touch "$hold"
-hook_agent_env=(DOCKMIG_HOOK_BEFORE_PRESYNC="while [ -e $hold ]; do sleep 0.2; done")
+hook_agent_env=(DOCKMIG_FAULTS=source.before-presync=pause)
 start_hook_agent edge-a
 start_counter edge-a hook-idem
 container_id=$(dk edge-a inspect -f '{{.Id}}' hook-idem)
@@ -32,7 +31,7 @@ expect_status 422 "the same key for another request"
 
 api edge-a GET "/v1/handoffs/$id"
 case "$(body "['state']")" in running:*) ;; *) fail "the held handoff is $(body "['state']"), not running" ;; esac
-rm -f "$hold"
+fault_release source.before-presync
 wait_handoff edge-a "$id" 180
 [ "$state" = succeeded ] || fail "the handoff ended $state: $(body "['reason']")"
 

@@ -132,3 +132,52 @@ field() { python3 -c "import json,sys; r=json.load(open('$report')); print(r$1)"
 phase_field() { field "['phases']['$1']['$2']"; }
 running() { [ "$(dk "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" = true ]; }
 exists() { dk "$1" inspect "$2" >/dev/null 2>&1; }
+
+# ---- fault points (docs/reliability.md) ---------------------------------------------------
+# A dockmig armed with POINT=pause (DOCKMIG_FAULTS) stops at POINT, writes its pid to
+# $DOCKMIG_FAULT_DIR/POINT.reached and waits for POINT.release: the test acts meanwhile,
+# from outside, at that exact moment of the migration.
+# need_fault_points: skips the test when this dockmig was built without them.
+need_fault_points() {
+  "$DOCKMIG" --version | grep -q 'with fault points' || {
+    echo "SKIP: $DOCKMIG has no fault points; build with -DDOCKMIG_FAULT_POINTS=ON (tools/test.sh does)" >&2
+    exit 77
+  }
+  export DOCKMIG_FAULT_DIR=$BED_STATE/faults-$test_name
+  rm -rf "$DOCKMIG_FAULT_DIR" && mkdir -p "$DOCKMIG_FAULT_DIR"
+}
+# fault_wait POINT [PID]: until a process pauses at POINT (its pid is then $paused_pid);
+# fails when process PID ended first, or after 120 s.
+fault_wait() {
+  local reached=$DOCKMIG_FAULT_DIR/$1.reached deadline=$((SECONDS + 120))
+  until [ -s "$reached" ]; do
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+  paused_pid=$(cat "$reached")
+}
+# fault_release POINT: lets the process paused at POINT go on, once one is there.
+fault_release() {
+  fault_wait "$1" || fail "no process paused at $1"
+  touch "$DOCKMIG_FAULT_DIR/$1.release"
+  wait_until 30 test ! -e "$DOCKMIG_FAULT_DIR/$1.release" || fail "the process paused at $1 did not go on"
+}
+# migrate_pausing POINT ACTION [POINT ACTION...] -- FROM TO CONTAINER [ARGS...]: `migrate`,
+# with dockmig paused at each POINT in turn while the shell code ACTION runs here;
+# $paused_pid is dockmig's pid. Fails when the migration ends before a POINT.
+migrate_pausing() {
+  local points=() actions=() faults='' job i
+  while [ "$1" != -- ]; do points+=("$1"); actions+=("$2"); faults+="${faults:+,}$1=pause"; shift 2; done
+  shift
+  rm -f "$DOCKMIG_FAULT_DIR/migrate-status"
+  (DOCKMIG_FAULTS=$faults migrate "$@"; echo "$migrate_status" >"$DOCKMIG_FAULT_DIR/migrate-status") &
+  job=$!
+  for i in "${!points[@]}"; do
+    fault_wait "${points[i]}" "$job" || { wait "$job"; fail "the migration ended before ${points[i]}"; }
+    eval "${actions[i]}" || { fault_release "${points[i]}"; wait "$job"; fail "the action at ${points[i]} failed"; }
+    fault_release "${points[i]}"
+  done
+  wait "$job"
+  migrate_status=$(cat "$DOCKMIG_FAULT_DIR/migrate-status")
+}

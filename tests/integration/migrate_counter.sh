@@ -3,6 +3,7 @@
 # open (and keeps writing through the same descriptor) all arrive. The image comes from
 # the registry; the source is gone afterwards.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 start_agent edge-b
 service='mkdir -p /data && echo before > /data/before && exec 3>>/data/open.log
 i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo "tick $i" >&3; sleep 0.1; done'
@@ -10,9 +11,8 @@ dk edge-a run -d --name mig-counter --label "$label" "$IMAGE_TINY" sh -c "$servi
 dk edge-b rmi -f "$IMAGE_TINY" >/dev/null 2>&1 || true
 wait_until 10 count_at_least edge-a mig-counter 20 || fail "the counter did not start"
 
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-counter sh -c 'echo during > /data/during'"
-migrate edge-a edge-b mig-counter
-unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
+migrate_pausing source.before-checkpoint "dk edge-a exec mig-counter sh -c 'echo during > /data/during'" \
+  -- edge-a edge-b mig-counter
 [ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
 [ "$(field "['succeeded']")" = True ] || fail "the report does not say succeeded"
 [ "$(field "['image_source']")" = registry ] || fail "image_source is $(field "['image_source']"), expected registry"

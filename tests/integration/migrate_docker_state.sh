@@ -15,6 +15,7 @@
 #   timeout) and dockerd sees the exit; `docker restart` then runs a fresh process.
 # The service prints `tick N` every 0.1 s to stdout and keeps N in /tmp/tick.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 work=$(mktemp -d)
 memwriter_image=dockmig-test/memwriter-state:1
 stop_restarted_agent() {
@@ -71,13 +72,13 @@ check_running() {
   [[ $ps_status == Up* ]] || fail "$what: docker ps on $host shows \`$ps_status\` for $name, not Up"
 }
 
-# A hook before finalsync runs while the source is frozen: dockerd's view of it then,
-# and its logs up to the freeze.
+# Paused before finalsync, the source is frozen: dockerd's view of it then, and its logs
+# up to the freeze.
 cat >"$work/at-freeze.sh" <<EOF
 $DOCKER_CLI -H $EDGE_A_DOCKER inspect -f '{{.State.Status}} {{.State.Running}}' "\$1" >$work/frozen-state
 $DOCKER_CLI -H $EDGE_A_DOCKER logs "\$1" >$work/frozen-logs 2>&1
 EOF
-# A hook before confirm: the destination fails at the last step. Its copy runs (that is
+# Paused before confirm: the destination fails at the last step. Its copy runs (that is
 # recorded); its agent dies before the commit, and a new agent, which removes what the
 # killed one made, answers the source's question how the migration ended.
 cat >"$work/fail-at-confirm.sh" <<EOF
@@ -94,7 +95,7 @@ done
 echo "the restarted agent on edge-b does not listen" >&2
 exit 1
 EOF
-# The agent edge-b runs now: the one start_agent made, or the one the hook restarted.
+# The agent edge-b runs now: the one start_agent made, or the one fail-at-confirm.sh restarted.
 current_agent() { cat "$work/restarted-agent" 2>/dev/null || echo "${agent_pids[-1]}"; }
 
 # frozen_tick: the last tick the source logged before its freeze, after checking that
@@ -123,9 +124,8 @@ run_path() {
   local writes_before=0
   [ "$path" = docker ] || writes_before=$(count_of edge-a "$name")
   rm -f "$work/frozen-state" "$work/frozen-logs" "$work/dest-before-commit"
-  DOCKMIG_HOOK_BEFORE_FINALSYNC="bash $work/at-freeze.sh $name" \
-  DOCKMIG_HOOK_BEFORE_CONFIRM="bash $work/fail-at-confirm.sh $name $(current_agent)" \
-    migrate edge-a edge-b "$name" "$@"
+  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name" \
+    source.before-confirm "bash $work/fail-at-confirm.sh $name $(current_agent)" -- edge-a edge-b "$name" "$@"
   [ "$migrate_status" = 1 ] || fail "$what: dockmig migrate exited $migrate_status, expected 1 (failed, source runs)"
   [ "$(field "['rolled_back']")" = True ] || fail "$what: the report does not say rolled back"
   [ "$(field "['checkpoint_path']")" = "$path" ] || fail "$what: the checkpoint went through $(field "['checkpoint_path']"), not $path"
@@ -156,7 +156,7 @@ run_path() {
   check_running edge-a "$name" "$what, before"; source_pid=$pid
   [ "$path" = docker ] || writes_before=$(count_of edge-a "$name")
   rm -f "$work/frozen-state" "$work/frozen-logs"
-  DOCKMIG_HOOK_BEFORE_FINALSYNC="bash $work/at-freeze.sh $name" migrate edge-a edge-b "$name"
+  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name" -- edge-a edge-b "$name"
   [ "$migrate_status" = 0 ] || fail "$what: dockmig migrate exited $migrate_status"
   [ "$(field "['succeeded']")" = True ] || fail "$what: the report does not say succeeded"
   [ "$(field "['checkpoint_path']")" = "$path" ] || fail "$what: the checkpoint went through $(field "['checkpoint_path']"), not $path"

@@ -4,6 +4,7 @@
 # destination. In each case the source container runs afterwards (resumed from its
 # checkpoint when it had been frozen) and the destination keeps no container of ours.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 dk edge-a run -d --name mig-fail --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 wait_until 10 count_at_least edge-a mig-fail 5 || fail "the counter did not start"
 
@@ -48,9 +49,7 @@ migrate edge-a edge-b mig-stopped
 start_agent edge-b
 agent=${agent_pids[-1]}
 # Dead before the first final byte is sent: its socket then answers with a reset at once.
-export DOCKMIG_HOOK_BEFORE_FINALSYNC="kill -9 $agent; sleep 0.5"
-migrate edge-a edge-b mig-fail
-unset DOCKMIG_HOOK_BEFORE_FINALSYNC
+migrate_pausing source.before-finalsync 'kill -9 $agent; sleep 0.5' -- edge-a edge-b mig-fail
 [ "$migrate_status" = 1 ] || fail "destination killed: exit $migrate_status, expected 1 (failed, source runs)"
 [ "$(field "['rolled_back']")" = True ] || fail "destination killed: the report does not say rolled back"
 running edge-a mig-fail || fail "destination killed: the source was not resumed"

@@ -4,6 +4,7 @@
 # changed or deleted after presync (between presync and checkpoint); a large incompressible
 # file edited in place after presync travels as a small librsync delta.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 start_agent edge-b
 setup='set -e
 rm /bin/vi                                   # whiteout of an image file
@@ -24,9 +25,12 @@ python3 -c "import os; os.setxattr('$upper_a/data/target', 'user.dockmig', b'kep
 big_sum=$(md5sum <"$upper_a/data/big")
 
 db_sum=$(mktemp)
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-fs sh -c 'echo v2 > /data/changed; rm /data/doomed; echo new > /data/late; printf PATCHED | dd of=/data/db bs=1 seek=5000000 conv=notrunc 2>/dev/null' && md5sum < $upper_a/data/db > $db_sum"
-migrate edge-a edge-b mig-fs
-unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
+change_after_presync() {
+  dk edge-a exec mig-fs sh -c 'echo v2 > /data/changed; rm /data/doomed; echo new > /data/late
+    printf PATCHED | dd of=/data/db bs=1 seek=5000000 conv=notrunc 2>/dev/null' \
+    && md5sum <"$upper_a/data/db" >"$db_sum"
+}
+migrate_pausing source.before-checkpoint change_after_presync -- edge-a edge-b mig-fs
 [ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
 running edge-b mig-fs || fail "mig-fs does not run on edge-b"
 

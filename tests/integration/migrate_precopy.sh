@@ -9,6 +9,7 @@
 # dockmig lends runc.conf to CRIU's page server for each dump: it must be as it was after
 # every migration, and an agent puts back one left changed by a dump that died.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 conf=/etc/criu/runc.conf
 conf_before=$(cat "$conf" 2>/dev/null || echo absent)
 put_back_conf() {
@@ -77,11 +78,13 @@ after=$(count_of edge-b mig-precopy)
 
 step "edge-b -> edge-a, with a damaged page store at edge-a"
 # Eight pages from the middle of the store: the region, not the often rewritten tables.
-damage="for f in \$(find $BED_STATE/agent-edge-a -name pages.store); do
-  dd if=/dev/urandom of=\$f bs=4096 seek=\$((\$(stat -c %s \$f) / 8192)) count=8 conv=notrunc status=none; done"
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT=$damage
-migrate edge-b edge-a mig-precopy
-unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
+damage_store() {
+  local f
+  for f in $(find "$BED_STATE/agent-edge-a" -name pages.store); do
+    dd if=/dev/urandom of="$f" bs=4096 seek=$(($(stat -c %s "$f") / 8192)) count=8 conv=notrunc status=none
+  done
+}
+migrate_pausing source.before-checkpoint damage_store -- edge-b edge-a mig-precopy
 [ "$migrate_status" = 0 ] || fail "the way back exited $migrate_status"
 resent=$(memory_field "['frozen_pages_resent']")
 step "pages sent again: $resent"

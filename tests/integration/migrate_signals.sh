@@ -7,6 +7,7 @@
 # Also the other exit statuses a user scripts against: 2 for bad input, and 3 when the
 # destination dies once its copy may have started, so only a person can settle it.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 start_agent edge-b
 agent_b=${agent_pids[-1]}
 # The counter also appends each value to a log through one open descriptor: a restart or
@@ -20,10 +21,10 @@ frozen=$(mktemp)
 trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors" "$frozen"' EXIT
 absent() { ! exists "$1" mig-sig; }
 upper_of() { dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-sig; }
-# A hook that records the count the frozen container left in its writable layer.
-record_frozen() { echo "cat $(upper_of edge-a)/tmp/count >$frozen 2>/dev/null || true"; }
-# Sends SIGNAL to the dockmig that runs the hook (its parent), then lets it act on it.
-signal_dockmig() { echo "kill -$1 \$PPID; sleep 0.5"; }
+# Records the count the frozen container left in its writable layer.
+record_frozen() { cat "$(upper_of edge-a)/tmp/count" >"$frozen" 2>/dev/null || true; }
+# Sends SIGNAL to the paused dockmig, then lets it act on it.
+signal_dockmig() { kill -"$1" "$paused_pid"; sleep 0.5; }
 
 # expect_one_copy WHAT HOST BEFORE: mig-sig runs on HOST only, its count went on from the
 # frozen value (or BEFORE, when the freeze left the file between two writes) without a gap.
@@ -57,9 +58,7 @@ migrate edge-a edge-b mig-sig --mode warp
 step "SIGINT just before the freeze: the migration stops, the source never stopped"
 rm -f "$frozen"
 before=$(count_of edge-a mig-sig)
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT=$(signal_dockmig INT)
-migrate edge-a edge-b mig-sig
-unset DOCKMIG_HOOK_BEFORE_CHECKPOINT
+migrate_pausing source.before-checkpoint 'signal_dockmig INT' -- edge-a edge-b mig-sig
 expect_interrupted "before the freeze" SIGINT
 [ "$(phase_field checkpoint seconds 2>/dev/null || echo 0)" = 0 ] || fail "before the freeze: it checkpointed"
 grep -q "stopped before the freeze" "$errors" || fail "before the freeze: stderr does not say where it runs"
@@ -67,9 +66,7 @@ expect_one_copy "SIGINT before the freeze" edge-a "$before"
 
 step "SIGINT after the freeze, before finalsync: rolled back"
 before=$(count_of edge-a mig-sig)
-export DOCKMIG_HOOK_BEFORE_FINALSYNC="$(record_frozen); $(signal_dockmig INT)"
-migrate edge-a edge-b mig-sig
-unset DOCKMIG_HOOK_BEFORE_FINALSYNC
+migrate_pausing source.before-finalsync 'record_frozen; signal_dockmig INT' -- edge-a edge-b mig-sig
 expect_interrupted "SIGINT after the freeze" SIGINT
 [ "$(field "['rolled_back']")" = True ] || fail "SIGINT after the freeze: the report does not say rolled back"
 grep -q "resumed from its checkpoint" "$errors" || fail "SIGINT after the freeze: stderr does not say where it runs"
@@ -80,11 +77,11 @@ expect_one_copy "SIGINT after the freeze" edge-a "$before"
 step "SIGTERM, then SIGINT, in the middle of finalsync: rolled back"
 rm -f "$frozen"
 before=$(count_of edge-a mig-sig)
-export DOCKMIG_HOOK_BEFORE_CHECKPOINT="$DOCKER_CLI -H $EDGE_A_DOCKER exec mig-sig sh -c 'head -c 12000000 /dev/urandom >/data/big'"
-export DOCKMIG_HOOK_BEFORE_FINALSYNC="$(record_frozen); (sleep 1; kill -TERM \$PPID; sleep 0.3; kill -INT \$PPID) >/dev/null 2>&1 &"
 started=$SECONDS
-migrate edge-a edge-b mig-sig
-unset DOCKMIG_HOOK_BEFORE_CHECKPOINT DOCKMIG_HOOK_BEFORE_FINALSYNC
+migrate_pausing \
+  source.before-checkpoint "dk edge-a exec mig-sig sh -c 'head -c 12000000 /dev/urandom >/data/big'" \
+  source.before-finalsync 'record_frozen; (sleep 1; kill -TERM $paused_pid; sleep 0.3; kill -INT $paused_pid) >/dev/null 2>&1 &' \
+  -- edge-a edge-b mig-sig
 expect_interrupted "SIGTERM in finalsync" SIGTERM
 [ "$(field "['rolled_back']")" = True ] || fail "SIGTERM in finalsync: the report does not say rolled back"
 grep -q "already stopping" "$errors" || fail "SIGTERM in finalsync: the second signal was not answered"
@@ -98,9 +95,7 @@ expect_one_copy "SIGTERM in finalsync ($sent bytes of finalsync sent, $((SECONDS
 step "exit 3: the destination dies once its copy may have started"
 rm -f "$frozen"
 before=$(count_of edge-a mig-sig)
-export DOCKMIG_HOOK_BEFORE_RESTORE="$(record_frozen); kill -9 $agent_b; sleep 0.5"
-migrate edge-a edge-b mig-sig
-unset DOCKMIG_HOOK_BEFORE_RESTORE
+migrate_pausing source.before-restore 'record_frozen; kill -9 $agent_b; sleep 0.5' -- edge-a edge-b mig-sig
 [ "$migrate_status" = 3 ] || fail "destination dead after the checkpoint crossed: exit $migrate_status, expected 3"
 grep -q 'dockmig recover --resume mig-sig' "$errors" || fail "exit 3: the hint does not name the command that settles it"
 ! running edge-a mig-sig || fail "exit 3: the source runs although the destination may have started its copy"
@@ -114,10 +109,8 @@ expect_one_copy "exit 3, settled by dockmig recover" edge-a "$before"
 step "SIGTERM, then SIGINT, once the checkpoint crossed: the migration commits"
 rm -f "$frozen"
 before=$(count_of edge-a mig-sig)
-export DOCKMIG_HOOK_BEFORE_FINALSYNC=$(record_frozen)
-export DOCKMIG_HOOK_BEFORE_RESTORE="kill -TERM \$PPID; sleep 0.3; $(signal_dockmig INT)"
-migrate edge-a edge-b mig-sig
-unset DOCKMIG_HOOK_BEFORE_FINALSYNC DOCKMIG_HOOK_BEFORE_RESTORE
+migrate_pausing source.before-finalsync record_frozen \
+  source.before-restore 'kill -TERM $paused_pid; sleep 0.3; signal_dockmig INT' -- edge-a edge-b mig-sig
 expect_interrupted "SIGTERM after the checkpoint crossed" SIGTERM
 [ "$(field "['succeeded']")" = True ] || fail "SIGTERM after the checkpoint crossed: the report does not say succeeded"
 grep -q "runs at the destination" "$errors" || fail "SIGTERM after the checkpoint crossed: stderr does not say where it runs"
