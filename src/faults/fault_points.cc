@@ -142,7 +142,8 @@ void pause_at(std::string_view point) {
   spdlog::info("fault point {}: paused until `{}` exists", point, release.string());
   announce_pause(reached);
   auto deadline = std::chrono::steady_clock::now() + kPauseLimit;
-  while (!std::filesystem::exists(release)) {
+  std::error_code ec;
+  while (!std::filesystem::exists(release, ec)) {
     if (std::chrono::steady_clock::now() > deadline) {
       spdlog::error("fault point {}: no release within {} s; going on", point,
                     std::chrono::duration_cast<std::chrono::seconds>(kPauseLimit).count());
@@ -150,9 +151,8 @@ void pause_at(std::string_view point) {
     }
     std::this_thread::sleep_for(kPausePoll);
   }
-  std::error_code ignored;
-  std::filesystem::remove(reached, ignored);
-  std::filesystem::remove(release, ignored);
+  std::filesystem::remove(reached, ec);
+  std::filesystem::remove(release, ec);
 }
 
 }  // namespace
