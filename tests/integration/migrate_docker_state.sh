@@ -124,8 +124,10 @@ run_path() {
   local writes_before=0
   [ "$path" = docker ] || writes_before=$(count_of edge-a "$name")
   rm -f "$work/frozen-state" "$work/frozen-logs" "$work/dest-before-commit"
+  # fail-at-confirm.sh runs in edge-a, as the source: only there does "it listens" mean
+  # that the source will reach the restarted agent.
   migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name" \
-    source.before-confirm "bash $work/fail-at-confirm.sh $name $(current_agent)" -- edge-a edge-b "$name" "$@"
+    source.before-confirm "in_ns edge-a bash $work/fail-at-confirm.sh $name $(current_agent)" -- edge-a edge-b "$name" "$@"
   [ "$migrate_status" = 1 ] || fail "$what: dockmig migrate exited $migrate_status, expected 1 (failed, source runs)"
   [ "$(field "['rolled_back']")" = True ] || fail "$what: the report does not say rolled back"
   [ "$(field "['checkpoint_path']")" = "$path" ] || fail "$what: the checkpoint went through $(field "['checkpoint_path']"), not $path"
