@@ -30,6 +30,7 @@ constexpr std::string_view kKnownPoints[] = {
     "source.before-finalsync",
     "source.before-restore",
     "source.before-confirm",
+    "source.before-record-commit",
     "destination.before-image",
     "destination.before-create",
     "destination.before-presync",

@@ -331,7 +331,7 @@ class SourceMigration {
     Result<json> committed = session_->request({{"type", "commit"}}, "committed");
     if (!committed) return std::move(committed.error());
     committed_ = true;
-    if (Status hooked = run_hook("record_commit"); !hooked) return hooked;
+    DOCKMIG_FAULT_POINT("source.before-record-commit", [this] { session_->cut(); });
     if (Status noted = advance_record(kCommitted); !noted)
       spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());
     if (request_.keep_source) return {};

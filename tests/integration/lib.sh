@@ -157,9 +157,11 @@ fault_wait() {
   done
   paused_pid=$(cat "$reached")
 }
-# fault_release POINT: lets the process paused at POINT go on, once one is there.
+# fault_release POINT: lets the process paused at POINT go on, once one is there (or, when
+# the test killed it there, clears its mark).
 fault_release() {
   fault_wait "$1" || fail "no process paused at $1"
+  if ! kill -0 "$paused_pid" 2>/dev/null; then rm -f "$DOCKMIG_FAULT_DIR/$1.reached"; return 0; fi
   touch "$DOCKMIG_FAULT_DIR/$1.release"
   wait_until 30 test ! -e "$DOCKMIG_FAULT_DIR/$1.release" || fail "the process paused at $1 did not go on"
 }

@@ -7,6 +7,7 @@
 # there is kept, the source is not resumed, and the stopped source goes. Every time exactly
 # one copy runs, its counter carried on from where it was frozen.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 start_agent edge-b
 agent_b=${agent_pids[-1]}
 dk edge-a run -d --name mig-rec --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
@@ -17,12 +18,14 @@ trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors" "$recovered"' E
 absent() { ! exists "$1" mig-rec; }
 journaled() { ls "$state_a/journal"/source-*.json >/dev/null 2>&1; }
 
-# migrate_killed_at POINT [COMMAND]: `dockmig migrate` killed -9 (after COMMAND) where the
-# hook POINT runs; the only place this test reaches inside a migration.
+# migrate_killed_at POINT [COMMAND]: `dockmig migrate` killed -9 at the fault point POINT
+# (after the test ran COMMAND there); the only place this test reaches inside a migration.
 migrate_killed_at() {
-  export "DOCKMIG_HOOK_BEFORE_$1=${2:+$2; }kill -9 \$PPID; sleep 1"
-  migrate edge-a edge-b mig-rec
-  unset "DOCKMIG_HOOK_BEFORE_$1"
+  if [ $# = 1 ]; then
+    DOCKMIG_FAULTS=$1=crash migrate edge-a edge-b mig-rec
+  else
+    migrate_pausing "$1" "$2; kill -9 \$paused_pid; sleep 1" -- edge-a edge-b mig-rec
+  fi
   [ "$migrate_status" = 137 ] || fail "$1: dockmig exited $migrate_status, expected 137 (killed)"
   ! running edge-a mig-rec || fail "$1: the source runs, though dockmig was killed after the freeze"
   journaled || fail "$1: no journal entry under $state_a/journal"
@@ -52,7 +55,7 @@ expect_one_copy() {
 
 step "killed after the freeze, before the checkpoint crossed: recover resumes the source"
 before=$(count_of edge-a mig-rec)
-migrate_killed_at FINALSYNC
+migrate_killed_at source.before-finalsync
 wait_until 15 absent edge-b || fail "the destination kept its container after the source died"
 recover
 [ "$recover_status" = 0 ] || fail "recover exited $recover_status, expected 0"
@@ -61,7 +64,7 @@ expect_one_copy "killed before the checkpoint crossed, recovered" edge-a "$befor
 
 step "the same, settled by the agent starting on the source host"
 before=$(count_of edge-a mig-rec)
-migrate_killed_at FINALSYNC
+migrate_killed_at source.before-finalsync
 start_agent edge-a
 wait_until 30 running edge-a mig-rec || fail "the agent on edge-a did not resume the source at its start"
 grep -q "resumed here from its checkpoint" "$BED_STATE/agent-edge-a.log" || fail "the agent's log does not say it resumed"
@@ -70,7 +73,7 @@ kill "${agent_pids[-1]}"; wait "${agent_pids[-1]}" 2>/dev/null || true; unset 'a
 
 step "killed once the destination committed, its agent killed -9 too"
 before=$(count_of edge-a mig-rec)
-migrate_killed_at RECORD_COMMIT "kill -9 $agent_b"
+migrate_killed_at source.before-record-commit "kill -9 $agent_b"
 running edge-b mig-rec || fail "the destination's copy does not run after its agent was killed"
 recover
 [ "$recover_status" = 3 ] || fail "recover with the destination down exited $recover_status, expected 3"
