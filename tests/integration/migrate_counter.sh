@@ -34,6 +34,13 @@ lines2=$(dk edge-b exec mig-counter wc -l /data/open.log | awk '{print $1}')
 [ "$lines2" -gt "$lines1" ] || fail "the process no longer writes to its open file ($lines1 -> $lines2 lines)"
 gaps=$(dk edge-b exec mig-counter awk '$2 != NR {print NR; exit}' /data/open.log)
 [ -z "$gaps" ] || fail "open.log has a gap or restart at line $gaps"
+# The images moved on while Docker's checkpoint call wound down, and runc.conf was back
+# before the destination's CRIU started: it kept its own log and stats (on the bed both
+# edges share /etc/criu, so a lend left in place would have sent them to the source's dir).
+[ "$(field "['criu']['dump']['docker_after_overlapped']")" = True ] || fail "the images waited for Docker's checkpoint call"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)" "$(field "['criu']['restore']['seconds']")" \
+  || fail "the destination found no CRIU restore stats of its own"
+grep -q "dockmig: for one dump only" /etc/criu/runc.conf 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
 for p in plan image presync checkpoint finalsync restore confirm; do
   step "$p: $(phase_field $p seconds) s, $(phase_field $p wire_bytes) bytes on the wire"
 done
