@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 
 #include "inject/remote_syscall.h"
 
@@ -120,6 +122,33 @@ Status write_tracking_supported() {
 
 namespace {
 
+bool holds_userfaultfd(int thread, int fd) {
+  std::error_code ec;
+  std::filesystem::path target =
+      std::filesystem::read_symlink("/proc/" + std::to_string(thread) + "/fd/" + std::to_string(fd), ec);
+  return !ec && target == "anon_inode:[userfaultfd]";
+}
+
+// A signal to the process (a child's SIGCHLD, say) interrupts an injected call and ends the
+// seizure; the close is tried again in a new one, since a userfaultfd left in the process
+// would make CRIU refuse to dump it.
+Status close_remote_fd(inject::RemoteProcess& seized, int thread, int fd) {
+  std::optional<inject::RemoteProcess> again;
+  for (int attempt = 0;; ++attempt) {
+    inject::RemoteProcess& remote = again ? *again : seized;
+    Result<long> closed = remote.syscall(SYS_close, {static_cast<uint64_t>(fd)});
+    if (closed && *closed == 0) return {};
+    if (closed) return make_error(ErrorCode::Internal, std::strerror(static_cast<int>(-*closed)));
+    if (closed.error().code != ErrorCode::Interrupted || attempt == 4) return std::move(closed.error());
+    // The call may have run before the signal stopped it; the number may be reused since.
+    if (!holds_userfaultfd(thread, fd)) return {};
+    again.reset();
+    Result<inject::RemoteProcess> seized_again = inject::RemoteProcess::seize(thread);
+    if (!seized_again) return std::move(seized_again.error());
+    again.emplace(std::move(*seized_again));
+  }
+}
+
 // Creates a userfaultfd inside process `pid` through its thread `thread`, takes it out
 // and closes it there.
 Result<base::UniqueFd> take_userfaultfd(int pid, int thread) {
@@ -137,9 +166,10 @@ Result<base::UniqueFd> take_userfaultfd(int pid, int thread) {
                       who + " cannot create a userfaultfd: " + std::strerror(static_cast<int>(-*remote_fd)));
   base::UniqueFd uffd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), static_cast<int>(*remote_fd), 0)));
   int taken_errno = errno;
-  Result<long> closed = remote->syscall(SYS_close, {static_cast<uint64_t>(*remote_fd)});
-  if (!closed || *closed != 0)
-    return make_error(ErrorCode::Internal, who + " kept userfaultfd " + std::to_string(*remote_fd) + ": closing it failed");
+  Status closed = close_remote_fd(*remote, thread, static_cast<int>(*remote_fd));
+  if (!closed)
+    return make_error(ErrorCode::Internal, who + " kept userfaultfd " + std::to_string(*remote_fd) +
+                                               ": closing it failed: " + closed.error().message);
   if (!uffd) return make_error(ErrorCode::Unsupported, "pidfd_getfd from " + who + ": " + std::strerror(taken_errno));
   return uffd;
 }
