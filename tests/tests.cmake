@@ -13,6 +13,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/container_info_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/peer_message_test.cc
+  tests/unit/migrate/create_policy_test.cc
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc

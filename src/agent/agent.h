@@ -4,6 +4,7 @@
 
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
+#include "migrate/create_policy.h"
 
 namespace dockmig::agent {
 
@@ -18,6 +19,7 @@ struct AgentOptions {
   int max_handoffs = 2;        // handoffs from here at once; further ones are queued
   int max_queued = 32;         // handoffs waiting at most; more are refused (503)
   std::string criu = "criu";   // the CRIU dockerd runs, for the page server of handoffs' dumps
+  migrate::CreatePolicy policy;  // what migrations to here may create (--allow, --allow-bind)
 };
 
 /// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on

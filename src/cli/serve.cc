@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
+#include "migrate/create_policy.h"
 
 namespace dockmig::cli {
 
@@ -18,8 +19,34 @@ void add_transport_options(CLI::App& command, TransportSecurity& security) {
                    "Plain TCP between agents, unencrypted and unauthenticated; both ends must say so");
 }
 
+namespace {
+
+struct PolicyWords {
+  std::vector<std::string> allow;
+  std::vector<std::string> allow_bind;
+};
+
+void add_policy_options(CLI::App& command, PolicyWords& words) {
+  command.add_option("--allow", words.allow, "Let migrations to here create containers with this setting:\n"
+                     "privileged, devices, host-namespaces, unconfined (SecurityOpt) or cap:NAME\n"
+                     "(a capability beyond Docker's defaults); repeatable")->type_name("SETTING");
+  command.add_option("--allow-bind", words.allow_bind, "Let migrations to here bind-mount host paths under PATH;\n"
+                     "repeatable")->type_name("PATH");
+}
+
+Status open_policy(const PolicyWords& words, migrate::CreatePolicy& policy) {
+  for (const std::string& word : words.allow)
+    if (Status opened = migrate::allow(policy, word); !opened) return opened;
+  for (const std::string& path : words.allow_bind)
+    if (Status opened = migrate::allow_bind(policy, path); !opened) return opened;
+  return {};
+}
+
+}  // namespace
+
 VerbRunner define_serve(CLI::App& command) {
   auto options = std::make_shared<agent::AgentOptions>();
+  auto policy = std::make_shared<PolicyWords>();
   options->docker = docker::EngineClient::default_address();
   command.add_option("--listen", options->listen, "ADDR:PORT to accept migrations from other agents on")->required();
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
@@ -37,13 +64,19 @@ VerbRunner define_serve(CLI::App& command) {
       ->check(CLI::Range(1, 16))->capture_default_str();
   command.add_option("--max-queued", options->max_queued, "Handoffs waiting at most; more get 503")
       ->check(CLI::Range(1, 1024))->capture_default_str();
+  add_policy_options(command, *policy);
   command.footer(
       "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
       "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"
       "with `dockmig certs`), unless both ends run with --insecure.\n"
+      "A migration to here may not create a privileged container, host bind mounts, devices,\n"
+      "capabilities beyond Docker's defaults, host namespaces or unconfined security options\n"
+      "unless --allow / --allow-bind open them; a refused one fails before the source freezes.\n"
       "Example: dockmig serve --listen 10.77.1.2:7070 --api 10.77.1.2:8443 --tokens /etc/dockmig/tokens \\\n"
-      "           --tls-cert edge-b.pem --tls-key edge-b-key.pem --tls-ca ca.pem");
-  return [options]() -> int {
+      "           --tls-cert edge-b.pem --tls-key edge-b-key.pem --tls-ca ca.pem\n"
+      "Example: dockmig serve --listen 10.77.1.2:7070 --allow cap:NET_ADMIN --allow-bind /srv/data ...");
+  return [options, policy]() -> int {
+    if (Status opened = open_policy(*policy, options->policy); !opened) return report_error(opened.error());
     Status served = agent::serve(*options);
     return served ? kExitSuccess : report_error(served.error());
   };

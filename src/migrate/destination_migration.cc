@@ -121,6 +121,8 @@ class DestinationMigration {
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         image_.empty() || !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
+    // Before anything is made here, and before the source freezes its container.
+    if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");

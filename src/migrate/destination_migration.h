@@ -4,6 +4,7 @@
 #include <string>
 
 #include "docker/engine_client.h"
+#include "migrate/create_policy.h"
 #include "dockmig/result.h"
 #include "migrate/ledger.h"
 #include "migrate/session.h"
@@ -14,6 +15,7 @@ struct DestinationContext {
   const docker::EngineClient& engine;
   std::filesystem::path staging_root;  // blobs wait here until their checksum is verified
   MigrationLedger& ledger;
+  CreatePolicy policy{};  // what this agent agrees to create; closed by default
 };
 
 /// At agent start, after the ledger's load: removes the containers that migrations

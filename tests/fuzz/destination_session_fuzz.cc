@@ -59,7 +59,7 @@ Agent& agent() {
 }
 
 Status whole_session(Session& session) {
-  DestinationContext context{*agent().engine, agent().fresh("staging"), agent().ledger};
+  DestinationContext context{*agent().engine, agent().fresh("staging"), agent().ledger, {}};
   return serve_session(session, context);
 }
 

@@ -36,7 +36,7 @@ class DestinationSessionTest : public transfer::testing::ScratchDirTest {
     ASSERT_TRUE(engine) << engine.error().message;
     engine_.emplace(std::move(*engine));
     std::filesystem::create_directories(dir_ / "staging");
-    context_.emplace(DestinationContext{*engine_, dir_ / "staging", ledger_});
+    context_.emplace(DestinationContext{*engine_, dir_ / "staging", ledger_, {}});
   }
 
   Served serve(const Bytes& wire) {
