@@ -29,6 +29,29 @@ void refuse_plain(transfer::Connection connection) {
   say("refused a plain TCP connection from " + peer + ": this agent requires TLS");
 }
 
+// Only another agent may send migrations or ask how one ended: a gateway's certificate,
+// signed by the same CA, calls the API only. An unmarked certificate (other PKI, or made
+// before roles) is taken as an agent's, with a warning.
+bool refused_role(transfer::Connection& connection) {
+  transfer::CertRole role = connection.peer_role();
+  std::string who = connection.peer() + " (" + connection.peer_identity() + ")";
+  if (role == transfer::CertRole::Agent) return false;
+  if (role == transfer::CertRole::Unmarked) {
+    spdlog::warn("the certificate of {} names no dockmig role; taken as an agent's (remake it with `dockmig certs`)",
+                 who);
+    return false;
+  }
+  const char* named = role == transfer::CertRole::Gateway ? "a gateway's" : "not an agent's";
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  if (session)
+    session->abort(make_error(ErrorCode::InvalidInput,
+                              std::string("this agent's link accepts only agent certificates; this one is ") + named,
+                              "give `dockmig migrate` the host's agent certificate (`dockmig certs --hosts`); "
+                              "a gateway's certificate only calls the HTTP API"));
+  say("refused a link from " + who + ": its certificate is " + named + ", not an agent's");
+  return true;
+}
+
 Status serve_link(transfer::Connection connection, const transfer::TlsContext* tls,
                   const migrate::DestinationContext& context, Place& handshake, Slots& sessions) {
   std::string peer = connection.peer();
@@ -47,6 +70,7 @@ Status serve_link(transfer::Connection connection, const transfer::TlsContext* t
     connection.set_read_timeout(kHandshakeReadWait);
     Status secured = connection.start_tls(*tls);
     if (!secured) return std::move(secured.error()).wrap("refused a connection");
+    if (refused_role(connection)) return {};
     say("TLS link from " + peer + " (" + connection.peer_identity() + ")");
   }
   Result<migrate::Session> session = migrate::Session::accept(std::move(connection));

@@ -182,6 +182,8 @@ Status Connection::start_tls(const TlsContext& context, const std::string& peer_
 
 std::string Connection::peer_identity() const { return tls_ ? tls_->peer_identity() : std::string(); }
 
+CertRole Connection::peer_role() const { return tls_ ? tls_->peer_role() : CertRole::Unmarked; }
+
 Result<std::optional<std::byte>> Connection::peek_byte(std::chrono::milliseconds wait) {
   pollfd waiting{fd_, POLLIN, 0};
   int ready;

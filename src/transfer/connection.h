@@ -15,6 +15,7 @@ namespace dockmig::transfer {
 
 class TlsContext;
 class TlsStream;
+enum class CertRole;  // transfer/tls.h
 
 class Connection {
  public:
@@ -46,6 +47,8 @@ class Connection {
   bool secure() const { return tls_ != nullptr; }
   /// The common name of the peer's certificate once secure, else "".
   std::string peer_identity() const;
+  /// The role of the peer's certificate once secure, else Unmarked.
+  CertRole peer_role() const;
   /// Waits up to `wait` for the peer's first byte and returns it without consuming it;
   /// nullopt when the peer closed or sent nothing in time.
   Result<std::optional<std::byte>> peek_byte(std::chrono::milliseconds wait);

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace dockmig::transfer {
 namespace {
@@ -65,6 +66,29 @@ std::string common_name(X509* certificate) {
   if (certificate != nullptr)
     X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, name, sizeof name);
   return name;
+}
+
+CertRole role_named(std::string_view role) {
+  if (role == "agent") return CertRole::Agent;
+  if (role == "gateway") return CertRole::Gateway;
+  return CertRole::Other;
+}
+
+CertRole certificate_role(X509* certificate) {
+  if (certificate == nullptr) return CertRole::Unmarked;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  CertRole role = CertRole::Unmarked;
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.uniformResourceIdentifier)),
+                         static_cast<size_t>(ASN1_STRING_length(name->d.uniformResourceIdentifier)));
+    if (!uri.starts_with(kCertRoleUriPrefix)) continue;
+    CertRole named = role_named(uri.substr(std::string_view(kCertRoleUriPrefix).size()));
+    role = role == CertRole::Unmarked || role == named ? named : CertRole::Other;  // two roles: trust neither
+  }
+  GENERAL_NAMES_free(names);
+  return role;
 }
 
 Error handshake_error(ssl_st* ssl, int rc, TlsRole role, const std::string& peer_name) {
@@ -160,6 +184,7 @@ Result<std::unique_ptr<TlsStream>> TlsStream::handshake(int fd, const TlsContext
   if (rc != 1) return handshake_error(ssl, rc, context.role(), peer_name);
   X509* peer = SSL_get0_peer_certificate(ssl);
   stream->peer_identity_ = common_name(peer);
+  stream->peer_role_ = certificate_role(peer);
   return stream;
 }
 

@@ -24,6 +24,13 @@ struct TlsFiles {
 
 enum class TlsRole { Client, Server };
 
+/// What a certificate made by `dockmig certs` is for, marked by a subjectAltName URI
+/// `dockmig:role=agent` or `dockmig:role=gateway`. Only an agent may use an agent link; a
+/// gateway's certificate only calls the HTTP API. Unmarked: made by other PKI, or by
+/// `dockmig certs` before roles existed.
+enum class CertRole { Unmarked, Agent, Gateway, Other };
+inline constexpr const char* kCertRoleUriPrefix = "dockmig:role=";
+
 /// Certificates and settings loaded once and shared by many connections (an SSL_CTX).
 /// Both roles verify the peer: a server refuses clients without a certificate of the CA.
 class TlsContext {
@@ -61,11 +68,14 @@ class TlsStream {
   Result<size_t> read_some(std::span<std::byte> buffer);
   /// The common name of the peer's (verified) certificate.
   const std::string& peer_identity() const { return peer_identity_; }
+  /// The role the peer's (verified) certificate carries.
+  CertRole peer_role() const { return peer_role_; }
 
  private:
   explicit TlsStream(ssl_st* ssl) : ssl_(ssl) {}
   ssl_st* ssl_;
   std::string peer_identity_;
+  CertRole peer_role_ = CertRole::Unmarked;
 };
 
 /// A TLS connection starts with a handshake record (0x16); a dockmig hello with 'D'. An

@@ -142,9 +142,11 @@ Status make_host(const std::filesystem::path& dir, const CertHost& host, const A
   X509_set_issuer_name(cert->get(), X509_get_subject_name(ca.cert.get()));
   std::string names = "DNS:" + host.name;
   for (const std::string& address : host.addresses) names += (is_ip(address) ? ",IP:" : ",DNS:") + address;
+  names += std::string(",URI:") + kCertRoleUriPrefix + (host.gateway ? "gateway" : "agent");
+  std::string usage = host.gateway ? "clientAuth" : "serverAuth,clientAuth";
   for (auto [nid, value] : {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
                             std::pair{NID_key_usage, std::string("critical,digitalSignature")},
-                            std::pair{NID_ext_key_usage, std::string("serverAuth,clientAuth")},
+                            std::pair{NID_ext_key_usage, usage},
                             std::pair{NID_subject_alt_name, names},
                             std::pair{NID_authority_key_identifier, std::string("keyid:always")}})
     if (Status added = add_extension(cert->get(), ca.cert.get(), nid, value); !added) return std::move(added.error());

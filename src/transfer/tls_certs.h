@@ -1,6 +1,8 @@
 // A small test CA and host certificates for a lab or the test bed (`dockmig certs`), made
-// with OpenSSL's API. Every certificate serves both ends of an agent link (server and
-// client authentication), since an edge host both sends and receives containers.
+// with OpenSSL's API. An agent's certificate serves both ends of an agent link (server and
+// client authentication), since an edge host both sends and receives containers; a
+// gateway's only authenticates it as a client of the HTTP API. Each carries its role
+// (transfer/tls.h, CertRole), so an agent refuses a gateway's certificate on its link.
 #pragma once
 
 #include <filesystem>
@@ -14,6 +16,7 @@ namespace dockmig::transfer {
 struct CertHost {
   std::string name;                    // the certificate's CN and DNS name; also its file name
   std::vector<std::string> addresses;  // IP addresses (or more DNS names) it answers on
+  bool gateway = false;                // a gateway's client certificate, not an agent's
 };
 
 /// Parses "edge-a=10.77.1.1,edge-b=10.77.1.2+fd00::2,gateway": a name, then optional

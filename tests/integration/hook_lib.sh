@@ -10,7 +10,7 @@ hook_dir=$BED_STATE/hook-$test_name
 certs=$hook_dir/certs
 tokens=$hook_dir/tokens
 rm -rf "$hook_dir" && mkdir -p "$hook_dir"
-"$DOCKMIG" certs --dir "$certs" --hosts "edge-a=$EDGE_A_ADDR,edge-b=$EDGE_B_ADDR,gateway" >/dev/null \
+"$DOCKMIG" certs --dir "$certs" --hosts "edge-a=$EDGE_A_ADDR,edge-b=$EDGE_B_ADDR" --gateways gateway >/dev/null \
   || fail "dockmig certs failed"
 gateway_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '# the test gateway\ngateway-1 %s\n' "$gateway_token" >"$tokens"

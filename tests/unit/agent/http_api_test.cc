@@ -230,6 +230,7 @@ TEST(HttpsApi, AClientCertificateOfTheCaAuthenticatesWithoutAToken) {
   std::filesystem::path dir = mkdtemp(pattern.data());
   Result<std::vector<transfer::CertHost>> hosts = transfer::parse_cert_hosts("agent=127.0.0.1,gateway");
   ASSERT_TRUE(hosts);
+  hosts->back().gateway = true;  // a gateway's certificate (clientAuth only) still calls the API
   ASSERT_TRUE(transfer::make_test_certificates(dir, *hosts, 1));
   FakeHost host;
   HeldMigrations migrations;

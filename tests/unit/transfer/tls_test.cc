@@ -36,8 +36,9 @@ class TempDir {
 class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::vector<CertHost>> hosts = parse_cert_hosts("edge-a=127.0.0.1,edge-b=127.0.0.1");
+    Result<std::vector<CertHost>> hosts = parse_cert_hosts("edge-a=127.0.0.1,edge-b=127.0.0.1,gw=127.0.0.1");
     ASSERT_TRUE(hosts);
+    hosts->back().gateway = true;
     Result<MadeCertificates> good = make_test_certificates(dir_.path / "good", *hosts, 1);
     ASSERT_TRUE(good) << good.error().describe();
     Result<std::vector<CertHost>> rogue_hosts = parse_cert_hosts("edge-b=127.0.0.1");
@@ -98,6 +99,24 @@ TEST_F(TlsTest, MutuallyAuthenticatedChannelCarriesMessages) {
   Result<nlohmann::json> got = (*server)->receive_message();
   ASSERT_TRUE(got) << got.error().describe();
   EXPECT_EQ((*got)["n"], 7);
+}
+
+TEST_F(TlsTest, EachEndSeesTheRoleThePeersCertificateCarries) {
+  Ends ends = handshake(files("good", "edge-a"), files("good", "edge-b"), "127.0.0.1");
+  ASSERT_TRUE(ends.client && ends.server);
+  EXPECT_EQ(ends.client_connection->peer_role(), CertRole::Agent);
+  EXPECT_EQ(ends.server_connection->peer_role(), CertRole::Agent);
+  Ends gateway = handshake(files("good", "gw"), files("good", "edge-b"), "127.0.0.1");
+  ASSERT_TRUE(gateway.client && gateway.server);
+  EXPECT_EQ(gateway.server_connection->peer_role(), CertRole::Gateway);
+}
+
+TEST_F(TlsTest, AGatewaysCertificateCannotServeAnAgentLink) {
+  // It is for client authentication only: a source dialling it refuses it.
+  Ends ends = handshake(files("good", "edge-a"), files("good", "gw"), "127.0.0.1");
+  ASSERT_FALSE(ends.client);
+  EXPECT_NE(ends.client.error().message.find("certificate was refused"), std::string::npos)
+      << ends.client.error().message;
 }
 
 TEST_F(TlsTest, ClientRefusesAnAgentWhoseCertificateComesFromAnotherCa) {
