@@ -93,14 +93,15 @@ agent_pids=()
 # These helpers test migrations, not the link's security, so they use plain TCP; the hook_*
 # tests use TLS with certificates from `dockmig certs`.
 transport_args=(--insecure)
-# start_agent HOST: `dockmig serve` in HOST's namespace, on its edge-link address.
+# start_agent HOST [SERVE ARGS...]: `dockmig serve` in HOST's namespace, on its edge-link
+# address, with ARGS added (e.g. --allow privileged).
 start_agent() {
-  local host=$1 addr_var docker_var netns_var
+  local host=$1 addr_var docker_var netns_var; shift
   addr_var=$(echo "${host^^}_ADDR" | tr - _); docker_var=$(echo "${host^^}_DOCKER" | tr - _)
   netns_var=$(echo "${host^^}_NETNS" | tr - _)
   # A simple command in the background: $! is nsenter, which execs dockmig: the agent.
   nsenter --net="/run/netns/${!netns_var}" -- "$DOCKMIG" serve --listen "${!addr_var}:$agent_port" \
-    --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" "${transport_args[@]}" \
+    --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" "${transport_args[@]}" "$@" \
     >>"$BED_STATE/agent-$host.log" 2>&1 &
   agent_pids+=($!)
   wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
