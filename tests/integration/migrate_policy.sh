@@ -49,7 +49,7 @@ expect_policy_refusal() {
   step "$3 -> $answer"
   python3 -c "import json,sys; a=json.loads(sys.argv[1].splitlines()[-1]); assert a['kind']==4, a; \
     m=a['body']['message']; assert sys.argv[2] in m and sys.argv[3] in m, m; \
-    assert a['body']['code']=='InvalidInput', a" "$answer" "\`$4\`" "$5" \
+    assert a['body']['code']=='invalid input', a" "$answer" "\`$4\`" "$5" \
     || fail "the answer to $3 does not refuse \`$4\` naming $5: $answer"
   [ -z "$(dk edge-b ps -aq --filter "name=^$1\$")" ] || fail "edge-b made $1 although its policy refused it"
   kill -0 "$agent_pid" 2>/dev/null || fail "the agent died after refusing $1"
