@@ -84,19 +84,23 @@ class Checker {
     });
   }
 
+  // Each string of an array field; an element of another type is refused.
+  template <class Check>
+  void each_string(const char* key, Check check) {
+    const json* items = array_field(key);
+    if (items == nullptr) return;
+    for (const json& item : *items) {
+      if (item.is_string()) check(item.get<std::string>());
+      else refuse(key, item.dump(), "");
+    }
+  }
+
   void check_binds() {
-    const json* binds = array_field("Binds");
-    if (binds == nullptr) return;
-    for (const json& bind : *binds) {
-      if (!bind.is_string()) {
-        refuse("Binds", bind.dump(), "");
-        continue;
-      }
-      std::string text = bind.get<std::string>();
+    each_string("Binds", [&](const std::string& text) {
       std::string source = text.substr(0, text.find(':'));
       if (source.starts_with('/')) check_host_path("Binds", source, "`" + text + "`");
       else if (source.find('/') != std::string::npos) refuse("Binds", "`" + text + "`", "");
-    }
+    });
   }
 
   void check_mounts() {
@@ -134,18 +138,12 @@ class Checker {
   }
 
   void check_caps() {
-    const json* caps = array_field("CapAdd");
-    if (caps == nullptr) return;
-    for (const json& cap : *caps) {
-      if (!cap.is_string()) {
-        refuse("CapAdd", cap.dump(), "");
-        continue;
-      }
-      std::string name = normalized_cap(cap.get<std::string>());
+    each_string("CapAdd", [&](const std::string& cap) {
+      std::string name = normalized_cap(cap);
       bool allowed = std::find(kDefaultCaps.begin(), kDefaultCaps.end(), name) != kDefaultCaps.end() ||
                      std::find(policy_.extra_caps.begin(), policy_.extra_caps.end(), name) != policy_.extra_caps.end();
-      if (!allowed) refuse("CapAdd", "`" + cap.get<std::string>() + "`", "--allow cap:" + name);
-    }
+      if (!allowed) refuse("CapAdd", "`" + cap + "`", "--allow cap:" + name);
+    });
   }
 
   void check_namespaces() {
@@ -160,14 +158,12 @@ class Checker {
   }
 
   void check_security_opts() {
-    const json* options = array_field("SecurityOpt");
-    if (options == nullptr) return;
-    for (const json& option : *options) {
-      std::string text = option.is_string() ? option.get<std::string>() : "";
-      bool harmless = text == "no-new-privileges" || text == "no-new-privileges:true" || text == "no-new-privileges=true";
-      if (!harmless && !(policy_.allow_unconfined && option.is_string()))
-        refuse("SecurityOpt", option.dump().substr(0, 80), option.is_string() ? "--allow unconfined" : "");
-    }
+    each_string("SecurityOpt", [&](const std::string& option) {
+      bool harmless = option == "no-new-privileges" || option == "no-new-privileges:true" ||
+                      option == "no-new-privileges=true";
+      if (!harmless && !policy_.allow_unconfined)
+        refuse("SecurityOpt", "`" + option.substr(0, 80) + "`", "--allow unconfined");
+    });
   }
 
   const json& host_;
