@@ -27,6 +27,8 @@ std::string last_lines(const std::string& text, size_t count) {
 
 }  // namespace
 
+std::string CriuCheck::last_lines(size_t count) const { return checkpoint::last_lines(output, count); }
+
 Result<CriuVersion> parse_criu_version(const std::string& output) {
   static const std::regex kVersion(R"(Version:\s*(\d+)\.(\d+)(?:\.(\d+))?)");
   std::smatch match;
@@ -76,14 +78,20 @@ Result<CriuVersion> Criu::version() const {
   return parse_criu_version(exit->out + exit->err);
 }
 
-Result<CriuFeatures> Criu::probe() const {
-  CriuFeatures features;
+Result<CriuCheck> Criu::check() const {
   Result<base::Exit> check = base::run({path_, "check"});
   if (!check) return std::move(check.error()).wrap("criu check");
   std::string output = check->out + check->err;
-  features.check_passed = check->code == 0;
-  features.check_output = last_lines(output, 6);
-  features.breakpoints_broken = output.find("breakpoints don't seem to work") != std::string::npos;
+  return CriuCheck{check->code == 0, output};
+}
+
+Result<CriuFeatures> Criu::probe() const {
+  CriuFeatures features;
+  Result<CriuCheck> check = this->check();
+  if (!check) return std::move(check.error());
+  features.check_passed = check->passed;
+  features.check_output = last_lines(check->output, 6);
+  features.breakpoints_broken = check->output.find("breakpoints don't seem to work") != std::string::npos;
   Result<base::Exit> lazy = base::run({path_, "check", "--feature", "uffd-noncoop"});
   if (!lazy) return std::move(lazy.error()).wrap("criu check --feature uffd-noncoop");
   features.lazy_pages = lazy->code == 0;

@@ -24,6 +24,13 @@ struct CriuFeatures {
   bool breakpoints_broken = false; // hardware breakpoints do not fire (some VMs)
 };
 
+/// What a plain `criu check` said.
+struct CriuCheck {
+  bool passed = false;
+  std::string output;  // stdout and stderr
+  std::string last_lines(size_t count) const;
+};
+
 /// The minimum CRIU that can checkpoint TCP sockets on kernels >= 6.13.
 inline constexpr int kMinCriuMajor = 4;
 inline constexpr int kMinCriuMinor = 2;
@@ -36,6 +43,7 @@ class Criu {
   const std::string& path() const { return path_; }
 
   Result<CriuVersion> version() const;
+  Result<CriuCheck> check() const;
   Result<CriuFeatures> probe() const;
 
  private:
