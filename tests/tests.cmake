@@ -17,6 +17,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
+  tests/unit/migrate/destination_preflight_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc
   tests/unit/checkpoint/criu_stats_test.cc

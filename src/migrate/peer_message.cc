@@ -107,6 +107,12 @@ const json& PeerMessage::object(std::string_view key) {
   return field ? *field : kEmpty;
 }
 
+const json& PeerMessage::object_or_empty(std::string_view key) {
+  static const json kEmpty = json::object();
+  const json* field = find(key, false, [](const json& v) { return v.is_object(); }, "an object");
+  return field ? *field : kEmpty;
+}
+
 const json& PeerMessage::list_or_empty(std::string_view key) {
   static const json kEmpty = json::array();
   const json* field = find(key, false, [](const json& v) { return v.is_array(); }, "a list");

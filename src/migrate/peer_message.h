@@ -46,6 +46,8 @@ class PeerMessage {
   uint64_t count_or(std::string_view key, uint64_t fallback);
   int64_t integer(std::string_view key);
   const nlohmann::json& object(std::string_view key);
+  /// An object (empty when absent).
+  const nlohmann::json& object_or_empty(std::string_view key);
   /// A list (empty when absent); its elements are not checked.
   const nlohmann::json& list_or_empty(std::string_view key);
   /// A list of strings (empty when absent).

@@ -1,0 +1,100 @@
+#include "migrate/destination_preflight.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <map>
+
+namespace dockmig::migrate {
+namespace {
+
+std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+
+// The nearest dir of `dir`'s path that exists: staging dirs are made only later.
+std::filesystem::path existing_ancestor(std::filesystem::path dir) {
+  std::error_code ec;
+  while (!dir.empty() && !std::filesystem::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+  return dir.empty() ? std::filesystem::path("/") : dir;
+}
+
+struct FileSystem {
+  std::filesystem::path first_dir;  // as named in errors
+  uint64_t needed = 0;
+  uint64_t available = 0;
+};
+
+}  // namespace
+
+Status check_criu_versions(const checkpoint::CriuVersion& here, const std::string& source) {
+  if (!here.at_least(checkpoint::kMinCriuMajor, checkpoint::kMinCriuMinor))
+    return make_error(ErrorCode::Unsupported,
+                      "the destination's CRIU is " + here.text + "; dockmig needs " +
+                          std::to_string(checkpoint::kMinCriuMajor) + "." +
+                          std::to_string(checkpoint::kMinCriuMinor) + " or newer",
+                      "run tools/setup.sh on the destination, or give its agent --criu PATH");
+  if (source.empty()) return {};
+  Result<checkpoint::CriuVersion> theirs = checkpoint::parse_criu_version("Version: " + source);
+  if (!theirs) return make_error(ErrorCode::InvalidInput, "the source's CRIU version `" + source + "` is malformed");
+  if (!here.at_least(theirs->major, theirs->minor))
+    return make_error(ErrorCode::Unsupported,
+                      "the destination's CRIU " + here.text + " is older than the source's " + theirs->text +
+                          ", whose images it may not read",
+                      "install CRIU " + theirs->text + " or newer on the destination");
+  return {};
+}
+
+Status CriuReadiness::check(const std::string& source_version) {
+  std::lock_guard lock(mutex_);
+  Result<checkpoint::CriuVersion> version = passing_version();
+  if (!version) {
+    // Not the user's input: a host to fix, and the source runs on meanwhile.
+    Error error = std::move(version.error()).wrap("the destination cannot restore a checkpoint");
+    error.code = ErrorCode::Unsupported;
+    return error;
+  }
+  return check_criu_versions(*version, source_version);
+}
+
+Result<checkpoint::CriuVersion> CriuReadiness::passing_version() {
+  auto now = std::chrono::steady_clock::now();
+  if (passed_ && now - passed_at_ < kTrustFor) return *passed_;
+  passed_.reset();
+  Result<checkpoint::Criu> criu = checkpoint::Criu::find(binary_);
+  if (!criu) return std::move(criu.error());
+  Result<checkpoint::CriuCheck> checked = criu->check();
+  if (!checked) return std::move(checked.error());
+  if (!checked->passed)
+    return make_error(ErrorCode::Unsupported, "`" + criu->path() + " check` fails: " + checked->last_lines(3),
+                      "run `dockmig doctor` on the destination");
+  Result<checkpoint::CriuVersion> version = criu->version();
+  if (!version) return std::move(version.error());
+  passed_ = *version;
+  passed_at_ = now;
+  return *version;
+}
+
+Status check_free_space(const std::vector<SpaceNeed>& needs) {
+  std::map<dev_t, FileSystem> file_systems;
+  for (const SpaceNeed& need : needs) {
+    std::filesystem::path dir = existing_ancestor(need.dir);
+    struct stat where {};
+    struct statvfs room {};
+    if (stat(dir.c_str(), &where) != 0 || statvfs(dir.c_str(), &room) != 0)
+      return make_error(ErrorCode::Io, "cannot read the free space of `" + dir.string() + "`");
+    auto [entry, fresh] = file_systems.try_emplace(where.st_dev);
+    if (fresh) entry->second = {need.dir, 0, static_cast<uint64_t>(room.f_bavail) * room.f_frsize};
+    entry->second.needed += need.bytes;
+  }
+  for (const auto& [device, fs] : file_systems) {
+    if (fs.needed + kSpareBytes <= fs.available) continue;
+    return make_error(ErrorCode::Io,
+                      "the destination has " + mib(fs.available) + " free on the file system of `" +
+                          fs.first_dir.string() + "`; this migration needs " +
+                          (fs.needed ? "about " + mib(fs.needed) : std::string("almost nothing")) +
+                          " there, and dockmig keeps " + mib(kSpareBytes) + " spare",
+                      "free space on the destination, or migrate to another host");
+  }
+  return {};
+}
+
+}  // namespace dockmig::migrate

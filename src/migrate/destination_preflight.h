@@ -1,0 +1,59 @@
+// What a destination checks of itself before the source freezes anything: that its CRIU
+// can restore what the source's CRIU dumps, and that its disks hold what will arrive.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checkpoint/criu.h"
+#include "dockmig/result.h"
+
+namespace dockmig::migrate {
+
+/// The destination's CRIU as `criu check` last found it. A passing check is trusted for
+/// kTrustFor, so back-to-back handoffs do not each pay its 0.4 s; a failing one is
+/// repeated every time, so a fixed host is seen at once. Safe to share between sessions.
+class CriuReadiness {
+ public:
+  static constexpr std::chrono::seconds kTrustFor{60};
+
+  explicit CriuReadiness(std::string binary) : binary_(std::move(binary)) {}
+
+  /// Refuses a CRIU that is missing, fails `criu check`, is older than dockmig needs, or
+  /// older than `source_version` (the source's CRIU, "4.2.1"; empty when unknown): an
+  /// older CRIU may not read the image fields a newer one writes.
+  Status check(const std::string& source_version);
+
+ private:
+  Result<checkpoint::CriuVersion> passing_version();
+
+  std::mutex mutex_;
+  std::string binary_;
+  std::optional<checkpoint::CriuVersion> passed_;
+  std::chrono::steady_clock::time_point passed_at_;
+};
+
+/// Whether a destination CRIU of `here` may restore a dump made by CRIU `source`.
+Status check_criu_versions(const checkpoint::CriuVersion& here, const std::string& source);
+
+/// Bytes that will be written under `dir`.
+struct SpaceNeed {
+  std::filesystem::path dir;
+  uint64_t bytes = 0;
+};
+
+/// Room kept free beyond what a migration expects to write: the sizes are estimates
+/// (the checkpoint carries more than the resident memory's pages), and a full disk stops
+/// more than this migration.
+inline constexpr uint64_t kSpareBytes = 64ull << 20;
+
+/// Refuses when a file system lacks room for what its dirs need, needs of dirs on the
+/// same file system added up, with kSpareBytes to spare.
+Status check_free_space(const std::vector<SpaceNeed>& needs);
+
+}  // namespace dockmig::migrate

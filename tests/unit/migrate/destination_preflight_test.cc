@@ -1,0 +1,78 @@
+#include "migrate/destination_preflight.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/statvfs.h>
+
+namespace dockmig::migrate {
+namespace {
+
+checkpoint::CriuVersion version(int major, int minor) {
+  return {major, minor, 0, std::to_string(major) + "." + std::to_string(minor)};
+}
+
+uint64_t free_bytes(const std::filesystem::path& dir) {
+  struct statvfs room {};
+  EXPECT_EQ(statvfs(dir.c_str(), &room), 0);
+  return static_cast<uint64_t>(room.f_bavail) * room.f_frsize;
+}
+
+TEST(CriuVersions, ADestinationAsNewAsTheSourceRestores) {
+  EXPECT_TRUE(check_criu_versions(version(4, 2), "4.2.1"));
+  EXPECT_TRUE(check_criu_versions(version(4, 3), "4.2.1"));
+  EXPECT_TRUE(check_criu_versions(version(4, 2), ""));  // a source that could not ask its CRIU
+}
+
+TEST(CriuVersions, AnOlderDestinationIsRefusedNamingBoth) {
+  Status refused = check_criu_versions(version(4, 2), "4.3");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Unsupported);
+  EXPECT_NE(refused.error().message.find("4.2 is older than the source's 4.3"), std::string::npos)
+      << refused.error().message;
+}
+
+TEST(CriuVersions, ACriuOlderThanDockmigNeedsIsRefused) {
+  Status refused = check_criu_versions(version(3, 19), "3.17");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("needs 4.2 or newer"), std::string::npos) << refused.error().message;
+}
+
+TEST(CriuVersions, AMalformedSourceVersionIsAProtocolError) {
+  Status refused = check_criu_versions(version(4, 2), "new");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::InvalidInput);
+}
+
+TEST(CriuReadiness, AMissingCriuIsRefusedBeforeAnythingFreezes) {
+  CriuReadiness readiness("/nonexistent/criu");
+  Status refused = readiness.check("4.2.1");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("cannot restore a checkpoint"), std::string::npos)
+      << refused.error().message;
+}
+
+TEST(FreeSpace, WhatFitsPasses) {
+  std::filesystem::path dir = testing::TempDir();
+  EXPECT_TRUE(check_free_space({{dir, 1 << 20}}));
+  EXPECT_TRUE(check_free_space({}));
+}
+
+TEST(FreeSpace, MoreThanTheDiskHoldsIsRefusedWithBothSizes) {
+  std::filesystem::path dir = testing::TempDir();
+  Status refused = check_free_space({{dir / "not-made-yet" / "staging", free_bytes(dir) + (1ull << 30)}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Io);
+  EXPECT_NE(refused.error().message.find("MiB free on the file system of"), std::string::npos)
+      << refused.error().message;
+}
+
+TEST(FreeSpace, DirsOnOneFileSystemAddUp) {
+  std::filesystem::path dir = testing::TempDir();
+  if (free_bytes(dir) < (1ull << 30)) GTEST_SKIP() << "less than 1 GiB free in " << dir;
+  uint64_t half = free_bytes(dir) / 2 + (1ull << 20);  // each fits alone, not both
+  EXPECT_TRUE(check_free_space({{dir, half - 2 * kSpareBytes}}));
+  EXPECT_FALSE(check_free_space({{dir, half}, {dir / "other", half}}));
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
