@@ -107,8 +107,9 @@ Status serve(const AgentOptions& options) {
   install_signal_handlers();
   migrate::MigrationLedger ledger(migrate::Journal::in_state_dir(options.state_dir));
   if (Status loaded = ledger.load(); !loaded) return loaded;
+  migrate::CriuReadiness criu(options.criu);
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
-                                      options.policy};
+                                      options.policy, &criu};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
   // On a thread of its own: it may ask agents that are starting too, and must not hold

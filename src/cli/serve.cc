@@ -53,8 +53,8 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--state-dir", options->state_dir, "Where incoming blobs are staged and the journal of migrations is kept")
       ->capture_default_str();
   if (const char* criu = std::getenv("DOCKMIG_CRIU")) options->criu = criu;
-  command.add_option("--criu", options->criu, "CRIU binary for the page server of handoffs' dumps; the same CRIU\n"
-                     "that dockerd runs (env DOCKMIG_CRIU)")->capture_default_str();
+  command.add_option("--criu", options->criu, "CRIU binary, the one dockerd runs (env DOCKMIG_CRIU): the page\n"
+                     "server of handoffs' dumps, and checked before an incoming migration")->capture_default_str();
   command.add_option("--max-sessions", options->max_sessions, "Incoming migrations served at once")
       ->check(CLI::Range(1, 64))->capture_default_str();
   add_transport_options(command, options->security);

@@ -117,10 +117,13 @@ class DestinationMigration {
     checkpoint_ = fields.string("checkpoint");
     warm_id_ = fields.string_or("warm", "");
     create_request_ = fields.object("create");
+    source_criu_ = fields.string_or("criu_version", "");
+    const json& expected = fields.object_or_empty("expected");
     if (Status read = fields.status(); !read) return read;
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         image_.empty() || !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
+    if (Status sized = read_expected(expected); !sized) return sized;
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
     if (context_.engine.inspect_container(name_))
@@ -147,7 +150,29 @@ class DestinationMigration {
       return make_error(ErrorCode::Unsupported, "the destination's dockerd uses the `" + daemon->storage_driver +
                                                     "` storage driver; dockmig needs overlay2");
     docker_root_ = daemon->root_dir;
+    return check_resources();
+  }
+
+  Status read_expected(const json& expected) {
+    PeerMessage fields(expected, "prepare's expected");
+    expected_.upper = fields.count_or("upper_bytes", 0);
+    expected_.memory = fields.count_or("memory_bytes", 0);
+    expected_.image = fields.count_or("image_bytes", 0);
+    if (Status read = fields.status(); !read) return read;
+    spdlog::info("migration {} of `{}` from {}: expects {} bytes of writable layer, {} of memory, image {} ({} bytes)",
+                 id_, name_, session_.peer(), expected_.upper, expected_.memory, image_, expected_.image);
     return {};
+  }
+
+  // What arrives: blobs and pages staged, then the writable layer and the checkpoint's
+  // images under dockerd's root, and the image unless it is here.
+  Status check_resources() {
+    if (context_.criu) {
+      if (Status criu = context_.criu->check(source_criu_); !criu) return criu;
+    }
+    bool image_here = static_cast<bool>(context_.engine.inspect_image(image_id_.empty() ? image_ : image_id_));
+    uint64_t state = expected_.upper + expected_.memory;
+    return check_free_space({{staging_, state}, {docker_root_, state + (image_here ? 0 : expected_.image)}});
   }
 
   Status ensure_image() { return fetch_image(session_, context_.engine, image_, staging_, image_id_); }
@@ -259,7 +284,10 @@ class DestinationMigration {
 
   Session& session_;
   const DestinationContext& context_;
-  std::string id_, name_, image_, image_id_, checkpoint_, warm_id_;
+  std::string id_, name_, image_, image_id_, checkpoint_, warm_id_, source_criu_;
+  struct {
+    uint64_t upper = 0, memory = 0, image = 0;
+  } expected_;
   json create_request_;
   std::filesystem::path staging_;
   std::string container_id_, upper_dir_, docker_root_;

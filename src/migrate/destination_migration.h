@@ -4,8 +4,9 @@
 #include <string>
 
 #include "docker/engine_client.h"
-#include "migrate/create_policy.h"
 #include "dockmig/result.h"
+#include "migrate/create_policy.h"
+#include "migrate/destination_preflight.h"
 #include "migrate/ledger.h"
 #include "migrate/session.h"
 
@@ -16,6 +17,7 @@ struct DestinationContext {
   std::filesystem::path staging_root;  // blobs wait here until their checksum is verified
   MigrationLedger& ledger;
   CreatePolicy policy{};  // what this agent agrees to create; closed by default
+  CriuReadiness* criu = nullptr;  // checked before the source freezes; null only in tests without CRIU
 };
 
 /// At agent start, after the ledger's load: removes the containers that migrations

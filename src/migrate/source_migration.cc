@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/exception_boundary.h"
+#include "checkpoint/criu.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/stdio_descriptors.h"
@@ -49,6 +50,15 @@ constexpr uint64_t kPageServerFromBytes = 32u << 20;
 double seconds_or_zero(const json& object, const char* key) {
   auto found = object.find(key);
   return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+// For the destination, which refuses a dump its CRIU may not read; "" when ours cannot
+// be asked, and the dump then says why.
+std::string criu_version(const std::string& binary) {
+  Result<checkpoint::Criu> criu = checkpoint::Criu::find(binary);
+  Result<checkpoint::CriuVersion> version = criu ? criu->version() : Result<checkpoint::CriuVersion>(criu.error());
+  if (!version) spdlog::warn("{}", version.error().describe());
+  return version ? version->text : "";
 }
 
 class SourceMigration {
@@ -158,7 +168,12 @@ class SourceMigration {
                     {"image_id", plan_.container.image_id},
                     {"checkpoint", checkpoint_name_},
                     {"warm", warm_ ? warm_->warm_id : ""},
-                    {"create", docker::create_request(plan_.container)}};
+                    {"create", docker::create_request(plan_.container)},
+                    {"criu_version", criu_version(request_.criu)},
+                    {"expected",
+                     {{"upper_bytes", plan_.upper_bytes},
+                      {"memory_bytes", plan_.memory_bytes},
+                      {"image_bytes", plan_.image_bytes}}}};
     Status sent = session_->send_message(prepare);
     if (!sent) return sent;
     Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref,

@@ -1,7 +1,7 @@
 # What goes wrong is said clearly and loses nothing: no agent at DEST, a DEST that is not
 # an agent, an agent speaking another protocol version, an unknown or stopped container,
 # a destination killed in the middle of finalsync, a name already taken at the
-# destination. In each case the source container runs afterwards (resumed from its
+# destination, a destination without CRIU or without disk room. In each case the source container runs afterwards (resumed from its
 # checkpoint when it had been frozen) and the destination keeps no container of ours.
 source "$(dirname "$0")/lib.sh"
 need_fault_points
@@ -14,6 +14,11 @@ expect_failure() {  # expect_failure WHAT PATTERN: the last migrate failed, sayi
   running edge-a mig-fail || fail "$1: the source no longer runs"
   exists edge-b mig-fail && fail "$1: edge-b has a container"
   step "$1: exit $migrate_status, $(head -n1 "$errors")"
+}
+
+not_frozen() {  # not_frozen WHAT: the last migrate never checkpointed the source
+  [ "$(field "['phases']['checkpoint']['seconds']" 2>/dev/null || echo 0)" = 0 ] \
+    || fail "$1: the source was checkpointed before the destination refused"
 }
 
 migrate edge-a edge-b mig-fail
@@ -67,19 +72,40 @@ theirs=$(dk edge-b inspect -f '{{.Id}}' mig-fail)
 migrate edge-a edge-b mig-fail
 [ "$migrate_status" = 1 ] || fail "name taken: exit $migrate_status, expected 1 (failed, source runs)"
 grep -qi 'named `mig-fail` already exists' "$errors" || fail "name taken: the message does not say the name is taken"
-[ "$(field "['phases']['checkpoint']['seconds']" 2>/dev/null || echo 0)" = 0 ] \
-  || fail "name taken: the source was checkpointed before the destination refused"
+not_frozen "name taken"
 running edge-a mig-fail || fail "name taken: the source no longer runs"
 [ "$(dk edge-b inspect -f '{{.Id}} {{.State.Running}}' mig-fail)" = "$theirs true" ] \
   || fail "name taken: the destination's own mig-fail was changed"
 step "name taken: exit 1, $(head -n1 "$errors")"
 dk edge-b rm -f mig-fail >/dev/null
 
+# A destination that cannot restore, or has no room for what would arrive, refuses
+# before the source freezes (expect_failure checks the source runs and edge-b has nothing).
+stop_agents
+start_agent edge-b --criu /nonexistent/criu
+migrate edge-a edge-b mig-fail
+expect_failure "no CRIU" "cannot restore a checkpoint: criu not found"
+[ "$migrate_status" = 1 ] || fail "no CRIU: exit $migrate_status, expected 1 (failed, source runs)"
+not_frozen "no CRIU"
+
+stop_agents
+staging="$BED_STATE/agent-edge-b/staging"
+mkdir -p "$staging"
+mount -t tmpfs -o size=32m dockmig-test-small "$staging"
+trap 'umount "$staging" 2>/dev/null || true; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
+start_agent edge-b
+migrate edge-a edge-b mig-fail
+expect_failure "disk full" "MiB free on the file system of"
+[ "$migrate_status" = 1 ] || fail "disk full: exit $migrate_status, expected 1 (failed, source runs)"
+not_frozen "disk full"
+stop_agents
+umount "$staging"
+start_agent edge-b
+
 # A destination whose dockerd lacks a capability refuses before the source freezes.
 trap '"$TESTBED" dockerd edge-b restart >/dev/null 2>&1 || true; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
 "$TESTBED" dockerd edge-b restart --no-experimental
 migrate edge-a edge-b mig-fail
 expect_failure "no experimental features" "without experimental features"
-[ "$(field "['phases']['checkpoint']['seconds']" 2>/dev/null || echo 0)" = 0 ] \
-  || fail "the source was checkpointed before the destination refused"
+not_frozen "no experimental features"
 pass
