@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <random>
 
 #include "layers/upper_snapshot.h"
@@ -194,6 +195,44 @@ TEST(UpperTar, NamesThatAreNotUtf8RoundTrip) {
   write_file(source / name, "latin-1\n");
   extract(tar_of(source.path()), destination.path());
   EXPECT_EQ(read_file(destination / name), "latin-1\n");
+}
+
+// Every kind of name a final sync sends by list: a file, a hard link and a symlink whose
+// names (and the symlink's target) are not UTF-8, a name with a newline, and a directory.
+void write_names_that_are_not_utf8(const fs::path& dir) {
+  write_file(dir / "caf\xe9", "latin-1\n");
+  ASSERT_EQ(::link((dir / "caf\xe9").c_str(), (dir / "l\xe9ink").c_str()), 0);
+  fs::create_symlink("caf\xe9", dir / "s\xffym");
+  write_file(dir / "line\nbreak", "newline\n");
+  write_file(dir / "d\xe9r/f\xfc", "inside\n");
+}
+
+void expect_names_that_are_not_utf8(const fs::path& dir) {
+  EXPECT_EQ(read_file(dir / "caf\xe9"), "latin-1\n");
+  EXPECT_EQ(lstat_of(dir / "l\xe9ink").st_ino, lstat_of(dir / "caf\xe9").st_ino);
+  EXPECT_EQ(fs::read_symlink(dir / "s\xffym").native(), "caf\xe9");
+  EXPECT_EQ(read_file(dir / "line\nbreak"), "newline\n");
+  EXPECT_EQ(read_file(dir / "d\xe9r/f\xfc"), "inside\n");
+}
+
+TEST(UpperTar, NamesThatAreNotUtf8RoundTripInAPathList) {
+  TempDir source, destination;
+  write_names_that_are_not_utf8(source.path());
+  std::vector<std::string> paths = {"caf\xe9", "l\xe9ink", "s\xffym", "line\nbreak", "d\xe9r", "d\xe9r/f\xfc"};
+  extract(tar_of(source.path(), &paths), destination.path());
+  expect_names_that_are_not_utf8(destination.path());
+}
+
+// libarchive converts names between the locale's charset and the pax headers' UTF-8; a
+// process whose locale is UTF-8 must still carry bytes that are not UTF-8 as they are.
+TEST(UpperTar, NamesThatAreNotUtf8RoundTripInAUtf8Locale) {
+  std::string previous = std::setlocale(LC_ALL, nullptr);
+  if (std::setlocale(LC_ALL, "C.UTF-8") == nullptr) GTEST_SKIP() << "no C.UTF-8 locale here";
+  TempDir source, destination;
+  write_names_that_are_not_utf8(source.path());
+  extract(tar_of(source.path()), destination.path());
+  std::setlocale(LC_ALL, previous.c_str());
+  expect_names_that_are_not_utf8(destination.path());
 }
 
 TEST(UpperTar, PathListWritesOnlyThosePathsParentsFirst) {
