@@ -18,6 +18,8 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
   tests/unit/migrate/destination_preflight_test.cc
+  tests/unit/migrate/upper_index_test.cc
+  tests/unit/migrate/upper_sync_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc
   tests/unit/checkpoint/criu_stats_test.cc

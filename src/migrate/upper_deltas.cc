@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "migrate/peer_message.h"
 #include "transfer/rsync_delta.h"
 
 namespace dockmig::migrate {
@@ -21,14 +20,6 @@ Error io_error(const std::string& what, const fs::path& path) {
 
 bool is_large_single_file(const struct stat& st) {
   return S_ISREG(st.st_mode) && st.st_nlink == 1 && static_cast<uint64_t>(st.st_size) >= kDeltaMinBytes;
-}
-
-bool safe_relative(const std::string& path) {
-  fs::path relative(path);
-  if (path.empty() || relative.is_absolute()) return false;
-  for (const fs::path& part : relative)
-    if (part == ".." || part == ".") return false;
-  return true;
 }
 
 Status make_parent(const fs::path& path) {
@@ -111,30 +102,6 @@ Status apply_deltas(const fs::path& upper, const fs::path& deltas, const std::ve
     if (::rename(rebuilt.c_str(), target.c_str()) != 0) return io_error("cannot replace", target);
   }
   return {};
-}
-
-nlohmann::json to_json(const std::vector<DeltaEntry>& entries) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const DeltaEntry& e : entries)
-    list.push_back({{"path", e.path}, {"mode", e.mode}, {"uid", e.uid}, {"gid", e.gid}, {"mtime_ns", e.mtime_ns}});
-  return list;
-}
-
-Result<std::vector<DeltaEntry>> deltas_from_json(const nlohmann::json& list) {
-  std::vector<DeltaEntry> entries;
-  if (!list.is_array()) return make_error(ErrorCode::InvalidInput, "protocol: `deltas` is not a list");
-  constexpr uint64_t kMaxId = std::numeric_limits<uint32_t>::max();
-  for (size_t i = 0; i < list.size(); ++i) {
-    PeerMessage item(list[i], "deltas[" + std::to_string(i) + "] of the `upper` message");
-    DeltaEntry entry{item.string("path"), static_cast<uint32_t>(item.count("mode", 07777)),
-                     static_cast<uint32_t>(item.count("uid", kMaxId)), static_cast<uint32_t>(item.count("gid", kMaxId)),
-                     item.integer("mtime_ns")};
-    if (Status read = item.status(); !read) return std::move(read.error());
-    if (!safe_relative(entry.path))
-      return make_error(ErrorCode::InvalidInput, "delta for `" + entry.path + "` climbs out of the container's layer");
-    entries.push_back(std::move(entry));
-  }
-  return entries;
 }
 
 }  // namespace dockmig::migrate

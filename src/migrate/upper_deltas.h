@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "dockmig/result.h"
 
 namespace dockmig::migrate {
@@ -39,9 +37,5 @@ Result<std::vector<DeltaEntry>> make_deltas(const std::filesystem::path& upper,
 /// the entry's mode, owner and mtime, replacing the presync copy atomically.
 Status apply_deltas(const std::filesystem::path& upper, const std::filesystem::path& deltas,
                     const std::vector<DeltaEntry>& entries);
-
-nlohmann::json to_json(const std::vector<DeltaEntry>& entries);
-/// Refuses entries whose path is absolute or climbs out with `..`.
-Result<std::vector<DeltaEntry>> deltas_from_json(const nlohmann::json& entries);
 
 }  // namespace dockmig::migrate

@@ -3,6 +3,9 @@
 #include "layers/upper_tar.h"
 #include "migrate/peer_message.h"
 #include "migrate/upper_deltas.h"
+#include "migrate/upper_index.h"
+#include "transfer/file_stream.h"
+#include "transfer/zstd_stream.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -22,6 +25,23 @@ void reset_dir(const fs::path& dir) {
   std::error_code ignored;
   fs::remove_all(dir, ignored);
   fs::create_directories(dir, ignored);
+}
+
+Status send_index(Session& session, const UpperIndex& index, int level, PhaseReport& phase, Progress& progress) {
+  return session.send_stream("upper-index", phase, progress, level,
+                             [&](transfer::ByteSink& sink) { return write_upper_index(index, sink); });
+}
+
+// Read from its staging file once its checksum is verified; nothing in it is applied
+// before the blobs that follow are verified too.
+Result<UpperIndex> receive_index(Session& session, const UpperSyncFiles& files) {
+  fs::path staged = files.work / "upper-index.zst";
+  Status received = session.receive_blob_to_file("upper-index", staged);
+  if (!received) return std::move(received.error());
+  Result<transfer::FileSource> file = transfer::FileSource::open(staged);
+  if (!file) return std::move(file.error());
+  transfer::ZstdDecompressSource index(*file);
+  return read_upper_index(index);
 }
 
 Status receive_signatures(Session& session, const UpperSyncFiles& files) {
@@ -59,8 +79,9 @@ Status send_final_changes(Session& session, const UpperSyncFiles& files, const l
   if (!deltas) return std::move(deltas.error());
   std::vector<std::string> changed = changes.added;
   changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
-  Status sent = session.send_message(
-      {{"type", "upper"}, {"whole", false}, {"deleted", changes.deleted}, {"deltas", to_json(*deltas)}});
+  UpperIndex index{std::move(changes.deleted), std::move(*deltas)};
+  Status sent = session.send_message({{"type", "upper"}, {"whole", false}});
+  if (sent) sent = send_index(session, index, files.zstd_level, phase, progress);
   if (sent) sent = send_tree(session, "upper-changes", files.upper, &changed, files.zstd_level, phase, progress);
   if (sent) sent = send_tree(session, "upper-deltas", files.work / "deltas", nullptr, files.zstd_level, phase, progress);
   return sent;
@@ -78,24 +99,22 @@ Status receive_upper(Session& session, const UpperSyncFiles& files, bool then_si
   if (!header) return std::move(header.error());
   PeerMessage fields(*header);
   bool whole = fields.boolean_or("whole", false);
-  std::vector<std::string> deleted = fields.strings_or_empty("deleted");
-  const json& delta_list = fields.list_or_empty("deltas");
   if (Status read = fields.status(); !read) return read;
   Status applied;
   if (whole) {
     applied = session.receive_tree("upper", files.work / "upper.zst", files.upper);
   } else {
-    Result<std::vector<DeltaEntry>> deltas = deltas_from_json(delta_list);
-    if (!deltas) return std::move(deltas.error());
+    Result<UpperIndex> index = receive_index(session, files);
+    if (!index) return std::move(index.error());
     Status received = session.receive_blob_to_file("upper-changes", files.work / "upper-changes.zst");
     if (received) received = session.receive_blob_to_file("upper-deltas", files.work / "upper-deltas.zst");
     if (!received) return received;
-    // Both blobs are verified; apply deletions first (a path may come back changed).
+    // All three blobs are verified; apply deletions first (a path may come back changed).
     reset_dir(files.work / "deltas");
-    applied = layers::remove_paths(files.upper, deleted);
+    applied = layers::remove_paths(files.upper, index->deleted);
     if (applied) applied = extract_blob(files.work / "upper-changes.zst", files.upper);
     if (applied) applied = extract_blob(files.work / "upper-deltas.zst", files.work / "deltas");
-    if (applied) applied = apply_deltas(files.upper, files.work / "deltas", *deltas);
+    if (applied) applied = apply_deltas(files.upper, files.work / "deltas", index->deltas);
   }
   if (!applied || !then_sign) return applied;
   return answer_with_signatures(session, files);

@@ -1,0 +1,149 @@
+// Both ends of the writable layer's transfers over a real session pair: what the source
+// deleted or changed after the first transfer is deleted or changed at the destination,
+// whatever bytes its name holds and however long the list of deletions.
+#include "migrate/upper_sync.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "migrate/upper_index.h"
+#include "transfer/channel.h"
+#include "unit/layers/layers_test_support.h"
+#include "unit/transfer/transfer_test_support.h"
+
+namespace dockmig::migrate {
+namespace {
+
+namespace fs = std::filesystem;
+using layers::testing::read_file;
+using layers::testing::write_file;
+
+struct Ends {
+  Status source, destination;
+};
+
+/// Runs `source` and `destination` on the two ends of a fresh session.
+Ends converse(const std::function<Status(Session&)>& source, const std::function<Status(Session&)>& destination) {
+  int ends[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends), 0);
+  Ends result;
+  std::thread far([&] {
+    Result<Session> session = Session::accept(transfer::Connection::adopt(ends[1], "source"));
+    result.destination = session ? destination(*session) : Status(std::move(session.error()));
+  });
+  {
+    Result<Session> session = Session::accept(transfer::Connection::adopt(ends[0], "destination"));
+    result.source = session ? source(*session) : Status(std::move(session.error()));
+  }  // closing this end ends a destination still waiting
+  far.join();
+  return result;
+}
+
+layers::UpperSnapshot snapshot_of(const fs::path& dir) {
+  Result<layers::UpperSnapshot> snapshot = layers::scan_upper_dir(dir);
+  EXPECT_TRUE(snapshot) << snapshot.error().message;
+  return snapshot ? std::move(*snapshot) : layers::UpperSnapshot{};
+}
+
+class UpperSyncTest : public transfer::testing::ScratchDirTest {
+ protected:
+  void SetUp() override {
+    ScratchDirTest::SetUp();
+    for (const fs::path& dir : {source_.upper, source_.work, destination_.upper, destination_.work})
+      fs::create_directories(dir);
+  }
+
+  /// The whole layer, then `change` on the source, then what changed: as a handoff after
+  /// presync does. Returns the destination's status; the source's must be fine.
+  Status transfer_whole_then_changes(const std::function<void()>& change) {
+    Ends ends = converse(
+        [&](Session& session) {
+          layers::UpperSnapshot baseline = snapshot_of(source_.upper);
+          Status sent = send_whole_upper(session, source_, phase_, progress_);
+          if (!sent) return sent;
+          change();
+          return send_upper_changes(session, source_, baseline, snapshot_of(source_.upper), phase_, progress_);
+        },
+        [&](Session& session) {
+          Status applied = receive_upper(session, destination_, /*then_sign=*/true);
+          if (applied) applied = receive_upper(session, destination_, /*then_sign=*/true);
+          return applied;
+        });
+    EXPECT_TRUE(ends.source) << ends.source.error().message;
+    return ends.destination;
+  }
+
+  UpperSyncFiles source_{dir_ / "source/upper", dir_ / "source/work", 3};
+  UpperSyncFiles destination_{dir_ / "destination/upper", dir_ / "destination/work", 3};
+  PhaseReport phase_;
+  Progress progress_;
+};
+
+TEST_F(UpperSyncTest, NamesThatAreNotUtf8AreDeletedAndChangedAtTheDestination) {
+  write_file(source_.upper / "caf\xe9", "deleted after the first transfer");
+  write_file(source_.upper / "line\nbreak", "deleted too");
+  write_file(source_.upper / "d\xe9j\xe0/inner", "in a deleted directory");
+  write_file(source_.upper / "na\xefve", "kept\n");
+  const fs::path big = source_.upper / "gro\xdf";
+  write_file(big, std::string(kDeltaMinBytes + 4096, 'b'));
+
+  Status applied = transfer_whole_then_changes([&] {
+    fs::remove(source_.upper / "caf\xe9");
+    fs::remove(source_.upper / "line\nbreak");
+    fs::remove_all(source_.upper / "d\xe9j\xe0");
+    std::fstream(big, std::ios::in | std::ios::out | std::ios::binary).seekp(1 << 20) << "changed in place";
+    write_file(source_.upper / "neu\xfc", "new");
+  });
+
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_TRUE(fs::exists(source_.work / "deltas" / "gro\xdf")) << "the large file did not travel as a delta";
+  EXPECT_FALSE(fs::exists(destination_.upper / "caf\xe9"));
+  EXPECT_FALSE(fs::exists(destination_.upper / "line\nbreak"));
+  EXPECT_FALSE(fs::exists(destination_.upper / "d\xe9j\xe0"));
+  EXPECT_EQ(read_file(destination_.upper / "na\xefve"), "kept\n");
+  EXPECT_EQ(read_file(destination_.upper / "gro\xdf"), read_file(big));
+  EXPECT_EQ(read_file(destination_.upper / "neu\xfc"), "new");
+}
+
+TEST_F(UpperSyncTest, DeletedListLargerThanAFrameIsApplied) {
+  const std::string prefix = "many/" + std::string(200, 'n');
+  constexpr int kFiles = 6000;
+  for (int i = 0; i < kFiles; ++i) write_file(source_.upper / (prefix + std::to_string(i)), "");
+  write_file(source_.upper / "kept", "kept");
+  ASSERT_GT(kFiles * prefix.size(), transfer::kMaxFrame);
+
+  Status applied = transfer_whole_then_changes([&] {
+    for (int i = 0; i < kFiles; ++i) fs::remove(source_.upper / (prefix + std::to_string(i)));
+  });
+
+  ASSERT_TRUE(applied) << applied.error().message;
+  ASSERT_TRUE(fs::is_directory(destination_.upper / "many"));
+  EXPECT_TRUE(fs::is_empty(destination_.upper / "many"));
+  EXPECT_EQ(read_file(destination_.upper / "kept"), "kept");
+}
+
+TEST_F(UpperSyncTest, IndexThatClimbsOutOfTheLayerIsRefusedAndTouchesNothing) {
+  write_file(dir_ / "destination/outside", "not the container's");
+  Ends ends = converse(
+      [&](Session& session) {
+        Status sent = session.send_message({{"type", "upper"}, {"whole", false}});
+        if (sent) sent = session.send_stream("upper-index", phase_, progress_, 3, [](transfer::ByteSink& sink) {
+          return write_upper_index({{"../outside"}, {}}, sink);
+        });
+        return sent;
+      },
+      [&](Session& session) { return receive_upper(session, destination_, /*then_sign=*/true); });
+
+  ASSERT_FALSE(ends.destination);
+  EXPECT_EQ(ends.destination.error().code, ErrorCode::InvalidInput);
+  EXPECT_EQ(ends.destination.error().message,
+            "protocol: the `upper-index` blob names the path `../outside`, which climbs out of the container's layer");
+  EXPECT_EQ(read_file(dir_ / "destination/outside"), "not the container's");
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
