@@ -43,6 +43,7 @@ dockmig_integration_test(migrate_policy)
 dockmig_integration_test(migrate_image_identity)
 dockmig_integration_test(migrate_signals)
 dockmig_integration_test(migrate_recover)
+dockmig_integration_test(migrate_upper_names)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
