@@ -64,7 +64,8 @@ class IndexWriter {
 
   Status put_path(char tag, const std::string& path) {
     if (path.size() > kMaxPath)
-      return make_error(ErrorCode::InvalidInput, "the path `" + shown(path) + "` of the writable layer is longer than " +
+      return make_error(ErrorCode::InvalidInput, "the path `" + shown(path) +
+                                                     "` of the writable layer is longer than " +
                                                      std::to_string(kMaxPath) + " bytes");
     buffer_ += tag;
     put_u32(static_cast<uint32_t>(path.size()));

@@ -135,7 +135,8 @@ TEST(UpperIndex, RefusesAHugePathLengthWithoutWaitingForItsBytes) {
   for (int byte : {int('D'), 0xff, 0xff, 0xff, 0xff}) bytes.push_back(static_cast<std::byte>(byte));
   Result<UpperIndex> read = decoded(bytes);
   ASSERT_FALSE(read);
-  EXPECT_EQ(read.error().message, "protocol: the `upper-index` blob names a path of 4294967295 bytes (PATH_MAX is 4096)");
+  EXPECT_EQ(read.error().message,
+            "protocol: the `upper-index` blob names a path of 4294967295 bytes (PATH_MAX is 4096)");
 }
 
 TEST(UpperIndex, RefusesAnUnknownRecord) {
