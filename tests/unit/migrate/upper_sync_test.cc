@@ -53,6 +53,8 @@ class UpperSyncTest : public transfer::testing::ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
+    source_ = {dir_ / "source/upper", dir_ / "source/work", 3};
+    destination_ = {dir_ / "destination/upper", dir_ / "destination/work", 3};
     for (const fs::path& dir : {source_.upper, source_.work, destination_.upper, destination_.work})
       fs::create_directories(dir);
   }
@@ -77,8 +79,7 @@ class UpperSyncTest : public transfer::testing::ScratchDirTest {
     return ends.destination;
   }
 
-  UpperSyncFiles source_{dir_ / "source/upper", dir_ / "source/work", 3};
-  UpperSyncFiles destination_{dir_ / "destination/upper", dir_ / "destination/work", 3};
+  UpperSyncFiles source_, destination_;  // under dir_, set once SetUp made it
   PhaseReport phase_;
   Progress progress_;
 };
