@@ -7,6 +7,7 @@
 #include <cctype>
 #include <initializer_list>
 
+#include "docker/image_reference.h"
 #include "migrate/session.h"
 #include "transfer/compression_level.h"
 
@@ -21,7 +22,6 @@ constexpr size_t kMaxDestination = 261;  // a 255-character host name, ":" and a
 constexpr size_t kMaxIdempotencyKey = 255;
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 /// `text` for an error message: at most 64 characters, anything unprintable as `?`.
@@ -100,42 +100,6 @@ Result<HandoffOptions> parse_options(const json& options) {
   return parsed;
 }
 
-bool valid_path_component(std::string_view part) {
-  if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) return false;
-  for (char c : part)
-    if (!is_lower_alnum(c) && c != '.' && c != '_' && c != '-') return false;
-  return true;
-}
-
-bool valid_registry(std::string_view part) {
-  size_t colon = part.find(':');
-  std::string_view host = part.substr(0, colon);
-  if (host.empty() || !is_alnum(host.front()) || !is_alnum(host.back())) return false;
-  for (char c : host)
-    if (!is_alnum(c) && c != '.' && c != '-') return false;
-  if (colon == std::string_view::npos) return true;
-  std::string_view port = part.substr(colon + 1);
-  if (port.empty() || port.size() > 5) return false;
-  for (char c : port)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-bool valid_tag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 128 || !(is_alnum(tag.front()) || tag.front() == '_')) return false;
-  for (char c : tag)
-    if (!is_alnum(c) && c != '_' && c != '.' && c != '-') return false;
-  return true;
-}
-
-bool valid_digest(std::string_view digest) {
-  constexpr std::string_view kAlgorithm = "sha256:";
-  if (digest.size() != kAlgorithm.size() + 64 || digest.substr(0, kAlgorithm.size()) != kAlgorithm) return false;
-  for (char c : digest.substr(kAlgorithm.size()))
-    if (!is_hex(c)) return false;
-  return true;
-}
-
 }  // namespace
 
 bool valid_container_ref(std::string_view text) {
@@ -146,32 +110,7 @@ bool valid_container_ref(std::string_view text) {
 }
 
 bool valid_image_ref(std::string_view text) {
-  if (text.empty() || text.size() > kMaxImageRef) return false;
-  if (size_t at = text.find('@'); at != std::string_view::npos) {
-    if (!valid_digest(text.substr(at + 1))) return false;
-    text = text.substr(0, at);
-  }
-  size_t slash = text.rfind('/');
-  size_t colon = text.rfind(':');
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-    if (!valid_tag(text.substr(colon + 1))) return false;
-    text = text.substr(0, colon);
-  }
-  size_t first_slash = text.find('/');
-  if (first_slash != std::string_view::npos) {
-    std::string_view first = text.substr(0, first_slash);
-    bool is_registry = first.find_first_of(".:") != std::string_view::npos || first == "localhost";
-    if (is_registry) {
-      if (!valid_registry(first)) return false;
-      text = text.substr(first_slash + 1);
-    }
-  }
-  while (true) {
-    size_t next = text.find('/');
-    if (!valid_path_component(text.substr(0, next))) return false;
-    if (next == std::string_view::npos) return true;
-    text = text.substr(next + 1);
-  }
+  return text.size() <= kMaxImageRef && docker::parse_image_reference(text).has_value();
 }
 
 Status check_destination(std::string_view text) {
@@ -235,8 +174,10 @@ Result<PrepareSpec> parse_prepare_request(std::string_view body) {
                    "`image` warms the image only; `container` also presyncs its writable layer");
   if (image->has_value()) {
     spec.image = **image;
-    if (!valid_image_ref(spec.image))
-      return invalid("`image` " + shown(spec.image) + " is not an image reference", "e.g. registry:5000/app:1");
+    if (spec.image.size() > kMaxImageRef)
+      return invalid("`image` " + shown(spec.image) + " is longer than 255 characters", "e.g. registry:5000/app:1");
+    Result<docker::ImageReference> reference = docker::parse_image_reference(spec.image);
+    if (!reference) return invalid("`image` " + shown(spec.image) + " is " + reference.error().message, reference.error().hint);
   } else {
     spec.container = **container;
     if (Status ok = check_container(spec.container, "container"); !ok) return std::move(ok.error());

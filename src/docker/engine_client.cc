@@ -9,6 +9,8 @@
 
 #include <memory>
 
+#include "docker/image_reference.h"
+
 namespace dockmig::docker {
 namespace {
 
@@ -265,17 +267,18 @@ Status EngineClient::remove_container(std::string_view id, bool force) const {
   return {};
 }
 
+Result<std::string> pull_path(std::string_view reference) {
+  Result<ImageReference> parsed = parse_image_reference(reference);
+  if (!parsed) return std::move(parsed.error()).wrap("pulling `" + std::string(reference) + "`");
+  // dockerd reads a `tag` that is a digest as one, which is how `docker pull` sends it too.
+  return "/images/create?fromImage=" + url_encode(parsed->name()) + "&tag=" + url_encode(parsed->pull_tag());
+}
+
 Status EngineClient::pull_image(std::string_view reference,
                                 const std::function<void(const json&)>& on_progress) const {
-  std::string ref(reference);
-  std::string tag = "latest";
-  size_t colon = ref.rfind(':');
-  if (colon != std::string::npos && ref.find('/', colon) == std::string::npos) {
-    tag = ref.substr(colon + 1);
-    ref.erase(colon);
-  }
-  return stream_json("POST", "/images/create?fromImage=" + url_encode(ref) + "&tag=" + url_encode(tag),
-                     on_progress);
+  Result<std::string> path = pull_path(reference);
+  if (!path) return std::move(path.error());
+  return stream_json("POST", *path, on_progress);
 }
 
 Status EngineClient::save_image(std::string_view reference, transfer::ByteSink& sink) const {

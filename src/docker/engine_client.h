@@ -49,7 +49,8 @@ class EngineClient {
   Status create_checkpoint(std::string_view id, std::string_view name, bool exit) const;
   Status remove_checkpoint(std::string_view id, std::string_view name) const;
   Status remove_container(std::string_view id, bool force) const;
-  /// Pulls `reference` from its registry; `on_progress` sees dockerd's JSON lines.
+  /// Pulls `reference` from its registry, by its digest when it has one, else its tag (or
+  /// "latest"); `on_progress` sees dockerd's JSON lines.
   Status pull_image(std::string_view reference,
                     const std::function<void(const nlohmann::json&)>& on_progress) const;
   /// `docker save` of one image as a tar stream into `sink`.
@@ -78,6 +79,9 @@ class EngineClient {
   std::string address_;
   std::string socket_path_;
 };
+
+/// POST /images/create's path and query that pull `reference` (see pull_image).
+Result<std::string> pull_path(std::string_view reference);
 
 /// Percent-encodes a query parameter value.
 std::string url_encode(std::string_view text);
