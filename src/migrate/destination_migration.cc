@@ -47,17 +47,18 @@ std::filesystem::path warm_dir(const DestinationContext& context, const std::str
 // unpacked only to sign its large files and then kept as the blob.
 Status serve_warm(Session& session, const DestinationContext& context, const json& request) {
   PeerMessage fields(request);
-  std::string image = fields.string("image");
   std::string warm_id = fields.string_or("warm", "");
-  if (Status read = fields.status(); !read) return read;
-  if (image.empty() || !(warm_id.empty() || valid_migration_id(warm_id)))
+  Result<WantedImage> image = read_wanted_image(fields);
+  if (!image) return std::move(image.error());
+  if (!(warm_id.empty() || valid_migration_id(warm_id)))
     return make_error(ErrorCode::InvalidInput, "malformed warm message from the source");
   std::filesystem::path dir = warm_dir(context, warm_id.empty() ? "image-only" : warm_id);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   std::filesystem::create_directories(dir / "upper", ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
-  Status done = fetch_image(session, context.engine, image, dir);
+  Result<std::string> fetched = fetch_image(session, context.engine, *image, dir);
+  Status done = fetched ? Status() : Status(std::move(fetched.error()));
   if (done && !warm_id.empty()) done = receive_upper(session, {dir / "upper", dir, 3}, /*then_sign=*/true);
   std::filesystem::remove_all(dir / "upper", ec);
   if (!done || warm_id.empty()) std::filesystem::remove_all(dir, ec);
@@ -112,16 +113,16 @@ class DestinationMigration {
     PeerMessage fields(prepare);
     id_ = fields.string("migration");
     name_ = fields.string("name");
-    image_ = fields.string("image");
-    image_id_ = fields.string_or("image_id", "");
     checkpoint_ = fields.string("checkpoint");
     warm_id_ = fields.string_or("warm", "");
     create_request_ = fields.object("create");
     source_criu_ = fields.string_or("criu_version", "");
     const json& expected = fields.object_or_empty("expected");
-    if (Status read = fields.status(); !read) return read;
+    Result<WantedImage> image = read_wanted_image(fields);
+    if (!image) return std::move(image.error());
+    image_ = std::move(*image);
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
-        image_.empty() || !(warm_id_.empty() || valid_migration_id(warm_id_)))
+        !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     if (Status sized = read_expected(expected); !sized) return sized;
     // Before anything is made here, and before the source freezes its container.
@@ -160,7 +161,7 @@ class DestinationMigration {
     expected_.image = fields.count_or("image_bytes", 0);
     if (Status read = fields.status(); !read) return read;
     spdlog::info("migration {} of `{}` from {}: expects {} bytes of writable layer, {} of memory, image {} ({} bytes)",
-                 id_, name_, session_.peer(), expected_.upper, expected_.memory, image_, expected_.image);
+                 id_, name_, session_.peer(), expected_.upper, expected_.memory, image_.reference, expected_.image);
     return {};
   }
 
@@ -170,12 +171,19 @@ class DestinationMigration {
     if (context_.criu) {
       if (Status criu = context_.criu->check(source_criu_); !criu) return criu;
     }
-    bool image_here = static_cast<bool>(context_.engine.inspect_image(image_id_.empty() ? image_ : image_id_));
+    bool image_here = static_cast<bool>(context_.engine.inspect_image(image_.id.empty() ? image_.reference : image_.id));
     uint64_t state = expected_.upper + expected_.memory;
     return check_free_space({{staging_, state}, {docker_root_, state + (image_here ? 0 : expected_.image)}});
   }
 
-  Status ensure_image() { return fetch_image(session_, context_.engine, image_, staging_, image_id_); }
+  // The container is made from the reference that names the source's image here, which
+  // is not its own when its tag points elsewhere: then a repo digest or the id.
+  Status ensure_image() {
+    Result<std::string> here = fetch_image(session_, context_.engine, image_, staging_);
+    if (!here) return std::move(here.error());
+    create_request_["Image"] = *here;
+    return {};
+  }
 
   Status create() {
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
@@ -284,7 +292,8 @@ class DestinationMigration {
 
   Session& session_;
   const DestinationContext& context_;
-  std::string id_, name_, image_, image_id_, checkpoint_, warm_id_, source_criu_;
+  std::string id_, name_, checkpoint_, warm_id_, source_criu_;
+  WantedImage image_;
   struct {
     uint64_t upper = 0, memory = 0, image = 0;
   } expected_;

@@ -1,8 +1,11 @@
 #include "migrate/image_sync.h"
 
 #include <chrono>
+#include <optional>
 
-#include "migrate/peer_message.h"
+#include <spdlog/spdlog.h>
+
+#include "docker/image_reference.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -31,6 +34,9 @@ Result<std::string> supply_image(Session& session, const docker::EngineClient& e
 
 namespace {
 
+// An image in many registries has one repo digest per repository; more is not an image.
+constexpr size_t kMaxRepoDigests = 64;
+
 // The id `image` names here; "" when it names none.
 std::string local_image_id(const docker::EngineClient& engine, const std::string& image) {
   Result<nlohmann::json> found = engine.inspect_image(image);
@@ -39,44 +45,96 @@ std::string local_image_id(const docker::EngineClient& engine, const std::string
   return id != found->end() && id->is_string() ? id->get<std::string>() : "";
 }
 
-bool have_image(const docker::EngineClient& engine, const std::string& image, const std::string& image_id) {
-  std::string here = local_image_id(engine, image);
+bool names_image(const docker::EngineClient& engine, const std::string& reference, const std::string& image_id) {
+  std::string here = local_image_id(engine, reference);
   return !here.empty() && (image_id.empty() || here == image_id);
+}
+
+// A pull that tells the source every 5 s that it is still at it.
+Status pull_keeping_source_posted(Session& session, const docker::EngineClient& engine, const std::string& reference) {
+  auto last_word = std::chrono::steady_clock::now();
+  return engine.pull_image(reference, [&](const nlohmann::json&) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_word < std::chrono::seconds(5)) return;
+    last_word = now;
+    session.send_message({{"type", "pulling"}}).ignore("the source notices a lost link on its next read");
+  });
+}
+
+// Pulls by the container's reference, then by each repo digest: a tag that moved in the
+// registry too still has the source's image under its digest. Returns the reference that
+// names the wanted image here after a pull, or nullopt when no pull gave it.
+std::optional<std::string> pull_wanted(Session& session, const docker::EngineClient& engine,
+                                       const WantedImage& wanted) {
+  std::vector<std::string> references{wanted.reference};
+  if (!wanted.id.empty())
+    for (const std::string& digest : wanted.repo_digests)
+      if (digest != wanted.reference) references.push_back(digest);
+  for (const std::string& reference : references) {
+    Status pulled = pull_keeping_source_posted(session, engine, reference);
+    if (!pulled) spdlog::info("pulling {}: {}", reference, pulled.error().message);
+    if (pulled && names_image(engine, reference, wanted.id)) return reference;
+  }
+  return std::nullopt;
+}
+
+// After a `docker load` of the source's copy: a copy saved by digest reference is loaded
+// without any name, so the id is what names it.
+Result<std::string> name_of_loaded(const docker::EngineClient& engine, const WantedImage& wanted) {
+  if (names_image(engine, wanted.reference, wanted.id)) return wanted.reference;
+  if (!wanted.id.empty() && names_image(engine, wanted.id, wanted.id)) return wanted.id;
+  return make_error(ErrorCode::Conflict,
+                    "`" + wanted.reference + "` is " + local_image_id(engine, wanted.reference) +
+                        " here even as the source sent it, but the container runs " + wanted.id +
+                        ": the tag moved at the source after the container was made",
+                    "give the container's image a tag of its own at the source (docker tag " + wanted.id +
+                        " NAME:TAG), recreate the container from it, and migrate again");
 }
 
 }  // namespace
 
-Status fetch_image(Session& session, const docker::EngineClient& engine, const std::string& image,
-                   const std::filesystem::path& staging, const std::string& image_id) {
+Result<WantedImage> read_wanted_image(PeerMessage& fields) {
+  WantedImage wanted{fields.string("image"), fields.string_or("image_id", ""), fields.strings_or_empty("repo_digests")};
+  if (Status read = fields.status(); !read) return std::move(read.error());
+  if (wanted.reference.empty()) return make_error(ErrorCode::InvalidInput, "protocol: " + fields.what() + " names no image");
+  if (wanted.repo_digests.size() > kMaxRepoDigests)
+    return make_error(ErrorCode::InvalidInput, "protocol: `repo_digests` of " + fields.what() + " has " +
+                                                   std::to_string(wanted.repo_digests.size()) + " entries; at most " +
+                                                   std::to_string(kMaxRepoDigests) + " are taken");
+  for (size_t i = 0; i < wanted.repo_digests.size(); ++i) {
+    Result<docker::ImageReference> digest = docker::parse_image_reference(wanted.repo_digests[i]);
+    if (!digest || digest->digest.empty())
+      return make_error(ErrorCode::InvalidInput, "protocol: `repo_digests[" + std::to_string(i) + "]` of " +
+                                                     fields.what() + " is not NAME@sha256:DIGEST");
+  }
+  return wanted;
+}
+
+Result<std::string> fetch_image(Session& session, const docker::EngineClient& engine, const WantedImage& wanted,
+                                const std::filesystem::path& staging) {
   std::string source = "cache";
-  if (!have_image(engine, image, image_id)) {
+  std::optional<std::string> here;
+  if (names_image(engine, wanted.reference, wanted.id)) {
+    here = wanted.reference;
+  } else {
     source = "registry";
-    auto last_word = std::chrono::steady_clock::now();
-    Status pulled = engine.pull_image(image, [&](const nlohmann::json&) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_word < std::chrono::seconds(5)) return;
-      last_word = now;
-      session.send_message({{"type", "pulling"}}).ignore("the source notices a lost link on its next read");
-    });
-    if (!pulled || !have_image(engine, image, image_id)) source = "peer";
+    here = pull_wanted(session, engine, wanted);
+    if (!here) source = "peer";
   }
   Status sent = session.send_message({{"type", "image"}, {"source", source}});
-  if (!sent || source != "peer") return sent;
+  if (!sent) return std::move(sent.error());
+  if (here) return *here;
   std::filesystem::path blob = staging / "image.zst";
   Status received = session.receive_blob_to_file("image", blob);
-  if (!received) return received;
+  if (!received) return std::move(received.error());
   Result<transfer::FileSource> file = transfer::FileSource::open(blob);
   if (!file) return std::move(file.error());
   transfer::ZstdDecompressSource tar(*file);
   Status loaded = engine.load_image(tar);
   std::error_code ignored;
   std::filesystem::remove(blob, ignored);
-  if (!loaded || have_image(engine, image, image_id)) return loaded;
-  return make_error(ErrorCode::Conflict,
-                    "`" + image + "` is " + local_image_id(engine, image) + " here even as the source sent it, but the "
-                        "container runs " + image_id + ": the tag moved at the source after the container was made",
-                    "give the container's image a tag of its own at the source (docker tag " + image_id + " NAME:TAG), "
-                    "recreate the container from it, and migrate again");
+  if (!loaded) return std::move(loaded.error());
+  return name_of_loaded(engine, wanted);
 }
 
 }  // namespace dockmig::migrate

@@ -32,6 +32,8 @@ Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan
     uint64_t size = (*it).value("Size", uint64_t{0});
     if (size > 0) sizes.push_back(size);
   }
+  for (const json& digest : image->value("RepoDigests", json::array()))
+    if (digest.is_string()) plan.image_repo_digests.push_back(digest.get<std::string>());
   json layers = (*image)["RootFS"].value("Layers", json::array());
   for (size_t i = 0; i < layers.size(); ++i) {
     ImageLayer layer{layers[i].get<std::string>(), i < sizes.size() ? sizes[i] : 0};
@@ -86,6 +88,7 @@ json to_json(const MigrationPlan& plan) {
           {"id", plan.container.id},
           {"image", plan.container.image_ref},
           {"image_id", plan.container.image_id},
+          {"image_repo_digests", plan.image_repo_digests},
           {"image_layers", layers},
           {"image_bytes", plan.image_bytes},
           {"upper_dir", plan.container.upper_dir},

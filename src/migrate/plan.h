@@ -22,6 +22,7 @@ struct MigrationPlan {
   docker::ContainerInfo container;
   std::string docker_root;           // the source daemon's DockerRootDir
   std::vector<ImageLayer> image_layers;
+  std::vector<std::string> image_repo_digests;  // "name@sha256:…": registry copies of exactly this image
   uint64_t image_bytes = 0;
   uint64_t upper_bytes = 0;
   uint64_t upper_files = 0;

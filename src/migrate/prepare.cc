@@ -38,7 +38,12 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
   Result<Session> session = Session::connect(request.destination, request.security);
   if (!session) return std::move(session.error());
   WarmState warm{request.destination, plan ? new_session_id() : "", {}, {}, 0};
-  Status sent = session->send_message({{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}});
+  nlohmann::json warm_message = {{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}};
+  if (plan) {
+    warm_message["image_id"] = plan->container.image_id;
+    warm_message["repo_digests"] = plan->image_repo_digests;
+  }
+  Status sent = session->send_message(warm_message);
   if (!sent) return std::move(sent.error());
 
   PrepareReport report;

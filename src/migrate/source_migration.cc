@@ -166,6 +166,7 @@ class SourceMigration {
                     {"name", name},
                     {"image", plan_.container.image_ref},
                     {"image_id", plan_.container.image_id},
+                    {"repo_digests", plan_.image_repo_digests},
                     {"checkpoint", checkpoint_name_},
                     {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container)},

@@ -86,6 +86,27 @@ TEST_F(DestinationSessionTest, WarmWithAnImageThatIsAListIsNamed) {
                  "protocol: `image` of the `warm` message is an array ([\"busybox\"]); expected a string");
 }
 
+TEST_F(DestinationSessionTest, RepoDigestsThatAreAStringAreNamed) {
+  expect_refused(serve(messages({R"({"type":"prepare","migration":"0123456789abcdef","name":"web1",)"
+                                 R"("image":"busybox","checkpoint":"dockmig-0123456789abcdef","create":{},)"
+                                 R"("repo_digests":"busybox@sha256:00"})"})),
+                 "protocol: `repo_digests` of the `prepare` message is a string (\"busybox@sha256:00\"); "
+                 "expected a list");
+}
+
+TEST_F(DestinationSessionTest, RepoDigestThatIsANumberIsNamed) {
+  expect_refused(serve(messages({R"({"type":"warm","image":"busybox","repo_digests":[7]})"})),
+                 "protocol: `repo_digests[0]` of the `warm` message is a number (7); expected a string");
+}
+
+TEST_F(DestinationSessionTest, RepoDigestWithoutADigestIsRefused) {
+  std::string prepare = R"({"type":"prepare","migration":"0123456789abcdef","name":"web1","image":"busybox",)"
+                        R"("checkpoint":"dockmig-0123456789abcdef","create":{},"repo_digests":["busybox@sha256:)" +
+                        std::string(64, 'a') + R"(","busybox:1.36"]})";
+  expect_refused(serve(messages({prepare})),
+                 "protocol: `repo_digests[1]` of the `prepare` message is not NAME@sha256:DIGEST");
+}
+
 TEST_F(DestinationSessionTest, RefusedPrepareLeavesAnotherMigrationsStateAlone) {
   ASSERT_TRUE(ledger_.begin("0123456789abcdef", "web1", "peer"));
   ASSERT_TRUE(ledger_.decide("0123456789abcdef", "committed", /*container_removed=*/false));
