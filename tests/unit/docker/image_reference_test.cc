@@ -16,47 +16,29 @@ ImageReference parsed(const std::string& text) {
   return reference ? *reference : ImageReference{};
 }
 
-TEST(ParseImageReference, PlainNameHasNoTagAndPullsLatest) {
-  ImageReference reference = parsed("busybox");
-  EXPECT_EQ(reference.registry, "");
-  EXPECT_EQ(reference.repository, "busybox");
-  EXPECT_EQ(reference.tag, "");
-  EXPECT_EQ(reference.digest, "");
-  EXPECT_EQ(reference.name(), "busybox");
-  EXPECT_EQ(reference.pull_tag(), "latest");
-}
+// A reference, then how it splits and what a pull asks for.
+struct Split {
+  std::string text, registry, repository, tag, digest, pull_tag;
+};
 
-TEST(ParseImageReference, RegistryPortIsNotATag) {
-  ImageReference reference = parsed("10.77.9.1:5000/dockmig/tiny");
-  EXPECT_EQ(reference.registry, "10.77.9.1:5000");
-  EXPECT_EQ(reference.repository, "dockmig/tiny");
-  EXPECT_EQ(reference.tag, "");
-  EXPECT_EQ(reference.name(), "10.77.9.1:5000/dockmig/tiny");
-  EXPECT_EQ(reference.pull_tag(), "latest");
-}
-
-TEST(ParseImageReference, RegistryPortAndTag) {
-  ImageReference reference = parsed("10.77.9.1:5000/dockmig/tiny:1");
-  EXPECT_EQ(reference.name(), "10.77.9.1:5000/dockmig/tiny");
-  EXPECT_EQ(reference.tag, "1");
-  EXPECT_EQ(reference.pull_tag(), "1");
-}
-
-TEST(ParseImageReference, DigestIsPulledAsItselfNotSplitAtItsColon) {
-  ImageReference reference = parsed("10.77.9.1:5000/dockmig/tiny@" + kDigest);
-  EXPECT_EQ(reference.name(), "10.77.9.1:5000/dockmig/tiny");
-  EXPECT_EQ(reference.tag, "");
-  EXPECT_EQ(reference.digest, kDigest);
-  EXPECT_EQ(reference.pull_tag(), kDigest);
-}
-
-TEST(ParseImageReference, TagAndDigestPullTheDigest) {
-  ImageReference reference = parsed("busybox:1.36@" + kDigest);
-  EXPECT_EQ(reference.repository, "busybox");
-  EXPECT_EQ(reference.tag, "1.36");
-  EXPECT_EQ(reference.digest, kDigest);
-  EXPECT_EQ(reference.pull_tag(), kDigest);
-  EXPECT_EQ(reference.text(), "busybox:1.36@" + kDigest);
+TEST(ParseImageReference, SplitsRegistryPathTagAndDigestAsDockerDoes) {
+  std::vector<Split> cases{
+      {"busybox", "", "busybox", "", "", "latest"},
+      {"10.77.9.1:5000/dockmig/tiny", "10.77.9.1:5000", "dockmig/tiny", "", "", "latest"},  // a port, not a tag
+      {"10.77.9.1:5000/dockmig/tiny:1", "10.77.9.1:5000", "dockmig/tiny", "1", "", "1"},
+      {"10.77.9.1:5000/dockmig/tiny@" + kDigest, "10.77.9.1:5000", "dockmig/tiny", "", kDigest, kDigest},
+      {"busybox:1.36@" + kDigest, "", "busybox", "1.36", kDigest, kDigest},  // the digest wins
+  };
+  for (const Split& expected : cases) {
+    ImageReference reference = parsed(expected.text);
+    EXPECT_EQ(reference.registry, expected.registry) << expected.text;
+    EXPECT_EQ(reference.repository, expected.repository) << expected.text;
+    EXPECT_EQ(reference.tag, expected.tag) << expected.text;
+    EXPECT_EQ(reference.digest, expected.digest) << expected.text;
+    EXPECT_EQ(reference.pull_tag(), expected.pull_tag) << expected.text;
+    EXPECT_EQ(reference.name(), expected.registry.empty() ? expected.repository
+                                                          : expected.registry + "/" + expected.repository);
+  }
 }
 
 TEST(ParseImageReference, FirstComponentIsARegistryOnlyByDockersRule) {
