@@ -177,7 +177,8 @@ Result<PrepareSpec> parse_prepare_request(std::string_view body) {
     if (spec.image.size() > kMaxImageRef)
       return invalid("`image` " + shown(spec.image) + " is longer than 255 characters", "e.g. registry:5000/app:1");
     Result<docker::ImageReference> reference = docker::parse_image_reference(spec.image);
-    if (!reference) return invalid("`image` " + shown(spec.image) + " is " + reference.error().message, reference.error().hint);
+    if (!reference)
+      return invalid("`image` " + shown(spec.image) + " is " + reference.error().message, reference.error().hint);
   } else {
     spec.container = **container;
     if (Status ok = check_container(spec.container, "container"); !ok) return std::move(ok.error());

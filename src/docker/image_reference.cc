@@ -126,7 +126,8 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
   ImageReference reference;
   if (size_t at = text.find('@'); at != std::string_view::npos) {
     reference.digest = text.substr(at + 1);
-    if (!valid_digest(reference.digest)) return not_a_reference("the digest must be sha256: and 64 lowercase hex digits");
+    if (!valid_digest(reference.digest))
+      return not_a_reference("the digest must be sha256: and 64 lowercase hex digits");
     text = text.substr(0, at);
   }
   // A `:` after the last `/` starts the tag; one before it is the registry's port.
@@ -135,7 +136,8 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
   if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
     reference.tag = text.substr(colon + 1);
     if (!valid_tag(reference.tag))
-      return not_a_reference("the tag must be 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`");
+      return not_a_reference("the tag must be 1 to 128 letters, digits, `_`, `.` and `-`, "
+                             "not starting with `.` or `-`");
     text = text.substr(0, colon);
   }
   if (Status split = split_name(text, reference); !split) return std::move(split.error());

@@ -34,7 +34,8 @@ Result<std::string> supply_image(Session& session, const docker::EngineClient& e
 
 namespace {
 
-// An image in many registries has one repo digest per repository; more is not an image.
+// dockerd lists one repo digest per repository an image was pulled from or pushed to; a
+// list longer than this did not come from it.
 constexpr size_t kMaxRepoDigests = 64;
 
 // The id `image` names here; "" when it names none.
@@ -94,9 +95,11 @@ Result<std::string> name_of_loaded(const docker::EngineClient& engine, const Wan
 }  // namespace
 
 Result<WantedImage> read_wanted_image(PeerMessage& fields) {
-  WantedImage wanted{fields.string("image"), fields.string_or("image_id", ""), fields.strings_or_empty("repo_digests")};
+  WantedImage wanted{fields.string("image"), fields.string_or("image_id", ""),
+                     fields.strings_or_empty("repo_digests")};
   if (Status read = fields.status(); !read) return std::move(read.error());
-  if (wanted.reference.empty()) return make_error(ErrorCode::InvalidInput, "protocol: " + fields.what() + " names no image");
+  if (wanted.reference.empty())
+    return make_error(ErrorCode::InvalidInput, "protocol: " + fields.what() + " names no image");
   if (wanted.repo_digests.size() > kMaxRepoDigests)
     return make_error(ErrorCode::InvalidInput, "protocol: `repo_digests` of " + fields.what() + " has " +
                                                    std::to_string(wanted.repo_digests.size()) + " entries; at most " +
