@@ -1,11 +1,11 @@
-# libFuzzer targets: the agent protocol's frame decoding, a destination session's message
-# handling, and what the HTTP API parses.
+# libFuzzer targets: the agent protocol's frame decoding, the message handling of a
+# destination's and of a source's session, and what the HTTP API parses.
 # They need clang, so they live in a build of their own:
 #   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF
 # There each gets a ctest (label `fuzz`) that runs it for a bounded time. The ordinary
 # (GCC) build registers the same tests plus `fuzz_build`, which makes that clang build
 # under its own binary dir first, so `tools/test.sh` (plain ctest) runs the fuzzers too.
-set(DOCKMIG_FUZZERS frame_decoder api_request destination_session)
+set(DOCKMIG_FUZZERS frame_decoder api_request destination_session source_session)
 set(DOCKMIG_FUZZ_SECONDS 20 CACHE STRING "How long each fuzz test runs")
 
 # dockmig_fuzz_test(NAME BINARY [FIXTURE]): runs a fuzzer on its seeds for a bounded time;
