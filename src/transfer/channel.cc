@@ -176,11 +176,16 @@ Status Channel::write_frame(FrameKind kind, std::span<const std::byte> payload) 
 
 Result<Channel::Frame> Channel::read_frame() {
   std::array<std::byte, kHeaderSize> header_bytes{};
-  if (Status got = connection_.read_exact(header_bytes); !got) return std::move(got.error());
+  // A frame may be long in coming (the peer restores, pulls), but once begun it must end
+  // by the deadline: a peer that trickles bytes cannot hold a session for ever.
+  if (Status got = connection_.read_exact(std::span(header_bytes).first(1)); !got) return std::move(got.error());
+  auto deadline = std::chrono::steady_clock::now() + frame_deadline_;
+  if (Status got = connection_.read_exact_by(std::span(header_bytes).subspan(1), deadline); !got)
+    return std::move(got.error());
   Result<FrameHeader> header = decode_frame_header(header_bytes);
   if (!header) return std::move(header.error()).wrap("`" + peer() + "` sent a malformed frame");
   Frame frame{header->kind, std::vector<std::byte>(header->length)};
-  if (Status got = connection_.read_exact(frame.payload); !got) return std::move(got.error());
+  if (Status got = connection_.read_exact_by(frame.payload, deadline); !got) return std::move(got.error());
   wire_bytes_[phase_] += kHeaderSize + header->length;
   return frame;
 }

@@ -4,6 +4,7 @@
 // the chunks' bytes; the receiver verifies it before the caller may apply what it got.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -45,6 +46,9 @@ class Channel {
   /// the next thing is not that blob, a frame is malformed, or the digest does not match.
   Status receive_blob(const std::string& name, ByteSink& out);
 
+  /// Once a frame's first byte arrived, the rest must within this (default 120 s).
+  void set_frame_deadline(std::chrono::milliseconds deadline) { frame_deadline_ = deadline; }
+
   /// Sends an Error frame (best effort) and closes the connection.
   void send_error_and_close(const Error& error);
   void close() { connection_.close(); }
@@ -63,6 +67,7 @@ class Channel {
   class BlobSink;
 
   Connection connection_;
+  std::chrono::milliseconds frame_deadline_{120'000};
   std::string phase_ = "hello";
   std::map<std::string, uint64_t> wire_bytes_;
 };

@@ -256,6 +256,38 @@ Status Connection::read_exact(std::span<std::byte> buffer) {
   return {};
 }
 
+Status Connection::read_exact_by(std::span<std::byte> buffer, std::chrono::steady_clock::time_point deadline) {
+  timeval configured{};
+  socklen_t length = sizeof configured;
+  getsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &configured, &length);
+  auto wait = std::chrono::seconds(configured.tv_sec) + std::chrono::microseconds(configured.tv_usec);
+  Status read;
+  while (read && !buffer.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      read = make_error(ErrorCode::Timeout, "reading from `" + peer_ + "`: the peer began a frame and did not "
+                                            "finish it in time; " + std::to_string(buffer.size()) + " bytes missing");
+      break;
+    }
+    timeval bounded{};
+    auto bound = wait.count() > 0 ? std::min(left, std::chrono::duration_cast<std::chrono::microseconds>(wait)) : left;
+    bounded.tv_sec = static_cast<time_t>(bound.count() / 1'000'000);
+    bounded.tv_usec = static_cast<suseconds_t>(bound.count() % 1'000'000);
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bounded, sizeof bounded);
+    Result<size_t> got = read_some(buffer);
+    if (!got) {
+      bool deadline_passed = got.error().code == ErrorCode::Timeout && std::chrono::steady_clock::now() >= deadline;
+      if (!deadline_passed) read = std::move(got.error());  // else said at the loop's top
+    } else if (*got == 0) {
+      read = make_error(ErrorCode::Network, "reading from `" + peer_ + "`: the peer closed the connection");
+    } else {
+      buffer = buffer.subspan(*got);
+    }
+  }
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &configured, sizeof configured);
+  return read;
+}
+
 void Connection::set_read_timeout(std::chrono::milliseconds timeout) { set_socket_timeouts(fd_, timeout); }
 
 // shutdown() rather than close(): it also wakes a thread blocked reading this socket, and

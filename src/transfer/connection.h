@@ -32,6 +32,9 @@ class Connection {
   Status write_all(std::span<const std::byte> data);
   /// Reads exactly buffer.size() bytes; the peer closing before that is an error.
   Status read_exact(std::span<std::byte> buffer);
+  /// read_exact, but all of `buffer` must have arrived by `deadline`, however the peer
+  /// spaces its bytes: one that trickles them cannot hold a reader past it.
+  Status read_exact_by(std::span<std::byte> buffer, std::chrono::steady_clock::time_point deadline);
   /// Reads what is there (at least one byte); 0 when the peer closed.
   Result<size_t> read_some(std::span<std::byte> buffer);
   /// A read that waits longer than this fails (default 120 s).

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -198,6 +199,28 @@ TEST(Channel, APeerThatVanishesMidBlobIsAnErrorNamingTheBlob) {
   EXPECT_EQ(got.error().code, ErrorCode::Network);
   EXPECT_NE(got.error().message.find("`upper`"), std::string::npos) << got.error().message;
   EXPECT_EQ(received.finished, 0);
+}
+
+TEST(Channel, APeerThatTricklesAFrameIsCutOffAtTheFrameDeadline) {
+  Bytes message = frame(FrameKind::Message, bytes_of(R"({"type":"slow","padding":"..............."})"));
+  RawPeer peer(wire_of({Bytes(message.begin(), message.begin() + 8)}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
+  ASSERT_TRUE(channel);
+  channel->set_frame_deadline(milliseconds(300));
+  // One byte every 20 ms: each read waits far less than the read timeout.
+  std::atomic<bool> stop = false;
+  std::thread trickle([&] {
+    for (size_t at = 8; at < message.size() && !stop; ++at) {
+      if (!peer.raw->write_all(std::span(message).subspan(at, 1))) return;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  Result<nlohmann::json> got = channel->receive_message();
+  stop = true;
+  trickle.join();
+  ASSERT_FALSE(got) << got->dump();
+  EXPECT_EQ(got.error().code, ErrorCode::Timeout);
+  EXPECT_NE(got.error().message.find("did not finish it in time"), std::string::npos) << got.error().message;
 }
 
 TEST(Channel, WrongMagicSaysThePeerIsNotADockmigAgent) {
