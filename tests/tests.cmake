@@ -18,6 +18,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
+  tests/unit/migrate/warm_store_test.cc
   tests/unit/migrate/destination_preflight_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/upper_sync_test.cc

@@ -22,9 +22,11 @@
 #include "agent/slots.h"
 #include "agent/tokens.h"
 #include "base/exception_boundary.h"
+#include "docker/container_info.h"
 #include "migrate/destination_migration.h"
 #include "migrate/recovery.h"
 #include "migrate/session.h"
+#include "migrate/warm_store.h"
 #include "transfer/tls.h"
 
 namespace dockmig::agent {
@@ -90,6 +92,18 @@ void recover_sources(const AgentOptions& options) {
   if (!done) spdlog::error("{}", done.error().describe());
 }
 
+// The preparations this host made before a restart, still good for a handoff: those of
+// containers that run as they ran then (a restart may rewrite the layer under old stamps).
+void load_preparations(const docker::EngineClient& engine, const std::string& state_dir) {
+  migrate::warm_store().persist_in(std::filesystem::path(state_dir) / "warm");
+  migrate::warm_store().prune([&engine](const std::string& container_id, const migrate::WarmState& state) {
+    Result<nlohmann::json> inspect = engine.inspect_container(container_id);
+    if (!inspect) return false;
+    Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
+    return info && info->running && info->started_at == state.container_started_at;
+  });
+}
+
 }  // namespace
 
 Status serve(const AgentOptions& options) {
@@ -112,6 +126,7 @@ Status serve(const AgentOptions& options) {
                                       options.policy, &criu};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
+  load_preparations(*engine, options.state_dir);
   // On a thread of its own: it may ask agents that are starting too, and must not hold
   // up their questions to this one.
   std::jthread recovery([&options] { recover_sources(options); });

@@ -19,6 +19,7 @@
 #include "migrate/prepare.h"
 #include "migrate/session.h"
 #include "migrate/source_migration.h"
+#include "migrate/warm_store.h"
 #include "transfer/compression_level.h"
 
 namespace dockmig::cli {
@@ -217,6 +218,8 @@ VerbRunner define_migrate(CLI::App& command) {
     if (Status checked = migrate::check_transport_security(request->security); !checked)
       return report_error(checked.error());
     TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
+    // The agent's preparations too: a gateway may have prepared through its API.
+    if (!request->state_dir.empty()) migrate::warm_store().persist_in(std::filesystem::path(request->state_dir) / "warm");
     if (*prepared) {
       migrate::PrepareRequest warm{request->destination, request->docker, "", request->container, request->security};
       Result<migrate::PrepareReport> done = migrate::prepare_destination(warm, progress);

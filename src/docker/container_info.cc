@@ -46,6 +46,7 @@ Result<ContainerInfo> parse_container(const json& inspect) {
   info.paused = bool_at(inspect, "/State/Paused"_json_pointer);
   if (inspect.contains("/State/Pid"_json_pointer) && inspect.at("/State/Pid"_json_pointer).is_number_integer())
     info.pid = inspect.at("/State/Pid"_json_pointer).get<int>();
+  info.started_at = string_at(inspect, "/State/StartedAt"_json_pointer);
   info.tty = bool_at(inspect, "/Config/Tty"_json_pointer);
   info.privileged = bool_at(inspect, "/HostConfig/Privileged"_json_pointer);
   info.network_mode = string_at(inspect, "/HostConfig/NetworkMode"_json_pointer);

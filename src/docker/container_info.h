@@ -18,6 +18,7 @@ struct ContainerInfo {
   bool running = false;
   bool paused = false;
   int pid = 0;                 // State.Pid: its first process, on this host
+  std::string started_at;      // State.StartedAt: changes when it restarts
   bool tty = false;
   bool privileged = false;
   std::string network_mode;

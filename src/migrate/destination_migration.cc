@@ -20,6 +20,7 @@
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
 #include "migrate/upper_sync.h"
+#include "migrate/warm_store.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
 
@@ -43,6 +44,14 @@ std::filesystem::path warm_dir(const DestinationContext& context, const std::str
   return context.staging_root / "warm" / warm_id;
 }
 
+// Preparations kept past their time-to-live: the source has dropped its side of them.
+void drop_expired_warm_dirs(const DestinationContext& context) {
+  std::error_code ec;
+  auto oldest_kept = std::filesystem::file_time_type::clock::now() - kWarmTtl;
+  for (const auto& entry : std::filesystem::directory_iterator(context.staging_root / "warm", ec))
+    if (entry.last_write_time(ec) < oldest_kept) std::filesystem::remove_all(entry.path(), ec);
+}
+
 // Serves a preparation: the image, and for a container its writable layer, which is
 // unpacked only to sign its large files and then kept as the blob.
 Status serve_warm(Session& session, const DestinationContext& context, const json& request) {
@@ -52,6 +61,7 @@ Status serve_warm(Session& session, const DestinationContext& context, const jso
   if (!image) return std::move(image.error());
   if (!(warm_id.empty() || valid_migration_id(warm_id)))
     return make_error(ErrorCode::InvalidInput, "malformed warm message from the source");
+  drop_expired_warm_dirs(context);
   std::filesystem::path dir = warm_dir(context, warm_id.empty() ? "image-only" : warm_id);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -337,9 +347,11 @@ Status recover_interrupted(const DestinationContext& context) {
   // A dump interrupted while runc.conf named its page server would break every later dump.
   if (Status repaired = checkpoint::repair_runc_criu_config(); !repaired) return repaired;
   // Staged blobs of interrupted migrations; each live migration makes its own dir.
+  // Preparations stay (a source may still hand off on one) until they expire.
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
     if (entry.path().filename() != "warm")
       std::filesystem::remove_all(entry.path(), ec);
+  drop_expired_warm_dirs(context);
   return {};
 }
 

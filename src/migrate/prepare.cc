@@ -37,7 +37,9 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
 
   Result<Session> session = Session::connect(request.destination, request.security);
   if (!session) return std::move(session.error());
-  WarmState warm{request.destination, plan ? new_session_id() : "", {}, {}, 0};
+  WarmState warm;
+  warm.destination = request.destination;
+  warm.warm_id = plan ? new_session_id() : "";
   nlohmann::json warm_message = {{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}};
   if (plan) {
     warm_message["image_id"] = plan->container.image_id;
@@ -57,7 +59,8 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
     Result<layers::UpperSnapshot> snapshot = layers::scan_upper_dir(plan->container.upper_dir);
     if (!snapshot) return std::move(snapshot.error());
     warm.snapshot = std::move(*snapshot);
-    warm.work = std::filesystem::temp_directory_path() / ("dockmig-warm-" + warm.warm_id);
+    warm.container_started_at = plan->container.started_at;
+    warm.work = warm_store().work_dir(warm.warm_id);
     std::error_code ec;
     std::filesystem::create_directories(warm.work, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + warm.work.string() + "`: " + ec.message());

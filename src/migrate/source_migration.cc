@@ -161,6 +161,11 @@ class SourceMigration {
   Status ensure_image() {
     std::string name = request_.target_name.empty() ? plan_.container.name : request_.target_name;
     warm_ = warm_store().take(plan_.container.id, request_.destination);
+    if (warm_ && warm_->container_started_at != plan_.container.started_at) {
+      std::error_code ignored;
+      std::filesystem::remove_all(warm_->work, ignored);
+      warm_.reset();  // restarted since: its layer may have been rewritten under the same stamps
+    }
     json prepare = {{"type", "prepare"},
                     {"migration", id_},
                     {"name", name},

@@ -1,13 +1,97 @@
+// On disk, the record file is the truth: put replaces it atomically and durably, and take
+// claims it by renaming it away first, so that of two processes sharing the state dir (the
+// agent and `dockmig migrate`) only one hands a preparation to a handoff.
 #include "migrate/warm_store.h"
 
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "base/atomic_file.h"
+
 namespace dockmig::migrate {
+namespace {
+
+constexpr const char* kRecordSuffix = ".prep";
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Docker's ids are hex; anything else stays out of file names.
+bool valid_container_id(const std::string& id) {
+  static const std::regex kId("[0-9a-f]{1,128}");
+  return std::regex_match(id, kId);
+}
+
+Result<WarmRecord> read_record(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::NotFound, "cannot read `" + path.string() + "`");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  Result<WarmRecord> record = decode_warm_record(bytes.str());
+  if (!record) return std::move(record.error()).wrap("`" + path.string() + "`");
+  return record;
+}
+
+void drop(const std::filesystem::path& record, const std::filesystem::path& work) {
+  std::error_code ignored;
+  if (!work.empty()) std::filesystem::remove_all(work, ignored);
+  if (Status removed = base::remove_file_durably(record); !removed)
+    spdlog::warn("preparation: {}", removed.error().describe());
+}
+
+void refuse_damaged(const std::filesystem::path& path, const Error& error) {
+  spdlog::warn("preparation dropped: {}", error.describe());
+  drop(path, {});
+}
+
+}  // namespace
+
+void WarmStore::persist_in(const std::filesystem::path& dir) {
+  Status made = base::create_directories_durably(dir);
+  std::lock_guard lock(mutex_);
+  if (!made) {
+    spdlog::warn("preparations kept in memory only: {}", made.error().describe());
+    return;
+  }
+  dir_ = dir;
+}
+
+std::filesystem::path WarmStore::work_dir(const std::string& warm_id) const {
+  std::filesystem::path root = persistent() ? dir_ : std::filesystem::temp_directory_path();
+  return root / ("dockmig-warm-" + warm_id);
+}
+
+std::filesystem::path WarmStore::record_path(const std::string& container_id) const {
+  return dir_ / (container_id + kRecordSuffix);
+}
+
+bool WarmStore::expired(const WarmState& state) const {
+  return unix_now() - state.prepared_at > ttl_.count();
+}
 
 void WarmStore::put(const std::string& container_id, WarmState state) {
+  if (state.prepared_at == 0) state.prepared_at = unix_now();
   std::lock_guard lock(mutex_);
-  auto old = states_.find(container_id);
-  if (old != states_.end()) {
-    std::error_code ignored;
+  std::error_code ignored;
+  if (auto old = states_.find(container_id); old != states_.end()) {
     std::filesystem::remove_all(old->second.work, ignored);
+    states_.erase(old);
+  }
+  if (persistent() && valid_container_id(container_id)) {
+    std::filesystem::path path = record_path(container_id);
+    if (Result<WarmRecord> old = read_record(path); old && old->state.work != state.work)
+      std::filesystem::remove_all(old->state.work, ignored);
+    Status written = base::write_file_atomically(path, encode_warm_record({container_id, state}));
+    if (written) return;
+    spdlog::warn("preparation of {} kept in memory only: {}", container_id, written.error().describe());
   }
   states_[container_id] = std::move(state);
 }
@@ -15,10 +99,75 @@ void WarmStore::put(const std::string& container_id, WarmState state) {
 std::optional<WarmState> WarmStore::take(const std::string& container_id, const std::string& destination) {
   std::lock_guard lock(mutex_);
   auto found = states_.find(container_id);
-  if (found == states_.end() || found->second.destination != destination) return std::nullopt;
+  if (found == states_.end()) return persistent() ? take_from_disk(container_id, destination) : std::nullopt;
+  if (found->second.destination != destination) return std::nullopt;
   WarmState state = std::move(found->second);
   states_.erase(found);
-  return state;
+  if (!expired(state)) return state;
+  std::error_code ignored;
+  std::filesystem::remove_all(state.work, ignored);
+  return std::nullopt;
+}
+
+std::optional<WarmState> WarmStore::take_from_disk(const std::string& container_id, const std::string& destination) {
+  if (!valid_container_id(container_id)) return std::nullopt;
+  std::filesystem::path path = record_path(container_id);
+  std::filesystem::path claimed = path;
+  claimed += ".taken-" + std::to_string(::getpid());
+  if (::rename(path.c_str(), claimed.c_str()) != 0) return std::nullopt;  // none, or another process took it
+  Result<WarmRecord> record = read_record(claimed);
+  if (!record) {
+    refuse_damaged(claimed, record.error());
+    return std::nullopt;
+  }
+  WarmState& state = record->state;
+  if (record->container_id != container_id || expired(state)) {
+    drop(claimed, state.work);
+    return std::nullopt;
+  }
+  if (state.destination != destination) {
+    // Not ours: back where it was, unless a newer preparation took its place meanwhile.
+    if (::link(claimed.c_str(), path.c_str()) != 0) drop(claimed, state.work);
+    else drop(claimed, {});
+    return std::nullopt;
+  }
+  drop(claimed, {});
+  return std::move(state);
+}
+
+void WarmStore::prune(const std::function<bool(const std::string&, const WarmState&)>& keep) {
+  std::lock_guard lock(mutex_);
+  if (!persistent()) return;
+  std::error_code ec;
+  std::set<std::filesystem::path> kept_work;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::filesystem::path& path = entry.path();
+    if (!entry.is_regular_file() || path.extension() != kRecordSuffix) continue;
+    Result<WarmRecord> record = read_record(path);
+    if (!record) {
+      refuse_damaged(path, record.error());
+    } else if (expired(record->state) || (keep && !keep(record->container_id, record->state))) {
+      spdlog::info("preparation of {} for {} dropped (expired, or its container is gone or restarted)",
+                   record->container_id, record->state.destination);
+      drop(path, record->state.work);
+    } else {
+      kept_work.insert(record->state.work);
+    }
+  }
+  drop_leftovers(kept_work);
+}
+
+// What a process that died in a preparation or a take left: work dirs no record names
+// (once old enough not to be a preparation under way) and claimed records.
+void WarmStore::drop_leftovers(const std::set<std::filesystem::path>& kept_work) const {
+  std::error_code ec;
+  auto old_enough = std::filesystem::file_time_type::clock::now() - ttl_;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::filesystem::path& path = entry.path();
+    bool orphan_work = entry.is_directory() && !kept_work.contains(path) && entry.last_write_time(ec) < old_enough;
+    bool claimed = path.filename().string().find(".taken-") != std::string::npos;
+    if (orphan_work || claimed) std::filesystem::remove_all(path, ec);
+  }
 }
 
 WarmStore& warm_store() {
