@@ -2,8 +2,9 @@
 // and state synced ahead of the request): the destination fetches the image from its
 // cache or registry (or the source sends it), and for a container it receives a presync
 // of the writable layer, kept aside until the handoff. A later run_migration of the same
-// container to the same destination, in the same process, then sends only what changed
-// since, and its report says how much the preparation saved.
+// container to the same destination, in this process or one sharing its state dir
+// (warm_store), then sends only what changed since, and its report says how much the
+// preparation saved.
 #pragma once
 
 #include <cstdint>
