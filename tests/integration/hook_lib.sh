@@ -79,6 +79,15 @@ wait_handoff() {
   done
 }
 
+# handoff_via_api HOST CONTAINER DEST: hands CONTAINER off from HOST to DEST through the
+# API and fails unless it succeeded; its status, with the report, is then in $body_file.
+handoff_via_api() {
+  post_json "$1" /v1/handoffs "{\"container\":\"$2\",\"destination\":\"$3\"}"
+  expect_status 202 "POST /v1/handoffs for $2"
+  wait_handoff "$1" "$(body "['id']")" 300
+  [ "$state" = succeeded ] || fail "the handoff of $2 ended $state: $(body "['reason']")"
+}
+
 # migrate_tls FROM TO CONTAINER [ARGS...]: `dockmig migrate` from FROM's namespace to TO's
 # hook agent with ARGS as its security flags (default: FROM's certificate). Like lib.sh's
 # migrate: the report lands in $report, stderr in $errors, the exit code in $migrate_status.

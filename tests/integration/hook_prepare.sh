@@ -15,10 +15,7 @@ done
 dest="$EDGE_B_ADDR:$hook_link_port"
 
 handoff() {  # handoff NAME: hands NAME off through the API; its report's bytes_total in $bytes
-  post_json edge-a /v1/handoffs "{\"container\":\"$1\",\"destination\":\"$dest\"}"
-  expect_status 202 "POST /v1/handoffs for $1"
-  wait_handoff edge-a "$(body "['id']")" 300
-  [ "$state" = succeeded ] || fail "the handoff of $1 ended $state: $(body "['reason']")"
+  handoff_via_api edge-a "$1" "$dest"
   bytes=$(body "['report']['bytes_total']")
   saved=$(body "['report'].get('prepared_bytes_saved', 0)")
   step "$1: $bytes bytes on the link during the handoff (prepared_bytes_saved $saved)"
