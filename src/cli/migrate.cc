@@ -219,7 +219,8 @@ VerbRunner define_migrate(CLI::App& command) {
       return report_error(checked.error());
     TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
     // The agent's preparations too: a gateway may have prepared through its API.
-    if (!request->state_dir.empty()) migrate::warm_store().persist_in(std::filesystem::path(request->state_dir) / "warm");
+    if (!request->state_dir.empty())
+      migrate::warm_store().persist_in(std::filesystem::path(request->state_dir) / "warm");
     if (*prepared) {
       migrate::PrepareRequest warm{request->destination, request->docker, "", request->container, request->security};
       Result<migrate::PrepareReport> done = migrate::prepare_destination(warm, progress);

@@ -146,9 +146,11 @@ void WarmStore::prune(const std::function<bool(const std::string&, const WarmSta
     Result<WarmRecord> record = read_record(path);
     if (!record) {
       refuse_damaged(path, record.error());
-    } else if (expired(record->state) || (keep && !keep(record->container_id, record->state))) {
-      spdlog::info("preparation of {} for {} dropped (expired, or its container is gone or restarted)",
-                   record->container_id, record->state.destination);
+    } else if (const char* why = expired(record->state) ? "older than its time-to-live"
+                                 : keep && !keep(record->container_id, record->state)
+                                     ? "its container is gone, stopped or restarted"
+                                     : nullptr) {
+      spdlog::info("preparation of {} for {} dropped: {}", record->container_id, record->state.destination, why);
       drop(path, record->state.work);
     } else {
       kept_work.insert(record->state.work);
