@@ -9,6 +9,7 @@
 #include "migrate/destination_migration.h"
 #include "migrate/memory_sync.h"
 #include "migrate/upper_sync.h"
+#include "migrate/warm_store.h"
 #include "unit/migrate/peer_wire.h"
 #include "unit/transfer/transfer_test_support.h"
 
@@ -19,6 +20,7 @@ using testing::Bytes;
 using testing::frames_of;
 using testing::serve_from_peer;
 using testing::Served;
+using namespace std::chrono_literals;
 
 Bytes messages(std::initializer_list<std::string_view> texts) {
   Bytes wire;
@@ -84,6 +86,19 @@ TEST_F(DestinationSessionTest, NumberWhereAStringBelongsInStatusIsNamed) {
 TEST_F(DestinationSessionTest, WarmWithAnImageThatIsAListIsNamed) {
   expect_refused(serve(messages({R"({"type":"warm","image":["busybox"]})"})),
                  "protocol: `image` of the `warm` message is an array ([\"busybox\"]); expected a string");
+}
+
+// The source has dropped its side of a preparation this old; the destination's blob of it
+// would only take disk, also across restarts, which keep the warm dirs.
+TEST_F(DestinationSessionTest, ANewPreparationDropsExpiredOnes) {
+  std::filesystem::path expired = dir_ / "staging/warm/00000000000000aa";
+  std::filesystem::path recent = dir_ / "staging/warm/00000000000000bb";
+  std::filesystem::create_directories(expired);
+  std::filesystem::create_directories(recent);
+  std::filesystem::last_write_time(expired, std::filesystem::file_time_type::clock::now() - kWarmTtl - 60s);
+  serve(messages({R"({"type":"warm","image":"busybox","warm":"0123456789abcdef"})"}));  // no dockerd: fails later
+  EXPECT_FALSE(std::filesystem::exists(expired));
+  EXPECT_TRUE(std::filesystem::exists(recent));
 }
 
 TEST_F(DestinationSessionTest, RepoDigestsThatAreAStringAreNamed) {
