@@ -20,6 +20,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/journal_test.cc
   tests/unit/migrate/warm_store_test.cc
   tests/unit/migrate/destination_preflight_test.cc
+  tests/unit/migrate/precopy_sender_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/upper_sync_test.cc
   tests/unit/checkpoint/criu_test.cc

@@ -25,7 +25,7 @@ using memory::kPageSize;
 // hole and listed, to be filled once the source has sent it again.
 class ImageAssembler : public memory::PageRecordVisitor {
  public:
-  ImageAssembler(memory::PageStore& store, int fd, std::map<uint32_t, std::vector<std::pair<int, off_t>>>& damaged)
+  ImageAssembler(memory::PageStore& store, int fd, DamagedPages& damaged)
       : store_(store), fd_(fd), damaged_(damaged) {}
 
   Status zero(uint32_t count) override {
@@ -59,7 +59,7 @@ class ImageAssembler : public memory::PageRecordVisitor {
 
   memory::PageStore& store_;
   int fd_;
-  std::map<uint32_t, std::vector<std::pair<int, off_t>>>& damaged_;
+  DamagedPages& damaged_;
   off_t offset_ = 0;
 };
 
@@ -167,7 +167,7 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   if (!file) return std::move(file.error());
   transfer::ZstdDecompressSource records(*file);
   std::vector<base::UniqueFd> outputs;
-  std::map<uint32_t, std::vector<std::pair<int, off_t>>> damaged;
+  DamagedPages damaged;
   fs::path assembled = staging_ / "memory";
   std::error_code ec;
   fs::create_directories(assembled, ec);
@@ -199,9 +199,20 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   return session.send_message({{"type", "memory-assembled"}});
 }
 
-Status MemoryReceiver::refill(Session& session, const std::map<uint32_t, std::vector<std::pair<int, off_t>>>& damaged) {
+Status MemoryReceiver::refill(Session& session, const DamagedPages& damaged) {
+  for (auto batch = damaged.begin(); batch != damaged.end();) {
+    auto end = batch;
+    for (size_t count = 0; end != damaged.end() && count < kMissingPerMessage; ++count) ++end;
+    if (Status done = refill_batch(session, batch, end); !done) return done;
+    batch = end;
+  }
+  return {};
+}
+
+Status MemoryReceiver::refill_batch(Session& session, DamagedPages::const_iterator begin,
+                                    DamagedPages::const_iterator end) {
   json indices = json::array();
-  for (const auto& entry : damaged) indices.push_back(entry.first);
+  for (auto entry = begin; entry != end; ++entry) indices.push_back(entry->first);
   Status done = session.send_message({{"type", "memory-missing"}, {"indices", indices}});
   fs::path blob = staging_ / "memory-resend.zst";
   if (done) done = session.receive_blob_to_file("memory-resend", blob);
@@ -210,7 +221,8 @@ Status MemoryReceiver::refill(Session& session, const std::map<uint32_t, std::ve
   if (!file) return std::move(file.error());
   transfer::ZstdDecompressSource pages(*file);
   std::byte page[kPageSize];
-  for (const auto& [index, places] : damaged) {
+  for (auto entry = begin; entry != end; ++entry) {
+    const auto& [index, places] = *entry;
     Result<bool> got = memory::read_exact(pages, std::span(page, kPageSize));
     if (!got) return std::move(got.error());
     if (!*got) return make_error(ErrorCode::InvalidInput, "the source sent fewer pages again than were asked for");

@@ -10,7 +10,8 @@
 //   src: {"type":"precopy-end","memory":BOOL}
 // and after the checkpoint blob, when "memory" was true:
 //   src: {"type":"memory","images":[{"name","pages"}]} + blob "memory" + {"type":"memory-digests"}
-//   dst: {"type":"memory-missing","indices":[...]}     src: blob "memory-resend"   (if needed)
+//   dst: {"type":"memory-missing","indices":[...]}     src: blob "memory-resend"   (if needed,
+//                                                       as often as needed)
 //   dst: {"type":"memory-assembled"}
 #pragma once
 
@@ -40,6 +41,10 @@ namespace dockmig::migrate {
 /// `max_rounds`.
 std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
                                                size_t max_rounds = 12);
+
+/// The most page indices one `memory-missing` asks for: its JSON stays well under a
+/// frame's 1 MiB however many pages are damaged; more come in further rounds.
+inline constexpr size_t kMissingPerMessage = 65536;
 
 /// Whether a checkpoint file is one of CRIU's page images (the memory itself).
 bool is_page_image(const std::string& file_name);
@@ -74,6 +79,10 @@ class PrecopySender {
   std::unordered_map<uint64_t, memory::PageHash> last_read_;  // (pid, page) -> its last content
 };
 
+/// Pages of the store that failed their hash: store index -> where the assembled images
+/// need it (fd, offset).
+using DamagedPages = std::map<uint32_t, std::vector<std::pair<int, off_t>>>;
+
 /// Destination side.
 class MemoryReceiver {
  public:
@@ -91,8 +100,9 @@ class MemoryReceiver {
       : store_(std::move(store)), staging_(std::move(staging)) {}
   Status store_round(Session& session);
   /// Asks the source again for the stored pages that failed their hash, and writes them
-  /// where the images need them (fd, offset).
-  Status refill(Session& session, const std::map<uint32_t, std::vector<std::pair<int, off_t>>>& damaged);
+  /// where the images need them; kMissingPerMessage at a time.
+  Status refill(Session& session, const DamagedPages& damaged);
+  Status refill_batch(Session& session, DamagedPages::const_iterator begin, DamagedPages::const_iterator end);
 
   memory::PageStore store_;
   std::filesystem::path staging_;

@@ -189,20 +189,29 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
   });
   if (sent) sent = session_.send_message({{"type", "memory-digests"}, {"digests", digests}});
   if (!sent) return sent;
-  Result<json> answer = session_.receive_message();
-  if (!answer) return std::move(answer.error());
-  PeerMessage fields(*answer);
-  std::string type = fields.type();
-  const json& indices = fields.list_or_empty("indices");
-  if (Status read = fields.status(); !read) return read;
-  if (type == "memory-assembled") return {};
-  if (type != "memory-missing")
-    return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" + type + "`");
-  sent = resend(images_dir, images, indices, phase, progress, report);
-  if (!sent) return sent;
-  Result<json> assembled = session_.expect("memory-assembled");
-  if (!assembled) return std::move(assembled.error());
-  return {};
+  // Pages of its store that failed their hash come back as requests, a batch at a time;
+  // each page at most once, so a hostile destination cannot keep the source frozen.
+  size_t asked_again = 0;
+  while (true) {
+    Result<json> answer = session_.receive_message();
+    if (!answer) return std::move(answer.error());
+    PeerMessage fields(*answer);
+    std::string type = fields.type();
+    const json& indices = fields.list_or_empty("indices");
+    if (Status read = fields.status(); !read) return read;
+    if (type == "memory-assembled") return {};
+    if (type != "memory-missing")
+      return make_error(ErrorCode::InvalidInput, "protocol: expected `memory-assembled`, got `" + type + "`");
+    if (indices.size() > kMissingPerMessage)
+      return make_error(ErrorCode::InvalidInput, "protocol: `memory-missing` asks for " +
+                                                     std::to_string(indices.size()) + " pages; at most " +
+                                                     std::to_string(kMissingPerMessage) + " at a time");
+    asked_again += indices.size();
+    if (asked_again > by_index_.size())
+      return make_error(ErrorCode::InvalidInput, "protocol: the destination asked again for more pages than were sent");
+    sent = resend(images_dir, images, indices, phase, progress, report);
+    if (!sent) return sent;
+  }
 }
 
 // One page image as records against what the destination holds; returns its digest.

@@ -1,0 +1,77 @@
+// The source's side of the frozen memory, against a destination played from bytes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "migrate/memory_sync.h"
+#include "unit/migrate/peer_wire.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using testing::Bytes;
+using testing::frames_of;
+using testing::serve_from_peer;
+using testing::Served;
+
+class FrozenMemoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) / ("frozen-memory-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    std::string pages(2 * memory::kPageSize, 'a');
+    std::fill(pages.begin() + memory::kPageSize, pages.end(), 'b');
+    std::ofstream(dir_ / "pages-1.img", std::ios::binary) << pages;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The source sends its frozen memory to a destination that answers `answers`.
+  Served send_frozen_to(std::initializer_list<std::string_view> answers) {
+    Bytes wire;
+    for (std::string_view answer : answers) testing::append_message(wire, answer);
+    return serve_from_peer(wire, [&](Session& session) {
+      PrecopySender sender(session, 3);
+      PhaseReport phase;
+      Progress quiet;
+      MemoryReport report;
+      Status sent = sender.skip_rounds();
+      return sent ? sender.send_frozen(dir_, phase, quiet, report) : sent;
+    });
+  }
+
+  std::filesystem::path dir_;
+};
+
+size_t resend_blobs(const Bytes& reply) {
+  size_t count = 0;
+  for (const testing::ReplyFrame& frame : frames_of(reply))
+    if (frame.payload.find(R"("name":"memory-resend")") != std::string::npos) ++count;
+  return count;
+}
+
+TEST_F(FrozenMemoryTest, PagesAskedAgainInSeveralBatchesAreEachSent) {
+  Served served = send_frozen_to({R"({"type":"memory-missing","indices":[0]})",
+                                  R"({"type":"memory-missing","indices":[1]})", R"({"type":"memory-assembled"})"});
+  ASSERT_TRUE(served.status) << served.status.error().describe();
+  EXPECT_EQ(resend_blobs(served.reply), 2u);
+}
+
+TEST_F(FrozenMemoryTest, ADestinationThatKeepsAskingAgainIsRefused) {
+  Served served = send_frozen_to({R"({"type":"memory-missing","indices":[0]})",
+                                  R"({"type":"memory-missing","indices":[1]})",
+                                  R"({"type":"memory-missing","indices":[0]})"});
+  ASSERT_FALSE(served.status);
+  EXPECT_EQ(served.status.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(served.status.error().message.find("more pages than were sent"), std::string::npos)
+      << served.status.error().message;
+  EXPECT_EQ(resend_blobs(served.reply), 2u);
+}
+
+TEST_F(FrozenMemoryTest, APageNeverSentIsRefused) {
+  Served served = send_frozen_to({R"({"type":"memory-missing","indices":[7]})"});
+  ASSERT_FALSE(served.status);
+  EXPECT_NE(served.status.error().message.find("never sent"), std::string::npos) << served.status.error().message;
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
