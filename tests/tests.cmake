@@ -21,6 +21,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/warm_store_test.cc
   tests/unit/migrate/destination_preflight_test.cc
   tests/unit/migrate/precopy_sender_test.cc
+  tests/unit/migrate/plan_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/upper_sync_test.cc
   tests/unit/checkpoint/criu_test.cc

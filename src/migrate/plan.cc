@@ -43,14 +43,23 @@ Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan
   return {};
 }
 
-void read_memory(const docker::EngineClient& engine, MigrationPlan& plan) {
+// A field of a stats object, or 0 when Docker left it out (as without a cgroup controller).
+uint64_t stat_of(const json& stats, const char* group, const char* key) {
+  auto found = stats.find(group);
+  if (found == stats.end() || !found->is_object()) return 0;
+  auto value = found->find(key);
+  return value != found->end() && value->is_number_unsigned() ? value->get<uint64_t>() : 0;
+}
+
+void read_stats(const docker::EngineClient& engine, MigrationPlan& plan) {
   if (!plan.container.running) return;
   Result<json> stats = engine.get_json("/containers/" + plan.container.id + "/stats?stream=false&one-shot=true");
-  if (!stats) return;  // sizes are advice; a plan without them is still a plan
-  const json& memory = (*stats)["memory_stats"];
-  uint64_t usage = memory.value("usage", uint64_t{0});
-  uint64_t cache = memory.contains("stats") ? memory["stats"].value("cache", uint64_t{0}) : 0;
+  if (!stats || !stats->is_object()) return;  // sizes are advice; a plan without them is still a plan
+  uint64_t usage = stat_of(*stats, "memory_stats", "usage");
+  auto memory = stats->find("memory_stats");
+  uint64_t cache = memory != stats->end() && memory->is_object() ? stat_of(*memory, "stats", "cache") : 0;
   plan.memory_bytes = usage > cache ? usage - cache : usage;
+  plan.processes = stat_of(*stats, "pids_stats", "current");
 }
 
 std::string mib(uint64_t bytes) {
@@ -60,6 +69,12 @@ std::string mib(uint64_t bytes) {
 }
 
 }  // namespace
+
+std::string process_count_blocker(uint64_t processes) {
+  if (processes <= kMaxProcesses) return "";
+  return "it runs " + std::to_string(processes) + " processes; dockmig moves containers of at most " +
+         std::to_string(kMaxProcesses);
+}
 
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container) {
   Result<json> inspect = engine.inspect_container(container);
@@ -75,7 +90,8 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   Status layers = read_image_layers(engine, plan);
   if (!layers) return std::move(layers.error());
   size_upper_dir(plan);
-  read_memory(engine, plan);
+  read_stats(engine, plan);
+  if (std::string blocker = process_count_blocker(plan.processes); !blocker.empty()) plan.blockers.push_back(blocker);
   return plan;
 }
 
@@ -95,6 +111,7 @@ json to_json(const MigrationPlan& plan) {
           {"upper_bytes", plan.upper_bytes},
           {"upper_files", plan.upper_files},
           {"memory_bytes", plan.memory_bytes},
+          {"processes", plan.processes},
           {"movable", plan.blockers.empty()},
           {"blockers", plan.blockers},
           {"sends_when_destination_has_image", instance},
@@ -109,7 +126,8 @@ std::string to_text(const MigrationPlan& plan) {
     out += "    " + layer.digest.substr(0, 19) + "  " + mib(layer.bytes) + "\n";
   out += "  writable layer: " + mib(plan.upper_bytes) + " in " + std::to_string(plan.upper_files) +
          " entries\n";
-  out += "  memory: " + mib(plan.memory_bytes) + " (carried by the checkpoint)\n";
+  out += "  memory: " + mib(plan.memory_bytes) + " in " + std::to_string(plan.processes) +
+         " processes (carried by the checkpoint)\n";
   out += "  a migration sends, before compression: " + mib(plan.upper_bytes + plan.memory_bytes) +
          " when the destination has the image or a registry serves it; " +
          mib(plan.upper_bytes + plan.memory_bytes + plan.image_bytes) + " when neither does\n";

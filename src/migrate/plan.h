@@ -27,8 +27,16 @@ struct MigrationPlan {
   uint64_t upper_bytes = 0;
   uint64_t upper_files = 0;
   uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
+  uint64_t processes = 0;            // from Docker's stats; 0 when it does not say
   std::vector<std::string> blockers; // why it cannot move now; empty when it can
 };
+
+/// The most processes a container may run to be moved: CRIU writes a page image for each,
+/// and the list of them after the freeze must fit one protocol message.
+inline constexpr uint64_t kMaxProcesses = 16384;
+
+/// Why a container running `processes` cannot be moved, or "" when it can.
+std::string process_count_blocker(uint64_t processes);
 
 /// Reads the container and its image through the Engine API and sizes its writable layer.
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container);

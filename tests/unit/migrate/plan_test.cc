@@ -1,0 +1,22 @@
+#include "migrate/plan.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::migrate {
+namespace {
+
+TEST(ProcessCount, UpToTheLimitMoves) {
+  EXPECT_EQ(process_count_blocker(0), "");  // Docker did not say
+  EXPECT_EQ(process_count_blocker(kMaxProcesses), "");
+}
+
+// Refused before anything is frozen: the list of page images after the freeze would not
+// fit a protocol message.
+TEST(ProcessCount, MoreThanTheLimitIsABlockerNamingBoth) {
+  std::string blocker = process_count_blocker(kMaxProcesses + 1);
+  EXPECT_NE(blocker.find("runs " + std::to_string(kMaxProcesses + 1) + " processes"), std::string::npos) << blocker;
+  EXPECT_NE(blocker.find("at most " + std::to_string(kMaxProcesses)), std::string::npos) << blocker;
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
