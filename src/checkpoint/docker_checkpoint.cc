@@ -31,6 +31,17 @@ void learn_container_neighbors(const nlohmann::json& inspect) {
   }
 }
 
+// Once a container runs from a checkpoint, its images are only disk taken: a source
+// resumed after a failed handoff would otherwise keep one per attempt.
+void discard_checkpoint(const docker::EngineClient& engine, const std::string& docker_root,
+                        const std::string& container_id, const std::string& name) {
+  if (Status removed = engine.remove_checkpoint(container_id, name); !removed)
+    spdlog::warn("the container runs, but removing its checkpoint `{}` failed: {}", name, removed.error().describe());
+  std::error_code ec;
+  std::filesystem::remove_all(lent_images_dir(docker_root, container_id), ec);
+  if (ec) spdlog::warn("removing the checkpoint images of `{}`: {}", name, ec.message());
+}
+
 }  // namespace
 
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
@@ -123,6 +134,7 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
     error.detail = criu_log_excerpt(error.message);
     return error;
   }
+  discard_checkpoint(engine, docker_root, container_id, name);
   Result<nlohmann::json> inspect = engine.inspect_container(container_id);
   if (inspect) learn_container_neighbors(*inspect);
   return inspect;
