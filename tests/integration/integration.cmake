@@ -45,6 +45,7 @@ dockmig_integration_test(migrate_image_digest)
 dockmig_integration_test(migrate_signals)
 dockmig_integration_test(migrate_recover)
 dockmig_integration_test(migrate_upper_names)
+dockmig_integration_test(faults_subset LABELS faults)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
