@@ -67,7 +67,7 @@ before=$(count_of edge-a mig-rec)
 migrate_killed_at source.before-finalsync
 start_agent edge-a
 wait_until 30 running edge-a mig-rec || fail "the agent on edge-a did not resume the source at its start"
-grep -q "resumed here from its checkpoint" "$BED_STATE/agent-edge-a.log" || fail "the agent's log does not say it resumed"
+wait_until 10 grep -q "resumed here from its checkpoint" "$BED_STATE/agent-edge-a.log" || fail "the agent's log does not say it resumed"
 expect_one_copy "killed before the checkpoint crossed, settled at agent start" edge-a "$before"
 kill "${agent_pids[-1]}"; wait "${agent_pids[-1]}" 2>/dev/null || true; unset 'agent_pids[-1]'
 
