@@ -4,20 +4,18 @@
 // the destination's answer to it, pages asked for again included; 2: the answer to the
 // image question), the rest is what the destination sends (frames). Nothing may crash or
 // hang, no exception may be thrown, and every failure must be an Error that says something.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 
+#include "fuzz/session_fuzz.h"
 #include "layers/upper_snapshot.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
 #include "migrate/upper_deltas.h"
 #include "migrate/upper_sync.h"
-#include "unit/migrate/peer_wire.h"
 
 namespace {
 
@@ -35,9 +33,7 @@ void write_file(const fs::path& path, const std::string& content) {
 /// What every run shares, made once: a writable layer with a file large enough to travel
 /// as a delta, CRIU-like page images, and an engine on a dockerd that refuses.
 struct Source {
-  Source()
-      : root(fs::temp_directory_path() / ("dockmig-fuzz-source-" + std::to_string(getpid()))),
-        docker(root.string() + ".sock") {
+  Source() : scratch("dockmig-fuzz-source"), docker(scratch.root().string() + ".sock"), root(scratch.root()) {
     write_file(root / "upper" / "etc" / "config", "listen 8080\n");
     write_file(root / "upper" / "data" / "large", std::string(kDeltaMinBytes, 'x'));
     std::string pages(3 * memory::kPageSize, '\0');
@@ -50,21 +46,11 @@ struct Source {
     presync = std::move(*scanned);
     engine.emplace(std::move(*opened));
   }
-  ~Source() {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
-  }
-  /// A fresh dir under the root, empty.
-  fs::path fresh(const char* name) const {
-    fs::path dir = root / name;
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-    fs::create_directories(dir, ignored);
-    return dir;
-  }
+  fs::path fresh(const char* name) const { return scratch.fresh(name); }
 
-  fs::path root;
+  fuzzing::Scratch scratch;
   testing::RefusingDockerSocket docker;
+  fs::path root;
   std::optional<docker::EngineClient> engine;
   layers::UpperSnapshot presync;
 };
@@ -110,13 +96,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > kMaxInput) return 0;
   std::span<const std::byte> wire(reinterpret_cast<const std::byte*>(data + 1), size - 1);
   Status (*entry)(Session&) = data[0] % 3 == 0 ? upper_transfer : data[0] % 3 == 1 ? memory_transfer : image_answer;
-  testing::Served served = testing::serve_from_peer(wire, [&](Session& session) {
-    try {
-      return entry(session);
-    } catch (...) {
-      std::abort();  // an exception out of the session code is the bug this target looks for
-    }
-  });
-  if (!served.status && served.status.error().message.empty()) std::abort();
+  fuzzing::serve_entry(wire, entry);
   return 0;
 }
