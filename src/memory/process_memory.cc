@@ -29,8 +29,22 @@ std::optional<ino_t> pid_namespace(int pid) {
   return st.st_ino;
 }
 
+// pagemap reports a userfaultfd write-protect marker, which pre-copy's own tracking puts on
+// each page not yet populated, as a swap entry. Without swap, a "swapped" page is such a
+// marker: it holds nothing CRIU would dump, and reading it would fault in file pages (the
+// binaries' and libraries') only to send them.
+bool swap_in_use() {
+  static const bool in_use = [] {
+    std::ifstream swaps("/proc/swaps");
+    std::string line;
+    std::getline(swaps, line);  // the header
+    return static_cast<bool>(std::getline(swaps, line));
+  }();
+  return in_use;
+}
+
 bool wanted(uint64_t entry, RegionPages which) {
-  if (!(entry & (kPresent | kSwapped))) return false;
+  if (!(entry & (swap_in_use() ? kPresent | kSwapped : kPresent))) return false;
   return which == RegionPages::All || !(entry & kFileOrShared);
 }
 
