@@ -273,6 +273,9 @@ class DestinationMigration {
   Status commit() {
     Result<json> commit = session_.expect("commit");
     if (!commit) return std::move(commit.error());
+    // The copy may have stopped since `restored` (a dockerd restarted without live-restore
+    // stops it): committing then would leave no copy running. Refused, the source resumes.
+    if (Status runs = still_running(); !runs) return runs;
     // Durable before the source hears it: from here on no restart may remove this copy.
     Status decided = context_.ledger.decide(id_, "committed", /*container_removed=*/false);
     if (!decided) return decided;
@@ -281,6 +284,15 @@ class DestinationMigration {
     Status sent = session_.send_message({{"type", "committed"}});
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
     return {};
+  }
+
+  Status still_running() {
+    Result<json> inspect = context_.engine.inspect_container(container_id_);
+    if (!inspect) return std::move(inspect.error()).wrap("before the commit");
+    const json& state = (*inspect)["State"];
+    if (state.is_object() && state.value("Running", false)) return {};
+    return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` stopped before the commit",
+                      "see the destination's dockerd log; the source runs on");
   }
 
   // A container that cannot be removed now stays in the ledger, and the next agent start
