@@ -33,6 +33,13 @@ std::vector<NetworkAddress> network_addresses(const json& inspect) {
   return addresses;
 }
 
+bool is_running(const json& inspect) {
+  auto state = inspect.is_object() ? inspect.find("State") : inspect.end();
+  if (state == inspect.end() || !state->is_object()) return false;
+  auto running = state->find("Running");
+  return running != state->end() && running->is_boolean() && running->get<bool>();
+}
+
 Result<ContainerInfo> parse_container(const json& inspect) {
   if (!inspect.is_object() || !inspect.contains("Id") || !inspect.contains("Config"))
     return make_error(ErrorCode::ToolFailed, "container inspect data lacks Id or Config");

@@ -33,6 +33,9 @@ struct ContainerInfo {
 /// A pure parser: unit-tested on recorded responses.
 Result<ContainerInfo> parse_container(const nlohmann::json& inspect);
 
+/// Whether an inspect answer says the container runs (false when State is missing or odd).
+bool is_running(const nlohmann::json& inspect);
+
 /// One of a container's addresses on a Docker network, from NetworkSettings.Networks.
 struct NetworkAddress {
   std::string ipv4;

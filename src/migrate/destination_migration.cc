@@ -260,7 +260,7 @@ class DestinationMigration {
     Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
     auto call_ended = std::chrono::system_clock::now();
     if (!inspect) return std::move(inspect.error());
-    if (!(*inspect)["State"].value("Running", false))
+    if (!docker::is_running(*inspect))
       return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
                                                    (*inspect)["State"].value("Error", std::string("no error given")));
     json restored = {{"type", "restored"}};
@@ -289,8 +289,7 @@ class DestinationMigration {
   Status still_running() {
     Result<json> inspect = context_.engine.inspect_container(container_id_);
     if (!inspect) return std::move(inspect.error()).wrap("before the commit");
-    const json& state = (*inspect)["State"];
-    if (state.is_object() && state.value("Running", false)) return {};
+    if (docker::is_running(*inspect)) return {};
     return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` stopped before the commit",
                       "see the destination's dockerd log; the source runs on");
   }

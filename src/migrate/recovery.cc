@@ -7,6 +7,7 @@
 
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "docker/container_info.h"
 #include "docker/engine_client.h"
 #include "migrate/session.h"
 
@@ -21,7 +22,7 @@ Result<SourceState> source_state(const docker::EngineClient& engine, const Journ
   Result<json> inspect = engine.inspect_container(entry.container_id);
   if (!inspect && inspect.error().code == ErrorCode::NotFound) return SourceState::Gone;
   if (!inspect) return std::move(inspect.error());
-  return inspect->value("State", json::object()).value("Running", false) ? SourceState::Running : SourceState::Stopped;
+  return docker::is_running(*inspect) ? SourceState::Running : SourceState::Stopped;
 }
 
 bool names(const JournalEntry& entry, const std::string& who) {

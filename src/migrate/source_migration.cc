@@ -19,6 +19,7 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/stdio_descriptors.h"
+#include "docker/container_info.h"
 #include "docker/engine_client.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
@@ -241,7 +242,7 @@ class SourceMigration {
       Status dumped = dump_through(request, "page-server");
       if (dumped) return dumped;
       Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
-      if (!inspect || !(*inspect)["State"].value("Running", false) || interruption_.signal()) return dumped;
+      if (!inspect || !docker::is_running(*inspect) || interruption_.signal()) return dumped;
       spdlog::warn("{}; checkpointing without the page server instead", dumped.error().describe());
       request.page_server = false;
     }

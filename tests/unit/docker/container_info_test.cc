@@ -85,5 +85,13 @@ TEST(NetworkAddresses, ListsEachNetworkWithAnAddressAndAMac) {
   EXPECT_TRUE(network_addresses(json::object()).empty());
 }
 
+TEST(IsRunning, ReadsStateRunningAndNothingElse) {
+  EXPECT_TRUE(is_running(nlohmann::json::parse(R"({"State":{"Running":true}})")));
+  EXPECT_FALSE(is_running(nlohmann::json::parse(R"({"State":{"Running":false}})")));
+  EXPECT_FALSE(is_running(nlohmann::json::parse(R"({"State":{"Running":"yes"}})")));
+  EXPECT_FALSE(is_running(nlohmann::json::parse(R"({"State":"running"})")));
+  EXPECT_FALSE(is_running(nlohmann::json::parse(R"({})")));
+}
+
 }  // namespace
 }  // namespace dockmig::docker
