@@ -28,12 +28,19 @@ Status PageStore::append(PageView page) {
 }
 
 Result<bool> PageStore::read(uint32_t index, std::span<std::byte, kPageSize> out) const {
-  if (index >= size())
-    return make_error(ErrorCode::InvalidInput, "page " + std::to_string(index) + " is not in the store (it holds " +
-                                                   std::to_string(size()) + ")");
-  ssize_t got = ::pread(fd_.get(), out.data(), kPageSize, static_cast<off_t>(index) * kPageSize);
-  if (got != static_cast<ssize_t>(kPageSize)) return false;
-  return hash_page(PageView(out.data(), kPageSize)) == hashes_[index];
+  Result<uint32_t> got = read_run(index, out);
+  if (!got) return std::move(got.error());
+  return *got == 1 && holds(index, PageView(out.data(), kPageSize));
+}
+
+Result<uint32_t> PageStore::read_run(uint32_t first, std::span<std::byte> out) const {
+  uint64_t count = out.size() / kPageSize;
+  if (first >= size() || count > size() - first)
+    return make_error(ErrorCode::InvalidInput, "pages " + std::to_string(first) + "+" + std::to_string(count) +
+                                                   " are not in the store (it holds " + std::to_string(size()) + ")");
+  ssize_t got = ::pread(fd_.get(), out.data(), count * kPageSize, static_cast<off_t>(first) * kPageSize);
+  if (got < 0) return make_error(ErrorCode::Io, "reading page store `" + path_.string() + "`: " + std::strerror(errno));
+  return static_cast<uint32_t>(static_cast<size_t>(got) / kPageSize);
 }
 
 Status PageStore::replace(uint32_t index, PageView page) {

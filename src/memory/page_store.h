@@ -21,6 +21,11 @@ class PageStore {
   uint32_t size() const { return static_cast<uint32_t>(hashes_.size()); }
   /// Reads page `index` into `out`: false when it no longer matches its hash.
   Result<bool> read(uint32_t index, std::span<std::byte, kPageSize> out) const;
+  /// Reads the pages from `first` on into `out` (a whole number of pages) in one call,
+  /// unchecked: how many were read whole, fewer when the file ends early.
+  Result<uint32_t> read_run(uint32_t first, std::span<std::byte> out) const;
+  /// Whether `page` is what was stored under `index`.
+  bool holds(uint32_t index, PageView page) const { return index < size() && hash_page(page) == hashes_[index]; }
   /// Writes a fresh copy of a damaged page.
   Status replace(uint32_t index, PageView page);
   const std::filesystem::path& path() const { return path_; }

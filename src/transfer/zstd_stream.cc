@@ -14,6 +14,20 @@ Error zstd_error(ErrorCode code, const char* what, size_t zstd_code) {
   return make_error(code, std::string(what) + ": " + ZSTD_getErrorName(zstd_code));
 }
 
+// From level 9 up, zstd's tables for a stream of unknown size grow to 90 MiB (level 19),
+// which would make an agent's memory many times its usual 20 MiB. Capped at a 2 MiB window
+// they take at most 15 MiB and, on memory pages, lose 1-3% of their ratio.
+constexpr int kFirstCappedLevel = 9;
+constexpr int kMaxWindowLog = 21, kMaxChainLog = 21, kMaxHashLog = 20;
+
+void set_level(ZSTD_CCtx_s* context, int level) {
+  ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level);
+  bool capped = level >= kFirstCappedLevel;
+  ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, capped ? kMaxWindowLog : 0);  // 0: the level's own
+  ZSTD_CCtx_setParameter(context, ZSTD_c_chainLog, capped ? kMaxChainLog : 0);
+  ZSTD_CCtx_setParameter(context, ZSTD_c_hashLog, capped ? kMaxHashLog : 0);
+}
+
 }  // namespace
 
 ZstdCompressSink::ZstdCompressSink(ByteSink& next, int level) : ZstdCompressSink(next, level, ZSTD_createCCtx()) {
@@ -25,7 +39,7 @@ ZstdCompressSink::ZstdCompressSink(ByteSink& next, int level, ZSTD_CCtx_s* conte
   if (context_ == nullptr) return;
   // A borrowed context may still hold the unfinished frame of a stream that failed.
   ZSTD_CCtx_reset(context_, ZSTD_reset_session_only);
-  ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, level);
+  set_level(context_, level);
   ZSTD_CCtx_setParameter(context_, ZSTD_c_nbWorkers, 0);
 }
 

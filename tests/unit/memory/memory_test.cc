@@ -125,6 +125,14 @@ TEST(PageStore, ReadsBackWhatItStoredAndCatchesDamage) {
   intact = store->read(1, std::span<std::byte, kPageSize>(out, kPageSize));
   EXPECT_TRUE(intact && *intact);
   EXPECT_FALSE(store->read(2, std::span<std::byte, kPageSize>(out, kPageSize)));
+  std::vector<std::byte> run(2 * kPageSize);
+  Result<uint32_t> read = store->read_run(0, run);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, 2u);
+  EXPECT_TRUE(store->holds(0, PageView(run.data(), kPageSize)));
+  EXPECT_TRUE(store->holds(1, PageView(run.data() + kPageSize, kPageSize)));
+  EXPECT_FALSE(store->holds(0, PageView(run.data() + kPageSize, kPageSize)));
+  EXPECT_FALSE(store->read_run(1, run)) << "a run past the store's end";
   fs::remove_all(dir);
 }
 

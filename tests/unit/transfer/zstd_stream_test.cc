@@ -1,6 +1,7 @@
 #include "transfer/zstd_stream.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -90,6 +91,24 @@ TEST_F(ZstdStream, RoundTripsSeveralMegabytesOfMixedDataThroughFiles) {
   Result<std::vector<std::byte>> restored = decompress(*file);
   ASSERT_TRUE(restored) << restored.error().message;
   EXPECT_TRUE(*restored == original);
+}
+
+TEST_F(ZstdStream, HighLevelsKeepTheirTablesSmallAndAContextServesALowLevelAfter) {
+  std::vector<std::byte> original = mixed_data();
+  ZSTD_CCtx* context = ZSTD_createCCtx();
+  for (int level : {19, 12, 1}) {
+    VectorSink compressed;
+    ZstdCompressSink zstd(compressed, level, context);
+    ASSERT_TRUE(zstd.write(original));
+    ASSERT_TRUE(zstd.finish());
+    // zstd's own tables for level 19 take 89 MiB; an agent's memory must not grow so.
+    EXPECT_LT(ZSTD_sizeof_CCtx(context), 24u << 20) << "level " << level;
+    VectorSource source(compressed.bytes);
+    Result<std::vector<std::byte>> restored = decompress(source);
+    ASSERT_TRUE(restored) << restored.error().message;
+    EXPECT_TRUE(*restored == original) << "level " << level;
+  }
+  ZSTD_freeCCtx(context);
 }
 
 TEST_F(ZstdStream, TruncatedStreamIsAnError) {
