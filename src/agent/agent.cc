@@ -24,6 +24,7 @@
 #include "base/exception_boundary.h"
 #include "docker/container_info.h"
 #include "migrate/destination_migration.h"
+#include "migrate/destination_preflight.h"
 #include "migrate/recovery.h"
 #include "migrate/session.h"
 #include "migrate/warm_store.h"
@@ -123,7 +124,10 @@ Status serve(const AgentOptions& options) {
   if (Status loaded = ledger.load(); !loaded) return loaded;
   migrate::CriuReadiness criu(options.criu);
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
-                                      options.policy, &criu};
+                                      options.policy, &criu,
+                                      options.memory_dir == "off"
+                                          ? std::filesystem::path()
+                                          : migrate::memory_staging_root(options.memory_dir, options.state_dir)};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
   load_preparations(*engine, options.state_dir);

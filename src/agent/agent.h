@@ -19,6 +19,7 @@ struct AgentOptions {
   int max_handoffs = 2;        // handoffs from here at once; further ones are queued
   int max_queued = 32;         // handoffs waiting at most; more are refused (503)
   std::string criu = "criu";   // the CRIU dockerd runs, for the page server of handoffs' dumps
+  std::string memory_dir = "/dev/shm";  // a tmpfs for incoming pages when it has room; "off": the state dir
   migrate::CreatePolicy policy;  // what migrations to here may create (--allow, --allow-bind)
 };
 

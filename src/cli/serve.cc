@@ -55,6 +55,11 @@ VerbRunner define_serve(CLI::App& command) {
   if (const char* criu = std::getenv("DOCKMIG_CRIU")) options->criu = criu;
   command.add_option("--criu", options->criu, "CRIU binary, the one dockerd runs (env DOCKMIG_CRIU): the page\n"
                      "server of handoffs' dumps, and checked before an incoming migration")->capture_default_str();
+  command.add_option("--memory-dir", options->memory_dir,
+                     "A tmpfs for the pages of incoming migrations, used while it and the host's\n"
+                     "memory have room (3 times the container's); `off`: stage them in --state-dir.\n"
+                     "Assembling CRIU's images from them is downtime, and half as long in memory")
+      ->capture_default_str();
   command.add_option("--max-sessions", options->max_sessions, "Incoming migrations served at once")
       ->check(CLI::Range(1, 64))->capture_default_str();
   add_transport_options(command, options->security);

@@ -96,6 +96,7 @@ class DestinationMigration {
     Status step = base::contain_exceptions("the migration from " + session_.peer(), [&] { return run_steps(prepare); });
     std::error_code ignored;
     std::filesystem::remove_all(staging_, ignored);
+    if (!pages_dir_.empty()) std::filesystem::remove_all(pages_dir_, ignored);
     if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
     if (!step) abandon();
     return step;
@@ -183,7 +184,17 @@ class DestinationMigration {
     }
     bool image_here = static_cast<bool>(context_.engine.inspect_image(image_.id.empty() ? image_.reference : image_.id));
     uint64_t state = expected_.upper + expected_.memory;
-    return check_free_space({{staging_, state}, {docker_root_, state + (image_here ? 0 : expected_.image)}});
+    std::filesystem::path in_memory = context_.memory_root.empty() ? context_.memory_root : context_.memory_root / id_;
+    pages_dir_ = choose_memory_staging(in_memory, staging_, expected_.memory);
+    uint64_t staged = pages_dir_ == staging_ ? state : expected_.upper;
+    if (Status room = check_free_space({{staging_, staged}, {docker_root_, state + (image_here ? 0 : expected_.image)}});
+        !room)
+      return room;
+    spdlog::debug("migration {}: pages staged in `{}`", id_, pages_dir_.string());
+    std::error_code ec;
+    std::filesystem::create_directories(pages_dir_, ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot create `" + pages_dir_.string() + "`: " + ec.message());
+    return {};
   }
 
   // The container is made from the reference that names the source's image here, which
@@ -223,7 +234,7 @@ class DestinationMigration {
     }
     Status received = receive_upper(session_, sync_files(), /*then_sign=*/true);
     if (!received) return received;
-    Result<MemoryReceiver> memory = MemoryReceiver::create(staging_);
+    Result<MemoryReceiver> memory = MemoryReceiver::create(pages_dir_);
     if (!memory) return std::move(memory.error());
     memory_.emplace(std::move(*memory));
     Result<bool> pages_follow = memory_->receive_rounds(session_);
@@ -320,6 +331,7 @@ class DestinationMigration {
   } expected_;
   json create_request_;
   std::filesystem::path staging_;
+  std::filesystem::path pages_dir_;  // the page store and the images assembled from it
   std::string container_id_, upper_dir_, docker_root_;
   std::optional<MemoryReceiver> memory_;
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
@@ -363,6 +375,8 @@ Status recover_interrupted(const DestinationContext& context) {
     if (entry.path().filename() != "warm")
       std::filesystem::remove_all(entry.path(), ec);
   drop_expired_warm_dirs(context);
+  if (!context.memory_root.empty())
+    for (const auto& entry : std::filesystem::directory_iterator(context.memory_root, ec)) std::filesystem::remove_all(entry.path(), ec);
   return {};
 }
 

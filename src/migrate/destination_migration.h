@@ -18,6 +18,7 @@ struct DestinationContext {
   MigrationLedger& ledger;
   CreatePolicy policy{};  // what this agent agrees to create; closed by default
   CriuReadiness* criu = nullptr;  // checked before the source freezes; null only in tests without CRIU
+  std::filesystem::path memory_root{};  // pages staged here (a tmpfs) when it has room; empty: staging_root
 };
 
 /// At agent start, after the ledger's load: removes the containers that migrations

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 
 namespace dockmig::migrate {
@@ -15,6 +17,16 @@ std::filesystem::path existing_ancestor(std::filesystem::path dir) {
   std::error_code ec;
   while (!dir.empty() && !std::filesystem::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
   return dir.empty() ? std::filesystem::path("/") : dir;
+}
+
+// MemAvailable of /proc/meminfo, in bytes.
+std::optional<uint64_t> host_memory_available() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "MemAvailable: %llu kB", &kib) == 1) return uint64_t{kib} << 10;
+  }
+  return std::nullopt;
 }
 
 struct FileSystem {
@@ -95,6 +107,28 @@ Status check_free_space(const std::vector<SpaceNeed>& needs) {
                       "free space on the destination, or migrate to another host");
   }
   return {};
+}
+
+std::filesystem::path memory_staging_root(const std::filesystem::path& root, const std::filesystem::path& state_dir) {
+  std::string name = "dockmig";
+  for (const auto& part : std::filesystem::absolute(state_dir).lexically_normal().relative_path())
+    if (!part.empty()) name += "-" + part.string();
+  return root / name;
+}
+
+bool memory_staging_fits(uint64_t memory_bytes, uint64_t fs_free, uint64_t host_available) {
+  uint64_t staged = (kMemoryStagingCopies - 1) * memory_bytes;
+  return staged + kSpareBytes <= fs_free && kMemoryStagingCopies * memory_bytes + kSpareBytes <= host_available;
+}
+
+std::filesystem::path choose_memory_staging(const std::filesystem::path& fast, const std::filesystem::path& fallback,
+                                            uint64_t memory_bytes) {
+  if (fast.empty()) return fallback;
+  struct statvfs room {};
+  std::optional<uint64_t> available = host_memory_available();
+  if (!available || statvfs(existing_ancestor(fast).c_str(), &room) != 0) return fallback;
+  uint64_t free = static_cast<uint64_t>(room.f_bavail) * room.f_frsize;
+  return memory_staging_fits(memory_bytes, free, *available) ? fast : fallback;
 }
 
 }  // namespace dockmig::migrate

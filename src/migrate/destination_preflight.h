@@ -56,4 +56,24 @@ inline constexpr uint64_t kSpareBytes = 64ull << 20;
 /// same file system added up, with kSpareBytes to spare.
 Status check_free_space(const std::vector<SpaceNeed>& needs);
 
+/// Copies of a migration's memory that a destination holds at once when it stages pages in
+/// memory: the page store, the page images assembled from it, and the restored container.
+inline constexpr uint64_t kMemoryStagingCopies = 3;
+
+/// An agent's dir for pages under `root` (a tmpfs such as /dev/shm), named after its state
+/// dir: agents with state dirs of their own never clear each other's at start.
+std::filesystem::path memory_staging_root(const std::filesystem::path& root, const std::filesystem::path& state_dir);
+
+/// Whether `memory_bytes` of pages may be staged on a memory-backed file system with
+/// `fs_free` bytes free, on a host with `host_available` bytes of memory available: the
+/// store and the images must fit there, and they and the restored container in memory,
+/// each with kSpareBytes to spare.
+bool memory_staging_fits(uint64_t memory_bytes, uint64_t fs_free, uint64_t host_available);
+
+/// `fast` (a dir on a tmpfs such as /dev/shm) when memory_staging_fits this host now, else
+/// `fallback`. At the freeze the destination copies every pre-copied page from its store
+/// into CRIU's images, and in memory that copy takes about half its time on disk.
+std::filesystem::path choose_memory_staging(const std::filesystem::path& fast, const std::filesystem::path& fallback,
+                                            uint64_t memory_bytes);
+
 }  // namespace dockmig::migrate

@@ -74,5 +74,27 @@ TEST(FreeSpace, DirsOnOneFileSystemAddUp) {
   EXPECT_FALSE(check_free_space({{dir, half}, {dir / "other", half}}));
 }
 
+TEST(MemoryStaging, NeedsRoomForStoreAndImagesThereAndForTheRestoreInMemory) {
+  constexpr uint64_t kMiB = 1 << 20;
+  uint64_t memory = 300 * kMiB;
+  EXPECT_TRUE(memory_staging_fits(memory, 600 * kMiB + kSpareBytes, 900 * kMiB + kSpareBytes));
+  EXPECT_FALSE(memory_staging_fits(memory, 600 * kMiB + kSpareBytes - 1, 4096 * kMiB)) << "the tmpfs is too small";
+  EXPECT_FALSE(memory_staging_fits(memory, 4096 * kMiB, 900 * kMiB)) << "the restored container would not fit too";
+  EXPECT_TRUE(memory_staging_fits(0, kSpareBytes, kSpareBytes));
+}
+
+TEST(MemoryStaging, FallsBackWithoutATmpfsOrWhenItIsTooSmall) {
+  std::filesystem::path disk = testing::TempDir();
+  EXPECT_EQ(choose_memory_staging({}, disk, 1), disk);
+  EXPECT_EQ(choose_memory_staging(disk / "fast", disk, free_bytes(disk) + (1ull << 30)), disk);
+  EXPECT_EQ(choose_memory_staging(disk / "fast", disk, 1 << 20), disk / "fast");
+}
+
+TEST(MemoryStaging, EachStateDirHasItsOwnRoot) {
+  EXPECT_EQ(memory_staging_root("/dev/shm", "/var/lib/dockmig"), "/dev/shm/dockmig-var-lib-dockmig");
+  EXPECT_EQ(memory_staging_root("/dev/shm", "/var/lib/dockmig/"), "/dev/shm/dockmig-var-lib-dockmig");
+  EXPECT_NE(memory_staging_root("/dev/shm", "/run/bed/agent-edge-a"), memory_staging_root("/dev/shm", "/run/bed/agent-edge-b"));
+}
+
 }  // namespace
 }  // namespace dockmig::migrate
