@@ -107,6 +107,8 @@ start_agent() {
   wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
     || fail "the agent on $host did not start; see $BED_STATE/agent-$host.log"
 }
+# memory_dir_of HOST: where HOST's agent stages incoming pages (serve --memory-dir /dev/shm).
+memory_dir_of() { echo "/dev/shm/dockmig$(echo "$BED_STATE/agent-$1" | tr / -)"; }
 stop_agents() {
   for pid in "${agent_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${agent_pids[@]}"; do wait "$pid" 2>/dev/null || true; done

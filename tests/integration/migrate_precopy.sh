@@ -79,12 +79,15 @@ step "edge-b: $answer"
 [[ $answer == ok* ]] || fail "the memory at edge-b is not intact: $answer"
 after=$(count_of edge-b mig-precopy)
 [ "$after" -gt "$before" ] || fail "the write count did not carry on ($before -> $after)"
+# The pages were staged on /dev/shm (this host has the room) and nothing is left there.
+[ -d "$(memory_dir_of edge-b)" ] || fail "edge-b's agent staged no pages in $(memory_dir_of edge-b)"
+[ -z "$(ls -A "$(memory_dir_of edge-b)")" ] || fail "pages left in $(memory_dir_of edge-b): $(ls -A "$(memory_dir_of edge-b)")"
 
 step "edge-b -> edge-a, with a damaged page store at edge-a"
 # Eight pages from the middle of the store: the region, not the often rewritten tables.
 damage_store() {
   local f
-  for f in $(find "$BED_STATE/agent-edge-a" -name pages.store); do
+  for f in $(find "$(memory_dir_of edge-a)" -name pages.store); do
     dd if=/dev/urandom of="$f" bs=4096 seek=$(($(stat -c %s "$f") / 8192)) count=8 conv=notrunc status=none
   done
 }
