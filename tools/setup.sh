@@ -2,7 +2,8 @@
 # Installs everything dockmig's build, tests, test bed and benchmark need on a Debian 12
 # host, idempotently: a second run finds everything in place and does nothing.
 #
-#   1. Debian (bookworm) packages: compilers, libraries, docker.io, the registry, tools.
+#   1. Debian (bookworm) packages: compilers, libraries, docker.io, the registry, etcd
+#      (the fleet's store, docs/fleet.md), tools.
 #   2. CRIU 4.2 in a private prefix (third_party/criu), with a `criu` wrapper that
 #      dockerd, containerd and runc find first on PATH. Bookworm's CRIU 3.17 and trixie's
 #      4.1 fail on this kernel (docs/testbed.md), and 4.2 needs glibc 2.38, so it runs
@@ -26,6 +27,7 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libssl-dev
   libbenchmark-dev
   docker.io docker-registry containerd runc
+  etcd-server etcd-client   # the fleet's store (docs/fleet.md); the bed runs one in its cloud
   iproute2 iptables kmod procps psmisc util-linux curl zstd python3
   busybox-static debootstrap
   clang libclang-rt-14-dev   # tests/fuzz: libFuzzer, with ASan and UBSan
@@ -42,8 +44,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq || say "apt-get update reported errors; trying the install anyway"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
     >/dev/null || die "apt-get install ${missing[*]} failed"
-  # The Debian registry package starts its service where systemd runs; the bed runs its own.
-  systemctl disable --now docker-registry docker containerd >/dev/null 2>&1 || true
+  # The Debian registry and etcd packages start their services where systemd runs; the bed
+  # runs its own.
+  systemctl disable --now docker-registry docker containerd etcd >/dev/null 2>&1 || true
 fi
 
 criu_works() {
