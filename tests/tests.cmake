@@ -12,6 +12,10 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/engine_client_test.cc
   tests/unit/docker/container_info_test.cc
   tests/unit/docker/image_reference_test.cc
+  tests/unit/etcd/wire_test.cc
+  tests/unit/etcd/client_test.cc
+  tests/unit/fleet/host_record_test.cc
+  tests/unit/fleet/membership_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/peer_message_test.cc
   tests/unit/migrate/create_policy_test.cc

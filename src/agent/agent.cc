@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/docker_host.h"
+#include "agent/fleet_member.h"
 #include "agent/handoff_queue.h"
 #include "agent/http_api.h"
 #include "agent/incoming_link.h"
@@ -119,6 +120,10 @@ Status serve(const AgentOptions& options) {
   if (!tokens) return std::move(tokens.error());
   Result<transfer::Listener> listener = transfer::Listener::listen(endpoint->host, endpoint->port);
   if (!listener) return std::move(listener.error());
+  // Once it listens: a gateway may send migrations as soon as it sees the record; they
+  // wait in the listener's backlog until the loop below takes them.
+  Result<std::unique_ptr<fleet::Membership>> membership = join_fleet(options, *engine);
+  if (!membership) return std::move(membership.error());
   install_signal_handlers();
   migrate::MigrationLedger ledger(migrate::Journal::in_state_dir(options.state_dir));
   if (Status loaded = ledger.load(); !loaded) return loaded;
@@ -151,6 +156,9 @@ Status serve(const AgentOptions& options) {
   const char* transport = options.security.insecure ? "plain TCP (--insecure)" : "TLS";
   std::fprintf(stderr, "dockmig agent: listening on %s (%s), docker %s\n", options.listen.c_str(), transport,
                options.docker.c_str());
+  if (*membership)
+    std::fprintf(stderr, "dockmig agent: in the fleet at etcd %s (lease %lld, %d s)\n", options.etcd.c_str(),
+                 static_cast<long long>((*membership)->lease()), options.fleet_ttl);
   if (api)
     std::fprintf(stderr, "dockmig agent: API on %s://%s, %zu tokens\n", api->secure() ? "https" : "http",
                  options.api.c_str(), *tokens ? (*tokens)->size() : size_t{0});
@@ -176,6 +184,7 @@ Status serve(const AgentOptions& options) {
     }).detach();
   }
   std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
+  membership->reset();  // leaves the fleet first: gateways stop sending handoffs here
   recovery.join();
   if (api) api->stop();
   queue.shutdown();

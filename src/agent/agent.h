@@ -21,11 +21,15 @@ struct AgentOptions {
   std::string criu = "criu";   // the CRIU dockerd runs, for the page server of handoffs' dumps
   std::string memory_dir = "/dev/shm";  // a tmpfs for incoming pages when it has room; "off": the state dir
   migrate::CreatePolicy policy;  // what migrations to here may create (--allow, --allow-bind)
+  std::string etcd;            // the fleet's etcd client URLs, comma-separated; "" = no fleet
+  std::string name;            // this host's name in the fleet; "" = the hostname
+  int fleet_ttl = 10;          // seconds a dead agent stays in the fleet at most (its lease)
 };
 
 /// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on
 /// its own thread, and, with `api`, serves the HTTP API that starts handoffs from here.
-/// SIGHUP reloads the token file.
+/// SIGHUP reloads the token file. With `etcd` it registers in the fleet (docs/fleet.md) and
+/// leaves it when it stops.
 Status serve(const AgentOptions& options);
 
 }  // namespace dockmig::agent

@@ -70,6 +70,13 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--max-queued", options->max_queued, "Handoffs waiting at most; more get 503")
       ->check(CLI::Range(1, 1024))->capture_default_str();
   add_policy_options(command, *policy);
+  command.add_option("--etcd", options->etcd, "The fleet's etcd client URLs, URL[,URL...]: register this host there\n"
+                     "under a lease, so gateways find it (`dockmig fleet ls`; docs/fleet.md)")
+      ->envname("DOCKMIG_ETCD")->type_name("URLS");
+  command.add_option("--name", options->name, "This host's name in the fleet (default: the hostname)");
+  command.add_option("--fleet-ttl", options->fleet_ttl, "Seconds after a crash before this host leaves the fleet\n"
+                     "(its etcd lease; renewed three times as often)")
+      ->check(CLI::Range(2, 300))->capture_default_str();
   command.footer(
       "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
       "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"
@@ -79,7 +86,10 @@ VerbRunner define_serve(CLI::App& command) {
       "unless --allow / --allow-bind open them; a refused one fails before the source freezes.\n"
       "Example: dockmig serve --listen 10.77.1.2:7070 --api 10.77.1.2:8443 --tokens /etc/dockmig/tokens \\\n"
       "           --tls-cert edge-b.pem --tls-key edge-b-key.pem --tls-ca ca.pem\n"
-      "Example: dockmig serve --listen 10.77.1.2:7070 --allow cap:NET_ADMIN --allow-bind /srv/data ...");
+      "With --etcd the agent registers in the fleet and stays there while it runs; it fails\n"
+      "at start if etcd cannot be reached, and keeps retrying (logging) if etcd goes away later.\n"
+      "Example: dockmig serve --listen 10.77.1.2:7070 --allow cap:NET_ADMIN --allow-bind /srv/data ...\n"
+      "Example: dockmig serve --listen 10.77.1.2:7070 --insecure --etcd http://10.77.9.1:2379 --name edge-b");
   return [options, policy]() -> int {
     if (Status opened = open_policy(*policy, options->policy); !opened) return report_error(opened.error());
     Status served = agent::serve(*options);

@@ -29,6 +29,7 @@ struct Verb {
 
 VerbRunner define_certs(CLI::App& command);
 VerbRunner define_doctor(CLI::App& command);
+VerbRunner define_fleet(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
 VerbRunner define_migrate(CLI::App& command);
 VerbRunner define_recover(CLI::App& command);

@@ -219,6 +219,32 @@ Result<json> EngineClient::inspect_image(std::string_view reference) const {
   return get_json("/images/" + std::string(reference) + "/json");
 }
 
+Result<std::vector<std::string>> EngineClient::running_container_names() const {
+  Result<json> listed = get_json("/containers/json");
+  if (!listed) return std::move(listed.error()).wrap("listing the running containers");
+  std::vector<std::string> names;
+  for (const json& container : *listed) {
+    for (const json& name : container.value("Names", json::array())) {
+      if (!name.is_string()) continue;
+      std::string text = name.get<std::string>();
+      if (text.starts_with('/')) text.erase(0, 1);
+      names.push_back(std::move(text));
+    }
+  }
+  return names;
+}
+
+Result<std::vector<std::string>> EngineClient::image_digests() const {
+  Result<json> listed = get_json("/images/json");
+  if (!listed) return std::move(listed.error()).wrap("listing the images");
+  std::vector<std::string> digests;
+  for (const json& image : *listed) {
+    for (const json& digest : image.value("RepoDigests", json::array()))
+      if (digest.is_string() && digest.get<std::string>() != "<none>@<none>") digests.push_back(digest.get<std::string>());
+  }
+  return digests;
+}
+
 }  // namespace dockmig::docker
 
 namespace dockmig::docker {

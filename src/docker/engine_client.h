@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,10 @@ class EngineClient {
   Result<DaemonInfo> info() const;
   Result<nlohmann::json> inspect_container(std::string_view name_or_id) const;
   Result<nlohmann::json> inspect_image(std::string_view reference) const;
+  /// The names of the running containers (without Docker's leading '/').
+  Result<std::vector<std::string>> running_container_names() const;
+  /// The images here by digest, as "repository@sha256:…" (RepoDigests: pulled or pushed ones).
+  Result<std::vector<std::string>> image_digests() const;
 
   /// Creates a container from a create request; returns its id.
   Result<std::string> create_container(std::string_view name, const nlohmann::json& request) const;

@@ -22,8 +22,14 @@ function(dockmig_integration_test name)
   set_tests_properties(${name} PROPERTIES
     FIXTURES_REQUIRED bed RUN_SERIAL TRUE TIMEOUT ${ARG_TIMEOUT} SKIP_RETURN_CODE 77
     LABELS "integration;${ARG_LABELS}"
-    ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
+    ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>;DOCKMIG_ETCD_TESTS=$<TARGET_FILE:dockmig_etcd_tests>")
 endfunction()
+
+# The etcd client and the fleet membership against a real etcd (DOCKMIG_ETCD; skipped
+# without); etcd_client.sh runs it on the bed's etcd.
+add_executable(dockmig_etcd_tests tests/integration/etcd_client_test.cc)
+target_include_directories(dockmig_etcd_tests PRIVATE src tests)
+target_link_libraries(dockmig_etcd_tests PRIVATE dockmig_core GTest::gtest_main)
 
 dockmig_integration_test(bed_daemons)
 dockmig_integration_test(bed_checkpoint_counter)
@@ -46,6 +52,8 @@ dockmig_integration_test(migrate_signals)
 dockmig_integration_test(migrate_recover)
 dockmig_integration_test(migrate_upper_names)
 dockmig_integration_test(faults_subset LABELS faults)
+dockmig_integration_test(etcd_client LABELS fleet)
+dockmig_integration_test(fleet_membership LABELS fleet)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)

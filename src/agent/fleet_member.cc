@@ -1,0 +1,76 @@
+// What this agent tells the fleet about its host. Docker's and CRIU's versions are read
+// once at start; the containers, images and free disk again at every renewal, since a
+// gateway chooses where to hand a service from them.
+#include "agent/fleet_member.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "checkpoint/criu.h"
+
+namespace dockmig::agent {
+namespace {
+
+std::string this_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
+std::string criu_version_of(const std::string& binary) {
+  Result<checkpoint::Criu> criu = checkpoint::Criu::find(binary);
+  if (!criu) return "";
+  Result<checkpoint::CriuVersion> version = criu->version();
+  return version ? version->text : "";
+}
+
+// Free bytes where incoming migrations are staged (or on the nearest directory above it,
+// before the first migration made it).
+uint64_t free_bytes_at(std::filesystem::path dir) {
+  std::error_code error;
+  while (!dir.empty() && !std::filesystem::exists(dir, error)) dir = dir.parent_path();
+  std::filesystem::space_info space = std::filesystem::space(dir.empty() ? "/" : dir, error);
+  return error ? 0 : space.available;
+}
+
+// The record as of now, from the fixed part made at start.
+Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker::EngineClient& engine,
+                                   const std::filesystem::path& staging) {
+  fleet::HostRecord record = fixed;
+  Result<std::vector<std::string>> containers = engine.running_container_names();
+  if (!containers) return std::move(containers.error());
+  Result<std::vector<std::string>> images = engine.image_digests();
+  if (!images) return std::move(images.error());
+  record.containers = std::move(*containers);
+  record.images = std::move(*images);
+  std::sort(record.containers.begin(), record.containers.end());
+  std::sort(record.images.begin(), record.images.end());
+  record.staging_free_bytes = free_bytes_at(staging);
+  return record;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
+                                                      const docker::EngineClient& engine) {
+  if (options.etcd.empty()) return std::unique_ptr<fleet::Membership>();
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd);
+  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
+  fleet::HostRecord fixed;
+  fixed.name = options.name.empty() ? this_host_name() : options.name;
+  if (Status named = fleet::check_host_name(fixed.name); !named) return std::move(named.error()).wrap("--name");
+  fixed.agent_address = options.listen;
+  fixed.api_address = options.api;
+  Result<docker::DaemonInfo> daemon = engine.info();
+  if (!daemon) return std::move(daemon.error()).wrap("describing this host for the fleet");
+  fixed.docker_version = daemon->server_version;
+  fixed.criu_version = criu_version_of(options.criu);
+  std::filesystem::path staging = std::filesystem::path(options.state_dir) / "staging";
+  return fleet::Membership::join(
+      std::move(*etcd), [fixed, &engine, staging] { return describe(fixed, engine, staging); },
+      std::chrono::seconds(options.fleet_ttl));
+}
+
+}  // namespace dockmig::agent

@@ -1,0 +1,17 @@
+// The agent in the fleet: with `serve --etcd`, its record in etcd (fleet::Membership),
+// described from this host's dockerd, CRIU and staging dir.
+#pragma once
+
+#include <memory>
+
+#include "agent/agent.h"
+#include "docker/engine_client.h"
+#include "fleet/membership.h"
+
+namespace dockmig::agent {
+
+/// Registers this agent in the fleet at `options.etcd`; null when it has no --etcd.
+Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
+                                                      const docker::EngineClient& engine);
+
+}  // namespace dockmig::agent

@@ -1,0 +1,83 @@
+// `dockmig fleet ls|where`: the gateway's view of the fleet, read from etcd: the hosts
+// whose agents run with --etcd, and which of them runs a service.
+#include <cstdio>
+
+#include "cli/verbs.h"
+#include "etcd/client.h"
+#include "fleet/host_record.h"
+
+namespace dockmig::cli {
+namespace {
+
+struct FleetOptions {
+  std::string etcd;
+  std::string service;
+  bool json = false;
+};
+
+void add_etcd_option(CLI::App& command, FleetOptions& options) {
+  command.add_option("--etcd", options.etcd, "The fleet's etcd client URLs, URL[,URL...]")
+      ->envname("DOCKMIG_ETCD")->type_name("URLS")->required();
+  command.add_flag("--json", options.json, "Print one JSON object");
+}
+
+Result<std::vector<fleet::HostRecord>> read_hosts(const FleetOptions& options) {
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd);
+  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
+  return fleet::list_hosts(*etcd);
+}
+
+nlohmann::json hosts_json(const std::vector<fleet::HostRecord>& hosts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const fleet::HostRecord& host : hosts) list.push_back(fleet::to_json(host));
+  return list;
+}
+
+int list(const FleetOptions& options) {
+  Result<std::vector<fleet::HostRecord>> hosts = read_hosts(options);
+  if (!hosts) return report_error(hosts.error());
+  if (options.json) std::printf("%s\n", nlohmann::json{{"hosts", hosts_json(*hosts)}}.dump(2).c_str());
+  else if (hosts->empty()) std::printf("no hosts registered at %s\n", options.etcd.c_str());
+  else std::printf("%s", fleet::to_text(*hosts).c_str());
+  return kExitSuccess;
+}
+
+int where(const FleetOptions& options) {
+  Result<std::vector<fleet::HostRecord>> hosts = read_hosts(options);
+  if (!hosts) return report_error(hosts.error());
+  std::vector<fleet::HostRecord> running = fleet::hosts_running(*hosts, options.service);
+  if (options.json) {
+    std::printf("%s\n", nlohmann::json{{"service", options.service}, {"hosts", hosts_json(running)}}.dump(2).c_str());
+  } else {
+    for (const fleet::HostRecord& host : running)
+      std::printf("%s %s\n", host.name.c_str(), host.agent_address.c_str());
+  }
+  if (!running.empty()) return kExitSuccess;
+  return report_error(make_error(ErrorCode::NotFound,
+                                 "no host of the fleet runs a container named `" + options.service + "`",
+                                 "`dockmig fleet ls` lists the hosts and their containers"));
+}
+
+}  // namespace
+
+VerbRunner define_fleet(CLI::App& command) {
+  auto options = std::make_shared<FleetOptions>();
+  command.require_subcommand(1);
+  CLI::App* ls = command.add_subcommand("ls", "List the hosts registered in the fleet, with what each holds");
+  add_etcd_option(*ls, *options);
+  ls->footer("A host is listed while its agent (`dockmig serve --etcd …`) runs; one that dies\n"
+             "leaves the list when its lease ends (serve --fleet-ttl, 10 s by default).\n"
+             "Example: dockmig fleet ls --etcd http://10.77.9.1:2379");
+  CLI::App* where_command = command.add_subcommand("where", "Say which host runs a service (a container of that name)");
+  where_command->add_option("service", options->service, "The service's container name")->required();
+  add_etcd_option(*where_command, *options);
+  where_command->footer("Prints `HOST AGENT-ADDRESS` for each host whose record lists a running container\n"
+                        "of that name; exits 2 when there is none. The records are refreshed every third of\n"
+                        "the lease TTL, so a container started or stopped just now may not show yet.\n"
+                        "Example: dockmig fleet where counter --etcd http://10.77.9.1:2379");
+  command.footer("The fleet is the set of agents registered in etcd (docs/fleet.md). --etcd may also\n"
+                 "come from DOCKMIG_ETCD.");
+  return [options, ls]() -> int { return ls->parsed() ? list(*options) : where(*options); };
+}
+
+}  // namespace dockmig::cli

@@ -1,0 +1,195 @@
+// etcd through its v3 JSON gateway (etcd 3.4 serves it at /v3/...), so dockmig needs no
+// gRPC stack: every call is one POST of a JSON body, answered by one JSON object, or by
+// {"error", "code"} with an HTTP error status. Even the lease keep-alive, a gRPC stream,
+// is one request and one {"result": …} answer when the request body holds one message.
+#include "etcd/client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+namespace dockmig::etcd {
+namespace {
+
+using nlohmann::json;
+
+struct CurlDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct HeaderListDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+size_t append_to_string(char* data, size_t size, size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+// The gRPC status etcd put in an error answer, as ours.
+ErrorCode code_for_grpc(int grpc_code) {
+  switch (grpc_code) {
+    case 3: return ErrorCode::InvalidInput;  // INVALID_ARGUMENT
+    case 4: return ErrorCode::Timeout;       // DEADLINE_EXCEEDED
+    case 5: return ErrorCode::NotFound;      // NOT_FOUND (e.g. "requested lease not found")
+    case 9: return ErrorCode::Conflict;      // FAILED_PRECONDITION
+    case 14: return ErrorCode::Network;      // UNAVAILABLE (e.g. no leader)
+    default: return ErrorCode::ToolFailed;
+  }
+}
+
+// etcd's own words from an error answer ({"error": "…", "message": "…", "code": 5}; a
+// stream's error is an object), else the start of the body.
+std::string error_message(const json& answer, const std::string& body) {
+  for (const char* field : {"message", "error"}) {
+    if (answer.is_object() && answer.contains(field) && answer[field].is_string())
+      return answer[field].get<std::string>();
+  }
+  return body.substr(0, 300);
+}
+
+int grpc_code_of(const json& answer) {
+  if (!answer.is_object()) return 0;
+  const json& holder = answer.contains("error") && answer["error"].is_object() ? answer["error"] : answer;
+  return holder.contains("code") && holder["code"].is_number_integer() ? holder["code"].get<int>() : 0;
+}
+
+Result<std::string> parse_endpoint(std::string_view text) {
+  std::string endpoint(text);
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://"))
+    return make_error(ErrorCode::InvalidInput, "etcd endpoint `" + std::string(text) + "` is not an http(s) URL",
+                      "give etcd's client URL, e.g. --etcd http://10.77.9.1:2379");
+  return endpoint;
+}
+
+}  // namespace
+
+Client::Client(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
+    : endpoints_(std::move(endpoints)), timeout_(timeout), preferred_(std::make_shared<std::atomic<size_t>>(0)) {}
+
+Result<Client> Client::open(std::string_view endpoints, std::chrono::milliseconds timeout) {
+  std::vector<std::string> parsed;
+  size_t start = 0;
+  while (start <= endpoints.size()) {
+    size_t comma = endpoints.find(',', start);
+    std::string_view one = endpoints.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    if (!one.empty()) {
+      Result<std::string> endpoint = parse_endpoint(one);
+      if (!endpoint) return std::move(endpoint.error());
+      parsed.push_back(std::move(*endpoint));
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (parsed.empty())
+    return make_error(ErrorCode::InvalidInput, "no etcd endpoint given",
+                      "give etcd's client URLs, e.g. --etcd http://10.77.9.1:2379");
+  return Client(std::move(parsed), timeout);
+}
+
+std::string Client::endpoints_text() const {
+  std::string text;
+  for (const std::string& endpoint : endpoints_) text += (text.empty() ? "" : ",") + endpoint;
+  return text;
+}
+
+Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload,
+                                   bool& reached) const {
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  std::string url = endpoint + std::string(path);
+  std::string body;
+  std::unique_ptr<curl_slist, HeaderListDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 2000)));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(curl.get());
+  std::string what = "etcd at " + endpoint + ": POST " + std::string(path);
+  reached = rc == CURLE_OK;
+  if (rc != CURLE_OK)
+    return make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::Timeout : ErrorCode::Network,
+                      what + ": " + curl_easy_strerror(rc));
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  json answer = json::parse(body, nullptr, false);
+  if (status >= 400 || (answer.is_object() && answer.contains("error")))
+    return make_error(code_for_grpc(grpc_code_of(answer)),
+                      what + ": " + error_message(answer, body) + " (HTTP " + std::to_string(status) + ")");
+  if (!answer.is_object())
+    return make_error(ErrorCode::ToolFailed, what + ": the answer is not a JSON object: " + body.substr(0, 300),
+                      "check that this URL is etcd's client URL (etcd 3.4 or later)");
+  return answer;
+}
+
+Result<json> Client::call(std::string_view path, const json& body) const {
+  std::string payload = body.dump();
+  size_t first = preferred_->load();
+  std::string unreachable;
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    size_t index = (first + i) % endpoints_.size();
+    bool reached = false;
+    Result<json> answer = call_endpoint(endpoints_[index], path, payload, reached);
+    if (reached) {
+      preferred_->store(index);
+      return answer;
+    }
+    if (endpoints_.size() == 1) return std::move(answer.error()).with_hint("check that etcd runs and that --etcd names its client URL");
+    unreachable += (unreachable.empty() ? "" : "; ") + answer.error().message;
+  }
+  return make_error(ErrorCode::Network, "no etcd endpoint answered: " + unreachable,
+                    "check that etcd runs and that --etcd names its client URLs");
+}
+
+Status Client::put(std::string_view key, std::string_view value, LeaseId lease) const {
+  Result<json> answer = call("/v3/kv/put", put_request(key, value, lease));
+  if (!answer) return std::move(answer.error());
+  return {};
+}
+
+Result<std::optional<KeyValue>> Client::get(std::string_view key) const {
+  Result<json> answer = call("/v3/kv/range", range_request(key));
+  if (!answer) return std::move(answer.error());
+  Result<std::vector<KeyValue>> found = parse_range(*answer);
+  if (!found) return std::move(found.error());
+  if (found->empty()) return std::optional<KeyValue>();
+  return std::optional<KeyValue>(std::move(found->front()));
+}
+
+Result<std::vector<KeyValue>> Client::get_prefix(std::string_view prefix) const {
+  Result<json> answer = call("/v3/kv/range", range_request(prefix, prefix_range_end(prefix)));
+  if (!answer) return std::move(answer.error());
+  return parse_range(*answer);
+}
+
+Result<Lease> Client::grant_lease(std::chrono::seconds ttl) const {
+  Result<json> answer = call("/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}});
+  if (!answer) return std::move(answer.error());
+  return parse_lease_grant(*answer);
+}
+
+Result<std::chrono::seconds> Client::keep_alive(LeaseId lease) const {
+  Result<json> answer = call("/v3/lease/keepalive", json{{"ID", std::to_string(lease)}});
+  if (!answer) return std::move(answer.error());
+  return parse_keep_alive(*answer, lease);
+}
+
+Status Client::revoke(LeaseId lease) const {
+  Result<json> answer = call("/v3/lease/revoke", json{{"ID", std::to_string(lease)}});
+  if (!answer) return std::move(answer.error());
+  return {};
+}
+
+Result<SwapOutcome> Client::put_if_mod_revision(std::string_view key, int64_t expected_mod_revision,
+                                                std::string_view value, LeaseId lease) const {
+  Result<json> answer = call("/v3/kv/txn", swap_request(key, expected_mod_revision, value, lease));
+  if (!answer) return std::move(answer.error());
+  return parse_swap(*answer);
+}
+
+}  // namespace dockmig::etcd

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+#include "etcd/wire.h"
+
+namespace dockmig::etcd {
+
+/// The only code that speaks to etcd: its v3 JSON gateway over HTTP (libcurl), one short
+/// request per call. Safe to use from several threads at once.
+class Client {
+ public:
+  /// `endpoints` is one client URL or several, comma-separated ("http://10.77.9.1:2379");
+  /// a call that cannot reach one tries the next.
+  static Result<Client> open(std::string_view endpoints,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
+  /// "http://a:2379" or "http://a:2379,http://b:2379", for messages.
+  std::string endpoints_text() const;
+
+  /// Writes `value` at `key`, under `lease` unless it is 0.
+  Status put(std::string_view key, std::string_view value, LeaseId lease = 0) const;
+  /// The key, or none when it does not exist.
+  Result<std::optional<KeyValue>> get(std::string_view key) const;
+  /// Every key that starts with `prefix`, in key order.
+  Result<std::vector<KeyValue>> get_prefix(std::string_view prefix) const;
+
+  Result<Lease> grant_lease(std::chrono::seconds ttl) const;
+  /// Renews the lease once; its TTL as renewed, or NotFound when it has already expired.
+  Result<std::chrono::seconds> keep_alive(LeaseId lease) const;
+  /// Ends the lease now, and with it every key it holds.
+  Status revoke(LeaseId lease) const;
+
+  /// Puts `value` at `key` only if the key's mod revision is still `expected_mod_revision`
+  /// (0: only if the key does not exist), in one transaction: the commit of a handoff.
+  Result<SwapOutcome> put_if_mod_revision(std::string_view key, int64_t expected_mod_revision,
+                                          std::string_view value, LeaseId lease = 0) const;
+
+  /// POSTs `body` to the gateway's `path` (e.g. "/v3/kv/range") and returns its answer.
+  Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body) const;
+
+ private:
+  Client(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
+  Result<nlohmann::json> call_endpoint(const std::string& endpoint, std::string_view path,
+                                       const std::string& payload, bool& reached) const;
+
+  std::vector<std::string> endpoints_;
+  std::chrono::milliseconds timeout_;
+  // The endpoint that answered last, tried first; shared by copies of this client.
+  std::shared_ptr<std::atomic<size_t>> preferred_;
+};
+
+}  // namespace dockmig::etcd

@@ -1,0 +1,52 @@
+// The fleet's host records in etcd: one key per agent, /dockmig/hosts/NAME, written under
+// the agent's lease, so a host that dies leaves the fleet when its lease ends.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dockmig/result.h"
+#include "etcd/client.h"
+
+namespace dockmig::fleet {
+
+/// Where host records live in etcd.
+inline constexpr std::string_view kHostsPrefix = "/dockmig/hosts/";
+
+struct HostRecord {
+  std::string name;            // the host's name in the fleet, unique
+  std::string agent_address;   // ADDR:PORT where its agent takes migrations (serve --listen)
+  std::string api_address;     // ADDR:PORT of its gateway API; empty without --api
+  std::string docker_version;
+  std::string criu_version;
+  uint64_t staging_free_bytes = 0;  // free space where incoming migrations are staged
+  std::vector<std::string> images;      // the images it holds, by digest (repo@sha256:…)
+  std::vector<std::string> containers;  // the names of its running containers
+  int64_t lease_ttl_seconds = 0;
+
+  bool operator==(const HostRecord&) const = default;
+};
+
+nlohmann::json to_json(const HostRecord& record);
+Result<HostRecord> host_record_from_json(const nlohmann::json& json);
+
+/// The etcd key of host `name`.
+std::string host_key(std::string_view name);
+/// Checks that `name` can be a key's last part: letters, digits, '.', '-', '_'.
+Status check_host_name(std::string_view name);
+
+/// Every registered host, by name. An unreadable record is skipped with a warning.
+Result<std::vector<HostRecord>> list_hosts(const etcd::Client& etcd);
+
+/// A table of the hosts, one line each, for people.
+std::string to_text(const std::vector<HostRecord>& hosts);
+
+/// The hosts whose records say they run a container named `service`. Until ownership
+/// records (docs/fleet.md) exist, this is what "where does the service run" means.
+std::vector<HostRecord> hosts_running(const std::vector<HostRecord>& hosts, std::string_view service);
+
+}  // namespace dockmig::fleet

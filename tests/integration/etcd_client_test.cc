@@ -1,0 +1,183 @@
+// The etcd client and the fleet membership against a real etcd: the one whose client URL
+// is in DOCKMIG_ETCD (tests/integration/etcd_client.sh runs this on the bed's etcd).
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "etcd/client.h"
+#include "fleet/membership.h"
+
+namespace dockmig {
+namespace {
+
+using std::chrono::seconds;
+
+class RealEtcd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* url = std::getenv("DOCKMIG_ETCD");
+    if (url == nullptr) GTEST_SKIP() << "DOCKMIG_ETCD is not set: no etcd to test against";
+    Result<etcd::Client> client = etcd::Client::open(url);
+    ASSERT_TRUE(client) << client.error().describe();
+    client_.emplace(std::move(*client));
+    // A prefix of its own per run, so runs never see each other's keys.
+    prefix_ = "/dockmig-test/" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "/";
+  }
+  const etcd::Client& etcd() { return *client_; }
+  std::string key(const std::string& name) { return prefix_ + name; }
+
+  std::optional<etcd::Client> client_;
+  std::string prefix_;
+};
+
+TEST_F(RealEtcd, PutThenGetGivesTheValueBack) {
+  ASSERT_TRUE(etcd().put(key("a"), "value with \xff bytes"));
+  Result<std::optional<etcd::KeyValue>> got = etcd().get(key("a"));
+  ASSERT_TRUE(got) << got.error().describe();
+  ASSERT_TRUE(*got);
+  EXPECT_EQ((*got)->value, "value with \xff bytes");
+  EXPECT_GT((*got)->mod_revision, 0);
+  Result<std::optional<etcd::KeyValue>> missing = etcd().get(key("missing"));
+  ASSERT_TRUE(missing) << missing.error().describe();
+  EXPECT_FALSE(*missing);
+}
+
+TEST_F(RealEtcd, GetPrefixFindsOnlyKeysUnderThePrefix) {
+  ASSERT_TRUE(etcd().put(key("hosts/a"), "1"));
+  ASSERT_TRUE(etcd().put(key("hosts/b"), "2"));
+  ASSERT_TRUE(etcd().put(key("hostsx"), "3"));
+  Result<std::vector<etcd::KeyValue>> hosts = etcd().get_prefix(key("hosts/"));
+  ASSERT_TRUE(hosts) << hosts.error().describe();
+  ASSERT_EQ(hosts->size(), 2u);
+  EXPECT_EQ((*hosts)[0].key, key("hosts/a"));
+  EXPECT_EQ((*hosts)[1].value, "2");
+}
+
+TEST_F(RealEtcd, AKeyUnderALeaseGoesWithTheRevokedLease) {
+  Result<etcd::Lease> lease = etcd().grant_lease(seconds(30));
+  ASSERT_TRUE(lease) << lease.error().describe();
+  ASSERT_TRUE(etcd().put(key("leased"), "x", lease->id));
+  Result<seconds> renewed = etcd().keep_alive(lease->id);
+  ASSERT_TRUE(renewed) << renewed.error().describe();
+  EXPECT_EQ(*renewed, seconds(30));
+  ASSERT_TRUE(etcd().revoke(lease->id));
+  Result<std::optional<etcd::KeyValue>> gone = etcd().get(key("leased"));
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+  Result<seconds> after = etcd().keep_alive(lease->id);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, ErrorCode::NotFound);
+}
+
+TEST_F(RealEtcd, AKeyUnderALeaseEndsWhenNobodyRenewsIt) {
+  Result<etcd::Lease> lease = etcd().grant_lease(seconds(2));
+  ASSERT_TRUE(lease) << lease.error().describe();
+  ASSERT_TRUE(etcd().put(key("short"), "x", lease->id));
+  std::this_thread::sleep_for(seconds(4));
+  Result<std::optional<etcd::KeyValue>> gone = etcd().get(key("short"));
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+}
+
+TEST_F(RealEtcd, PutUnderAnUnknownLeaseIsNotFoundAndNamesTheEndpoint) {
+  Status put = etcd().put(key("x"), "x", 12345);
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code, ErrorCode::NotFound);
+  EXPECT_NE(put.error().message.find(etcd().endpoints().front()), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("lease not found"), std::string::npos) << put.error().message;
+}
+
+TEST_F(RealEtcd, OnlyTheFirstOfTwoSwapsFromTheSameRevisionWins) {
+  Result<etcd::SwapOutcome> created = etcd().put_if_mod_revision(key("owner"), 0, "edge-a");
+  ASSERT_TRUE(created) << created.error().describe();
+  ASSERT_TRUE(created->succeeded);
+  Result<std::optional<etcd::KeyValue>> record = etcd().get(key("owner"));
+  ASSERT_TRUE(record && *record);
+  int64_t seen = (*record)->mod_revision;
+
+  Result<etcd::SwapOutcome> first = etcd().put_if_mod_revision(key("owner"), seen, "edge-b");
+  Result<etcd::SwapOutcome> second = etcd().put_if_mod_revision(key("owner"), seen, "edge-c");
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE(first->succeeded);
+  EXPECT_FALSE(second->succeeded);
+  ASSERT_TRUE(second->current);
+  EXPECT_EQ(second->current->value, "edge-b");
+  EXPECT_EQ(second->current->mod_revision, first->revision);
+  Result<etcd::SwapOutcome> recreate = etcd().put_if_mod_revision(key("owner"), 0, "edge-d");
+  ASSERT_TRUE(recreate);
+  EXPECT_FALSE(recreate->succeeded);
+}
+
+TEST_F(RealEtcd, AnUnreachableEndpointIsSkippedForTheNextOne) {
+  Result<etcd::Client> two = etcd::Client::open("http://127.0.0.1:9," + etcd().endpoints().front());
+  ASSERT_TRUE(two);
+  EXPECT_TRUE(two->put(key("failover"), "x"));
+  Result<etcd::Client> none = etcd::Client::open("http://127.0.0.1:9", std::chrono::milliseconds(500));
+  ASSERT_TRUE(none);
+  Status put = none->put(key("x"), "x");
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code, ErrorCode::Network);
+  EXPECT_NE(put.error().message.find("http://127.0.0.1:9"), std::string::npos) << put.error().message;
+}
+
+fleet::HostRecord test_host(const std::string& name) {
+  fleet::HostRecord record;
+  record.name = name;
+  record.agent_address = "10.0.0.1:7070";
+  return record;
+}
+
+// The membership writes at the real /dockmig/hosts/ prefix; the names are unique per run.
+TEST_F(RealEtcd, MembershipRegistersAndLeavesWhenDestroyed) {
+  std::string name = "test-" + std::to_string(::getpid()) + "-leaves";
+  {
+    Result<std::unique_ptr<fleet::Membership>> member =
+        fleet::Membership::join(etcd(), [&] { return Result<fleet::HostRecord>(test_host(name)); }, seconds(5));
+    ASSERT_TRUE(member) << member.error().describe();
+    Result<std::optional<etcd::KeyValue>> record = etcd().get(fleet::host_key(name));
+    ASSERT_TRUE(record && *record);
+    EXPECT_EQ((*record)->lease, (*member)->lease());
+  }
+  Result<std::optional<etcd::KeyValue>> gone = etcd().get(fleet::host_key(name));
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+}
+
+TEST_F(RealEtcd, MembershipKeepsTheRecordBeyondTheTtlAndFollowsChanges) {
+  std::string name = "test-" + std::to_string(::getpid()) + "-stays";
+  std::mutex mutex;
+  fleet::HostRecord now = test_host(name);
+  auto describe = [&] {
+    std::lock_guard lock(mutex);
+    return Result<fleet::HostRecord>(now);
+  };
+  Result<std::unique_ptr<fleet::Membership>> member = fleet::Membership::join(etcd(), describe, seconds(2));
+  ASSERT_TRUE(member) << member.error().describe();
+  {
+    std::lock_guard lock(mutex);
+    now.containers = {"counter"};
+  }
+  std::this_thread::sleep_for(seconds(5));  // 2.5 TTLs
+  Result<std::optional<etcd::KeyValue>> record = etcd().get(fleet::host_key(name));
+  ASSERT_TRUE(record && *record) << "the record ended although its lease was renewed";
+  EXPECT_NE((*record)->value.find("counter"), std::string::npos) << (*record)->value;
+}
+
+TEST_F(RealEtcd, MembershipRegistersAgainWhenItsLeaseWasLost) {
+  std::string name = "test-" + std::to_string(::getpid()) + "-again";
+  Result<std::unique_ptr<fleet::Membership>> member =
+      fleet::Membership::join(etcd(), [&] { return Result<fleet::HostRecord>(test_host(name)); }, seconds(3));
+  ASSERT_TRUE(member) << member.error().describe();
+  etcd::LeaseId first = (*member)->lease();
+  ASSERT_TRUE(etcd().revoke(first));  // as if etcd had been away longer than the TTL
+  std::this_thread::sleep_for(seconds(4));
+  Result<std::optional<etcd::KeyValue>> record = etcd().get(fleet::host_key(name));
+  ASSERT_TRUE(record && *record) << "the host did not register again";
+  EXPECT_NE((*record)->lease, first);
+  EXPECT_EQ((*record)->lease, (*member)->lease());
+}
+
+}  // namespace
+}  // namespace dockmig
