@@ -17,6 +17,7 @@ listed() {
 host_field() { python3 -c "import json; print([h for h in json.load(open('$hosts_json'))['hosts'] if h['name']=='$1'][0]['$2'])"; }
 is_listed() { listed | tr ' ' '\n' | grep -qx "$1"; }
 is_not_listed() { ! is_listed "$1"; }
+lists_exactly() { [ "$(listed)" = "$1" ]; }
 
 step "an agent whose etcd does not answer refuses to start"
 unreachable=http://${REGISTRY%:*}:2399
@@ -37,7 +38,7 @@ nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_A
   >>"$BED_STATE/agent-edge-c.log" 2>&1 &
 edge_c_agent=$!
 agent_pids+=("$edge_c_agent")
-wait_until 15 test "$(listed)" = "edge-a edge-b edge-c" || fail "fleet ls lists [$(listed)], expected edge-a edge-b edge-c"
+wait_until 15 lists_exactly "edge-a edge-b edge-c" || fail "fleet ls lists [$(listed)], expected edge-a edge-b edge-c"
 fleet ls | sed 's/^/    /'
 [ "$(host_field edge-c agent_address)" = "$EDGE_B_ADDR:7072" ] || fail "edge-c's agent address is $(host_field edge-c agent_address)"
 [[ $(host_field edge-a docker_version) =~ ^[0-9]+\. ]] || fail "edge-a's docker version is '$(host_field edge-a docker_version)'"
