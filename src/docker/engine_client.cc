@@ -4,29 +4,17 @@
 // verbatim because it is usually the most precise thing anyone can say.
 #include "docker/engine_client.h"
 
-#include <curl/curl.h>
 #include <sys/stat.h>
 
 #include <memory>
 
+#include "base/curl_handles.h"
 #include "docker/image_reference.h"
 
 namespace dockmig::docker {
 namespace {
 
 using nlohmann::json;
-
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-struct HeaderListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
-size_t append_to_string(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
 
 ErrorCode code_for_status(long status) {
   switch (status) {
@@ -112,18 +100,18 @@ Result<EngineClient> EngineClient::open(std::string_view address) {
 Result<HttpResponse> EngineClient::request(std::string_view method, std::string_view path,
                                            const json* body,
                                            std::chrono::seconds timeout) const {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  base::CurlHandle curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
   std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
   std::string payload = body ? body->dump() : "";
   HttpResponse response;
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers(
+  base::CurlHeaders headers(
       curl_slist_append(nullptr, "Content-Type: application/json"));
   curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   if (body) {
@@ -161,7 +149,7 @@ Result<json> EngineClient::get_json(std::string_view path) const {
 Status EngineClient::stream_json(std::string_view method, std::string_view path,
                                  const std::function<void(const json&)>& on_line,
                                  std::chrono::seconds timeout) const {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  base::CurlHandle curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
   std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
   LineStream lines{&on_line, {}, {}};
@@ -359,11 +347,11 @@ size_t upload_chunk(char* buffer, size_t size, size_t count, void* self_ptr) {
 
 Status EngineClient::stream_body(std::string_view method, std::string_view path,
                                  transfer::ByteSink* download, transfer::ByteSource* upload) const {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  base::CurlHandle curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
   std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
   BodyStreams streams{curl.get(), download, upload, {}, false, {}, 0};
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers(
+  base::CurlHeaders headers(
       curl_slist_append(nullptr, "Content-Type: application/x-tar"));
   curl_easy_setopt(curl.get(), CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());

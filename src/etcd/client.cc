@@ -4,26 +4,14 @@
 // is one request and one {"result": …} answer when the request body holds one message.
 #include "etcd/client.h"
 
-#include <curl/curl.h>
+#include <algorithm>
 
-#include <memory>
+#include "base/curl_handles.h"
 
 namespace dockmig::etcd {
 namespace {
 
 using nlohmann::json;
-
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-struct HeaderListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
-size_t append_to_string(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
 
 // The gRPC status etcd put in an error answer, as ours.
 ErrorCode code_for_grpc(int grpc_code) {
@@ -95,18 +83,18 @@ std::string Client::endpoints_text() const {
 
 Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload,
                                    bool& reached) const {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  base::CurlHandle curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
   std::string url = endpoint + std::string(path);
   std::string body;
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 2000)));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   CURLcode rc = curl_easy_perform(curl.get());
