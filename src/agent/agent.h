@@ -4,6 +4,7 @@
 
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
+#include "etcd/client.h"
 #include "migrate/create_policy.h"
 
 namespace dockmig::agent {
@@ -22,6 +23,7 @@ struct AgentOptions {
   std::string memory_dir = "/dev/shm";  // a tmpfs for incoming pages when it has room; "off": the state dir
   migrate::CreatePolicy policy;  // what migrations to here may create (--allow, --allow-bind)
   std::string etcd;            // the fleet's etcd client URLs, comma-separated; "" = no fleet
+  etcd::ClientTls etcd_tls;    // towards https:// etcd URLs
   std::string name;            // this host's name in the fleet; "" = the hostname
   int fleet_ttl = 10;          // seconds a dead agent stays in the fleet at most (its lease)
 };

@@ -56,7 +56,7 @@ Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker:
 Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
                                                       const docker::EngineClient& engine) {
   if (options.etcd.empty()) return std::unique_ptr<fleet::Membership>();
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   fleet::HostRecord fixed;
   fixed.name = options.name.empty() ? this_host_name() : options.name;

@@ -11,18 +11,18 @@ namespace {
 
 struct FleetOptions {
   std::string etcd;
+  etcd::ClientTls tls;
   std::string service;
   bool json = false;
 };
 
-void add_etcd_option(CLI::App& command, FleetOptions& options) {
-  command.add_option("--etcd", options.etcd, "The fleet's etcd client URLs, URL[,URL...]")
-      ->envname("DOCKMIG_ETCD")->type_name("URLS")->required();
+void add_fleet_options(CLI::App& command, FleetOptions& options) {
+  add_etcd_options(command, options.etcd, options.tls)->required();
   command.add_flag("--json", options.json, "Print one JSON object");
 }
 
 Result<std::vector<fleet::HostRecord>> read_hosts(const FleetOptions& options) {
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.tls);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   return fleet::list_hosts(*etcd);
 }
@@ -60,17 +60,25 @@ int where(const FleetOptions& options) {
 
 }  // namespace
 
+CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientTls& tls) {
+  command.add_option("--etcd-ca", tls.ca, "The CA of etcd's certificate, for https:// URLs (PEM)");
+  command.add_option("--etcd-cert", tls.cert, "A client certificate for etcd, when it asks for one (PEM)");
+  command.add_option("--etcd-key", tls.key, "The client certificate's key (PEM)");
+  return command.add_option("--etcd", endpoints, "The fleet's etcd client URLs, URL[,URL...] (env DOCKMIG_ETCD)")
+      ->envname("DOCKMIG_ETCD")->type_name("URLS");
+}
+
 VerbRunner define_fleet(CLI::App& command) {
   auto options = std::make_shared<FleetOptions>();
   command.require_subcommand(1);
   CLI::App* ls = command.add_subcommand("ls", "List the hosts registered in the fleet, with what each holds");
-  add_etcd_option(*ls, *options);
+  add_fleet_options(*ls, *options);
   ls->footer("A host is listed while its agent (`dockmig serve --etcd …`) runs; one that dies\n"
              "leaves the list when its lease ends (serve --fleet-ttl, 10 s by default).\n"
              "Example: dockmig fleet ls --etcd http://10.77.9.1:2379");
   CLI::App* where_command = command.add_subcommand("where", "Say which host runs a service (a container of that name)");
   where_command->add_option("service", options->service, "The service's container name")->required();
-  add_etcd_option(*where_command, *options);
+  add_fleet_options(*where_command, *options);
   where_command->footer("Prints `HOST AGENT-ADDRESS` for each host whose record lists a running container\n"
                         "of that name; exits 2 when there is none. The records are refreshed every third of\n"
                         "the lease TTL, so a container started or stopped just now may not show yet.\n"

@@ -7,6 +7,7 @@
 
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
+#include "etcd/client.h"
 
 namespace dockmig::cli {
 
@@ -37,6 +38,9 @@ VerbRunner define_serve(CLI::App& command);
 
 /// --tls-cert, --tls-key, --tls-ca and --insecure (serve.cc), for `serve` and `migrate`.
 void add_transport_options(CLI::App& command, TransportSecurity& security);
+
+/// --etcd URLS (also from DOCKMIG_ETCD) and its TLS files (fleet.cc), for `serve` and `fleet`.
+CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientTls& tls);
 
 /// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
 int report_error(const Error& error);

@@ -5,6 +5,7 @@
 #include "etcd/client.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "base/curl_handles.h"
 
@@ -41,6 +42,13 @@ int grpc_code_of(const json& answer) {
   return holder.contains("code") && holder["code"].is_number_integer() ? holder["code"].get<int>() : 0;
 }
 
+std::string unreachable_hint(const std::string& endpoint) {
+  if (endpoint.starts_with("https://"))
+    return "check that etcd runs at --etcd's URLs, that --etcd-ca signed its certificate, and that "
+           "--etcd-cert and --etcd-key are given when etcd asks for a client certificate";
+  return "check that etcd runs and that --etcd names its client URLs";
+}
+
 Result<std::string> parse_endpoint(std::string_view text) {
   std::string endpoint(text);
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
@@ -50,12 +58,26 @@ Result<std::string> parse_endpoint(std::string_view text) {
   return endpoint;
 }
 
+Status check_tls_files(const ClientTls& tls) {
+  for (auto [flag, path] : {std::pair{"--etcd-ca", &tls.ca}, {"--etcd-cert", &tls.cert}, {"--etcd-key", &tls.key}}) {
+    std::error_code error;
+    if (!path->empty() && !std::filesystem::is_regular_file(*path, error))
+      return make_error(ErrorCode::InvalidInput, std::string(flag) + ": no file `" + *path + "`");
+  }
+  if (tls.cert.empty() != tls.key.empty())
+    return make_error(ErrorCode::InvalidInput, "--etcd-cert and --etcd-key go together",
+                      "give both, or neither when etcd does not ask for client certificates");
+  return {};
+}
+
 }  // namespace
 
-Client::Client(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
-    : endpoints_(std::move(endpoints)), timeout_(timeout), preferred_(std::make_shared<std::atomic<size_t>>(0)) {}
+Client::Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout)
+    : endpoints_(std::move(endpoints)), tls_(std::move(tls)), timeout_(timeout),
+      preferred_(std::make_shared<std::atomic<size_t>>(0)) {}
 
-Result<Client> Client::open(std::string_view endpoints, std::chrono::milliseconds timeout) {
+Result<Client> Client::open(std::string_view endpoints, ClientTls tls, std::chrono::milliseconds timeout) {
+  if (Status checked = check_tls_files(tls); !checked) return std::move(checked.error());
   std::vector<std::string> parsed;
   size_t start = 0;
   while (start <= endpoints.size()) {
@@ -72,7 +94,7 @@ Result<Client> Client::open(std::string_view endpoints, std::chrono::millisecond
   if (parsed.empty())
     return make_error(ErrorCode::InvalidInput, "no etcd endpoint given",
                       "give etcd's client URLs, e.g. --etcd http://10.77.9.1:2379");
-  return Client(std::move(parsed), timeout);
+  return Client(std::move(parsed), std::move(tls), timeout);
 }
 
 std::string Client::endpoints_text() const {
@@ -97,12 +119,17 @@ Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  if (!tls_.ca.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, tls_.ca.c_str());
+  if (!tls_.cert.empty()) {
+    curl_easy_setopt(curl.get(), CURLOPT_SSLCERT, tls_.cert.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_SSLKEY, tls_.key.c_str());
+  }
   CURLcode rc = curl_easy_perform(curl.get());
   std::string what = "etcd at " + endpoint + ": POST " + std::string(path);
   reached = rc == CURLE_OK;
   if (rc != CURLE_OK)
     return make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::Timeout : ErrorCode::Network,
-                      what + ": " + curl_easy_strerror(rc));
+                      what + ": " + curl_easy_strerror(rc), unreachable_hint(endpoint));
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   json answer = json::parse(body, nullptr, false);
@@ -127,11 +154,11 @@ Result<json> Client::call(std::string_view path, const json& body) const {
       preferred_->store(index);
       return answer;
     }
-    if (endpoints_.size() == 1) return std::move(answer.error()).with_hint("check that etcd runs and that --etcd names its client URL");
+    if (endpoints_.size() == 1) return answer;
     unreachable += (unreachable.empty() ? "" : "; ") + answer.error().message;
   }
   return make_error(ErrorCode::Network, "no etcd endpoint answered: " + unreachable,
-                    "check that etcd runs and that --etcd names its client URLs");
+                    unreachable_hint(endpoints_.front()));
 }
 
 Status Client::put(std::string_view key, std::string_view value, LeaseId lease) const {

@@ -15,13 +15,21 @@
 
 namespace dockmig::etcd {
 
+/// TLS towards etcd (https:// endpoints): the CA that signed etcd's certificate, and this
+/// client's certificate and key when etcd asks for one (--client-cert-auth). Empty: none.
+struct ClientTls {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
 /// The only code that speaks to etcd: its v3 JSON gateway over HTTP (libcurl), one short
 /// request per call. Safe to use from several threads at once.
 class Client {
  public:
   /// `endpoints` is one client URL or several, comma-separated ("http://10.77.9.1:2379");
   /// a call that cannot reach one tries the next.
-  static Result<Client> open(std::string_view endpoints,
+  static Result<Client> open(std::string_view endpoints, ClientTls tls = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
@@ -50,11 +58,12 @@ class Client {
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body) const;
 
  private:
-  Client(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
+  Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout);
   Result<nlohmann::json> call_endpoint(const std::string& endpoint, std::string_view path,
                                        const std::string& payload, bool& reached) const;
 
   std::vector<std::string> endpoints_;
+  ClientTls tls_;
   std::chrono::milliseconds timeout_;
   // The endpoint that answered last, tried first; shared by copies of this client.
   std::shared_ptr<std::atomic<size_t>> preferred_;

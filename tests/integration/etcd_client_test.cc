@@ -114,7 +114,7 @@ TEST_F(RealEtcd, AnUnreachableEndpointIsSkippedForTheNextOne) {
   Result<etcd::Client> two = etcd::Client::open("http://127.0.0.1:9," + etcd().endpoints().front());
   ASSERT_TRUE(two);
   EXPECT_TRUE(two->put(key("failover"), "x"));
-  Result<etcd::Client> none = etcd::Client::open("http://127.0.0.1:9", std::chrono::milliseconds(500));
+  Result<etcd::Client> none = etcd::Client::open("http://127.0.0.1:9", {}, std::chrono::milliseconds(500));
   ASSERT_TRUE(none);
   Status put = none->put(key("x"), "x");
   ASSERT_FALSE(put);

@@ -54,6 +54,7 @@ dockmig_integration_test(migrate_upper_names)
 dockmig_integration_test(faults_subset LABELS faults)
 dockmig_integration_test(etcd_client LABELS fleet)
 dockmig_integration_test(fleet_membership LABELS fleet)
+dockmig_integration_test(fleet_tls LABELS fleet)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)

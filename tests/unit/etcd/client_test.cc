@@ -23,7 +23,7 @@ TEST(EtcdClient, RefusesAnEndpointWithoutScheme) {
 
 // Nothing listens on port 9 (discard) here: the connection is refused at once.
 TEST(EtcdClient, AnUnreachableEndpointIsANetworkErrorNamingIt) {
-  Result<Client> client = Client::open("http://127.0.0.1:9", std::chrono::milliseconds(500));
+  Result<Client> client = Client::open("http://127.0.0.1:9", {}, std::chrono::milliseconds(500));
   ASSERT_TRUE(client);
   Result<std::optional<KeyValue>> got = client->get("/k");
   ASSERT_FALSE(got);

@@ -7,7 +7,7 @@ namespace {
 
 // Nothing listens on port 9 (discard) here: the connection is refused at once.
 TEST(Membership, AnUnreachableEtcdAtJoinIsAClearError) {
-  Result<etcd::Client> etcd = etcd::Client::open("http://127.0.0.1:9", std::chrono::milliseconds(500));
+  Result<etcd::Client> etcd = etcd::Client::open("http://127.0.0.1:9", {}, std::chrono::milliseconds(500));
   ASSERT_TRUE(etcd);
   HostRecord host;
   host.name = "edge-x";
