@@ -61,11 +61,12 @@ int where(const FleetOptions& options) {
 }  // namespace
 
 CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientTls& tls) {
+  CLI::Option* urls = command.add_option("--etcd", endpoints, "The fleet's etcd client URLs, URL[,URL...]")
+                          ->envname("DOCKMIG_ETCD")->type_name("URLS");
   command.add_option("--etcd-ca", tls.ca, "The CA of etcd's certificate, for https:// URLs (PEM)");
   command.add_option("--etcd-cert", tls.cert, "A client certificate for etcd, when it asks for one (PEM)");
   command.add_option("--etcd-key", tls.key, "The client certificate's key (PEM)");
-  return command.add_option("--etcd", endpoints, "The fleet's etcd client URLs, URL[,URL...] (env DOCKMIG_ETCD)")
-      ->envname("DOCKMIG_ETCD")->type_name("URLS");
+  return urls;
 }
 
 VerbRunner define_fleet(CLI::App& command) {

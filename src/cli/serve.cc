@@ -71,8 +71,8 @@ VerbRunner define_serve(CLI::App& command) {
       ->check(CLI::Range(1, 1024))->capture_default_str();
   add_policy_options(command, *policy);
   add_etcd_options(command, options->etcd, options->etcd_tls)
-      ->description("The fleet's etcd client URLs, URL[,URL...] (env DOCKMIG_ETCD): register\n"
-                    "this host there under a lease, so gateways find it (`dockmig fleet ls`; docs/fleet.md)");
+      ->description("The fleet's etcd client URLs, URL[,URL...]: register this host there\n"
+                    "under a lease, so gateways find it (`dockmig fleet ls`; docs/fleet.md)");
   command.add_option("--name", options->name, "This host's name in the fleet (default: the hostname)");
   command.add_option("--fleet-ttl", options->fleet_ttl, "Seconds after a crash before this host leaves the fleet\n"
                      "(its etcd lease; renewed three times as often)")
