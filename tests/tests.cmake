@@ -27,7 +27,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/precopy_sender_test.cc
   tests/unit/migrate/plan_test.cc
   tests/unit/migrate/upper_index_test.cc
-  tests/unit/migrate/upper_sync_test.cc
+  tests/unit/migrate/tree_sync_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc
   tests/unit/checkpoint/criu_stats_test.cc

@@ -19,7 +19,7 @@
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
@@ -69,7 +69,7 @@ Status serve_warm(Session& session, const DestinationContext& context, const jso
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
   Result<std::string> fetched = fetch_image(session, context.engine, *image, dir);
   Status done = fetched ? Status() : Status(std::move(fetched.error()));
-  if (done && !warm_id.empty()) done = receive_upper(session, {dir / "upper", dir, 3}, /*then_sign=*/true);
+  if (done && !warm_id.empty()) done = receive_synced_tree(session, {dir / "upper", dir, 3}, /*then_sign=*/true);
   std::filesystem::remove_all(dir / "upper", ec);
   if (!done || warm_id.empty()) std::filesystem::remove_all(dir, ec);
   return done;
@@ -232,7 +232,7 @@ class DestinationMigration {
       Status applied = extract_blob(warm, upper_dir_);
       if (!applied) return applied;
     }
-    Status received = receive_upper(session_, sync_files(), /*then_sign=*/true);
+    Status received = receive_synced_tree(session_, sync_files(), /*then_sign=*/true);
     if (!received) return received;
     Result<MemoryReceiver> memory = MemoryReceiver::create(pages_dir_);
     if (!memory) return std::move(memory.error());
@@ -244,7 +244,7 @@ class DestinationMigration {
   }
 
   Status final_sync() {
-    Status applied = receive_upper(session_, sync_files(), /*then_sign=*/false);
+    Status applied = receive_synced_tree(session_, sync_files(), /*then_sign=*/false);
     if (!applied) return applied;
     Result<std::filesystem::path> images = receive_blob("checkpoint");
     if (!images) return std::move(images.error());
@@ -258,7 +258,7 @@ class DestinationMigration {
     return session_.send_message({{"type", "staged"}});
   }
 
-  UpperSyncFiles sync_files() const { return {upper_dir_, staging_, 3}; }
+  TreeSyncFiles sync_files() const { return {upper_dir_, staging_, 3}; }
 
   std::filesystem::path warm_blob() const {
     if (warm_id_.empty()) return {};

@@ -12,7 +12,7 @@
 #include "migrate/image_sync.h"
 #include "migrate/plan.h"
 #include "migrate/session.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 #include "migrate/warm_store.h"
 
 namespace dockmig::migrate {
@@ -65,7 +65,7 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
     std::filesystem::create_directories(warm.work, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + warm.work.string() + "`: " + ec.message());
     uint64_t image_raw = phase.raw_bytes;
-    Status synced = send_whole_upper(*session, {plan->container.upper_dir, warm.work, 3}, phase, progress);
+    Status synced = send_whole_tree(*session, {plan->container.upper_dir, warm.work, 3}, phase, progress);
     if (!synced) {
       std::filesystem::remove_all(warm.work, ec);
       return std::move(synced.error());

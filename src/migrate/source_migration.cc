@@ -30,7 +30,7 @@
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/channel.h"
 #include "transfer/zstd_stream.h"
@@ -204,10 +204,10 @@ class SourceMigration {
     PhaseReport& phase = report_.phase("presync");
     Status sent;
     if (warm_) {
-      sent = send_upper_changes(*session_, sync_files(), warm_->snapshot, *now, phase, progress_);
+      sent = send_tree_changes(*session_, sync_files(), warm_->snapshot, *now, phase, progress_);
       report_.prepared_bytes_saved = warm_->raw_bytes;
     } else {
-      sent = send_whole_upper(*session_, sync_files(), phase, progress_);
+      sent = send_whole_tree(*session_, sync_files(), phase, progress_);
     }
     presync_snapshot_ = std::move(*now);
     return sent;
@@ -332,7 +332,7 @@ class SourceMigration {
     return names;
   }
 
-  UpperSyncFiles sync_files() const {
+  TreeSyncFiles sync_files() const {
     return {plan_.container.upper_dir, warm_ ? warm_->work : work_dir_, request_.zstd_level};
   }
 

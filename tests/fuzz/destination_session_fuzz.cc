@@ -12,7 +12,7 @@
 #include "fuzz/session_fuzz.h"
 #include "migrate/destination_migration.h"
 #include "migrate/memory_sync.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 
 namespace {
 
@@ -48,7 +48,7 @@ Status whole_session(Session& session) {
 }
 
 Status upper_transfer(Session& session) {
-  return receive_upper(session, {agent().fresh("upper"), agent().fresh("work"), 3}, /*then_sign=*/true);
+  return receive_synced_tree(session, {agent().fresh("upper"), agent().fresh("work"), 3}, /*then_sign=*/true);
 }
 
 Status memory_transfer(Session& session) {

@@ -15,7 +15,7 @@
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
 #include "migrate/upper_deltas.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 
 namespace {
 
@@ -63,10 +63,10 @@ Source& source() {
 // The large file as changed since presync (a newer ctime), so it goes out as a delta
 // against whatever signature the destination sent for it.
 Status upper_transfer(Session& session) {
-  UpperSyncFiles files{source().root / "upper", source().fresh("work"), 3};
+  TreeSyncFiles files{source().root / "upper", source().fresh("work"), 3};
   PhaseReport phase;
   Progress quiet;
-  Status sent = send_whole_upper(session, files, phase, quiet);
+  Status sent = send_whole_tree(session, files, phase, quiet);
   if (!sent) return sent;
   layers::UpperSnapshot now = source().presync;
   ++now.entries.at("data/large").ctime_ns;

@@ -8,7 +8,7 @@
 #include "base/exception_boundary.h"
 #include "migrate/destination_migration.h"
 #include "migrate/memory_sync.h"
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 #include "migrate/warm_store.h"
 #include "unit/migrate/peer_wire.h"
 #include "unit/transfer/transfer_test_support.h"
@@ -152,7 +152,7 @@ class UpperReceiveTest : public transfer::testing::ScratchDirTest {
   Status receive(const Bytes& wire) {
     std::filesystem::create_directories(dir_ / "upper");
     return serve_from_peer(wire, [&](Session& session) {
-             return receive_upper(session, {dir_ / "upper", dir_, 3}, /*then_sign=*/true);
+             return receive_synced_tree(session, {dir_ / "upper", dir_, 3}, /*then_sign=*/true);
            }).status;
   }
 };

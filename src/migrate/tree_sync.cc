@@ -1,4 +1,4 @@
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 
 #include "layers/upper_tar.h"
 #include "migrate/peer_message.h"
@@ -27,16 +27,17 @@ void reset_dir(const fs::path& dir) {
   fs::create_directories(dir, ignored);
 }
 
-Status send_index(Session& session, const UpperIndex& index, int level, PhaseReport& phase, Progress& progress) {
-  return session.send_stream("upper-index", phase, progress, level,
+Status send_index(Session& session, const TreeSyncFiles& files, const UpperIndex& index, PhaseReport& phase,
+                  Progress& progress) {
+  return session.send_stream(files.tree + "-index", phase, progress, files.zstd_level,
                              [&](transfer::ByteSink& sink) { return write_upper_index(index, sink); });
 }
 
 // Read from its staging file once its checksum is verified; nothing in it is applied
 // before the blobs that follow are verified too.
-Result<UpperIndex> receive_index(Session& session, const UpperSyncFiles& files) {
-  fs::path staged = files.work / "upper-index.zst";
-  Status received = session.receive_blob_to_file("upper-index", staged);
+Result<UpperIndex> receive_index(Session& session, const TreeSyncFiles& files) {
+  fs::path staged = files.work / (files.tree + "-index.zst");
+  Status received = session.receive_blob_to_file(files.tree + "-index", staged);
   if (!received) return std::move(received.error());
   Result<transfer::FileSource> file = transfer::FileSource::open(staged);
   if (!file) return std::move(file.error());
@@ -44,16 +45,16 @@ Result<UpperIndex> receive_index(Session& session, const UpperSyncFiles& files) 
   return read_upper_index(index);
 }
 
-Status receive_signatures(Session& session, const UpperSyncFiles& files) {
+Status receive_signatures(Session& session, const TreeSyncFiles& files) {
   Result<json> applied = session.expect("applied");
   if (!applied) return std::move(applied.error());
   reset_dir(files.work / "signatures");
   return session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
 }
 
-Status answer_with_signatures(Session& session, const UpperSyncFiles& files) {
+Status answer_with_signatures(Session& session, const TreeSyncFiles& files) {
   reset_dir(files.work / "signatures");
-  Status signed_ = sign_large_files(files.upper, files.work / "signatures");
+  Status signed_ = sign_large_files(files.dir, files.work / "signatures");
   if (signed_) signed_ = session.send_message({{"type", "applied"}});
   if (!signed_) return signed_;
   PhaseReport unreported;  // the source counts this blob's bytes on its side
@@ -63,58 +64,58 @@ Status answer_with_signatures(Session& session, const UpperSyncFiles& files) {
 
 }  // namespace
 
-Status send_whole_upper(Session& session, const UpperSyncFiles& files, PhaseReport& phase, Progress& progress) {
-  Status sent = session.send_message({{"type", "upper"}, {"whole", true}});
-  if (sent) sent = send_tree(session, "upper", files.upper, nullptr, files.zstd_level, phase, progress);
+Status send_whole_tree(Session& session, const TreeSyncFiles& files, PhaseReport& phase, Progress& progress) {
+  Status sent = session.send_message({{"type", files.tree}, {"whole", true}});
+  if (sent) sent = send_tree(session, files.tree, files.dir, nullptr, files.zstd_level, phase, progress);
   if (!sent) return sent;
   return receive_signatures(session, files);
 }
 
-Status send_final_changes(Session& session, const UpperSyncFiles& files, const layers::UpperSnapshot& baseline,
+Status send_final_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
                           const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
   layers::UpperChanges changes = layers::diff_snapshots(baseline, now);
   reset_dir(files.work / "deltas");
   Result<std::vector<DeltaEntry>> deltas =
-      make_deltas(files.upper, files.work / "signatures", changes.modified, files.work / "deltas");
+      make_deltas(files.dir, files.work / "signatures", changes.modified, files.work / "deltas");
   if (!deltas) return std::move(deltas.error());
   std::vector<std::string> changed = changes.added;
   changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
   UpperIndex index{std::move(changes.deleted), std::move(*deltas)};
-  Status sent = session.send_message({{"type", "upper"}, {"whole", false}});
-  if (sent) sent = send_index(session, index, files.zstd_level, phase, progress);
-  if (sent) sent = send_tree(session, "upper-changes", files.upper, &changed, files.zstd_level, phase, progress);
-  if (sent) sent = send_tree(session, "upper-deltas", files.work / "deltas", nullptr, files.zstd_level, phase, progress);
+  Status sent = session.send_message({{"type", files.tree}, {"whole", false}});
+  if (sent) sent = send_index(session, files, index, phase, progress);
+  if (sent) sent = send_tree(session, files.tree + "-changes", files.dir, &changed, files.zstd_level, phase, progress);
+  if (sent) sent = send_tree(session, files.tree + "-deltas", files.work / "deltas", nullptr, files.zstd_level, phase, progress);
   return sent;
 }
 
-Status send_upper_changes(Session& session, const UpperSyncFiles& files, const layers::UpperSnapshot& baseline,
+Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
                           const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
   Status sent = send_final_changes(session, files, baseline, now, phase, progress);
   if (!sent) return sent;
   return receive_signatures(session, files);
 }
 
-Status receive_upper(Session& session, const UpperSyncFiles& files, bool then_sign) {
-  Result<json> header = session.expect("upper");
+Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool then_sign) {
+  Result<json> header = session.expect(files.tree);
   if (!header) return std::move(header.error());
   PeerMessage fields(*header);
   bool whole = fields.boolean_or("whole", false);
   if (Status read = fields.status(); !read) return read;
   Status applied;
   if (whole) {
-    applied = session.receive_tree("upper", files.work / "upper.zst", files.upper);
+    applied = session.receive_tree(files.tree, files.work / (files.tree + ".zst"), files.dir);
   } else {
     Result<UpperIndex> index = receive_index(session, files);
     if (!index) return std::move(index.error());
-    Status received = session.receive_blob_to_file("upper-changes", files.work / "upper-changes.zst");
-    if (received) received = session.receive_blob_to_file("upper-deltas", files.work / "upper-deltas.zst");
+    Status received = session.receive_blob_to_file(files.tree + "-changes", files.work / (files.tree + "-changes.zst"));
+    if (received) received = session.receive_blob_to_file(files.tree + "-deltas", files.work / (files.tree + "-deltas.zst"));
     if (!received) return received;
     // All three blobs are verified; apply deletions first (a path may come back changed).
     reset_dir(files.work / "deltas");
-    applied = layers::remove_paths(files.upper, index->deleted);
-    if (applied) applied = extract_blob(files.work / "upper-changes.zst", files.upper);
-    if (applied) applied = extract_blob(files.work / "upper-deltas.zst", files.work / "deltas");
-    if (applied) applied = apply_deltas(files.upper, files.work / "deltas", index->deltas);
+    applied = layers::remove_paths(files.dir, index->deleted);
+    if (applied) applied = extract_blob(files.work / (files.tree + "-changes.zst"), files.dir);
+    if (applied) applied = extract_blob(files.work / (files.tree + "-deltas.zst"), files.work / "deltas");
+    if (applied) applied = apply_deltas(files.dir, files.work / "deltas", index->deltas);
   }
   if (!applied || !then_sign) return applied;
   return answer_with_signatures(session, files);

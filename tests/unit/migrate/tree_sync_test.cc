@@ -1,7 +1,7 @@
 // Both ends of the writable layer's transfers over a real session pair: what the source
 // deleted or changed after the first transfer is deleted or changed at the destination,
 // whatever bytes its name holds and however long the list of deletions.
-#include "migrate/upper_sync.h"
+#include "migrate/tree_sync.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -49,13 +49,13 @@ layers::UpperSnapshot snapshot_of(const fs::path& dir) {
   return snapshot ? std::move(*snapshot) : layers::UpperSnapshot{};
 }
 
-class UpperSyncTest : public transfer::testing::ScratchDirTest {
+class TreeSyncTest : public transfer::testing::ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
     source_ = {dir_ / "source/upper", dir_ / "source/work", 3};
     destination_ = {dir_ / "destination/upper", dir_ / "destination/work", 3};
-    for (const fs::path& dir : {source_.upper, source_.work, destination_.upper, destination_.work})
+    for (const fs::path& dir : {source_.dir, source_.work, destination_.dir, destination_.work})
       fs::create_directories(dir);
   }
 
@@ -64,70 +64,70 @@ class UpperSyncTest : public transfer::testing::ScratchDirTest {
   Status transfer_whole_then_changes(const std::function<void()>& change) {
     Ends ends = converse(
         [&](Session& session) {
-          layers::UpperSnapshot baseline = snapshot_of(source_.upper);
-          Status sent = send_whole_upper(session, source_, phase_, progress_);
+          layers::UpperSnapshot baseline = snapshot_of(source_.dir);
+          Status sent = send_whole_tree(session, source_, phase_, progress_);
           if (!sent) return sent;
           change();
-          return send_upper_changes(session, source_, baseline, snapshot_of(source_.upper), phase_, progress_);
+          return send_tree_changes(session, source_, baseline, snapshot_of(source_.dir), phase_, progress_);
         },
         [&](Session& session) {
-          Status applied = receive_upper(session, destination_, /*then_sign=*/true);
-          if (applied) applied = receive_upper(session, destination_, /*then_sign=*/true);
+          Status applied = receive_synced_tree(session, destination_, /*then_sign=*/true);
+          if (applied) applied = receive_synced_tree(session, destination_, /*then_sign=*/true);
           return applied;
         });
     EXPECT_TRUE(ends.source) << ends.source.error().message;
     return ends.destination;
   }
 
-  UpperSyncFiles source_, destination_;  // under dir_, set once SetUp made it
+  TreeSyncFiles source_, destination_;  // under dir_, set once SetUp made it
   PhaseReport phase_;
   Progress progress_;
 };
 
-TEST_F(UpperSyncTest, NamesThatAreNotUtf8AreDeletedAndChangedAtTheDestination) {
-  write_file(source_.upper / "caf\xe9", "deleted after the first transfer");
-  write_file(source_.upper / "line\nbreak", "deleted too");
-  write_file(source_.upper / "d\xe9j\xe0/inner", "in a deleted directory");
-  write_file(source_.upper / "na\xefve", "kept\n");
-  const fs::path big = source_.upper / "gro\xdf";
+TEST_F(TreeSyncTest, NamesThatAreNotUtf8AreDeletedAndChangedAtTheDestination) {
+  write_file(source_.dir / "caf\xe9", "deleted after the first transfer");
+  write_file(source_.dir / "line\nbreak", "deleted too");
+  write_file(source_.dir / "d\xe9j\xe0/inner", "in a deleted directory");
+  write_file(source_.dir / "na\xefve", "kept\n");
+  const fs::path big = source_.dir / "gro\xdf";
   write_file(big, std::string(kDeltaMinBytes + 4096, 'b'));
 
   Status applied = transfer_whole_then_changes([&] {
-    fs::remove(source_.upper / "caf\xe9");
-    fs::remove(source_.upper / "line\nbreak");
-    fs::remove_all(source_.upper / "d\xe9j\xe0");
+    fs::remove(source_.dir / "caf\xe9");
+    fs::remove(source_.dir / "line\nbreak");
+    fs::remove_all(source_.dir / "d\xe9j\xe0");
     std::fstream(big, std::ios::in | std::ios::out | std::ios::binary).seekp(1 << 20) << "changed in place";
-    write_file(source_.upper / "neu\xfc", "new");
+    write_file(source_.dir / "neu\xfc", "new");
   });
 
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_TRUE(fs::exists(source_.work / "deltas" / "gro\xdf")) << "the large file did not travel as a delta";
-  EXPECT_FALSE(fs::exists(destination_.upper / "caf\xe9"));
-  EXPECT_FALSE(fs::exists(destination_.upper / "line\nbreak"));
-  EXPECT_FALSE(fs::exists(destination_.upper / "d\xe9j\xe0"));
-  EXPECT_EQ(read_file(destination_.upper / "na\xefve"), "kept\n");
-  EXPECT_EQ(read_file(destination_.upper / "gro\xdf"), read_file(big));
-  EXPECT_EQ(read_file(destination_.upper / "neu\xfc"), "new");
+  EXPECT_FALSE(fs::exists(destination_.dir / "caf\xe9"));
+  EXPECT_FALSE(fs::exists(destination_.dir / "line\nbreak"));
+  EXPECT_FALSE(fs::exists(destination_.dir / "d\xe9j\xe0"));
+  EXPECT_EQ(read_file(destination_.dir / "na\xefve"), "kept\n");
+  EXPECT_EQ(read_file(destination_.dir / "gro\xdf"), read_file(big));
+  EXPECT_EQ(read_file(destination_.dir / "neu\xfc"), "new");
 }
 
-TEST_F(UpperSyncTest, DeletedListLargerThanAFrameIsApplied) {
+TEST_F(TreeSyncTest, DeletedListLargerThanAFrameIsApplied) {
   const std::string prefix = "many/" + std::string(200, 'n');
   constexpr int kFiles = 6000;
-  for (int i = 0; i < kFiles; ++i) write_file(source_.upper / (prefix + std::to_string(i)), "");
-  write_file(source_.upper / "kept", "kept");
+  for (int i = 0; i < kFiles; ++i) write_file(source_.dir / (prefix + std::to_string(i)), "");
+  write_file(source_.dir / "kept", "kept");
   ASSERT_GT(kFiles * prefix.size(), transfer::kMaxFrame);
 
   Status applied = transfer_whole_then_changes([&] {
-    for (int i = 0; i < kFiles; ++i) fs::remove(source_.upper / (prefix + std::to_string(i)));
+    for (int i = 0; i < kFiles; ++i) fs::remove(source_.dir / (prefix + std::to_string(i)));
   });
 
   ASSERT_TRUE(applied) << applied.error().message;
-  ASSERT_TRUE(fs::is_directory(destination_.upper / "many"));
-  EXPECT_TRUE(fs::is_empty(destination_.upper / "many"));
-  EXPECT_EQ(read_file(destination_.upper / "kept"), "kept");
+  ASSERT_TRUE(fs::is_directory(destination_.dir / "many"));
+  EXPECT_TRUE(fs::is_empty(destination_.dir / "many"));
+  EXPECT_EQ(read_file(destination_.dir / "kept"), "kept");
 }
 
-TEST_F(UpperSyncTest, IndexThatClimbsOutOfTheLayerIsRefusedAndTouchesNothing) {
+TEST_F(TreeSyncTest, IndexThatClimbsOutOfTheLayerIsRefusedAndTouchesNothing) {
   write_file(dir_ / "destination/outside", "not the container's");
   Ends ends = converse(
       [&](Session& session) {
@@ -137,7 +137,7 @@ TEST_F(UpperSyncTest, IndexThatClimbsOutOfTheLayerIsRefusedAndTouchesNothing) {
         });
         return sent;
       },
-      [&](Session& session) { return receive_upper(session, destination_, /*then_sign=*/true); });
+      [&](Session& session) { return receive_synced_tree(session, destination_, /*then_sign=*/true); });
 
   ASSERT_FALSE(ends.destination);
   EXPECT_EQ(ends.destination.error().code, ErrorCode::InvalidInput);

@@ -1,0 +1,43 @@
+// A directory tree's two transfers, shared by a migration and a preparation: the whole
+// tree, or what changed since a baseline (deleted paths, changed entries as a tar, large
+// modified files as librsync deltas). After each, the destination signs its large files
+// and sends the signatures back, so that the next transfer can send deltas. The trees are
+// the writable layer (overlay2's UpperDir) and each volume's data.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "dockmig/migration.h"
+#include "layers/upper_snapshot.h"
+#include "migrate/progress.h"
+#include "migrate/session.h"
+
+namespace dockmig::migrate {
+
+/// Where a side keeps what one transfer of a tree needs.
+struct TreeSyncFiles {
+  std::filesystem::path dir;   // the tree: the container's UpperDir, or a volume's _data
+  std::filesystem::path work;  // private scratch of this tree: staged blobs, signatures, deltas
+  int zstd_level = kZstdLevelAuto;  // or a fixed level (see Session::send_stream)
+  /// The header message's type and its blobs' prefix (docs/protocol.md): "upper" or "volume".
+  std::string tree = "upper";
+};
+
+// Source side. Each returns once the destination has applied the transfer and the
+// signatures of its large files are in files.work/"signatures".
+Status send_whole_tree(Session& session, const TreeSyncFiles& files, PhaseReport& phase, Progress& progress);
+Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress);
+
+/// Destination side, the counterpart of all three: applies the whole layer or the changes,
+/// each blob only once its checksum is verified. With `then_sign` it answers with the
+/// signatures (not after a finalsync, where the checkpoint follows instead).
+Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool then_sign);
+
+/// Source side of a finalsync's changes: like send_tree_changes, but the destination
+/// answers nothing (the checkpoint follows on the same stream).
+Status send_final_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress);
+
+}  // namespace dockmig::migrate
