@@ -28,6 +28,8 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/plan_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/tree_sync_test.cc
+  tests/unit/migrate/mounts_test.cc
+  tests/unit/migrate/volume_sync_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc
   tests/unit/checkpoint/criu_stats_test.cc

@@ -34,6 +34,14 @@ struct TransportSecurity {
 /// matched to the link").
 inline constexpr int kZstdLevelAuto = 0;
 
+/// A bind mount's source directory here and the directory at the destination that the
+/// migrated container mounts instead (`--bind-map SRC=DST`); DST must exist there.
+struct BindMapping {
+  std::string source;
+  std::string destination;
+  bool operator==(const BindMapping&) const = default;
+};
+
 struct MigrationRequest {
   std::string container;      // name or id on the source
   std::string destination;    // ADDR:PORT of the destination agent
@@ -47,6 +55,7 @@ struct MigrationRequest {
   double precopy_target_seconds = 0.5;
   std::string criu = "criu";  // for the page server at the freeze: the CRIU dockerd runs
   TransportSecurity security;  // for the link to the destination agent
+  std::vector<BindMapping> bind_map;  // bind mounts allowed to move, by their mapping
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.
   std::string state_dir = "/var/lib/dockmig";

@@ -8,6 +8,7 @@
 #include <initializer_list>
 
 #include "docker/image_reference.h"
+#include "migrate/mounts.h"
 #include "migrate/session.h"
 #include "transfer/compression_level.h"
 
@@ -20,6 +21,8 @@ constexpr size_t kMaxContainerRef = 128;
 constexpr size_t kMaxImageRef = 255;
 constexpr size_t kMaxDestination = 261;  // a 255-character host name, ":" and a port
 constexpr size_t kMaxIdempotencyKey = 255;
+constexpr size_t kMaxBindMappings = 64;
+constexpr size_t kMaxBindMappingText = 8193;  // two paths of PATH_MAX and the `=`
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
@@ -78,6 +81,22 @@ Result<int> zstd_level_option(const json& value) {
   return invalid("`options.zstd_level` must be \"auto\" or an integer from 1 to 19");
 }
 
+/// `options.bind_map`: a list of "SRC=DST" strings, as --bind-map takes them.
+Result<std::vector<BindMapping>> bind_map_option(const json& value) {
+  if (!value.is_array() || value.size() > kMaxBindMappings)
+    return invalid("`options.bind_map` must be a list of at most " + std::to_string(kMaxBindMappings) +
+                   " \"SRC=DST\" strings");
+  std::vector<BindMapping> mappings;
+  for (const json& item : value) {
+    if (!item.is_string() || item.get<std::string>().size() > kMaxBindMappingText)
+      return invalid("`options.bind_map` holds " + shown(item.dump()) + ", not a \"SRC=DST\" string");
+    Result<BindMapping> mapping = migrate::parse_bind_mapping(item.get<std::string>());
+    if (!mapping) return invalid("`options.bind_map`: " + mapping.error().message, mapping.error().hint);
+    mappings.push_back(*mapping);
+  }
+  return mappings;
+}
+
 Result<HandoffOptions> parse_options(const json& options) {
   HandoffOptions parsed;
   if (!options.is_object()) return invalid("`options` must be an object");
@@ -89,12 +108,16 @@ Result<HandoffOptions> parse_options(const json& options) {
       if (!value.is_string()) return invalid("`options.target_name` must be a string");
       parsed.target_name = value.get<std::string>();
       if (Status ok = check_container(parsed.target_name, "options.target_name"); !ok) return std::move(ok.error());
+    } else if (key == "bind_map") {
+      Result<std::vector<BindMapping>> mappings = bind_map_option(value);
+      if (!mappings) return std::move(mappings.error());
+      parsed.bind_map = std::move(*mappings);
     } else if (key == "zstd_level") {
       Result<int> level = zstd_level_option(value);
       if (!level) return std::move(level.error());
       parsed.zstd_level = *level;
     } else {
-      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level");
+      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map");
     }
   }
   return parsed;
@@ -193,6 +216,11 @@ nlohmann::json to_json(const HandoffSpec& spec) {
   json level = spec.options.zstd_level == kZstdLevelAuto ? json("auto") : json(spec.options.zstd_level);
   json options = {{"keep_source", spec.options.keep_source}, {"zstd_level", level}};
   if (!spec.options.target_name.empty()) options["target_name"] = spec.options.target_name;
+  if (!spec.options.bind_map.empty()) {
+    json mappings = json::array();
+    for (const BindMapping& mapping : spec.options.bind_map) mappings.push_back(mapping.source + "=" + mapping.destination);
+    options["bind_map"] = mappings;
+  }
   return {{"container", spec.container}, {"destination", spec.destination}, {"options", options}};
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,7 @@ struct HandoffOptions {
   bool keep_source = false;
   std::string target_name;  // name at the destination; "" = the same
   int zstd_level = kZstdLevelAuto;  // "auto" in JSON, or 1-19
+  std::vector<BindMapping> bind_map;  // ["SRC=DST", ...] in JSON, as `--bind-map`
 };
 
 /// A POST /v1/handoffs body: {"container", "destination", "options"?}.

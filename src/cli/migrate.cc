@@ -159,6 +159,12 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--keep-source", request->keep_source,
                    "Keep the stopped source container instead of removing it");
   command.add_flag("--dry-run", request->dry_run, "Say what would move and how big; move nothing");
+  auto bind_map = std::make_shared<std::vector<std::string>>();
+  command.add_option("--bind-map", *bind_map,
+                     "SRC=DST: the bind mount of SRC mounts DST at the destination instead, a path\n"
+                     "that must exist there (nothing is copied); repeatable. A bind mount without\n"
+                     "a map is refused")
+      ->type_name("SRC=DST");
   command.add_option("--zstd-level", request->zstd_level,
                      "Compression level: auto (chosen per blob from the measured link rate and how\n"
                      "fast this CPU compresses a sample of it) or 1-19 for every blob")
@@ -204,12 +210,17 @@ VerbRunner define_migrate(CLI::App& command) {
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, as_json, prepared, mode]() -> int {
+  return [request, as_json, prepared, mode, bind_map]() -> int {
+    for (const std::string& text : *bind_map) {
+      Result<BindMapping> mapping = migrate::parse_bind_mapping(text);
+      if (!mapping) return report_error(mapping.error());
+      request->bind_map.push_back(*mapping);
+    }
     request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());
-      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container);
+      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container, request->bind_map);
       if (!plan) return report_error(plan.error());
       if (*as_json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
       else std::printf("%sdry run: nothing was moved\n", migrate::to_text(*plan).c_str());

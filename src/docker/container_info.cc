@@ -19,6 +19,31 @@ bool bool_at(const json& object, const json::json_pointer& pointer) {
   return object.contains(pointer) && object.at(pointer).is_boolean() && object.at(pointer).get<bool>();
 }
 
+Mount parse_mount(const json& mount) {
+  if (!mount.is_object()) return {"?", "", "", "", "", true};
+  return {string_at(mount, "/Type"_json_pointer),        string_at(mount, "/Name"_json_pointer),
+          string_at(mount, "/Driver"_json_pointer),      string_at(mount, "/Source"_json_pointer),
+          string_at(mount, "/Destination"_json_pointer), !mount.contains("RW") || bool_at(mount, "/RW"_json_pointer)};
+}
+
+// --mount type=tmpfs is not listed with its options in the inspect's Mounts; --tmpfs not at all.
+std::vector<json> tmpfs_mounts(const json& host_config) {
+  std::vector<json> found;
+  json mounts = host_config.value("Mounts", json::array());
+  if (!mounts.is_array()) return found;
+  for (const json& mount : mounts)
+    if (mount.is_object() && mount.value("Type", json()) == "tmpfs") found.push_back(mount);
+  return found;
+}
+
+json mount_request(const Mount& mount, const BindSources& bind_sources) {
+  auto mapped = bind_sources.find(mount.source);
+  std::string source = mount.type == "volume" ? mount.name
+                       : mapped != bind_sources.end() ? mapped->second
+                                                      : mount.source;
+  return {{"Type", mount.type}, {"Source", source}, {"Target", mount.destination}, {"ReadOnly", !mount.read_write}};
+}
+
 }  // namespace
 
 std::vector<NetworkAddress> network_addresses(const json& inspect) {
@@ -62,10 +87,10 @@ Result<ContainerInfo> parse_container(const json& inspect) {
   info.upper_dir = string_at(inspect, "/GraphDriver/Data/UpperDir"_json_pointer);
   info.config = inspect["Config"];
   info.host_config = inspect.value("HostConfig", json::object());
-  for (const json& mount : inspect.value("Mounts", json::array())) {
-    info.mounts.push_back(mount.value("Type", "?") + ":" + mount.value("Source", "") + "->" +
-                          mount.value("Destination", ""));
-  }
+  json mounts = inspect.value("Mounts", json::array());
+  if (mounts.is_array())
+    for (const json& mount : mounts) info.mounts.push_back(parse_mount(mount));
+  info.tmpfs_mounts = tmpfs_mounts(info.host_config);
   return info;
 }
 
@@ -81,12 +106,10 @@ std::vector<std::string> migration_blockers(const ContainerInfo& info) {
     reasons.push_back("its pid mode is `" + info.pid_mode + "`: its processes are not its own to move");
   if (info.storage_driver != "overlay2")
     reasons.push_back("its storage driver is `" + info.storage_driver + "`, not overlay2");
-  for (const std::string& mount : info.mounts)
-    reasons.push_back("it has a mount (" + mount + ") whose data dockmig cannot move yet");
   return reasons;
 }
 
-json create_request(const ContainerInfo& info) {
+json create_request(const ContainerInfo& info, const BindSources& bind_sources) {
   json body = info.config;
   json host = json::object();
   for (const char* key : {"PortBindings", "RestartPolicy", "NetworkMode", "Init", "ShmSize",
@@ -96,6 +119,11 @@ json create_request(const ContainerInfo& info) {
     if (info.host_config.contains(key) && !info.host_config[key].is_null())
       host[key] = info.host_config[key];
   }
+  json mounts = json::array();
+  for (const Mount& mount : info.mounts)
+    if (mount.type == "volume" || mount.type == "bind") mounts.push_back(mount_request(mount, bind_sources));
+  for (const json& tmpfs : info.tmpfs_mounts) mounts.push_back(tmpfs);
+  if (!mounts.empty()) host["Mounts"] = mounts;
   body["HostConfig"] = host;
   return body;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,16 @@
 #include "dockmig/result.h"
 
 namespace dockmig::docker {
+
+/// One entry of the inspect's Mounts: a volume, a bind or a tmpfs.
+struct Mount {
+  std::string type;         // "volume", "bind", "tmpfs", ...
+  std::string name;         // a volume's name (an anonymous one's is 64 hex digits); "" for others
+  std::string driver;       // a volume's driver
+  std::string source;       // on this host: a bind's path, a local volume's data dir
+  std::string destination;  // in the container
+  bool read_write = true;
+};
 
 /// What a migration needs to know about a container, parsed from GET /containers/{id}/json.
 struct ContainerInfo {
@@ -25,7 +36,8 @@ struct ContainerInfo {
   std::string pid_mode;  // HostConfig.PidMode: "" (its own), "host", "container:ID"
   std::string storage_driver;  // GraphDriver.Name
   std::string upper_dir;       // GraphDriver.Data.UpperDir
-  std::vector<std::string> mounts;  // "type:source->destination", any means "cannot move yet"
+  std::vector<Mount> mounts;
+  std::vector<nlohmann::json> tmpfs_mounts;  // HostConfig.Mounts of type tmpfs, verbatim
   nlohmann::json config;       // Config, verbatim: recreated as is at the destination
   nlohmann::json host_config;  // HostConfig, verbatim
 };
@@ -48,9 +60,13 @@ std::vector<NetworkAddress> network_addresses(const nlohmann::json& inspect);
 /// Why this container cannot be live-migrated yet, or empty when it can.
 std::vector<std::string> migration_blockers(const ContainerInfo& info);
 
+/// Where each bind mount's source path is at the destination, by its path here.
+using BindSources = std::map<std::string, std::string>;
+
 /// The body of POST /containers/create that recreates `info` on another host: the same
 /// image and configuration (command, entrypoint, env, working dir, user, labels, ports,
-/// restart policy, hostname), with only the host settings that can move.
-nlohmann::json create_request(const ContainerInfo& info);
+/// restart policy, hostname), with only the host settings that can move, and the same
+/// mounts: volumes by name, binds from their path in `bind_sources` (else their own).
+nlohmann::json create_request(const ContainerInfo& info, const BindSources& bind_sources = {});
 
 }  // namespace dockmig::docker

@@ -281,6 +281,27 @@ Status EngineClient::remove_container(std::string_view id, bool force) const {
   return {};
 }
 
+Result<json> EngineClient::list_running_containers() const { return get_json("/containers/json"); }
+
+Result<json> EngineClient::inspect_volume(std::string_view name) const {
+  return get_json("/volumes/" + url_encode(name));
+}
+
+Result<json> EngineClient::create_volume(std::string_view name, const json& labels) const {
+  json body = {{"Name", name}, {"Driver", "local"}, {"Labels", labels.is_object() ? labels : json::object()}};
+  Result<HttpResponse> response = request("POST", "/volumes/create", &body);
+  if (!response) return std::move(response.error()).wrap("creating volume `" + std::string(name) + "`");
+  json parsed = json::parse(response->body, nullptr, false);
+  if (!parsed.is_object()) return make_error(ErrorCode::ToolFailed, "docker daemon: volume create answered no object");
+  return parsed;
+}
+
+Status EngineClient::remove_volume(std::string_view name) const {
+  Result<HttpResponse> response = request("DELETE", "/volumes/" + url_encode(name));
+  if (!response) return std::move(response.error());
+  return {};
+}
+
 Result<std::string> pull_path(std::string_view reference) {
   Result<ImageReference> parsed = parse_image_reference(reference);
   if (!parsed) return std::move(parsed.error()).wrap("pulling `" + std::string(reference) + "`");

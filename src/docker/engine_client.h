@@ -54,6 +54,14 @@ class EngineClient {
   Status create_checkpoint(std::string_view id, std::string_view name, bool exit) const;
   Status remove_checkpoint(std::string_view id, std::string_view name) const;
   Status remove_container(std::string_view id, bool force) const;
+  /// The running containers, as GET /containers/json lists them (with their Mounts).
+  Result<nlohmann::json> list_running_containers() const;
+
+  /// GET /volumes/{name}; NotFound when there is none.
+  Result<nlohmann::json> inspect_volume(std::string_view name) const;
+  /// A volume of the `local` driver without options, with `labels`; returns its inspect.
+  Result<nlohmann::json> create_volume(std::string_view name, const nlohmann::json& labels) const;
+  Status remove_volume(std::string_view name) const;
   /// Pulls `reference` from its registry, by its digest when it has one, else its tag (or
   /// "latest"); `on_progress` sees dockerd's JSON lines.
   Status pull_image(std::string_view reference,

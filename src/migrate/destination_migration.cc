@@ -20,6 +20,7 @@
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
+#include "migrate/volume_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/file_stream.h"
 #include "transfer/zstd_stream.h"
@@ -132,18 +133,23 @@ class DestinationMigration {
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
     image_ = std::move(*image);
+    Result<std::vector<VolumeSpec>> volumes = read_volume_specs(fields);
+    if (!volumes) return std::move(volumes.error());
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     if (Status sized = read_expected(expected); !sized) return sized;
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
+    if (Status binds = check_bind_sources(create_request_); !binds) return binds;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
     in_ledger_ = true;
     if (Status begun = context_.ledger.begin(id_, name_, session_.peer()); !begun) return begun;
     staging_ = context_.staging_root / id_;
+    volumes_.emplace(std::move(*volumes), staging_);
+    if (Status free = volumes_->check(context_.engine); !free) return free;
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());
@@ -168,6 +174,7 @@ class DestinationMigration {
   Status read_expected(const json& expected) {
     PeerMessage fields(expected, "prepare's expected");
     expected_.upper = fields.count_or("upper_bytes", 0);
+    expected_.volumes = fields.count_or("volume_bytes", 0);
     expected_.memory = fields.count_or("memory_bytes", 0);
     expected_.image = fields.count_or("image_bytes", 0);
     if (Status read = fields.status(); !read) return read;
@@ -183,10 +190,10 @@ class DestinationMigration {
       if (Status criu = context_.criu->check(source_criu_); !criu) return criu;
     }
     bool image_here = static_cast<bool>(context_.engine.inspect_image(image_.id.empty() ? image_.reference : image_.id));
-    uint64_t state = expected_.upper + expected_.memory;
+    uint64_t state = expected_.upper + expected_.volumes + expected_.memory;
     std::filesystem::path in_memory = context_.memory_root.empty() ? context_.memory_root : context_.memory_root / id_;
     pages_dir_ = choose_memory_staging(in_memory, staging_, expected_.memory);
-    uint64_t staged = pages_dir_ == staging_ ? state : expected_.upper;
+    uint64_t staged = pages_dir_ == staging_ ? state : expected_.upper + expected_.volumes;
     if (Status room = check_free_space({{staging_, staged}, {docker_root_, state + (image_here ? 0 : expected_.image)}});
         !room)
       return room;
@@ -207,6 +214,7 @@ class DestinationMigration {
   }
 
   Status create() {
+    if (Status made = volumes_->create(context_.engine); !made) return made;
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
     container_id_ = *id;
@@ -233,6 +241,7 @@ class DestinationMigration {
       if (!applied) return applied;
     }
     Status received = receive_synced_tree(session_, sync_files(), /*then_sign=*/true);
+    if (received) received = volumes_->receive(session_, /*then_sign=*/true);
     if (!received) return received;
     Result<MemoryReceiver> memory = MemoryReceiver::create(pages_dir_);
     if (!memory) return std::move(memory.error());
@@ -245,6 +254,7 @@ class DestinationMigration {
 
   Status final_sync() {
     Status applied = receive_synced_tree(session_, sync_files(), /*then_sign=*/false);
+    if (applied) applied = volumes_->receive(session_, /*then_sign=*/false);
     if (!applied) return applied;
     Result<std::filesystem::path> images = receive_blob("checkpoint");
     if (!images) return std::move(images.error());
@@ -310,6 +320,7 @@ class DestinationMigration {
   void abandon() {
     if (committed_ || !in_ledger_) return;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
+    if (removed && volumes_) volumes_->remove_created(context_.engine);
     Status decided = context_.ledger.decide(id_, "aborted", removed);
     if (!decided) spdlog::warn("{}; a source asking how it ended is still told `aborted` until this agent stops",
                                decided.error().describe());
@@ -327,12 +338,13 @@ class DestinationMigration {
   std::string id_, name_, checkpoint_, warm_id_, source_criu_;
   WantedImage image_;
   struct {
-    uint64_t upper = 0, memory = 0, image = 0;
+    uint64_t upper = 0, volumes = 0, memory = 0, image = 0;
   } expected_;
   json create_request_;
   std::filesystem::path staging_;
   std::filesystem::path pages_dir_;  // the page store and the images assembled from it
   std::string container_id_, upper_dir_, docker_root_;
+  std::optional<VolumeReceiver> volumes_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended

@@ -35,7 +35,29 @@ struct FileSystem {
   uint64_t available = 0;
 };
 
+std::string string_field(const nlohmann::json& object, const char* key) {
+  auto found = object.is_object() ? object.find(key) : object.end();
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
 }  // namespace
+
+Status check_bind_sources(const nlohmann::json& create) {
+  auto host = create.is_object() ? create.find("HostConfig") : create.end();
+  if (host == create.end() || !host->is_object()) return {};
+  auto mounts = host->find("Mounts");
+  if (mounts == host->end() || !mounts->is_array()) return {};
+  for (const nlohmann::json& mount : *mounts) {
+    if (string_field(mount, "Type") != "bind") continue;
+    std::string source = string_field(mount, "Source");
+    std::error_code ec;
+    if (std::filesystem::exists(source, ec)) continue;
+    return make_error(ErrorCode::InvalidInput,
+                      "the destination has no `" + source + "` for the bind mount at `" + string_field(mount, "Target") + "`",
+                      "create it on the destination first, or map the source's path elsewhere with --bind-map SRC=DST");
+  }
+  return {};
+}
 
 Status check_criu_versions(const checkpoint::CriuVersion& here, const std::string& source) {
   if (!here.at_least(checkpoint::kMinCriuMajor, checkpoint::kMinCriuMinor))

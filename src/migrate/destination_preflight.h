@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "checkpoint/criu.h"
 #include "dockmig/result.h"
 
@@ -75,5 +77,9 @@ bool memory_staging_fits(uint64_t memory_bytes, uint64_t fs_free, uint64_t host_
 /// into CRIU's images, and in memory that copy takes about half its time on disk.
 std::filesystem::path choose_memory_staging(const std::filesystem::path& fast, const std::filesystem::path& fallback,
                                             uint64_t memory_bytes);
+
+/// Refuses a create body (already past the policy) whose bind mount names a source path
+/// that does not exist here: the user maps it with --bind-map to a path that must.
+Status check_bind_sources(const nlohmann::json& create);
 
 }  // namespace dockmig::migrate

@@ -12,14 +12,56 @@ namespace {
 
 using nlohmann::json;
 
-void size_upper_dir(MigrationPlan& plan) {
+// Bytes of regular files and entries under `dir`: advice for the plan, never refused.
+void size_tree(const std::string& dir, uint64_t& bytes, uint64_t& files) {
   std::error_code ec;
-  auto it = std::filesystem::recursive_directory_iterator(
-      plan.container.upper_dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  auto it = std::filesystem::recursive_directory_iterator(dir, std::filesystem::directory_options::skip_permission_denied, ec);
   for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    ++plan.upper_files;
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) plan.upper_bytes += it->file_size(ec);
+    ++files;
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) bytes += it->file_size(ec);
   }
+}
+
+Result<VolumeFacts> read_volume_facts(const docker::EngineClient& engine, const MigrationPlan& plan,
+                                      const std::string& name, const json& running) {
+  Result<json> inspect = engine.inspect_volume(name);
+  if (!inspect) return std::move(inspect.error()).wrap("reading volume `" + name + "`");
+  VolumeFacts facts{std::move(*inspect), {}};
+  for (const std::string& user : volume_users(running)[name])
+    if (user != plan.container.name) facts.other_users.push_back(user);
+  return facts;
+}
+
+MovedVolume moved_volume(const docker::Mount& mount, const VolumeFacts& facts) {
+  MovedVolume volume{mount.name, mount.source, mount.destination};
+  json labels = facts.inspect.value("Labels", json::object());
+  if (labels.is_object()) volume.labels = labels;
+  size_tree(volume.data_dir, volume.bytes, volume.files);
+  return volume;
+}
+
+// Each mount's blocker, or for a local volume, what moves of it.
+Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
+  json running = json::array();
+  for (const docker::Mount& mount : plan.container.mounts) {
+    if (std::string blocker = mount_blocker(mount, plan.bind_map); !blocker.empty()) {
+      plan.blockers.push_back(blocker);
+      continue;
+    }
+    if (mount.type != "volume") continue;
+    if (running.empty()) {
+      Result<json> listed = engine.list_running_containers();
+      if (!listed) return std::move(listed.error()).wrap("listing the containers that share its volumes");
+      running = std::move(*listed);
+    }
+    Result<VolumeFacts> facts = read_volume_facts(engine, plan, mount.name, running);
+    if (!facts) return std::move(facts.error());
+    if (std::string blocker = volume_blocker(mount, *facts); !blocker.empty()) plan.blockers.push_back(blocker);
+    else plan.volumes.push_back(moved_volume(mount, *facts));
+  }
+  if (std::string blocker = unused_mapping_blocker(plan.container.mounts, plan.bind_map); !blocker.empty())
+    plan.blockers.push_back(blocker);
+  return {};
 }
 
 Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan) {
@@ -76,7 +118,17 @@ std::string process_count_blocker(uint64_t processes) {
          std::to_string(kMaxProcesses);
 }
 
-Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container) {
+uint64_t volume_bytes(const MigrationPlan& plan) {
+  uint64_t bytes = 0;
+  for (const MovedVolume& volume : plan.volumes) bytes += volume.bytes;
+  return bytes;
+}
+
+// What the container itself sends, the image aside.
+uint64_t instance_bytes(const MigrationPlan& plan) { return plan.upper_bytes + volume_bytes(plan) + plan.memory_bytes; }
+
+Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
+                                const std::vector<BindMapping>& bind_map) {
   Result<json> inspect = engine.inspect_container(container);
   if (!inspect) return std::move(inspect.error());
   Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
@@ -86,10 +138,12 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   MigrationPlan plan;
   plan.container = std::move(*info);
   plan.docker_root = daemon->root_dir;
+  plan.bind_map = bind_map;
   plan.blockers = docker::migration_blockers(plan.container);
   Status layers = read_image_layers(engine, plan);
+  if (layers) layers = plan_mounts(engine, plan);
   if (!layers) return std::move(layers.error());
-  size_upper_dir(plan);
+  size_tree(plan.container.upper_dir, plan.upper_bytes, plan.upper_files);
   read_stats(engine, plan);
   if (std::string blocker = process_count_blocker(plan.processes); !blocker.empty()) plan.blockers.push_back(blocker);
   return plan;
@@ -99,7 +153,13 @@ json to_json(const MigrationPlan& plan) {
   json layers = json::array();
   for (const ImageLayer& layer : plan.image_layers)
     layers.push_back({{"digest", layer.digest}, {"bytes", layer.bytes}});
-  uint64_t instance = plan.upper_bytes + plan.memory_bytes;
+  json volumes = json::array();
+  for (const MovedVolume& volume : plan.volumes)
+    volumes.push_back({{"name", volume.name}, {"destination", volume.destination}, {"bytes", volume.bytes},
+                       {"files", volume.files}});
+  json binds = json::array();
+  for (const BindMapping& bind : plan.bind_map) binds.push_back({{"source", bind.source}, {"destination", bind.destination}});
+  uint64_t instance = instance_bytes(plan);
   return {{"container", plan.container.name},
           {"id", plan.container.id},
           {"image", plan.container.image_ref},
@@ -110,6 +170,8 @@ json to_json(const MigrationPlan& plan) {
           {"upper_dir", plan.container.upper_dir},
           {"upper_bytes", plan.upper_bytes},
           {"upper_files", plan.upper_files},
+          {"volumes", volumes},
+          {"bind_map", binds},
           {"memory_bytes", plan.memory_bytes},
           {"processes", plan.processes},
           {"movable", plan.blockers.empty()},
@@ -126,11 +188,17 @@ std::string to_text(const MigrationPlan& plan) {
     out += "    " + layer.digest.substr(0, 19) + "  " + mib(layer.bytes) + "\n";
   out += "  writable layer: " + mib(plan.upper_bytes) + " in " + std::to_string(plan.upper_files) +
          " entries\n";
+  for (const MovedVolume& volume : plan.volumes)
+    out += "  volume " + volume.name + " at " + volume.destination + ": " + mib(volume.bytes) + " in " +
+           std::to_string(volume.files) + " entries (moves like the writable layer)\n";
+  for (const BindMapping& bind : plan.bind_map)
+    out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination (nothing copied)\n";
   out += "  memory: " + mib(plan.memory_bytes) + " in " + std::to_string(plan.processes) +
          " processes (carried by the checkpoint)\n";
-  out += "  a migration sends, before compression: " + mib(plan.upper_bytes + plan.memory_bytes) +
-         " when the destination has the image or a registry serves it; " +
-         mib(plan.upper_bytes + plan.memory_bytes + plan.image_bytes) + " when neither does\n";
+  uint64_t instance = instance_bytes(plan);
+  out += "  a migration sends, before compression: " + mib(instance) +
+         " when the destination has the image or a registry serves it; " + mib(instance + plan.image_bytes) +
+         " when neither does\n";
   if (plan.blockers.empty()) out += "  movable: yes\n";
   for (const std::string& reason : plan.blockers) out += "  cannot move: " + reason + "\n";
   return out;

@@ -8,7 +8,9 @@
 
 #include "docker/container_info.h"
 #include "docker/engine_client.h"
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
+#include "migrate/mounts.h"
 
 namespace dockmig::migrate {
 
@@ -26,6 +28,8 @@ struct MigrationPlan {
   uint64_t image_bytes = 0;
   uint64_t upper_bytes = 0;
   uint64_t upper_files = 0;
+  std::vector<MovedVolume> volumes;  // local volumes, whose data moves like the writable layer
+  std::vector<BindMapping> bind_map; // the bind mounts that move, to their destination paths
   uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
   uint64_t processes = 0;            // from Docker's stats; 0 when it does not say
   std::vector<std::string> blockers; // why it cannot move now; empty when it can
@@ -38,8 +42,13 @@ inline constexpr uint64_t kMaxProcesses = 16384;
 /// Why a container running `processes` cannot be moved, or "" when it can.
 std::string process_count_blocker(uint64_t processes);
 
-/// Reads the container and its image through the Engine API and sizes its writable layer.
-Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container);
+/// Reads the container and its image through the Engine API and sizes its writable layer
+/// and volumes; a bind mount is movable only when `bind_map` maps it.
+Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
+                                const std::vector<BindMapping>& bind_map = {});
+
+/// The bytes of all the plan's volumes.
+uint64_t volume_bytes(const MigrationPlan& plan);
 
 nlohmann::json to_json(const MigrationPlan& plan);
 std::string to_text(const MigrationPlan& plan);

@@ -31,6 +31,7 @@
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
+#include "migrate/volume_sync.h"
 #include "migrate/warm_store.h"
 #include "transfer/channel.h"
 #include "transfer/zstd_stream.h"
@@ -140,7 +141,7 @@ class SourceMigration {
     Result<docker::EngineClient> engine = docker::EngineClient::open(request_.docker);
     if (!engine) return std::move(engine.error());
     engine_.emplace(std::move(*engine));
-    Result<MigrationPlan> plan = make_plan(*engine_, request_.container);
+    Result<MigrationPlan> plan = make_plan(*engine_, request_.container, request_.bind_map);
     if (!plan) return std::move(plan.error());
     plan_ = std::move(*plan);
     report_.container = plan_.container.name;
@@ -175,10 +176,12 @@ class SourceMigration {
                     {"repo_digests", plan_.image_repo_digests},
                     {"checkpoint", checkpoint_name_},
                     {"warm", warm_ ? warm_->warm_id : ""},
-                    {"create", docker::create_request(plan_.container)},
+                    {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
+                    {"volumes", volume_specs_json(plan_.volumes)},
                     {"criu_version", criu_version(request_.criu)},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
+                      {"volume_bytes", volume_bytes(plan_)},
                       {"memory_bytes", plan_.memory_bytes},
                       {"image_bytes", plan_.image_bytes}}}};
     Status sent = session_->send_message(prepare);
@@ -210,7 +213,9 @@ class SourceMigration {
       sent = send_whole_tree(*session_, sync_files(), phase, progress_);
     }
     presync_snapshot_ = std::move(*now);
-    return sent;
+    if (!sent) return sent;
+    volumes_.emplace(plan_.volumes, work_dir_, request_.zstd_level);
+    return volumes_->send_whole(*session_, phase, progress_);
   }
 
   // Destinations from before pre-copy get all memory after the freeze, as before.
@@ -300,6 +305,7 @@ class SourceMigration {
     if (!now) return std::move(now.error());
     PhaseReport& phase = report_.phase("finalsync");
     Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
+    if (sent) sent = volumes_->send_final(*session_, phase, progress_);
     if (!sent) return sent;
     // From the checkpoint's first byte on, the destination may come to start its copy (it
     // restores as soon as it holds all of it, whether or not we hear of that), so from
@@ -470,6 +476,7 @@ class SourceMigration {
   layers::UpperSnapshot presync_snapshot_;
   std::filesystem::path work_dir_;  // signatures and deltas; removed at the end
   std::optional<WarmState> warm_;   // what a preparation sent ahead, if it did
+  std::optional<VolumeSender> volumes_;   // from the presync on
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool checkpointed_ = false;

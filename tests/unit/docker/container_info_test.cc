@@ -55,12 +55,45 @@ TEST(MigrationBlockers, NameEveryReasonAContainerCannotMove) {
   inspect["HostConfig"]["NetworkMode"] = "host";
   inspect["HostConfig"]["PidMode"] = "host";
   inspect["GraphDriver"]["Name"] = "vfs";
-  inspect["Mounts"] = json::parse(R"([{"Type": "volume", "Source": "/v", "Destination": "/data"}])");
   std::vector<std::string> reasons = migration_blockers(*parse_container(inspect));
-  ASSERT_EQ(reasons.size(), 7u);
+  ASSERT_EQ(reasons.size(), 6u);
   EXPECT_NE(reasons[0].find("not running"), std::string::npos);
   EXPECT_NE(reasons[4].find("pid mode is `host`"), std::string::npos);
-  EXPECT_NE(reasons[6].find("volume:/v->/data"), std::string::npos);
+}
+
+TEST(ParseContainer, ReadsEachMountAndTheTmpfsMountsOfHostConfig) {
+  json inspect = running_container();
+  inspect["Mounts"] = json::parse(R"([
+    {"Type": "volume", "Name": "pgdata", "Driver": "local", "Source": "/var/lib/docker/volumes/pgdata/_data",
+     "Destination": "/data", "RW": true},
+    {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf", "RW": false},
+    {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "RW": true},
+    "not an object"])");
+  inspect["HostConfig"]["Mounts"] = json::parse(R"([{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind"}])");
+  ContainerInfo info = *parse_container(inspect);
+  ASSERT_EQ(info.mounts.size(), 4u);
+  EXPECT_EQ(info.mounts[0].name, "pgdata");
+  EXPECT_EQ(info.mounts[0].driver, "local");
+  EXPECT_TRUE(info.mounts[0].read_write);
+  EXPECT_FALSE(info.mounts[1].read_write);
+  EXPECT_EQ(info.mounts[3].type, "?");
+  ASSERT_EQ(info.tmpfs_mounts.size(), 1u);
+  EXPECT_EQ(info.tmpfs_mounts[0]["Target"], "/scratch");
+}
+
+TEST(CreateRequest, MountsVolumesByNameBindsByTheirMappedPathAndKeepsTmpfs) {
+  json inspect = running_container();
+  inspect["Mounts"] = json::parse(R"([
+    {"Type": "volume", "Name": "pgdata", "Driver": "local", "Source": "/var/lib/docker/volumes/pgdata/_data",
+     "Destination": "/data", "RW": true},
+    {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf", "RW": false},
+    {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "RW": true}])");
+  inspect["HostConfig"]["Mounts"] = json::parse(R"([{"Type": "tmpfs", "Target": "/scratch"}])");
+  json mounts = create_request(*parse_container(inspect), {{"/srv/conf", "/edge/conf"}})["HostConfig"]["Mounts"];
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[0], json::parse(R"({"Type": "volume", "Source": "pgdata", "Target": "/data", "ReadOnly": false})"));
+  EXPECT_EQ(mounts[1], json::parse(R"({"Type": "bind", "Source": "/edge/conf", "Target": "/conf", "ReadOnly": true})"));
+  EXPECT_EQ(mounts[2], json::parse(R"({"Type": "tmpfs", "Target": "/scratch"})"));
 }
 
 TEST(CreateRequest, KeepsConfigAndOnlyPortableHostSettings) {

@@ -110,6 +110,31 @@ TEST_F(TreeSyncTest, NamesThatAreNotUtf8AreDeletedAndChangedAtTheDestination) {
   EXPECT_EQ(read_file(destination_.dir / "neu\xfc"), "new");
 }
 
+TEST_F(TreeSyncTest, AVolumeTreeCrossesUnderItsOwnHeaderAndBlobNames) {
+  source_.tree = destination_.tree = "volume";
+  write_file(source_.dir / "counter", "1");
+  write_file(source_.dir / "deleted", "gone after presync");
+
+  Status applied = transfer_whole_then_changes([&] {
+    write_file(source_.dir / "counter", "22");
+    fs::remove(source_.dir / "deleted");
+  });
+
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(read_file(destination_.dir / "counter"), "22");
+  EXPECT_FALSE(fs::exists(destination_.dir / "deleted"));
+  EXPECT_TRUE(fs::exists(destination_.work / "volume-changes.zst"));
+}
+
+TEST_F(TreeSyncTest, AReceiverOfAVolumeRefusesTheWritableLayer) {
+  destination_.tree = "volume";
+  write_file(source_.dir / "file", "x");
+  Ends ends = converse([&](Session& session) { return send_whole_tree(session, source_, phase_, progress_); },
+                       [&](Session& session) { return receive_synced_tree(session, destination_, true); });
+  ASSERT_FALSE(ends.destination);
+  EXPECT_FALSE(fs::exists(destination_.dir / "file"));
+}
+
 TEST_F(TreeSyncTest, DeletedListLargerThanAFrameIsApplied) {
   const std::string prefix = "many/" + std::string(200, 'n');
   constexpr int kFiles = 6000;

@@ -1,0 +1,110 @@
+#include "migrate/mounts.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+
+Result<std::string> bind_path(const std::string& path, std::string_view given) {
+  std::filesystem::path parsed(path);
+  bool climbs = std::any_of(parsed.begin(), parsed.end(), [](const auto& part) { return part == ".."; });
+  if (!parsed.is_absolute() || climbs)
+    return make_error(ErrorCode::InvalidInput, "--bind-map `" + std::string(given) + "` needs two absolute paths without `..`",
+                      "give SRC=DST, e.g. --bind-map /srv/app/config=/srv/app/config");
+  std::string normal = parsed.lexically_normal().string();
+  if (normal.size() > 1 && normal.ends_with('/')) normal.pop_back();
+  return normal;
+}
+
+const BindMapping* mapping_of(const std::string& source, const std::vector<BindMapping>& bind_map) {
+  auto found = std::find_if(bind_map.begin(), bind_map.end(), [&](const BindMapping& m) { return m.source == source; });
+  return found == bind_map.end() ? nullptr : &*found;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "`" : ", `") + name + "`";
+  return text;
+}
+
+}  // namespace
+
+Result<BindMapping> parse_bind_mapping(std::string_view text) {
+  size_t equals = text.find('=');
+  if (equals == std::string_view::npos)
+    return make_error(ErrorCode::InvalidInput, "--bind-map `" + std::string(text) + "` lacks `=`",
+                      "give SRC=DST: the bind mount's path here and the directory at the destination");
+  Result<std::string> source = bind_path(std::string(text.substr(0, equals)), text);
+  if (!source) return std::move(source.error());
+  Result<std::string> destination = bind_path(std::string(text.substr(equals + 1)), text);
+  if (!destination) return std::move(destination.error());
+  return BindMapping{*source, *destination};
+}
+
+std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map) {
+  const std::string at = " at `" + mount.destination + "`";
+  if (mount.type == "tmpfs") return "";
+  if (mount.type == "bind") {
+    if (mapping_of(mount.source, bind_map) != nullptr) return "";
+    return "it bind-mounts `" + mount.source + "`" + at + "; a host directory does not move with it: give " +
+           "--bind-map " + mount.source + "=DST with a directory DST that exists at the destination";
+  }
+  if (mount.type != "volume") return "it has a mount of type `" + mount.type + "`" + at + ", which dockmig cannot move";
+  if (mount.driver != "local")
+    return "its volume `" + mount.name + "`" + at + " uses the `" + mount.driver +
+           "` driver; dockmig moves only volumes of the `local` driver for now";
+  return "";
+}
+
+std::string volume_blocker(const docker::Mount& mount, const VolumeFacts& facts) {
+  if (!facts.other_users.empty())
+    return "its volume `" + mount.name + "` is mounted by the running container" +
+           (facts.other_users.size() > 1 ? "s " : " ") + joined(facts.other_users) +
+           ", which would lose the data that moves: stop them first";
+  auto options = facts.inspect.is_object() ? facts.inspect.find("Options") : facts.inspect.end();
+  if (options != facts.inspect.end() && options->is_object() && !options->empty())
+    return "its volume `" + mount.name + "` has driver options " + options->dump() +
+           ": its data lives on what they name, and dockmig moves only local volumes without options for now";
+  return "";
+}
+
+std::string unused_mapping_blocker(const std::vector<docker::Mount>& mounts, const std::vector<BindMapping>& bind_map) {
+  for (const BindMapping& mapping : bind_map) {
+    bool used = std::any_of(mounts.begin(), mounts.end(), [&](const docker::Mount& mount) {
+      return mount.type == "bind" && mount.source == mapping.source;
+    });
+    if (!used) return "--bind-map " + mapping.source + "=" + mapping.destination + " maps none of its bind mounts";
+  }
+  return "";
+}
+
+std::map<std::string, std::vector<std::string>> volume_users(const json& running) {
+  std::map<std::string, std::vector<std::string>> users;
+  if (!running.is_array()) return users;
+  for (const json& container : running) {
+    json names = container.is_object() ? container.value("Names", json::array()) : json::array();
+    std::string name = names.is_array() && !names.empty() && names[0].is_string() ? names[0].get<std::string>() : "?";
+    if (name.starts_with('/')) name.erase(0, 1);
+    json mounts = container.is_object() ? container.value("Mounts", json::array()) : json::array();
+    for (const json& mount : mounts.is_array() ? mounts : json::array())
+      if (mount.is_object() && mount.value("Name", json()).is_string()) users[mount["Name"].get<std::string>()].push_back(name);
+  }
+  return users;
+}
+
+docker::BindSources bind_sources(const std::vector<BindMapping>& bind_map) {
+  docker::BindSources sources;
+  for (const BindMapping& mapping : bind_map) sources[mapping.source] = mapping.destination;
+  return sources;
+}
+
+bool valid_volume_name(std::string_view name) {
+  static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}");
+  return std::regex_match(name.begin(), name.end(), kName);
+}
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,77 @@
+// A container's local volumes cross like its writable layer (tree_sync.h): whole while it
+// runs (presync), then only what changed after the freeze (finalsync). The destination
+// makes each volume under the same name before the container is created, and refuses,
+// before the source freezes anything, a name it already holds with data.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/engine_client.h"
+#include "dockmig/result.h"
+#include "layers/upper_snapshot.h"
+#include "migrate/mounts.h"
+#include "migrate/peer_message.h"
+#include "migrate/tree_sync.h"
+
+namespace dockmig::migrate {
+
+/// What the prepare message's `volumes` says of each volume (docs/protocol.md).
+struct VolumeSpec {
+  std::string name;
+  nlohmann::json labels = nlohmann::json::object();  // string values only
+};
+
+nlohmann::json volume_specs_json(const std::vector<MovedVolume>& volumes);
+
+/// Reads `volumes` of a prepare: a list of {name, labels}, each a valid, distinct volume
+/// name with labels of strings; anything else is a protocol error.
+Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare);
+
+/// Source side: sends each volume's tree in the plan's order.
+class VolumeSender {
+ public:
+  VolumeSender(std::vector<MovedVolume> volumes, std::filesystem::path work, int zstd_level)
+      : volumes_(std::move(volumes)), work_(std::move(work)), zstd_level_(zstd_level) {}
+
+  /// Presync: each whole, remembering what was sent.
+  Status send_whole(Session& session, PhaseReport& phase, Progress& progress);
+  /// Finalsync: what changed in each since its presync; the destination answers nothing.
+  Status send_final(Session& session, PhaseReport& phase, Progress& progress);
+
+ private:
+  TreeSyncFiles files(size_t index) const;
+
+  std::vector<MovedVolume> volumes_;
+  std::filesystem::path work_;
+  int zstd_level_;
+  std::vector<layers::UpperSnapshot> presynced_;
+};
+
+/// Destination side.
+class VolumeReceiver {
+ public:
+  VolumeReceiver(std::vector<VolumeSpec> specs, std::filesystem::path work)
+      : specs_(std::move(specs)), work_(std::move(work)) {}
+
+  /// Before anything is made here: refuses a volume name that exists with data, or of
+  /// another driver. An existing empty local volume is used as it is.
+  Status check(const docker::EngineClient& engine) const;
+  /// Makes the volumes that are missing and finds where each one's data goes.
+  Status create(const docker::EngineClient& engine);
+  /// Receives each volume's transfer (see receive_synced_tree).
+  Status receive(Session& session, bool then_sign);
+  /// After a failure: removes the volumes this migration made, best effort.
+  void remove_created(const docker::EngineClient& engine) const;
+
+ private:
+  std::vector<VolumeSpec> specs_;
+  std::filesystem::path work_;
+  std::vector<std::filesystem::path> data_dirs_;  // by spec, once created
+  std::vector<std::string> created_;
+};
+
+}  // namespace dockmig::migrate

@@ -1,0 +1,78 @@
+#include "migrate/mounts.h"
+
+#include <gtest/gtest.h>
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+
+docker::Mount volume(const std::string& name, const std::string& driver = "local") {
+  return {"volume", name, driver, "/var/lib/docker/volumes/" + name + "/_data", "/data", true};
+}
+
+docker::Mount bind(const std::string& source) { return {"bind", "", "", source, "/conf", true}; }
+
+TEST(BindMapping, ParsesTwoAbsolutePathsNormalized) {
+  Result<BindMapping> mapping = parse_bind_mapping("/srv/conf/=/edge//conf");
+  ASSERT_TRUE(mapping) << mapping.error().describe();
+  EXPECT_EQ(*mapping, (BindMapping{"/srv/conf", "/edge/conf"}));
+}
+
+TEST(BindMapping, RefusesAMissingEqualsARelativePathAndAClimb) {
+  for (const char* text : {"/srv/conf", "srv=/edge", "/srv=edge", "/srv/../etc=/edge", "=/edge"})
+    EXPECT_FALSE(parse_bind_mapping(text)) << text;
+}
+
+TEST(MountBlocker, AnUnmappedBindIsRefusedNamingItsPathAndTheFlag) {
+  std::string blocker = mount_blocker(bind("/srv/conf"), {});
+  EXPECT_NE(blocker.find("`/srv/conf`"), std::string::npos) << blocker;
+  EXPECT_NE(blocker.find("--bind-map /srv/conf=DST"), std::string::npos) << blocker;
+  EXPECT_EQ(mount_blocker(bind("/srv/conf"), {{"/srv/conf", "/edge/conf"}}), "");
+}
+
+TEST(MountBlocker, LocalVolumesAndTmpfsMoveOtherDriversAndTypesAreRefused) {
+  EXPECT_EQ(mount_blocker(volume("pgdata"), {}), "");
+  EXPECT_EQ(mount_blocker({"tmpfs", "", "", "", "/scratch", true}, {}), "");
+  std::string other = mount_blocker(volume("shared", "nfs-plugin"), {});
+  EXPECT_NE(other.find("`shared`"), std::string::npos) << other;
+  EXPECT_NE(other.find("`nfs-plugin` driver"), std::string::npos) << other;
+  EXPECT_NE(mount_blocker({"npipe", "", "", "x", "/p", true}, {}).find("type `npipe`"), std::string::npos);
+}
+
+TEST(VolumeBlocker, AVolumeOfAnotherRunningContainerIsRefusedNamingBoth) {
+  std::string blocker = volume_blocker(volume("pgdata"), {json::object(), {"backup"}});
+  EXPECT_NE(blocker.find("`pgdata`"), std::string::npos) << blocker;
+  EXPECT_NE(blocker.find("`backup`"), std::string::npos) << blocker;
+  EXPECT_EQ(volume_blocker(volume("pgdata"), {json::parse(R"({"Options": {}})"), {}}), "");
+}
+
+TEST(VolumeBlocker, AVolumeWithDriverOptionsIsRefused) {
+  json inspect = json::parse(R"({"Options": {"type": "none", "o": "bind", "device": "/srv/x"}})");
+  EXPECT_NE(volume_blocker(volume("bound"), {inspect, {}}).find("driver options"), std::string::npos);
+}
+
+TEST(UnusedMappingBlocker, NamesAMappingNoBindUses) {
+  std::vector<docker::Mount> mounts = {bind("/srv/conf"), volume("pgdata")};
+  EXPECT_EQ(unused_mapping_blocker(mounts, {{"/srv/conf", "/edge/conf"}}), "");
+  EXPECT_NE(unused_mapping_blocker(mounts, {{"/srv/typo", "/edge"}}).find("/srv/typo"), std::string::npos);
+}
+
+TEST(VolumeUsers, ListsEachVolumesRunningContainersAndSkipsWhatIsMalformed) {
+  json running = json::parse(R"([
+    {"Names": ["/db"], "Mounts": [{"Name": "pgdata"}, {"Type": "bind"}]},
+    {"Names": ["/backup"], "Mounts": [{"Name": "pgdata"}]},
+    {"Names": 7, "Mounts": "odd"}, 3])");
+  auto users = volume_users(running);
+  EXPECT_EQ(users["pgdata"], (std::vector<std::string>{"db", "backup"}));
+  EXPECT_EQ(users.size(), 1u);
+}
+
+TEST(VolumeName, AcceptsDockersNamesOnly) {
+  EXPECT_TRUE(valid_volume_name("pgdata"));
+  EXPECT_TRUE(valid_volume_name(std::string(64, 'a')));
+  for (const char* name : {"", "../x", "a/b", "-x", ".x"}) EXPECT_FALSE(valid_volume_name(name)) << name;
+}
+
+}  // namespace
+}  // namespace dockmig::migrate
