@@ -27,7 +27,8 @@ Result<VolumeFacts> read_volume_facts(const docker::EngineClient& engine, const 
   Result<json> inspect = engine.inspect_volume(name);
   if (!inspect) return std::move(inspect.error()).wrap("reading volume `" + name + "`");
   VolumeFacts facts{std::move(*inspect), {}};
-  for (const std::string& user : volume_users(running)[name])
+  std::map<std::string, std::vector<std::string>> users = volume_users(running);
+  for (const std::string& user : users[name])
     if (user != plan.container.name) facts.other_users.push_back(user);
   return facts;
 }

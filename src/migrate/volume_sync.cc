@@ -41,11 +41,11 @@ std::string driver_of(const json& inspect) {
 Status check_existing(const std::string& name, const json& inspect) {
   std::string driver = driver_of(inspect);
   if (driver != "local")
-    return make_error(ErrorCode::Conflict, "a volume named `" + name + "` exists at the destination with the `" +
+    return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` exists at the destination with the `" +
                                                driver + "` driver",
                       "remove it on the destination (`docker volume rm " + name + "`) if it is not needed there");
   if (has_entries(mountpoint_of(inspect)))
-    return make_error(ErrorCode::Conflict, "a volume named `" + name + "` already exists at the destination with data",
+    return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` already exists at the destination with data",
                       "remove it on the destination (`docker volume rm " + name +
                           "`) if its data may go; dockmig never merges a volume's data into another's");
   return {};
