@@ -34,6 +34,25 @@ TEST(HandoffRequest, TakesAutoAsTheZstdLevelAndShowsItSo) {
   EXPECT_EQ(to_json(*spec)["options"]["zstd_level"], 19);
 }
 
+TEST(HandoffRequest, TakesABindMapAsDockmigMigrateDoesAndShowsItSo) {
+  Result<HandoffSpec> spec = parse_handoff_request(
+      R"({"container":"web1","destination":"10.77.1.2:7070","options":{"bind_map":["/srv/conf/=/edge/conf"]}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  ASSERT_EQ(spec->options.bind_map.size(), 1u);
+  EXPECT_EQ(spec->options.bind_map[0], (BindMapping{"/srv/conf", "/edge/conf"}));
+  EXPECT_EQ(to_json(*spec)["options"]["bind_map"], nlohmann::json::array({"/srv/conf=/edge/conf"}));
+}
+
+TEST(HandoffRequest, RefusesABindMapThatIsNotAListOfMappings) {
+  for (const char* map : {R"("/a=/b")", R"([7])", R"(["/a"])", R"(["a=/b"])", R"(["/a/../etc=/b"])"}) {
+    std::string body = std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"bind_map":)") +
+                       map + "}}";
+    Result<HandoffSpec> spec = parse_handoff_request(body);
+    ASSERT_FALSE(spec) << map;
+    EXPECT_NE(spec.error().message.find("options.bind_map"), std::string::npos) << spec.error().message;
+  }
+}
+
 TEST(HandoffRequest, RefusesEachBadFieldNamingIt) {
   struct Case {
     const char* body;

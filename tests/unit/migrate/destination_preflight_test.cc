@@ -96,5 +96,24 @@ TEST(MemoryStaging, EachStateDirHasItsOwnRoot) {
   EXPECT_NE(memory_staging_root("/dev/shm", "/run/bed/agent-edge-a"), memory_staging_root("/dev/shm", "/run/bed/agent-edge-b"));
 }
 
+TEST(BindSources, AnExistingSourcePassesAMissingOneIsRefusedNamingIt) {
+  nlohmann::json create = nlohmann::json::parse(R"({"HostConfig": {"Mounts": [
+    {"Type": "volume", "Source": "pgdata", "Target": "/data"},
+    {"Type": "bind", "Source": "/", "Target": "/host"}]}})");
+  EXPECT_TRUE(check_bind_sources(create));
+  create["HostConfig"]["Mounts"].push_back({{"Type", "bind"}, {"Source", "/no/such/dir"}, {"Target", "/conf"}});
+  Status checked = check_bind_sources(create);
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(checked.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(checked.error().message.find("`/no/such/dir`"), std::string::npos) << checked.error().message;
+  EXPECT_NE(checked.error().hint.find("--bind-map"), std::string::npos);
+}
+
+TEST(BindSources, OddShapesAreLeftToThePolicyNeverThrown) {
+  for (const char* create : {R"([])", R"({"HostConfig": 3})", R"({"HostConfig": {"Mounts": {}}})",
+                             R"({"HostConfig": {"Mounts": [5, {"Type": 1}]}})"})
+    EXPECT_TRUE(check_bind_sources(nlohmann::json::parse(create))) << create;
+}
+
 }  // namespace
 }  // namespace dockmig::migrate
