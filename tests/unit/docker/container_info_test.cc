@@ -61,15 +61,22 @@ TEST(MigrationBlockers, NameEveryReasonAContainerCannotMove) {
   EXPECT_NE(reasons[4].find("pid mode is `host`"), std::string::npos);
 }
 
-TEST(ParseContainer, ReadsEachMountAndTheTmpfsMountsOfHostConfig) {
+// A volume, a read-only bind and a --mount tmpfs, as dockerd shows them.
+json container_with_mounts() {
   json inspect = running_container();
   inspect["Mounts"] = json::parse(R"([
     {"Type": "volume", "Name": "pgdata", "Driver": "local", "Source": "/var/lib/docker/volumes/pgdata/_data",
      "Destination": "/data", "RW": true},
     {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf", "RW": false},
-    {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "RW": true},
-    "not an object"])");
-  inspect["HostConfig"]["Mounts"] = json::parse(R"([{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind"}])");
+    {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "RW": true}])");
+  inspect["HostConfig"]["Mounts"] = json::parse(R"([{"Type": "tmpfs", "Target": "/scratch"}])");
+  return inspect;
+}
+
+TEST(ParseContainer, ReadsEachMountAndTheTmpfsMountsOfHostConfig) {
+  json inspect = container_with_mounts();
+  inspect["Mounts"].push_back("not an object");
+  inspect["HostConfig"]["Mounts"].push_back({{"Type", "bind"}});
   ContainerInfo info = *parse_container(inspect);
   ASSERT_EQ(info.mounts.size(), 4u);
   EXPECT_EQ(info.mounts[0].name, "pgdata");
@@ -82,14 +89,8 @@ TEST(ParseContainer, ReadsEachMountAndTheTmpfsMountsOfHostConfig) {
 }
 
 TEST(CreateRequest, MountsVolumesByNameBindsByTheirMappedPathAndKeepsTmpfs) {
-  json inspect = running_container();
-  inspect["Mounts"] = json::parse(R"([
-    {"Type": "volume", "Name": "pgdata", "Driver": "local", "Source": "/var/lib/docker/volumes/pgdata/_data",
-     "Destination": "/data", "RW": true},
-    {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf", "RW": false},
-    {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "RW": true}])");
-  inspect["HostConfig"]["Mounts"] = json::parse(R"([{"Type": "tmpfs", "Target": "/scratch"}])");
-  json mounts = create_request(*parse_container(inspect), {{"/srv/conf", "/edge/conf"}})["HostConfig"]["Mounts"];
+  json mounts =
+      create_request(*parse_container(container_with_mounts()), {{"/srv/conf", "/edge/conf"}})["HostConfig"]["Mounts"];
   ASSERT_EQ(mounts.size(), 3u);
   EXPECT_EQ(mounts[0], json::parse(R"({"Type": "volume", "Source": "pgdata", "Target": "/data", "ReadOnly": false})"));
   EXPECT_EQ(mounts[1], json::parse(R"({"Type": "bind", "Source": "/edge/conf", "Target": "/conf", "ReadOnly": true})"));
