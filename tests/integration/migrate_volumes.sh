@@ -7,7 +7,9 @@
 # - refused before the freeze, the source running on, exit status 2: a volume another
 #   running container mounts, a volume name the destination holds with data, a bind mount
 #   without --bind-map, and a --bind-map to a path missing at the destination; then the
-#   same bind mount moves with --bind-map to a prepared destination directory.
+#   same bind mount moves with --bind-map to a prepared destination directory;
+# - a link lost after the freeze: the source resumes with its volumes, the destination
+#   removes the volumes it made.
 source "$(dirname "$0")/lib.sh"
 need_fault_points
 work=$BED_STATE/$test_name
@@ -60,6 +62,18 @@ refused "a volume name the destination holds with data" mig-vol "already exists 
 [ "$(dk edge-b run --rm -v mig-vol-data:/d "$IMAGE_TINY" cat /d/theirs)" = theirs ] \
   || fail "the destination's own volume was touched"
 dk edge-b volume rm mig-vol-data >/dev/null
+
+# A link lost after the freeze: the source resumes with its volumes, and the destination
+# removes the container and the volumes it made for it.
+before=$(vol_count edge-a)
+DOCKMIG_FAULTS=source.before-finalsync=drop-link migrate edge-a edge-b mig-vol
+[ "$migrate_status" = 1 ] || fail "link dropped: dockmig migrate exited $migrate_status, expected 1"
+[ "$(field "['rolled_back']")" = True ] || fail "link dropped: the report does not say rolled back"
+wait_until 10 vol_count_at_least edge-a $((before + 5)) || fail "link dropped: the resumed source does not count in its volume"
+wait_until 30 eval '! exists edge-b mig-vol && ! dk edge-b volume inspect mig-vol-data' \
+  || fail "link dropped: edge-b kept the container or the volume it made"
+dk edge-b volume inspect "$anonymous" >/dev/null 2>&1 && fail "link dropped: edge-b kept the anonymous volume"
+step "ok: link dropped after the freeze: the source resumed counting in its volume, edge-b removed what it made"
 
 change_after_presync='dk edge-a exec mig-vol sh -c "echo v2 > /vol/changed; rm /vol/doomed; echo late > /vol/late"'
 migrate_pausing source.before-checkpoint "$change_after_presync" -- edge-a edge-b mig-vol
