@@ -19,6 +19,10 @@
 
 namespace dockmig::migrate {
 
+/// The most volumes one migration moves: each is a volume a destination makes on a peer's
+/// word, so a peer may not ask for an unbounded number.
+inline constexpr size_t kMaxVolumes = 128;
+
 /// A local volume whose data moves with the container.
 struct MovedVolume {
   std::string name;

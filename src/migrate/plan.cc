@@ -1,7 +1,8 @@
 // Plans a migration: which image layers the destination must find elsewhere (never sent
-// when a registry or cache has them), how big the writable layer is, and how much memory
-// the checkpoint will carry. Per-layer sizes come from the image history, whose entries
-// with a non-zero size line up, in order, with RootFS.Layers.
+// when a registry or cache has them), how big the writable layer and the volumes are,
+// which mounts cannot move (mounts.h), and how much memory the checkpoint will carry.
+// Per-layer sizes come from the image history, whose entries with a non-zero size line
+// up, in order, with RootFS.Layers.
 #include "migrate/plan.h"
 
 #include <cstdio>
@@ -62,6 +63,9 @@ Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
   }
   if (std::string blocker = unused_mapping_blocker(plan.container.mounts, plan.bind_map); !blocker.empty())
     plan.blockers.push_back(blocker);
+  if (plan.volumes.size() > kMaxVolumes)
+    plan.blockers.push_back("it has " + std::to_string(plan.volumes.size()) + " volumes; dockmig moves at most " +
+                            std::to_string(kMaxVolumes));
   return {};
 }
 

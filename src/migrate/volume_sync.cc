@@ -62,6 +62,9 @@ json volume_specs_json(const std::vector<MovedVolume>& volumes) {
 Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare) {
   const json& list = prepare.list_or_empty("volumes");
   if (Status read = prepare.status(); !read) return std::move(read.error());
+  if (list.size() > kMaxVolumes)
+    return make_error(ErrorCode::InvalidInput, "protocol: the `prepare` message lists " + std::to_string(list.size()) +
+                                                   " volumes; at most " + std::to_string(kMaxVolumes) + " move at once");
   std::vector<VolumeSpec> specs;
   std::set<std::string> names;
   for (size_t i = 0; i < list.size(); ++i) {

@@ -27,8 +27,8 @@ struct VolumeSpec {
 
 nlohmann::json volume_specs_json(const std::vector<MovedVolume>& volumes);
 
-/// Reads `volumes` of a prepare: a list of {name, labels}, each a valid, distinct volume
-/// name with labels of strings; anything else is a protocol error.
+/// Reads `volumes` of a prepare: a list of at most kMaxVolumes {name, labels}, each a
+/// valid, distinct volume name with labels of strings; anything else is a protocol error.
 Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare);
 
 /// Source side: sends each volume's tree in the plan's order.

@@ -24,6 +24,14 @@ TEST(VolumeSpecs, ReadsNamesAndLabelsAsTheSourceWritesThem) {
   EXPECT_EQ((*specs)[0].labels, json({{"tier", "db"}}));
 }
 
+TEST(VolumeSpecs, RefusesMoreThanTheMostOneMigrationMoves) {
+  json volumes = json::array();
+  for (size_t i = 0; i <= kMaxVolumes; ++i) volumes.push_back({{"name", "v" + std::to_string(i)}});
+  Result<std::vector<VolumeSpec>> specs = specs_of(volumes);
+  ASSERT_FALSE(specs);
+  EXPECT_NE(specs.error().message.find("at most"), std::string::npos) << specs.error().message;
+}
+
 TEST(VolumeSpecs, AbsentIsNone) {
   json prepare = {{"type", "prepare"}};
   PeerMessage fields(prepare);
