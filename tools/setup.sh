@@ -13,7 +13,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=/var/cache/dockmig
-criu_version=4.2.1-1
+criu_packages=$repo/tools/criu/forky-packages
+criu_version=$(sed -n 's/^criu=//p' "$criu_packages")
 criu_prefix=$repo/third_party/criu/prefix
 criu_wrapper=$repo/third_party/criu/bin/criu
 
@@ -79,9 +80,7 @@ apt_forky=(
 touch "$apt_state/empty.list"
 mkdir -p "$apt_state/none" && cp "$apt_state/forky.sources" "$apt_state/none/forky.sources"
 
-criu_libs=(libcompel1 libc6 libgnutls30t64 libnftables1 libnettle8t64 libhogweed6t64 libp11-kit0
-  libunistring5 libidn2-0 libtasn1-6 libgmp10 libnftnl11 libmnl0 libjansson4 libxtables12 libffi8
-  libnl-3-200 libprotobuf-c1 libnet9 libbsd0 libmd0 libuuid1 libzstd1 libgcc-s1 libedit2 libtinfo6)
+mapfile -t criu_libs < <(grep -v -e '^#' -e '^criu=' -e '^$' "$criu_packages")
 
 have_all_debs() {
   ls "$debs"/criu_"${criu_version/:/%3a}"_amd64.deb >/dev/null 2>&1 || return 1
@@ -91,7 +90,7 @@ have_all_debs() {
 if ! have_all_debs; then
   apt-get "${apt_forky[@]}" update -qq || die "could not read the forky package index from deb.debian.org"
   (cd "$debs" && apt-get "${apt_forky[@]}" download -qq "criu=$criu_version" "${criu_libs[@]}") \
-    || die "could not download criu=$criu_version and its libraries from forky; if the version is gone, update criu_version in tools/setup.sh"
+    || die "could not download criu=$criu_version and its libraries from forky; if the version is gone, update the criu= line of tools/criu/forky-packages"
 fi
 
 rm -rf "$criu_prefix" && mkdir -p "$criu_prefix" "$(dirname "$criu_wrapper")"
