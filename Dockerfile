@@ -63,6 +63,7 @@ COPY --from=criu /opt/criu /opt/criu
 RUN ln -s /opt/criu/criu /usr/local/sbin/criu
 COPY --from=build /out/usr/local/bin/dockmig /usr/local/bin/dockmig
 RUN dockmig --version && criu --version
-VOLUME /var/lib/dockmig
+# No VOLUME for the state dir: it must be a bind mount at the host's own path (the restore
+# links page images there for the host's CRIU), so Docker should not make one elsewhere.
 ENTRYPOINT ["dockmig"]
 CMD ["serve", "--help"]
