@@ -56,6 +56,8 @@ dockmig_integration_test(faults_subset LABELS faults)
 dockmig_integration_test(etcd_client LABELS fleet)
 dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
+# Builds the agent's image first when its cached tarball is stale (minutes, once per change).
+dockmig_integration_test(agent_container LABELS container TIMEOUT 1800)
 
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
