@@ -76,4 +76,17 @@ sleep 1
 count=$(count_of edge-b container-web)
 step "count $before on edge-a before the handoff, $count on edge-b one second after it"
 [ "$count" -gt "$before" ] || fail "the count restarted at edge-b ($count, was $before)"
-pass "agents in containers handed the counter off, count $count, downtime $(body "['report']['downtime_seconds']") s, test $((SECONDS - started)) s"
+
+# And back with `dockmig migrate` run in edge-b's agent container (docker exec), as
+# docs/container.md says a migration from a host runs.
+read -ra tls <<<"$(tls_for edge-b)"
+dk edge-b exec dockmig-agent dockmig migrate container-web "$EDGE_A_ADDR:$hook_link_port" --docker "$EDGE_B_DOCKER" \
+  --state-dir "$hook_dir/state-edge-b" "${tls[@]}" --json >"$report" 2>"$errors" \
+  || { sed 's/^/    stderr: /' "$errors"; fail "dockmig migrate in edge-b's agent container failed"; }
+running edge-a container-web || fail "container-web does not run on edge-a after the way back"
+exists edge-b container-web && fail "edge-b still has container-web after the way back"
+sleep 1
+back=$(count_of edge-a container-web)
+step "count $back on edge-a one second after the way back"
+[ "$back" -gt "$count" ] || fail "the count restarted on the way back ($back, was $count at edge-b)"
+pass "agents in containers handed the counter off and back, count $count then $back, downtimes $(body "['report']['downtime_seconds']") s and $(field "['downtime_seconds']") s, test $((SECONDS - started)) s"
