@@ -35,8 +35,8 @@ read -ra privileges <<<"${DOCKMIG_AGENT_PRIVILEGES:---cap-add SYS_ADMIN --cap-ad
 # run_agent_container HOST: the documented `docker run` line (docs/container.md) with the
 # bed's paths. Every path that dockerd, runc or CRIU also use is mounted where it is on the
 # host: /run (HOST's socket and runc's state under its exec root, and the runc.conf lock
-# that every dockmig on this machine takes, the bench's too), HOST's data root, /etc/criu,
-# and the state dir; the certificates read-only.
+# that every dockmig on this machine takes, the bench's too), /dev/shm (serve's
+# --memory-dir), HOST's data root, /etc/criu, and the state dir; the certificates read-only.
 run_agent_container() {
   local host=$1 addr docker_var root state_dir
   addr=$(addr_of "$host"); docker_var=$(var_of "$host" DOCKER)
@@ -45,7 +45,7 @@ run_agent_container() {
   read -ra tls <<<"$(tls_for "$host")"
   dk "$host" run -d --name dockmig-agent --label "$label" \
     --pid host --network host "${privileges[@]}" \
-    -v /run:/run -v "$root:$root" -v /etc/criu:/etc/criu -v "$state_dir:$state_dir" \
+    -v /run:/run -v /dev/shm:/dev/shm -v "$root:$root" -v /etc/criu:/etc/criu -v "$state_dir:$state_dir" \
     -v "$hook_dir:$hook_dir:ro" \
     dockmig:latest serve --listen "$addr:$hook_link_port" --api "$addr:$hook_api_port" \
     --docker "${!docker_var}" --state-dir "$state_dir" --tokens "$tokens" "${tls[@]}" >/dev/null \
