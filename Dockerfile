@@ -1,7 +1,8 @@
 # The dockmig agent as a container image: dockmig, CRIU 4.2 and only their runtime
 # libraries on Debian bookworm. docs/container.md says how to build it and how to run the
-# agent from it on an edge host (privileged, host PID and network namespaces, Docker's
-# socket and data root mounted).
+# agent from it on an edge host (three capabilities, the host's PID and network
+# namespaces, and the paths it shares with dockerd, runc and CRIU mounted at their own
+# paths).
 #
 #   docker build -t dockmig:latest .
 #
