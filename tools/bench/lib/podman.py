@@ -68,7 +68,8 @@ class Podman:
             os.makedirs(target, exist_ok=True)   # mount points in the root namespace (empty)
         for host in ("edge-a", "edge-b"):
             nsfile = os.path.join(self.nsdir, host)
-            if not os.path.exists(nsfile):
+            # A file left by a run that did not clean up holds no namespace any more.
+            if subprocess.run(["mountpoint", "-q", nsfile]).returncode != 0:
                 open(nsfile, "w").close()
                 run(["unshare", f"--mount={nsfile}", "--propagation", "private", "true"])
                 for name, target in MOUNTS.items():
