@@ -16,6 +16,8 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/etcd/client_test.cc
   tests/unit/fleet/host_record_test.cc
   tests/unit/fleet/membership_test.cc
+  tests/unit/fleet/service_record_test.cc
+  tests/unit/migrate/ownership_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/peer_message_test.cc
   tests/unit/migrate/create_policy_test.cc

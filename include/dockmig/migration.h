@@ -3,12 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace dockmig {
+
+namespace migrate {
+class Ownership;
+}
 
 /// The phases of a migration, in order; their names are the report's.
 inline constexpr const char* kPhaseNames[] = {"plan",      "image",     "presync", "precopy",
@@ -59,6 +64,9 @@ struct MigrationRequest {
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.
   std::string state_dir = "/var/lib/dockmig";
+  /// The fleet's ownership records (--etcd): the handoff commits by swapping the
+  /// service's record (docs/fleet.md, "Ownership"); null = no fleet, as before.
+  std::shared_ptr<const migrate::Ownership> ownership;
 };
 
 /// How one blob was compressed.

@@ -127,12 +127,15 @@ Status serve(const AgentOptions& options) {
   install_signal_handlers();
   migrate::MigrationLedger ledger(migrate::Journal::in_state_dir(options.state_dir));
   if (Status loaded = ledger.load(); !loaded) return loaded;
+  Result<std::shared_ptr<const fleet::EtcdOwnership>> ownership = fleet_ownership(options);
+  if (!ownership) return std::move(ownership.error());
   migrate::CriuReadiness criu(options.criu);
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
                                       options.policy, &criu,
                                       options.memory_dir == "off"
                                           ? std::filesystem::path()
-                                          : migrate::memory_staging_root(options.memory_dir, options.state_dir)};
+                                          : migrate::memory_staging_root(options.memory_dir, options.state_dir),
+                                      ownership->get()};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
   load_preparations(*engine, options.state_dir);
@@ -140,7 +143,7 @@ Status serve(const AgentOptions& options) {
   // up their questions to this one.
   std::jthread recovery([&options] { recover_sources(options); });
 
-  DockerHost host(*engine, options.security, options.criu, options.state_dir);
+  DockerHost host(*engine, options.security, options.criu, options.state_dir, *ownership);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);
   }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});

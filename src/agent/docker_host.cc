@@ -67,6 +67,7 @@ migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migra
   request.security = security_;
   request.criu = criu_;
   request.state_dir = state_dir_;
+  request.ownership = ownership_;
   migrate::MigrationOutcome outcome = migrate::run_migration(request, progress);
   if (outcome.status)
     std::fprintf(stderr, "dockmig agent: handed %s off to %s in %.2f s (downtime %.2f s)\n", spec.container.c_str(),

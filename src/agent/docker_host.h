@@ -3,6 +3,7 @@
 // the handoffs themselves, run as `dockmig migrate` would run them from here.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "agent/http_api.h"
@@ -16,10 +17,12 @@ class DockerHost : public HostBackend {
  public:
   /// `security` protects the links this host opens to destination agents; `criu` runs the
   /// page server of its handoffs' dumps.
-  /// `state_dir` keeps the journal of its handoffs (`dockmig recover`).
-  DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu, std::string state_dir)
+  /// `state_dir` keeps the journal of its handoffs (`dockmig recover`); with `ownership`
+  /// (--etcd) they commit through the fleet's records.
+  DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu, std::string state_dir,
+             std::shared_ptr<const migrate::Ownership> ownership = nullptr)
       : engine_(std::move(engine)), security_(std::move(security)), criu_(std::move(criu)),
-        state_dir_(std::move(state_dir)) {}
+        state_dir_(std::move(state_dir)), ownership_(std::move(ownership)) {}
 
   Result<std::string> resolve_container(const std::string& name_or_id) override;
   Result<nlohmann::json> list_containers() override;
@@ -33,6 +36,7 @@ class DockerHost : public HostBackend {
   TransportSecurity security_;
   std::string criu_;
   std::string state_dir_;
+  std::shared_ptr<const migrate::Ownership> ownership_;
 };
 
 }  // namespace dockmig::agent

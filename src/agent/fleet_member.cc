@@ -3,8 +3,6 @@
 // gateway chooses where to hand a service from them.
 #include "agent/fleet_member.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -12,12 +10,6 @@
 
 namespace dockmig::agent {
 namespace {
-
-std::string this_host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof(name) - 1) != 0) return "";
-  return name;
-}
 
 std::string criu_version_of(const std::string& binary) {
   Result<checkpoint::Criu> criu = checkpoint::Criu::find(binary);
@@ -51,7 +43,16 @@ Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker:
   return record;
 }
 
+std::string fleet_name(const AgentOptions& options) { return options.name.empty() ? fleet::local_host_name() : options.name; }
+
 }  // namespace
+
+Result<std::shared_ptr<const fleet::EtcdOwnership>> fleet_ownership(const AgentOptions& options) {
+  if (options.etcd.empty()) return std::shared_ptr<const fleet::EtcdOwnership>();
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
+  return std::make_shared<const fleet::EtcdOwnership>(std::move(*etcd), fleet_name(options));
+}
 
 Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
                                                       const docker::EngineClient& engine) {
@@ -59,7 +60,7 @@ Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& option
   Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   fleet::HostRecord fixed;
-  fixed.name = options.name.empty() ? this_host_name() : options.name;
+  fixed.name = fleet_name(options);
   if (Status named = fleet::check_host_name(fixed.name); !named) return std::move(named.error()).wrap("--name");
   fixed.agent_address = options.listen;
   fixed.api_address = options.api;

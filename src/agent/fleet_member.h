@@ -6,6 +6,7 @@
 
 #include "agent/agent.h"
 #include "docker/engine_client.h"
+#include "fleet/etcd_ownership.h"
 #include "fleet/membership.h"
 
 namespace dockmig::agent {
@@ -13,5 +14,8 @@ namespace dockmig::agent {
 /// Registers this agent in the fleet at `options.etcd`; null when it has no --etcd.
 Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
                                                       const docker::EngineClient& engine);
+
+/// The fleet's ownership records as this host sees them; null when it has no --etcd.
+Result<std::shared_ptr<const fleet::EtcdOwnership>> fleet_ownership(const AgentOptions& options);
 
 }  // namespace dockmig::agent

@@ -2,6 +2,8 @@
 // agents of different versions can share a fleet.
 #include "fleet/host_record.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -10,6 +12,12 @@
 namespace dockmig::fleet {
 
 using nlohmann::json;
+
+std::string local_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
 
 json to_json(const HostRecord& record) {
   return json{{"name", record.name},

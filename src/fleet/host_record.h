@@ -36,6 +36,8 @@ Result<HostRecord> host_record_from_json(const nlohmann::json& json);
 
 /// The etcd key of host `name`.
 std::string host_key(std::string_view name);
+/// This machine's hostname: a host's name in the fleet unless it is given one.
+std::string local_host_name();
 /// Checks that `name` can be a key's last part: letters, digits, '.', '-', '_'.
 Status check_host_name(std::string_view name);
 

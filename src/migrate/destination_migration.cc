@@ -18,6 +18,7 @@
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
+#include "migrate/ownership.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
 #include "migrate/volume_sync.h"
@@ -110,6 +111,7 @@ class DestinationMigration {
     if (step) step = at("create", &DestinationMigration::create);
     if (step) step = at("presync", &DestinationMigration::presync);
     if (step) step = at("finalsync", &DestinationMigration::final_sync);
+    if (step && !fleet_source_.empty()) step = at("swap", &DestinationMigration::take_over);
     if (step) step = at("restore", &DestinationMigration::restore);
     if (step) step = at("commit", &DestinationMigration::commit);
     return step;
@@ -139,6 +141,7 @@ class DestinationMigration {
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     if (Status sized = read_expected(expected); !sized) return sized;
+    if (Status owned = read_ownership(fields.object_or_empty("ownership")); !owned) return owned;
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
     if (Status binds = check_bind_sources(create_request_); !binds) return binds;
@@ -169,6 +172,48 @@ class DestinationMigration {
                                                     "` storage driver; dockmig needs overlay2");
     docker_root_ = daemon->root_dir;
     return check_resources();
+  }
+
+  // A source in a fleet commits through the service's record; this side must be able to.
+  Status read_ownership(const json& ownership) {
+    if (ownership.empty()) return {};
+    PeerMessage fields(ownership, "prepare's ownership");
+    std::string service = fields.string("service");
+    fleet_source_ = fields.string("host");
+    source_revision_ = static_cast<int64_t>(fields.count_or("revision", 0));
+    if (Status read = fields.status(); !read) return read;
+    if (service != name_ || fleet_source_.empty() || source_revision_ <= 0)
+      return make_error(ErrorCode::InvalidInput, "malformed ownership in the prepare message from the source");
+    if (!context_.ownership)
+      return make_error(ErrorCode::Unsupported, "the source commits handoffs through the fleet's ownership record, "
+                                                "but this agent runs without --etcd",
+                        "start the destination's agent with --etcd too (docs/fleet.md)");
+    return {};
+  }
+
+  // The commit point: from here on the record names this host, so the source will not
+  // resume, and this copy must run (docs/fleet.md, "The commit rule").
+  Status take_over() {
+    Result<int64_t> revision = context_.ownership->take_over(name_, fleet_source_, source_revision_, id_);
+    if (!revision) return std::move(revision.error());
+    owned_revision_ = *revision;
+    spdlog::info("migration {}: the fleet's record of `{}` names this host now (revision {})", id_, name_, *revision);
+    DOCKMIG_FAULT_POINT("destination.after-swap", [this] { session_.cut(); });
+    return {};
+  }
+
+  // The restore failed after the swap: the record goes back, so that the source may resume.
+  // If even that fails, this host still owns the service: the container and its checkpoint
+  // stay for the agent's next start, and the source stays checkpointed.
+  Status hand_back(Error failed) {
+    Status given = context_.ownership->hand_back(name_, fleet_source_, owned_revision_, id_);
+    if (given) {
+      owned_revision_ = 0;
+      return failed;
+    }
+    failed.detail += "handing the service back failed too (" + given.error().describe() +
+                     "): the record still names this host, so the source stays checkpointed";
+    return failed;
   }
 
   Status read_expected(const json& expected) {
@@ -280,18 +325,28 @@ class DestinationMigration {
     auto call_started = std::chrono::system_clock::now();
     Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
     auto call_ended = std::chrono::system_clock::now();
-    if (!inspect) return std::move(inspect.error());
-    if (!docker::is_running(*inspect))
-      return make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
+    Status runs = inspect ? Status() : Status(std::move(inspect.error()));
+    if (runs && !docker::is_running(*inspect))
+      runs = make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
                                                    (*inspect)["State"].value("Error", std::string("no error given")));
+    if (!runs) return owned_revision_ ? hand_back(std::move(runs.error())) : runs;
+    if (owned_revision_) {
+      // Committed by the swap already: durable before anyone hears of it.
+      if (Status decided = context_.ledger.decide(id_, "committed", false); !decided) return decided;
+      committed_ = true;
+      DOCKMIG_FAULT_POINT("destination.before-restored-reply", [this] { session_.cut(); });
+    }
     json restored = {{"type", "restored"}};
     // For the report's split of the restore: CRIU's own part, the rest is Docker's.
     if (Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times((*inspect)["State"].value("Pid", 0)))
       restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
-    return session_.send_message(restored);
+    Status told = session_.send_message(restored);
+    if (!told && committed_) told.ignore("the record names this host; the source reads it before it would resume");
+    return committed_ ? Status() : told;
   }
 
   Status commit() {
+    if (committed_) return confirm_to_source();
     Result<json> commit = session_.expect("commit");
     if (!commit) return std::move(commit.error());
     // The copy may have stopped since `restored` (a dockerd restarted without live-restore
@@ -307,6 +362,15 @@ class DestinationMigration {
     return {};
   }
 
+  // After the swap the commit is done; the source's word only ends its wait.
+  Status confirm_to_source() {
+    Result<json> commit = session_.expect("commit");
+    Status confirmed = commit ? session_.send_message({{"type", "committed"}}) : Status(std::move(commit.error()));
+    if (!confirmed) spdlog::info("migration {}: the source did not confirm ({}); the copy runs here all the same",
+                                 id_, confirmed.error().message);
+    return {};
+  }
+
   Status still_running() {
     Result<json> inspect = context_.engine.inspect_container(container_id_);
     if (!inspect) return std::move(inspect.error()).wrap("before the commit");
@@ -318,7 +382,7 @@ class DestinationMigration {
   // A container that cannot be removed now stays in the ledger, and the next agent start
   // retries (recover_interrupted).
   void abandon() {
-    if (committed_ || !in_ledger_) return;
+    if (committed_ || !in_ledger_ || owned_revision_) return;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
     Status decided = context_.ledger.decide(id_, "aborted", removed);
@@ -349,16 +413,56 @@ class DestinationMigration {
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;
+  std::string fleet_source_;     // the source's name in the fleet, when it commits through the record
+  int64_t source_revision_ = 0;  // the record's revision as the source claimed it
+  int64_t owned_revision_ = 0;   // after the swap, while the record names this host
 };
 
 }  // namespace
 
 namespace {
 
+// The record names this host: the swap happened, so this copy must run.
+Status keep_owned_copy(const DestinationContext& context, const JournalEntry& entry) {
+  Result<json> inspect = context.engine.inspect_container(entry.container_id);
+  if (inspect && !docker::is_running(*inspect)) {
+    Result<docker::DaemonInfo> daemon = context.engine.info();
+    if (!daemon) return std::move(daemon.error());
+    inspect = checkpoint::restore_container(context.engine, daemon->root_dir, entry.container_id,
+                                            "dockmig-" + entry.migration);
+  }
+  if (!inspect)
+    return std::move(inspect.error()).wrap("the fleet's record names this host for `" + entry.container +
+                                           "` (migration " + entry.migration + "), but starting its copy failed");
+  std::fprintf(stderr, "dockmig agent: `%s` runs here: the fleet's record names this host (migration %s)\n",
+               entry.container.c_str(), entry.migration.c_str());
+  return context.ledger.decide(entry.migration, "committed", /*container_removed=*/false);
+}
+
+// With a fleet the record decides an undecided migration; true when it did.
+bool settled_by_record(const DestinationContext& context, const JournalEntry& entry) {
+  if (!context.ownership || !entry.decision.empty() || entry.container_id.empty()) return false;
+  Result<std::string> owner = context.ownership->owner(entry.container);
+  switch (decide_reconcile(owner ? std::optional<std::string>(*owner) : std::nullopt, context.ownership->host())) {
+    case ReconcileDecision::Remove:
+      return false;
+    case ReconcileDecision::Undecided:
+      spdlog::error("migration {} of `{}` stays in doubt, its container kept: {}", entry.migration, entry.container,
+                    owner.error().describe());
+      return true;
+    case ReconcileDecision::KeepOrStart:
+      break;
+  }
+  Status kept = keep_owned_copy(context, entry);
+  if (!kept) spdlog::error("{}", kept.error().describe());
+  return true;
+}
+
 // A migration that the agent's death interrupted before it committed: its container goes
 // (also one an earlier abort failed to remove), and it ends aborted.
 Status settle_interrupted(const DestinationContext& context, const JournalEntry& entry) {
   if (entry.decision == "committed" || (!entry.decision.empty() && entry.container_id.empty())) return {};
+  if (settled_by_record(context, entry)) return {};
   if (!entry.container_id.empty()) {
     std::string container = entry.container_id.substr(0, 12);
     Status removed = context.engine.remove_container(entry.container_id, /*force=*/true);

@@ -8,6 +8,7 @@
 #include "migrate/create_policy.h"
 #include "migrate/destination_preflight.h"
 #include "migrate/ledger.h"
+#include "migrate/ownership.h"
 #include "migrate/session.h"
 
 namespace dockmig::migrate {
@@ -19,11 +20,16 @@ struct DestinationContext {
   CreatePolicy policy{};  // what this agent agrees to create; closed by default
   CriuReadiness* criu = nullptr;  // checked before the source freezes; null only in tests without CRIU
   std::filesystem::path memory_root{};  // pages staged here (a tmpfs) when it has room; empty: staging_root
+  /// The fleet's ownership records (--etcd): a source in the fleet commits by this host's
+  /// swap of the service's record; null: no fleet, and such a source is refused.
+  const Ownership* ownership = nullptr;
 };
 
 /// At agent start, after the ledger's load: removes the containers that migrations
 /// interrupted by the agent's death had created, and records those migrations as aborted
-/// (a committed one's container is never touched); removes stale staged blobs.
+/// (a committed one's container is never touched); removes stale staged blobs. With a
+/// fleet, an undecided migration whose service's record names this host is kept instead
+/// (started from its checkpoint if it does not run) and ends committed.
 Status recover_interrupted(const DestinationContext& context);
 
 /// Serves one connection from a source: a migration, or a question about how one ended.

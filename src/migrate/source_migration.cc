@@ -29,6 +29,7 @@
 #include "migrate/source_record.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
+#include "migrate/ownership.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
 #include "migrate/volume_sync.h"
@@ -152,12 +153,32 @@ class SourceMigration {
                         "container `" + plan_.container.name + "` cannot be migrated:" + reasons);
     }
     if (request_.dry_run) return {};
+    if (Status claimed = claim_ownership(); !claimed) return claimed;
     Result<Session> session = Session::connect(request_.destination, request_.security);
     if (!session) return std::move(session.error());
     session_.emplace(std::move(*session));
     report_.transport = session_->transport();
     interruption_.allow_cut([this] { session_->cut(); });
     return {};
+  }
+
+  // With a fleet, before anything freezes: the record must name this host (or is made to).
+  Status claim_ownership() {
+    if (!request_.ownership) return {};
+    const std::string& service = plan_.container.name;
+    if (!request_.target_name.empty() && request_.target_name != service)
+      return make_error(ErrorCode::InvalidInput, "--name renames the service, which the fleet's ownership record "
+                                                 "of `" + service + "` cannot follow",
+                        "hand it off under its own name when the agents run with --etcd");
+    Result<int64_t> revision = request_.ownership->claim(service, id_);
+    if (!revision) return std::move(revision.error()).wrap("refusing the handoff before the freeze");
+    owned_revision_ = *revision;
+    return {};
+  }
+
+  json ownership_message() const {
+    if (!request_.ownership) return nullptr;
+    return {{"service", plan_.container.name}, {"host", request_.ownership->host()}, {"revision", owned_revision_}};
   }
 
   Status ensure_image() {
@@ -184,6 +205,7 @@ class SourceMigration {
                       {"volume_bytes", volume_bytes(plan_)},
                       {"memory_bytes", plan_.memory_bytes},
                       {"image_bytes", plan_.image_bytes}}}};
+    if (request_.ownership) prepare["ownership"] = ownership_message();
     Status sent = session_->send_message(prepare);
     if (!sent) return sent;
     Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref,
@@ -446,10 +468,12 @@ class SourceMigration {
         Status removed = request_.keep_source ? Status{} : engine_->remove_container(plan_.container.id, false);
         return {report_, std::move(removed), false};
       }
-      if (!state) {
+      if (!state && !request_.ownership) {
         error.detail += "asking the destination how it ended failed: " + state.error().message;
         return {report_, std::move(error).with_hint(settle_by_hand_hint()), true};
       }
+      if (!state) error.detail += "asking the destination how it ended failed: " + state.error().message + "; ";
+      if (request_.ownership && !may_resume(error)) return {report_, std::move(error), true};
     }
     Result<nlohmann::json> resumed =
         checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_);
@@ -459,6 +483,23 @@ class SourceMigration {
     }
     report_.rolled_back = true;
     return {report_, std::move(error), false};
+  }
+
+  // With a fleet the record decides: the source resumes only while it names this host.
+  // Unreadable (after the owner()'s bounded retries), the container stays checkpointed.
+  bool may_resume(Error& error) {
+    Result<std::string> owner = request_.ownership->owner(plan_.container.name);
+    std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
+    if (decide_rollback(named, request_.ownership->host()) == RollbackDecision::Resume) return true;
+    if (!owner)
+      error.detail += "the fleet's ownership record could not be read (" + owner.error().describe() +
+                      "), so the source stays checkpointed rather than risk a second copy";
+    else
+      error.detail += "the fleet's ownership record names `" + (owner->empty() ? "no host" : *owner) +
+                      "`: that host owns `" + plan_.container.name + "` now, so the source stays checkpointed";
+    report_.error = error.message + " (" + error.detail + ")";
+    error.hint = settle_by_hand_hint();
+    return false;
   }
 
   const MigrationRequest& request_;
@@ -482,6 +523,7 @@ class SourceMigration {
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross
   bool committed_ = false;
+  int64_t owned_revision_ = 0;  // the ownership record's, as claimed before the freeze
   std::optional<SourceRecord> record_;  // from the checkpoint on, when journaled
 };
 

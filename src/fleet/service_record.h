@@ -1,0 +1,35 @@
+// The fleet's ownership records: one key per migratable service, /dockmig/services/NAME,
+// naming the one host that may run it (docs/fleet.md, "Ownership"). No lease: the record
+// outlives every agent. Its etcd mod revision is its version; a handoff commits by a
+// compare-and-swap on it. Only the encoding and the rules live here, without etcd.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dockmig/result.h"
+
+namespace dockmig::fleet {
+
+inline constexpr std::string_view kServicesPrefix = "/dockmig/services/";
+
+struct ServiceRecord {
+  std::string host;       // the host that runs the service, by its name in the fleet
+  std::string migration;  // the handoff that last wrote it
+  std::string time;       // when, ISO 8601 UTC
+
+  bool operator==(const ServiceRecord&) const = default;
+};
+
+/// The etcd key of `service` (a container name).
+std::string service_key(std::string_view service);
+std::string encode(const ServiceRecord& record);
+/// Fails naming what is missing; fields it does not know are ignored.
+Result<ServiceRecord> decode_service_record(std::string_view text);
+
+/// At the source before the freeze, from the record as read (none: no record yet).
+enum class ClaimDecision { Create, Keep, Refuse };
+ClaimDecision decide_claim(const std::optional<ServiceRecord>& record, std::string_view source);
+
+}  // namespace dockmig::fleet

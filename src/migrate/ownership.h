@@ -1,0 +1,50 @@
+// Who runs a service, as the fleet records it (docs/fleet.md, "Ownership"): the commit
+// point of a handoff. migrate/ sees only this interface; fleet/ implements it on etcd and
+// the agent or the CLI hands it in when it runs with --etcd.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dockmig/result.h"
+
+namespace dockmig::migrate {
+
+class Ownership {
+ public:
+  virtual ~Ownership() = default;
+
+  /// This host's name in the fleet.
+  virtual const std::string& host() const = 0;
+  /// At the source, before anything freezes: the revision of the service's record, which
+  /// is created naming this host when there is none. Conflict when it names another host;
+  /// an error when it cannot be read.
+  virtual Result<int64_t> claim(const std::string& service, const std::string& migration) const = 0;
+  /// At the destination, the commit: the record goes from `source` (at `revision`) to this
+  /// host, in one compare-and-swap. Its new revision; Conflict when it changed meanwhile.
+  virtual Result<int64_t> take_over(const std::string& service, const std::string& source, int64_t revision,
+                                    const std::string& migration) const = 0;
+  /// At the destination after its copy failed to start: the record goes back to `source`
+  /// from `revision` (the take-over's), so that the source may resume.
+  virtual Status hand_back(const std::string& service, const std::string& source, int64_t revision,
+                           const std::string& migration) const = 0;
+  /// The host the record names now ("" when there is none), retried for a bounded time
+  /// while etcd cannot be reached; an error after that.
+  virtual Result<std::string> owner(const std::string& service) const = 0;
+};
+
+/// The source's rollback after the checkpoint crossed: it resumes only while the record
+/// names it. A record naming another host, none at all (someone removed it), or one that
+/// could not be read (nullopt) leaves the container checkpointed.
+enum class RollbackDecision { Resume, StayCheckpointed };
+RollbackDecision decide_rollback(const std::optional<std::string>& owner, std::string_view source);
+
+/// At a destination agent's start, for a migration its ledger left undecided: the host the
+/// record names keeps (or starts) its copy; another removes it, as without a fleet. A
+/// record that could not be read (nullopt) decides nothing: the copy is kept, in doubt.
+enum class ReconcileDecision { KeepOrStart, Remove, Undecided };
+ReconcileDecision decide_reconcile(const std::optional<std::string>& owner, std::string_view self);
+
+}  // namespace dockmig::migrate
