@@ -83,9 +83,9 @@ void reload_tokens(TokenStore* tokens, const std::string& path) {
 }
 
 // What `dockmig recover` does, for the migrations this host was the source of.
-void recover_sources(const AgentOptions& options) {
+void recover_sources(const AgentOptions& options, std::shared_ptr<const migrate::Ownership> ownership) {
   Status done = base::contain_exceptions("settling migrations left in doubt", [&]() -> Status {
-    Result<migrate::RecoveryReport> report = migrate::recover_sources({options.state_dir, options.security, "", ""});
+    Result<migrate::RecoveryReport> report = migrate::recover_sources({options.state_dir, options.security, "", "", ownership});
     if (!report) return std::move(report.error());
     if (!report->migrations.empty() || !report->unreadable.empty())
       std::fprintf(stderr, "dockmig agent: migrations left in doubt here:\n%s", migrate::to_text(*report).c_str());
@@ -141,7 +141,7 @@ Status serve(const AgentOptions& options) {
   load_preparations(*engine, options.state_dir);
   // On a thread of its own: it may ask agents that are starting too, and must not hold
   // up their questions to this one.
-  std::jthread recovery([&options] { recover_sources(options); });
+  std::jthread recovery([&options, owned = *ownership] { recover_sources(options, owned); });
 
   DockerHost host(*engine, options.security, options.criu, options.state_dir, *ownership);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {

@@ -4,6 +4,7 @@
 
 #include "cli/verbs.h"
 #include "etcd/client.h"
+#include "fleet/etcd_ownership.h"
 #include "fleet/host_record.h"
 
 namespace dockmig::cli {
@@ -67,6 +68,21 @@ CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::C
   command.add_option("--etcd-cert", tls.cert, "A client certificate for etcd, when it asks for one (PEM)");
   command.add_option("--etcd-key", tls.key, "The client certificate's key (PEM)");
   return urls;
+}
+
+CLI::Option* add_fleet_options(CLI::App& command, FleetIdentity& fleet) {
+  CLI::Option* urls = add_etcd_options(command, fleet.etcd, fleet.tls);
+  command.add_option("--fleet-name", fleet.name, "This host's name in the fleet, as its agent's --name (default: the hostname)");
+  return urls;
+}
+
+Result<std::shared_ptr<const migrate::Ownership>> open_ownership(const FleetIdentity& fleet) {
+  if (fleet.etcd.empty()) return std::shared_ptr<const migrate::Ownership>();
+  Result<etcd::Client> etcd = etcd::Client::open(fleet.etcd, fleet.tls);
+  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
+  std::string name = fleet.name.empty() ? fleet::local_host_name() : fleet.name;
+  if (Status named = fleet::check_host_name(name); !named) return std::move(named.error()).wrap("--fleet-name");
+  return std::shared_ptr<const migrate::Ownership>(std::make_shared<const fleet::EtcdOwnership>(std::move(*etcd), name));
 }
 
 VerbRunner define_fleet(CLI::App& command) {

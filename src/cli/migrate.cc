@@ -15,8 +15,6 @@
 
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
-#include "fleet/etcd_ownership.h"
-#include "fleet/host_record.h"
 #include "migrate/plan.h"
 #include "migrate/prepare.h"
 #include "migrate/session.h"
@@ -135,22 +133,6 @@ int interrupted_exit(const migrate::MigrationOutcome& outcome, const migrate::In
   return kExitInterrupted;
 }
 
-struct FleetOptions {
-  std::string etcd;
-  etcd::ClientTls tls;
-  std::string name;
-};
-
-/// The fleet's ownership records with --etcd; null without.
-Result<std::shared_ptr<const migrate::Ownership>> open_ownership(const FleetOptions& fleet) {
-  if (fleet.etcd.empty()) return std::shared_ptr<const migrate::Ownership>();
-  Result<etcd::Client> etcd = etcd::Client::open(fleet.etcd, fleet.tls);
-  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
-  std::string name = fleet.name.empty() ? fleet::local_host_name() : fleet.name;
-  if (Status named = fleet::check_host_name(name); !named) return std::move(named.error()).wrap("--fleet-name");
-  return std::shared_ptr<const migrate::Ownership>(std::make_shared<const fleet::EtcdOwnership>(std::move(*etcd), name));
-}
-
 /// Takes "auto" or 1-19 and hands CLI11 the number (kZstdLevelAuto for auto).
 CLI::Validator zstd_level_option() {
   return CLI::Validator(
@@ -207,12 +189,11 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_option("--state-dir", request->state_dir,
                      "Where the migration's journal is kept once the container may stop, for\n"
                      "`dockmig recover`; the agent's --state-dir on this host")->capture_default_str();
-  auto fleet = std::make_shared<FleetOptions>();
-  add_etcd_options(command, fleet->etcd, fleet->tls)
+  auto fleet = std::make_shared<FleetIdentity>();
+  add_fleet_options(command, *fleet)
       ->description("The fleet's etcd client URLs, URL[,URL...]: commit the handoff through the\n"
                     "service's ownership record there (docs/fleet.md); the destination's agent\n"
                     "must run with --etcd too");
-  command.add_option("--fleet-name", fleet->name, "This host's name in the fleet, as its agent's --name (default: the hostname)");
   add_transport_options(command, request->security);
   command.add_option("--tls-server-name", request->security.server_name,
                      "Name the destination's certificate must carry (default: the address in DEST)");

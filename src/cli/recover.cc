@@ -21,6 +21,10 @@ VerbRunner define_recover(CLI::App& command) {
                      "Forget NAME and leave its container here as it is, after you checked that it\n"
                      "runs at the destination")->type_name("NAME");
   add_transport_options(command, request->security);
+  auto fleet = std::make_shared<FleetIdentity>();
+  add_fleet_options(command, *fleet)
+      ->description("The fleet's etcd client URLs, URL[,URL...]: when a destination cannot be asked,\n"
+                    "resume a source whose service's ownership record still names this host");
   command.add_flag("--json", *as_json, "Print the outcome as one JSON object on stdout");
   command.footer(
       "A migration is in doubt when its `dockmig migrate` (or agent handoff) died after the\n"
@@ -35,8 +39,11 @@ VerbRunner define_recover(CLI::App& command) {
       "Exit status: 0 nothing left in doubt; 1 failed; 2 bad input (no migration has that\n"
       "NAME); 3 some migration is still in doubt (the `next:` line says what to do).\n"
       "Example: dockmig recover --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, state_dir, as_json]() -> int {
+  return [request, state_dir, as_json, fleet]() -> int {
     request->state_dir = *state_dir;
+    Result<std::shared_ptr<const migrate::Ownership>> ownership = open_ownership(*fleet);
+    if (!ownership) return report_error(ownership.error());
+    request->ownership = *ownership;
     Result<migrate::RecoveryReport> report = migrate::recover_sources(*request);
     if (!report) return report_error(report.error());
     if (*as_json) std::printf("%s\n", migrate::to_json(*report).dump(2).c_str());

@@ -21,6 +21,9 @@ namespace dockmig::migrate {
 inline constexpr const char* kFreezing = "freezing";
 inline constexpr const char* kHandingOver = "handing_over";
 inline constexpr const char* kCommitted = "committed";
+/// With a fleet: the rollback found the ownership record naming the destination (or
+/// could not read it), so the source stays checkpointed until the destination answers.
+inline constexpr const char* kDestinationOwns = "destination_owns";
 /// Destination phases: kAccepted, then kCreated once its container exists.
 inline constexpr const char* kAccepted = "accepted";
 inline constexpr const char* kCreated = "created";

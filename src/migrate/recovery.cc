@@ -80,9 +80,25 @@ RecoveredMigration finish_handover(const docker::EngineClient& engine, const Jou
   return settled(entry, "handed_over", "the destination runs it; the stopped source was removed");
 }
 
+// The destination cannot be asked; the fleet's record decides whether the source may resume.
+RecoveredMigration ask_record(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state,
+                              const Ownership& ownership, const Error& unreachable) {
+  Result<std::string> owner = ownership.owner(entry.container);
+  std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
+  if (decide_rollback(named, ownership.host()) == RollbackDecision::Resume)
+    return state == SourceState::Running
+               ? settled(entry, "already_running", "the fleet's record names this host; the source runs already")
+               : resume(engine, entry, "the destination could not be asked, and the fleet's record names this host");
+  std::string record = owner ? "the fleet's record names `" + (owner->empty() ? "no host" : *owner) + "`"
+                             : "the fleet's record cannot be read (" + owner.error().message + ")";
+  return in_doubt(entry, "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended (" +
+                             unreachable.message + "); " + record, unreachable_next(entry));
+}
+
 RecoveredMigration ask_destination(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state,
                                    const RecoveryRequest& request) {
   Result<std::string> answer = Session::await_settled_state(entry.peer, entry.migration, request.security);
+  if (!answer && request.ownership) return ask_record(engine, entry, state, *request.ownership, answer.error());
   if (!answer)
     return in_doubt(entry, "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended: " +
                                answer.error().message, unreachable_next(entry));
@@ -105,7 +121,8 @@ RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& en
     return *state == SourceState::Running ? settled(entry, "already_running", "the source runs already")
                                           : resume(*engine, entry, "at a person's word");
   if (entry.phase == kCommitted) return finish_handover(*engine, entry, *state);
-  if (entry.phase == kHandingOver) return ask_destination(*engine, entry, *state, request);
+  if (entry.phase == kHandingOver || entry.phase == kDestinationOwns)
+    return ask_destination(*engine, entry, *state, request);
   if (*state == SourceState::Running)
     return settled(entry, "already_running", "the checkpoint never crossed; the source runs already");
   return resume(*engine, entry, "the checkpoint never crossed to the destination");

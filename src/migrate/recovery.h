@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
 #include "migrate/journal.h"
+#include "migrate/ownership.h"
 
 namespace dockmig::migrate {
 
@@ -26,6 +28,9 @@ struct RecoveryRequest {
   /// its checkpoint, or (abandon) forget it and leave the container as it is.
   std::string resume;
   std::string abandon;
+  /// The fleet's ownership records (--etcd): a source whose destination cannot be asked
+  /// resumes when the record names it. Null: no fleet.
+  std::shared_ptr<const Ownership> ownership;
 };
 
 struct RecoveredMigration {

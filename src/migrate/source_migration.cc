@@ -499,6 +499,8 @@ class SourceMigration {
                       "`: that host owns `" + plan_.container.name + "` now, so the source stays checkpointed";
     report_.error = error.message + " (" + error.detail + ")";
     error.hint = settle_by_hand_hint();
+    if (Status noted = advance_record(kDestinationOwns); !noted)
+      spdlog::warn("{}; the journal still says {}", noted.error().describe(), kHandingOver);
     return false;
   }
 

@@ -7,8 +7,9 @@
 #  (c) the destination's agent dies right before its swap (the source loses it): the source
 #      resumes, the record still names it, the destination's next start leaves nothing.
 #  (b) the destination's agent dies right after its swap and restore, before telling the
-#      source: the source does not resume (the record names the destination), the copy
-#      runs there; `dockmig recover` later removes the stopped source.
+#      source: the source does not resume (the record names the destination; its journal
+#      says so), the copy runs there; `dockmig recover --etcd` leaves it in doubt while
+#      the destination is down, and removes the stopped source once it answers.
 #  (b2) it dies right after the swap, before the restore: the source does not resume; the
 #      destination's agent, started again, starts its copy from the staged checkpoint.
 source "$(dirname "$0")/lib.sh"
@@ -98,6 +99,15 @@ running edge-b own-b || fail "(b): own-b does not run on edge-b"
 [ "$(owner own-b)" = edge-b ] || fail "(b): the record names '$(owner own-b)', expected edge-b"
 count=$(count_of edge-b own-b)
 [ "$count" -gt 20 ] || fail "(b): the count restarted ($count)"
+grep -q '"destination_owns"' "$BED_STATE"/agent-edge-a/journal/source-*.json \
+  || fail "(b): the source's journal does not say the destination owns it"
+# While edge-b's agent is down, recover with the record leaves the source stopped, in doubt.
+recover_status=0
+in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" \
+  --etcd "$ETCD" --fleet-name edge-a >"$report" || recover_status=$?
+[ "$recover_status" = 3 ] || fail "(b): recover with edge-b down exited $recover_status, expected 3 (in doubt)"
+grep -q "names \`edge-b\`" "$report" || fail "(b): recover does not say the record names edge-b: $(cat "$report")"
+! running edge-a own-b || fail "(b): recover resumed the source though the record names edge-b"
 start_b
 recover_status=0
 in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" || recover_status=$?
