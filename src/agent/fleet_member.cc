@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "checkpoint/criu.h"
+#include "migrate/destination_preflight.h"
 
 namespace dockmig::agent {
 namespace {
@@ -16,15 +17,6 @@ std::string criu_version_of(const std::string& binary) {
   if (!criu) return "";
   Result<checkpoint::CriuVersion> version = criu->version();
   return version ? version->text : "";
-}
-
-// Free bytes where incoming migrations are staged (or on the nearest directory above it,
-// before the first migration made it).
-uint64_t free_bytes_at(std::filesystem::path dir) {
-  std::error_code error;
-  while (!dir.empty() && !std::filesystem::exists(dir, error)) dir = dir.parent_path();
-  std::filesystem::space_info space = std::filesystem::space(dir.empty() ? "/" : dir, error);
-  return error ? 0 : space.available;
 }
 
 // The record as of now, from the fixed part made at start.
@@ -39,7 +31,7 @@ Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker:
   record.images = std::move(*images);
   std::sort(record.containers.begin(), record.containers.end());
   std::sort(record.images.begin(), record.images.end());
-  record.staging_free_bytes = free_bytes_at(staging);
+  record.staging_free_bytes = migrate::free_bytes_near(staging);
   return record;
 }
 

@@ -138,6 +138,12 @@ std::filesystem::path memory_staging_root(const std::filesystem::path& root, con
   return root / name;
 }
 
+uint64_t free_bytes_near(const std::filesystem::path& dir) {
+  struct statvfs room {};
+  if (statvfs(existing_ancestor(dir).c_str(), &room) != 0) return 0;
+  return static_cast<uint64_t>(room.f_bavail) * room.f_frsize;
+}
+
 bool memory_staging_fits(uint64_t memory_bytes, uint64_t fs_free, uint64_t host_available) {
   uint64_t staged = (kMemoryStagingCopies - 1) * memory_bytes;
   return staged + kSpareBytes <= fs_free && kMemoryStagingCopies * memory_bytes + kSpareBytes <= host_available;
@@ -146,11 +152,9 @@ bool memory_staging_fits(uint64_t memory_bytes, uint64_t fs_free, uint64_t host_
 std::filesystem::path choose_memory_staging(const std::filesystem::path& fast, const std::filesystem::path& fallback,
                                             uint64_t memory_bytes) {
   if (fast.empty()) return fallback;
-  struct statvfs room {};
   std::optional<uint64_t> available = host_memory_available();
-  if (!available || statvfs(existing_ancestor(fast).c_str(), &room) != 0) return fallback;
-  uint64_t free = static_cast<uint64_t>(room.f_bavail) * room.f_frsize;
-  return memory_staging_fits(memory_bytes, free, *available) ? fast : fallback;
+  if (!available) return fallback;
+  return memory_staging_fits(memory_bytes, free_bytes_near(fast), *available) ? fast : fallback;
 }
 
 }  // namespace dockmig::migrate

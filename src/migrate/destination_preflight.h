@@ -49,6 +49,10 @@ struct SpaceNeed {
   uint64_t bytes = 0;
 };
 
+/// Bytes free on the file system of `dir`, or of its nearest existing ancestor when `dir`
+/// is not made yet; 0 when that cannot be read.
+uint64_t free_bytes_near(const std::filesystem::path& dir);
+
 /// Room kept free beyond what a migration expects to write: the sizes are estimates
 /// (the checkpoint carries more than the resident memory's pages), and a full disk stops
 /// more than this migration.

@@ -74,6 +74,12 @@ TEST(FreeSpace, DirsOnOneFileSystemAddUp) {
   EXPECT_FALSE(check_free_space({{dir, half}, {dir / "other", half}}));
 }
 
+TEST(FreeSpace, ADirNotMadeYetIsMeasuredOnItsNearestAncestor) {
+  std::filesystem::path dir = testing::TempDir();
+  EXPECT_GT(free_bytes_near(dir / "not" / "made"), 0u);
+  EXPECT_GT(free_bytes_near("relative/not/made"), 0u);
+}
+
 TEST(MemoryStaging, NeedsRoomForStoreAndImagesThereAndForTheRestoreInMemory) {
   constexpr uint64_t kMiB = 1 << 20;
   uint64_t memory = 300 * kMiB;
