@@ -193,6 +193,8 @@ Status serve(const AgentOptions& options) {
   queue.shutdown();
   handshakes.wait_idle(handshake_places);
   sessions.wait_idle(options.max_sessions);
+  std::error_code ec;
+  if (!context.memory_root.empty()) std::filesystem::remove(context.memory_root, ec);  // only if empty
   return {};
 }
 

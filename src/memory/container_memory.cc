@@ -44,6 +44,21 @@ Status ContainerMemory::read_round(const PageVisitor& visit, RoundRead& read) {
   return {};
 }
 
+std::optional<uint64_t> ContainerMemory::pages_written_since() const {
+  if (tracking_ != Tracking::WriteProtect || !untracked_.empty()) return std::nullopt;
+  Result<std::vector<int>> pids = namespace_processes(init_pid_);
+  if (!pids) return std::nullopt;
+  uint64_t pages = 0;
+  for (int pid : *pids) {
+    auto tracker = trackers_.find(pid);
+    if (tracker == trackers_.end()) return std::nullopt;  // new since the round: not tracked yet
+    std::optional<uint64_t> written = tracker->second.pages_written(dumpable_ranges(live_thread(pid)));
+    if (!written) return std::nullopt;
+    pages += *written;
+  }
+  return pages;
+}
+
 WriteTracker* ContainerMemory::tracker_of(int pid, RoundRead& read) {
   if (tracking_ != Tracking::WriteProtect || untracked_.contains(pid)) return nullptr;
   if (auto found = trackers_.find(pid); found != trackers_.end()) return &found->second;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ class ContainerMemory {
 
   /// Visits the pages of this round (see above), process by process.
   Status read_round(const PageVisitor& visit, RoundRead& read);
+  /// How many pages the next round would read, without reading or protecting any: known
+  /// only while every process's writes are tracked.
+  std::optional<uint64_t> pages_written_since() const;
   /// How the rounds found what changed: "uffd-wp", "page-hash", or "uffd-wp; page-hash for
   /// 1 of 3 processes: REASON" when some could not be tracked.
   std::string tracking_used() const;

@@ -27,12 +27,6 @@ Status PageStore::append(PageView page) {
   return written;
 }
 
-Result<bool> PageStore::read(uint32_t index, std::span<std::byte, kPageSize> out) const {
-  Result<uint32_t> got = read_run(index, out);
-  if (!got) return std::move(got.error());
-  return *got == 1 && holds(index, PageView(out.data(), kPageSize));
-}
-
 Result<uint32_t> PageStore::read_run(uint32_t first, std::span<std::byte> out) const {
   uint64_t count = out.size() / kPageSize;
   if (first >= size() || count > size() - first)

@@ -19,8 +19,6 @@ class PageStore {
   /// Stores a page under the next index (size() before the call).
   Status append(PageView page);
   uint32_t size() const { return static_cast<uint32_t>(hashes_.size()); }
-  /// Reads page `index` into `out`: false when it no longer matches its hash.
-  Result<bool> read(uint32_t index, std::span<std::byte, kPageSize> out) const;
   /// Reads the pages from `first` on into `out` (a whole number of pages) in one call,
   /// unchecked: how many were read whole, fewer when the file ends early.
   Result<uint32_t> read_run(uint32_t first, std::span<std::byte> out) const;

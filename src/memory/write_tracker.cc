@@ -69,14 +69,18 @@ bool protect(int uffd, uint64_t start, uint64_t end) {
   return ::ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0;
 }
 
-// The pages of [start, end) written since the last scan, protected again; -1 on error.
-long scan_written(int pagemap, uint64_t start, uint64_t end, std::vector<PageRange>& out, RegionPages pages) {
+enum class Reprotect { Yes, No };
+
+// The pages of [start, end) written since the last scan, protected again unless `reprotect`
+// says no (a look that leaves them for the next scan); -1 on error.
+long scan_written(int pagemap, uint64_t start, uint64_t end, std::vector<PageRange>& out, RegionPages pages,
+                  Reprotect reprotect = Reprotect::Yes) {
   std::vector<page_region> found(1024);
   long total = 0;
   for (;;) {
     pm_scan_arg scan{};
     scan.size = sizeof scan;
-    scan.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+    scan.flags = reprotect == Reprotect::Yes ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : PM_SCAN_CHECK_WPASYNC;
     scan.start = start;
     scan.end = end;
     scan.vec = reinterpret_cast<uint64_t>(found.data());
@@ -206,6 +210,18 @@ bool WriteTracker::collect_written(const PageRange& range, std::vector<PageRange
   if (scan_written(pagemap_.get(), range.start, range.end, out, range.pages) >= 0) return true;
   out.resize(before);
   return false;
+}
+
+std::optional<uint64_t> WriteTracker::pages_written(const std::vector<PageRange>& ranges) const {
+  uint64_t pages = 0;
+  for (const PageRange& range : ranges) {
+    std::vector<PageRange> written;
+    if (!tracked(range)) written.push_back(range);
+    else if (scan_written(pagemap_.get(), range.start, range.end, written, range.pages, Reprotect::No) < 0)
+      return std::nullopt;
+    for (const PageRange& part : written) pages += (part.end - part.start) / kPageSize;
+  }
+  return pages;
 }
 
 std::vector<PageRange> WriteTracker::changed(const std::vector<PageRange>& ranges) {

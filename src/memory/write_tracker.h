@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ class WriteTracker {
   /// tracked) are protected now and returned whole, and so, every time, are ranges the
   /// kernel will not track.
   std::vector<PageRange> changed(const std::vector<PageRange>& ranges);
+  /// How many pages of `ranges` the next changed() would return, without protecting any
+  /// again: ranges not under tracking count whole. Nothing if the kernel refuses the look.
+  std::optional<uint64_t> pages_written(const std::vector<PageRange>& ranges) const;
 
  private:
   WriteTracker(base::UniqueFd uffd, base::UniqueFd pagemap) : uffd_(std::move(uffd)), pagemap_(std::move(pagemap)) {}

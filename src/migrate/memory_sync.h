@@ -35,11 +35,13 @@
 namespace dockmig::migrate {
 
 /// When pre-copy should stop and the container freeze: the reason, or nothing to go on.
-/// Rounds go on while what they send shrinks; they stop when the last round's bytes would
-/// cross the link within `target_seconds` at the rate measured so far, when they stop
-/// shrinking (the container writes about as fast as the link carries), or after
-/// `max_rounds`.
+/// Rounds go on while what they send shrinks by a fifth or more; they stop when the next
+/// round's bytes would cross the link within `target_seconds` at the rate measured so far,
+/// when it would not shrink enough (the container writes about as fast as the link
+/// carries), or after `max_rounds`. The next round is known from `pages_written_since` the
+/// last one read, where writes are tracked, else guessed from the last round.
 std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
+                                               std::optional<uint64_t> pages_written_since = std::nullopt,
                                                size_t max_rounds = 12);
 
 /// The most page indices one `memory-missing` asks for: its JSON stays well under a

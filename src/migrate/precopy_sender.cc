@@ -62,6 +62,54 @@ Status for_each_image_page(const fs::path& file, Visit visit) {
   }
 }
 
+// A further round is worth its bytes only when it cuts what crosses after the freeze by at
+// least a fifth of what it sends: downtime counts several times the handoff's length.
+constexpr double kWorthwhileShrink = 0.8;
+
+// Bytes per second on the link: the best a large round achieved; 0 if none was large.
+double link_rate(const std::vector<PrecopyRound>& rounds) {
+  double rate = 0;
+  for (const PrecopyRound& round : rounds)
+    if (round.wire_bytes >= kRateSampleBytes && round.seconds > 0) rate = std::max(rate, round.wire_bytes / round.seconds);
+  return rate;
+}
+
+std::string seconds_text(double seconds) { return std::to_string(seconds).substr(0, 4) + " s"; }
+
+// With writes tracked, the next round is known before it is sent: the pages written since
+// the last one read. Its bytes on the wire are estimated at the last round's compression,
+// which after the first round is that of pages written again and again.
+std::optional<std::string> stop_by_pages_written(const std::vector<PrecopyRound>& rounds, uint64_t written,
+                                                 double rate, double target_seconds) {
+  if (rounds.size() < 2) return std::nullopt;
+  const PrecopyRound& last = rounds.back();
+  std::string round = "round " + std::to_string(rounds.size());
+  double wire_per_raw = last.raw_bytes > 0 ? static_cast<double>(last.wire_bytes) / last.raw_bytes : 1.0;
+  double next_wire = written * memory::kPageSize * wire_per_raw;
+  if (rate > 0 && next_wire / rate <= target_seconds)
+    return "converged: the " + std::to_string(written) + " pages written during " + round + " would cross in " +
+           seconds_text(next_wire / rate);
+  if (written >= kWorthwhileShrink * last.pages_read)
+    return "not converging: the container wrote " + std::to_string(written) + " pages during " + round +
+           ", which read " + std::to_string(last.pages_read) + ": another round would send almost as much again";
+  return std::nullopt;
+}
+
+// Without tracking, only the rounds sent so far tell: the last one against the one before.
+std::optional<std::string> stop_by_last_rounds(const std::vector<PrecopyRound>& rounds, double rate,
+                                               double target_seconds) {
+  if (rounds.size() < 2) return std::nullopt;
+  const PrecopyRound& last = rounds.back();
+  if (rate > 0 && last.wire_bytes / rate <= target_seconds)
+    return "converged: " + mib(last.wire_bytes) + " a round would cross in " + seconds_text(last.wire_bytes / rate);
+  const PrecopyRound& before = rounds[rounds.size() - 2];
+  if (last.raw_bytes >= kWorthwhileShrink * before.raw_bytes)
+    return "not converging: the container writes memory about as fast as the link carries it (" +
+           mib(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
+           mib(before.raw_bytes) + " in the round before)";
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool is_page_image(const std::string& file_name) {
@@ -69,24 +117,15 @@ bool is_page_image(const std::string& file_name) {
 }
 
 std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
-                                               size_t max_rounds) {
+                                               std::optional<uint64_t> pages_written_since, size_t max_rounds) {
   if (rounds.empty()) return std::nullopt;
-  const PrecopyRound& last = rounds.back();
-  if (last.wire_bytes < kSmallRoundBytes)
-    return "converged: the last round sent " + std::to_string(last.wire_bytes) + " bytes";
-  double rate = 0;  // bytes per second on the link, the best a large round achieved
-  for (const PrecopyRound& round : rounds)
-    if (round.wire_bytes >= kRateSampleBytes && round.seconds > 0) rate = std::max(rate, round.wire_bytes / round.seconds);
-  if (rounds.size() >= 2) {
-    if (rate > 0 && last.wire_bytes / rate <= target_seconds)
-      return "converged: " + mib(last.wire_bytes) + " a round would cross in " +
-             std::to_string(last.wire_bytes / rate).substr(0, 4) + " s";
-    const PrecopyRound& before = rounds[rounds.size() - 2];
-    if (last.raw_bytes * 10 >= before.raw_bytes * 9)
-      return "not converging: the container writes memory about as fast as the link carries it (" +
-             mib(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
-             mib(before.raw_bytes) + " in the round before)";
-  }
+  if (rounds.back().wire_bytes < kSmallRoundBytes)
+    return "converged: the last round sent " + std::to_string(rounds.back().wire_bytes) + " bytes";
+  double rate = link_rate(rounds);
+  std::optional<std::string> reason = pages_written_since
+                                          ? stop_by_pages_written(rounds, *pages_written_since, rate, target_seconds)
+                                          : stop_by_last_rounds(rounds, rate, target_seconds);
+  if (reason) return reason;
   if (rounds.size() >= max_rounds) return "reached the limit of " + std::to_string(max_rounds) + " rounds";
   return std::nullopt;
 }
@@ -108,7 +147,8 @@ Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseRepor
     report.tracking = memory.tracking_used();
     if (!sent) return sent;
     report.rounds.push_back(round);
-    if (std::optional<std::string> reason = precopy_stop_reason(report.rounds, target_seconds)) {
+    if (std::optional<std::string> reason =
+            precopy_stop_reason(report.rounds, target_seconds, memory.pages_written_since())) {
       report.stop_reason = *reason;
       break;
     }

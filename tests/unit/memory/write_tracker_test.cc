@@ -118,6 +118,24 @@ TEST_F(WriteTrackerTest, ReportsExactlyThePagesWrittenSinceTheLastLook) {
   EXPECT_TRUE(tracker->changed({child.region()}).empty()) << "written pages are protected again";
 }
 
+TEST_F(WriteTrackerTest, CountsTheWrittenPagesWithoutTakingThemFromTheNextLook) {
+  Child child;
+  std::chrono::duration<double> stopped{};
+  Result<WriteTracker> tracker = WriteTracker::attach(child.pid(), stopped);
+  ASSERT_TRUE(tracker) << tracker.error().describe();
+  EXPECT_EQ(tracker->pages_written({child.region()}), kPages) << "a range not tracked yet counts whole";
+  tracker->changed({child.region()});
+  EXPECT_EQ(tracker->pages_written({child.region()}), 0u);
+  child.ask(2);
+  child.ask(5);
+  EXPECT_EQ(tracker->pages_written({child.region()}), 2u);
+  EXPECT_EQ(tracker->pages_written({child.region()}), 2u) << "counting protects nothing again";
+  EXPECT_EQ(tracker->changed({child.region()}),
+            (std::vector<PageRange>{{child.page_address(2), child.page_address(3), RegionPages::All},
+                                    {child.page_address(5), child.page_address(6), RegionPages::All}}));
+  EXPECT_EQ(tracker->pages_written({child.region()}), 0u);
+}
+
 TEST_F(WriteTrackerTest, TracksAProcessWhoseMainThreadHasExited) {
   Child child(Child::Shape::MainThreadGone);
   child.ask(kChecksum);  // its thread serves
