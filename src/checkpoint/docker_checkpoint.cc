@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoint/criu.h"
+#include "checkpoint/lent_runc_config.h"
 #include "checkpoint/runc_criu_config.h"
 #include "checkpoint/stdio_descriptors.h"
 #include "docker/container_info.h"
@@ -40,6 +41,14 @@ void discard_checkpoint(const docker::EngineClient& engine, const std::string& d
   std::error_code ec;
   std::filesystem::remove_all(lent_images_dir(docker_root, container_id), ec);
   if (ec) spdlog::warn("removing the checkpoint images of `{}`: {}", name, ec.message());
+}
+
+// CRIU restores the connections a dump closed only when told to (lent_runc_config.h).
+Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
+                             const std::string& name) {
+  Result<LentRuncConfig> lent = LentRuncConfig::install("# dockmig: for one restore only, put back afterwards\n");
+  if (!lent) spdlog::warn("restoring with {} as it is: {}", kRuncCriuConfigPath, lent.error().describe());
+  return engine.start_container(container_id, name);
 }
 
 }  // namespace
@@ -127,7 +136,7 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
   // upload's digest new.
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
-  Status done = engine.start_container(container_id, name);
+  Status done = start_from_checkpoint(engine, container_id, name);
   if (!done) {
     Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
                                                " from checkpoint `" + name + "`");

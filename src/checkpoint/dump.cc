@@ -24,6 +24,7 @@
 #include "base/unique_fd.h"
 #include "checkpoint/criu_log.h"
 #include "checkpoint/docker_checkpoint.h"
+#include "checkpoint/lent_runc_config.h"
 #include "checkpoint/runc_criu_config.h"
 #include "checkpoint/stdio_descriptors.h"
 
@@ -31,52 +32,7 @@ namespace dockmig::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kLockPath = "/run/dockmig-runc-conf.lock";
-constexpr const char* kAbsentMark = "# dockmig: runc.conf did not exist\n";
-
-fs::path saved_copy_path() { return fs::path(kRuncCriuConfigPath).string() + ".dockmig-saved"; }
-
 Error io_error(const std::string& what) { return make_error(ErrorCode::Io, what + ": " + std::strerror(errno)); }
-
-Result<base::UniqueFd> lock_config(int how) {
-  base::UniqueFd fd(::open(kLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return io_error(std::string("opening ") + kLockPath);
-  while (::flock(fd.get(), how) != 0) {
-    if (errno == EWOULDBLOCK) return make_error(ErrorCode::Conflict, "another dump holds the runc.conf lock");
-    if (errno != EINTR) return io_error(std::string("locking ") + kLockPath);
-  }
-  return fd;
-}
-
-Status write_atomically(const fs::path& path, const std::string& text) {
-  fs::path temporary = path.string() + ".dockmig-new";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return make_error(ErrorCode::Io, "cannot write `" + temporary.string() + "`");
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return io_error("replacing `" + path.string() + "`");
-  return {};
-}
-
-std::optional<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Puts the saved copy back (the caller holds the lock).
-Status put_back_saved_config() {
-  std::optional<std::string> saved = read_text(saved_copy_path());
-  if (!saved) return {};
-  std::error_code ec;
-  if (*saved == kAbsentMark) fs::remove(kRuncCriuConfigPath, ec);
-  else if (Status written = write_atomically(kRuncCriuConfigPath, *saved); !written) return written;
-  fs::remove(saved_copy_path(), ec);
-  return {};
-}
 
 // The lines a dump adds to runc.conf: where CRIU writes its images, and keeps its log and
 // stats (Docker deletes its own work dir, stats and all, before it returns), and the page
@@ -88,36 +44,6 @@ std::string lent_lines(const DumpRequest& request, std::optional<uint16_t> page_
   if (page_server_port) lines += "page-server\naddress 127.0.0.1\nport " + std::to_string(*page_server_port) + "\n";
   return lines;
 }
-
-// runc.conf with a dump's lines, for as long as this object lives.
-class LentConfig {
- public:
-  static Result<LentConfig> install(const std::string& lines) {
-    Result<base::UniqueFd> lock = lock_config(LOCK_EX);
-    if (!lock) return std::move(lock.error());
-    if (Status repaired = put_back_saved_config(); !repaired) return std::move(repaired.error());
-    std::optional<std::string> original = read_text(kRuncCriuConfigPath);
-    Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
-    fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path());
-    if (saved)
-      saved = write_atomically(kRuncCriuConfigPath, (original ? *original + "\n" : std::string()) + lines);
-    if (!saved) {
-      put_back_saved_config().ignore("the error that made us give up is reported instead");
-      return std::move(saved.error());
-    }
-    return LentConfig(std::move(*lock));
-  }
-  LentConfig(LentConfig&&) = default;
-  ~LentConfig() {
-    if (!lock_) return;
-    Status restored = put_back_saved_config();
-    if (!restored) spdlog::error("putting back {}: {}", kRuncCriuConfigPath, restored.error().describe());
-  }
-
- private:
-  explicit LentConfig(base::UniqueFd lock) : lock_(std::move(lock)) {}
-  base::UniqueFd lock_;
-};
 
 Result<uint16_t> free_loopback_port() {
   base::UniqueFd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -147,8 +73,9 @@ Status start_page_server(const std::string& criu, const fs::path& dir, uint16_t 
 // A dump ends only once the page server has acknowledged that it flushed everything
 // (CRIU's PS_IOV_FLUSH_N_CLOSE), but the server does not always exit by itself then.
 void stop_page_server(const fs::path& dir) {
-  std::optional<std::string> text = read_text(dir / "page-server.pid");
-  pid_t pid = text ? std::atoi(text->c_str()) : 0;
+  std::ifstream text(dir / "page-server.pid");
+  pid_t pid = 0;
+  text >> pid;
   if (pid > 0) ::kill(pid, SIGKILL);
 }
 
@@ -175,16 +102,8 @@ Status fill_checkpoint_dir(const fs::path& checkpoint_dir, const fs::path& image
   return {};
 }
 
-Status repair_runc_criu_config() {
-  if (!fs::exists(saved_copy_path())) return {};
-  Result<base::UniqueFd> lock = lock_config(LOCK_EX | LOCK_NB);
-  if (!lock) return lock.error().code == ErrorCode::Conflict ? Status{} : Status(std::move(lock.error()));
-  spdlog::warn("{} was left changed by an interrupted dump; putting it back", kRuncCriuConfigPath);
-  return put_back_saved_config();
-}
-
 struct Dump::Lent {
-  LentConfig config;
+  LentRuncConfig config;
 };
 
 // Docker's checkpoint call, on a thread of its own so that the images can move on before
@@ -232,7 +151,7 @@ Result<Dump> Dump::prepare(DumpRequest request) {
     if (!free) return std::move(free.error());
     port = *free;
   }
-  Result<LentConfig> config = LentConfig::install(lent_lines(request, port));
+  Result<LentRuncConfig> config = LentRuncConfig::install(lent_lines(request, port));
   if (!config) return std::move(config.error()).wrap("lending runc's CRIU an images dir, work dir and page server");
   if (port)
     if (Status started = start_page_server(request.criu, request.images_dir, *port); !started) {

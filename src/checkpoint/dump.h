@@ -88,8 +88,4 @@ class Dump {
 /// died before.
 Status fill_checkpoint_dir(const std::filesystem::path& checkpoint_dir, const std::filesystem::path& images_dir);
 
-/// Puts back a runc.conf left changed by a dockmig that died during a dump; nothing when
-/// another dump holds the lock now.
-Status repair_runc_criu_config();
-
 }  // namespace dockmig::checkpoint

@@ -111,21 +111,16 @@ void check_memory_tracking(std::vector<Check>& checks) {
                     ""});
 }
 
-// Informational: a host without these options still moves containers that no client is
-// talking to at the moment of the freeze, and the dump's error names the fix otherwise.
+// Informational: dockmig adds what its own dumps need; a checkpoint made by hand does not.
 void check_runc_criu_config(std::vector<Check>& checks) {
   checkpoint::TcpOptions options = checkpoint::read_runc_criu_config();
   std::string path = checkpoint::kRuncCriuConfigPath;
-  if (options.ready_for_busy_services()) {
-    checks.push_back({"CRIU options for TCP", CheckStatus::Info,
-                      path + " lets CRIU drop clients' connections: busy services can move", ""});
-    return;
-  }
+  std::string kept = options.tcp_established ? "kept (tcp-established in " + path + ")"
+                                             : "closed at the freeze (tcp-close and skip-in-flight, lent for each dump)";
   checks.push_back({"CRIU options for TCP", CheckStatus::Info,
-                    (options.file_exists ? path + " lacks tcp-close/skip-in-flight"
-                                         : path + " does not exist") +
-                        ": a container with open client connections cannot be checkpointed",
-                    checkpoint::kRuncCriuConfigFix});
+                    "clients' TCP connections are " + kept +
+                        (options.ready_for_busy_services() ? "" : "; `docker checkpoint` by hand still needs them in " + path),
+                    ""});
 }
 
 int print(const std::vector<Check>& checks, bool as_json) {

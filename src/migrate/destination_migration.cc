@@ -13,6 +13,7 @@
 #include "base/exception_boundary.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"

@@ -7,6 +7,7 @@
 
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
 #include "docker/engine_client.h"
 #include "migrate/session.h"

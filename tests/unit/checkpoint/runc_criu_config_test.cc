@@ -1,3 +1,4 @@
+#include "checkpoint/lent_runc_config.h"
 #include "checkpoint/runc_criu_config.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +43,13 @@ TEST(TcpDumpFailureHint, IsEmptyWhenTheConfigAlreadyHasTheOption) {
   EXPECT_EQ(tcp_dump_failure_hint(excerpt, options), "");
   EXPECT_NE(tcp_dump_failure_hint(excerpt, TcpOptions{}), "");
   EXPECT_EQ(tcp_dump_failure_hint("Error: something else\n", TcpOptions{}), "");
+}
+
+TEST(LentTcpLines, AddWhatTheHostsFileLacksAndKeepItsChoice) {
+  EXPECT_EQ(lent_tcp_lines(""), "skip-in-flight\ntcp-close\n");
+  EXPECT_EQ(lent_tcp_lines("# an operator's file\nskip-in-flight\n"), "tcp-close\n");
+  EXPECT_EQ(lent_tcp_lines("--tcp-close\nskip-in-flight\n"), "");
+  EXPECT_EQ(lent_tcp_lines("tcp-established\n"), "skip-in-flight\n") << "connections the operator keeps stay kept";
 }
 
 }  // namespace
