@@ -24,6 +24,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
+  tests/unit/migrate/restart_policy_test.cc
   tests/unit/migrate/warm_store_test.cc
   tests/unit/migrate/destination_preflight_test.cc
   tests/unit/migrate/precopy_sender_test.cc

@@ -104,6 +104,19 @@ std::vector<std::string> migration_blockers(const ContainerInfo& info) {
     reasons.push_back("its network mode is `" + info.network_mode + "`, tied to this host");
   if (info.pid_mode == "host" || info.pid_mode.starts_with("container:"))
     reasons.push_back("its pid mode is `" + info.pid_mode + "`: its processes are not its own to move");
+  for (const char* key : {"IpcMode", "UTSMode"}) {
+    std::string mode = info.host_config.value(key, json()).is_string() ? info.host_config[key].get<std::string>() : "";
+    if (mode == "host" || mode.starts_with("container:"))
+      reasons.push_back(std::string("its ") + (key[0] == 'I' ? "IPC" : "UTS") + " mode is `" + mode +
+                        "`: that namespace is not its own to move");
+  }
+  if (const json& remove = info.host_config.value("AutoRemove", json()); remove.is_boolean() && remove.get<bool>())
+    reasons.push_back("it runs with --rm: dockerd would remove it, checkpoint and all, as soon as the checkpoint "
+                      "stops it, and a failed handoff could not resume it; run it without --rm");
+  if (const json& init = info.host_config.value("Init", json()); init.is_boolean() && init.get<bool>())
+    reasons.push_back("it runs with --init (Docker's docker-init as its first process): Docker cannot restore "
+                      "such a checkpoint (`docker start --checkpoint` fails in CRIU's restore, here and on one "
+                      "host alike); run it without --init");
   if (info.storage_driver != "overlay2")
     reasons.push_back("its storage driver is `" + info.storage_driver + "`, not overlay2");
   return reasons;
@@ -112,10 +125,15 @@ std::vector<std::string> migration_blockers(const ContainerInfo& info) {
 json create_request(const ContainerInfo& info, const BindSources& bind_sources) {
   json body = info.config;
   json host = json::object();
+  // Every setting that is the container's own; the table in docs/design.md ("Every setting
+  // kept") lists what is left out and why.
   for (const char* key : {"PortBindings", "RestartPolicy", "NetworkMode", "Init", "ShmSize",
-                          "CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts",
-                          "Memory", "NanoCpus", "CpuShares", "PidsLimit", "Ulimits",
-                          "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Sysctls", "LogConfig"}) {
+                          "CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd",
+                          "Memory", "MemoryReservation", "MemorySwap", "MemorySwappiness", "OomScoreAdj",
+                          "OomKillDisable", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus",
+                          "CpusetMems", "CpuRealtimePeriod", "CpuRealtimeRuntime", "BlkioWeight", "PidsLimit",
+                          "Ulimits", "IpcMode", "UTSMode", "Runtime", "Isolation",
+                          "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Sysctls", "LogConfig", "VolumeDriver"}) {
     if (info.host_config.contains(key) && !info.host_config[key].is_null())
       host[key] = info.host_config[key];
   }

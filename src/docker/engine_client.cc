@@ -274,6 +274,13 @@ Status EngineClient::remove_checkpoint(std::string_view id, std::string_view nam
   return {};
 }
 
+Status EngineClient::set_restart_policy(std::string_view id, const nlohmann::json& policy) const {
+  json body = {{"RestartPolicy", policy}};
+  Result<HttpResponse> response = request("POST", "/containers/" + url_encode(id) + "/update", &body);
+  if (!response) return std::move(response.error());
+  return {};
+}
+
 Status EngineClient::remove_container(std::string_view id, bool force) const {
   std::string path = "/containers/" + url_encode(id) + (force ? "?force=1" : "");
   Result<HttpResponse> response = request("DELETE", path);

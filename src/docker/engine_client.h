@@ -54,6 +54,8 @@ class EngineClient {
   Status create_checkpoint(std::string_view id, std::string_view name, bool exit) const;
   Status remove_checkpoint(std::string_view id, std::string_view name) const;
   Status remove_container(std::string_view id, bool force) const;
+  /// POST /containers/{id}/update with only HostConfig.RestartPolicy.
+  Status set_restart_policy(std::string_view id, const nlohmann::json& policy) const;
   /// The running containers, as GET /containers/json lists them (with their Mounts).
   Result<nlohmann::json> list_running_containers() const;
 

@@ -29,13 +29,14 @@ std::string now_iso8601() {
   return text;
 }
 
-constexpr const char* kStringFields[] = {"migration", "role", "container", "container_id", "peer",  "phase",
-                                         "decision",  "docker", "checkpoint", "started_at", "updated_at"};
+constexpr const char* kStringFields[] = {"migration", "role",       "container",      "container_id",
+                                         "peer",      "phase",      "decision",       "docker",
+                                         "checkpoint", "started_at", "updated_at", "restart_policy"};
 
 std::string* string_field(JournalEntry& entry, std::string_view key) {
   std::string* fields[] = {&entry.migration, &entry.role,   &entry.container, &entry.container_id,
                            &entry.peer,      &entry.phase,  &entry.decision,  &entry.docker,
-                           &entry.checkpoint, &entry.started_at, &entry.updated_at};
+                           &entry.checkpoint, &entry.started_at, &entry.updated_at, &entry.restart_policy};
   for (size_t i = 0; i < std::size(kStringFields); ++i)
     if (key == kStringFields[i]) return fields[i];
   return nullptr;

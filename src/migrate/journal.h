@@ -38,6 +38,7 @@ struct JournalEntry {
   std::string decision;      // "", "committed" or "aborted"
   std::string docker;        // the source's dockerd socket
   std::string checkpoint;    // the source's checkpoint name, to resume from
+  std::string restart_policy;  // the source's own (JSON), held at "no" while it is stopped
   bool keep_source = false;  // a committed source is kept instead of removed
   std::string started_at;    // ISO 8601, UTC
   std::string updated_at;

@@ -5,11 +5,14 @@
 // (docs/protocol.md, "Decisions that survive a crash").
 #include "migrate/recovery.h"
 
+#include <spdlog/spdlog.h>
+
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
 #include "docker/engine_client.h"
+#include "migrate/restart_policy.h"
 #include "migrate/session.h"
 
 namespace dockmig::migrate {
@@ -64,6 +67,8 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
     return in_doubt(entry, why + ", but resuming it from checkpoint `" + entry.checkpoint +
                                "` failed: " + resumed.error().describe(),
                     "fix what the error names, then `dockmig recover --resume " + entry.container + "` tries again");
+  if (Status put_back = put_back_restart_policy(engine, entry.container_id, entry.restart_policy); !put_back)
+    spdlog::warn("{}", put_back.error().describe());
   return settled(entry, "resumed", why + "; resumed here from its checkpoint `" + entry.checkpoint + "`");
 }
 

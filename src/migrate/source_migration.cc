@@ -25,6 +25,7 @@
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
 #include "migrate/plan.h"
+#include "migrate/restart_policy.h"
 #include "migrate/session.h"
 #include "migrate/source_record.h"
 #include "migrate/image_sync.h"
@@ -254,7 +255,9 @@ class SourceMigration {
   // That costs about 0.1 s more for a tiny container (measured on the bed: busybox
   // counter, dump 0.55 s against 0.45 s), so small memory is written by CRIU.
   Status freeze() {
+    held_policy_ = policy_to_hold(plan_.container.host_config);
     if (Status noted = open_record(); !noted) return noted;
+    if (Status held = hold_restart_policy(*engine_, plan_.container.id, held_policy_); !held) return held;
     bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
     const std::string& id = plan_.container.id;
     checkpoint::DumpRequest request{request_.criu,
@@ -438,6 +441,7 @@ class SourceMigration {
     entry.docker = request_.docker;
     entry.checkpoint = checkpoint_name_;
     entry.keep_source = request_.keep_source;
+    entry.restart_policy = held_policy_;
     Result<SourceRecord> record = SourceRecord::open(request_.state_dir, std::move(entry));
     if (!record) return std::move(record.error());
     record_.emplace(std::move(*record));
@@ -456,7 +460,11 @@ class SourceMigration {
   // Rolls back, or says why it could not: the invariant is one running copy.
   MigrationOutcome finish_failure(Error error) {
     finish_dump();
-    if (committed_ || !checkpointed_) return {report_, std::move(error), false};
+    if (committed_) return {report_, std::move(error), false};
+    if (!checkpointed_) {
+      put_back_policy();
+      return {report_, std::move(error), false};
+    }
     if (session_) session_->abort(error);
     if (destination_may_start_) {
       // The destination may have started its copy; only its word decides.
@@ -482,7 +490,13 @@ class SourceMigration {
       return {report_, std::move(error), true};
     }
     report_.rolled_back = true;
+    put_back_policy();
     return {report_, std::move(error), false};
+  }
+
+  void put_back_policy() {
+    Status put_back = put_back_restart_policy(*engine_, plan_.container.id, held_policy_);
+    if (!put_back) spdlog::warn("{}", put_back.error().describe());
   }
 
   // With a fleet the record decides: the source resumes only while it names this host.
@@ -509,6 +523,7 @@ class SourceMigration {
   Interruption& interruption_;
   std::string id_;
   std::string checkpoint_name_;
+  std::string held_policy_;  // the restart policy held at "no" from the freeze (restart_policy.h)
   MigrationReport report_;
   Clock::time_point start_;
   Clock::time_point frozen_at_;

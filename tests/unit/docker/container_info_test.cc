@@ -54,11 +54,22 @@ TEST(MigrationBlockers, NameEveryReasonAContainerCannotMove) {
   inspect["HostConfig"]["Privileged"] = true;
   inspect["HostConfig"]["NetworkMode"] = "host";
   inspect["HostConfig"]["PidMode"] = "host";
+  inspect["HostConfig"]["IpcMode"] = "host";
+  inspect["HostConfig"]["UTSMode"] = "container:abc";
+  inspect["HostConfig"]["AutoRemove"] = true;
+  inspect["HostConfig"]["Init"] = true;
   inspect["GraphDriver"]["Name"] = "vfs";
   std::vector<std::string> reasons = migration_blockers(*parse_container(inspect));
-  ASSERT_EQ(reasons.size(), 6u);
+  ASSERT_EQ(reasons.size(), 10u);
   EXPECT_NE(reasons[0].find("not running"), std::string::npos);
   EXPECT_NE(reasons[4].find("pid mode is `host`"), std::string::npos);
+  EXPECT_NE(reasons[5].find("IPC mode is `host`"), std::string::npos);
+  EXPECT_NE(reasons[6].find("UTS mode is `container:abc`"), std::string::npos);
+  EXPECT_NE(reasons[7].find("--rm"), std::string::npos);
+  EXPECT_NE(reasons[8].find("--init"), std::string::npos);
+  inspect["HostConfig"]["Init"] = nullptr;  // Docker's answers when --init and --ipc were not given
+  inspect["HostConfig"]["IpcMode"] = "private";
+  EXPECT_EQ(migration_blockers(*parse_container(inspect)).size(), 8u);
 }
 
 // A volume, a read-only bind and a --mount tmpfs, as dockerd shows them.
