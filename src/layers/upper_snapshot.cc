@@ -66,6 +66,7 @@ Status scan_children(const fs::path& root, const std::string& relative_dir,
       if (is_vanished_errno(errno)) continue;
       return io_error(root / relative, errno);
     }
+    if (S_ISSOCK(st.st_mode)) continue;  // no data to move: CRIU binds it again at restore
     snapshot.entries.emplace(relative, stamp_of(st));
     if (S_ISDIR(st.st_mode)) {
       Status scanned = scan_children(root, relative, snapshot);

@@ -235,7 +235,8 @@ Status UpperTarWriter::write_path(const std::string& relative, bool recurse) {
   FileDescriptor file;
   Result<bool> present = stat_and_open(disk_path, st, file);
   if (!present) return std::move(present).error();
-  if (!*present) return {};
+  // A socket's file holds no data (tar cannot carry one): CRIU binds it again at restore.
+  if (!*present || S_ISSOCK(st.st_mode)) return {};
   Status written = write_entry(relative, disk_path, st, file);
   if (!written) return written;
   if (recurse && S_ISDIR(st.st_mode)) return write_tree(relative);

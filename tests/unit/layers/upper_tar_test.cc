@@ -4,7 +4,9 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -128,6 +130,30 @@ TEST(UpperTar, RoundTripKeepsFilesLinksModesAndTimes) {
   EXPECT_EQ(fs::read_symlink(destination / "link"), "hello.txt");
   EXPECT_EQ(lstat_of(destination / "pair1").st_ino, lstat_of(destination / "a/pair2").st_ino);
   EXPECT_EQ(lstat_of(destination / "a/pair2").st_nlink, 2u);
+}
+
+// The file a bound unix socket leaves behind, as a service's /tmp/app.sock.
+void make_socket_file(const fs::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
+  ::close(fd);
+}
+
+TEST(UpperTar, ASocketIsNoDataAndIsLeftOut) {
+  TempDir source, destination;
+  write_file(source / "run/data", "kept\n");
+  make_socket_file(source / "run/app.sock");
+  Result<UpperSnapshot> snapshot = scan_upper_dir(source.path());
+  ASSERT_TRUE(snapshot) << snapshot.error().describe();
+  EXPECT_FALSE(snapshot->entries.contains("run/app.sock"));
+  ExtractStats stats = extract(tar_of(source.path()), destination.path());
+  EXPECT_EQ(stats.entries, 2u);  // run, run/data
+  EXPECT_EQ(read_file(destination / "run/data"), "kept\n");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(destination / "run/app.sock")));
 }
 
 TEST(UpperTar, RoundTripKeepsUserXattrs) {
