@@ -10,6 +10,9 @@
 #      with its own loader and libraries instead of a partial distribution upgrade.
 #      The forky package index is read into a private apt state: the host's apt
 #      sources are never changed.
+#   3. Docker 28.5 (docker.io, containerd 2.1, runc 1.3) from forky in /opt/docker-28.5,
+#      for the test bed's edges that run it (`testbed up --docker edge-b=28.5`); the
+#      host's own dockerd stays Debian 12's 20.10.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=/var/cache/dockmig
@@ -17,6 +20,11 @@ criu_packages=$repo/tools/criu/forky-packages
 criu_version=$(sed -n 's/^criu=//p' "$criu_packages")
 criu_prefix=$repo/third_party/criu/prefix
 criu_wrapper=$repo/third_party/criu/bin/criu
+docker_packages=$repo/tools/docker/forky-packages
+docker_version=$(sed -n 's/^docker.io=//p' "$docker_packages")
+docker_prefix=/opt/docker-28.5
+apt_state=$cache/apt-forky
+debs=$cache/debs
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -30,7 +38,7 @@ packages=(
   docker.io docker-registry containerd runc
   etcd-server etcd-client   # the fleet's store (docs/fleet.md); the bed runs one in its cloud
   iproute2 iptables kmod procps psmisc util-linux curl zstd python3
-  busybox-static debootstrap
+  busybox-static debootstrap patchelf   # patchelf: Docker 28.5's runc (below)
   clang libclang-rt-14-dev   # tests/fuzz: libFuzzer, with ASan and UBSan
   gnuplot-nox podman   # tools/bench: the chart, and Podman as a peer to compare with
 )
@@ -54,59 +62,90 @@ criu_works() {
   [ -x "$criu_wrapper" ] && "$criu_wrapper" --version 2>/dev/null | grep -q "Version: ${criu_version%%-*}"
 }
 
-if criu_works; then
-  say "ready (criu ${criu_version%%-*} at $criu_wrapper)"
-  exit 0
-fi
-
-say "installing CRIU $criu_version privately into $criu_prefix"
-apt_state=$cache/apt-forky
-debs=$cache/debs
-mkdir -p "$apt_state/lists/partial" "$apt_state/archives/partial" "$debs"
-cat >"$apt_state/forky.sources" <<'EOF'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: forky
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-apt_forky=(
-  -o "Dir::Etc::SourceList=$apt_state/empty.list" -o "Dir::Etc::SourceParts=$apt_state/none"
-  -o "Dir::State::Lists=$apt_state/lists"
-  -o "Dir::Cache::Archives=$apt_state/archives" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-  -o "APT::Default-Release=forky" -o "APT::Sandbox::User=root"
-)
-# deb822 sources can only come from a sourceparts directory.
-touch "$apt_state/empty.list"
-mkdir -p "$apt_state/none" && cp "$apt_state/forky.sources" "$apt_state/none/forky.sources"
-
-mapfile -t criu_libs < <(grep -v -e '^#' -e '^criu=' -e '^$' "$criu_packages")
-
-have_all_debs() {
-  ls "$debs"/criu_"${criu_version/:/%3a}"_amd64.deb >/dev/null 2>&1 || return 1
-  for p in "${criu_libs[@]}"; do ls "$debs/${p}"_*.deb >/dev/null 2>&1 || return 1; done
+docker_works() {
+  [ -x "$docker_prefix/bin/dockerd" ] && [ -x "$docker_prefix/bin/runc" ] &&
+    "$docker_prefix/bin/dockerd" --version 2>/dev/null | grep -q "version ${docker_version%%+*}" &&
+    "$docker_prefix/bin/runc" --version >/dev/null 2>&1
 }
 
-if ! have_all_debs; then
+# The forky package index, read into a private apt state (the host's sources untouched).
+forky_apt_setup() {
+  mkdir -p "$apt_state/lists/partial" "$apt_state/archives/partial" "$debs" "$apt_state/none"
+  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: forky" "Components: main" \
+    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$apt_state/forky.sources"
+  apt_forky=(
+    -o "Dir::Etc::SourceList=$apt_state/empty.list" -o "Dir::Etc::SourceParts=$apt_state/none"
+    -o "Dir::State::Lists=$apt_state/lists"
+    -o "Dir::Cache::Archives=$apt_state/archives" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
+    -o "APT::Default-Release=forky" -o "APT::Sandbox::User=root"
+  )
+  # deb822 sources can only come from a sourceparts directory.
+  touch "$apt_state/empty.list"
+  cp "$apt_state/forky.sources" "$apt_state/none/forky.sources"
+}
+
+# deb_of PACKAGE: the cached .deb of NAME=VERSION, or the newest cached one of NAME.
+deb_of() {
+  if [[ $1 == *=* ]]; then
+    local name=${1%%=*} version=${1#*=}
+    ls "$debs/${name}_${version/:/%3a}"_amd64.deb 2>/dev/null
+  else
+    ls -t "$debs/$1"_*.deb 2>/dev/null | head -n1
+  fi
+}
+
+# fetch_debs WHAT PACKAGES...: download from forky what the cache lacks.
+fetch_debs() {
+  local what=$1 p missing=0; shift
+  for p in "$@"; do [ -n "$(deb_of "$p")" ] || missing=1; done
+  [ $missing -eq 1 ] || return 0
+  forky_apt_setup
   apt-get "${apt_forky[@]}" update -qq || die "could not read the forky package index from deb.debian.org"
-  (cd "$debs" && apt-get "${apt_forky[@]}" download -qq "criu=$criu_version" "${criu_libs[@]}") \
-    || die "could not download criu=$criu_version and its libraries from forky; if the version is gone, update the criu= line of tools/criu/forky-packages"
-fi
+  (cd "$debs" && apt-get "${apt_forky[@]}" download -qq "$@") \
+    || die "could not download $what from forky; if a version is gone, update its line in tools/*/forky-packages"
+}
 
-rm -rf "$criu_prefix" && mkdir -p "$criu_prefix" "$(dirname "$criu_wrapper")"
-for deb in "$debs"/criu_"${criu_version/:/%3a}"_amd64.deb; do dpkg -x "$deb" "$criu_prefix"; done
-for p in "${criu_libs[@]}"; do
-  deb=$(ls -t "$debs/${p}"_*.deb | head -n1)
-  dpkg -x "$deb" "$criu_prefix"
-done
+# unpack_debs PREFIX PACKAGES...: a fresh PREFIX with every package's .deb unpacked in it.
+unpack_debs() {
+  local prefix=$1 p; shift
+  rm -rf "$prefix" && mkdir -p "$prefix"
+  for p in "$@"; do dpkg -x "$(deb_of "$p")" "$prefix"; done
+}
 
-cat >"$criu_wrapper" <<EOF
-#!/bin/sh
-# CRIU $criu_version with its own glibc and libraries (made by tools/setup.sh).
-lib=$criu_prefix/usr/lib/x86_64-linux-gnu
-exec "\$lib/ld-linux-x86-64.so.2" --library-path "\$lib" "$criu_prefix/usr/sbin/criu" "\$@"
-EOF
-chmod 755 "$criu_wrapper"
+install_criu() {
+  say "installing CRIU $criu_version privately into $criu_prefix"
+  local packages
+  mapfile -t packages < <(grep -v -e '^#' -e '^$' "$criu_packages")
+  fetch_debs "criu=$criu_version and its libraries" "${packages[@]}"
+  unpack_debs "$criu_prefix" "${packages[@]}"
+  mkdir -p "$(dirname "$criu_wrapper")"
+  printf '%s\n' '#!/bin/sh' "# CRIU $criu_version with its own glibc and libraries (made by tools/setup.sh)." \
+    "lib=$criu_prefix/usr/lib/x86_64-linux-gnu" \
+    "exec \"\$lib/ld-linux-x86-64.so.2\" --library-path \"\$lib\" \"$criu_prefix/usr/sbin/criu\" \"\$@\"" \
+    >"$criu_wrapper"
+  chmod 755 "$criu_wrapper"
+  criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
+}
 
-criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
-say "ready (criu ${criu_version%%-*} at $criu_wrapper)"
+# Docker 28.5's daemons in $docker_prefix/bin, the directory the bed puts first on an
+# edge's PATH. runc re-executes itself (/proc/self/exe), so it cannot run through a loader
+# wrapper like CRIU's: its ELF interpreter and rpath point into the prefix instead.
+install_docker() {
+  say "installing Docker $docker_version privately into $docker_prefix"
+  local packages tool lib=$docker_prefix/usr/lib/x86_64-linux-gnu
+  mapfile -t packages < <(grep -v -e '^#' -e '^$' "$docker_packages")
+  fetch_debs "docker.io=$docker_version and its daemons" "${packages[@]}"
+  unpack_debs "$docker_prefix" "${packages[@]}"
+  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$docker_prefix/usr/sbin/runc"
+  mkdir -p "$docker_prefix/bin"
+  for tool in usr/sbin/dockerd usr/sbin/docker-proxy usr/sbin/runc usr/bin/containerd \
+    usr/bin/containerd-shim-runc-v2 usr/bin/ctr; do
+    ln -sfn "$docker_prefix/$tool" "$docker_prefix/bin/${tool##*/}"
+  done
+  ln -sfn "$docker_prefix/usr/bin/tini-static" "$docker_prefix/bin/docker-init"
+  docker_works || die "the private Docker does not run: $("$docker_prefix/bin/runc" --version 2>&1 | head -n3)"
+}
+
+criu_works || install_criu
+docker_works || install_docker
+say "ready (criu ${criu_version%%-*} at $criu_wrapper, docker ${docker_version%%+*} in $docker_prefix/bin)"
