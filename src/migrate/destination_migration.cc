@@ -15,6 +15,7 @@
 #include "checkpoint/dump.h"
 #include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
+#include "docker/restore_support.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
@@ -132,6 +133,7 @@ class DestinationMigration {
     warm_id_ = fields.string_or("warm", "");
     create_request_ = fields.object("create");
     source_criu_ = fields.string_or("criu_version", "");
+    source_docker_ = fields.string_or("docker_version", "");
     const json& expected = fields.object_or_empty("expected");
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
@@ -171,6 +173,11 @@ class DestinationMigration {
     if (daemon->storage_driver != "overlay2")
       return make_error(ErrorCode::Unsupported, "the destination's dockerd uses the `" + daemon->storage_driver +
                                                     "` storage driver; dockmig needs overlay2");
+    if (std::string why = docker::restore_blocker(daemon->server_version, source_docker_, create_request_);
+        !why.empty())
+      return make_error(ErrorCode::Unsupported, why,
+                        "migrate it to a host with Docker 26 or older; this host can still be a source "
+                        "(docs/design.md, \"Docker releases\")");
     docker_root_ = daemon->root_dir;
     return check_resources();
   }
@@ -400,7 +407,7 @@ class DestinationMigration {
 
   Session& session_;
   const DestinationContext& context_;
-  std::string id_, name_, checkpoint_, warm_id_, source_criu_;
+  std::string id_, name_, checkpoint_, warm_id_, source_criu_, source_docker_;
   WantedImage image_;
   struct {
     uint64_t upper = 0, volumes = 0, memory = 0, image = 0;

@@ -143,6 +143,7 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   MigrationPlan plan;
   plan.container = std::move(*info);
   plan.docker_root = daemon->root_dir;
+  plan.docker_version = daemon->server_version;
   plan.bind_map = bind_map;
   plan.blockers = docker::migration_blockers(plan.container);
   Status layers = read_image_layers(engine, plan);

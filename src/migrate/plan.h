@@ -23,6 +23,7 @@ struct ImageLayer {
 struct MigrationPlan {
   docker::ContainerInfo container;
   std::string docker_root;           // the source daemon's DockerRootDir
+  std::string docker_version;        // the source daemon's ServerVersion, e.g. 28.5.2+dfsg4
   std::vector<ImageLayer> image_layers;
   std::vector<std::string> image_repo_digests;  // "name@sha256:…": registry copies of exactly this image
   uint64_t image_bytes = 0;

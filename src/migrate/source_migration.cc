@@ -201,6 +201,7 @@ class SourceMigration {
                     {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
                     {"volumes", volume_specs_json(plan_.volumes)},
                     {"criu_version", criu_version(request_.criu)},
+                    {"docker_version", plan_.docker_version},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
                       {"volume_bytes", volume_bytes(plan_)},
