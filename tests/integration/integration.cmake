@@ -63,6 +63,13 @@ dockmig_integration_test(fleet_ownership LABELS fleet)
 # Builds the agent's image first when its cached tarball is stale (minutes, once per change).
 dockmig_integration_test(agent_container LABELS container TIMEOUT 1800)
 
+# Docker 28.5 on the edges: makes its own beds (tools/testbed/testbed up --docker), so it
+# does not take the `bed` fixture; it puts back a bed that was up when it started.
+add_test(NAME migrate_docker28 COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/migrate_docker28.sh)
+set_tests_properties(migrate_docker28 PROPERTIES
+  RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"
+  ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
+
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/integration/bench.cmake OPTIONAL)
