@@ -12,6 +12,7 @@
 #include "checkpoint/runc_criu_config.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
+#include "docker/restore_support.h"
 #include "memory/write_tracker.h"
 
 namespace dockmig::cli {
@@ -54,6 +55,13 @@ void check_docker(const std::string& address, std::vector<Check>& checks) {
                     info->experimental ? CheckStatus::Ok : CheckStatus::Fail,
                     info->experimental ? "checkpoints enabled" : "off: Docker refuses checkpoints",
                     info->experimental ? "" : "start dockerd with --experimental"});
+  bool networked_restores = docker::restore_blocker(info->server_version, info->server_version, {}).empty();
+  checks.push_back({"restores networked containers", CheckStatus::Info,
+                    networked_restores ? "yes"
+                                       : "no: Docker 27 and newer restore only networkless containers, so this "
+                                         "host can be a source but refuses most handoffs to it "
+                                         "(docs/design.md, \"Docker releases\")",
+                    ""});
 }
 
 void check_criu_features(const checkpoint::Criu& criu, std::vector<Check>& checks) {
