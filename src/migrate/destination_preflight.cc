@@ -7,10 +7,10 @@
 #include <fstream>
 #include <map>
 
+#include "base/byte_units.h"
+
 namespace dockmig::migrate {
 namespace {
-
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
 // The nearest dir of `dir`'s path that exists: staging dirs are made only later.
 std::filesystem::path existing_ancestor(std::filesystem::path dir) {
@@ -122,10 +122,10 @@ Status check_free_space(const std::vector<SpaceNeed>& needs) {
   for (const auto& [device, fs] : file_systems) {
     if (fs.needed + kSpareBytes <= fs.available) continue;
     return make_error(ErrorCode::Io,
-                      "the destination has " + mib(fs.available) + " free on the file system of `" +
+                      "the destination has " + base::human_bytes(fs.available) + " free on the file system of `" +
                           fs.first_dir.string() + "`; this migration needs " +
-                          (fs.needed ? "about " + mib(fs.needed) : std::string("almost nothing")) +
-                          " there, and dockmig keeps " + mib(kSpareBytes) + " spare",
+                          (fs.needed ? "about " + base::human_bytes(fs.needed) : std::string("almost nothing")) +
+                          " there, and dockmig keeps " + base::human_bytes(kSpareBytes) + " spare",
                       "free space on the destination, or migrate to another host");
   }
   return {};

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/byte_units.h"
+
 namespace dockmig::migrate {
 namespace {
 
@@ -109,12 +111,6 @@ void read_stats(const docker::EngineClient& engine, MigrationPlan& plan) {
   plan.processes = stat_of(*stats, "pids_stats", "current");
 }
 
-std::string mib(uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
-  return text;
-}
-
 }  // namespace
 
 std::string process_count_blocker(uint64_t processes) {
@@ -191,19 +187,19 @@ std::string to_text(const MigrationPlan& plan) {
                     "), image " + plan.container.image_ref + "\n";
   out += "  image layers (fetched by the destination from its cache or registry, never sent):\n";
   for (const ImageLayer& layer : plan.image_layers)
-    out += "    " + layer.digest.substr(0, 19) + "  " + mib(layer.bytes) + "\n";
-  out += "  writable layer: " + mib(plan.upper_bytes) + " in " + std::to_string(plan.upper_files) +
+    out += "    " + layer.digest.substr(0, 19) + "  " + base::human_bytes(layer.bytes) + "\n";
+  out += "  writable layer: " + base::human_bytes(plan.upper_bytes) + " in " + std::to_string(plan.upper_files) +
          " entries\n";
   for (const MovedVolume& volume : plan.volumes)
-    out += "  volume " + volume.name + " at " + volume.destination + ": " + mib(volume.bytes) + " in " +
+    out += "  volume " + volume.name + " at " + volume.destination + ": " + base::human_bytes(volume.bytes) + " in " +
            std::to_string(volume.files) + " entries (moves like the writable layer)\n";
   for (const BindMapping& bind : plan.bind_map)
     out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination (nothing copied)\n";
-  out += "  memory: " + mib(plan.memory_bytes) + " in " + std::to_string(plan.processes) +
+  out += "  memory: " + base::human_bytes(plan.memory_bytes) + " in " + std::to_string(plan.processes) +
          " processes (carried by the checkpoint)\n";
   uint64_t instance = instance_bytes(plan);
-  out += "  a migration sends, before compression: " + mib(instance) +
-         " when the destination has the image or a registry serves it; " + mib(instance + plan.image_bytes) +
+  out += "  a migration sends, before compression: " + base::human_bytes(instance) +
+         " when the destination has the image or a registry serves it; " + base::human_bytes(instance + plan.image_bytes) +
          " when neither does\n";
   if (plan.blockers.empty()) out += "  movable: yes\n";
   for (const std::string& reason : plan.blockers) out += "  cannot move: " + reason + "\n";

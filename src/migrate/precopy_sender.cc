@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/byte_units.h"
 #include "base/unique_fd.h"
 #include "memory/page_records.h"
 #include "memory/container_memory.h"
@@ -27,12 +28,6 @@ constexpr uint64_t kSmallRoundBytes = 64 * 1024;    // left after the freeze: no
 constexpr uint64_t kRateSampleBytes = 256 * 1024;   // rounds smaller than this measure no rate
 
 uint64_t page_key(int pid, uint64_t vaddr) { return (static_cast<uint64_t>(pid) << 36) ^ (vaddr / memory::kPageSize); }
-
-std::string mib(uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
-  return text;
-}
 
 std::vector<std::string> page_images(const fs::path& dir) {
   std::vector<std::string> names;
@@ -101,12 +96,12 @@ std::optional<std::string> stop_by_last_rounds(const std::vector<PrecopyRound>& 
   if (rounds.size() < 2) return std::nullopt;
   const PrecopyRound& last = rounds.back();
   if (rate > 0 && last.wire_bytes / rate <= target_seconds)
-    return "converged: " + mib(last.wire_bytes) + " a round would cross in " + seconds_text(last.wire_bytes / rate);
+    return "converged: " + base::human_bytes(last.wire_bytes) + " a round would cross in " + seconds_text(last.wire_bytes / rate);
   const PrecopyRound& before = rounds[rounds.size() - 2];
   if (last.raw_bytes >= kWorthwhileShrink * before.raw_bytes)
     return "not converging: the container writes memory about as fast as the link carries it (" +
-           mib(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
-           mib(before.raw_bytes) + " in the round before)";
+           base::human_bytes(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
+           base::human_bytes(before.raw_bytes) + " in the round before)";
   return std::nullopt;
 }
 

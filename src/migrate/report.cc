@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/byte_units.h"
 #include "dockmig/migration.h"
 
 namespace dockmig {
@@ -103,14 +104,6 @@ nlohmann::json to_json(const MigrationReport& report) {
 
 namespace {
 
-std::string human_bytes(uint64_t bytes) {
-  char text[32];
-  if (bytes < 10 * 1024) std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
-  else if (bytes < 10 * 1024 * 1024) std::snprintf(text, sizeof text, "%.1f KiB", bytes / 1024.0);
-  else std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
-  return text;
-}
-
 std::string memory_text(const MemoryReport& memory) {
   if (memory.mode != "pre-copy") return {};
   std::string out;
@@ -122,7 +115,7 @@ std::string memory_text(const MemoryReport& memory) {
                   "%s on the wire, container stopped %.1f ms\n",
                   i + 1, r.seconds, static_cast<unsigned long long>(r.pages_read),
                   static_cast<unsigned long long>(r.pages_sent), static_cast<unsigned long long>(r.pages_redirtied),
-                  static_cast<unsigned long long>(r.pages_unchanged), human_bytes(r.wire_bytes).c_str(),
+                  static_cast<unsigned long long>(r.pages_unchanged), base::human_bytes(r.wire_bytes).c_str(),
                   r.stopped_seconds * 1000);
     out += line;
   }
@@ -220,7 +213,7 @@ std::string to_text(const MigrationReport& report) {
   out += line;
   for (const PhaseReport& p : report.phases) {
     std::snprintf(line, sizeof line, "  %-11s %9.3f %12s %12s\n", p.name.c_str(), p.seconds,
-                  human_bytes(p.wire_bytes).c_str(), human_bytes(p.raw_bytes).c_str());
+                  base::human_bytes(p.wire_bytes).c_str(), base::human_bytes(p.raw_bytes).c_str());
     out += line;
   }
   if (report.dry_run) return out;
@@ -229,7 +222,7 @@ std::string to_text(const MigrationReport& report) {
   out += criu_text(report);
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
-                human_bytes(report.bytes_total).c_str());
+                base::human_bytes(report.bytes_total).c_str());
   out += line;
   if (report.succeeded) out += "  result: the container runs at the destination\n";
   else out += std::string("  result: FAILED: ") + report.error +
