@@ -96,7 +96,8 @@ void recover_sources(const AgentOptions& options, std::shared_ptr<const migrate:
 
 // The preparations this host made before a restart, still good for a handoff: those of
 // containers that run as they ran then (a restart may rewrite the layer under old stamps).
-void load_preparations(const docker::EngineClient& engine, const std::string& state_dir) {
+void load_preparations(const docker::EngineClient& engine, const std::string& state_dir, int ttl_seconds) {
+  migrate::warm_store().set_ttl(std::chrono::seconds(ttl_seconds));
   migrate::warm_store().persist_in(std::filesystem::path(state_dir) / "warm");
   migrate::warm_store().prune([&engine](const std::string& container_id, const migrate::WarmState& state) {
     Result<nlohmann::json> inspect = engine.inspect_container(container_id);
@@ -105,6 +106,29 @@ void load_preparations(const docker::EngineClient& engine, const std::string& st
     return info && info->running && info->started_at == state.container_started_at;
   });
 }
+
+// Every few seconds: unused preparations past their time-to-live go, with their files,
+// on both sides (this host as a source and as a destination).
+class PreparationSweep {
+ public:
+  explicit PreparationSweep(const migrate::DestinationContext& context) : context_(context) {}
+  void tick() {
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_) return;
+    next_ = now + kPeriod;
+    Status swept = base::contain_exceptions("dropping expired preparations", [this]() -> Status {
+      migrate::warm_store().prune();
+      migrate::drop_expired_preparations(context_);
+      return {};
+    });
+    if (!swept) spdlog::warn("{}", swept.error().describe());
+  }
+
+ private:
+  static constexpr std::chrono::seconds kPeriod{2};
+  const migrate::DestinationContext& context_;
+  std::chrono::steady_clock::time_point next_{};
+};
 
 }  // namespace
 
@@ -135,10 +159,12 @@ Status serve(const AgentOptions& options) {
                                       options.memory_dir == "off"
                                           ? std::filesystem::path()
                                           : migrate::memory_staging_root(options.memory_dir, options.state_dir),
-                                      ownership->get()};
+                                      ownership->get(),
+                                      std::chrono::seconds(options.prepare_ttl)};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
-  load_preparations(*engine, options.state_dir);
+  load_preparations(*engine, options.state_dir, options.prepare_ttl);
+  PreparationSweep sweep(context);
   // On a thread of its own: it may ask agents that are starting too, and must not hold
   // up their questions to this one.
   std::jthread recovery([&options, owned = *ownership] { recover_sources(options, owned); });
@@ -147,9 +173,11 @@ Status serve(const AgentOptions& options) {
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);
   }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});
+  Result<std::unique_ptr<FleetBackend>> fleet = fleet_view(options);
+  if (!fleet) return std::move(fleet.error());
   std::unique_ptr<ApiServer> api;
   if (!options.api.empty()) {
-    ApiConfig config{options.api, std::nullopt, tokens->get()};
+    ApiConfig config{options.api, std::nullopt, tokens->get(), fleet->get()};
     if (!options.security.insecure) config.tls = transfer::TlsFiles{options.security.cert, options.security.key, options.security.ca};
     Result<std::unique_ptr<ApiServer>> started = ApiServer::start(config, queue, host);
     if (!started) return std::move(started.error());
@@ -170,6 +198,7 @@ Status serve(const AgentOptions& options) {
   Slots sessions(options.max_sessions);
   while (!g_stop) {
     if (g_reload.exchange(false)) reload_tokens(tokens->get(), options.tokens);
+    sweep.tick();
     Result<std::optional<transfer::Connection>> accepted = listener->accept_for(std::chrono::milliseconds(500));
     if (!accepted) {
       spdlog::warn("accept: {}", accepted.error().message);

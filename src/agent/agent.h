@@ -26,6 +26,7 @@ struct AgentOptions {
   etcd::ClientTls etcd_tls;    // towards https:// etcd URLs
   std::string name;            // this host's name in the fleet; "" = the hostname
   int fleet_ttl = 10;          // seconds a dead agent stays in the fleet at most (its lease)
+  int prepare_ttl = 1800;      // seconds an unused preparation is kept, here and at its destination
 };
 
 /// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on

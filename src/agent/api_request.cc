@@ -8,6 +8,7 @@
 #include <initializer_list>
 
 #include "docker/image_reference.h"
+#include "fleet/host_record.h"
 #include "migrate/mounts.h"
 #include "migrate/session.h"
 #include "transfer/compression_level.h"
@@ -183,32 +184,97 @@ Result<HandoffSpec> parse_handoff_request(std::string_view body) {
   return spec;
 }
 
-Result<PrepareSpec> parse_prepare_request(std::string_view body) {
-  Result<json> object = parse_object(body, {"image", "container", "destination"});
-  if (!object) return std::move(object.error());
-  PrepareSpec spec;
-  Result<std::optional<std::string>> image = string_field(*object, "image");
-  Result<std::optional<std::string>> container = string_field(*object, "container");
-  Result<std::optional<std::string>> destination = string_field(*object, "destination");
-  for (auto* field : {&image, &container, &destination})
-    if (!*field) return std::move(field->error());
+namespace {
+
+/// `destination` (one) or `destinations` (a list of 1 to kMaxPrepareDestinations).
+Status read_destinations(const json& object, PrepareSpec& spec) {
+  bool one = object.contains("destination"), many = object.contains("destinations");
+  if (one == many)
+    return invalid("give exactly one of `destination` and `destinations`",
+                   "`destinations` lists the likely next hosts' agents, ADDR:PORT each");
+  if (one) {
+    Result<std::optional<std::string>> destination = string_field(object, "destination");
+    if (!destination) return std::move(destination.error());
+    spec.destinations = {**destination};
+  } else {
+    const json& list = object["destinations"];
+    if (!list.is_array() || list.empty() || list.size() > kMaxPrepareDestinations)
+      return invalid("`destinations` must be a list of 1 to " + std::to_string(kMaxPrepareDestinations) +
+                     " ADDR:PORT strings");
+    for (const json& item : list) {
+      if (!item.is_string()) return invalid("`destinations` holds " + shown(item.dump()) + ", not ADDR:PORT");
+      spec.destinations.push_back(item.get<std::string>());
+    }
+    spec.listed = true;
+  }
+  for (const std::string& destination : spec.destinations)
+    if (Status ok = check_destination(destination); !ok) return ok;
+  for (size_t i = 0; i < spec.destinations.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (spec.destinations[i] == spec.destinations[j])
+        return invalid("`destinations` names " + shown(spec.destinations[i]) + " twice");
+  return {};
+}
+
+Status read_prepared_thing(const json& object, PrepareSpec& spec) {
+  Result<std::optional<std::string>> image = string_field(object, "image");
+  if (!image) return std::move(image.error());
+  Result<std::optional<std::string>> container = string_field(object, "container");
+  if (!container) return std::move(container.error());
   if (image->has_value() == container->has_value())
     return invalid("give exactly one of `image` and `container`",
                    "`image` warms the image only; `container` also presyncs its writable layer");
-  if (image->has_value()) {
-    spec.image = **image;
-    if (spec.image.size() > kMaxImageRef)
-      return invalid("`image` " + shown(spec.image) + " is longer than 255 characters", "e.g. registry:5000/app:1");
-    Result<docker::ImageReference> reference = docker::parse_image_reference(spec.image);
-    if (!reference)
-      return invalid("`image` " + shown(spec.image) + " is " + reference.error().message, reference.error().hint);
-  } else {
+  if (container->has_value()) {
     spec.container = **container;
-    if (Status ok = check_container(spec.container, "container"); !ok) return std::move(ok.error());
+    return check_container(spec.container, "container");
   }
-  if (!destination->has_value()) return invalid("`destination` is missing", "give the destination agent as ADDR:PORT");
-  spec.destination = **destination;
-  if (Status ok = check_destination(spec.destination); !ok) return std::move(ok.error());
+  spec.image = **image;
+  if (spec.image.size() > kMaxImageRef)
+    return invalid("`image` " + shown(spec.image) + " is longer than 255 characters", "e.g. registry:5000/app:1");
+  Result<docker::ImageReference> reference = docker::parse_image_reference(spec.image);
+  if (!reference)
+    return invalid("`image` " + shown(spec.image) + " is " + reference.error().message, reference.error().hint);
+  return {};
+}
+
+/// A string field the body must have.
+Result<std::string> required_string(const json& object, const char* key, const std::string& hint) {
+  Result<std::optional<std::string>> value = string_field(object, key);
+  if (!value) return std::move(value.error());
+  if (!value->has_value()) return invalid(std::string("`") + key + "` is missing", hint);
+  return **value;
+}
+
+}  // namespace
+
+Result<PrepareSpec> parse_prepare_request(std::string_view body) {
+  Result<json> object = parse_object(body, {"image", "container", "destination", "destinations"});
+  if (!object) return std::move(object.error());
+  PrepareSpec spec;
+  if (Status read = read_prepared_thing(*object, spec); !read) return std::move(read.error());
+  if (Status read = read_destinations(*object, spec); !read) return std::move(read.error());
+  return spec;
+}
+
+Result<FleetHandoffSpec> parse_fleet_handoff_request(std::string_view body) {
+  Result<json> object = parse_object(body, {"service", "to", "options"});
+  if (!object) return std::move(object.error());
+  FleetHandoffSpec spec;
+  Result<std::string> service = required_string(*object, "service", "name the service (its container name)");
+  if (!service) return std::move(service.error());
+  spec.service = std::move(*service);
+  if (Status ok = check_container(spec.service, "service"); !ok) return std::move(ok.error());
+  Result<std::string> to = required_string(*object, "to", "name the destination host as the fleet does");
+  if (!to) return std::move(to.error());
+  spec.to = std::move(*to);
+  if (spec.to.size() > kMaxContainerRef || !fleet::check_host_name(spec.to))
+    return invalid("`to` " + shown(spec.to) + " is not a host name of the fleet",
+                   "letters, digits, '.', '-' and '_' (`dockmig fleet ls`)");
+  if (object->contains("options")) {
+    Result<HandoffOptions> options = parse_options((*object)["options"]);
+    if (!options) return std::move(options.error());
+    spec.options = std::move(*options);
+  }
   return spec;
 }
 

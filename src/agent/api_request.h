@@ -33,15 +33,27 @@ struct HandoffSpec {
   HandoffOptions options;
 };
 
-/// A POST /v1/prepare body: {"image" | "container", "destination"}.
+/// At most this many destinations in one POST /v1/prepare.
+inline constexpr size_t kMaxPrepareDestinations = 8;
+
+/// A POST /v1/prepare body: {"image" | "container", "destination" | "destinations"}.
 struct PrepareSpec {
   std::string image;
   std::string container;
-  std::string destination;
+  std::vector<std::string> destinations;  // ADDR:PORT of each likely next host, warmed in parallel
+  bool listed = false;                    // given as `destinations`: answered as a list
+};
+
+/// A POST /v1/fleet/handoff body: {"service", "to", "options"?} (docs/api.md, "The fleet").
+struct FleetHandoffSpec {
+  std::string service;  // the service's container name, as its ownership record has it
+  std::string to;       // the destination host's name in the fleet
+  HandoffOptions options;
 };
 
 Result<HandoffSpec> parse_handoff_request(std::string_view body);
 Result<PrepareSpec> parse_prepare_request(std::string_view body);
+Result<FleetHandoffSpec> parse_fleet_handoff_request(std::string_view body);
 
 /// The canonical JSON of a spec: two requests are "the same" when these are equal.
 nlohmann::json to_json(const HandoffSpec& spec);

@@ -32,15 +32,6 @@ std::string certificate_name(const httplib::Request& request) {
   return name[0] != '\0' ? std::string("cert:") + name : "";
 }
 
-/// POST bodies must be JSON; a missing Content-Type is let through (curl -d sends a form type, though).
-bool json_content(const httplib::Request& request, httplib::Response& response) {
-  std::string type = request.get_header_value("Content-Type");
-  if (type.empty() || type.rfind("application/json", 0) == 0) return true;
-  send_error(response, 415, "the body must be JSON, not `" + type.substr(0, 64) + "`",
-             "send it with `Content-Type: application/json`");
-  return false;
-}
-
 uint64_t last_event_id(const httplib::Request& request) {
   std::string text = request.has_header("Last-Event-ID") ? request.get_header_value("Last-Event-ID")
                                                          : request.get_param_value("after");
@@ -82,6 +73,14 @@ std::string new_preparation_id() {
 }
 
 }  // namespace
+
+bool json_content(const httplib::Request& request, httplib::Response& response) {
+  std::string type = request.get_header_value("Content-Type");
+  if (type.empty() || type.rfind("application/json", 0) == 0) return true;
+  send_error(response, 415, "the body must be JSON, not `" + type.substr(0, 64) + "`",
+             "send it with `Content-Type: application/json`");
+  return false;
+}
 
 int http_status_of(ErrorCode code) {
   switch (code) {
@@ -217,22 +216,27 @@ void ApiRoutes::start_handoff(const httplib::Request& request, httplib::Response
   if (!json_content(request, response)) return;
   Result<HandoffSpec> spec = parse_handoff_request(request.body);
   if (!spec) return send_error(response, 400, spec.error().message, spec.error().hint);
+  submit_handoff(*spec, request, response, caller);
+}
+
+void ApiRoutes::submit_handoff(const HandoffSpec& spec, const httplib::Request& request, httplib::Response& response,
+                               const std::string& caller) {
   std::string key = request.get_header_value("Idempotency-Key");
   if (request.has_header("Idempotency-Key"))
     if (Status valid = check_idempotency_key(key); !valid)
       return send_error(response, 400, valid.error().message, valid.error().hint);
-  std::optional<Submission> submission = queue_.replay_of(*spec, caller, key);
+  std::optional<Submission> submission = queue_.replay_of(spec, caller, key);
   if (!submission) {
-    Result<std::string> container = host_.resolve_container(spec->container);
+    Result<std::string> container = host_.resolve_container(spec.container);
     if (!container)
       return send_error(response, http_status_of(container.error().code), container.error().message,
                         container.error().hint);
-    submission = queue_.submit(*spec, *container, caller, key);
+    submission = queue_.submit(spec, *container, caller, key);
   }
   const std::string& id = submission->id;
   switch (submission->outcome) {
     case Submission::Outcome::Accepted:
-      spdlog::info("api: handoff {} of {} to {} asked by {}", id, spec->container, spec->destination, caller);
+      spdlog::info("api: handoff {} of {} to {} asked by {}", id, spec.container, spec.destination, caller);
       [[fallthrough]];
     case Submission::Outcome::Replayed: {
       std::optional<HandoffStatus> status = queue_.status(id);
@@ -246,7 +250,7 @@ void ApiRoutes::start_handoff(const httplib::Request& request, httplib::Response
       return send_error(response, 422, "this Idempotency-Key was used for another request (handoff " + id + ")",
                         "use a new key for a new request", {{"handoff", id}});
     case Submission::Outcome::ContainerBusy:
-      return send_error(response, 409, "container `" + spec->container + "` already has a handoff: " + id,
+      return send_error(response, 409, "container `" + spec.container + "` already has a handoff: " + id,
                         "one handoff per container at a time; follow GET /v1/handoffs/" + id,
                         {{"handoff", id}});
     case Submission::Outcome::QueueFull:

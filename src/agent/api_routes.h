@@ -27,10 +27,15 @@ class ApiRoutes {
   /// Makes open event streams end at their next wake-up (the server is stopping).
   void stop_streams() { stopping_ = true; }
 
- private:
   using AuthedHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& caller)>;
   /// Wraps a handler: 401 unless the caller has a valid token or client certificate.
   httplib::Server::Handler authed(AuthedHandler handler) const;
+  /// Queues a validated handoff of a local container (its Idempotency-Key from `request`)
+  /// and answers as POST /v1/handoffs does.
+  void submit_handoff(const HandoffSpec& spec, const httplib::Request& request, httplib::Response& response,
+                      const std::string& caller);
+
+ private:
   std::optional<std::string> authenticate(const httplib::Request& request) const;
 
   void health(const httplib::Request& request, httplib::Response& response) const;
@@ -55,5 +60,7 @@ int http_status_of(ErrorCode code);
 void send_error(httplib::Response& response, int status, const std::string& message, const std::string& hint = {},
                 const nlohmann::json& extra = nlohmann::json::object());
 void send_json(httplib::Response& response, int status, const nlohmann::json& body);
+/// POST bodies must be JSON (415 otherwise); a missing Content-Type is let through.
+bool json_content(const httplib::Request& request, httplib::Response& response);
 
 }  // namespace dockmig::agent

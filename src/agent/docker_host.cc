@@ -4,6 +4,10 @@
 #include "agent/docker_host.h"
 
 #include <cstdio>
+#include <future>
+#include <optional>
+
+#include "agent/api_routes.h"
 
 #include "migrate/plan.h"
 #include "migrate/prepare.h"
@@ -36,23 +40,55 @@ Result<json> DockerHost::list_containers() {
   return json{{"containers", containers}};
 }
 
-Result<json> DockerHost::prepare(const PrepareSpec& spec) {
+namespace {
+
+json prepared_json(const PrepareSpec& spec, const std::string& destination, const migrate::PrepareReport& report) {
+  return json{{"destination", destination},     {"image", spec.image},
+              {"container", spec.container},    {"image_source", report.image_source},
+              {"wire_bytes", report.wire_bytes}, {"raw_bytes", report.raw_bytes},
+              {"seconds", report.seconds}};
+}
+
+json failed_json(const std::string& destination, const Error& error) {
+  return json{{"destination", destination},
+              {"error", {{"status", http_status_of(error.code)}, {"message", error.message}, {"hint", error.hint}}}};
+}
+
+}  // namespace
+
+Result<migrate::PrepareReport> DockerHost::prepare_one(const PrepareSpec& spec, const std::string& destination) const {
   migrate::PrepareRequest request;
-  request.destination = spec.destination;
+  request.destination = destination;
   request.docker = engine_.address();
   request.image = spec.image;
   request.container = spec.container;
   request.security = security_;
   migrate::Progress quiet;
-  Result<migrate::PrepareReport> report = migrate::prepare_destination(request, quiet);
-  if (!report) return std::move(report.error());
-  return json{{"destination", spec.destination},
-              {"image", spec.image},
-              {"container", spec.container},
-              {"image_source", report->image_source},
-              {"wire_bytes", report->wire_bytes},
-              {"raw_bytes", report->raw_bytes},
-              {"seconds", report->seconds}};
+  return migrate::prepare_destination(request, quiet);
+}
+
+// Each destination on a thread of its own: warming the likely next hosts takes as long as
+// the slowest of them, not their sum.
+Result<json> DockerHost::prepare(const PrepareSpec& spec) {
+  std::vector<std::future<Result<migrate::PrepareReport>>> running;
+  for (const std::string& destination : spec.destinations)
+    running.push_back(std::async(std::launch::async, [this, &spec, &destination] { return prepare_one(spec, destination); }));
+  json preparations = json::array();
+  std::optional<Error> first_error;
+  size_t succeeded = 0;
+  for (size_t i = 0; i < running.size(); ++i) {
+    Result<migrate::PrepareReport> report = running[i].get();
+    if (report) {
+      preparations.push_back(prepared_json(spec, spec.destinations[i], *report));
+      ++succeeded;
+    } else {
+      preparations.push_back(failed_json(spec.destinations[i], report.error()));
+      if (!first_error) first_error = report.error();
+    }
+  }
+  if (succeeded == 0) return std::move(*first_error);
+  if (!spec.listed) return preparations.front();
+  return json{{"preparations", preparations}};
 }
 
 migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migrate::Progress& progress) const {

@@ -9,6 +9,7 @@
 #include "agent/http_api.h"
 #include "docker/engine_client.h"
 #include "dockmig/migration.h"
+#include "migrate/prepare.h"
 #include "migrate/source_migration.h"
 
 namespace dockmig::agent {
@@ -26,12 +27,15 @@ class DockerHost : public HostBackend {
 
   Result<std::string> resolve_container(const std::string& name_or_id) override;
   Result<nlohmann::json> list_containers() override;
+  /// Warms every destination of `spec` at once; fails only when none could be warmed.
   Result<nlohmann::json> prepare(const PrepareSpec& spec) override;
 
   /// A handoff, as HandoffQueue's Runner: migrate::run_migration from this host.
   migrate::MigrationOutcome run_handoff(const HandoffSpec& spec, migrate::Progress& progress) const;
 
  private:
+  Result<migrate::PrepareReport> prepare_one(const PrepareSpec& spec, const std::string& destination) const;
+
   docker::EngineClient engine_;
   TransportSecurity security_;
   std::string criu_;

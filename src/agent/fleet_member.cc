@@ -46,6 +46,13 @@ Result<std::shared_ptr<const fleet::EtcdOwnership>> fleet_ownership(const AgentO
   return std::make_shared<const fleet::EtcdOwnership>(std::move(*etcd), fleet_name(options));
 }
 
+Result<std::unique_ptr<FleetBackend>> fleet_view(const AgentOptions& options) {
+  if (options.etcd.empty()) return std::unique_ptr<FleetBackend>();
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  if (!etcd) return std::move(etcd.error()).wrap("--etcd");
+  return std::unique_ptr<FleetBackend>(std::make_unique<EtcdFleet>(std::move(*etcd), fleet_name(options)));
+}
+
 Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
                                                       const docker::EngineClient& engine) {
   if (options.etcd.empty()) return std::unique_ptr<fleet::Membership>();

@@ -11,6 +11,7 @@
 
 #include <thread>
 
+#include "agent/api_fleet_routes.h"
 #include "agent/api_routes.h"
 #include "migrate/session.h"
 
@@ -55,6 +56,7 @@ class SigpipeBlocked {
 struct ApiServer::State {
   std::unique_ptr<httplib::Server> server;
   std::unique_ptr<ApiRoutes> routes;
+  std::unique_ptr<FleetRoutes> fleet_routes;
   std::thread thread;
 };
 
@@ -96,6 +98,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
   // An event stream holds a thread while it lasts; keep half of them for everything else.
   state->routes = std::make_unique<ApiRoutes>(queue, host, config.tokens, threads / 2);
   state->routes->install(server);
+  state->fleet_routes = std::make_unique<FleetRoutes>(*state->routes, config.fleet, config.tls.has_value());
+  state->fleet_routes->install(server);
   int port = any_port ? server.bind_to_any_port(endpoint->host)
                       : (server.bind_to_port(endpoint->host, endpoint->port) ? endpoint->port : -1);
   if (port <= 0)

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/api_request.h"
+#include "agent/fleet_backend.h"
 #include "agent/handoff_queue.h"
 #include "agent/tokens.h"
 #include "dockmig/result.h"
@@ -36,6 +37,7 @@ struct ApiConfig {
   std::optional<transfer::TlsFiles> tls;  // HTTPS; a client certificate of the CA then
                                           // authenticates a caller too. Plain HTTP without.
   const TokenStore* tokens = nullptr;     // bearer tokens; null = client certificates only
+  const FleetBackend* fleet = nullptr;    // the fleet's records (--etcd); null = not in a fleet
   std::chrono::seconds read_timeout{10};  // a client silent this long mid-request is dropped
   int threads = 16;                       // connections served at once
 };

@@ -77,6 +77,9 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--fleet-ttl", options->fleet_ttl, "Seconds after a crash before this host leaves the fleet\n"
                      "(its etcd lease; renewed three times as often)")
       ->check(CLI::Range(2, 300))->capture_default_str();
+  command.add_option("--prepare-ttl", options->prepare_ttl, "Seconds an unused preparation (POST /v1/prepare) is kept,\n"
+                     "here as its source and here as its destination, before it and its staged data go")
+      ->check(CLI::Range(5, 86400))->capture_default_str();
   command.footer(
       "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
       "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"

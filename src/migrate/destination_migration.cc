@@ -48,12 +48,18 @@ std::filesystem::path warm_dir(const DestinationContext& context, const std::str
   return context.staging_root / "warm" / warm_id;
 }
 
-// Preparations kept past their time-to-live: the source has dropped its side of them.
-void drop_expired_warm_dirs(const DestinationContext& context) {
-  std::error_code ec;
-  auto oldest_kept = std::filesystem::file_time_type::clock::now() - kWarmTtl;
-  for (const auto& entry : std::filesystem::directory_iterator(context.staging_root / "warm", ec))
-    if (entry.last_write_time(ec) < oldest_kept) std::filesystem::remove_all(entry.path(), ec);
+// A preparation's time-to-live here: the shorter of this agent's and its source's, which
+// the warm message gave and serve_warm kept in the dir's `ttl` file.
+std::chrono::seconds warm_ttl(const DestinationContext& context, const std::filesystem::path& dir) {
+  std::ifstream in(dir / "ttl");
+  long long source_ttl = 0;
+  if (in >> source_ttl && source_ttl > 0) return std::min(context.prepare_ttl, std::chrono::seconds(source_ttl));
+  return context.prepare_ttl;
+}
+
+void keep_warm_ttl(const std::filesystem::path& dir, uint64_t source_ttl) {
+  if (source_ttl == 0) return;
+  std::ofstream(dir / "ttl") << source_ttl << "\n";
 }
 
 // Serves a preparation: the image, and for a container its writable layer, which is
@@ -65,7 +71,7 @@ Status serve_warm(Session& session, const DestinationContext& context, const jso
   if (!image) return std::move(image.error());
   if (!(warm_id.empty() || valid_migration_id(warm_id)))
     return make_error(ErrorCode::InvalidInput, "malformed warm message from the source");
-  drop_expired_warm_dirs(context);
+  drop_expired_preparations(context);
   std::filesystem::path dir = warm_dir(context, warm_id.empty() ? "image-only" : warm_id);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -76,6 +82,7 @@ Status serve_warm(Session& session, const DestinationContext& context, const jso
   if (done && !warm_id.empty()) done = receive_synced_tree(session, {dir / "upper", dir, 3}, /*then_sign=*/true);
   std::filesystem::remove_all(dir / "upper", ec);
   if (!done || warm_id.empty()) std::filesystem::remove_all(dir, ec);
+  else keep_warm_ttl(dir, fields.count_or("ttl_seconds", 0));
   return done;
 }
 
@@ -143,6 +150,12 @@ class DestinationMigration {
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
+    // In use from now: the sweep of expired preparations leaves it alone for a while.
+    if (!warm_id_.empty()) {
+      std::error_code ignored;
+      std::filesystem::last_write_time(warm_dir(context_, warm_id_), std::filesystem::file_time_type::clock::now(),
+                                       ignored);
+    }
     if (Status sized = read_expected(expected); !sized) return sized;
     if (Status owned = read_ownership(fields.object_or_empty("ownership")); !owned) return owned;
     // Before anything is made here, and before the source freezes its container.
@@ -485,6 +498,17 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
 
 }  // namespace
 
+// Preparations kept past their time-to-live: the source has dropped its side of them.
+void drop_expired_preparations(const DestinationContext& context) {
+  std::error_code ec;
+  auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& entry : std::filesystem::directory_iterator(context.staging_root / "warm", ec)) {
+    if (entry.last_write_time(ec) >= now - warm_ttl(context, entry.path())) continue;
+    spdlog::info("preparation {} dropped: unused for its time-to-live", entry.path().filename().string());
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
 Status recover_interrupted(const DestinationContext& context) {
   for (const JournalEntry& entry : context.ledger.entries())
     if (Status settled = settle_interrupted(context, entry); !settled) return settled;
@@ -498,7 +522,7 @@ Status recover_interrupted(const DestinationContext& context) {
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))
     if (entry.path().filename() != "warm")
       std::filesystem::remove_all(entry.path(), ec);
-  drop_expired_warm_dirs(context);
+  drop_expired_preparations(context);
   if (!context.memory_root.empty())
     for (const auto& entry : std::filesystem::directory_iterator(context.memory_root, ec)) std::filesystem::remove_all(entry.path(), ec);
   return {};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "migrate/ledger.h"
 #include "migrate/ownership.h"
 #include "migrate/session.h"
+#include "migrate/warm_store.h"
 
 namespace dockmig::migrate {
 
@@ -23,7 +25,14 @@ struct DestinationContext {
   /// The fleet's ownership records (--etcd): a source in the fleet commits by this host's
   /// swap of the service's record; null: no fleet, and such a source is refused.
   const Ownership* ownership = nullptr;
+  /// How long a preparation received here is kept unused (`serve --prepare-ttl`; a shorter
+  /// one of its source wins).
+  std::chrono::seconds prepare_ttl = kWarmTtl;
 };
+
+/// Drops the preparations received here that outlived their time-to-live, with their
+/// staged data. The agent calls it every few seconds.
+void drop_expired_preparations(const DestinationContext& context);
 
 /// At agent start, after the ledger's load: removes the containers that migrations
 /// interrupted by the agent's death had created, and records those migrations as aborted

@@ -40,7 +40,8 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
   WarmState warm;
   warm.destination = request.destination;
   warm.warm_id = plan ? new_session_id() : "";
-  nlohmann::json warm_message = {{"type", "warm"}, {"image", image}, {"warm", warm.warm_id}};
+  nlohmann::json warm_message = {{"type", "warm"}, {"image", image}, {"warm", warm.warm_id},
+                                 {"ttl_seconds", warm_store().ttl().count()}};
   if (plan) {
     warm_message["image_id"] = plan->container.image_id;
     warm_message["repo_digests"] = plan->image_repo_digests;

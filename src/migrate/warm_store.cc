@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -69,38 +70,41 @@ std::filesystem::path WarmStore::work_dir(const std::string& warm_id) const {
   return root / ("dockmig-warm-" + warm_id);
 }
 
-std::filesystem::path WarmStore::record_path(const std::string& container_id) const {
-  return dir_ / (container_id + kRecordSuffix);
+// ADDR:PORT in a file name: anything but letters, digits, '.' and '-' becomes '_'.
+std::filesystem::path WarmStore::record_path(const std::string& container_id, const std::string& destination) const {
+  std::string name = container_id + "@";
+  for (char c : destination) name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  return dir_ / (name + kRecordSuffix);
 }
 
 bool WarmStore::expired(const WarmState& state) const {
-  return unix_now() - state.prepared_at > ttl_.count();
+  return unix_now() - state.prepared_at > ttl_.load().count();
 }
 
 void WarmStore::put(const std::string& container_id, WarmState state) {
   if (state.prepared_at == 0) state.prepared_at = unix_now();
   std::lock_guard lock(mutex_);
   std::error_code ignored;
-  if (auto old = states_.find(container_id); old != states_.end()) {
+  Key key{container_id, state.destination};
+  if (auto old = states_.find(key); old != states_.end()) {
     std::filesystem::remove_all(old->second.work, ignored);
     states_.erase(old);
   }
   if (persistent() && valid_container_id(container_id)) {
-    std::filesystem::path path = record_path(container_id);
+    std::filesystem::path path = record_path(container_id, state.destination);
     if (Result<WarmRecord> old = read_record(path); old && old->state.work != state.work)
       std::filesystem::remove_all(old->state.work, ignored);
     Status written = base::write_file_atomically(path, encode_warm_record({container_id, state}));
     if (written) return;
     spdlog::warn("preparation of {} kept in memory only: {}", container_id, written.error().describe());
   }
-  states_[container_id] = std::move(state);
+  states_[key] = std::move(state);
 }
 
 std::optional<WarmState> WarmStore::take(const std::string& container_id, const std::string& destination) {
   std::lock_guard lock(mutex_);
-  auto found = states_.find(container_id);
+  auto found = states_.find(Key{container_id, destination});
   if (found == states_.end()) return persistent() ? take_from_disk(container_id, destination) : std::nullopt;
-  if (found->second.destination != destination) return std::nullopt;
   WarmState state = std::move(found->second);
   states_.erase(found);
   if (!expired(state)) return state;
@@ -111,7 +115,7 @@ std::optional<WarmState> WarmStore::take(const std::string& container_id, const 
 
 std::optional<WarmState> WarmStore::take_from_disk(const std::string& container_id, const std::string& destination) {
   if (!valid_container_id(container_id)) return std::nullopt;
-  std::filesystem::path path = record_path(container_id);
+  std::filesystem::path path = record_path(container_id, destination);
   std::filesystem::path claimed = path;
   claimed += ".taken-" + std::to_string(::getpid());
   if (::rename(path.c_str(), claimed.c_str()) != 0) return std::nullopt;  // none, or another process took it
@@ -121,14 +125,8 @@ std::optional<WarmState> WarmStore::take_from_disk(const std::string& container_
     return std::nullopt;
   }
   WarmState& state = record->state;
-  if (record->container_id != container_id || expired(state)) {
+  if (record->container_id != container_id || state.destination != destination || expired(state)) {
     drop(claimed, state.work);
-    return std::nullopt;
-  }
-  if (state.destination != destination) {
-    // Not ours: back where it was, unless a newer preparation took its place meanwhile.
-    if (::link(claimed.c_str(), path.c_str()) != 0) drop(claimed, state.work);
-    else drop(claimed, {});
     return std::nullopt;
   }
   drop(claimed, {});
@@ -137,6 +135,12 @@ std::optional<WarmState> WarmStore::take_from_disk(const std::string& container_
 
 void WarmStore::prune(const std::function<bool(const std::string&, const WarmState&)>& keep) {
   std::lock_guard lock(mutex_);
+  std::erase_if(states_, [this](const auto& entry) {
+    if (!expired(entry.second)) return false;
+    std::error_code ignored;
+    std::filesystem::remove_all(entry.second.work, ignored);
+    return true;
+  });
   if (!persistent()) return;
   std::error_code ec;
   std::set<std::filesystem::path> kept_work;
@@ -163,7 +167,7 @@ void WarmStore::prune(const std::function<bool(const std::string&, const WarmSta
 // (once old enough not to be a preparation under way) and claimed records.
 void WarmStore::drop_leftovers(const std::set<std::filesystem::path>& kept_work) const {
   std::error_code ec;
-  auto old_enough = std::filesystem::file_time_type::clock::now() - ttl_;
+  auto old_enough = std::filesystem::file_time_type::clock::now() - ttl_.load();
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::filesystem::path& path = entry.path();
     bool orphan_work = entry.is_directory() && !kept_work.contains(path) && entry.last_write_time(ec) < old_enough;

@@ -30,7 +30,7 @@ class FakeHost : public HostBackend {
     return json{{"containers", json::array({{{"id", "full-id-web1"}, {"container", "web1"}}})}};
   }
   Result<json> prepare(const PrepareSpec& spec) override {
-    return json{{"destination", spec.destination}, {"wire_bytes", 1}};
+    return json{{"destination", spec.destinations.front()}, {"wire_bytes", 1}};
   }
 };
 

@@ -1,0 +1,35 @@
+// The API's view of the fleet (docs/api.md, "The fleet"): any agent with --etcd answers
+// GET /v1/fleet/hosts and /v1/fleet/services/NAME, and takes POST /v1/fleet/handoff
+// {service, to}: the service's source, by its ownership record, runs the handoff; an agent
+// that is not the source answers 307 with the source's API in Location.
+#pragma once
+
+#include <httplib.h>
+
+#include "agent/api_routes.h"
+#include "agent/fleet_backend.h"
+
+namespace dockmig::agent {
+
+class FleetRoutes {
+ public:
+  /// `fleet` null: the agent runs without --etcd, and the routes say so (404).
+  /// `secure`: this API is HTTPS, and so are the other agents' it points to.
+  FleetRoutes(ApiRoutes& routes, const FleetBackend* fleet, bool secure)
+      : routes_(routes), fleet_(fleet), secure_(secure) {}
+
+  void install(httplib::Server& server);
+
+ private:
+  bool in_fleet(httplib::Response& response) const;
+  void hosts(httplib::Response& response) const;
+  void service(const std::string& name, httplib::Response& response) const;
+  void handoff(const httplib::Request& request, httplib::Response& response, const std::string& caller);
+  void send_to_source(const fleet::HandoffRoute& route, httplib::Response& response) const;
+
+  ApiRoutes& routes_;
+  const FleetBackend* fleet_;
+  bool secure_;
+};
+
+}  // namespace dockmig::agent
