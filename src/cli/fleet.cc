@@ -5,6 +5,7 @@
 #include "cli/verbs.h"
 #include "etcd/client.h"
 #include "fleet/etcd_ownership.h"
+#include "fleet/handoff_route.h"
 #include "fleet/host_record.h"
 
 namespace dockmig::cli {
@@ -44,19 +45,23 @@ int list(const FleetOptions& options) {
 }
 
 int where(const FleetOptions& options) {
-  Result<std::vector<fleet::HostRecord>> hosts = read_hosts(options);
-  if (!hosts) return report_error(hosts.error());
-  std::vector<fleet::HostRecord> running = fleet::hosts_running(*hosts, options.service);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.tls);
+  if (!etcd) return report_error(std::move(etcd.error()).wrap("--etcd"));
+  Result<fleet::ServiceLocation> location = fleet::locate_service(*etcd, options.service);
+  if (!location) return report_error(location.error());
+  if (!location->recorded)
+    std::fprintf(stderr, "dockmig: `%s` has no ownership record yet (never handed off in the fleet); "
+                 "found by the hosts' records\n", options.service.c_str());
   if (options.json) {
-    std::printf("%s\n", nlohmann::json{{"service", options.service}, {"hosts", hosts_json(running)}}.dump(2).c_str());
+    std::printf("%s\n", fleet::to_json(*location).dump(2).c_str());
+  } else if (location->host) {
+    std::printf("%s %s\n", location->record.host.c_str(), location->host->agent_address.c_str());
   } else {
-    for (const fleet::HostRecord& host : running)
-      std::printf("%s %s\n", host.name.c_str(), host.agent_address.c_str());
+    std::printf("%s -\n", location->record.host.c_str());
+    std::fprintf(stderr, "dockmig: `%s` is not in the fleet now: its agent is down or lost etcd\n",
+                 location->record.host.c_str());
   }
-  if (!running.empty()) return kExitSuccess;
-  return report_error(make_error(ErrorCode::NotFound,
-                                 "no host of the fleet runs a container named `" + options.service + "`",
-                                 "`dockmig fleet ls` lists the hosts and their containers"));
+  return kExitSuccess;
 }
 
 }  // namespace
@@ -93,16 +98,21 @@ VerbRunner define_fleet(CLI::App& command) {
   ls->footer("A host is listed while its agent (`dockmig serve --etcd …`) runs; one that dies\n"
              "leaves the list when its lease ends (serve --fleet-ttl, 10 s by default).\n"
              "Example: dockmig fleet ls --etcd http://10.77.9.1:2379");
-  CLI::App* where_command = command.add_subcommand("where", "Say which host runs a service (a container of that name)");
+  CLI::App* where_command = command.add_subcommand("where", "Say which host runs a service, by its ownership record");
   where_command->add_option("service", options->service, "The service's container name")->required();
   add_fleet_options(*where_command, *options);
-  where_command->footer("Prints `HOST AGENT-ADDRESS` for each host whose record lists a running container\n"
-                        "of that name; exits 2 when there is none. The records are refreshed every third of\n"
-                        "the lease TTL, so a container started or stopped just now may not show yet.\n"
+  where_command->footer("Prints `HOST AGENT-ADDRESS` of the host the service's ownership record names (the\n"
+                        "address `-` when that host is not in the fleet now). A service never handed off in\n"
+                        "the fleet has no record yet: the one host whose record lists a running container of\n"
+                        "that name is named. Exits 2 when none is found. --json adds the record's revision.\n"
                         "Example: dockmig fleet where counter --etcd http://10.77.9.1:2379");
+  VerbRunner handoff = define_fleet_handoff(command);
   command.footer("The fleet is the set of agents registered in etcd (docs/fleet.md). --etcd may also\n"
                  "come from DOCKMIG_ETCD.");
-  return [options, ls]() -> int { return ls->parsed() ? list(*options) : where(*options); };
+  return [options, ls, where_command, handoff]() -> int {
+    if (ls->parsed()) return list(*options);
+    return where_command->parsed() ? where(*options) : handoff();
+  };
 }
 
 }  // namespace dockmig::cli

@@ -31,6 +31,8 @@ struct Verb {
 VerbRunner define_certs(CLI::App& command);
 VerbRunner define_doctor(CLI::App& command);
 VerbRunner define_fleet(CLI::App& command);
+/// `fleet handoff`, a subcommand of `command` (fleet_handoff.cc).
+VerbRunner define_fleet_handoff(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
 VerbRunner define_migrate(CLI::App& command);
 VerbRunner define_recover(CLI::App& command);

@@ -16,28 +16,54 @@ Error no_such_host(std::string_view name) {
                     "`dockmig fleet ls` lists the live hosts; an agent joins with `dockmig serve --etcd … --name`");
 }
 
-// The record alone, its host not yet looked up.
-Result<ServiceLocation> read_location(const etcd::Client& etcd, std::string_view service) {
+// The record as stored; none when the service has none yet.
+Result<std::optional<ServiceLocation>> read_record(const etcd::Client& etcd, std::string_view service) {
   Result<std::optional<etcd::KeyValue>> stored = etcd.get(service_key(service));
   if (!stored) return std::move(stored.error()).wrap("reading the ownership record of `" + std::string(service) + "`");
-  if (!*stored)
-    return make_error(ErrorCode::NotFound, "the fleet has no service `" + std::string(service) + "`",
-                      "a service gets its ownership record at its first handoff with --etcd (" +
-                          service_key(service) + ")");
+  if (!*stored) return std::optional<ServiceLocation>();
   Result<ServiceRecord> record = decode_service_record((*stored)->value);
   if (!record) return std::move(record.error()).wrap("`" + (*stored)->key + "`");
-  return ServiceLocation{std::string(service), std::move(*record), (*stored)->mod_revision, std::nullopt};
+  return std::optional<ServiceLocation>(
+      ServiceLocation{std::string(service), std::move(*record), (*stored)->mod_revision, std::nullopt, true});
+}
+
+// A service never handed off in the fleet has no record yet: the one host whose own
+// record lists a running container of that name runs it (its first handoff's claim
+// then creates the record).
+Result<ServiceLocation> locate_unrecorded(std::string_view service, const std::vector<HostRecord>& hosts) {
+  std::vector<const HostRecord*> running;
+  for (const HostRecord& host : hosts)
+    if (std::find(host.containers.begin(), host.containers.end(), service) != host.containers.end())
+      running.push_back(&host);
+  std::string name(service);
+  if (running.empty())
+    return make_error(ErrorCode::NotFound, "the fleet has no service `" + name + "`",
+                      "no ownership record (" + service_key(service) +
+                          ") and no live host runs a container of that name (`dockmig fleet ls`)");
+  if (running.size() > 1)
+    return make_error(ErrorCode::InvalidInput,
+                      "`" + name + "` has no ownership record and runs on `" + running[0]->name + "` and `" +
+                          running[1]->name + "`",
+                      "hand it off once with `dockmig migrate --etcd` from the host that should own it");
+  return ServiceLocation{name, {running[0]->name, "", ""}, 0, *running[0], false};
+}
+
+Result<ServiceLocation> locate_among(const etcd::Client& etcd, std::string_view service,
+                                     const std::vector<HostRecord>& hosts) {
+  Result<std::optional<ServiceLocation>> recorded = read_record(etcd, service);
+  if (!recorded) return std::move(recorded.error());
+  if (!*recorded) return locate_unrecorded(service, hosts);
+  ServiceLocation location = std::move(**recorded);
+  if (const HostRecord* host = find_host(hosts, location.record.host)) location.host = *host;
+  return location;
 }
 
 }  // namespace
 
 Result<ServiceLocation> locate_service(const etcd::Client& etcd, std::string_view service) {
-  Result<ServiceLocation> location = read_location(etcd, service);
-  if (!location) return location;
   Result<std::vector<HostRecord>> hosts = list_hosts(etcd);
   if (!hosts) return std::move(hosts.error());
-  if (const HostRecord* host = find_host(*hosts, location->record.host)) location->host = *host;
-  return location;
+  return locate_among(etcd, service, *hosts);
 }
 
 Result<HandoffRoute> route_between(const ServiceLocation& location, const std::vector<HostRecord>& hosts,
@@ -56,17 +82,18 @@ Result<HandoffRoute> route_between(const ServiceLocation& location, const std::v
 }
 
 Result<HandoffRoute> route_handoff(const etcd::Client& etcd, std::string_view service, std::string_view to) {
-  Result<ServiceLocation> location = read_location(etcd, service);
-  if (!location) return std::move(location.error());
   Result<std::vector<HostRecord>> hosts = list_hosts(etcd);
   if (!hosts) return std::move(hosts.error());
+  Result<ServiceLocation> location = locate_among(etcd, service, *hosts);
+  if (!location) return std::move(location.error());
   return route_between(*location, *hosts, to);
 }
 
 nlohmann::json to_json(const ServiceLocation& location) {
   nlohmann::json json = {{"service", location.service},     {"host", location.record.host},
                          {"migration", location.record.migration}, {"time", location.record.time},
-                         {"revision", location.revision},   {"alive", location.host.has_value()}};
+                         {"revision", location.revision},   {"alive", location.host.has_value()},
+                         {"recorded", location.recorded}};
   if (location.host) {
     json["agent_address"] = location.host->agent_address;
     json["api_address"] = location.host->api_address;

@@ -24,6 +24,7 @@ struct ServiceLocation {
   ServiceRecord record;
   int64_t revision = 0;             // the record's etcd mod revision
   std::optional<HostRecord> host;   // none: the named host is not in the fleet (dead)
+  bool recorded = true;             // false: no record yet, found by the hosts' records
 };
 
 struct HandoffRoute {
@@ -32,14 +33,16 @@ struct HandoffRoute {
   HostRecord destination;
 };
 
-/// The service's record; NotFound when it has none (never handed off with --etcd).
+/// The service's record. A service without one yet (never handed off in the fleet) is
+/// found by the hosts' records when exactly one lists a running container of its name;
+/// NotFound when none does.
 Result<ServiceLocation> locate_service(const etcd::Client& etcd, std::string_view service);
 
 /// The rule, without etcd: NotFound for a dead source or an unknown (or dead) destination,
 /// InvalidInput when `to` already runs the service.
 Result<HandoffRoute> route_between(const ServiceLocation& location, const std::vector<HostRecord>& hosts,
                                    std::string_view to);
-/// Reads the record and the hosts, then route_between.
+/// Reads the hosts and the service's location (as locate_service), then route_between.
 Result<HandoffRoute> route_handoff(const etcd::Client& etcd, std::string_view service, std::string_view to);
 
 nlohmann::json to_json(const ServiceLocation& location);

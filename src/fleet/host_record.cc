@@ -111,12 +111,4 @@ std::string to_text(const std::vector<HostRecord>& hosts) {
   return text;
 }
 
-std::vector<HostRecord> hosts_running(const std::vector<HostRecord>& hosts, std::string_view service) {
-  std::vector<HostRecord> running;
-  for (const HostRecord& host : hosts)
-    if (std::find(host.containers.begin(), host.containers.end(), service) != host.containers.end())
-      running.push_back(host);
-  return running;
-}
-
 }  // namespace dockmig::fleet

@@ -47,8 +47,4 @@ Result<std::vector<HostRecord>> list_hosts(const etcd::Client& etcd);
 /// A table of the hosts, one line each, for people.
 std::string to_text(const std::vector<HostRecord>& hosts);
 
-/// The hosts whose records say they run a container named `service`. Until ownership
-/// records (docs/fleet.md) exist, this is what "where does the service run" means.
-std::vector<HostRecord> hosts_running(const std::vector<HostRecord>& hosts, std::string_view service);
-
 }  // namespace dockmig::fleet

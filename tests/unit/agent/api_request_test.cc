@@ -113,6 +113,41 @@ TEST(PrepareRequest, TakesAnImageOrAContainerButNotBoth) {
   EXPECT_FALSE(parse_prepare_request(R"({"image":"a"})"));
 }
 
+TEST(PrepareRequest, TakesSeveralDestinations) {
+  Result<PrepareSpec> one = parse_prepare_request(R"({"container":"web1","destination":"10.0.0.2:7070"})");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->destinations, std::vector<std::string>{"10.0.0.2:7070"});
+  EXPECT_FALSE(one->listed);
+  Result<PrepareSpec> two =
+      parse_prepare_request(R"({"container":"web1","destinations":["10.0.0.2:7070","10.0.0.3:7070"]})");
+  ASSERT_TRUE(two) << two.error().message;
+  EXPECT_EQ(two->destinations.size(), 2u);
+  EXPECT_TRUE(two->listed);
+  EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":[]})"));
+  EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":["10.0.0.2:7070","10.0.0.2:7070"]})"));
+  EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":["10.0.0.2"]})"));
+  EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":[7070]})"));
+  EXPECT_FALSE(parse_prepare_request(
+      R"({"container":"web1","destination":"10.0.0.2:7070","destinations":["10.0.0.3:7070"]})"));
+  std::string nine = R"({"container":"web1","destinations":[)";
+  for (int i = 1; i <= 9; ++i) nine += (i > 1 ? "," : "") + std::string("\"10.0.0.") + std::to_string(i) + ":7070\"";
+  EXPECT_FALSE(parse_prepare_request(nine + "]}"));
+}
+
+TEST(FleetHandoffRequest, TakesAServiceAndAHostName) {
+  Result<FleetHandoffSpec> spec =
+      parse_fleet_handoff_request(R"({"service":"counter","to":"edge-b","options":{"keep_source":true}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->service, "counter");
+  EXPECT_EQ(spec->to, "edge-b");
+  EXPECT_TRUE(spec->options.keep_source);
+  EXPECT_FALSE(parse_fleet_handoff_request(R"({"service":"counter"})"));
+  EXPECT_FALSE(parse_fleet_handoff_request(R"({"to":"edge-b"})"));
+  EXPECT_FALSE(parse_fleet_handoff_request(R"({"service":"counter","to":"edge/b"})"));
+  EXPECT_FALSE(parse_fleet_handoff_request(R"({"service":"-x","to":"edge-b"})"));
+  EXPECT_FALSE(parse_fleet_handoff_request(R"({"service":"counter","to":"edge-b","destination":"x"})"));
+}
+
 TEST(ImageRef, AcceptsRegistryPathTagAndDigestForms) {
   for (const char* ref : {"busybox", "library/busybox:1.36", "10.77.9.1:5000/dockmig/tiny:1", "localhost/app",
                           "registry.example.com/a/b/c:v1.2-rc_3",

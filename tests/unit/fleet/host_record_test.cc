@@ -46,15 +46,6 @@ TEST(HostName, TakesDnsLikeNamesOnly) {
   EXPECT_EQ(host_key("edge-a"), "/dockmig/hosts/edge-a");
 }
 
-TEST(HostsRunning, FindsEveryHostWithAContainerOfThatName) {
-  std::vector<HostRecord> hosts{edge("edge-a", {"counter"}), edge("edge-b", {"web"}), edge("edge-c", {"counter"})};
-  std::vector<HostRecord> running = hosts_running(hosts, "counter");
-  ASSERT_EQ(running.size(), 2u);
-  EXPECT_EQ(running[0].name, "edge-a");
-  EXPECT_EQ(running[1].name, "edge-c");
-  EXPECT_TRUE(hosts_running(hosts, "count").empty());
-}
-
 TEST(HostsText, OneAlignedLinePerHost) {
   std::string text = to_text({edge("edge-a", {"counter", "web"}), edge("edge-bb", {})});
   EXPECT_NE(text.find("HOST     AGENT"), std::string::npos) << text;

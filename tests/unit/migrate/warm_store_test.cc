@@ -30,7 +30,7 @@ WarmState prepared(const std::filesystem::path& work) {
 class WarmStoreTest : public transfer::testing::ScratchDirTest {
  protected:
   std::filesystem::path store_dir() const { return dir_ / "warm"; }
-  std::filesystem::path record() const { return store_dir() / (kContainer + ".prep"); }
+  std::filesystem::path record() const { return store_dir() / (kContainer + "@10.77.1.2_7070.prep"); }
   // A store as a new process (an agent restarted, or `dockmig migrate`) opens it.
   std::unique_ptr<WarmStore> reopened(std::chrono::seconds ttl = kWarmTtl) const {
     auto store = std::make_unique<WarmStore>(ttl);
@@ -137,6 +137,35 @@ TEST_F(WarmStoreTest, ADamagedRecordIsDroppedNotTrusted) {
   std::ofstream(record(), std::ios::binary) << "garbage";
   EXPECT_FALSE(reopened()->take(kContainer, kDestination));
   EXPECT_FALSE(std::filesystem::exists(record()));
+}
+
+TEST_F(WarmStoreTest, OnePreparationPerDestinationSideBySide) {
+  std::unique_ptr<WarmStore> store = reopened();
+  WarmState to_b = prepared(made_work(*store));
+  WarmState to_c = prepared(store->work_dir("ffeeddccbbaa0099"));
+  to_c.destination = "10.77.1.3:7070";
+  to_c.warm_id = "ffeeddccbbaa0099";
+  std::filesystem::create_directories(to_c.work);
+  store->put(kContainer, to_b);
+  store->put(kContainer, to_c);
+  EXPECT_TRUE(std::filesystem::exists(to_b.work)) << "a preparation elsewhere replaces nothing";
+  std::unique_ptr<WarmStore> restarted = reopened();
+  EXPECT_EQ(restarted->take(kContainer, "10.77.1.3:7070")->warm_id, "ffeeddccbbaa0099");
+  EXPECT_EQ(restarted->take(kContainer, kDestination)->warm_id, "00112233445566ff");
+}
+
+TEST_F(WarmStoreTest, TheUnusedOnesGoAfterTheirTtl) {
+  std::unique_ptr<WarmStore> store = reopened();
+  WarmState unused = prepared(made_work(*store));
+  unused.prepared_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count() - 30;
+  store->put(kContainer, unused);
+  store->prune();
+  EXPECT_TRUE(std::filesystem::exists(record())) << "30 s old, within the default TTL";
+  store->set_ttl(std::chrono::seconds(10));
+  store->prune();
+  EXPECT_FALSE(std::filesystem::exists(record()));
+  EXPECT_FALSE(std::filesystem::exists(unused.work));
 }
 
 TEST_F(WarmStoreTest, InMemoryWithoutAStateDir) {
