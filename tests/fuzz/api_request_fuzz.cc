@@ -21,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   static_cast<void>(parse_prepare_request(text));
+  static_cast<void>(parse_fleet_handoff_request(text));
   static_cast<void>(parse_token_file(text, "fuzz"));
   valid_image_ref(text);
   valid_container_ref(text);

@@ -60,6 +60,7 @@ dockmig_integration_test(etcd_client LABELS fleet)
 dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
 dockmig_integration_test(fleet_ownership LABELS fleet)
+dockmig_integration_test(fleet_gateway LABELS fleet)
 # Builds the agent's image first when its cached tarball is stale (minutes, once per change).
 dockmig_integration_test(agent_container LABELS container TIMEOUT 1800)
 
