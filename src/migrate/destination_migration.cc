@@ -50,7 +50,12 @@ std::filesystem::path warm_dir(const DestinationContext& context, const std::str
 
 // A preparation's time-to-live here: the shorter of this agent's and its source's, which
 // the warm message gave and serve_warm kept in the dir's `ttl` file.
+// A preparation still arriving (its `upper` is there until serve_warm ends) may take
+// longer than a short TTL: it gets the default one, after which only a crash's leftover
+// can still be there.
 std::chrono::seconds warm_ttl(const DestinationContext& context, const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "upper", ec)) return std::max(context.prepare_ttl, kWarmTtl);
   std::ifstream in(dir / "ttl");
   long long source_ttl = 0;
   if (in >> source_ttl && source_ttl > 0) return std::min(context.prepare_ttl, std::chrono::seconds(source_ttl));

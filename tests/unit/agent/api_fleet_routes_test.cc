@@ -1,0 +1,142 @@
+// The fleet's routes over real HTTP on loopback, with a fake fleet (no etcd): the source
+// queues the handoff, any other agent answers 307 with the source's API, refusals by code.
+#include <httplib.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "agent/http_api.h"
+
+namespace dockmig::agent {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kToken = "test-token-0123456789";
+
+fleet::HostRecord host(const std::string& name, const std::string& address) {
+  fleet::HostRecord record;
+  record.name = name;
+  record.agent_address = address + ":7070";
+  record.api_address = address + ":8443";
+  return record;
+}
+
+class FakeFleet : public FleetBackend {
+ public:
+  const std::string& self() const override { return self_; }
+  Result<std::vector<fleet::HostRecord>> hosts() const override { return hosts_; }
+  Result<fleet::ServiceLocation> service(const std::string& name) const override {
+    if (name == "web1") return fleet::ServiceLocation{"web1", {"edge-a", "", ""}, 7, hosts_[0], true};
+    if (name == "web9") return fleet::ServiceLocation{"web9", {"edge-b", "", ""}, 9, hosts_[1], true};
+    return make_error(ErrorCode::NotFound, "the fleet has no service `" + name + "`");
+  }
+  Result<fleet::HandoffRoute> route(const std::string& name, const std::string& to) const override {
+    Result<fleet::ServiceLocation> location = service(name);
+    if (!location) return std::move(location.error());
+    return fleet::route_between(*location, hosts_, to);
+  }
+
+ private:
+  std::string self_ = "edge-a";
+  std::vector<fleet::HostRecord> hosts_{host("edge-a", "10.0.0.1"), host("edge-b", "10.0.0.2")};
+};
+
+class NoDocker : public HostBackend {
+ public:
+  Result<std::string> resolve_container(const std::string& name) override { return "full-id-" + name; }
+  Result<json> list_containers() override { return json{{"containers", json::array()}}; }
+  Result<json> prepare(const PrepareSpec&) override { return json::object(); }
+};
+
+class FleetRoutesTest : public ::testing::Test {
+ protected:
+  void start(const FleetBackend* fleet) {
+    Result<std::vector<TokenEntry>> entries = parse_token_file(std::string("gateway-1 ") + kToken + "\n", "test");
+    ASSERT_TRUE(entries);
+    tokens_ = std::make_unique<TokenStore>(std::move(*entries));
+    queue_ = std::make_unique<HandoffQueue>(
+        [this](const HandoffSpec& spec, migrate::Progress&) {
+          asked_destination_ = spec.destination;
+          return migrate::MigrationOutcome{};
+        },
+        HandoffQueue::Limits{});
+    Result<std::unique_ptr<ApiServer>> api =
+        ApiServer::start({"127.0.0.1:0", std::nullopt, tokens_.get(), fleet}, *queue_, host_);
+    ASSERT_TRUE(api) << api.error().describe();
+    api_ = std::move(*api);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->port());
+  }
+  void TearDown() override {
+    if (api_) api_->stop();
+    queue_.reset();
+  }
+  httplib::Result post(const std::string& body) {
+    return client_->Post("/v1/fleet/handoff", {{"Authorization", std::string("Bearer ") + kToken}}, body,
+                         "application/json");
+  }
+  httplib::Result get(const std::string& path) {
+    return client_->Get(path, {{"Authorization", std::string("Bearer ") + kToken}});
+  }
+  static json body_of(const httplib::Result& result) { return json::parse(result->body, nullptr, false); }
+
+  FakeFleet fleet_;
+  NoDocker host_;
+  std::string asked_destination_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<HandoffQueue> queue_;
+  std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(FleetRoutesTest, TheSourceQueuesTheHandoffToTheHostsAgent) {
+  start(&fleet_);
+  httplib::Result result = post(R"({"service":"web1","to":"edge-b"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 202) << result->body;
+  std::string id = body_of(result)["id"];
+  for (int i = 0; i < 200 && queue_->status(id)->state != HandoffState::Succeeded; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(queue_->status(id)->state, HandoffState::Succeeded);
+  EXPECT_EQ(asked_destination_, "10.0.0.2:7070");
+}
+
+TEST_F(FleetRoutesTest, AnotherAgentSendsTheCallerToTheSource) {
+  start(&fleet_);
+  httplib::Result result = post(R"({"service":"web9","to":"edge-a"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 307);
+  EXPECT_EQ(result->get_header_value("Location"), "http://10.0.0.2:8443/v1/fleet/handoff");
+  EXPECT_EQ(body_of(result)["source"], "edge-b");
+}
+
+TEST_F(FleetRoutesTest, RefusesUnknownServicesAndHostsAndTheOwner) {
+  start(&fleet_);
+  EXPECT_EQ(post(R"({"service":"web5","to":"edge-b"})")->status, 404);
+  EXPECT_EQ(post(R"({"service":"web1","to":"edge-z"})")->status, 404);
+  EXPECT_EQ(post(R"({"service":"web1","to":"edge-a"})")->status, 409);
+  EXPECT_EQ(post(R"({"service":"web1"})")->status, 400);
+}
+
+TEST_F(FleetRoutesTest, ListsHostsAndLocatesServices) {
+  start(&fleet_);
+  httplib::Result hosts = get("/v1/fleet/hosts");
+  ASSERT_TRUE(hosts);
+  EXPECT_EQ(body_of(hosts)["hosts"].size(), 2u);
+  httplib::Result service = get("/v1/fleet/services/web9");
+  ASSERT_TRUE(service);
+  EXPECT_EQ(body_of(service)["host"], "edge-b");
+  EXPECT_EQ(body_of(service)["revision"], 9);
+  EXPECT_EQ(get("/v1/fleet/services/web5")->status, 404);
+}
+
+TEST_F(FleetRoutesTest, AnAgentOutsideAFleetSaysSo) {
+  start(nullptr);
+  httplib::Result result = get("/v1/fleet/hosts");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_NE(body_of(result)["error"]["message"].get<std::string>().find("not in a fleet"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockmig::agent
