@@ -104,7 +104,8 @@ wait_until 10 bash -c "! ls '$hook_dir/state-edge-a/warm/'*'@${EDGE_B_ADDR}_${c_
 step "the API's view of the fleet"
 api edge-b GET /v1/fleet/hosts
 expect_status 200 "GET /v1/fleet/hosts at edge-b"
-[ "$(body "len(b['hosts'])")" = 3 ] || fail "GET /v1/fleet/hosts lists $(body "len(b['hosts'])") hosts"
+host_count=$(python3 -c "import json; print(len(json.load(open('$body_file'))['hosts']))")
+[ "$host_count" = 3 ] || fail "GET /v1/fleet/hosts lists $host_count hosts"
 api edge-a GET /v1/fleet/services/gw-svc
 expect_status 200 "GET /v1/fleet/services/gw-svc at edge-a"
 [ "$(body "['host']")" = edge-b ] && [ "$(body "['alive']")" = True ] || fail "the service: $(cat "$body_file")"
