@@ -3,7 +3,12 @@
 // agent and `dockmig migrate`) only one hands a preparation to a handoff.
 #include "migrate/warm_store.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include <cctype>
 #include <fstream>
@@ -46,6 +51,15 @@ void drop(const std::filesystem::path& record, const std::filesystem::path& work
   if (!work.empty()) std::filesystem::remove_all(work, ignored);
   if (Status removed = base::remove_file_durably(record); !removed)
     spdlog::warn("preparation: {}", removed.error().describe());
+}
+
+// A record renamed `….taken-PID` by a take whose process is gone.
+bool claimed_by_the_dead(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  size_t mark = name.find(".taken-");
+  if (mark == std::string::npos) return false;
+  pid_t pid = static_cast<pid_t>(std::atoll(name.c_str() + mark + 7));
+  return pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH);
 }
 
 void refuse_damaged(const std::filesystem::path& path, const Error& error) {
@@ -165,14 +179,15 @@ void WarmStore::prune(const std::function<bool(const std::string&, const WarmSta
 
 // What a process that died in a preparation or a take left: work dirs no record names
 // (once old enough not to be a preparation under way) and claimed records.
+// The agent prunes every few seconds, so a work dir gets the default TTL at least (a
+// preparation still sending has no record yet), and only a dead process's claims go.
 void WarmStore::drop_leftovers(const std::set<std::filesystem::path>& kept_work) const {
   std::error_code ec;
-  auto old_enough = std::filesystem::file_time_type::clock::now() - ttl_.load();
+  auto old_enough = std::filesystem::file_time_type::clock::now() - std::max(ttl_.load(), kWarmTtl);
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::filesystem::path& path = entry.path();
     bool orphan_work = entry.is_directory() && !kept_work.contains(path) && entry.last_write_time(ec) < old_enough;
-    bool claimed = path.filename().string().find(".taken-") != std::string::npos;
-    if (orphan_work || claimed) std::filesystem::remove_all(path, ec);
+    if (orphan_work || claimed_by_the_dead(path)) std::filesystem::remove_all(path, ec);
   }
 }
 

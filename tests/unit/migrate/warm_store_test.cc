@@ -2,6 +2,7 @@
 // bytes), one store finding what another left in the same dir, expiry, and a damaged
 // record dropped with a warning instead of failing anything.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -166,6 +167,20 @@ TEST_F(WarmStoreTest, TheUnusedOnesGoAfterTheirTtl) {
   store->prune();
   EXPECT_FALSE(std::filesystem::exists(record()));
   EXPECT_FALSE(std::filesystem::exists(unused.work));
+}
+
+TEST_F(WarmStoreTest, PruneLeavesALiveProcesssClaimAlone) {
+  std::unique_ptr<WarmStore> store = reopened(std::chrono::seconds(5));
+  std::filesystem::path live = store_dir() / ("a.prep.taken-" + std::to_string(::getpid()));
+  std::filesystem::path dead = store_dir() / "b.prep.taken-2147483646";
+  std::ofstream(live) << "claimed";
+  std::ofstream(dead) << "claimed";
+  std::filesystem::path sending = store->work_dir("aabbccddeeff0011");
+  std::filesystem::create_directories(sending);
+  store->prune();
+  EXPECT_TRUE(std::filesystem::exists(live)) << "a take under way in this process";
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(sending)) << "a preparation still sending has no record yet";
 }
 
 TEST_F(WarmStoreTest, InMemoryWithoutAStateDir) {
