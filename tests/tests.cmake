@@ -12,6 +12,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/engine_client_test.cc
   tests/unit/docker/container_info_test.cc
   tests/unit/docker/restore_support_test.cc
+  tests/unit/docker/networking_test.cc
   tests/unit/docker/image_reference_test.cc
   tests/unit/etcd/wire_test.cc
   tests/unit/etcd/client_test.cc
@@ -34,6 +35,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/tree_sync_test.cc
   tests/unit/migrate/mounts_test.cc
+  tests/unit/migrate/networks_test.cc
   tests/unit/migrate/volume_sync_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc

@@ -309,6 +309,35 @@ Status EngineClient::remove_volume(std::string_view name) const {
   return {};
 }
 
+Result<json> EngineClient::inspect_network(std::string_view name) const {
+  return get_json("/networks/" + url_encode(name));
+}
+
+Result<json> EngineClient::list_networks() const { return get_json("/networks"); }
+
+Result<std::string> EngineClient::create_network(const json& body) const {
+  std::string name = body.value("Name", std::string());
+  Result<HttpResponse> response = request("POST", "/networks/create", &body);
+  if (!response) return std::move(response.error()).wrap("creating network `" + name + "`");
+  json parsed = json::parse(response->body, nullptr, false);
+  if (!parsed.is_object() || !parsed.value("Id", json()).is_string())
+    return make_error(ErrorCode::ToolFailed, "docker daemon: network create answered without an Id");
+  return parsed["Id"].get<std::string>();
+}
+
+Status EngineClient::connect_network(std::string_view network, std::string_view container, const json& endpoint) const {
+  json body = {{"Container", container}, {"EndpointConfig", endpoint}};
+  Result<HttpResponse> response = request("POST", "/networks/" + url_encode(network) + "/connect", &body);
+  if (!response) return std::move(response.error()).wrap("connecting the container to network `" + std::string(network) + "`");
+  return {};
+}
+
+Status EngineClient::remove_network(std::string_view name) const {
+  Result<HttpResponse> response = request("DELETE", "/networks/" + url_encode(name));
+  if (!response) return std::move(response.error());
+  return {};
+}
+
 Result<std::string> pull_path(std::string_view reference) {
   Result<ImageReference> parsed = parse_image_reference(reference);
   if (!parsed) return std::move(parsed.error()).wrap("pulling `" + std::string(reference) + "`");

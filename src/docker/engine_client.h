@@ -64,6 +64,16 @@ class EngineClient {
   /// A volume of the `local` driver without options, with `labels`; returns its inspect.
   Result<nlohmann::json> create_volume(std::string_view name, const nlohmann::json& labels) const;
   Status remove_volume(std::string_view name) const;
+
+  /// GET /networks/{name}; NotFound when there is none.
+  Result<nlohmann::json> inspect_network(std::string_view name) const;
+  /// GET /networks: every network here, without the containers on each.
+  Result<nlohmann::json> list_networks() const;
+  /// POST /networks/create with `body`; returns the network's id.
+  Result<std::string> create_network(const nlohmann::json& body) const;
+  /// Puts a created (not yet started) container on a network with `endpoint` settings.
+  Status connect_network(std::string_view network, std::string_view container, const nlohmann::json& endpoint) const;
+  Status remove_network(std::string_view name) const;
   /// Pulls `reference` from its registry, by its digest when it has one, else its tag (or
   /// "latest"); `on_progress` sees dockerd's JSON lines.
   Status pull_image(std::string_view reference,

@@ -20,6 +20,7 @@
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
 #include "migrate/memory_sync.h"
+#include "migrate/network_setup.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
@@ -152,6 +153,8 @@ class DestinationMigration {
     image_ = std::move(*image);
     Result<std::vector<VolumeSpec>> volumes = read_volume_specs(fields);
     if (!volumes) return std::move(volumes.error());
+    Result<std::vector<NetworkSpec>> networks = read_network_specs(fields);
+    if (!networks) return std::move(networks.error());
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
@@ -166,6 +169,8 @@ class DestinationMigration {
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
     if (Status binds = check_bind_sources(create_request_); !binds) return binds;
+    networks_.emplace(std::move(*networks));
+    if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
@@ -286,10 +291,12 @@ class DestinationMigration {
 
   Status create() {
     if (Status made = volumes_->create(context_.engine); !made) return made;
+    if (Status made = networks_->create_networks(context_.engine, create_request_); !made) return made;
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
     container_id_ = *id;
     Status noted = context_.ledger.note_container(id_, container_id_);
+    if (noted) noted = networks_->connect_rest(context_.engine, container_id_);
     if (!noted) return noted;
     Result<json> inspect = context_.engine.inspect_container(container_id_);
     if (!inspect) return std::move(inspect.error());
@@ -411,6 +418,7 @@ class DestinationMigration {
     if (committed_ || !in_ledger_ || owned_revision_) return;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
+    if (removed && networks_) networks_->remove_created(context_.engine);
     Status decided = context_.ledger.decide(id_, "aborted", removed);
     if (!decided) spdlog::warn("{}; a source asking how it ended is still told `aborted` until this agent stops",
                                decided.error().describe());
@@ -435,6 +443,7 @@ class DestinationMigration {
   std::filesystem::path pages_dir_;  // the page store and the images assembled from it
   std::string container_id_, upper_dir_, docker_root_;
   std::optional<VolumeReceiver> volumes_;  // from the prepare on
+  std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended

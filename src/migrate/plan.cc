@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/byte_units.h"
+#include "migrate/network_setup.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -142,8 +143,10 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   plan.docker_version = daemon->server_version;
   plan.bind_map = bind_map;
   plan.blockers = docker::migration_blockers(plan.container);
+  plan.ports = docker::parse_published_ports(plan.container.host_config);
   Status layers = read_image_layers(engine, plan);
   if (layers) layers = plan_mounts(engine, plan);
+  if (layers) layers = plan_networks(engine, *inspect, plan.networks, plan.blockers);
   if (!layers) return std::move(layers.error());
   size_tree(plan.container.upper_dir, plan.upper_bytes, plan.upper_files);
   read_stats(engine, plan);
@@ -161,6 +164,12 @@ json to_json(const MigrationPlan& plan) {
                        {"files", volume.files}});
   json binds = json::array();
   for (const BindMapping& bind : plan.bind_map) binds.push_back({{"source", bind.source}, {"destination", bind.destination}});
+  json networks = network_specs_json(plan.networks);
+  for (size_t i = 0; i < plan.networks.size(); ++i) networks[i]["plan"] = network_plan_text(plan.networks[i]);
+  json ports = json::array();
+  for (const docker::PublishedPort& port : plan.ports)
+    ports.push_back({{"host_ip", port.host_ip}, {"host_port", port.host_port}, {"container_port", port.container_port},
+                     {"protocol", port.protocol}, {"plan", port_plan_text(port)}});
   uint64_t instance = instance_bytes(plan);
   return {{"container", plan.container.name},
           {"id", plan.container.id},
@@ -174,6 +183,8 @@ json to_json(const MigrationPlan& plan) {
           {"upper_files", plan.upper_files},
           {"volumes", volumes},
           {"bind_map", binds},
+          {"networks", networks},
+          {"ports", ports},
           {"memory_bytes", plan.memory_bytes},
           {"processes", plan.processes},
           {"movable", plan.blockers.empty()},
@@ -195,6 +206,8 @@ std::string to_text(const MigrationPlan& plan) {
            std::to_string(volume.files) + " entries (moves like the writable layer)\n";
   for (const BindMapping& bind : plan.bind_map)
     out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination (nothing copied)\n";
+  for (const NetworkSpec& network : plan.networks) out += "  " + network_plan_text(network) + "\n";
+  for (const docker::PublishedPort& port : plan.ports) out += "  " + port_plan_text(port) + "\n";
   out += "  memory: " + base::human_bytes(plan.memory_bytes) + " in " + std::to_string(plan.processes) +
          " processes (carried by the checkpoint)\n";
   uint64_t instance = instance_bytes(plan);

@@ -11,6 +11,7 @@
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
 #include "migrate/mounts.h"
+#include "migrate/networks.h"
 
 namespace dockmig::migrate {
 
@@ -31,6 +32,8 @@ struct MigrationPlan {
   uint64_t upper_files = 0;
   std::vector<MovedVolume> volumes;  // local volumes, whose data moves like the writable layer
   std::vector<BindMapping> bind_map; // the bind mounts that move, to their destination paths
+  std::vector<NetworkSpec> networks; // its user-defined networks, joined at the destination
+  std::vector<docker::PublishedPort> ports;  // published again at the destination
   uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
   uint64_t processes = 0;            // from Docker's stats; 0 when it does not say
   std::vector<std::string> blockers; // why it cannot move now; empty when it can

@@ -200,6 +200,7 @@ class SourceMigration {
                     {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
                     {"volumes", volume_specs_json(plan_.volumes)},
+                    {"networks", network_specs_json(plan_.networks)},
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
                     {"expected",

@@ -1,0 +1,149 @@
+#include "migrate/network_setup.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "base/unique_fd.h"
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+
+std::string network_mode_of(const json& create) {
+  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  return host && host->is_object() && host->value("NetworkMode", json()).is_string() ? (*host)["NetworkMode"].get<std::string>()
+                                                                                     : "";
+}
+
+Result<std::vector<docker::NetworkFacts>> all_networks(const docker::EngineClient& engine) {
+  Result<json> listed = engine.list_networks();
+  if (!listed) return std::move(listed.error()).wrap("listing the destination's networks");
+  std::vector<docker::NetworkFacts> all;
+  for (const json& network : listed->is_array() ? *listed : json::array()) all.push_back(docker::parse_network(network));
+  return all;
+}
+
+Result<std::optional<docker::NetworkFacts>> network_here(const docker::EngineClient& engine, const std::string& name) {
+  Result<json> inspect = engine.inspect_network(name);
+  if (!inspect && inspect.error().code == ErrorCode::NotFound) return std::optional<docker::NetworkFacts>();
+  if (!inspect) return std::move(inspect.error()).wrap("reading network `" + name + "` at the destination");
+  docker::NetworkFacts facts = docker::parse_network(*inspect);
+  // dockerd finds a network by id prefix too: only one of this very name counts.
+  if (facts.name != name) return std::optional<docker::NetworkFacts>();
+  return std::optional<docker::NetworkFacts>(std::move(facts));
+}
+
+}  // namespace
+
+Status plan_networks(const docker::EngineClient& engine, const json& inspect, std::vector<NetworkSpec>& specs,
+                     std::vector<std::string>& blockers) {
+  for (docker::Endpoint& endpoint : docker::parse_endpoints(inspect)) {
+    if (endpoint.network == docker::kDefaultBridge) continue;
+    Result<json> network = engine.inspect_network(endpoint.network);
+    if (!network) return std::move(network.error()).wrap("reading network `" + endpoint.network + "`");
+    NetworkSpec spec{docker::parse_network(*network), std::move(endpoint)};
+    spec.network.addresses.clear();
+    if (std::string blocker = network_blocker(spec.network); !blocker.empty()) blockers.push_back(blocker);
+    else specs.push_back(std::move(spec));
+  }
+  if (specs.size() > kMaxNetworks)
+    blockers.push_back("it is on " + std::to_string(specs.size()) + " networks; dockmig moves containers on at most " +
+                       std::to_string(kMaxNetworks));
+  return {};
+}
+
+Status NetworkReceiver::check(const docker::EngineClient& engine, const json& create) {
+  std::string mode = network_mode_of(create);
+  Result<std::vector<docker::NetworkFacts>> all = all_networks(engine);
+  if (!all) return std::move(all.error());
+  decisions_.clear();
+  for (const NetworkSpec& spec : specs_) {
+    Result<std::optional<docker::NetworkFacts>> here = network_here(engine, spec.network.name);
+    if (!here) return std::move(here.error());
+    NetworkDecision decision = decide_network(spec, *here, *all);
+    if (!decision.refusal.empty())
+      return make_error(ErrorCode::InvalidInput, "the container cannot move: " + decision.refusal,
+                        "remove or rename that network on the destination, or migrate to another host");
+    if (spec.network.name == mode) primary_ = mode;
+    decisions_.push_back(decision);
+  }
+  return check_ports(engine, create);
+}
+
+Status NetworkReceiver::check_ports(const docker::EngineClient& engine, const json& create) const {
+  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  std::vector<docker::PublishedPort> ports = host ? docker::parse_published_ports(*host) : std::vector<docker::PublishedPort>();
+  if (ports.empty()) return {};
+  Result<json> running = engine.list_running_containers();
+  if (!running) return std::move(running.error()).wrap("listing the destination's published ports");
+  std::vector<docker::PortHolder> held = docker::ports_in_use(*running);
+  for (const docker::PublishedPort& port : ports)
+    if (std::string refusal = port_refusal(port, held, port.host_port ? try_bind(port) : 0); !refusal.empty())
+      return make_error(ErrorCode::InvalidInput, "the container cannot move: " + refusal,
+                        "free that port on the destination, or migrate to another host");
+  return {};
+}
+
+Status NetworkReceiver::create_networks(const docker::EngineClient& engine, json& create) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (!decisions_.at(i).create) continue;
+    Result<std::string> made = engine.create_network(network_create_body(specs_[i]));
+    if (!made) return std::move(made.error());
+    created_.push_back(specs_[i].network.name);
+    spdlog::info("made network `{}` ({}) for the container", specs_[i].network.name, specs_[i].network.subnet);
+  }
+  for (size_t i = 0; i < specs_.size(); ++i)
+    if (specs_[i].network.name == primary_)
+      create["NetworkingConfig"] = {{"EndpointsConfig", {{primary_, endpoint_config(specs_[i], decisions_[i].keep_ip)}}}};
+  return {};
+}
+
+Status NetworkReceiver::connect_rest(const docker::EngineClient& engine, const std::string& container_id) const {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].network.name == primary_) continue;
+    Status joined = engine.connect_network(specs_[i].network.name, container_id,
+                                           endpoint_config(specs_[i], decisions_.at(i).keep_ip));
+    if (!joined) return joined;
+  }
+  return {};
+}
+
+void NetworkReceiver::remove_created(const docker::EngineClient& engine) const {
+  for (const std::string& name : created_) {
+    Status removed = engine.remove_network(name);
+    if (!removed) spdlog::warn("{}; remove network `{}` by hand", removed.error().describe(), name);
+  }
+}
+
+int try_bind(const docker::PublishedPort& port) {
+  bool v6 = port.host_ip.find(':') != std::string::npos;
+  int type = port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+  base::UniqueFd fd(socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  int on = 1;  // a port whose last connection lingers in TIME_WAIT is free for a listener
+  if (type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port.host_port);
+    if (inet_pton(AF_INET6, port.host_ip.c_str(), &in6->sin6_addr) != 1) return EADDRNOTAVAIL;
+    length = sizeof *in6;
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(port.host_port);
+    if (!port.host_ip.empty() && inet_pton(AF_INET, port.host_ip.c_str(), &in4->sin_addr) != 1) return EADDRNOTAVAIL;
+    length = sizeof *in4;
+  }
+  return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) == 0 ? 0 : errno;
+}
+
+}  // namespace dockmig::migrate
