@@ -1,0 +1,96 @@
+# A container on user-defined networks moves with them (docs/design.md, "Networks and
+# ports"):
+# - on a network with a fixed subnet, with an alias and a fixed IP, and connected to a
+#   second network: at the destination both networks exist under their names with the
+#   source's subnets, the container keeps both addresses, its aliases resolve from another
+#   container there, and its counter continued;
+# - a published port is bound again at the destination and serves the moved container;
+# - refused before the freeze, the source running on, exit status 2, naming the setting:
+#   a network name the destination has with another subnet, a published port a container
+#   at the destination holds, one a plain process there listens on.
+source "$(dirname "$0")/lib.sh"
+cleanup_networks() {
+  for host in edge-a edge-b; do
+    local ids
+    ids=$(dk "$host" network ls -q --filter "label=$label" 2>/dev/null || true)
+    [ -z "$ids" ] || dk "$host" network rm $ids >/dev/null 2>&1 || true
+  done
+}
+listener=""
+trap 'stop_agents; cleanup_containers; cleanup_networks; touch "$BED_STATE/$test_name.stop-listener"; rm -f "$report" "$errors"' EXIT
+cleanup_networks
+start_agent edge-b
+
+refused() {  # refused WHAT CONTAINER PATTERN: exit 2 naming PATTERN, the source running on
+  [ "$migrate_status" = 2 ] || fail "$1: dockmig migrate exited $migrate_status, expected 2"
+  grep -qF -- "$3" "$errors" || fail "$1: the message does not name \`$3\`"
+  running edge-a "$2" || fail "$1: $2 no longer runs on edge-a"
+  exists edge-b "$2" && fail "$1: a container $2 was left on edge-b"
+  step "ok: refused: $1"
+}
+address_on() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
+resolves() {  # resolves HOST NETWORK NAME ADDRESS: from a fresh container on NETWORK
+  dk "$1" run --rm --label "$label" --network "$2" "$IMAGE_TINY" nslookup "$3" 127.0.0.11 2>/dev/null | grep -qF "$4"
+}
+
+# ---- a network with a fixed subnet, an alias and a fixed IP, and a second network ----
+dk edge-a network create --label "$label" --subnet 172.31.7.0/24 mig-net-a >/dev/null
+dk edge-a network create --label "$label" mig-net-b >/dev/null
+subnet_b=$(dk edge-a network inspect -f '{{(index .IPAM.Config 0).Subnet}}' mig-net-b)
+dk edge-a run -d --name mig-net --label "$label" --network mig-net-a --network-alias db --ip 172.31.7.7 \
+  "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+dk edge-a network connect --alias db-b mig-net-b mig-net
+address_b=$(address_on edge-a mig-net mig-net-b)
+wait_until 10 count_at_least edge-a mig-net 10 || fail "the counter did not start"
+
+dk edge-b network create --label "$label" --subnet 172.31.8.0/24 mig-net-a >/dev/null
+migrate edge-a edge-b mig-net
+refused "a network name the destination has with another subnet" mig-net "172.31.8.0/24"
+grep -qF mig-net-a "$errors" || fail "the refusal does not name the network"
+dk edge-b network rm mig-net-a >/dev/null
+
+before=$(count_of edge-a mig-net)
+migrate edge-a edge-b mig-net
+[ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
+running edge-b mig-net || fail "mig-net does not run on edge-b"
+sleep 1
+after=$(count_of edge-b mig-net)
+[ "$after" -gt "$before" ] || fail "the counter did not continue ($before before, $after on edge-b)"
+step "ok: the counter continued: $before before the handoff, $after on edge-b"
+[ "$(dk edge-b network inspect -f '{{(index .IPAM.Config 0).Subnet}}' mig-net-a)" = 172.31.7.0/24 ] \
+  || fail "mig-net-a is not on edge-b with subnet 172.31.7.0/24"
+[ "$(dk edge-b network inspect -f '{{(index .IPAM.Config 0).Subnet}}' mig-net-b)" = "$subnet_b" ] \
+  || fail "mig-net-b is not on edge-b with subnet $subnet_b"
+[ "$(address_on edge-b mig-net mig-net-a)" = 172.31.7.7 ] || fail "mig-net lost its fixed address on mig-net-a"
+[ "$(address_on edge-b mig-net mig-net-b)" = "$address_b" ] || fail "mig-net lost its address $address_b on mig-net-b"
+step "ok: both networks on edge-b with their subnets; addresses 172.31.7.7 and $address_b kept"
+resolves edge-b mig-net-a db 172.31.7.7 || fail "the alias db does not resolve on edge-b's mig-net-a"
+resolves edge-b mig-net-b db-b "$address_b" || fail "the alias db-b does not resolve on edge-b's mig-net-b"
+resolves edge-b mig-net-a mig-net 172.31.7.7 || fail "the name mig-net does not resolve on edge-b's mig-net-a"
+step "ok: the aliases and the name resolve from another container on edge-b"
+
+# ---- published ports ----
+service='mkdir -p /www; httpd -p 80 -h /www; i=0; while true; do i=$((i+1)); echo $i > /www/count; echo $i > /tmp/count; sleep 0.1; done'
+dk edge-a run -d --name mig-port --label "$label" -p 18080:80 "$IMAGE_TINY" sh -c "$service" >/dev/null
+wait_until 10 count_at_least edge-a mig-port 10 || fail "the port container did not start"
+dk edge-b run -d --name mig-port-holder --label "$label" -p 18080:80 "$IMAGE_TINY" sleep 100000 >/dev/null
+migrate edge-a edge-b mig-port
+refused "a published port a container at the destination holds" mig-port "18080/tcp"
+grep -qF mig-port-holder "$errors" || fail "the refusal does not name the container holding the port"
+dk edge-b rm -f mig-port-holder >/dev/null
+stop_listener=$BED_STATE/$test_name.stop-listener
+rm -f "$stop_listener"
+in_ns edge-b python3 -c 'import os,socket,sys,time
+s = socket.socket(); s.bind(("0.0.0.0", 18080)); s.listen()
+while not os.path.exists(sys.argv[1]): time.sleep(0.1)' "$stop_listener" >/dev/null 2>&1 &
+listener=$!
+wait_until 10 in_ns edge-b bash -c 'exec 3<>/dev/tcp/127.0.0.1/18080' || fail "the plain listener did not start"
+migrate edge-a edge-b mig-port
+refused "a published port a plain process at the destination listens on" mig-port "18080/tcp"
+touch "$stop_listener"; wait $listener 2>/dev/null || true; listener=""
+migrate edge-a edge-b mig-port
+[ "$migrate_status" = 0 ] || fail "the port migration exited $migrate_status"
+served=$(number_of in_ns edge-b wget -qO- http://127.0.0.1:18080/count)
+[ "$served" -gt 10 ] || fail "edge-b's port 18080 serves count $served, not the moved counter"
+step "ok: port 18080 is published again on edge-b and serves the count ($served)"
+pass "count $after after the handoff; port served $served"
