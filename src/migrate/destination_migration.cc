@@ -169,8 +169,6 @@ class DestinationMigration {
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
     if (Status binds = check_bind_sources(create_request_); !binds) return binds;
-    networks_.emplace(std::move(*networks));
-    if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
@@ -179,6 +177,8 @@ class DestinationMigration {
     staging_ = context_.staging_root / id_;
     volumes_.emplace(std::move(*volumes), staging_);
     if (Status free = volumes_->check(context_.engine); !free) return free;
+    networks_.emplace(std::move(*networks));
+    if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());

@@ -59,6 +59,7 @@ Status plan_networks(const docker::EngineClient& engine, const json& inspect, st
 }
 
 Status NetworkReceiver::check(const docker::EngineClient& engine, const json& create) {
+  if (specs_.empty()) return check_ports(engine, create);
   std::string mode = network_mode_of(create);
   Result<std::vector<docker::NetworkFacts>> all = all_networks(engine);
   if (!all) return std::move(all.error());

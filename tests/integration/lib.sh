@@ -135,6 +135,23 @@ field() { python3 -c "import json,sys; r=json.load(open('$report')); print(r$1)"
 phase_field() { field "['phases']['$1']['$2']"; }
 running() { [ "$(dk "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" = true ]; }
 exists() { dk "$1" inspect "$2" >/dev/null 2>&1; }
+# refused WHAT CONTAINER PATTERN: the last migrate was refused before the freeze: exit 2,
+# the message naming PATTERN, CONTAINER still running on edge-a and none left on edge-b.
+refused() {
+  [ "$migrate_status" = 2 ] || fail "$1: dockmig migrate exited $migrate_status, expected 2"
+  grep -qF -- "$3" "$errors" || fail "$1: the message does not name \`$3\`"
+  running edge-a "$2" || fail "$1: $2 no longer runs on edge-a"
+  exists edge-b "$2" && fail "$1: a container $2 was left on edge-b"
+  step "ok: refused: $1"
+}
+# cleanup_networks: removes the networks a test made (with its label) on both hosts.
+cleanup_networks() {
+  for host in edge-a edge-b; do
+    local ids
+    ids=$(dk "$host" network ls -q --filter "label=$label" 2>/dev/null || true)
+    [ -z "$ids" ] || dk "$host" network rm $ids >/dev/null 2>&1 || true
+  done
+}
 
 # ---- fault points (docs/reliability.md) ---------------------------------------------------
 # A dockmig armed with POINT=pause (DOCKMIG_FAULTS) stops at POINT, writes its pid to

@@ -6,13 +6,6 @@
 # its requests while the pair moves: a connection open at the freeze is issue 13's item 4
 # (--tcp), not this test's.
 source "$(dirname "$0")/lib.sh"
-cleanup_networks() {
-  for host in edge-a edge-b; do
-    local ids
-    ids=$(dk "$host" network ls -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || dk "$host" network rm $ids >/dev/null 2>&1 || true
-  done
-}
 trap 'stop_agents; cleanup_containers; cleanup_networks; rm -f "$report" "$errors"' EXIT
 cleanup_networks
 start_agent edge-b

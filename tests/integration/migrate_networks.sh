@@ -9,25 +9,11 @@
 #   a network name the destination has with another subnet, a published port a container
 #   at the destination holds, one a plain process there listens on.
 source "$(dirname "$0")/lib.sh"
-cleanup_networks() {
-  for host in edge-a edge-b; do
-    local ids
-    ids=$(dk "$host" network ls -q --filter "label=$label" 2>/dev/null || true)
-    [ -z "$ids" ] || dk "$host" network rm $ids >/dev/null 2>&1 || true
-  done
-}
 listener=""
 trap 'stop_agents; cleanup_containers; cleanup_networks; touch "$BED_STATE/$test_name.stop-listener"; rm -f "$report" "$errors"' EXIT
 cleanup_networks
 start_agent edge-b
 
-refused() {  # refused WHAT CONTAINER PATTERN: exit 2 naming PATTERN, the source running on
-  [ "$migrate_status" = 2 ] || fail "$1: dockmig migrate exited $migrate_status, expected 2"
-  grep -qF -- "$3" "$errors" || fail "$1: the message does not name \`$3\`"
-  running edge-a "$2" || fail "$1: $2 no longer runs on edge-a"
-  exists edge-b "$2" && fail "$1: a container $2 was left on edge-b"
-  step "ok: refused: $1"
-}
 address_on() { dk "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"; }
 resolves() {  # resolves HOST NETWORK NAME ADDRESS: from a fresh container on NETWORK
   dk "$1" run --rm --label "$label" --network "$2" "$IMAGE_TINY" nslookup "$3" 127.0.0.11 2>/dev/null | grep -qF "$4"
@@ -81,7 +67,8 @@ dk edge-b rm -f mig-port-holder >/dev/null
 stop_listener=$BED_STATE/$test_name.stop-listener
 rm -f "$stop_listener"
 in_ns edge-b python3 -c 'import os,socket,sys,time
-s = socket.socket(); s.bind(("0.0.0.0", 18080)); s.listen()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 18080)); s.listen()
 while not os.path.exists(sys.argv[1]): time.sleep(0.1)' "$stop_listener" >/dev/null 2>&1 &
 listener=$!
 wait_until 10 in_ns edge-b bash -c 'exec 3<>/dev/tcp/127.0.0.1/18080' || fail "the plain listener did not start"

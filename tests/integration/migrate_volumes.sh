@@ -27,13 +27,6 @@ cleanup_volumes() {
 trap 'stop_agents; cleanup_containers; cleanup_volumes; rm -f "$report" "$errors"' EXIT
 start_agent edge-b --allow-bind "$work"
 
-refused() {  # refused WHAT CONTAINER PATTERN: exit 2 naming PATTERN, the source running on
-  [ "$migrate_status" = 2 ] || fail "$1: dockmig migrate exited $migrate_status, expected 2"
-  grep -qF -- "$3" "$errors" || fail "$1: the message does not name \`$3\`"
-  running edge-a "$2" || fail "$1: $2 no longer runs on edge-a"
-  exists edge-b "$2" && fail "$1: a container $2 was left on edge-b"
-  step "ok: refused: $1"
-}
 vol_count() { number_of dk "$1" exec mig-vol cat /vol/count; }
 vol_count_at_least() { [ "$(vol_count "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 
