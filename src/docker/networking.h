@@ -44,8 +44,8 @@ struct PublishedPort {
   uint16_t host_port = 0;  // 0: Docker picks one
 };
 
-/// The container's endpoints, the one of HostConfig.NetworkMode first; `container_id`'s
-/// short form is left out of the aliases (the new container gets its own).
+/// The container's endpoints, the one of HostConfig.NetworkMode first; its short id is
+/// left out of the aliases (a new container gets its own).
 std::vector<Endpoint> parse_endpoints(const nlohmann::json& inspect);
 
 NetworkFacts parse_network(const nlohmann::json& inspect);

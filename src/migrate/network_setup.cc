@@ -39,6 +39,21 @@ Result<std::optional<docker::NetworkFacts>> network_here(const docker::EngineCli
   return std::optional<docker::NetworkFacts>(std::move(facts));
 }
 
+// The address `port` binds to, its length; 0 when its host address is malformed.
+socklen_t socket_address(const docker::PublishedPort& port, sockaddr_storage& address) {
+  if (port.host_ip.find(':') != std::string::npos) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port.host_port);
+    return inet_pton(AF_INET6, port.host_ip.c_str(), &in6->sin6_addr) == 1 ? sizeof *in6 : 0;
+  }
+  auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+  in4->sin_family = AF_INET;
+  in4->sin_port = htons(port.host_port);
+  if (port.host_ip.empty()) return sizeof *in4;
+  return inet_pton(AF_INET, port.host_ip.c_str(), &in4->sin_addr) == 1 ? sizeof *in4 : 0;
+}
+
 }  // namespace
 
 Status plan_networks(const docker::EngineClient& engine, const json& inspect, std::vector<NetworkSpec>& specs,
@@ -99,6 +114,7 @@ Status NetworkReceiver::create_networks(const docker::EngineClient& engine, json
     created_.push_back(specs_[i].network.name);
     spdlog::info("made network `{}` ({}) for the container", specs_[i].network.name, specs_[i].network.subnet);
   }
+  if (create.is_object()) create.erase("NetworkingConfig");  // only what was decided here, never the peer's
   for (size_t i = 0; i < specs_.size(); ++i)
     if (specs_[i].network.name == primary_)
       create["NetworkingConfig"] = {{"EndpointsConfig", {{primary_, endpoint_config(specs_[i], decisions_[i].keep_ip)}}}};
@@ -123,27 +139,14 @@ void NetworkReceiver::remove_created(const docker::EngineClient& engine) const {
 }
 
 int try_bind(const docker::PublishedPort& port) {
-  bool v6 = port.host_ip.find(':') != std::string::npos;
+  sockaddr_storage address{};
+  socklen_t length = socket_address(port, address);
+  if (length == 0) return EADDRNOTAVAIL;
   int type = port.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM;
-  base::UniqueFd fd(socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
+  base::UniqueFd fd(socket(address.ss_family, type | SOCK_CLOEXEC, 0));
   if (!fd) return errno;
   int on = 1;  // a port whose last connection lingers in TIME_WAIT is free for a listener
   if (type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  if (v6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port.host_port);
-    if (inet_pton(AF_INET6, port.host_ip.c_str(), &in6->sin6_addr) != 1) return EADDRNOTAVAIL;
-    length = sizeof *in6;
-  } else {
-    auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons(port.host_port);
-    if (!port.host_ip.empty() && inet_pton(AF_INET, port.host_ip.c_str(), &in4->sin_addr) != 1) return EADDRNOTAVAIL;
-    length = sizeof *in4;
-  }
   return bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) == 0 ? 0 : errno;
 }
 

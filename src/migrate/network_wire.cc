@@ -10,6 +10,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr size_t kMaxAliases = 32;
+
 bool valid_name(const std::string& name) {
   static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
   return std::regex_match(name, kName);
@@ -30,6 +32,9 @@ Status check_spec(const NetworkSpec& spec) {
   if (std::string blocker = network_blocker(spec.network); !blocker.empty())
     return make_error(ErrorCode::InvalidInput, "protocol: the container cannot move: " + blocker);
   if (Status labels = all_strings(spec.network.labels, "label of network " + name); !labels) return labels;
+  if (spec.endpoint.aliases.size() > kMaxAliases)
+    return make_error(ErrorCode::InvalidInput, "protocol: network `" + name + "` lists more than " +
+                                                   std::to_string(kMaxAliases) + " aliases");
   for (const std::string& alias : spec.endpoint.aliases)
     if (!valid_name(alias)) return make_error(ErrorCode::InvalidInput, "protocol: alias `" + alias.substr(0, 80) + "` is malformed");
   bool address_fits = spec.endpoint.ipv4.empty() || subnets_overlap(spec.endpoint.ipv4 + "/32", spec.network.subnet);

@@ -131,7 +131,8 @@ TEST(NetworkSpecs, RefuseWhatAHostilePeerMightSend) {
   EXPECT_FALSE(refused(good));
   for (auto [key, value] : std::vector<std::pair<std::string, json>>{
            {"name", "bridge"}, {"name", "../x"}, {"driver", "macvlan"}, {"ipv4", "10.0.0.1"},
-           {"options", {{"com.docker.network.bridge.name", "docker0"}}}, {"aliases", {"a b"}}, {"labels", {{"k", 1}}}}) {
+           {"options", {{"com.docker.network.bridge.name", "docker0"}}}, {"aliases", {"a b"}}, {"aliases", json(std::vector<std::string>(33, "db"))},
+           {"labels", {{"k", 1}}}}) {
     json bad = good;
     bad[key] = value;
     EXPECT_TRUE(refused(bad)) << key << "=" << value.dump();
