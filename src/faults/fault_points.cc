@@ -43,9 +43,11 @@ constexpr std::string_view kKnownPoints[] = {
     "destination.before-committed-reply",
     "transfer.blob-first-chunk-sent",
     "transfer.blob-first-chunk-received",
+    "transfer.presync-first-chunk-sending",
+    "transfer.finalsync-first-chunk-sending",
 };
 
-constexpr std::string_view kActions = "crash, hang, delay:MS, drop-link, pause";
+constexpr std::string_view kActions = "crash, hang, delay:MS, drop-link, pause, corrupt";
 
 bool is_known(std::string_view point) {
   for (std::string_view known : kKnownPoints)
@@ -63,6 +65,7 @@ Result<Action> parse_action(std::string_view entry, std::string_view text) {
   if (text == "hang") return Action{ActionKind::Hang, {}};
   if (text == "drop-link") return Action{ActionKind::DropLink, {}};
   if (text == "pause") return Action{ActionKind::Pause, {}};
+  if (text == "corrupt") return Action{ActionKind::Corrupt, {}};
   if (text.starts_with("delay:")) {
     std::string_view digits = text.substr(6);
     unsigned milliseconds = 0;
@@ -159,6 +162,13 @@ void pause_at(std::string_view point) {
   std::filesystem::remove(release, ec);
 }
 
+// One flipped byte in the middle: the receiver must find it by the blob's digest.
+void corrupt_at(std::string_view point, std::span<std::byte> frame_payload) {
+  if (frame_payload.empty()) return spdlog::warn("fault point {}: corrupt, but no frame is sent here", point);
+  spdlog::warn("fault point {}: corrupt (one byte of a {}-byte frame flipped)", point, frame_payload.size());
+  frame_payload[frame_payload.size() / 2] ^= std::byte{0xff};
+}
+
 }  // namespace
 
 Status arm_from_environment() {
@@ -175,7 +185,9 @@ Status arm_from_environment() {
   return {};
 }
 
-void reach(std::string_view point, const std::function<void()>& drop_link) {
+void reach(std::string_view point, const std::function<void()>& drop_link) { reach(point, drop_link, {}); }
+
+void reach(std::string_view point, const std::function<void()>& drop_link, std::span<std::byte> frame_payload) {
   auto found = armed.find(point);
   if (found == armed.end()) return;
   switch (found->second.kind) {
@@ -186,6 +198,7 @@ void reach(std::string_view point, const std::function<void()>& drop_link) {
       return std::this_thread::sleep_for(found->second.delay);
     case ActionKind::DropLink: return drop_link_at(point, drop_link);
     case ActionKind::Pause: return pause_at(point);
+    case ActionKind::Corrupt: return corrupt_at(point, frame_payload);
   }
 }
 #endif

@@ -15,7 +15,7 @@
 
 namespace dockmig::faults {
 
-enum class ActionKind { Crash, Hang, Delay, DropLink, Pause };
+enum class ActionKind { Crash, Hang, Delay, DropLink, Pause, Corrupt };
 
 struct Action {
   ActionKind kind = ActionKind::Crash;
@@ -29,7 +29,7 @@ using Arming = std::map<std::string, Action, std::less<>>;
 std::span<const std::string_view> known_points();
 
 /// Parses "POINT=ACTION[,POINT=ACTION...]" (ACTION: crash, hang, delay:MS, drop-link,
-/// pause). An unknown point or action, or a malformed part, is an error naming that part.
+/// pause, corrupt). An unknown point or action, or a malformed part, is an error naming that part.
 Result<Arming> parse_arming(std::string_view spec);
 
 #if DOCKMIG_FAULT_POINTS
@@ -40,6 +40,10 @@ Status arm_from_environment();
 /// Runs the action armed at `point`, if any. `drop_link` shuts the connection the point
 /// is on down; a point without one ignores drop-link, saying so.
 void reach(std::string_view point, const std::function<void()>& drop_link = {});
+
+/// Like reach, at a point that is about to send `frame_payload`: `corrupt` flips one byte
+/// of it (a link that damaged the frame); elsewhere `corrupt` is ignored, saying so.
+void reach(std::string_view point, const std::function<void()>& drop_link, std::span<std::byte> frame_payload);
 #endif
 
 }  // namespace dockmig::faults

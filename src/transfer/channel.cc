@@ -249,6 +249,16 @@ class Channel::BlobSink : public ByteSink {
 
  private:
   Status send_chunk(std::span<const std::byte> chunk) {
+#if DOCKMIG_FAULT_POINTS
+    // A copy, so that a `corrupt` action damages the frame on the link, not the sent data.
+    std::vector<std::byte> damaged;
+    if (chunks_sent_ == 0 && (channel_.phase_ == "presync" || channel_.phase_ == "finalsync")) {
+      damaged.assign(chunk.begin(), chunk.end());
+      std::string point = "transfer." + channel_.phase_ + "-first-chunk-sending";
+      DOCKMIG_FAULT_POINT(point, [this] { channel_.close(); }, damaged);
+      chunk = damaged;
+    }
+#endif
     Status sent = channel_.write_frame(FrameKind::Chunk, chunk);
     if (!sent) return std::move(sent.error()).wrap("sending blob `" + name_ + "`");
     if (chunks_sent_++ == 0) DOCKMIG_FAULT_POINT("transfer.blob-first-chunk-sent", [this] { channel_.close(); });
@@ -304,7 +314,8 @@ Status Channel::receive_blob(const std::string& name, ByteSink& out) {
         std::array<std::byte, kDigestSize> expected = final_digest(digest.get());
         if (frame->payload.size() != kDigestSize ||
             !std::equal(expected.begin(), expected.end(), frame->payload.begin())) {
-          return make_error(ErrorCode::InvalidInput, context + ": its SHA-256 does not match, the data was damaged",
+          // Network, not InvalidInput: the link damaged it, and a retry may well succeed.
+          return make_error(ErrorCode::Network, context + ": its SHA-256 does not match, the data was damaged",
                             "retry the migration; if it happens again, check the network path between the hosts");
         }
         if (Status finished = out.finish(); !finished) return std::move(finished.error()).wrap(context);

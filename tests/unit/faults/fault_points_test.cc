@@ -14,15 +14,17 @@ TEST(ParseArming, AnEmptySpecArmsNothing) {
 TEST(ParseArming, ReadsEveryAction) {
   Result<Arming> arming = parse_arming(
       "source.before-plan=crash,source.before-image=hang,source.before-presync=delay:250,"
-      "destination.before-restore=drop-link,transfer.blob-first-chunk-sent=pause");
+      "destination.before-restore=drop-link,transfer.blob-first-chunk-sent=pause,"
+      "transfer.finalsync-first-chunk-sending=corrupt");
   ASSERT_TRUE(arming) << arming.error().describe();
-  ASSERT_EQ(arming->size(), 5u);
+  ASSERT_EQ(arming->size(), 6u);
   EXPECT_EQ(arming->at("source.before-plan").kind, ActionKind::Crash);
   EXPECT_EQ(arming->at("source.before-image").kind, ActionKind::Hang);
   EXPECT_EQ(arming->at("source.before-presync").kind, ActionKind::Delay);
   EXPECT_EQ(arming->at("source.before-presync").delay, std::chrono::milliseconds(250));
   EXPECT_EQ(arming->at("destination.before-restore").kind, ActionKind::DropLink);
   EXPECT_EQ(arming->at("transfer.blob-first-chunk-sent").kind, ActionKind::Pause);
+  EXPECT_EQ(arming->at("transfer.finalsync-first-chunk-sending").kind, ActionKind::Corrupt);
 }
 
 TEST(ParseArming, EveryKnownPointCanBeArmed) {
