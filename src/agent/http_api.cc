@@ -1,7 +1,7 @@
 // Sets up cpp-httplib for the API: HTTPS with this agent's certificate (client certificates
 // of its CA are asked for, not required, so token callers need none) or plain HTTP, bounded
-// bodies, read and write timeouts so a slow or silent client cannot hold a thread for long,
-// and a fixed pool of threads. OpenSSL writes to a vanished HTTPS client with write(), which
+// bodies, a fixed pool of threads, and connections served by api_connection.h, so that a
+// slow or silent client cannot hold a thread for long nor take them all. OpenSSL writes to a vanished HTTPS client with write(), which
 // raises SIGPIPE: the server's threads block it, so such a write just fails.
 #include "agent/http_api.h"
 
@@ -11,6 +11,7 @@
 
 #include <thread>
 
+#include "agent/api_connection.h"
 #include "agent/api_fleet_routes.h"
 #include "agent/api_routes.h"
 #include "migrate/session.h"
@@ -19,7 +20,6 @@ namespace dockmig::agent {
 namespace {
 
 constexpr std::chrono::seconds kWriteTimeout{10};
-constexpr time_t kKeepAliveSeconds = 5;
 
 /// The server's TLS settings; false (after noting why in `failure`) when a file is bad.
 bool set_up_tls(SSL_CTX& context, const transfer::TlsFiles& files, std::string& failure) {
@@ -78,23 +78,22 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
     if (!checked) return std::move(checked.error()).wrap("the HTTPS API");
   }
   auto state = std::make_unique<State>();
+  int threads = std::max(4, config.threads);
+  // A gateway may hold every event stream (half the threads) and still make a request.
+  ConnectionLimits limits{config.request_deadline, config.read_timeout, kWriteTimeout, threads / 2 + 1};
   std::string tls_failure;
   if (config.tls) {
     transfer::TlsFiles files = *config.tls;
-    state->server = std::make_unique<httplib::SSLServer>(
-        [&](SSL_CTX& context) { return set_up_tls(context, files, tls_failure); });
+    state->server = std::make_unique<BoundedSslServer>(
+        limits, [&](SSL_CTX& context) { return set_up_tls(context, files, tls_failure); });
   } else {
-    state->server = std::make_unique<httplib::Server>();
+    state->server = std::make_unique<BoundedServer>(limits);
   }
   if (!state->server->is_valid())
     return make_error(ErrorCode::InvalidInput, "cannot set up the HTTPS API: " + tls_failure);
-  int threads = std::max(4, config.threads);
   httplib::Server& server = *state->server;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server.set_payload_max_length(kMaxBodyBytes);
-  server.set_read_timeout(config.read_timeout);
-  server.set_write_timeout(kWriteTimeout);
-  server.set_keep_alive_timeout(kKeepAliveSeconds);
   // An event stream holds a thread while it lasts; keep half of them for everything else.
   state->routes = std::make_unique<ApiRoutes>(queue, host, config.tokens, threads / 2);
   state->routes->install(server);

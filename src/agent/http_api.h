@@ -39,7 +39,9 @@ struct ApiConfig {
   const TokenStore* tokens = nullptr;     // bearer tokens; null = client certificates only
   const FleetBackend* fleet = nullptr;    // the fleet's records (--etcd); null = not in a fleet
   std::chrono::seconds read_timeout{10};  // a client silent this long mid-request is dropped
-  int threads = 16;                       // connections served at once
+  int threads = 16;                       // connections served at once; one client address
+                                          // has at most half of them, plus one
+  std::chrono::seconds request_deadline{30};  // a request not read whole by then is dropped
 };
 
 class ApiServer {

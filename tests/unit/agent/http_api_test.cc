@@ -6,10 +6,16 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "transfer/tls_certs.h"
 
@@ -255,6 +261,102 @@ TEST(HttpsApi, AClientCertificateOfTheCaAuthenticatesWithoutAToken) {
   migrations.release();
   (*api)->stop();
   std::filesystem::remove_all(dir);
+}
+
+/// A client on `from` (a loopback address) that sends the start of a request, then one
+/// byte every 200 ms, each well within the read timeout, until the server closes on it.
+class Trickler {
+ public:
+  Trickler(const char* from, uint16_t port) : started_(std::chrono::steady_clock::now()) {
+    socket_ = connect_from(from, port);
+    thread_ = std::thread([this] { trickle(); });
+  }
+  ~Trickler() {
+    stop_ = true;
+    thread_.join();
+    if (socket_ >= 0) ::close(socket_);
+  }
+  /// How long the server kept the connection; nullopt while it still does.
+  std::optional<std::chrono::milliseconds> held() const {
+    return closed_ ? std::optional(std::chrono::duration_cast<std::chrono::milliseconds>(closed_at_.load() - started_))
+                   : std::nullopt;
+  }
+
+  static int connect_from(const char* from, uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{AF_INET, 0, {}, {}}, server{AF_INET, htons(port), {}, {}};
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof(server)) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+ private:
+  void trickle() {
+    std::string start = "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    bool open = socket_ >= 0 && ::send(socket_, start.data(), start.size(), MSG_NOSIGNAL) > 0;
+    while (open && !stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      char byte = 'a', answer = 0;
+      open = ::send(socket_, &byte, 1, MSG_NOSIGNAL) == 1 && ::recv(socket_, &answer, 1, MSG_DONTWAIT) != 0;
+    }
+    closed_at_ = std::chrono::steady_clock::now();
+    closed_ = !stop_;
+  }
+
+  int socket_ = -1;
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<std::chrono::steady_clock::time_point> closed_at_{};
+  std::atomic<bool> closed_{false}, stop_{false};
+  std::thread thread_;
+};
+
+// httplib bounds each read only; the API bounds the whole request, and one client address
+// cannot take every worker: clients that trickle bytes are cut off at the deadline, and
+// meanwhile another client is served at once.
+TEST(SlowHttpClients, AreCutOffAtTheRequestDeadlineWhileOthersAreServed) {
+  FakeHost host;
+  HeldMigrations migrations;
+  HandoffQueue queue(migrations.runner(), {});
+  ApiConfig config{"127.0.0.1:0", std::nullopt, nullptr};
+  config.threads = 4;  // so one client address may hold 3
+  config.request_deadline = std::chrono::seconds(3);
+  Result<std::unique_ptr<ApiServer>> api = ApiServer::start(config, queue, host);
+  ASSERT_TRUE(api) << api.error().describe();
+  std::vector<std::unique_ptr<Trickler>> slow;
+  for (int i = 0; i < 6; ++i) slow.push_back(std::make_unique<Trickler>("127.0.0.1", (*api)->port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  auto asked = std::chrono::steady_clock::now();
+  int fd = Trickler::connect_from("127.0.0.2", (*api)->port());
+  ASSERT_GE(fd, 0);
+  std::string request = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  timeval wait{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  char answer[64] = {};
+  ssize_t got = ::recv(fd, answer, sizeof(answer) - 1, 0);
+  ::close(fd);
+  auto answered_after = std::chrono::steady_clock::now() - asked;
+  ASSERT_GT(got, 0) << "the API did not answer while slow clients trickled";
+  EXPECT_TRUE(std::string(answer).starts_with("HTTP/1.1 200")) << answer;
+  EXPECT_LT(answered_after, std::chrono::seconds(1)) << "the answer waited for a slow client's deadline";
+
+  int cut_at_once = 0;
+  for (auto& trickler : slow)
+    if (trickler->held() && *trickler->held() < std::chrono::milliseconds(450)) ++cut_at_once;
+  EXPECT_EQ(cut_at_once, 3) << "one address holds 3 of 4 workers; its other connections are closed at once";
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  for (auto& trickler : slow) {
+    ASSERT_TRUE(trickler->held()) << "a slow client still held its worker after the deadline";
+    EXPECT_LT(*trickler->held(), std::chrono::milliseconds(4000));
+  }
+  migrations.release();
+  (*api)->stop();
 }
 
 }  // namespace
