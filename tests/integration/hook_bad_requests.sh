@@ -1,6 +1,6 @@
 # Malformed, oversized, wrongly typed and slow requests get clear 4xx answers (or are cut
 # off), never a crash or a hung agent: after each, the agent still answers, and a client
-# that stalls mid-request does not keep others from being served.
+# that stalls or trickles mid-request does not keep others from being served.
 source "$(dirname "$0")/hook_lib.sh"
 start_hook_agent edge-a
 edge_a_agent=$agent_pid
@@ -82,5 +82,54 @@ except (ssl.SSLError, ConnectionError, socket.timeout) as e:
 print(f"    a client stalled mid-headers was cut off after {time.time() - start:.1f} s")
 PY
 still_serving "the raw clients"
+
+# Clients that trickle: each sends a byte of its headers every 2 s, within the 10 s read
+# timeout, for ever. One address holds at most 9 of the 16 threads (its other connections
+# are closed at once), a client elsewhere is served meanwhile, and each trickler is cut
+# off at the 30 s request deadline.
+in_ns edge-a python3 - "$EDGE_A_ADDR" "$hook_api_port" "$certs/ca.pem" >"$hook_dir/trickle.out" 2>&1 <<'PY' &
+import socket, ssl, sys, time
+addr, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=ca)
+held, refused, start = [], 0, time.time()
+for _ in range(12):
+    try:
+        s = context.wrap_socket(socket.create_connection((addr, port), timeout=5), server_hostname=addr)
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        held.append(s)
+    except (ssl.SSLError, ConnectionError, socket.timeout, OSError):
+        refused += 1
+print(f"    {len(held)} trickling clients held, {refused} refused at once")
+cut = {}
+while len(cut) < len(held) and time.time() - start < 60:
+    time.sleep(2)
+    for i, s in enumerate(held):
+        if i in cut:
+            continue
+        try:
+            s.sendall(b"a")
+            s.settimeout(0.01)
+            if s.recv(200) == b"":
+                cut[i] = time.time() - start
+        except socket.timeout:
+            pass
+        except (ssl.SSLError, ConnectionError, OSError):
+            cut[i] = time.time() - start
+assert refused >= 3, f"only {refused} of 12 connections from one address were refused"
+assert len(cut) == len(held), f"{len(held) - len(cut)} trickling clients still held after 60 s"
+print(f"    every trickling client cut off, the last after {max(cut.values()):.1f} s")
+assert max(cut.values()) < 40, "a trickling client was held past the request deadline"
+PY
+trickle=$!
+sleep 6
+asked=$SECONDS
+health=$(in_ns edge-b curl -sS --max-time 10 --cacert "$certs/ca.pem" -o /dev/null -w '%{http_code}' \
+  "https://$EDGE_A_ADDR:$hook_api_port/v1/health") || true
+[ "$health" = 200 ] || fail "while clients trickled, another client got HTTP $health"
+[ $((SECONDS - asked)) -le 3 ] || fail "while clients trickled, another client waited $((SECONDS - asked)) s"
+step "while clients trickled, another host was answered at once"
+wait "$trickle" || fail "the trickling clients: $(cat "$hook_dir/trickle.out")"
+cat "$hook_dir/trickle.out"
+still_serving "the trickling clients"
 exists edge-b web1 2>/dev/null && fail "something reached edge-b"
 pass "every bad request refused with a 4xx; the agent kept serving"
