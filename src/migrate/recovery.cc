@@ -7,6 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
+#include "checkpoint/criu_log.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/lent_runc_config.h"
@@ -27,6 +31,34 @@ Result<SourceState> source_state(const docker::EngineClient& engine, const Journ
   if (!inspect && inspect.error().code == ErrorCode::NotFound) return SourceState::Gone;
   if (!inspect) return std::move(inspect.error());
   return docker::is_running(*inspect) ? SourceState::Running : SourceState::Stopped;
+}
+
+// Once CRIU logs a good dump the container's tasks are dead, but Docker's call that ran it
+// may go on for a while, and dockerd says the container runs until it ends. Read then,
+// "running" would have recover forget a source that is about to stop: no copy at all.
+constexpr auto kCheckpointWindDown = std::chrono::seconds(60);
+constexpr auto kWindDownPoll = std::chrono::milliseconds(500);
+
+bool dump_finished(const docker::EngineClient& engine, const JournalEntry& entry) {
+  Result<docker::DaemonInfo> daemon = engine.info();
+  if (!daemon) return false;
+  return checkpoint::DumpLogFollower(checkpoint::lent_work_dir(daemon->root_dir, entry.container_id) / "dump.log")
+      .dump_finished();
+}
+
+/// The source's state once dockerd has caught up with a finished dump.
+Result<SourceState> settled_source_state(const docker::EngineClient& engine, const JournalEntry& entry) {
+  Result<SourceState> state = source_state(engine, entry);
+  if (!state || *state != SourceState::Running || !dump_finished(engine, entry)) return state;
+  spdlog::info("recover: CRIU finished dumping `{}`; waiting for dockerd to see it stop", entry.container);
+  auto deadline = std::chrono::steady_clock::now() + kCheckpointWindDown;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kWindDownPoll);
+    state = source_state(engine, entry);
+    if (!state || *state != SourceState::Running) return state;
+  }
+  return make_error(ErrorCode::Timeout, "CRIU finished dumping `" + entry.container + "`, yet dockerd still says it " +
+                                            "runs " + std::to_string(kCheckpointWindDown.count()) + " s later");
 }
 
 bool names(const JournalEntry& entry, const std::string& who) {
@@ -116,7 +148,8 @@ RecoveredMigration ask_destination(const docker::EngineClient& engine, const Jou
 
 RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& entry) {
   Result<docker::EngineClient> engine = docker::EngineClient::open(entry.docker);
-  Result<SourceState> state = engine ? source_state(*engine, entry) : Result<SourceState>(std::move(engine.error()));
+  Result<SourceState> state =
+      engine ? settled_source_state(*engine, entry) : Result<SourceState>(std::move(engine.error()));
   if (!state)
     return in_doubt(entry, "cannot ask the source's dockerd (" + entry.docker + "): " + state.error().message,
                     "start dockerd, then run `dockmig recover` again");
