@@ -1,0 +1,52 @@
+# A restore never reads the lines a dump has lent /etc/criu/runc.conf (on one host an
+# incoming and an outgoing handoff may overlap; CRIU lets the file override what runc asks
+# for): it waits for the file's lock. First, so that this proves something: a runc.conf
+# naming another images dir makes a plain `docker start --checkpoint` fail. Then a handoff
+# whose destination comes to restore while another process holds the lock with such a file
+# waits until the file is put back, and succeeds; the count carried on.
+source "$(dirname "$0")/lib.sh"
+need_fault_points
+conf=/etc/criu/runc.conf
+conf_lock=/run/dockmig-runc-conf.lock  # the lock dockmig's dumps and restores take
+original=$(mktemp)
+if [ -e "$conf" ]; then cp "$conf" "$original"; had_conf=1; fi
+put_back_conf() {
+  if [ -n "${had_conf:-}" ]; then cp "$original" "$conf"; else rm -f "$conf"; fi
+}
+lend_foreign_lines() { mkdir -p /etc/criu; { cat "$original"; echo "images-dir /nonexistent/another-dump"; } >"$conf"; }
+trap 'stop_agents; cleanup_containers; flock "$conf_lock" true; put_back_conf
+      rm -f "$original" "$report" "$errors"' EXIT
+
+dk edge-a run -d --name foreign --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a foreign 5 || fail "the counter did not start"
+dk edge-a checkpoint create foreign c1 >/dev/null || fail "checkpoint failed"
+flock "$conf_lock" bash -c "$(declare -f lend_foreign_lines); original=$original; conf=$conf; lend_foreign_lines"
+restored=0
+dk edge-a start --checkpoint c1 foreign >/dev/null 2>&1 && restored=1
+put_back_conf
+[ "$restored" = 0 ] || fail "a restore with another dump's images dir in runc.conf succeeded: this test proves nothing"
+step "a restore reading another dump's runc.conf lines fails, as expected"
+
+DOCKMIG_FAULTS=destination.before-restore=pause start_agent edge-b
+dk edge-a run -d --name waits --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a waits 5 || fail "the counter did not start"
+status_file=$(mktemp)
+(migrate edge-a edge-b waits; echo "$migrate_status" >"$status_file") &
+job=$!
+fault_wait destination.before-restore || { wait $job; fail "the destination never came to its restore"; }
+held=$(mktemp -u)
+flock "$conf_lock" bash -c "$(declare -f lend_foreign_lines); original=$original; conf=$conf
+  lend_foreign_lines; touch $held; sleep 4; $(declare -f put_back_conf); had_conf=${had_conf:-}; put_back_conf" &
+holder=$!
+wait_until 10 test -e "$held" || fail "the lock holder did not start"
+rm -f "$held"
+fault_release destination.before-restore
+wait $job || true
+wait $holder
+migrate_status=$(cat "$status_file"); rm -f "$status_file"
+[ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status"
+running edge-b waits || fail "the container does not run on edge-b: $(head -n3 "$errors")"
+exists edge-a waits && fail "the source is still on edge-a"
+count=$(count_of edge-b waits)
+[ "$count" -gt 5 ] || fail "the count restarted ($count)"
+pass "the restore waited for runc.conf's lock and succeeded; count $count"
