@@ -104,6 +104,14 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
   return settled(entry, "resumed", why + "; resumed here from its checkpoint `" + entry.checkpoint + "`");
 }
 
+// The source was never stopped (or is running again): it gets its restart policy back.
+RecoveredMigration already_running(const docker::EngineClient& engine, const JournalEntry& entry,
+                                   const std::string& why) {
+  if (Status put_back = put_back_restart_policy(engine, entry.container_id, entry.restart_policy); !put_back)
+    spdlog::warn("{}", put_back.error().describe());
+  return settled(entry, "already_running", why);
+}
+
 // The destination runs the copy: the source ends as after a successful migration.
 RecoveredMigration finish_handover(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state) {
   if (state == SourceState::Running)
@@ -125,7 +133,7 @@ RecoveredMigration ask_record(const docker::EngineClient& engine, const JournalE
   std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
   if (decide_rollback(named, ownership.host()) == RollbackDecision::Resume)
     return state == SourceState::Running
-               ? settled(entry, "already_running", "the fleet's record names this host; the source runs already")
+               ? already_running(engine, entry, "the fleet's record names this host; the source runs already")
                : resume(engine, entry, "the destination could not be asked, and the fleet's record names this host");
   std::string record = owner ? "the fleet's record names `" + (owner->empty() ? "no host" : *owner) + "`"
                              : "the fleet's record cannot be read (" + owner.error().message + ")";
@@ -142,7 +150,7 @@ RecoveredMigration ask_destination(const docker::EngineClient& engine, const Jou
                                answer.error().message, unreachable_next(entry));
   if (*answer == "committed") return finish_handover(engine, entry, state);
   if (state == SourceState::Running)
-    return settled(entry, "already_running", "the destination says " + *answer + "; the source runs already");
+    return already_running(engine, entry, "the destination says " + *answer + "; the source runs already");
   return resume(engine, entry, "the destination says " + *answer);
 }
 
@@ -157,13 +165,13 @@ RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& en
     return settled(entry, "abandoned", "forgotten at a person's word; the container was left as it is");
   if (*state == SourceState::Gone) return settled(entry, "container_gone", "the source container no longer exists");
   if (names(entry, request.resume))
-    return *state == SourceState::Running ? settled(entry, "already_running", "the source runs already")
+    return *state == SourceState::Running ? already_running(*engine, entry, "the source runs already")
                                           : resume(*engine, entry, "at a person's word");
   if (entry.phase == kCommitted) return finish_handover(*engine, entry, *state);
   if (entry.phase == kHandingOver || entry.phase == kDestinationOwns)
     return ask_destination(*engine, entry, *state, request);
   if (*state == SourceState::Running)
-    return settled(entry, "already_running", "the checkpoint never crossed; the source runs already");
+    return already_running(*engine, entry, "the checkpoint never crossed; the source runs already");
   return resume(*engine, entry, "the checkpoint never crossed to the destination");
 }
 
