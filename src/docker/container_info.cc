@@ -83,6 +83,10 @@ Result<ContainerInfo> parse_container(const json& inspect) {
   info.privileged = bool_at(inspect, "/HostConfig/Privileged"_json_pointer);
   info.network_mode = string_at(inspect, "/HostConfig/NetworkMode"_json_pointer);
   info.pid_mode = string_at(inspect, "/HostConfig/PidMode"_json_pointer);
+  info.ipc_mode = string_at(inspect, "/HostConfig/IpcMode"_json_pointer);
+  info.uts_mode = string_at(inspect, "/HostConfig/UTSMode"_json_pointer);
+  info.auto_remove = bool_at(inspect, "/HostConfig/AutoRemove"_json_pointer);
+  info.init = bool_at(inspect, "/HostConfig/Init"_json_pointer);
   info.storage_driver = string_at(inspect, "/GraphDriver/Name"_json_pointer);
   info.upper_dir = string_at(inspect, "/GraphDriver/Data/UpperDir"_json_pointer);
   info.config = inspect["Config"];
@@ -94,26 +98,26 @@ Result<ContainerInfo> parse_container(const json& inspect) {
   return info;
 }
 
+bool shares_a_namespace(const std::string& mode) { return mode == "host" || mode.starts_with("container:"); }
+
 std::vector<std::string> migration_blockers(const ContainerInfo& info) {
   std::vector<std::string> reasons;
   if (!info.running) reasons.push_back("it is not running (only a running container is live-migrated)");
   if (info.paused) reasons.push_back("it is paused; unpause it first");
   if (info.tty) reasons.push_back("it has a TTY (-t), which Docker refuses to checkpoint");
   if (info.privileged) reasons.push_back("it is privileged, so it depends on this host's devices");
-  if (info.network_mode == "host" || info.network_mode.starts_with("container:"))
+  if (shares_a_namespace(info.network_mode))
     reasons.push_back("its network mode is `" + info.network_mode + "`, tied to this host");
-  if (info.pid_mode == "host" || info.pid_mode.starts_with("container:"))
+  if (shares_a_namespace(info.pid_mode))
     reasons.push_back("its pid mode is `" + info.pid_mode + "`: its processes are not its own to move");
-  for (const char* key : {"IpcMode", "UTSMode"}) {
-    std::string mode = info.host_config.value(key, json()).is_string() ? info.host_config[key].get<std::string>() : "";
-    if (mode == "host" || mode.starts_with("container:"))
-      reasons.push_back(std::string("its ") + (key[0] == 'I' ? "IPC" : "UTS") + " mode is `" + mode +
-                        "`: that namespace is not its own to move");
-  }
-  if (const json& remove = info.host_config.value("AutoRemove", json()); remove.is_boolean() && remove.get<bool>())
+  if (shares_a_namespace(info.ipc_mode))
+    reasons.push_back("its IPC mode is `" + info.ipc_mode + "`: that namespace is not its own to move");
+  if (shares_a_namespace(info.uts_mode))
+    reasons.push_back("its UTS mode is `" + info.uts_mode + "`: that namespace is not its own to move");
+  if (info.auto_remove)
     reasons.push_back("it runs with --rm: dockerd would remove it, checkpoint and all, as soon as the checkpoint "
                       "stops it, and a failed handoff could not resume it; run it without --rm");
-  if (const json& init = info.host_config.value("Init", json()); init.is_boolean() && init.get<bool>())
+  if (info.init)
     reasons.push_back("it runs with --init (Docker's docker-init as its first process): Docker cannot restore "
                       "such a checkpoint (`docker start --checkpoint` fails in CRIU's restore, here and on one "
                       "host alike); run it without --init");

@@ -34,6 +34,10 @@ struct ContainerInfo {
   bool privileged = false;
   std::string network_mode;
   std::string pid_mode;  // HostConfig.PidMode: "" (its own), "host", "container:ID"
+  std::string ipc_mode;  // HostConfig.IpcMode: "private", "shareable", "host", "container:ID"
+  std::string uts_mode;  // HostConfig.UTSMode: "" or "host"
+  bool auto_remove = false;  // --rm
+  bool init = false;         // --init
   std::string storage_driver;  // GraphDriver.Name
   std::string upper_dir;       // GraphDriver.Data.UpperDir
   std::vector<Mount> mounts;
@@ -56,6 +60,9 @@ struct NetworkAddress {
 
 /// The container's IPv4 addresses with their MACs (networks without either are left out).
 std::vector<NetworkAddress> network_addresses(const nlohmann::json& inspect);
+
+/// Whether a namespace mode ("host", "container:ID") shares another's namespace.
+bool shares_a_namespace(const std::string& mode);
 
 /// Why this container cannot be live-migrated yet, or empty when it can.
 std::vector<std::string> migration_blockers(const ContainerInfo& info);

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "docker/container_info.h"
+
 namespace dockmig::migrate {
 namespace {
 
@@ -152,7 +154,7 @@ class Checker {
       auto found = host_.find(key);
       if (found == host_.end() || found->is_null()) continue;
       std::string mode = found->is_string() ? found->get<std::string>() : "";
-      if (!found->is_string() || mode == "host" || mode.starts_with("container:"))
+      if (!found->is_string() || docker::shares_a_namespace(mode))
         refuse(key, found->dump(), found->is_string() ? "--allow host-namespaces" : "");
     }
   }

@@ -99,16 +99,14 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
     return in_doubt(entry, why + ", but resuming it from checkpoint `" + entry.checkpoint +
                                "` failed: " + resumed.error().describe(),
                     "fix what the error names, then `dockmig recover --resume " + entry.container + "` tries again");
-  if (Status put_back = put_back_restart_policy(engine, entry.container_id, entry.restart_policy); !put_back)
-    spdlog::warn("{}", put_back.error().describe());
+  put_back_restart_policy(engine, entry.container_id, entry.restart_policy);
   return settled(entry, "resumed", why + "; resumed here from its checkpoint `" + entry.checkpoint + "`");
 }
 
 // The source was never stopped (or is running again): it gets its restart policy back.
 RecoveredMigration already_running(const docker::EngineClient& engine, const JournalEntry& entry,
                                    const std::string& why) {
-  if (Status put_back = put_back_restart_policy(engine, entry.container_id, entry.restart_policy); !put_back)
-    spdlog::warn("{}", put_back.error().describe());
+  put_back_restart_policy(engine, entry.container_id, entry.restart_policy);
   return settled(entry, "already_running", why);
 }
 

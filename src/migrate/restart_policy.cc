@@ -1,5 +1,7 @@
 #include "migrate/restart_policy.h"
 
+#include <spdlog/spdlog.h>
+
 namespace dockmig::migrate {
 
 std::string policy_to_hold(const nlohmann::json& host_config) {
@@ -17,18 +19,17 @@ Status hold_restart_policy(const docker::EngineClient& engine, const std::string
   return {};
 }
 
-Status put_back_restart_policy(const docker::EngineClient& engine, const std::string& container_id,
-                               const std::string& held) {
-  if (held.empty()) return {};
+void put_back_restart_policy(const docker::EngineClient& engine, const std::string& container_id,
+                             const std::string& held) {
+  if (held.empty()) return;
   nlohmann::json policy = nlohmann::json::parse(held, nullptr, false);
-  if (!policy.is_object())
-    return make_error(ErrorCode::InvalidInput, "the journal's restart policy `" + held + "` is not a JSON object");
-  Status set = engine.set_restart_policy(container_id, policy);
+  Status set = policy.is_object()
+                   ? engine.set_restart_policy(container_id, policy)
+                   : make_error(ErrorCode::InvalidInput, "the journal's restart policy is not a JSON object");
   if (!set)
-    return std::move(set.error())
-        .wrap("putting back the restart policy " + held)
-        .with_hint("the container runs; `docker update --restart` sets its policy again");
-  return {};
+    spdlog::warn("the container runs, but putting back its restart policy {} failed: {} (`docker update --restart` "
+                 "sets it again)",
+                 held, set.error().describe());
 }
 
 }  // namespace dockmig::migrate

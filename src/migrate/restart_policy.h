@@ -23,7 +23,9 @@ Status hold_restart_policy(const docker::EngineClient& engine, const std::string
                            const std::string& held);
 
 /// Puts the held policy back on a source that runs again (nothing when `held` is empty).
-Status put_back_restart_policy(const docker::EngineClient& engine, const std::string& container_id,
-                               const std::string& held);
+/// A failure is logged, not returned: the container runs, and `docker update --restart`
+/// mends it.
+void put_back_restart_policy(const docker::EngineClient& engine, const std::string& container_id,
+                             const std::string& held);
 
 }  // namespace dockmig::migrate

@@ -464,7 +464,7 @@ class SourceMigration {
     finish_dump();
     if (committed_) return {report_, std::move(error), false};
     if (!checkpointed_) {
-      put_back_policy();
+      put_back_restart_policy(*engine_, plan_.container.id, held_policy_);
       return {report_, std::move(error), false};
     }
     if (session_) session_->abort(error);
@@ -492,13 +492,8 @@ class SourceMigration {
       return {report_, std::move(error), true};
     }
     report_.rolled_back = true;
-    put_back_policy();
+    put_back_restart_policy(*engine_, plan_.container.id, held_policy_);
     return {report_, std::move(error), false};
-  }
-
-  void put_back_policy() {
-    Status put_back = put_back_restart_policy(*engine_, plan_.container.id, held_policy_);
-    if (!put_back) spdlog::warn("{}", put_back.error().describe());
   }
 
   // With a fleet the record decides: the source resumes only while it names this host.
