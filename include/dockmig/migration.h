@@ -94,6 +94,7 @@ struct PrecopyRound {
   uint64_t pages_unchanged = 0;  // present there already
   uint64_t pages_redirtied = 0;  // sent in an earlier round, written since: sent again
   uint64_t pages_read = 0;       // read from the container: all its memory, or only what was written
+  uint64_t pages_deferred = 0;   // written again during the round before it read them: left for later
   double stopped_seconds = 0;    // the longest any of its processes was stopped (to start tracking it)
   uint64_t raw_bytes = 0;
   uint64_t wire_bytes = 0;

@@ -37,8 +37,14 @@ Status ContainerMemory::read_round(const PageVisitor& visit, RoundRead& read) {
   for (int pid : *pids) {
     int thread = live_thread(pid);  // a process's pid names no memory once its main thread exited
     std::vector<PageRange> ranges = dumpable_ranges(thread);
-    if (WriteTracker* tracker = tracker_of(pid, read)) ranges = tracker->changed(ranges);
-    Status visited = read_process_ranges(thread, ranges, visit, read.scan);
+    SkipPages skip;
+    if (WriteTracker* tracker = tracker_of(pid, read)) {
+      ranges = tracker->changed(ranges);
+      // A page written again since the round began would be stale on arrival: the next
+      // round (or the freeze) sends it anyway, so this one leaves it out.
+      skip = [tracker](const PageRange& batch) { return tracker->written_again({batch}).value_or(std::vector<PageRange>{}); };
+    }
+    Status visited = read_process_ranges(thread, ranges, visit, read.scan, skip);
     if (!visited) return visited;
   }
   return {};

@@ -65,14 +65,27 @@ Status read_run(int pid, uint64_t first, size_t count, std::vector<std::byte>& b
   return {};
 }
 
+// Clears the pagemap entries of a batch's pages that `skip` names.
+void leave_out(const SkipPages& skip, uint64_t at, uint64_t entries[], size_t count, RegionPages which,
+               ScanStats& stats) {
+  for (const PageRange& part : skip({at, at + count * kPageSize, which})) {
+    for (uint64_t page = std::max(part.start, at); page < std::min(part.end, at + count * kPageSize); page += kPageSize) {
+      uint64_t& entry = entries[(page - at) / kPageSize];
+      if (wanted(entry, which)) ++stats.pages_skipped;
+      entry = 0;
+    }
+  }
+}
+
 Status read_range(int pid, int pagemap, const PageRange& region, std::vector<std::byte>& buffer,
-                  const PageVisitor& visit, ScanStats& stats) {
+                  const PageVisitor& visit, ScanStats& stats, const SkipPages& skip) {
   uint64_t entries[kBatchPages];
   for (uint64_t at = region.start; at < region.end; at += kBatchPages * kPageSize) {
     size_t count = std::min<uint64_t>(kBatchPages, (region.end - at) / kPageSize);
     ssize_t got = ::pread(pagemap, entries, count * sizeof(uint64_t), static_cast<off_t>(at / kPageSize * sizeof(uint64_t)));
     if (got <= 0) return {};
     count = static_cast<size_t>(got) / sizeof(uint64_t);
+    if (skip) leave_out(skip, at, entries, count, region.pages, stats);
     for (size_t i = 0; i < count;) {
       if (!wanted(entries[i], region.pages)) { ++i; continue; }
       size_t run = 1;
@@ -155,6 +168,12 @@ Result<std::vector<int>> namespace_processes(int init_pid) {
   return pids;
 }
 
+uint64_t page_count(const std::vector<PageRange>& ranges) {
+  uint64_t pages = 0;
+  for (const PageRange& range : ranges) pages += (range.end - range.start) / kPageSize;
+  return pages;
+}
+
 std::vector<PageRange> dumpable_ranges(int pid) {
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   std::vector<PageRange> ranges;
@@ -169,13 +188,13 @@ std::vector<PageRange> dumpable_ranges(int pid) {
 }
 
 Status read_process_ranges(int pid, const std::vector<PageRange>& ranges, const PageVisitor& visit,
-                           ScanStats& stats) {
+                           ScanStats& stats, const SkipPages& skip) {
   base::UniqueFd pagemap(::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap) return {};  // exited
   ++stats.processes;
   std::vector<std::byte> buffer(kBatchPages * kPageSize);
   for (const PageRange& range : ranges) {
-    Status read = read_range(pid, pagemap.get(), range, buffer, visit, stats);
+    Status read = read_range(pid, pagemap.get(), range, buffer, visit, stats, skip);
     if (!read) return read;
   }
   return {};

@@ -22,6 +22,7 @@ struct PageAddress {
 struct ScanStats {
   uint64_t processes = 0;
   uint64_t pages_read = 0;
+  uint64_t pages_skipped = 0;  // left out by the caller's SkipPages
 };
 
 using PageVisitor = std::function<Status(const PageAddress&, PageView)>;
@@ -56,15 +57,21 @@ struct PageRange {
   bool operator==(const PageRange&) const = default;
 };
 
+/// How many pages `ranges` span.
+uint64_t page_count(const std::vector<PageRange>& ranges);
+
 /// The mappings of `pid` whose pages CRIU would dump: private anonymous memory,
 /// copied-on-write pages of private file mappings, shared anonymous memory. Empty when the
 /// process has exited.
 std::vector<PageRange> dumpable_ranges(int pid);
 
+/// Which pages of `batch`, a part of a range about to be read, to leave out.
+using SkipPages = std::function<std::vector<PageRange>(const PageRange& batch)>;
+
 /// Visits each page of `ranges` of `pid` that is in memory or swap and that CRIU would
-/// dump. A process that exits meanwhile ends its walk quietly; a page that cannot be read
-/// is skipped (the freeze sends it).
+/// dump, except those `skip` names. A process that exits meanwhile ends its walk quietly;
+/// a page that cannot be read is skipped (the freeze sends it).
 Status read_process_ranges(int pid, const std::vector<PageRange>& ranges, const PageVisitor& visit,
-                           ScanStats& stats);
+                           ScanStats& stats, const SkipPages& skip = {});
 
 }  // namespace dockmig::memory

@@ -212,16 +212,27 @@ bool WriteTracker::collect_written(const PageRange& range, std::vector<PageRange
   return false;
 }
 
-std::optional<uint64_t> WriteTracker::pages_written(const std::vector<PageRange>& ranges) const {
-  uint64_t pages = 0;
+std::optional<std::vector<PageRange>> WriteTracker::look(const std::vector<PageRange>& ranges,
+                                                         bool untracked_whole) const {
+  std::vector<PageRange> written;
   for (const PageRange& range : ranges) {
-    std::vector<PageRange> written;
-    if (!tracked(range)) written.push_back(range);
-    else if (scan_written(pagemap_.get(), range.start, range.end, written, range.pages, Reprotect::No) < 0)
+    if (!tracked(range)) {
+      if (untracked_whole) written.push_back(range);
+    } else if (scan_written(pagemap_.get(), range.start, range.end, written, range.pages, Reprotect::No) < 0) {
       return std::nullopt;
-    for (const PageRange& part : written) pages += (part.end - part.start) / kPageSize;
+    }
   }
-  return pages;
+  return written;
+}
+
+std::optional<uint64_t> WriteTracker::pages_written(const std::vector<PageRange>& ranges) const {
+  std::optional<std::vector<PageRange>> written = look(ranges, true);
+  if (!written) return std::nullopt;
+  return page_count(*written);
+}
+
+std::optional<std::vector<PageRange>> WriteTracker::written_again(const std::vector<PageRange>& ranges) const {
+  return look(ranges, false);
 }
 
 std::vector<PageRange> WriteTracker::changed(const std::vector<PageRange>& ranges) {

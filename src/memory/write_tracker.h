@@ -38,6 +38,10 @@ class WriteTracker {
   /// How many pages of `ranges` the next changed() would return, without protecting any
   /// again: ranges not under tracking count whole. Nothing if the kernel refuses the look.
   std::optional<uint64_t> pages_written(const std::vector<PageRange>& ranges) const;
+  /// The pages of `ranges` under tracking written since the last changed(), left for the
+  /// next changed() to return too; ranges not under tracking have none. Nothing if the
+  /// kernel refuses the look.
+  std::optional<std::vector<PageRange>> written_again(const std::vector<PageRange>& ranges) const;
 
  private:
   WriteTracker(base::UniqueFd uffd, base::UniqueFd pagemap) : uffd_(std::move(uffd)), pagemap_(std::move(pagemap)) {}
@@ -47,6 +51,9 @@ class WriteTracker {
   /// The written pages of a tracked range, protected again; false if it is not tracked
   /// after all (an exec, or a mapping replaced in place).
   bool collect_written(const PageRange& range, std::vector<PageRange>& out);
+  /// The written pages of `ranges` without protecting them again; untracked ranges count
+  /// whole when `untracked_whole`, else not at all.
+  std::optional<std::vector<PageRange>> look(const std::vector<PageRange>& ranges, bool untracked_whole) const;
 
   base::UniqueFd uffd_;
   base::UniqueFd pagemap_;

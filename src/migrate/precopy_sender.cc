@@ -1,7 +1,8 @@
 // The source side of memory pre-copy (memory_sync.h). The first round reads all of the
 // container's memory; later rounds read what may have changed since (memory/
 // container_memory.h: the pages written, where the kernel can track writes, else all of
-// it). Each round sends the pages whose content the destination does not hold yet.
+// it), leaving out those written again before it reads them. Each round sends the pages
+// whose content the destination does not hold yet.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -72,20 +73,25 @@ double link_rate(const std::vector<PrecopyRound>& rounds) {
 std::string seconds_text(double seconds) { return std::to_string(seconds).substr(0, 4) + " s"; }
 
 // With writes tracked, the next round is known before it is sent: the pages written since
-// the last one read. Its bytes on the wire are estimated at the last round's compression,
-// which after the first round is that of pages written again and again.
+// the last one read. Of those, about as many as the last round left for later are written
+// all the time: no round sends them usefully, they cross after the freeze. The rest, the
+// next round's useful part, is weighed; its bytes on the wire are estimated at the last
+// round's compression, which after the first round is that of pages written again and again.
 std::optional<std::string> stop_by_pages_written(const std::vector<PrecopyRound>& rounds, uint64_t written,
                                                  double rate, double target_seconds) {
   if (rounds.size() < 2) return std::nullopt;
   const PrecopyRound& last = rounds.back();
   std::string round = "round " + std::to_string(rounds.size());
+  uint64_t hot = std::min(written, last.pages_deferred);
+  uint64_t useful = written - hot;
+  std::string hot_text = hot == 0 ? "" : " (and " + std::to_string(hot) + " written all the time, for after the freeze)";
   double wire_per_raw = last.raw_bytes > 0 ? static_cast<double>(last.wire_bytes) / last.raw_bytes : 1.0;
-  double next_wire = written * memory::kPageSize * wire_per_raw;
+  double next_wire = useful * memory::kPageSize * wire_per_raw;
   if (rate > 0 && next_wire / rate <= target_seconds)
-    return "converged: the " + std::to_string(written) + " pages written during " + round + " would cross in " +
-           seconds_text(next_wire / rate);
-  if (written >= kWorthwhileShrink * last.pages_read)
-    return "not converging: the container wrote " + std::to_string(written) + " pages during " + round +
+    return "converged: the " + std::to_string(useful) + " pages written during " + round + hot_text +
+           " would cross in " + seconds_text(next_wire / rate);
+  if (useful >= kWorthwhileShrink * last.pages_read)
+    return "not converging: the container wrote " + std::to_string(useful) + " pages during " + round + hot_text +
            ", which read " + std::to_string(last.pages_read) + ": another round would send almost as much again";
   return std::nullopt;
 }
@@ -181,6 +187,7 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
     };
     Status read_all = memory.read_round(visit, read);
     round.pages_read = read.scan.pages_read;
+    round.pages_deferred = read.scan.pages_skipped;
     round.stopped_seconds = read.longest_stop.count();
     if (!read_all) return std::move(read_all.error()).wrap("pre-copy round " + std::to_string(number));
     return sink.finish();

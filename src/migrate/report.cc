@@ -28,6 +28,7 @@ nlohmann::json memory_json(const MemoryReport& memory) {
                       {"raw_bytes", r.raw_bytes},
                       {"wire_bytes", r.wire_bytes},
                       {"pages_read", r.pages_read},
+                      {"pages_deferred", r.pages_deferred},
                       {"container_stopped_seconds", r.stopped_seconds}});
   return {{"mode", memory.mode},
           {"tracking", memory.tracking},
@@ -111,9 +112,10 @@ std::string memory_text(const MemoryReport& memory) {
   for (size_t i = 0; i < memory.rounds.size(); ++i) {
     const PrecopyRound& r = memory.rounds[i];
     std::snprintf(line, sizeof line,
-                  "  pre-copy round %zu: %.3f s, %llu pages read, %llu sent (%llu written again), %llu unchanged, "
-                  "%s on the wire, container stopped %.1f ms\n",
+                  "  pre-copy round %zu: %.3f s, %llu pages read, %llu left for later (written again meanwhile), "
+                  "%llu sent (%llu written again), %llu unchanged, %s on the wire, container stopped %.1f ms\n",
                   i + 1, r.seconds, static_cast<unsigned long long>(r.pages_read),
+                  static_cast<unsigned long long>(r.pages_deferred),
                   static_cast<unsigned long long>(r.pages_sent), static_cast<unsigned long long>(r.pages_redirtied),
                   static_cast<unsigned long long>(r.pages_unchanged), base::human_bytes(r.wire_bytes).c_str(),
                   r.stopped_seconds * 1000);

@@ -186,6 +186,41 @@ TEST_F(WriteTrackerTest, AContainerRoundReadsOnlyWhatWasWritten) {
   EXPECT_EQ(memory.tracking_used(), "uffd-wp");
 }
 
+TEST_F(WriteTrackerTest, ARoundLeavesOutAPageWrittenAgainBeforeItIsRead) {
+  Child child(Child::Shape::OwnPidNamespace);
+  ContainerMemory memory(child.pid(), Tracking::WriteProtect);
+  bool written = false;
+  std::set<uint64_t> seen;
+  auto visit = [&](const PageAddress& at, PageView) -> Status {
+    if (!written) written = child.ask(6) == 0;  // at the round's first page, before the region's
+    if (at.pid == child.pid() && at.vaddr >= child.page_address(0) && at.vaddr < child.page_address(kPages))
+      seen.insert((at.vaddr - child.page_address(0)) / kPageSize);
+    return {};
+  };
+  RoundRead first;
+  ASSERT_TRUE(memory.read_round(visit, first));
+  EXPECT_EQ(seen.size(), kPages - 1);
+  EXPECT_FALSE(seen.contains(6)) << "page 6 was written after the round began: it would have been stale";
+  EXPECT_GE(first.scan.pages_skipped, 1u);
+  seen.clear();
+  RoundRead second;
+  ASSERT_TRUE(memory.read_round(visit, second));
+  EXPECT_EQ(seen, std::set<uint64_t>{6}) << "the next round reads what the last one left out";
+}
+
+TEST_F(WriteTrackerTest, TellsThePagesWrittenAgainAndLeavesThemForTheNextLook) {
+  Child child;
+  std::chrono::duration<double> stopped{};
+  Result<WriteTracker> tracker = WriteTracker::attach(child.pid(), stopped);
+  ASSERT_TRUE(tracker) << tracker.error().describe();
+  EXPECT_EQ(tracker->written_again({child.region()}), std::vector<PageRange>{}) << "a range not tracked has none";
+  tracker->changed({child.region()});
+  child.ask(4);
+  std::vector<PageRange> page_4{{child.page_address(4), child.page_address(5), RegionPages::All}};
+  EXPECT_EQ(tracker->written_again({child.region()}), page_4);
+  EXPECT_EQ(tracker->changed({child.region()}), page_4);
+}
+
 TEST(RemoteProcess, RunsASystemCallAndTheBlockedReadGoesOn) {
   if (geteuid() != 0) GTEST_SKIP() << "ptrace of a child with PTRACE_O_SUSPEND_SECCOMP needs root";
   int data[2];
