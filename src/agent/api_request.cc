@@ -4,6 +4,7 @@
 // typo ("destnation") fails loudly instead of being ignored.
 #include "agent/api_request.h"
 
+#include <algorithm>
 #include <cctype>
 #include <initializer_list>
 
@@ -155,6 +156,8 @@ Status check_idempotency_key(std::string_view key) {
   return {};
 }
 
+bool names_fleet_host(std::string_view destination) { return destination.find(':') == std::string_view::npos; }
+
 bool valid_handoff_id(std::string_view id) {
   if (id.size() != 16) return false;
   for (char c : id)
@@ -186,12 +189,25 @@ Result<HandoffSpec> parse_handoff_request(std::string_view body) {
 
 namespace {
 
+// An IPv4 address alone is a forgotten port, not a host's fleet name.
+bool looks_like_ipv4(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+Status check_prepare_destination(std::string_view text) {
+  if (!names_fleet_host(text)) return check_destination(text);
+  if (looks_like_ipv4(text)) return invalid("`destination` " + shown(text) + " has no port", "e.g. 10.77.1.2:7070");
+  if (fleet::check_host_name(text)) return {};
+  return invalid("`destination` " + shown(text) + " is neither ADDR:PORT nor a fleet host's name",
+                 "e.g. 10.77.1.2:7070, or edge-b (`dockmig fleet ls`)");
+}
+
 /// `destination` (one) or `destinations` (a list of 1 to kMaxPrepareDestinations).
 Status read_destinations(const json& object, PrepareSpec& spec) {
   bool one = object.contains("destination"), many = object.contains("destinations");
   if (one == many)
     return invalid("give exactly one of `destination` and `destinations`",
-                   "`destinations` lists the likely next hosts' agents, ADDR:PORT each");
+                   "`destinations` lists the likely next hosts: their agents' ADDR:PORT, or fleet names");
   if (one) {
     Result<std::optional<std::string>> destination = string_field(object, "destination");
     if (!destination) return std::move(destination.error());
@@ -200,15 +216,16 @@ Status read_destinations(const json& object, PrepareSpec& spec) {
     const json& list = object["destinations"];
     if (!list.is_array() || list.empty() || list.size() > kMaxPrepareDestinations)
       return invalid("`destinations` must be a list of 1 to " + std::to_string(kMaxPrepareDestinations) +
-                     " ADDR:PORT strings");
+                     " ADDR:PORT or fleet host name strings");
     for (const json& item : list) {
-      if (!item.is_string()) return invalid("`destinations` holds " + shown(item.dump()) + ", not ADDR:PORT");
+      if (!item.is_string())
+        return invalid("`destinations` holds " + shown(item.dump()) + ", not ADDR:PORT or a host name");
       spec.destinations.push_back(item.get<std::string>());
     }
     spec.listed = true;
   }
   for (const std::string& destination : spec.destinations)
-    if (Status ok = check_destination(destination); !ok) return ok;
+    if (Status ok = check_prepare_destination(destination); !ok) return ok;
   for (size_t i = 0; i < spec.destinations.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (spec.destinations[i] == spec.destinations[j])

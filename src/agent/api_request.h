@@ -40,7 +40,8 @@ inline constexpr size_t kMaxPrepareDestinations = 8;
 struct PrepareSpec {
   std::string image;
   std::string container;
-  std::vector<std::string> destinations;  // ADDR:PORT of each likely next host, warmed in parallel
+  std::vector<std::string> destinations;  // each likely next host, warmed in parallel: its agent's
+                                          // ADDR:PORT, or its fleet name (prepare_hosts.h)
   bool listed = false;                    // given as `destinations`: answered as a list
 };
 
@@ -68,5 +69,7 @@ Status check_destination(std::string_view text);
 Status check_idempotency_key(std::string_view key);
 /// A handoff id as the API makes them: 16 lowercase hex digits.
 bool valid_handoff_id(std::string_view id);
+/// A prepare destination without a port names a host of the fleet, not an agent's address.
+bool names_fleet_host(std::string_view destination);
 
 }  // namespace dockmig::agent

@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/prepare_hosts.h"
+
 namespace dockmig::agent {
 namespace {
 
@@ -315,6 +317,10 @@ void ApiRoutes::prepare(const httplib::Request& request, httplib::Response& resp
   if (!json_content(request, response)) return;
   Result<PrepareSpec> spec = parse_prepare_request(request.body);
   if (!spec) return send_error(response, 400, spec.error().message, spec.error().hint);
+  Result<std::vector<std::string>> host_names = resolve_prepare_hosts(*spec, fleet_);
+  if (!host_names)
+    return send_error(response, http_status_of(host_names.error().code), host_names.error().message,
+                      host_names.error().hint);
   std::optional<HandoffQueue::Claim> claim;
   if (!spec->container.empty()) {
     Result<std::string> container = host_.resolve_container(spec->container);
@@ -334,6 +340,7 @@ void ApiRoutes::prepare(const httplib::Request& request, httplib::Response& resp
   if (!prepared)
     return send_error(response, http_status_of(prepared.error().code), prepared.error().message,
                       prepared.error().hint);
+  name_prepared_hosts(*prepared, *host_names);
   send_json(response, 200, *prepared);
 }
 

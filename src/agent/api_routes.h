@@ -20,8 +20,10 @@ namespace dockmig::agent {
 
 class ApiRoutes {
  public:
-  ApiRoutes(HandoffQueue& queue, HostBackend& host, const TokenStore* tokens, int max_streams)
-      : queue_(queue), host_(host), tokens_(tokens), max_streams_(max_streams) {}
+  /// `fleet` null: not in a fleet; a prepare then takes agents' addresses only.
+  ApiRoutes(HandoffQueue& queue, HostBackend& host, const TokenStore* tokens, int max_streams,
+            const FleetBackend* fleet = nullptr)
+      : queue_(queue), host_(host), tokens_(tokens), max_streams_(max_streams), fleet_(fleet) {}
 
   void install(httplib::Server& server);
   /// Makes open event streams end at their next wake-up (the server is stopping).
@@ -50,6 +52,7 @@ class ApiRoutes {
   HostBackend& host_;
   const TokenStore* tokens_;
   int max_streams_;
+  const FleetBackend* fleet_;
   std::atomic<int> open_streams_{0};
   std::atomic<bool> stopping_{false};
 };

@@ -95,7 +95,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server.set_payload_max_length(kMaxBodyBytes);
   // An event stream holds a thread while it lasts; keep half of them for everything else.
-  state->routes = std::make_unique<ApiRoutes>(queue, host, config.tokens, threads / 2);
+  state->routes = std::make_unique<ApiRoutes>(queue, host, config.tokens, threads / 2, config.fleet);
   state->routes->install(server);
   state->fleet_routes = std::make_unique<FleetRoutes>(*state->routes, config.fleet, config.tls.has_value());
   state->fleet_routes->install(server);

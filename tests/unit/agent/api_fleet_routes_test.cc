@@ -46,7 +46,13 @@ class NoDocker : public HostBackend {
  public:
   Result<std::string> resolve_container(const std::string& name) override { return "full-id-" + name; }
   Result<json> list_containers() override { return json{{"containers", json::array()}}; }
-  Result<json> prepare(const PrepareSpec&) override { return json::object(); }
+  Result<json> prepare(const PrepareSpec& spec) override {
+    prepared_at = spec.destinations;
+    json preparations = json::array();
+    for (const std::string& destination : spec.destinations) preparations.push_back({{"destination", destination}});
+    return spec.listed ? json{{"preparations", preparations}} : preparations.front();
+  }
+  std::vector<std::string> prepared_at;
 };
 
 class FleetRoutesTest : public ::testing::Test {
@@ -73,6 +79,10 @@ class FleetRoutesTest : public ::testing::Test {
   }
   httplib::Result post(const std::string& body) {
     return client_->Post("/v1/fleet/handoff", {{"Authorization", std::string("Bearer ") + kToken}}, body,
+                         "application/json");
+  }
+  httplib::Result prepare(const std::string& body) {
+    return client_->Post("/v1/prepare", {{"Authorization", std::string("Bearer ") + kToken}}, body,
                          "application/json");
   }
   httplib::Result get(const std::string& path) {
@@ -128,6 +138,40 @@ TEST_F(FleetRoutesTest, ListsHostsAndLocatesServices) {
   EXPECT_EQ(body_of(service)["host"], "edge-b");
   EXPECT_EQ(body_of(service)["revision"], 9);
   EXPECT_EQ(get("/v1/fleet/services/web5")->status, 404);
+}
+
+TEST_F(FleetRoutesTest, APrepareTakesFleetHostNames) {
+  start(&fleet_);
+  httplib::Result result = prepare(R"({"container":"web1","destinations":["edge-b","10.0.0.9:7070"]})");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(host_.prepared_at, (std::vector<std::string>{"10.0.0.2:7070", "10.0.0.9:7070"}));
+  json answer = body_of(result);
+  EXPECT_EQ(answer["preparations"][0]["host"], "edge-b");
+  EXPECT_EQ(answer["preparations"][0]["destination"], "10.0.0.2:7070");
+  EXPECT_FALSE(answer["preparations"][1].contains("host"));
+  httplib::Result one = prepare(R"({"container":"web1","destination":"edge-b"})");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(body_of(one)["host"], "edge-b");
+}
+
+TEST_F(FleetRoutesTest, APrepareRefusesUnknownAndTwiceNamedHosts) {
+  start(&fleet_);
+  httplib::Result unknown = prepare(R"({"container":"web1","destination":"edge-z"})");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_NE(body_of(unknown)["error"]["message"].get<std::string>().find("no host `edge-z`"), std::string::npos);
+  EXPECT_EQ(prepare(R"({"container":"web1","destinations":["edge-b","10.0.0.2:7070"]})")->status, 400);
+  EXPECT_TRUE(host_.prepared_at.empty());
+}
+
+TEST_F(FleetRoutesTest, APrepareByNameOutsideAFleetSaysSo) {
+  start(nullptr);
+  httplib::Result result = prepare(R"({"container":"web1","destination":"edge-b"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_NE(body_of(result)["error"]["message"].get<std::string>().find("not in a fleet"), std::string::npos);
+  EXPECT_EQ(prepare(R"({"container":"web1","destination":"10.0.0.9:7070"})")->status, 200);
 }
 
 TEST_F(FleetRoutesTest, AnAgentOutsideAFleetSaysSo) {

@@ -126,6 +126,10 @@ TEST(PrepareRequest, TakesSeveralDestinations) {
   EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":[]})"));
   EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":["10.0.0.2:7070","10.0.0.2:7070"]})"));
   EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":["10.0.0.2"]})"));
+  Result<PrepareSpec> named = parse_prepare_request(R"({"container":"web1","destinations":["edge-b","10.0.0.3:7070"]})");
+  ASSERT_TRUE(named) << named.error().describe();
+  EXPECT_EQ(named->destinations, (std::vector<std::string>{"edge-b", "10.0.0.3:7070"}));
+  EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":["edge b"]})"));
   EXPECT_FALSE(parse_prepare_request(R"({"container":"web1","destinations":[7070]})"));
   EXPECT_FALSE(parse_prepare_request(
       R"({"container":"web1","destination":"10.0.0.2:7070","destinations":["10.0.0.3:7070"]})"));
