@@ -7,7 +7,7 @@ fi
 "$TESTBED" down
 suffix=${DOCKMIG_BED_INSTANCE:+-$DOCKMIG_BED_INSTANCE}
 left=""
-ip netns list | grep -qE "^(edge-a|edge-b|cloud)$suffix( |\$)" && left+=" namespaces"
+ip netns list | grep -qE "^(edge-a|edge-b|edge-c|cloud)$suffix( |\$)" && left+=" namespaces"
 pgrep -f "dockmig-bed$suffix/" >/dev/null && left+=" processes($(pgrep -af "dockmig-bed$suffix/" | head -3 | tr '\n' ';'))"
 grep -q "dockmig-bed$suffix/" /proc/self/mounts && left+=" mounts"
 [ ! -e "/run/dockmig-bed$suffix" ] && [ ! -e "/var/lib/dockmig-bed$suffix" ] || left+=" directories"
