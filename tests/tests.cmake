@@ -12,6 +12,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/engine_client_test.cc
   tests/unit/docker/container_info_test.cc
   tests/unit/docker/restore_support_test.cc
+  tests/unit/docker/writable_layer_test.cc
   tests/unit/docker/networking_test.cc
   tests/unit/docker/image_reference_test.cc
   tests/unit/etcd/wire_test.cc

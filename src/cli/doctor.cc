@@ -13,6 +13,7 @@
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 #include "docker/restore_support.h"
+#include "docker/writable_layer.h"
 #include "memory/write_tracker.h"
 
 namespace dockmig::cli {
@@ -47,10 +48,9 @@ void check_docker(const std::string& address, std::vector<Check>& checks) {
   }
   checks.push_back({"docker daemon reachable", CheckStatus::Ok,
                     address + " (Docker " + info->server_version + ")", ""});
-  bool overlay2 = info->storage_driver == "overlay2";
-  checks.push_back({"storage driver overlay2", overlay2 ? CheckStatus::Ok : CheckStatus::Fail,
-                    "driver is " + info->storage_driver,
-                    overlay2 ? "" : "start dockerd with --storage-driver overlay2"});
+  bool supported = docker::is_supported_storage_driver(info->storage_driver);
+  checks.push_back({"image store", supported ? CheckStatus::Ok : CheckStatus::Fail, info->store_name(),
+                    supported ? "" : "start dockerd with --storage-driver overlay2, or with the containerd image store"});
   checks.push_back({"experimental features on",
                     info->experimental ? CheckStatus::Ok : CheckStatus::Fail,
                     info->experimental ? "checkpoints enabled" : "off: Docker refuses checkpoints",

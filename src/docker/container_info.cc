@@ -4,6 +4,8 @@
 // because resources such as cgroup parents or device paths belong to the source.
 #include "docker/container_info.h"
 
+#include "docker/writable_layer.h"
+
 namespace dockmig::docker {
 namespace {
 
@@ -121,8 +123,9 @@ std::vector<std::string> migration_blockers(const ContainerInfo& info) {
     reasons.push_back("it runs with --init (Docker's docker-init as its first process): Docker cannot restore "
                       "such a checkpoint (`docker start --checkpoint` fails in CRIU's restore, here and on one "
                       "host alike); run it without --init");
-  if (info.storage_driver != "overlay2")
-    reasons.push_back("its storage driver is `" + info.storage_driver + "`, not overlay2");
+  if (!is_supported_storage_driver(info.storage_driver))
+    reasons.push_back("its storage driver is `" + info.storage_driver +
+                      "`, not overlay2 nor containerd's overlayfs snapshotter");
   return reasons;
 }
 

@@ -98,11 +98,11 @@ Result<EngineClient> EngineClient::open(std::string_view address) {
 }
 
 Result<HttpResponse> EngineClient::request(std::string_view method, std::string_view path,
-                                           const json* body,
-                                           std::chrono::seconds timeout) const {
+                                           const json* body, std::chrono::seconds timeout,
+                                           std::string_view api_version) const {
   base::CurlHandle curl(curl_easy_init());
   if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
-  std::string url = "http://docker/" + std::string(kApiVersion) + std::string(path);
+  std::string url = "http://docker/" + std::string(api_version) + std::string(path);
   std::string payload = body ? body->dump() : "";
   HttpResponse response;
   base::CurlHeaders headers(
@@ -136,8 +136,8 @@ Result<HttpResponse> EngineClient::request(std::string_view method, std::string_
   return response;
 }
 
-Result<json> EngineClient::get_json(std::string_view path) const {
-  Result<HttpResponse> response = request("GET", path);
+Result<json> EngineClient::get_json(std::string_view path, std::string_view api_version) const {
+  Result<HttpResponse> response = request("GET", path, nullptr, std::chrono::seconds(120), api_version);
   if (!response) return std::move(response.error());
   json parsed = json::parse(response->body, nullptr, false);
   if (parsed.is_discarded())
@@ -185,7 +185,36 @@ Result<DaemonInfo> EngineClient::info() const {
   info.storage_driver = body->value("Driver", "");
   info.root_dir = body->value("DockerRootDir", "");
   info.experimental = body->value("ExperimentalBuild", false);
+  if (!is_containerd_store(*body)) return info;
+  // API 1.41 leaves Containerd out of /info; a daemon with this store is new enough to
+  // serve the version that has it.
+  Result<json> newer = get_json("/info", kContainerdInfoApiVersion);
+  if (!newer) return std::move(newer.error()).wrap("asking dockerd which containerd holds its image store");
+  const json& containerd = newer->value("Containerd", json::object());
+  std::string address = containerd.is_object() ? containerd.value("Address", "") : "";
+  json namespaces = containerd.is_object() ? containerd.value("Namespaces", json::object()) : json::object();
+  std::string containers = namespaces.is_object() ? namespaces.value("Containers", "") : "";
+  if (address.empty() || containers.empty())
+    return make_error(ErrorCode::Unsupported,
+                      "dockerd " + info.server_version + " uses the containerd image store but does not say "
+                          "which containerd (GET /" + std::string(kContainerdInfoApiVersion) + "/info has no Containerd)",
+                      "use Docker 27 or newer with the containerd image store, or the overlay2 graph driver");
+  info.containerd = ContainerdStore{address, containers};
   return info;
+}
+
+bool is_containerd_store(const json& info) {
+  const json& status = info.value("DriverStatus", json::array());
+  if (!status.is_array()) return false;
+  for (const json& pair : status)
+    if (pair.is_array() && pair.size() == 2 && pair[0] == "driver-type" && pair[1] == "io.containerd.snapshotter.v1")
+      return true;
+  return false;
+}
+
+std::string DaemonInfo::store_name() const {
+  if (uses_containerd_store()) return "containerd image store (" + storage_driver + " snapshotter)";
+  return storage_driver + " graph driver";
 }
 
 Result<json> EngineClient::inspect_container(std::string_view name_or_id) const {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,12 +17,32 @@ namespace dockmig::docker {
 /// The Engine API version dockmig speaks: Docker 20.10's, served by every newer daemon too.
 inline constexpr std::string_view kApiVersion = "v1.41";
 
+/// The containerd a dockerd with the containerd image store keeps its images and
+/// containers' snapshots in (GET /info's Containerd, API 1.46 and newer).
+struct ContainerdStore {
+  std::string address;    // its socket, e.g. /run/containerd/containerd.sock
+  std::string containers_namespace;  // where dockerd keeps its containers, e.g. moby
+};
+
+/// The API version whose GET /info names dockerd's containerd (Docker 27 and newer).
+inline constexpr std::string_view kContainerdInfoApiVersion = "v1.46";
+
 struct DaemonInfo {
   std::string server_version;
-  std::string storage_driver;
+  std::string storage_driver;  // overlay2; with the containerd image store its snapshotter, e.g. overlayfs
   std::string root_dir;        // DockerRootDir, e.g. /var/lib/docker
   bool experimental = false;
+  /// Set when images and writable layers live in containerd (DriverStatus driver-type
+  /// io.containerd.snapshotter.v1) rather than in overlay2 graph directories.
+  std::optional<ContainerdStore> containerd;
+
+  bool uses_containerd_store() const { return containerd.has_value(); }
+  /// "overlay2 graph driver" or "containerd image store (overlayfs snapshotter)".
+  std::string store_name() const;
 };
+
+/// Whether an /info body's DriverStatus says the containerd image store.
+bool is_containerd_store(const nlohmann::json& info);
 
 struct HttpResponse {
   long status = 0;
@@ -86,8 +107,9 @@ class EngineClient {
   /// Sends a request; HTTP errors (>= 400) become Errors carrying dockerd's own message.
   Result<HttpResponse> request(std::string_view method, std::string_view path,
                                const nlohmann::json* body = nullptr,
-                               std::chrono::seconds timeout = std::chrono::seconds(120)) const;
-  Result<nlohmann::json> get_json(std::string_view path) const;
+                               std::chrono::seconds timeout = std::chrono::seconds(120),
+                               std::string_view api_version = kApiVersion) const;
+  Result<nlohmann::json> get_json(std::string_view path, std::string_view api_version = kApiVersion) const;
   /// A request whose response is a stream of JSON lines (pull, push); each line goes to
   /// `on_line` as it arrives. An {"error": …} line fails the call.
   Status stream_json(std::string_view method, std::string_view path,

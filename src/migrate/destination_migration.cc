@@ -16,6 +16,7 @@
 #include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
 #include "docker/restore_support.h"
+#include "docker/writable_layer.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
@@ -193,15 +194,16 @@ class DestinationMigration {
       return make_error(ErrorCode::Unsupported, "the destination's dockerd runs without experimental features, "
                                                 "which restoring from a checkpoint needs",
                         "start dockerd there with --experimental (see `dockmig doctor`)");
-    if (daemon->storage_driver != "overlay2")
-      return make_error(ErrorCode::Unsupported, "the destination's dockerd uses the `" + daemon->storage_driver +
-                                                    "` storage driver; dockmig needs overlay2");
+    if (!docker::is_supported_storage_driver(daemon->storage_driver))
+      return make_error(ErrorCode::Unsupported, "the destination's dockerd uses the " + daemon->store_name() +
+                                                    "; dockmig needs overlay2 or containerd's overlayfs snapshotter");
     if (std::string why = docker::restore_blocker(daemon->server_version, source_docker_, create_request_);
         !why.empty())
       return make_error(ErrorCode::Unsupported, why,
                         "migrate it to a host with Docker 26 or older; this host can still be a source "
                         "(docs/design.md, \"Docker releases\")");
     docker_root_ = daemon->root_dir;
+    daemon_ = std::move(*daemon);
     return check_resources();
   }
 
@@ -302,10 +304,9 @@ class DestinationMigration {
     if (!inspect) return std::move(inspect.error());
     Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
     if (!info) return std::move(info.error());
-    if (info->storage_driver != "overlay2" || info->upper_dir.empty())
-      return make_error(ErrorCode::Unsupported, "the destination's storage driver is `" +
-                                                    info->storage_driver + "`, not overlay2");
-    upper_dir_ = info->upper_dir;
+    Result<std::string> upper = docker::writable_layer_dir(daemon_, *info);
+    if (!upper) return std::move(upper.error());
+    upper_dir_ = *upper;
     return session_.send_message(
         {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true}});
   }
@@ -442,6 +443,7 @@ class DestinationMigration {
   std::filesystem::path staging_;
   std::filesystem::path pages_dir_;  // the page store and the images assembled from it
   std::string container_id_, upper_dir_, docker_root_;
+  docker::DaemonInfo daemon_;
   std::optional<VolumeReceiver> volumes_;  // from the prepare on
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/byte_units.h"
+#include "docker/writable_layer.h"
 #include "migrate/network_setup.h"
 
 namespace dockmig::migrate {
@@ -143,6 +144,11 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   plan.docker_version = daemon->server_version;
   plan.bind_map = bind_map;
   plan.blockers = docker::migration_blockers(plan.container);
+  if (docker::is_supported_storage_driver(plan.container.storage_driver)) {
+    Result<std::string> upper = docker::writable_layer_dir(*daemon, plan.container);
+    if (!upper) return std::move(upper.error()).wrap("finding the writable layer of `" + container + "`");
+    plan.container.upper_dir = *upper;
+  }
   plan.ports = docker::parse_published_ports(plan.container.host_config);
   Status layers = read_image_layers(engine, plan);
   if (layers) layers = plan_mounts(engine, plan);
@@ -152,6 +158,12 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   read_stats(engine, plan);
   if (std::string blocker = process_count_blocker(plan.processes); !blocker.empty()) plan.blockers.push_back(blocker);
   return plan;
+}
+
+std::vector<std::string> image_layer_digests(const MigrationPlan& plan) {
+  std::vector<std::string> digests;
+  for (const ImageLayer& layer : plan.image_layers) digests.push_back(layer.digest);
+  return digests;
 }
 
 json to_json(const MigrationPlan& plan) {

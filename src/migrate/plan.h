@@ -57,4 +57,8 @@ uint64_t volume_bytes(const MigrationPlan& plan);
 nlohmann::json to_json(const MigrationPlan& plan);
 std::string to_text(const MigrationPlan& plan);
 
+/// The image's RootFS.Layers (diff ids, the digests of its uncompressed layers): what a
+/// destination compares when its image store names the same image by another id.
+std::vector<std::string> image_layer_digests(const MigrationPlan& plan);
+
 }  // namespace dockmig::migrate
