@@ -24,6 +24,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/ownership_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/peer_message_test.cc
+  tests/unit/migrate/wanted_image_test.cc
   tests/unit/migrate/create_policy_test.cc
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc

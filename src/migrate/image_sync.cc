@@ -38,6 +38,9 @@ namespace {
 // list longer than this did not come from it.
 constexpr size_t kMaxRepoDigests = 64;
 
+// Docker keeps at most 127 layers in an image; a longer list did not come from it.
+constexpr size_t kMaxImageLayers = 128;
+
 // The id `image` names here; "" when it names none.
 std::string local_image_id(const docker::EngineClient& engine, const std::string& image) {
   Result<nlohmann::json> found = engine.inspect_image(image);
@@ -46,9 +49,25 @@ std::string local_image_id(const docker::EngineClient& engine, const std::string
   return id != found->end() && id->is_string() ? id->get<std::string>() : "";
 }
 
-bool names_image(const docker::EngineClient& engine, const std::string& reference, const std::string& image_id) {
-  std::string here = local_image_id(engine, reference);
-  return !here.empty() && (image_id.empty() || here == image_id);
+std::vector<std::string> layers_of(const nlohmann::json& image) {
+  std::vector<std::string> layers;
+  auto rootfs = image.find("RootFS");
+  if (rootfs == image.end() || !rootfs->is_object()) return layers;
+  auto listed = rootfs->find("Layers");
+  if (listed == rootfs->end() || !listed->is_array()) return layers;
+  for (const nlohmann::json& layer : *listed)
+    if (layer.is_string()) layers.push_back(layer.get<std::string>());
+  return layers;
+}
+
+// Whether `reference` names the wanted image here: by its id, or, in an image store that
+// names images otherwise (WantedImage::layers), by the same layers.
+bool names_image(const docker::EngineClient& engine, const std::string& reference, const WantedImage& wanted) {
+  Result<nlohmann::json> found = engine.inspect_image(reference);
+  if (!found || !found->is_object()) return false;
+  auto id = found->find("Id");
+  if (wanted.id.empty() || (id != found->end() && *id == wanted.id)) return true;
+  return !wanted.layers.empty() && layers_of(*found) == wanted.layers;
 }
 
 // A pull that tells the source every 5 s that it is still at it.
@@ -74,7 +93,7 @@ std::optional<std::string> pull_wanted(Session& session, const docker::EngineCli
   for (const std::string& reference : references) {
     Status pulled = pull_keeping_source_posted(session, engine, reference);
     if (!pulled) spdlog::info("pulling {}: {}", reference, pulled.error().message);
-    if (pulled && names_image(engine, reference, wanted.id)) return reference;
+    if (pulled && names_image(engine, reference, wanted)) return reference;
   }
   return std::nullopt;
 }
@@ -82,8 +101,8 @@ std::optional<std::string> pull_wanted(Session& session, const docker::EngineCli
 // After a `docker load` of the source's copy: a copy saved by digest reference is loaded
 // without any name, so the id is what names it.
 Result<std::string> name_of_loaded(const docker::EngineClient& engine, const WantedImage& wanted) {
-  if (names_image(engine, wanted.reference, wanted.id)) return wanted.reference;
-  if (!wanted.id.empty() && names_image(engine, wanted.id, wanted.id)) return wanted.id;
+  if (names_image(engine, wanted.reference, wanted)) return wanted.reference;
+  if (!wanted.id.empty() && names_image(engine, wanted.id, wanted)) return wanted.id;
   return make_error(ErrorCode::Conflict,
                     "`" + wanted.reference + "` is " + local_image_id(engine, wanted.reference) +
                         " here even as the source sent it, but the container runs " + wanted.id +
@@ -96,7 +115,7 @@ Result<std::string> name_of_loaded(const docker::EngineClient& engine, const Wan
 
 Result<WantedImage> read_wanted_image(PeerMessage& fields) {
   WantedImage wanted{fields.string("image"), fields.string_or("image_id", ""),
-                     fields.strings_or_empty("repo_digests")};
+                     fields.strings_or_empty("repo_digests"), fields.strings_or_empty("image_layers")};
   if (Status read = fields.status(); !read) return std::move(read.error());
   if (wanted.reference.empty())
     return make_error(ErrorCode::InvalidInput, "protocol: " + fields.what() + " names no image");
@@ -104,6 +123,10 @@ Result<WantedImage> read_wanted_image(PeerMessage& fields) {
     return make_error(ErrorCode::InvalidInput, "protocol: `repo_digests` of " + fields.what() + " has " +
                                                    std::to_string(wanted.repo_digests.size()) + " entries; at most " +
                                                    std::to_string(kMaxRepoDigests) + " are taken");
+  if (wanted.layers.size() > kMaxImageLayers)
+    return make_error(ErrorCode::InvalidInput, "protocol: `image_layers` of " + fields.what() + " has " +
+                                                   std::to_string(wanted.layers.size()) + " entries; at most " +
+                                                   std::to_string(kMaxImageLayers) + " are taken");
   for (size_t i = 0; i < wanted.repo_digests.size(); ++i) {
     Result<docker::ImageReference> digest = docker::parse_image_reference(wanted.repo_digests[i]);
     if (!digest || digest->digest.empty())
@@ -117,7 +140,7 @@ Result<std::string> fetch_image(Session& session, const docker::EngineClient& en
                                 const std::filesystem::path& staging) {
   std::string source = "cache";
   std::optional<std::string> here;
-  if (names_image(engine, wanted.reference, wanted.id)) {
+  if (names_image(engine, wanted.reference, wanted)) {
     here = wanted.reference;
   } else {
     source = "registry";

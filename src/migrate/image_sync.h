@@ -26,10 +26,15 @@ struct WantedImage {
   std::string reference;                  // as the container names it (Config.Image)
   std::string id;                         // "sha256:…"; "" from a source that does not say
   std::vector<std::string> repo_digests;  // "name@sha256:…": registry copies of exactly `id`
+  /// RootFS.Layers, "sha256:…" each; "" from a source that does not say. An image with
+  /// these layers is the wanted one though its id differs: overlay2 names an image by its
+  /// config's digest, the containerd image store by its manifest's (or index's).
+  std::vector<std::string> layers;
 };
 
-/// The wanted image of a `prepare` or `warm` message: "image", "image_id" (optional) and
-/// "repo_digests" (optional), type-checked; a repo digest must be NAME@sha256:DIGEST.
+/// The wanted image of a `prepare` or `warm` message: "image", "image_id" (optional),
+/// "repo_digests" and "image_layers" (optional), type-checked; a repo digest must be
+/// NAME@sha256:DIGEST.
 Result<WantedImage> read_wanted_image(PeerMessage& fields);
 
 /// Destination: makes sure the wanted image is here, and when its id is given, that the

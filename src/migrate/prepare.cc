@@ -45,6 +45,7 @@ Result<PrepareReport> prepare_destination(const PrepareRequest& request, Progres
   if (plan) {
     warm_message["image_id"] = plan->container.image_id;
     warm_message["repo_digests"] = plan->image_repo_digests;
+    warm_message["image_layers"] = image_layer_digests(*plan);
   }
   Status sent = session->send_message(warm_message);
   if (!sent) return std::move(sent.error());

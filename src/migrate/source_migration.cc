@@ -196,6 +196,7 @@ class SourceMigration {
                     {"image", plan_.container.image_ref},
                     {"image_id", plan_.container.image_id},
                     {"repo_digests", plan_.image_repo_digests},
+                    {"image_layers", image_layer_digests(plan_)},
                     {"checkpoint", checkpoint_name_},
                     {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
