@@ -76,6 +76,13 @@ set_tests_properties(migrate_docker28 PROPERTIES
   RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"
   ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
 
+# The containerd image store on Docker 28.5 edges, against overlay2 and itself: beds of
+# its own as migrate_docker28 (about 70 s).
+add_test(NAME migrate_containerd_store COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/migrate_containerd_store.sh)
+set_tests_properties(migrate_containerd_store PROPERTIES
+  RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"
+  ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
+
 # The gateway hook's tests (HTTP API, TLS) and the benchmark's quick run in CI.
 include(${CMAKE_SOURCE_DIR}/tests/integration/hook.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/integration/bench.cmake OPTIONAL)
