@@ -51,6 +51,8 @@ void check_docker(const std::string& address, std::vector<Check>& checks) {
   bool supported = docker::is_supported_storage_driver(info->storage_driver);
   checks.push_back({"image store", supported ? CheckStatus::Ok : CheckStatus::Fail, info->store_name(),
                     supported ? "" : "start dockerd with --storage-driver overlay2, or with the containerd image store"});
+  if (Status access = docker::check_writable_layer_access(*info); !access)
+    checks.push_back({"writable layers found", CheckStatus::Fail, access.error().message, access.error().hint});
   checks.push_back({"experimental features on",
                     info->experimental ? CheckStatus::Ok : CheckStatus::Fail,
                     info->experimental ? "checkpoints enabled" : "off: Docker refuses checkpoints",

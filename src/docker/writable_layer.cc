@@ -25,14 +25,17 @@ std::string option_value(const std::string& options, std::string_view key) {
   return "";
 }
 
+Error no_ctr() {
+  return make_error(ErrorCode::Unsupported,
+                    "this dockerd keeps containers in containerd's image store, and dockmig finds a "
+                    "container's writable layer there with containerd's `ctr`, which is not on PATH",
+                    "install containerd's ctr (it comes with containerd) or put its directory on PATH");
+}
+
 Result<std::string> snapshot_dir(const ContainerdStore& store, const std::string& snapshotter,
                                  const std::string& container_id) {
   std::string ctr = base::find_on_path("ctr");
-  if (ctr.empty())
-    return make_error(ErrorCode::Unsupported,
-                      "this dockerd keeps containers in containerd's image store, and dockmig finds a "
-                      "container's writable layer there with containerd's `ctr`, which is not on PATH",
-                      "install containerd's ctr (it comes with containerd) or put its directory on PATH");
+  if (ctr.empty()) return no_ctr();
   // The target is never mounted: `mounts` only prints the mount that would be made.
   std::vector<std::string> argv{ctr, "--address", store.address, "--namespace", store.containers_namespace,
                                 "snapshots", "--snapshotter", snapshotter, "mounts", "/", container_id};
@@ -47,6 +50,11 @@ Result<std::string> snapshot_dir(const ContainerdStore& store, const std::string
 }
 
 }  // namespace
+
+Status check_writable_layer_access(const DaemonInfo& daemon) {
+  if (daemon.uses_containerd_store() && base::find_on_path("ctr").empty()) return no_ctr();
+  return {};
+}
 
 bool is_supported_storage_driver(std::string_view driver) { return driver == "overlay2" || driver == "overlayfs"; }
 

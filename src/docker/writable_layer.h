@@ -15,6 +15,10 @@ namespace dockmig::docker {
 /// Name) stores: overlay2, or containerd's overlayfs snapshotter.
 bool is_supported_storage_driver(std::string_view driver);
 
+/// Whether this host can find its containers' writable layers: with the containerd image
+/// store it needs containerd's `ctr` on PATH. Checked before anything is made.
+Status check_writable_layer_access(const DaemonInfo& daemon);
+
 /// The directory of `container`'s writable layer on this host (`daemon` is the host's
 /// dockerd). With the containerd image store the layer is containerd's active snapshot
 /// keyed by the container's id, and its directory comes from containerd's snapshot

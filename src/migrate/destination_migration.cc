@@ -202,6 +202,7 @@ class DestinationMigration {
       return make_error(ErrorCode::Unsupported, why,
                         "migrate it to a host with Docker 26 or older; this host can still be a source "
                         "(docs/design.md, \"Docker releases\")");
+    if (Status found = docker::check_writable_layer_access(*daemon); !found) return found;
     docker_root_ = daemon->root_dir;
     daemon_ = std::move(*daemon);
     return check_resources();

@@ -146,8 +146,9 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   plan.blockers = docker::migration_blockers(plan.container);
   if (docker::is_supported_storage_driver(plan.container.storage_driver)) {
     Result<std::string> upper = docker::writable_layer_dir(*daemon, plan.container);
-    if (!upper) return std::move(upper.error()).wrap("finding the writable layer of `" + container + "`");
-    plan.container.upper_dir = *upper;
+    if (upper) plan.container.upper_dir = *upper;
+    else plan.blockers.push_back("its writable layer cannot be found: " + upper.error().message +
+                                 (upper.error().hint.empty() ? "" : " (" + upper.error().hint + ")"));
   }
   plan.ports = docker::parse_published_ports(plan.container.host_config);
   Status layers = read_image_layers(engine, plan);
