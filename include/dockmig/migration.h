@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ struct BindMapping {
   bool operator==(const BindMapping&) const = default;
 };
 
+/// What becomes of the container's open TCP connections. Close: CRIU closes them at the
+/// freeze and clients reconnect. Established: CRIU restores them at the destination, which
+/// needs the container's address there (docs/design.md, "Open TCP connections").
+enum class TcpMode { Close, Established };
+/// "close" | "established", as --tcp, the API and the peer protocol spell it.
+inline const char* tcp_mode_name(TcpMode mode) { return mode == TcpMode::Established ? "established" : "close"; }
+inline std::optional<TcpMode> parse_tcp_mode(const std::string& text) {
+  if (text == "close") return TcpMode::Close;
+  if (text == "established") return TcpMode::Established;
+  return std::nullopt;
+}
+
 struct MigrationRequest {
   std::string container;      // name or id on the source
   std::string destination;    // ADDR:PORT of the destination agent
@@ -61,6 +74,7 @@ struct MigrationRequest {
   std::string criu = "criu";  // for the page server at the freeze: the CRIU dockerd runs
   TransportSecurity security;  // for the link to the destination agent
   std::vector<BindMapping> bind_map;  // bind mounts allowed to move, by their mapping
+  TcpMode tcp = TcpMode::Close;
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.
   std::string state_dir = "/var/lib/dockmig";

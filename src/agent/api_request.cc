@@ -114,12 +114,16 @@ Result<HandoffOptions> parse_options(const json& options) {
       Result<std::vector<BindMapping>> mappings = bind_map_option(value);
       if (!mappings) return std::move(mappings.error());
       parsed.bind_map = std::move(*mappings);
+    } else if (key == "tcp") {
+      std::optional<TcpMode> tcp = value.is_string() ? parse_tcp_mode(value.get<std::string>()) : std::nullopt;
+      if (!tcp) return invalid("`options.tcp` must be \"close\" or \"established\"");
+      parsed.tcp = *tcp;
     } else if (key == "zstd_level") {
       Result<int> level = zstd_level_option(value);
       if (!level) return std::move(level.error());
       parsed.zstd_level = *level;
     } else {
-      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map");
+      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map, tcp");
     }
   }
   return parsed;
@@ -299,6 +303,8 @@ nlohmann::json to_json(const HandoffSpec& spec) {
   json level = spec.options.zstd_level == kZstdLevelAuto ? json("auto") : json(spec.options.zstd_level);
   json options = {{"keep_source", spec.options.keep_source}, {"zstd_level", level}};
   if (!spec.options.target_name.empty()) options["target_name"] = spec.options.target_name;
+  // Only when asked for: the canonical JSON of a request from before `tcp` stays the same.
+  if (spec.options.tcp != TcpMode::Close) options["tcp"] = tcp_mode_name(spec.options.tcp);
   if (!spec.options.bind_map.empty()) {
     json mappings = json::array();
     for (const BindMapping& mapping : spec.options.bind_map) mappings.push_back(mapping.source + "=" + mapping.destination);

@@ -24,6 +24,7 @@ struct HandoffOptions {
   std::string target_name;  // name at the destination; "" = the same
   int zstd_level = kZstdLevelAuto;  // "auto" in JSON, or 1-19
   std::vector<BindMapping> bind_map;  // ["SRC=DST", ...] in JSON, as `--bind-map`
+  TcpMode tcp = TcpMode::Close;       // "close" | "established" in JSON, as `--tcp`
 };
 
 /// A POST /v1/handoffs body: {"container", "destination", "options"?}.

@@ -43,11 +43,15 @@ void discard_checkpoint(const docker::EngineClient& engine, const std::string& d
   if (ec) spdlog::warn("removing the checkpoint images of `{}`: {}", name, ec.message());
 }
 
-// CRIU restores the connections a dump closed only when told to (lent_runc_config.h).
+// CRIU restores the connections a dump closed, or kept open, only when told to
+// (lent_runc_config.h).
 Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
-                             const std::string& name) {
-  Result<LentRuncConfig> lent = LentRuncConfig::install("# dockmig: for one restore only, put back afterwards\n");
-  if (!lent) spdlog::warn("restoring with {} as it is: {}", kRuncCriuConfigPath, lent.error().describe());
+                             const std::string& name, TcpMode tcp) {
+  Result<LentRuncConfig> lent =
+      LentRuncConfig::install("# dockmig: for one restore only, put back afterwards\n", tcp);
+  if (!lent)
+    spdlog::warn("restoring with {} as it is (TCP connections as it says, not {}): {}", kRuncCriuConfigPath,
+                 tcp_mode_name(tcp), lent.error().describe());
   return engine.start_container(container_id, name);
 }
 
@@ -128,7 +132,7 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 }
 
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
-                                         const std::string& container_id, const std::string& name) {
+                                         const std::string& container_id, const std::string& name, TcpMode tcp) {
   // Docker 20.10 uploads the checkpoint dir, as a tar, into containerd's content store on
   // restore, and fails when a blob with that digest is still there from the dump on the
   // same daemon ("commit failed: content sha256:... already exists"): the resume of a
@@ -136,7 +140,7 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
   // upload's digest new.
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
-  Status done = start_from_checkpoint(engine, container_id, name);
+  Status done = start_from_checkpoint(engine, container_id, name, tcp);
   if (!done) {
     Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
                                                " from checkpoint `" + name + "`");

@@ -5,6 +5,7 @@
 
 #include "checkpoint/criu_log.h"
 #include "docker/engine_client.h"
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::checkpoint {
@@ -31,9 +32,11 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 /// inspect data as dockerd gives it after the start. Clients that tried the container
 /// while it was frozen or being restored left its addresses waiting for an ARP answer on
 /// this host, which Linux asks again only a second later; the restore sets those entries
-/// to the container's MACs, so the service answers as soon as it runs.
+/// to the container's MACs, so the service answers as soon as it runs. `tcp` must be the
+/// dump's: CRIU restores open connections only when told to.
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
-                                         const std::string& container_id, const std::string& name);
+                                         const std::string& container_id, const std::string& name,
+                                         TcpMode tcp = TcpMode::Close);
 
 /// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere), so
 /// that Docker's restore path, which tars the checkpoint dir into containerd's content

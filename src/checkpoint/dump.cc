@@ -151,7 +151,7 @@ Result<Dump> Dump::prepare(DumpRequest request) {
     if (!free) return std::move(free.error());
     port = *free;
   }
-  Result<LentRuncConfig> config = LentRuncConfig::install(lent_lines(request, port));
+  Result<LentRuncConfig> config = LentRuncConfig::install(lent_lines(request, port), request.tcp);
   if (!config) return std::move(config.error()).wrap("lending runc's CRIU an images dir, work dir and page server");
   if (port)
     if (Status started = start_page_server(request.criu, request.images_dir, *port); !started) {

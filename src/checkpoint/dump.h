@@ -22,6 +22,7 @@
 
 #include "checkpoint/criu_log.h"
 #include "docker/engine_client.h"
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::checkpoint {
@@ -36,6 +37,7 @@ struct DumpRequest {
                                         // the checkpoint, whose dir links to it
   std::filesystem::path work_dir;       // CRIU's log and stats (Docker's own are deleted)
   bool page_server = false;             // the memory through a page server into images_dir
+  TcpMode tcp = TcpMode::Close;         // every restore of this checkpoint needs the same
 };
 
 class Dump {

@@ -68,15 +68,32 @@ Status put_back_saved_config() {
 
 }  // namespace
 
-std::string lent_tcp_lines(const std::string& original) {
+std::string lent_tcp_lines(const std::string& original, TcpMode tcp) {
   TcpOptions configured = parse_criu_config(original);
   std::string lines;
   if (!configured.skip_in_flight) lines += "skip-in-flight\n";
-  if (!configured.tcp_close && !configured.tcp_established) lines += "tcp-close\n";
+  if (tcp == TcpMode::Established) {
+    if (!configured.tcp_established) lines += "tcp-established\n";
+  } else if (!configured.tcp_close && !configured.tcp_established) {
+    lines += "tcp-close\n";
+  }
   return lines;
 }
 
-Result<LentRuncConfig> LentRuncConfig::install(const std::string& lines) {
+std::string lent_config_text(const std::optional<std::string>& original, const std::string& lines, TcpMode tcp) {
+  std::string kept;
+  if (original) {
+    std::istringstream in(*original);
+    for (std::string line; std::getline(in, line);)
+      kept += (tcp == TcpMode::Established && criu_config_option(line) == "tcp-close"
+                   ? "# dockmig: off for one migration with --tcp established: " + line
+                   : line) + "\n";
+    kept += "\n";
+  }
+  return kept + lines + lent_tcp_lines(kept, tcp);
+}
+
+Result<LentRuncConfig> LentRuncConfig::install(const std::string& lines, TcpMode tcp) {
   Result<base::UniqueFd> lock = lock_config(LOCK_EX);
   if (!lock) return std::move(lock.error());
   if (Status repaired = put_back_saved_config(); !repaired) return std::move(repaired.error());
@@ -85,8 +102,7 @@ Result<LentRuncConfig> LentRuncConfig::install(const std::string& lines) {
   std::error_code ec;
   fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path(), ec);
   if (saved)
-    saved = write_atomically(kRuncCriuConfigPath, (original ? *original + "\n" : std::string()) + lines +
-                                                      lent_tcp_lines(original.value_or("")));
+    saved = write_atomically(kRuncCriuConfigPath, lent_config_text(original, lines, tcp));
   if (!saved) {
     put_back_saved_config().ignore("the error that made us give up is reported instead");
     return std::move(saved.error());

@@ -2,15 +2,19 @@
 // no other way to give CRIU options. dockmig lends the file lines of its own for the
 // length of one dump or restore, under a host-wide lock, and puts it back as it was; a
 // copy kept beside it lets the next lender (or agent) repair it if a process died in
-// between. Every lend also tells CRIU what to do with the clients' TCP connections, unless
-// the host's file already says: close them at the freeze and restore them closed (they
-// cannot follow the container to a host with another address), and drop connections
-// still in a listen queue. Without these CRIU refuses to dump a busy service.
+// between. Every lend also tells CRIU what to do with the clients' TCP connections, and
+// drops connections still in a listen queue (without these CRIU refuses to dump a busy
+// service). By default it closes them at the freeze and restores them closed, unless the
+// host's file already says; a migration with TcpMode::Established has them dumped and
+// restored open instead, overriding a tcp-close of the host's file for that one lend
+// (the dump and every restore of its checkpoint need the same option).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/unique_fd.h"
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::checkpoint {
@@ -18,8 +22,8 @@ namespace dockmig::checkpoint {
 /// runc.conf with lines added, for as long as this object lives.
 class LentRuncConfig {
  public:
-  /// Waits for the lock, then adds `lines` and the TCP options the file lacks.
-  static Result<LentRuncConfig> install(const std::string& lines);
+  /// Waits for the lock, then adds `lines` and the TCP options `tcp` needs.
+  static Result<LentRuncConfig> install(const std::string& lines, TcpMode tcp = TcpMode::Close);
   LentRuncConfig(LentRuncConfig&&) = default;
   ~LentRuncConfig();
 
@@ -29,7 +33,11 @@ class LentRuncConfig {
 };
 
 /// The lines a lend adds for TCP to a runc.conf that holds `original` (nothing if absent).
-std::string lent_tcp_lines(const std::string& original);
+std::string lent_tcp_lines(const std::string& original, TcpMode tcp = TcpMode::Close);
+
+/// The whole lent file: `original` (with its tcp-close lines commented out when `tcp` keeps
+/// connections), then `lines`, then lent_tcp_lines.
+std::string lent_config_text(const std::optional<std::string>& original, const std::string& lines, TcpMode tcp);
 
 /// Puts back a runc.conf left changed by a dockmig that died during a lend; nothing when
 /// another lend holds the lock now.

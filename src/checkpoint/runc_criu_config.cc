@@ -5,16 +5,21 @@
 
 namespace dockmig::checkpoint {
 
+std::string criu_config_option(const std::string& line) {
+  std::istringstream words(line.substr(0, line.find('#')));
+  std::string option;
+  if (!(words >> option)) return "";
+  if (option.starts_with("--")) option.erase(0, 2);
+  return option;
+}
+
 TcpOptions parse_criu_config(const std::string& text) {
   TcpOptions options;
   options.file_exists = true;
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
-    std::istringstream words(line.substr(0, line.find('#')));
-    std::string option;
-    if (!(words >> option)) continue;
-    if (option.starts_with("--")) option.erase(0, 2);
+    std::string option = criu_config_option(line);
     if (option == "tcp-close") options.tcp_close = true;
     else if (option == "skip-in-flight") options.skip_in_flight = true;
     else if (option == "tcp-established") options.tcp_established = true;

@@ -22,6 +22,9 @@ struct TcpOptions {
   bool ready_for_busy_services() const { return skip_in_flight && (tcp_close || tcp_established); }
 };
 
+/// The option one line of CRIU's config names, without its leading "--"; "" for none.
+std::string criu_config_option(const std::string& line);
+
 /// Parses CRIU's config syntax: one option per line, with or without a leading "--",
 /// `#` starts a comment.
 TcpOptions parse_criu_config(const std::string& text);

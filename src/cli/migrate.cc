@@ -165,6 +165,13 @@ VerbRunner define_migrate(CLI::App& command) {
                      "that must exist there (nothing is copied); repeatable. A bind mount without\n"
                      "a map is refused")
       ->type_name("SRC=DST");
+  auto tcp = std::make_shared<std::string>("close");
+  command.add_option("--tcp", *tcp,
+                     "The container's open TCP connections: close (closed cleanly at the freeze;\n"
+                     "clients reconnect) or established (restored open at the destination, so a\n"
+                     "client routed to the container's address keeps its connection; needs every\n"
+                     "address kept: user-defined networks only, refused before the freeze otherwise)")
+      ->check(CLI::IsMember({"close", "established"}))->capture_default_str();
   command.add_option("--zstd-level", request->zstd_level,
                      "Compression level: auto (chosen per blob from the measured link rate and how\n"
                      "fast this CPU compresses a sample of it) or 1-19 for every blob")
@@ -215,17 +222,18 @@ VerbRunner define_migrate(CLI::App& command) {
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, as_json, prepared, mode, bind_map, fleet]() -> int {
+  return [request, as_json, prepared, mode, bind_map, tcp, fleet]() -> int {
     for (const std::string& text : *bind_map) {
       Result<BindMapping> mapping = migrate::parse_bind_mapping(text);
       if (!mapping) return report_error(mapping.error());
       request->bind_map.push_back(*mapping);
     }
     request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
+    request->tcp = parse_tcp_mode(*tcp).value_or(TcpMode::Close);
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());
-      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container, request->bind_map);
+      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container, request->bind_map, request->tcp);
       if (!plan) return report_error(plan.error());
       if (*as_json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
       else std::printf("%sdry run: nothing was moved\n", migrate::to_text(*plan).c_str());

@@ -148,6 +148,9 @@ class DestinationMigration {
     create_request_ = fields.object("create");
     source_criu_ = fields.string_or("criu_version", "");
     source_docker_ = fields.string_or("docker_version", "");
+    std::optional<TcpMode> tcp = parse_tcp_mode(fields.string_or("tcp", "close"));
+    if (!tcp) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `tcp` mode");
+    tcp_ = *tcp;
     const json& expected = fields.object_or_empty("expected");
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
@@ -174,12 +177,14 @@ class DestinationMigration {
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
     in_ledger_ = true;
-    if (Status begun = context_.ledger.begin(id_, name_, session_.peer()); !begun) return begun;
+    if (Status begun = context_.ledger.begin(id_, name_, session_.peer(), tcp_); !begun) return begun;
     staging_ = context_.staging_root / id_;
     volumes_.emplace(std::move(*volumes), staging_);
     if (Status free = volumes_->check(context_.engine); !free) return free;
     networks_.emplace(std::move(*networks));
     if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
+    if (tcp_ == TcpMode::Established)
+      if (Status kept = networks_->check_addresses_kept(); !kept) return kept;
     std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());
@@ -309,7 +314,8 @@ class DestinationMigration {
     if (!upper) return std::move(upper.error());
     upper_dir_ = *upper;
     return session_.send_message(
-        {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true}});
+        {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
+         {"tcp", tcp_mode_name(tcp_)}});
   }
 
   // After a preparation the layer as it was then is here already: apply it, then the
@@ -358,7 +364,7 @@ class DestinationMigration {
 
   Status restore() {
     auto call_started = std::chrono::system_clock::now();
-    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_);
+    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_, tcp_);
     auto call_ended = std::chrono::system_clock::now();
     Status runs = inspect ? Status() : Status(std::move(inspect.error()));
     if (runs && !docker::is_running(*inspect))
@@ -448,6 +454,7 @@ class DestinationMigration {
   std::optional<VolumeReceiver> volumes_;  // from the prepare on
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
+  TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;
@@ -467,7 +474,7 @@ Status keep_owned_copy(const DestinationContext& context, const JournalEntry& en
     Result<docker::DaemonInfo> daemon = context.engine.info();
     if (!daemon) return std::move(daemon.error());
     inspect = checkpoint::restore_container(context.engine, daemon->root_dir, entry.container_id,
-                                            "dockmig-" + entry.migration);
+                                            "dockmig-" + entry.migration, entry.tcp);
   }
   if (!inspect)
     return std::move(inspect.error()).wrap("the fleet's record names this host for `" + entry.container +

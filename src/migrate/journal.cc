@@ -71,6 +71,7 @@ json to_json(const JournalEntry& entry) {
   json object = json::object();
   for (const char* key : kStringFields) object[key] = *string_field(copy, key);
   object["keep_source"] = entry.keep_source;
+  object["tcp"] = tcp_mode_name(entry.tcp);
   return object;
 }
 
@@ -87,6 +88,12 @@ Result<JournalEntry> journal_entry_from_json(const json& object) {
   if (keep != object.end() && !keep->is_boolean())
     return make_error(ErrorCode::InvalidInput, "`keep_source` is not a boolean");
   entry.keep_source = keep != object.end() && keep->get<bool>();
+  auto tcp = object.find("tcp");  // absent in entries of a dockmig from before --tcp: close
+  std::optional<TcpMode> mode = tcp == object.end() ? TcpMode::Close
+                                : tcp->is_string()  ? parse_tcp_mode(tcp->get<std::string>())
+                                                    : std::nullopt;
+  if (!mode) return make_error(ErrorCode::InvalidInput, "`tcp` is neither \"close\" nor \"established\"");
+  entry.tcp = *mode;
   if (entry.migration.empty() || entry.role.empty() || entry.phase.empty())
     return make_error(ErrorCode::InvalidInput, "it lacks `migration`, `role` or `phase`");
   return entry;

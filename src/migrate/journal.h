@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/unique_fd.h"
+#include "dockmig/migration.h"
 #include "dockmig/result.h"
 
 namespace dockmig::migrate {
@@ -40,6 +41,7 @@ struct JournalEntry {
   std::string checkpoint;    // the source's checkpoint name, to resume from
   std::string restart_policy;  // the source's own (JSON), held at "no" while it is stopped
   bool keep_source = false;  // a committed source is kept instead of removed
+  TcpMode tcp = TcpMode::Close;  // the dump's; a restore of its checkpoint needs the same
   std::string started_at;    // ISO 8601, UTC
   std::string updated_at;
 };

@@ -23,8 +23,10 @@ Status MigrationLedger::keep(JournalEntry entry) {
   return written;
 }
 
-Status MigrationLedger::begin(const std::string& id, const std::string& name, const std::string& peer) {
+Status MigrationLedger::begin(const std::string& id, const std::string& name, const std::string& peer,
+                              TcpMode tcp) {
   JournalEntry entry;
+  entry.tcp = tcp;
   entry.migration = id;
   entry.role = "destination";
   entry.container = name;

@@ -26,7 +26,8 @@ class MigrationLedger {
   /// the load: its migration may have committed, and no answer is better than a wrong one.
   Status load();
   /// A migration accepted here; "active" from now on.
-  Status begin(const std::string& id, const std::string& name, const std::string& peer);
+  Status begin(const std::string& id, const std::string& name, const std::string& peer,
+               TcpMode tcp = TcpMode::Close);
   /// The container made for it, to be removed unless it commits.
   Status note_container(const std::string& id, const std::string& container_id);
   /// "committed" (only once durable) or "aborted"; `container_removed` forgets the container.

@@ -92,6 +92,13 @@ Status NetworkReceiver::check(const docker::EngineClient& engine, const json& cr
   return check_ports(engine, create);
 }
 
+Status NetworkReceiver::check_addresses_kept() const {
+  std::string refusal = tcp_established_refusal(specs_, decisions_);
+  if (refusal.empty()) return {};
+  return make_error(ErrorCode::InvalidInput, "the container cannot move: " + refusal,
+                    "free that address on the destination, or migrate with --tcp close (clients reconnect)");
+}
+
 Status NetworkReceiver::check_ports(const docker::EngineClient& engine, const json& create) const {
   const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
   std::vector<docker::PublishedPort> ports = host ? docker::parse_published_ports(*host) : std::vector<docker::PublishedPort>();

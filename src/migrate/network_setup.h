@@ -28,6 +28,8 @@ class NetworkReceiver {
   /// Before anything is made here: decides each network and refuses (InvalidInput, naming
   /// it) a network or a published port of `create` that cannot be had here.
   Status check(const docker::EngineClient& engine, const nlohmann::json& create);
+  /// After check(): refuses (InvalidInput) when an address of the container is not kept here.
+  Status check_addresses_kept() const;
   /// Makes the missing networks, and puts the container's endpoint on the network of its
   /// NetworkMode into `create` (Docker 20.10 takes one network at create).
   Status create_networks(const docker::EngineClient& engine, nlohmann::json& create);

@@ -107,6 +107,27 @@ NetworkDecision decide_network(const NetworkSpec& wanted, const std::optional<do
   return {false, keep, ""};
 }
 
+std::string tcp_established_blocker(const std::vector<docker::Endpoint>& endpoints) {
+  const std::string cannot = "--tcp established needs the container's address kept at the destination, but ";
+  if (endpoints.empty()) return cannot + "it has no network address of its own (network mode host, none or another container's)";
+  for (const docker::Endpoint& endpoint : endpoints)
+    if (endpoint.network == docker::kDefaultBridge)
+      return cannot + "it is on Docker's default bridge network, whose addresses each host hands out itself; put it "
+                      "on a user-defined network (docker network create --subnet ...), or migrate with --tcp close";
+  return "";
+}
+
+std::string tcp_established_refusal(const std::vector<NetworkSpec>& specs, const std::vector<NetworkDecision>& decisions) {
+  if (specs.empty()) return "--tcp established needs the container's address kept, and it is on no user-defined network";
+  for (size_t i = 0; i < specs.size() && i < decisions.size(); ++i)
+    if (!decisions[i].keep_ip)
+      return "--tcp established needs the container's address kept, but its address " +
+             (specs[i].endpoint.ipv4.empty() ? std::string("(none)") : specs[i].endpoint.ipv4) + " on network `" +
+             specs[i].network.name + "` cannot be had at the destination (taken there, or that network takes no "
+             "fixed addresses)";
+  return "";
+}
+
 std::string port_refusal(const docker::PublishedPort& port, const std::vector<docker::PortHolder>& held, int bind_errno) {
   if (port.host_port == 0) return "";
   const std::string named = "its published port " + docker::describe(port);

@@ -44,6 +44,15 @@ struct NetworkDecision {
 NetworkDecision decide_network(const NetworkSpec& wanted, const std::optional<docker::NetworkFacts>& here,
                                const std::vector<docker::NetworkFacts>& all_here);
 
+/// Source side: why a container with `endpoints` cannot keep its open TCP connections
+/// (--tcp established), or "" when it can: every address it has must be one the
+/// destination can give it again, which only a user-defined network does.
+std::string tcp_established_blocker(const std::vector<docker::Endpoint>& endpoints);
+
+/// Destination side: why the container of `specs`, decided as `decisions`, cannot keep its
+/// open TCP connections here, or "" when every address of it is kept.
+std::string tcp_established_refusal(const std::vector<NetworkSpec>& specs, const std::vector<NetworkDecision>& decisions);
+
 /// Whether two IPv4 subnets ("172.20.0.0/16") share an address; false when either is malformed.
 bool subnets_overlap(const std::string& a, const std::string& b);
 

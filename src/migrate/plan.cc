@@ -131,7 +131,7 @@ uint64_t volume_bytes(const MigrationPlan& plan) {
 uint64_t instance_bytes(const MigrationPlan& plan) { return plan.upper_bytes + volume_bytes(plan) + plan.memory_bytes; }
 
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
-                                const std::vector<BindMapping>& bind_map) {
+                                const std::vector<BindMapping>& bind_map, TcpMode tcp) {
   Result<json> inspect = engine.inspect_container(container);
   if (!inspect) return std::move(inspect.error());
   Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
@@ -155,6 +155,9 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   if (layers) layers = plan_mounts(engine, plan);
   if (layers) layers = plan_networks(engine, *inspect, plan.networks, plan.blockers);
   if (!layers) return std::move(layers.error());
+  if (tcp == TcpMode::Established)
+    if (std::string blocker = tcp_established_blocker(docker::parse_endpoints(*inspect)); !blocker.empty())
+      plan.blockers.push_back(blocker);
   size_tree(plan.container.upper_dir, plan.upper_bytes, plan.upper_files);
   read_stats(engine, plan);
   if (std::string blocker = process_count_blocker(plan.processes); !blocker.empty()) plan.blockers.push_back(blocker);

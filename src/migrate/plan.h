@@ -47,9 +47,10 @@ inline constexpr uint64_t kMaxProcesses = 16384;
 std::string process_count_blocker(uint64_t processes);
 
 /// Reads the container and its image through the Engine API and sizes its writable layer
-/// and volumes; a bind mount is movable only when `bind_map` maps it.
+/// and volumes; a bind mount is movable only when `bind_map` maps it, and a container
+/// keeps its TCP connections (`tcp`) only with addresses the destination can give again.
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
-                                const std::vector<BindMapping>& bind_map = {});
+                                const std::vector<BindMapping>& bind_map = {}, TcpMode tcp = TcpMode::Close);
 
 /// The bytes of all the plan's volumes.
 uint64_t volume_bytes(const MigrationPlan& plan);

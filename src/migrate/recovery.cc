@@ -94,7 +94,7 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
   Result<json> resumed = !repaired ? Result<json>(std::move(repaired.error()))
                          : !daemon ? Result<json>(std::move(daemon.error()))
                                    : checkpoint::restore_container(engine, daemon->root_dir, entry.container_id,
-                                                                   entry.checkpoint);
+                                                                   entry.checkpoint, entry.tcp);
   if (!resumed)
     return in_doubt(entry, why + ", but resuming it from checkpoint `" + entry.checkpoint +
                                "` failed: " + resumed.error().describe(),

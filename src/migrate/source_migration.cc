@@ -143,7 +143,7 @@ class SourceMigration {
     Result<docker::EngineClient> engine = docker::EngineClient::open(request_.docker);
     if (!engine) return std::move(engine.error());
     engine_.emplace(std::move(*engine));
-    Result<MigrationPlan> plan = make_plan(*engine_, request_.container, request_.bind_map);
+    Result<MigrationPlan> plan = make_plan(*engine_, request_.container, request_.bind_map, request_.tcp);
     if (!plan) return std::move(plan.error());
     plan_ = std::move(*plan);
     report_.container = plan_.container.name;
@@ -204,6 +204,7 @@ class SourceMigration {
                     {"networks", network_specs_json(plan_.networks)},
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
+                    {"tcp", tcp_mode_name(request_.tcp)},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
                       {"volume_bytes", volume_bytes(plan_)},
@@ -221,7 +222,13 @@ class SourceMigration {
     PeerMessage fields(*created);
     bool warm_kept = fields.boolean_or("warm", false);
     speaks_pages_ = fields.boolean_or("pages", false);
+    std::string tcp = fields.string_or("tcp", "close");
     if (Status read = fields.status(); !read) return read;
+    // A destination from before --tcp ignores the field and would restore them closed.
+    if (request_.tcp == TcpMode::Established && tcp != tcp_mode_name(TcpMode::Established))
+      return make_error(ErrorCode::Unsupported, "the destination's dockmig cannot restore open TCP connections "
+                                                "(it did not confirm --tcp established)",
+                        "upgrade dockmig there, or migrate with --tcp close (clients reconnect)");
     if (warm_ && !warm_kept) warm_.reset();  // the destination lost it
     return {};
   }
@@ -270,7 +277,8 @@ class SourceMigration {
                                     docker_checkpoint_dir(),
                                     checkpoint::lent_images_dir(plan_.docker_root, id),
                                     checkpoint::lent_work_dir(plan_.docker_root, id),
-                                    precopy_ && !small};
+                                    precopy_ && !small,
+                                    request_.tcp};
     if (request.page_server) {
       Status dumped = dump_through(request, "page-server");
       if (dumped) return dumped;
@@ -287,7 +295,8 @@ class SourceMigration {
   Status dump_through(const checkpoint::DumpRequest& request, const char* path) {
     dump_.reset();
     Result<checkpoint::Dump> dump = checkpoint::Dump::prepare(request);
-    if (!dump && request.page_server) return std::move(dump.error());
+    // Docker's own path would dump the connections as the host's runc.conf says, not as asked.
+    if (!dump && (request.page_server || request.tcp == TcpMode::Established)) return std::move(dump.error());
     if (!dump) spdlog::warn("{}; checkpointing through Docker's own path", dump.error().describe());
     frozen_at_ = Clock::now();
     if (!dump) {
@@ -444,6 +453,7 @@ class SourceMigration {
     entry.docker = request_.docker;
     entry.checkpoint = checkpoint_name_;
     entry.keep_source = request_.keep_source;
+    entry.tcp = request_.tcp;
     entry.restart_policy = held_policy_;
     Result<SourceRecord> record = SourceRecord::open(request_.state_dir, std::move(entry));
     if (!record) return std::move(record.error());
@@ -487,7 +497,8 @@ class SourceMigration {
       if (request_.ownership && !may_resume(error)) return {report_, std::move(error), true};
     }
     Result<nlohmann::json> resumed =
-        checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_);
+        checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_,
+                                      request_.tcp);
     if (!resumed) {
       error.detail += "resuming the source failed too: " + resumed.error().describe();
       return {report_, std::move(error), true};
