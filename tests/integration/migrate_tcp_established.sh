@@ -11,6 +11,7 @@
 # - refused before the freeze, exit 2: --tcp established for a container on Docker's
 #   default bridge network, whose address the destination cannot give it again.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 subnet=172.31.41.0/24 address=172.31.41.10 port=7000
 client_log=$BED_STATE/$test_name.client.log stop_client=$BED_STATE/$test_name.stop-client
 client=""
@@ -44,19 +45,10 @@ events() { grep -F "\"event\": \"$1\"" "$client_log" || true; }
 acks() { events ack | wc -l; }
 acks_beyond() { [ "$(acks)" -ge "$1" ]; }
 last_ack() { events ack | tail -1 | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-wait_until 20 acks_beyond 20 || fail "the client got no answers through edge-a; see $client_log"
-step "ok: the client talks to $address through edge-a"
-
-# ---- --tcp established: the same connection goes on ----
-before=$(acks)
-migrate edge-a edge-b tcp-seq --tcp established
-[ "$migrate_status" = 0 ] || fail "dockmig migrate --tcp established exited $migrate_status"
-"$TESTBED" client-route "$subnet" edge-b
-running edge-b tcp-seq || fail "tcp-seq does not run on edge-b"
-[ "$(dk edge-b inspect -f '{{(index .NetworkSettings.Networks "tcp-net").IPAddress}}' tcp-seq)" = "$address" ] \
-  || fail "tcp-seq lost its address $address on edge-b"
-wait_until 60 acks_beyond $((before + 40)) || fail "the client got no answers after the handoff; see $client_log"
-python3 - "$client_log" <<'PY' || fail "the connection did not carry on unbroken; see $client_log"
+# one_connection_throughout: the client's log shows one connection, every number answered
+# in order, and the server counting each once on that one connection.
+one_connection_throughout() {
+  python3 - "$client_log" <<'PY'
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
 kinds = {e["event"] for e in events}
@@ -67,13 +59,37 @@ assert [a["total"] for a in acks] == [a["seq"] for a in acks], "the server's cou
 assert {a["connections"] for a in acks} == {1}, "the server saw another connection"
 print(f"--- one connection, {len(acks)} numbers answered in order; longest wait {max(a['wait'] for a in acks)} s")
 PY
+}
+wait_until 20 acks_beyond 20 || fail "the client got no answers through edge-a; see $client_log"
+step "ok: the client talks to $address through edge-a"
+
+# ---- --tcp established, the link lost after the freeze: the source resumes the connection ----
+before=$(acks)
+DOCKMIG_FAULTS=source.before-finalsync=drop-link migrate edge-a edge-b tcp-seq --tcp established
+[ "$migrate_status" = 1 ] || fail "link dropped: dockmig migrate exited $migrate_status, expected 1"
+[ "$(field "['rolled_back']")" = True ] || fail "link dropped: the report does not say rolled back"
+wait_until 30 acks_beyond $((before + 20)) || fail "link dropped: no answers from the resumed source; see $client_log"
+one_connection_throughout || fail "link dropped: the resumed source did not keep the connection; see $client_log"
+wait_until 30 eval '! exists edge-b tcp-seq' || fail "link dropped: edge-b kept the container it made"
+step "ok: link dropped after the freeze: the source resumed with the client's connection open"
+
+# ---- --tcp established: the same connection goes on at the destination ----
+before=$(acks)
+migrate edge-a edge-b tcp-seq --tcp established
+[ "$migrate_status" = 0 ] || fail "dockmig migrate --tcp established exited $migrate_status"
+"$TESTBED" client-route "$subnet" edge-b
+running edge-b tcp-seq || fail "tcp-seq does not run on edge-b"
+[ "$(dk edge-b inspect -f '{{(index .NetworkSettings.Networks "tcp-net").IPAddress}}' tcp-seq)" = "$address" ] \
+  || fail "tcp-seq lost its address $address on edge-b"
+wait_until 60 acks_beyond $((before + 40)) || fail "the client got no answers after the handoff; see $client_log"
+one_connection_throughout || fail "the connection did not carry on unbroken; see $client_log"
 step "ok: --tcp established: one connection from the first number to the last, across the handoff"
 
 # ---- the default, --tcp close: the client reconnects, the server's state continued ----
 total_before=$(last_ack total)
-"$TESTBED" client-route "$subnet" edge-a  # where the container is going; until then nothing answers
 migrate edge-b edge-a tcp-seq
 [ "$migrate_status" = 0 ] || fail "dockmig migrate (--tcp close) exited $migrate_status"
+"$TESTBED" client-route "$subnet" edge-a
 running edge-a tcp-seq || fail "tcp-seq does not run on edge-a again"
 reconnected() { [ "$(events connect | wc -l)" -ge 2 ] && [ "$(last_ack connections)" = 2 ]; }
 wait_until 60 reconnected || fail "the client did not reconnect to the moved server; see $client_log"
