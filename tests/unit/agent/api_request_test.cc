@@ -43,6 +43,23 @@ TEST(HandoffRequest, TakesABindMapAsDockmigMigrateDoesAndShowsItSo) {
   EXPECT_EQ(to_json(*spec)["options"]["bind_map"], nlohmann::json::array({"/srv/conf=/edge/conf"}));
 }
 
+TEST(HandoffRequest, TakesTheTcpModeAndShowsItOnlyWhenNotTheDefault) {
+  Result<HandoffSpec> spec =
+      parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"tcp":"established"}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.tcp, TcpMode::Established);
+  EXPECT_EQ(to_json(*spec)["options"]["tcp"], "established");
+  spec = parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"tcp":"close"}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_FALSE(to_json(*spec)["options"].contains("tcp")) << "the same request as one from before the option";
+  for (const char* bad : {R"("kept")", "true", "1"}) {
+    Result<HandoffSpec> refused = parse_handoff_request(
+        std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"tcp":)") + bad + "}}");
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("options.tcp"), std::string::npos) << refused.error().message;
+  }
+}
+
 TEST(HandoffRequest, RefusesABindMapThatIsNotAListOfMappings) {
   for (const char* map : {R"("/a=/b")", R"([7])", R"(["/a"])", R"(["a=/b"])", R"(["/a/../etc=/b"])"}) {
     std::string body = std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"bind_map":)") +

@@ -52,5 +52,23 @@ TEST(LentTcpLines, AddWhatTheHostsFileLacksAndKeepItsChoice) {
   EXPECT_EQ(lent_tcp_lines("tcp-established\n"), "skip-in-flight\n") << "connections the operator keeps stay kept";
 }
 
+TEST(LentTcpLines, EstablishedKeepsConnectionsWhateverTheHostsFileSays) {
+  EXPECT_EQ(lent_tcp_lines("", TcpMode::Established), "skip-in-flight\ntcp-established\n");
+  EXPECT_EQ(lent_tcp_lines("skip-in-flight\ntcp-established\n", TcpMode::Established), "");
+  std::string lent = lent_config_text(std::string("# the operator's\n--tcp-close\nskip-in-flight\n"),
+                                      "images-dir /x\n", TcpMode::Established);
+  TcpOptions options = parse_criu_config(lent);
+  EXPECT_FALSE(options.tcp_close) << "one lend with --tcp established overrides the host's tcp-close:\n" << lent;
+  EXPECT_TRUE(options.tcp_established);
+  EXPECT_TRUE(options.skip_in_flight);
+  EXPECT_NE(lent.find("# the operator's\n"), std::string::npos);
+  EXPECT_NE(lent.find("images-dir /x\n"), std::string::npos);
+}
+
+TEST(LentConfigText, CloseLeavesTheHostsFileAsItIsAndAddsWhatItLacks) {
+  EXPECT_EQ(lent_config_text(std::nullopt, "work-dir /w\n", TcpMode::Close), "work-dir /w\nskip-in-flight\ntcp-close\n");
+  EXPECT_EQ(lent_config_text(std::string("tcp-established\n"), "", TcpMode::Close), "tcp-established\n\nskip-in-flight\n");
+}
+
 }  // namespace
 }  // namespace dockmig::checkpoint

@@ -41,6 +41,20 @@ TEST_F(JournalTest, ReadsBackWhatItWrote) {
   EXPECT_EQ(to_json(**read), to_json(written));
 }
 
+TEST_F(JournalTest, KeepsTheTcpModeForTheRestoreOfARollbackAndReadsOldEntriesAsClose) {
+  JournalEntry written = source_entry("0123456789abcdef");
+  written.tcp = TcpMode::Established;
+  ASSERT_TRUE(journal().write(written));
+  EXPECT_EQ((*journal().read("source", "0123456789abcdef"))->tcp, TcpMode::Established);
+  nlohmann::json old = to_json(written);
+  old.erase("tcp");
+  Result<JournalEntry> from_before = journal_entry_from_json(old);
+  ASSERT_TRUE(from_before) << from_before.error().describe();
+  EXPECT_EQ(from_before->tcp, TcpMode::Close);
+  old["tcp"] = "kept";
+  EXPECT_FALSE(journal_entry_from_json(old));
+}
+
 TEST_F(JournalTest, ReplacesTheEntryWholeAndLeavesNoTemporaryFile) {
   JournalEntry entry = source_entry("0123456789abcdef");
   ASSERT_TRUE(journal().write(entry));

@@ -80,6 +80,23 @@ TEST(DecideNetwork, TheAddressIsKeptOnlyWhereTheNetworkTakesFixedAddressesAndItI
   EXPECT_TRUE(contains(decide_network(spec("172.31.7.7", true), configured, {}).refusal, "172.31.7.7 on network `appnet`"));
 }
 
+TEST(TcpEstablished, TheSourceRefusesAddressesNoDestinationCanGiveAgain) {
+  EXPECT_EQ(tcp_established_blocker({{"appnet", {}, "172.31.7.7", true}}), "");
+  std::string bridged = tcp_established_blocker({{"appnet", {}, "172.31.7.7", true}, {"bridge", {}, "172.17.0.2", false}});
+  EXPECT_TRUE(contains(bridged, "default bridge network")) << bridged;
+  EXPECT_TRUE(contains(bridged, "--tcp close")) << bridged;
+  EXPECT_TRUE(contains(tcp_established_blocker({}), "no network address of its own"));
+}
+
+TEST(TcpEstablished, TheDestinationRefusesAnAddressItDoesNotKeepNamingIt) {
+  std::vector<NetworkSpec> specs = {spec("172.31.7.7", false)};
+  EXPECT_EQ(tcp_established_refusal(specs, {{false, true, ""}}), "");
+  std::string refusal = tcp_established_refusal(specs, {{false, false, ""}});
+  EXPECT_TRUE(contains(refusal, "172.31.7.7")) << refusal;
+  EXPECT_TRUE(contains(refusal, "`appnet`")) << refusal;
+  EXPECT_FALSE(tcp_established_refusal({}, {}).empty()) << "no user-defined network: no address to keep";
+}
+
 TEST(PortRefusal, NamesThePortAndWhoHoldsIt) {
   docker::PublishedPort port{"tcp", "80", "", 8080};
   EXPECT_EQ(port_refusal(port, {{8080, "udp", "dns"}, {9090, "tcp", "web"}}, 0), "");
