@@ -9,7 +9,8 @@
 # - back to edge-a with the default (`--tcp close`): the client sees its connection
 #   closed, reconnects, and the server's counts continued (one more connection);
 # - refused before the freeze, exit 2: --tcp established for a container on Docker's
-#   default bridge network, whose address the destination cannot give it again.
+#   default bridge network, whose address the destination cannot give it again, and for
+#   one whose network at the destination cannot give its address again.
 source "$(dirname "$0")/lib.sh"
 need_fault_points
 subnet=172.31.41.0/24 address=172.31.41.10 port=7000
@@ -103,4 +104,11 @@ step "ok: --tcp close: the connection was closed, the client reconnected; count 
 dk edge-a run -d --name tcp-bridge --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 migrate edge-a edge-b tcp-bridge --tcp established
 refused "--tcp established on the default bridge network" tcp-bridge "default bridge network"
+# ---- refused at the destination: its network of that name cannot give the address again ----
+# (made there with a gateway of its own: Docker then takes no fixed addresses on it)
+dk edge-a network create --label "$label" --subnet 172.31.42.0/24 tcp-auto-net >/dev/null
+dk edge-a run -d --name tcp-auto --label "$label" --network tcp-auto-net "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+dk edge-b network create --label "$label" --subnet 172.31.42.0/24 --gateway 172.31.42.254 tcp-auto-net >/dev/null
+migrate edge-a edge-b tcp-auto --tcp established
+refused "--tcp established to a network that cannot keep the address" tcp-auto "on network \`tcp-auto-net\`"
 pass "one connection kept across --tcp established; reconnected with --tcp close (count $total_after)"

@@ -23,8 +23,9 @@ def connect():
     while not os.path.exists(stop_path):
         try:
             connection = socket.create_connection((server, port), timeout=1, source_address=(source, 0))
-            # A handoff keeping the connection answers within its downtime (2 s on the bed);
-            # one closing it at the freeze sends the client nothing, so it learns here.
+            # A handoff keeping the connection answers within its downtime (2 s on the
+            # bed); one closing it at the freeze sends the client nothing: a reset comes
+            # from the destination once the route follows, else this timeout ends it.
             connection.settimeout(15)
             note("connect", local_port=connection.getsockname()[1])
             return connection
