@@ -12,7 +12,6 @@
 #   default bridge network, whose address the destination cannot give it again, and for
 #   one whose network at the destination cannot give its address again.
 source "$(dirname "$0")/lib.sh"
-need_fault_points
 subnet=172.31.41.0/24 address=172.31.41.10 port=7000
 client_log=$BED_STATE/$test_name.client.log stop_client=$BED_STATE/$test_name.stop-client
 client=""
@@ -65,14 +64,19 @@ wait_until 20 acks_beyond 20 || fail "the client got no answers through edge-a; 
 step "ok: the client talks to $address through edge-a"
 
 # ---- --tcp established, the link lost after the freeze: the source resumes the connection ----
-before=$(acks)
-DOCKMIG_FAULTS=source.before-finalsync=drop-link migrate edge-a edge-b tcp-seq --tcp established
-[ "$migrate_status" = 1 ] || fail "link dropped: dockmig migrate exited $migrate_status, expected 1"
-[ "$(field "['rolled_back']")" = True ] || fail "link dropped: the report does not say rolled back"
-wait_until 30 acks_beyond $((before + 20)) || fail "link dropped: no answers from the resumed source; see $client_log"
-one_connection_throughout || fail "link dropped: the resumed source did not keep the connection; see $client_log"
-wait_until 30 eval '! exists edge-b tcp-seq' || fail "link dropped: edge-b kept the container it made"
-step "ok: link dropped after the freeze: the source resumed with the client's connection open"
+# (a fault point drops the link; a dockmig built without them skips this part)
+if "$DOCKMIG" --version | grep -q 'with fault points'; then
+  before=$(acks)
+  DOCKMIG_FAULTS=source.before-finalsync=drop-link migrate edge-a edge-b tcp-seq --tcp established
+  [ "$migrate_status" = 1 ] || fail "link dropped: dockmig migrate exited $migrate_status, expected 1"
+  [ "$(field "['rolled_back']")" = True ] || fail "link dropped: the report does not say rolled back"
+  wait_until 30 acks_beyond $((before + 20)) || fail "link dropped: no answers from the resumed source; see $client_log"
+  one_connection_throughout || fail "link dropped: the resumed source did not keep the connection; see $client_log"
+  wait_until 30 eval '! exists edge-b tcp-seq' || fail "link dropped: edge-b kept the container it made"
+  step "ok: link dropped after the freeze: the source resumed with the client's connection open"
+else
+  step "skipped: the rollback (this dockmig has no fault points)"
+fi
 
 # ---- --tcp established: the same connection goes on at the destination ----
 before=$(acks)
