@@ -1,6 +1,6 @@
 # A client outside the container keeps its TCP connection across the handoff with
 # `--tcp established` (docs/design.md, "Open TCP connections"), and reconnects without it:
-# - a sequence server (perl, in memory: lines and connections counted) on a user-defined
+# - a sequence server (lines and connections counted, busybox sh and nc) on a user-defined
 #   network with a fixed address; a client in the cloud namespace reaches that address
 #   through the edge that runs the container (`testbed client-route`, as a gateway would)
 #   and sends the next number on ONE connection every 50 ms;
@@ -28,13 +28,14 @@ rm -f "$client_log" "$stop_client"
 start_agent edge-a
 start_agent edge-b
 
-server='use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalPort => '$port', Listen => 5, ReuseAddr => 1) or die;
-my ($total, $connections) = (0, 0);
-while (my $c = $s->accept) { $connections++; while (my $l = <$c>) { chomp $l; $total++; print $c "$l $total $connections\n"; } close $c; }'
+# busybox's nc runs one shell per connection: its count of lines is in /tmp/total (the
+# writable layer), the outer shell's count of connections in its memory.
+server='n=0; while true; do n=$((n + 1)); nc -l -p '$port' -e sh -c "while read l; do
+  t=\$((\$(cat /tmp/total 2>/dev/null || echo 0) + 1)); echo \$t >/tmp/total; echo \"\$l \$t $n\"; done"; done'
 # A routed network: its containers are reached at their own addresses, not masqueraded.
 dk edge-a network create --label "$label" --subnet "$subnet" \
   -o com.docker.network.bridge.enable_ip_masquerade=false tcp-net >/dev/null
-dk edge-a run -d --name tcp-seq --label "$label" --network tcp-net --ip "$address" "$IMAGE_BASE" perl -e "$server" >/dev/null
+dk edge-a run -d --name tcp-seq --label "$label" --network tcp-net --ip "$address" "$IMAGE_TINY" sh -c "$server" >/dev/null
 "$TESTBED" client-route "$subnet" edge-a
 in_ns cloud python3 "$(dirname "$0")/apps/sequence_client.py" "$CLIENT_ADDR" "$address" "$port" "$client_log" \
   "$stop_client" &
