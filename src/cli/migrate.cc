@@ -167,8 +167,8 @@ VerbRunner define_migrate(CLI::App& command) {
       ->type_name("SRC=DST");
   auto tcp = std::make_shared<std::string>("close");
   command.add_option("--tcp", *tcp,
-                     "The container's open TCP connections: close (closed cleanly at the freeze;\n"
-                     "clients reconnect) or established (restored open at the destination, so a\n"
+                     "The container's open TCP connections: close (they end at the freeze; clients\n"
+                     "reconnect to the destination) or established (restored open at the destination, so a\n"
                      "client routed to the container's address keeps its connection; needs every\n"
                      "address kept: user-defined networks only, refused before the freeze otherwise)")
       ->check(CLI::IsMember({"close", "established"}))->capture_default_str();
