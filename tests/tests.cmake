@@ -46,6 +46,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
   tests/unit/memory/write_tracker_test.cc
+  tests/unit/memory/return_cache_test.cc
 )
 set(DOCKMIG_LAYERS_TEST_SOURCES
   tests/unit/layers/upper_snapshot_test.cc

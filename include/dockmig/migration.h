@@ -126,6 +126,10 @@ struct MemoryReport {
   uint64_t frozen_pages_known = 0;
   uint64_t frozen_pages_zero = 0;
   uint64_t frozen_pages_resent = 0;
+  /// Repeat handoffs: pages the destination held from its return cache before round 1
+  /// (the container left it earlier), and how many of them were not sent because of that.
+  uint64_t return_cache_pages_offered = 0;
+  uint64_t return_cache_pages_used = 0;
 };
 
 /// CRIU's share of the checkpoint or the restore phase, from its own log and stats; the

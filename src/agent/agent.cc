@@ -26,6 +26,7 @@
 #include "docker/container_info.h"
 #include "migrate/destination_migration.h"
 #include "migrate/destination_preflight.h"
+#include "migrate/memory_sync.h"
 #include "migrate/recovery.h"
 #include "migrate/session.h"
 #include "migrate/warm_store.h"
@@ -96,6 +97,17 @@ void recover_sources(const AgentOptions& options, std::shared_ptr<const migrate:
 
 // The preparations this host made before a restart, still good for a handoff: those of
 // containers that run as they ran then (a restart may rewrite the layer under old stamps).
+// The pages of containers that left, for their return (memory/return_cache.h), on disk
+// under the state dir: reopened at each start, what is damaged dropped. Null with a budget of 0.
+Result<std::unique_ptr<memory::ReturnCache>> open_return_cache(const AgentOptions& options) {
+  Result<uint64_t> budget = memory::parse_byte_size(options.store_budget);
+  if (!budget) return std::move(budget.error()).wrap("--store-budget");
+  auto cache = std::make_unique<memory::ReturnCache>(migrate::return_cache_dir(options.state_dir));
+  if (Status opened = cache->open(*budget); !opened) return std::move(opened.error()).wrap("the return cache");
+  if (*budget == 0) return std::unique_ptr<memory::ReturnCache>();
+  return cache;
+}
+
 void load_preparations(const docker::EngineClient& engine, const std::string& state_dir, int ttl_seconds) {
   migrate::warm_store().set_ttl(std::chrono::seconds(ttl_seconds));
   migrate::warm_store().persist_in(std::filesystem::path(state_dir) / "warm");
@@ -154,13 +166,16 @@ Status serve(const AgentOptions& options) {
   Result<std::shared_ptr<const fleet::EtcdOwnership>> ownership = fleet_ownership(options);
   if (!ownership) return std::move(ownership.error());
   migrate::CriuReadiness criu(options.criu);
+  Result<std::unique_ptr<memory::ReturnCache>> return_cache = open_return_cache(options);
+  if (!return_cache) return std::move(return_cache.error());
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
                                       options.policy, &criu,
                                       options.memory_dir == "off"
                                           ? std::filesystem::path()
                                           : migrate::memory_staging_root(options.memory_dir, options.state_dir),
                                       ownership->get(),
-                                      std::chrono::seconds(options.prepare_ttl)};
+                                      std::chrono::seconds(options.prepare_ttl),
+                                      return_cache->get()};
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
   load_preparations(*engine, options.state_dir, options.prepare_ttl);

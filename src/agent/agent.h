@@ -27,6 +27,7 @@ struct AgentOptions {
   std::string name;            // this host's name in the fleet; "" = the hostname
   int fleet_ttl = 10;          // seconds a dead agent stays in the fleet at most (its lease)
   int prepare_ttl = 1800;      // seconds an unused preparation is kept, here and at its destination
+  std::string store_budget = "1G";  // disk for the pages of containers that left, for their return; "0": none
 };
 
 /// Runs the agent until SIGINT or SIGTERM: receives migrations from other agents, each on

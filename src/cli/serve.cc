@@ -80,6 +80,11 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--prepare-ttl", options->prepare_ttl, "Seconds an unused preparation (POST /v1/prepare) is kept,\n"
                      "here as its source and here as its destination, before it and its staged data go")
       ->check(CLI::Range(5, 86400))->capture_default_str();
+  command.add_option("--store-budget", options->store_budget,
+                     "Disk for the memory pages of containers that migrated away, kept in --state-dir\n"
+                     "so that their return sends only what changed (512M, 2G, ...; 0: keep none);\n"
+                     "the least recently used go first")
+      ->capture_default_str();
   command.footer(
       "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
       "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <regex>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -151,6 +152,7 @@ class DestinationMigration {
     std::optional<TcpMode> tcp = parse_tcp_mode(fields.string_or("tcp", "close"));
     if (!tcp) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `tcp` mode");
     tcp_ = *tcp;
+    source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     const json& expected = fields.object_or_empty("expected");
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
@@ -313,9 +315,28 @@ class DestinationMigration {
     Result<std::string> upper = docker::writable_layer_dir(daemon_, *info);
     if (!upper) return std::move(upper.error());
     upper_dir_ = *upper;
-    return session_.send_message(
-        {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
-         {"tcp", tcp_mode_name(tcp_)}});
+    Result<MemoryReceiver> memory = MemoryReceiver::create(pages_dir_);
+    if (!memory) return std::move(memory.error());
+    memory_.emplace(std::move(*memory));
+    json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
+                    {"tcp", tcp_mode_name(tcp_)}};
+    if (!source_takes_held_pages_) return session_.send_message(created);
+    held_pages_ = seed_from_return_cache();
+    created["held_pages"] = held_pages_.size();
+    return session_.send_message(created);
+  }
+
+  // The container left this host before: its pages from then, in the page store already.
+  // A cache that cannot be read costs only the bytes it would have saved.
+  std::vector<memory::PageHash> seed_from_return_cache() {
+    if (!context_.return_cache || image_.id.empty()) return {};
+    Result<std::vector<memory::PageHash>> held = memory_->seed_from(*context_.return_cache, {name_, image_.id});
+    if (!held) {
+      spdlog::warn("migration {}: the return cache was not used: {}", id_, held.error().describe());
+      return {};
+    }
+    if (!held->empty()) spdlog::info("migration {}: {} pages of `{}` held from its last stay here", id_, held->size(), name_);
+    return std::move(*held);
   }
 
   // After a preparation the layer as it was then is here already: apply it, then the
@@ -328,10 +349,9 @@ class DestinationMigration {
     }
     Status received = receive_synced_tree(session_, sync_files(), /*then_sign=*/true);
     if (received) received = volumes_->receive(session_, /*then_sign=*/true);
+    // Where the source's pre-copy begins: its bytes count there.
+    if (received && !held_pages_.empty()) received = send_held_pages(session_, std::exchange(held_pages_, {}));
     if (!received) return received;
-    Result<MemoryReceiver> memory = MemoryReceiver::create(pages_dir_);
-    if (!memory) return std::move(memory.error());
-    memory_.emplace(std::move(*memory));
     Result<bool> pages_follow = memory_->receive_rounds(session_);
     if (!pages_follow) return std::move(pages_follow.error());
     pages_follow_ = *pages_follow;
@@ -455,6 +475,8 @@ class DestinationMigration {
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
+  std::vector<memory::PageHash> held_pages_;  // seeded from the return cache, named to the source in presync
+  bool source_takes_held_pages_ = false;  // the prepare said "return_cache": the source reads "held-pages"
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;

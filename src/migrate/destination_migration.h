@@ -6,6 +6,7 @@
 
 #include "docker/engine_client.h"
 #include "dockmig/result.h"
+#include "memory/return_cache.h"
 #include "migrate/create_policy.h"
 #include "migrate/destination_preflight.h"
 #include "migrate/ledger.h"
@@ -28,6 +29,8 @@ struct DestinationContext {
   /// How long a preparation received here is kept unused (`serve --prepare-ttl`; a shorter
   /// one of its source wins).
   std::chrono::seconds prepare_ttl = kWarmTtl;
+  /// The pages of containers that left this host (`<state_dir>/return-cache`); null: none.
+  const memory::ReturnCache* return_cache = nullptr;
 };
 
 /// Drops the preparations received here that outlived their time-to-live, with their

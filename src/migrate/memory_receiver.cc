@@ -149,6 +149,23 @@ Result<MemoryReceiver> MemoryReceiver::create(const fs::path& staging) {
   return MemoryReceiver(std::move(*store), staging);
 }
 
+Result<std::vector<memory::PageHash>> MemoryReceiver::seed_from(const memory::ReturnCache& cache,
+                                                                 const memory::ReturnCacheKey& key) {
+  std::vector<memory::PageHash> held;
+  Result<memory::ReturnCacheUse> used =
+      cache.replay(key, [&](const memory::PageHash& hash, memory::PageView page) -> Status {
+        Status stored = store_.append(page);
+        if (stored) held.push_back(hash);
+        return stored;
+      });
+  if (used) return held;
+  // The store must hold exactly the pages named to the source: none, then.
+  Result<memory::PageStore> emptied = memory::PageStore::create(store_.path());
+  if (!emptied) return std::move(emptied.error());
+  store_ = std::move(*emptied);
+  return std::move(used.error());
+}
+
 Result<bool> MemoryReceiver::receive_rounds(Session& session) {
   for (;;) {
     Result<json> message = session.receive_message();

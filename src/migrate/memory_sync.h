@@ -13,6 +13,10 @@
 //   dst: {"type":"memory-missing","indices":[...]}     src: blob "memory-resend"   (if needed,
 //                                                       as often as needed)
 //   dst: {"type":"memory-assembled"}
+// Repeat handoffs (return_trip.cc): a source that says "return_cache": true in its prepare
+// gets "held_pages": N in "created"; when N > 0, the destination sends blob "held-pages" (N
+// page hashes of 16 bytes: its store's pages 0..N-1) after the presync's last signatures,
+// before the first "pages", and the source reads it as its pre-copy begins.
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +33,7 @@
 #include "memory/page.h"
 #include "memory/page_records.h"
 #include "memory/page_store.h"
+#include "memory/return_cache.h"
 #include "migrate/progress.h"
 #include "migrate/session.h"
 
@@ -56,6 +61,12 @@ class PrecopySender {
  public:
   PrecopySender(Session& session, int zstd_level) : session_(session), zstd_level_(zstd_level) {}
 
+  /// Before any round: the pages the destination's store holds already from its return
+  /// cache (memory/return_cache.h), in its store's order; they cross as references.
+  void hold_returned(const std::vector<memory::PageHash>& hashes);
+  /// Into `report`: how many pages the destination offered, and how many of them this
+  /// migration did not send because of that.
+  void count_returned(MemoryReport& report) const;
   /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
   /// stop rule says freeze; ends with "precopy-end".
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
@@ -73,22 +84,44 @@ class PrecopySender {
   Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,
                                         MemoryReport& report);
   uint32_t hold(const memory::PageHash& hash);
+  void note_returned(uint32_t index);
 
   Session& session_;
   int zstd_level_;
   std::unordered_map<memory::PageHash, uint32_t, memory::PageHashHasher> held_;  // hash -> store index
   std::vector<memory::PageHash> by_index_;
   std::unordered_map<uint64_t, memory::PageHash> last_read_;  // (pid, page) -> its last content
+  std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
 };
 
 /// Pages of the store that failed their hash: store index -> where the assembled images
 /// need it (fd, offset).
 using DamagedPages = std::map<uint32_t, std::vector<std::pair<int, off_t>>>;
 
+/// Where a state dir keeps the pages of containers that left (memory/return_cache.h).
+inline std::filesystem::path return_cache_dir(const std::filesystem::path& state_dir) {
+  return state_dir / "return-cache";
+}
+
+/// Destination: the hashes of the pages its store holds before round 1, as blob "held-pages".
+Status send_held_pages(Session& session, const std::vector<memory::PageHash>& held);
+/// Source: blob "held-pages" of `count` hashes, staged in `work_dir`.
+Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const std::filesystem::path& work_dir,
+                                                         uint64_t count);
+/// Source, once the destination committed: keeps the checkpoint's page images in
+/// `images_dir` for the container's return (docs/design.md, "Repeat handoffs"); a failure
+/// costs only that, and is logged.
+void keep_for_return(const std::filesystem::path& state_dir, const memory::ReturnCacheKey& key,
+                     const std::filesystem::path& images_dir);
+
 /// Destination side.
 class MemoryReceiver {
  public:
   static Result<MemoryReceiver> create(const std::filesystem::path& staging);
+
+  /// Before any round: puts the pages of `key`'s return cache entry into the store, and
+  /// returns their hashes in store order (for "held-pages").
+  Result<std::vector<memory::PageHash>> seed_from(const memory::ReturnCache& cache, const memory::ReturnCacheKey& key);
 
   /// Serves the pre-copy rounds up to "precopy-end"; true when the checkpoint's page
   /// images will then come separately (receive_frozen).

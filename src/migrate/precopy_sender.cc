@@ -138,6 +138,20 @@ uint32_t PrecopySender::hold(const memory::PageHash& hash) {
   return index;
 }
 
+void PrecopySender::hold_returned(const std::vector<memory::PageHash>& hashes) {
+  for (const memory::PageHash& hash : hashes) hold(hash);
+  returned_used_.assign(by_index_.size(), false);
+}
+
+void PrecopySender::note_returned(uint32_t index) {
+  if (index < returned_used_.size()) returned_used_[index] = true;
+}
+
+void PrecopySender::count_returned(MemoryReport& report) const {
+  report.return_cache_pages_offered = returned_used_.size();
+  report.return_cache_pages_used = std::count(returned_used_.begin(), returned_used_.end(), true);
+}
+
 Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress,
                                  MemoryReport& report) {
   report.mode = "pre-copy";
@@ -176,7 +190,8 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
       auto [seen, first_time] = last_read_.try_emplace(page_key(at.pid, at.vaddr), hash);
       bool changed = !first_time && !(seen->second == hash);
       seen->second = hash;
-      if (held_.contains(hash)) {
+      if (auto held = held_.find(hash); held != held_.end()) {
+        note_returned(held->second);
         ++round.pages_unchanged;
         return {};
       }
@@ -268,6 +283,7 @@ Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, memo
     }
     memory::PageHash hash = memory::hash_page(page);
     if (auto held = held_.find(hash); held != held_.end()) {
+      note_returned(held->second);
       ++report.frozen_pages_known;
       return records.known(held->second);
     }

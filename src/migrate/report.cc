@@ -37,7 +37,11 @@ nlohmann::json memory_json(const MemoryReport& memory) {
           {"frozen_pages_sent", memory.frozen_pages_sent},
           {"frozen_pages_known", memory.frozen_pages_known},
           {"frozen_pages_zero", memory.frozen_pages_zero},
-          {"frozen_pages_resent", memory.frozen_pages_resent}};
+          {"frozen_pages_resent", memory.frozen_pages_resent},
+          {"return_cache",
+           {{"pages_offered", memory.return_cache_pages_offered},
+            {"pages_avoided", memory.return_cache_pages_used},
+            {"bytes_avoided", memory.return_cache_pages_used * 4096}}}};
 }
 
 nlohmann::json compression_json(const std::vector<StreamCompression>& streams) {
@@ -105,8 +109,19 @@ nlohmann::json to_json(const MigrationReport& report) {
 
 namespace {
 
+std::string return_cache_text(const MemoryReport& memory) {
+  if (memory.return_cache_pages_offered == 0) return {};
+  char line[256];
+  std::snprintf(line, sizeof line, "  return cache: the destination held %llu pages from the container's last stay; "
+                "%llu not sent (%s)\n",
+                static_cast<unsigned long long>(memory.return_cache_pages_offered),
+                static_cast<unsigned long long>(memory.return_cache_pages_used),
+                base::human_bytes(memory.return_cache_pages_used * 4096).c_str());
+  return line;
+}
+
 std::string memory_text(const MemoryReport& memory) {
-  if (memory.mode != "pre-copy") return {};
+  if (memory.mode != "pre-copy") return return_cache_text(memory);
   std::string out;
   char line[256];
   for (size_t i = 0; i < memory.rounds.size(); ++i) {
@@ -127,7 +142,7 @@ std::string memory_text(const MemoryReport& memory) {
                 static_cast<unsigned long long>(memory.frozen_pages_known),
                 static_cast<unsigned long long>(memory.frozen_pages_zero),
                 static_cast<unsigned long long>(memory.frozen_pages_resent));
-  return out + line;
+  return out + line + return_cache_text(memory);
 }
 
 std::string mbit(double bytes_per_second) {

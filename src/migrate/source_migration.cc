@@ -205,6 +205,7 @@ class SourceMigration {
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
                     {"tcp", tcp_mode_name(request_.tcp)},
+                    {"return_cache", true},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
                       {"volume_bytes", volume_bytes(plan_)},
@@ -223,6 +224,7 @@ class SourceMigration {
     bool warm_kept = fields.boolean_or("warm", false);
     speaks_pages_ = fields.boolean_or("pages", false);
     std::string tcp = fields.string_or("tcp", "close");
+    held_pages_ = fields.count_or("held_pages", 0);
     if (Status read = fields.status(); !read) return read;
     // A destination from before --tcp ignores the field and would restore them closed.
     if (request_.tcp == TcpMode::Established && tcp != tcp_mode_name(TcpMode::Established))
@@ -230,6 +232,13 @@ class SourceMigration {
                                                 "(it did not confirm --tcp established)",
                         "upgrade dockmig there, or migrate with --tcp close (clients reconnect)");
     if (warm_ && !warm_kept) warm_.reset();  // the destination lost it
+    // More than the container could have is no return cache: a peer that would have the
+    // source hold that many hashes is refused.
+    uint64_t most = std::max<uint64_t>(2 * plan_.memory_bytes / memory::kPageSize, 65536);
+    if (held_pages_ > most || (held_pages_ > 0 && !speaks_pages_))
+      return make_error(ErrorCode::InvalidInput, "protocol: the destination says it holds " +
+                                                     std::to_string(held_pages_) + " pages of a container of at most " +
+                                                     std::to_string(most / 2));
     return {};
   }
 
@@ -255,6 +264,11 @@ class SourceMigration {
   Status precopy() {
     if (!speaks_pages_) return {};
     precopy_.emplace(*session_, request_.zstd_level);
+    if (held_pages_ > 0) {
+      Result<std::vector<memory::PageHash>> held = receive_held_pages(*session_, work_dir_, held_pages_);
+      if (!held) return std::move(held.error());
+      precopy_->hold_returned(*held);
+    }
     if (request_.memory_mode == MemoryMode::StopAndCopy) return precopy_->skip_rounds();
     return precopy_->run_rounds(plan_.container.pid, request_.precopy_target_seconds, report_.phase("precopy"),
                                 progress_, report_.memory);
@@ -357,6 +371,7 @@ class SourceMigration {
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });
     if (sent && precopy_) sent = precopy_->send_frozen(images, phase, progress_, report_.memory);
     if (!sent) return sent;
+    if (precopy_) precopy_->count_returned(report_.memory);
     if (!speaks_pages_) return {};
     // The phase ends when the destination holds everything, not when our socket took it.
     Result<json> staged = session_->expect("staged");
@@ -399,6 +414,8 @@ class SourceMigration {
     DOCKMIG_FAULT_POINT("source.before-record-commit", [this] { session_->cut(); });
     if (Status noted = advance_record(kCommitted); !noted)
       spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());
+    if (!request_.state_dir.empty())
+      keep_for_return(request_.state_dir, {plan_.container.name, plan_.container.image_id}, docker_checkpoint_dir());
     if (request_.keep_source) return {};
     Status removed = engine_->remove_container(plan_.container.id, /*force=*/false);
     if (!removed) return std::move(removed.error()).wrap("the container runs at the destination, "
@@ -546,6 +563,7 @@ class SourceMigration {
   std::optional<VolumeSender> volumes_;   // from the presync on
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
+  uint64_t held_pages_ = 0;  // in the destination's store from its return cache, named at the pre-copy's start
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross
   bool committed_ = false;

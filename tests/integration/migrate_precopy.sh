@@ -19,8 +19,10 @@ put_back_conf() {
 trap 'stop_agents; cleanup_containers; put_back_conf; rm -f "$report" "$errors"; rm -rf "$app_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
 conf_unchanged() { [ "$(cat "$conf" 2>/dev/null || echo absent)" = "$conf_before" ] && [ ! -e "$conf.dockmig-saved" ]; }
 "$TESTBED" rate 20mbit >/dev/null
-start_agent edge-a
-start_agent edge-b
+# Without return caches: the way back and the stop-and-copy hop must move the memory
+# itself here (migrate_return_trip.sh tests the cache).
+start_agent edge-a --store-budget 0
+start_agent edge-b --store-budget 0
 
 app_dir=$(mktemp -d)
 gcc -O2 -static -o "$app_dir/memwriter" "$(dirname "$0")/apps/memwriter.c" || fail "cannot build memwriter"

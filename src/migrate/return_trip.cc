@@ -1,0 +1,69 @@
+// Repeat handoffs (memory_sync.h, memory/return_cache.h): the source keeps the pages of
+// a container that left, and a destination the container comes back to names the pages it
+// still holds, so that they cross as references.
+#include <spdlog/spdlog.h>
+
+#include "memory/page_records.h"
+#include "migrate/memory_sync.h"
+#include "transfer/file_stream.h"
+#include "transfer/zstd_stream.h"
+
+namespace dockmig::migrate {
+
+namespace fs = std::filesystem;
+
+Status send_held_pages(Session& session, const std::vector<memory::PageHash>& held) {
+  PhaseReport unreported;  // the source counts this blob's bytes on its side
+  Progress quiet;
+  // Hashes do not compress: the lowest level costs nothing.
+  return session.send_stream("held-pages", unreported, quiet, 1, [&](transfer::ByteSink& sink) -> Status {
+    for (const memory::PageHash& hash : held) {
+      std::byte bytes[16];
+      std::memcpy(bytes, &hash.low, 8);
+      std::memcpy(bytes + 8, &hash.high, 8);
+      if (Status written = sink.write(bytes); !written) return written;
+    }
+    return sink.finish();
+  });
+}
+
+Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const fs::path& work_dir, uint64_t count) {
+  fs::path blob = work_dir / "held-pages.zst";
+  if (Status received = session.receive_blob_to_file("held-pages", blob); !received) return std::move(received.error());
+  Result<transfer::FileSource> file = transfer::FileSource::open(blob);
+  if (!file) return std::move(file.error());
+  transfer::ZstdDecompressSource hashes(*file);
+  std::vector<memory::PageHash> held;
+  held.reserve(count);
+  std::byte bytes[16];
+  for (;;) {
+    Result<bool> got = memory::read_exact(hashes, bytes);
+    if (!got) return std::move(got.error()).wrap("reading the destination's held pages");
+    if (!*got) break;
+    if (held.size() == count)
+      return make_error(ErrorCode::InvalidInput, "protocol: `held-pages` names more than the " +
+                                                     std::to_string(count) + " pages `created` announced");
+    memory::PageHash& hash = held.emplace_back();
+    std::memcpy(&hash.low, bytes, 8);
+    std::memcpy(&hash.high, bytes + 8, 8);
+  }
+  if (held.size() != count)
+    return make_error(ErrorCode::InvalidInput, "protocol: `held-pages` names " + std::to_string(held.size()) +
+                                                   " pages, `created` announced " + std::to_string(count));
+  std::error_code ignored;
+  fs::remove(blob, ignored);
+  return held;
+}
+
+void keep_for_return(const fs::path& state_dir, const memory::ReturnCacheKey& key, const fs::path& images_dir) {
+  std::vector<fs::path> images;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(images_dir, ec))
+    if (is_page_image(entry.path().filename().string())) images.push_back(entry.path());
+  std::sort(images.begin(), images.end());
+  if (ec || images.empty()) return spdlog::debug("no page images in `{}` to keep for the return", images_dir.string());
+  Status kept = memory::ReturnCache(return_cache_dir(state_dir)).keep(key, images);
+  if (!kept) spdlog::warn("the pages of `{}` are not kept for its return: {}", key.container, kept.error().describe());
+}
+
+}  // namespace dockmig::migrate
