@@ -282,7 +282,9 @@ class SourceMigration {
     held_policy_ = policy_to_hold(plan_.container.host_config);
     if (Status noted = open_record(); !noted) return noted;
     if (Status held = hold_restart_policy(*engine_, plan_.container.id, held_policy_); !held) return held;
-    bool small = !report_.memory.rounds.empty() && report_.memory.rounds.front().raw_bytes < kPageServerFromBytes;
+    // The pages round 1 read, not those it sent: on a return trip it sends few.
+    bool small = !report_.memory.rounds.empty() &&
+                 report_.memory.rounds.front().pages_read * memory::kPageSize < kPageServerFromBytes;
     const std::string& id = plan_.container.id;
     checkpoint::DumpRequest request{request_.criu,
                                     id,
