@@ -73,5 +73,31 @@ TEST_F(FrozenMemoryTest, APageNeverSentIsRefused) {
   EXPECT_NE(served.status.error().message.find("never sent"), std::string::npos) << served.status.error().message;
 }
 
+TEST_F(FrozenMemoryTest, PagesTheDestinationHeldFromItsReturnCacheCrossAsReferences) {
+  Bytes wire;
+  testing::append_message(wire, R"({"type":"memory-missing","indices":[0]})");
+  testing::append_message(wire, R"({"type":"memory-assembled"})");
+  std::vector<std::byte> page_a(memory::kPageSize, std::byte{'a'}), page_z(memory::kPageSize, std::byte{'z'});
+  MemoryReport report;
+  Served served = serve_from_peer(wire, [&](Session& session) {
+    PrecopySender sender(session, 3);
+    // Store entries 0 and 1: the checkpoint has the first, not the second.
+    sender.hold_returned({memory::hash_page(memory::PageView(page_a.data(), memory::kPageSize)),
+                          memory::hash_page(memory::PageView(page_z.data(), memory::kPageSize))});
+    PhaseReport phase;
+    Progress quiet;
+    Status sent = sender.skip_rounds();
+    if (sent) sent = sender.send_frozen(dir_, phase, quiet, report);
+    sender.count_returned(report);
+    return sent;
+  });
+  ASSERT_TRUE(served.status) << served.status.error().describe();
+  EXPECT_EQ(report.frozen_pages_known, 1u);
+  EXPECT_EQ(report.frozen_pages_sent, 1u);
+  EXPECT_EQ(report.return_cache_pages_offered, 2u);
+  EXPECT_EQ(report.return_cache_pages_used, 1u);
+  EXPECT_EQ(resend_blobs(served.reply), 1u);  // a damaged seeded page is sent from the checkpoint
+}
+
 }  // namespace
 }  // namespace dockmig::migrate

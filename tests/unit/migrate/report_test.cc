@@ -20,6 +20,19 @@ MigrationReport finished_report() {
   return report;
 }
 
+TEST(MigrationReport, SaysWhatTheReturnCacheAvoided) {
+  MigrationReport report = finished_report();
+  report.memory.mode = "pre-copy";
+  report.memory.return_cache_pages_offered = 12000;
+  report.memory.return_cache_pages_used = 11000;
+  nlohmann::json json = to_json(report);
+  EXPECT_EQ(json["memory"]["return_cache"]["pages_offered"], 12000);
+  EXPECT_EQ(json["memory"]["return_cache"]["pages_avoided"], 11000);
+  EXPECT_EQ(json["memory"]["return_cache"]["bytes_avoided"], 11000ull * 4096);
+  std::string text = to_text(report);
+  EXPECT_NE(text.find("return cache: the destination held 12000 pages"), std::string::npos) << text;
+}
+
 TEST(MigrationReport, PhaseReturnsTheSameEntryByName) {
   MigrationReport report;
   report.phase("image").seconds = 2;
