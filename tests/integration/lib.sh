@@ -203,3 +203,18 @@ migrate_pausing() {
   wait "$job"
   migrate_status=$(cat "$DOCKMIG_FAULT_DIR/migrate-status")
 }
+# build_memwriter DIR IMAGE: builds apps/memwriter.c in DIR into IMAGE on edge-a.
+build_memwriter() {
+  gcc -O2 -static -o "$1/memwriter" "$(dirname "$0")/apps/memwriter.c" || fail "cannot build memwriter"
+  printf 'FROM %s\nCOPY memwriter /memwriter\n' "$IMAGE_TINY" >"$1/Dockerfile"
+  DOCKER_BUILDKIT=0 dk edge-a build -q -t "$2" --label "$label" "$1" >/dev/null || fail "cannot build the memwriter image"
+}
+# memwriter_verified HOST CONTAINER: asks memwriter to check every page of its region
+# against what it wrote there (SIGUSR1); prints its answer: "ok PAGES WRITES", "bad page ..."
+# or "no answer".
+memwriter_verified() {
+  dk "$1" exec "$2" rm -f /tmp/verify
+  dk "$1" kill -s USR1 "$2" >/dev/null
+  wait_until 10 dk "$1" exec "$2" test -s /tmp/verify || { echo "no answer"; return; }
+  dk "$1" exec "$2" cat /tmp/verify
+}

@@ -33,10 +33,7 @@ trap 'stop_agents; stop_restarted_agent; cleanup_containers
 "$TESTBED" rate 100mbit >/dev/null
 start_agent edge-b
 
-gcc -O2 -static -o "$work/memwriter" "$(dirname "$0")/apps/memwriter.c" || fail "cannot build memwriter"
-printf 'FROM %s\nCOPY memwriter /memwriter\n' "$IMAGE_TINY" >"$work/Dockerfile"
-DOCKER_BUILDKIT=0 dk edge-a build -q -t "$memwriter_image" --label "$label" "$work" >/dev/null \
-  || fail "cannot build the memwriter image"
+build_memwriter "$work" "$memwriter_image"
 
 # A SIGTERM trap (which a namespace's init needs to see the signal at all) ends it with 0
 # and a last line, so `docker stop` proves the signal reached the restored process.

@@ -25,22 +25,13 @@ start_agent edge-a --store-budget 0
 start_agent edge-b --store-budget 0
 
 app_dir=$(mktemp -d)
-gcc -O2 -static -o "$app_dir/memwriter" "$(dirname "$0")/apps/memwriter.c" || fail "cannot build memwriter"
-printf 'FROM %s\nCOPY memwriter /memwriter\n' "$IMAGE_TINY" >"$app_dir/Dockerfile"
-DOCKER_BUILDKIT=0 dk edge-a build -q -t dockmig-test/memwriter:1 --label "$label" "$app_dir" >/dev/null \
-  || fail "cannot build the memwriter image"
+build_memwriter "$app_dir" dockmig-test/memwriter:1
 # 40 MiB: above the size from which the dump goes to CRIU's page server (32 MiB).
 mib=40 pages=$((40 * 256))
 dk edge-a run -d --name mig-precopy --label "$label" dockmig-test/memwriter:1 /memwriter $mib 50 >/dev/null
 wait_until 15 count_at_least edge-a mig-precopy 100 || fail "memwriter did not start writing"
 
-# verified HOST: asks the service to check its memory and prints its answer.
-verified() {
-  dk "$1" exec mig-precopy rm -f /tmp/verify
-  dk "$1" kill -s USR1 mig-precopy >/dev/null
-  wait_until 10 dk "$1" exec mig-precopy test -s /tmp/verify || { echo "no answer"; return; }
-  dk "$1" exec mig-precopy cat /tmp/verify
-}
+verified() { memwriter_verified "$1" mig-precopy; }
 memory_field() { field "['memory']$1"; }
 
 step "edge-a -> edge-b, pre-copy"

@@ -14,21 +14,12 @@ start_agent edge-a
 start_agent edge-b
 
 app_dir=$(mktemp -d)
-gcc -O2 -static -o "$app_dir/memwriter" "$(dirname "$0")/apps/memwriter.c" || fail "cannot build memwriter"
-printf 'FROM %s\nCOPY memwriter /memwriter\n' "$IMAGE_TINY" >"$app_dir/Dockerfile"
-DOCKER_BUILDKIT=0 dk edge-a build -q -t dockmig-test/memwriter:1 --label "$label" "$app_dir" >/dev/null \
-  || fail "cannot build the memwriter image"
+build_memwriter "$app_dir" dockmig-test/memwriter:1
 mib=48 pages=$((48 * 256))
 dk edge-a run -d --name mig-return --label "$label" dockmig-test/memwriter:1 /memwriter $mib 20 >/dev/null
 wait_until 15 count_at_least edge-a mig-return 20 || fail "memwriter did not start writing"
 
-# verified HOST: the service checks every page of its region against what it wrote there.
-verified() {
-  dk "$1" exec mig-return rm -f /tmp/verify
-  dk "$1" kill -s USR1 mig-return >/dev/null
-  wait_until 10 dk "$1" exec mig-return test -s /tmp/verify || { echo "no answer"; return; }
-  dk "$1" exec mig-return cat /tmp/verify
-}
+verified() { memwriter_verified "$1" mig-return; }
 cache_field() { field "['memory']['return_cache']['$1']"; }
 # hop FROM TO: migrates and checks that the service carried on, its memory intact.
 hop() {
