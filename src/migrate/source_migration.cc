@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/byte_units.h"
 #include "base/exception_boundary.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/docker_checkpoint.h"
@@ -232,13 +233,14 @@ class SourceMigration {
                                                 "(it did not confirm --tcp established)",
                         "upgrade dockmig there, or migrate with --tcp close (clients reconnect)");
     if (warm_ && !warm_kept) warm_.reset();  // the destination lost it
-    // More than the container could have is no return cache: a peer that would have the
-    // source hold that many hashes is refused.
-    uint64_t most = std::max<uint64_t>(2 * plan_.memory_bytes / memory::kPageSize, 65536);
+    // Far more than the container could have is no return cache: a peer that would have
+    // the source hold that many hashes is refused. The memory size is advice (0 when the
+    // stats failed), so the bound is loose: 16 GiB of pages at least.
+    uint64_t most = std::max<uint64_t>(4 * plan_.memory_bytes / memory::kPageSize, uint64_t{1} << 22);
     if (held_pages_ > most || (held_pages_ > 0 && !speaks_pages_))
       return make_error(ErrorCode::InvalidInput, "protocol: the destination says it holds " +
-                                                     std::to_string(held_pages_) + " pages of a container of at most " +
-                                                     std::to_string(most / 2));
+                                                     std::to_string(held_pages_) + " pages of a container of " +
+                                                     base::human_bytes(plan_.memory_bytes));
     return {};
   }
 
