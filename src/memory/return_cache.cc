@@ -33,7 +33,7 @@ constexpr const char* kLockFile = "lock";
 constexpr const char* kPartialPrefix = "partial-";
 
 struct Entry {
-  std::string container, image_id, dir;
+  std::string container, image, dir;
   uint64_t bytes = 0, pages = 0, used = 0;
 };
 
@@ -49,7 +49,7 @@ struct Index {
   }
   std::vector<Entry>::iterator find(const ReturnCacheKey& key) {
     return std::find_if(entries.begin(), entries.end(), [&](const Entry& entry) {
-      return entry.container == key.container && entry.image_id == key.image_id;
+      return entry.container == key.container && entry.image == key.image;
     });
   }
 };
@@ -119,7 +119,7 @@ std::optional<Index> parse_index(const std::string& text) {
     index.budget = parsed.at("budget").get<uint64_t>();
     index.clock = parsed.at("clock").get<uint64_t>();
     for (const json& item : parsed.at("entries"))
-      index.entries.push_back({item.at("container").get<std::string>(), item.at("image_id").get<std::string>(),
+      index.entries.push_back({item.at("container").get<std::string>(), item.at("image").get<std::string>(),
                                item.at("dir").get<std::string>(), item.at("bytes").get<uint64_t>(),
                                item.at("pages").get<uint64_t>(), item.at("used").get<uint64_t>()});
     return index;
@@ -131,7 +131,7 @@ std::optional<Index> parse_index(const std::string& text) {
 Status save_index(const fs::path& cache, const Index& index) {
   json entries = json::array();
   for (const Entry& entry : index.entries)
-    entries.push_back({{"container", entry.container}, {"image_id", entry.image_id}, {"dir", entry.dir},
+    entries.push_back({{"container", entry.container}, {"image", entry.image}, {"dir", entry.dir},
                        {"bytes", entry.bytes}, {"pages", entry.pages}, {"used", entry.used}});
   json text = {{"budget", index.budget}, {"clock", index.clock}, {"entries", entries}};
   return base::write_file_atomically(cache / kIndexFile, text.dump() + "\n");
@@ -272,7 +272,7 @@ Status ReturnCache::keep(const ReturnCacheKey& key, const std::vector<fs::path>&
   for (const fs::path& image : page_images) image_bytes += fs::file_size(image, ec);
   if (ec) return make_error(ErrorCode::Io, "keeping pages for the return: " + ec.message());
   uint64_t pages = image_bytes / kPageSize;
-  Entry entry{key.container, key.image_id, new_entry_dir(), image_bytes + pages * kHashBytes, pages, ++index.clock};
+  Entry entry{key.container, key.image, new_entry_dir(), image_bytes + pages * kHashBytes, pages, ++index.clock};
   if (entry.bytes <= index.budget) {
     // Under a name no index names until it is whole: a crash leaves a leftover to drop.
     fs::path partial = dir_ / (kPartialPrefix + entry.dir);

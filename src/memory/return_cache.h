@@ -22,10 +22,11 @@
 
 namespace dockmig::memory {
 
-/// Which container an entry is for: a different image means different memory.
+/// Which container an entry is for: a different image means different memory. `image`
+/// names the image the same way on every host (migrate/return_trip.h: its layers).
 struct ReturnCacheKey {
   std::string container;
-  std::string image_id;
+  std::string image;
 };
 
 /// What one use of an entry found.

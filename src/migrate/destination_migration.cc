@@ -330,7 +330,7 @@ class DestinationMigration {
   // A cache that cannot be read costs only the bytes it would have saved.
   std::vector<memory::PageHash> seed_from_return_cache() {
     if (!context_.return_cache || image_.id.empty()) return {};
-    Result<std::vector<memory::PageHash>> held = memory_->seed_from(*context_.return_cache, {name_, image_.id});
+    Result<std::vector<memory::PageHash>> held = memory_->seed_from(*context_.return_cache, {name_, return_image_key(image_.layers, image_.id)});
     if (!held) {
       spdlog::warn("migration {}: the return cache was not used: {}", id_, held.error().describe());
       return {};

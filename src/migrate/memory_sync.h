@@ -108,6 +108,10 @@ Status send_held_pages(Session& session, const std::vector<memory::PageHash>& he
 /// Source: blob "held-pages" of `count` hashes, staged in `work_dir`.
 Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const std::filesystem::path& work_dir,
                                                          uint64_t count);
+/// How the return cache names an image (memory::ReturnCacheKey::image): a digest of its
+/// layers (RootFS.Layers), which a host that took the image by its layers (another id, or
+/// the other image store) names alike; its id when the layers are not known.
+std::string return_image_key(const std::vector<std::string>& layers, const std::string& image_id);
 /// Source, once the destination committed: keeps the checkpoint's page images in
 /// `images_dir` for the container's return (docs/design.md, "Repeat handoffs"); a failure
 /// costs only that, and is logged.

@@ -1,6 +1,8 @@
 // Repeat handoffs (memory_sync.h, memory/return_cache.h): the source keeps the pages of
 // a container that left, and a destination the container comes back to names the pages it
 // still holds, so that they cross as references.
+#include <span>
+
 #include <spdlog/spdlog.h>
 
 #include "memory/page_records.h"
@@ -53,6 +55,16 @@ Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const
   std::error_code ignored;
   fs::remove(blob, ignored);
   return held;
+}
+
+std::string return_image_key(const std::vector<std::string>& layers, const std::string& image_id) {
+  if (layers.empty()) return image_id;
+  memory::StreamDigest digest;
+  for (const std::string& layer : layers) {
+    digest.update(std::as_bytes(std::span(layer.data(), layer.size())));
+    digest.update(std::as_bytes(std::span("\n", 1)));
+  }
+  return "layers:" + memory::to_hex(digest.digest());
 }
 
 void keep_for_return(const fs::path& state_dir, const memory::ReturnCacheKey& key, const fs::path& images_dir) {

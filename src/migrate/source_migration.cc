@@ -419,7 +419,9 @@ class SourceMigration {
     if (Status noted = advance_record(kCommitted); !noted)
       spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());
     if (!request_.state_dir.empty())
-      keep_for_return(request_.state_dir, {plan_.container.name, plan_.container.image_id}, docker_checkpoint_dir());
+      keep_for_return(request_.state_dir,
+                      {plan_.container.name, return_image_key(image_layer_digests(plan_), plan_.container.image_id)},
+                      docker_checkpoint_dir());
     if (request_.keep_source) return {};
     Status removed = engine_->remove_container(plan_.container.id, /*force=*/false);
     if (!removed) return std::move(removed.error()).wrap("the container runs at the destination, "
