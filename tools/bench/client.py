@@ -2,7 +2,7 @@
 """The benchmark's clients: one per workload, each outside the container, like a user.
 
     client.py WORKLOAD --addrs A[,B] --port P [--ready SECONDS] [--media FILE]
-    client.py ram-load --addrs A --port P
+    client.py ram-load --addrs A --port P [--ram-mib M --random-pct P --dirty-mib D]
 
 A client asks its service a small question again and again (every INTERVAL), each time
 on a new connection or datagram, and checks every answer against what it knows the
@@ -17,7 +17,11 @@ Workloads and what "the state continues" means:
   game   UDP moves of 4 players; the server's position of each player is the sum of the
          moves it acknowledged, and its tick never goes back
   ram    redis with 288 MiB of values, half random: INCR a counter (never goes back), and
-         GET a random 64 KiB value that the loader wrote (it must be unchanged)
+         GET a random 64 KiB value that the loader wrote (it must be unchanged). The size
+         and random share are options (--ram-mib, --random-pct). With --dirty-mib a writer
+         thread keeps rewriting that working set with random values (--dirty-rate MB/s)
+         on the source until the service answers at the destination; a dirty key read back
+         must hold a version between the last acknowledged and the last sent
   video  nginx: 32 KiB ranges of the media file in order, like a player at ~2.6 Mbit/s;
          every byte must match the file (--media)
   face   UDP frames of 240x180 grey; the service's count of processed frames never goes
@@ -31,6 +35,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 stop = False
@@ -141,8 +146,7 @@ class Game:
         return f"tick {tick}, {p} at {x},{y} after {aseq} moves"
 
 
-RAM_KEYS = 2304          # per half
-RAM_VALUE = 64 * 1024    # bytes: 2 x 2304 x 64 KiB = 288 MiB of values (resident >= 256 MiB)
+RAM_VALUE = 64 * 1024    # bytes per key
 RAM_SEED = 20170613
 
 
@@ -153,11 +157,123 @@ def ram_value(k, random_half):
     return (line * (RAM_VALUE // len(line) + 1))[:RAM_VALUE]
 
 
+def ram_layout(args):
+    """How many 64 KiB values are random (rand:K) and how many text (text:K): ram is 288 MiB,
+    half random, 2304 keys of each."""
+    keys = args.ram_mib * 1024 * 1024 // RAM_VALUE
+    rand = int(keys * args.random_pct / 100)
+    return rand, keys - rand
+
+
+def dirty_value(k, version):
+    """The dirtier's value of dirty:K at VERSION: a header naming both, then random bytes that
+    only they decide (so a value read back says which write it is, and can be checked)."""
+    head = f"dirty {k} {version:012d}\n".encode()
+    return head + random.Random(f"{RAM_SEED}-{k}-{version}").randbytes(RAM_VALUE - len(head))
+
+
+class Dirtier(threading.Thread):
+    """Rewrites dirty:K (K in the working set) with new random values at RATE bytes a second,
+    one SET at a time on a kept connection, to the source address only: it makes the
+    container dirty memory faster than the edge link carries it while the handoff runs, and
+    stops once the service answers at the destination (whose link it would fill).
+    issued[k] is the newest version sent, acked[k] the newest redis acknowledged: a value
+    read back must lie between the two."""
+
+    def __init__(self, addr, port, keys, rate):
+        super().__init__(daemon=True)
+        self.addr, self.port, self.keys, self.rate = addr, port, keys, rate
+        self.lock = threading.Lock()
+        self.issued, self.acked = [0] * keys, [0] * keys
+        self.recent = []          # the last keys acknowledged, newest last
+        self.writes, self.bytes, self.errors = 0, 0, 0
+        self.started = self.stopped_at = None
+        self.done = threading.Event()
+
+    def run(self):
+        self.started = pace_start = time.time()
+        paced = 0   # bytes written since pace_start
+        rng, sock, reader = random.Random(), None, None
+        while not self.done.is_set():
+            ahead = paced / self.rate - (time.time() - pace_start)
+            if ahead < -0.5:   # behind after a stall (the freeze): no burst to catch up
+                pace_start, paced, ahead = time.time(), 0, 0
+            if ahead > 0:
+                time.sleep(min(ahead, 0.1))
+                continue
+            k = rng.randrange(self.keys)
+            with self.lock:
+                self.issued[k] += 1
+                version = self.issued[k]
+            try:
+                if sock is None:
+                    sock = socket.create_connection((self.addr, self.port), timeout=5)
+                    reader = sock.makefile("rb")
+                sock.sendall(resp("SET", f"dirty:{k}", dirty_value(k, version)))
+                if not reader.readline().startswith(b"+OK"):
+                    raise OSError("SET not acknowledged")
+            except OSError:
+                self.errors += 1
+                if sock is not None:
+                    sock.close()
+                sock = None
+                time.sleep(0.1)
+                continue
+            with self.lock:
+                self.acked[k] = max(self.acked[k], version)
+                self.recent = (self.recent + [k])[-64:]
+            self.writes += 1
+            self.bytes += RAM_VALUE
+            paced += RAM_VALUE
+        self.stopped_at = time.time()
+        if sock is not None:
+            sock.close()
+
+    def stop(self):
+        if not self.done.is_set():
+            self.done.set()
+            self.join(timeout=10)
+
+    def check(self, addr, port):
+        """Reads one dirty key (one written lately, once the dirtier has stopped) and raises
+        StateLost unless it holds a version between the acknowledged and the newest sent."""
+        with self.lock:
+            k = random.choice(self.recent) if self.done.is_set() and self.recent else random.randrange(self.keys)
+            low = self.acked[k]
+        head = f"${RAM_VALUE}\r\n".encode()
+        got = tcp_ask(addr, port, resp("GET", f"dirty:{k}"), 1.0, want=len(head) + RAM_VALUE + 2)
+        if len(got) < len(head) + RAM_VALUE:
+            raise OSError(f"short answer to GET dirty:{k}")
+        value = got[len(head):len(head) + RAM_VALUE]
+        with self.lock:
+            high = self.issued[k]
+        try:
+            version = int(value.split(b"\n", 1)[0].split()[2])
+        except (IndexError, ValueError):
+            raise StateLost(f"dirty:{k} holds no value the dirtier wrote") from None
+        if not low <= version <= high or value != dirty_value(k, version):
+            raise StateLost(f"dirty:{k} holds version {version}; acknowledged {low}, newest sent {high}")
+
+    def summary(self):
+        end = self.stopped_at or time.time()
+        seconds = end - self.started if self.started else 0
+        return {"writes": self.writes, "mb": round(self.bytes / 1e6, 1), "seconds": round(seconds, 1),
+                "mb_per_s": round(self.bytes / 1e6 / seconds, 2) if seconds else 0, "errors": self.errors,
+                "keys": self.keys}
+
+
 class Ram:
     interval, timeout = 0.05, 0.2
 
     def __init__(self, args):
         self.port, self.counter, self.n = args.port, None, 0
+        self.rand_keys, _ = ram_layout(args)
+        self.addrs = args.addrs
+        self.dirtier = None
+        if args.dirty_mib and not args.ready:
+            self.dirtier = Dirtier(args.addrs[0], args.port, args.dirty_mib * 1024 * 1024 // RAM_VALUE,
+                                   args.dirty_rate * 1e6)
+            self.dirtier.start()
 
     def ask(self, addr):
         answer = tcp_ask(addr, self.port, resp("INCR", "bench:counter"), self.timeout, want=3)
@@ -168,32 +284,47 @@ class Ram:
             raise StateLost(f"counter went back from {self.counter} to {value}")
         self.counter = value
         self.n += 1
-        if self.n % 10 == 0:  # and a value the loader wrote, unchanged
-            k = random.randrange(RAM_KEYS)
+        if self.dirtier and addr != self.addrs[0]:
+            self.dirtier.stop()   # the service moved: the dirtier's job is done
+        if self.n % 10 == 0 and self.rand_keys:  # and a value the loader wrote, unchanged
+            k = random.randrange(self.rand_keys)
             head = f"${RAM_VALUE}\r\n".encode()
             got = tcp_ask(addr, self.port, resp("GET", f"rand:{k}"), 1.0, want=len(head) + RAM_VALUE + 2)
             if got[:len(head)] != head or got[len(head):len(head) + RAM_VALUE] != ram_value(k, True):
                 raise StateLost(f"rand:{k} is not the value the loader wrote")
+        if self.dirtier and self.n % 10 == 5:
+            self.dirtier.check(addr, self.port)
         return f"counter {value}"
+
+    def summary(self):
+        if not self.dirtier:
+            return {}
+        self.dirtier.stop()
+        return {"dirtier": self.dirtier.summary()}
 
 
 def ram_load(args):
-    """Fills redis with 288 MiB of values, half random (incompressible), half text."""
+    """Fills redis with --ram-mib of 64 KiB values, --random-pct of them random
+    (incompressible), the rest text, and the dirtier's working set (--dirty-mib) at version 0."""
+    rand, text = ram_layout(args)
+    dirty = args.dirty_mib * 1024 * 1024 // RAM_VALUE
+    values = [(f"rand:{k}", lambda k=k: ram_value(k, True)) for k in range(rand)]
+    values += [(f"text:{k}", lambda k=k: ram_value(k, False)) for k in range(text)]
+    values += [(f"dirty:{k}", lambda k=k: dirty_value(k, 0)) for k in range(dirty)]
     with socket.create_connection((args.addrs[0], args.port), timeout=30) as s:
         f = s.makefile("rb")
-        for half, prefix in ((True, "rand"), (False, "text")):
-            for k in range(RAM_KEYS):
-                s.sendall(resp("SET", f"{prefix}:{k}", ram_value(k, half)))
-                if k % 64 == 63 or k == RAM_KEYS - 1:
-                    for _ in range(64 if k % 64 == 63 else (k % 64) + 1):
-                        line = f.readline()
-                        if not line.startswith(b"+OK"):
-                            raise SystemExit(f"SET failed: {line!r}")
+        for start in range(0, len(values), 64):  # pipelined, 64 SETs before reading their answers
+            batch = values[start:start + 64]
+            s.sendall(b"".join(resp("SET", key, make()) for key, make in batch))
+            for _ in batch:
+                line = f.readline()
+                if not line.startswith(b"+OK"):
+                    raise SystemExit(f"SET failed: {line!r}")
         s.sendall(resp("INFO", "memory"))
         size = int(f.readline()[1:])
         info = f.read(size + 2).decode()
     rss = next(int(l.split(":")[1]) for l in info.splitlines() if l.startswith("used_memory_rss:"))
-    print(json.dumps({"loaded_bytes": 2 * RAM_KEYS * RAM_VALUE, "used_memory_rss": rss}))
+    print(json.dumps({"loaded_bytes": len(values) * RAM_VALUE, "used_memory_rss": rss}))
 
 
 class Video:
@@ -287,7 +418,7 @@ def run(args):
         "workload": args.workload, "answers": answers, "failures": failures, "answered_by": by_addr,
         "first_answer": first_ok, "last_answer": last_ok, "max_gap_seconds": round(max_gap, 3),
         "max_gap_started": gap_at, "state_ok": state_ok, "state_error": state_error,
-        "last_state": last_state,
+        "last_state": last_state, **(client.summary() if hasattr(client, "summary") else {}),
     }))
     return 0
 
@@ -299,6 +430,11 @@ def main():
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--ready", type=float, default=0, help="exit 0 at the first good answer; 1 after this many seconds")
     parser.add_argument("--media", help="video: the media file the server serves, to check every byte")
+    parser.add_argument("--ram-mib", type=int, default=288, help="ram: MiB of 64 KiB values the loader writes (288)")
+    parser.add_argument("--random-pct", type=float, default=50, help="ram: percent of them random, the rest text (50)")
+    parser.add_argument("--dirty-mib", type=int, default=0,
+                        help="ram: a working set of this many MiB that a writer keeps rewriting with random values")
+    parser.add_argument("--dirty-rate", type=float, default=6.0, help="ram: the writer's MB a second (6)")
     args = parser.parse_args()
     if args.workload == "ram-load":
         ram_load(args)

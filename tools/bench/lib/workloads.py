@@ -25,14 +25,20 @@ class Workload:
     cmd: list = field(default_factory=list)   # for the bed's images (idle)
     build: bool = True        # an image of tools/bench/images.sh
     paper: str = ""           # the papers' matching case
+    recipe: str = ""          # the images.sh recipe and client.py client, when not the name
+    client_opts: list = field(default_factory=list)   # client.py options (ram's size)
     _tag: str = ""
+
+    @property
+    def kind(self):
+        return self.recipe or self.name
 
     def image(self, bed):
         if not self.build:
             return bed.env["IMAGE_TINY"]
         if not self._tag:  # a hash of what the image is made from: a changed recipe is a new image
-            self._tag = run(["bash", IMAGES, "tag", self.name]).strip()
-        return f"{bed.env['REGISTRY']}/dockmig/bench-{self.name}:{self._tag}"
+            self._tag = run(["bash", IMAGES, "tag", self.kind]).strip()
+        return f"{bed.env['REGISTRY']}/dockmig/bench-{self.kind}:{self._tag}"
 
     def publish(self):
         return f"{self.port}:{self.inner_port or self.port}/{self.proto}"
@@ -48,6 +54,16 @@ WORKLOADS = {
                      paper="Machen game server"),
     "ram": Workload("ram", "redis-server holding 288 MiB of values, half random", 6379,
                     paper="Machen high RAM app"),
+    # ram at other sizes, mostly text: memory that grows while the random share stays 1/8
+    **{f"ram-{label}": Workload(f"ram-{label}", f"redis-server holding {label[:-1]} {label[-1].upper()}iB of values, "
+                                "1/8 random, 7/8 text", 6379, recipe="ram",
+                                client_opts=["--ram-mib", str(mib), "--random-pct", "12.5"], paper="Machen high RAM app")
+       for label, mib in (("256m", 256), ("512m", 512), ("1g", 1024))},
+    # ram that dirties memory faster than a 20 Mbps link carries it
+    "ram-dirty": Workload("ram-dirty", "redis-server, 128 MiB half random, and a 32 MiB working set the client "
+                          "rewrites with random values at 6 MB/s until the service moves", 6379, recipe="ram",
+                          client_opts=["--ram-mib", "128", "--random-pct", "50", "--dirty-mib", "32",
+                                       "--dirty-rate", "6"], paper="Machen high RAM app"),
     "video": Workload("video", "nginx streaming a 96 MiB media file, access log in the writable layer", 8081,
                       inner_port=80, paper="Machen video streaming"),
     "face": Workload("face", "Python + OpenCV Haar cascades on client frames (UDP)", 9000, proto="udp",
@@ -58,10 +74,9 @@ WORKLOADS = {
 def build_images(bed, names):
     """Builds the workload images on edge-a (from cached application layers) and pushes
     them to the bed's registry."""
-    for name in names:
-        if WORKLOADS[name].build:
-            log(f"image for {name}")
-            run(["bash", IMAGES, "image", name, bed.sock("edge-a"), bed.env["REGISTRY"]], timeout=3600)
+    for kind in dict.fromkeys(WORKLOADS[name].kind for name in names if WORKLOADS[name].build):
+        log(f"image for {kind}")
+        run(["bash", IMAGES, "image", kind, bed.sock("edge-a"), bed.env["REGISTRY"]], timeout=3600)
 
 
 def media_file():
@@ -74,7 +89,7 @@ def start_container(bed, wl, container):
 
 
 def client_args(bed, wl):
-    args = [wl.name, "--port", str(wl.port)]
+    args = [wl.kind, "--port", str(wl.port), *wl.client_opts]
     if wl.name == "video":
         args += ["--media", media_file()]
     return args
@@ -85,9 +100,9 @@ def wait_ready(bed, wl, seconds=60):
                         "--ready", str(seconds)], capture_output=True, text=True)
     if p.returncode != 0:
         raise BenchError(f"the {wl.name} service did not answer on edge-a: {p.stderr.strip()}")
-    if wl.name == "ram":
+    if wl.kind == "ram":
         loaded = json.loads(run([*ns("edge-a"), PYTHON, CLIENT, "ram-load", "--addrs", bed.addr("edge-a"),
-                                 "--port", str(wl.port)]))
+                                 "--port", str(wl.port), *wl.client_opts], timeout=1800))
         log(f"redis loaded: {loaded['loaded_bytes'] >> 20} MiB of values, resident {loaded['used_memory_rss'] >> 20} MiB")
 
 
