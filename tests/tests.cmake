@@ -6,6 +6,7 @@ find_package(GTest REQUIRED)
 include(GoogleTest)
 
 set(DOCKMIG_UNIT_TEST_SOURCES
+  tests/unit/base/byte_units_test.cc
   tests/unit/base/result_test.cc
   tests/unit/base/subprocess_test.cc
   tests/unit/faults/fault_points_test.cc

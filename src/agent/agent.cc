@@ -22,6 +22,7 @@
 #include "agent/incoming_link.h"
 #include "agent/slots.h"
 #include "agent/tokens.h"
+#include "base/byte_units.h"
 #include "base/exception_boundary.h"
 #include "docker/container_info.h"
 #include "migrate/destination_migration.h"
@@ -100,7 +101,7 @@ void recover_sources(const AgentOptions& options, std::shared_ptr<const migrate:
 // The pages of containers that left, for their return (memory/return_cache.h), on disk
 // under the state dir: reopened at each start, what is damaged dropped. Null with a budget of 0.
 Result<std::unique_ptr<memory::ReturnCache>> open_return_cache(const AgentOptions& options) {
-  Result<uint64_t> budget = memory::parse_byte_size(options.store_budget);
+  Result<uint64_t> budget = base::parse_byte_size(options.store_budget);
   if (!budget) return std::move(budget.error()).wrap("--store-budget");
   auto cache = std::make_unique<memory::ReturnCache>(migrate::return_cache_dir(options.state_dir));
   if (Status opened = cache->open(*budget); !opened) return std::move(opened.error()).wrap("the return cache");

@@ -5,11 +5,15 @@
 // its own earlier content.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
 #include <string>
+
+#include "dockmig/result.h"
 
 namespace dockmig::memory {
 
@@ -22,9 +26,17 @@ struct PageHash {
 };
 
 PageHash hash_page(PageView page);
+/// A hash as stored and sent (the return cache, blob `held-pages`): 16 bytes, the low
+/// then the high 64 bits, little-endian.
+inline constexpr size_t kPageHashBytes = 16;
+std::array<std::byte, kPageHashBytes> hash_bytes(const PageHash& hash);
+PageHash hash_from_bytes(std::span<const std::byte, kPageHashBytes> bytes);
 /// 32 hex digits.
 std::string to_hex(const PageHash& hash);
 bool is_zero_page(PageView page);
+/// Calls visit(page) for each page of `file` (CRIU's page images, and what is kept of
+/// them), in order; a file that is not a whole number of pages is an error.
+Status for_each_page_of_file(const std::filesystem::path& file, const std::function<Status(PageView)>& visit);
 
 struct PageHashHasher {
   size_t operator()(const PageHash& hash) const { return static_cast<size_t>(hash.low); }

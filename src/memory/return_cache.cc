@@ -26,7 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr size_t kHashBytes = 16;
 constexpr const char* kIndexFile = "index.json";
 constexpr const char* kHashesFile = "hashes";
 constexpr const char* kLockFile = "lock";
@@ -107,7 +106,7 @@ bool entry_intact(const fs::path& cache, const Entry& entry) {
     if (ec) return false;
   }
   uint64_t hash_bytes = fs::file_size(dir / kHashesFile, ec);
-  return !ec && image_bytes == entry.pages * kPageSize && hash_bytes == entry.pages * kHashBytes &&
+  return !ec && image_bytes == entry.pages * kPageSize && hash_bytes == entry.pages * kPageHashBytes &&
          entry.bytes == image_bytes + hash_bytes;
 }
 
@@ -185,20 +184,6 @@ void remove_dirs(const fs::path& cache, const std::vector<std::string>& dirs) {
   for (const std::string& dir : dirs) fs::remove_all(cache / dir, ec);
 }
 
-// Calls visit(page) for each page of a file of whole pages, in order.
-Status for_each_page(const fs::path& file, const std::function<Status(PageView)>& visit) {
-  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return make_error(ErrorCode::Io, "cannot open `" + file.string() + "`: " + std::strerror(errno));
-  std::vector<std::byte> buffer(256 * kPageSize);
-  for (;;) {
-    ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
-    if (got < 0) return make_error(ErrorCode::Io, "reading `" + file.string() + "`: " + std::strerror(errno));
-    if (got == 0) return {};
-    for (ssize_t at = 0; at + static_cast<ssize_t>(kPageSize) <= got; at += kPageSize)
-      if (Status visited = visit(PageView(buffer.data() + at, kPageSize)); !visited) return visited;
-  }
-}
-
 // A hard link where the images are on the same file system (nothing is copied; CRIU
 // never rewrites an image), a copy where not. Docker's checkpoint dir may hold symlinks.
 Status link_or_copy(const fs::path& image, const fs::path& target) {
@@ -222,25 +207,22 @@ Result<uint64_t> fill_entry(const fs::path& dir, const std::vector<fs::path>& pa
   for (const fs::path& image : page_images) {
     fs::path kept = dir / image.filename();
     if (Status linked = link_or_copy(image, kept); !linked) return std::move(linked.error());
-    Status hashed = for_each_page(kept, [&](PageView page) -> Status {
-      PageHash hash = hash_page(page);
-      hashes.append(reinterpret_cast<const char*>(&hash.low), sizeof hash.low);
-      hashes.append(reinterpret_cast<const char*>(&hash.high), sizeof hash.high);
+    Status hashed = for_each_page_of_file(kept, [&](PageView page) -> Status {
+      std::array<std::byte, kPageHashBytes> bytes = hash_bytes(hash_page(page));
+      hashes.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       return {};
     });
     if (!hashed) return std::move(hashed.error());
   }
   if (Status written = base::write_file_atomically(dir / kHashesFile, hashes); !written) return std::move(written.error());
-  return hashes.size() / kHashBytes;
+  return hashes.size() / kPageHashBytes;
 }
 
 Result<std::vector<PageHash>> read_hashes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::vector<PageHash> hashes;
-  PageHash hash;
-  while (in.read(reinterpret_cast<char*>(&hash.low), sizeof hash.low) &&
-         in.read(reinterpret_cast<char*>(&hash.high), sizeof hash.high))
-    hashes.push_back(hash);
+  std::array<std::byte, kPageHashBytes> bytes;
+  while (in.read(reinterpret_cast<char*>(bytes.data()), bytes.size())) hashes.push_back(hash_from_bytes(bytes));
   if (!in.eof()) return make_error(ErrorCode::Io, "cannot read `" + file.string() + "`");
   return hashes;
 }
@@ -272,7 +254,7 @@ Status ReturnCache::keep(const ReturnCacheKey& key, const std::vector<fs::path>&
   for (const fs::path& image : page_images) image_bytes += fs::file_size(image, ec);
   if (ec) return make_error(ErrorCode::Io, "keeping pages for the return: " + ec.message());
   uint64_t pages = image_bytes / kPageSize;
-  Entry entry{key.container, key.image, new_entry_dir(), image_bytes + pages * kHashBytes, pages, ++index.clock};
+  Entry entry{key.container, key.image, new_entry_dir(), image_bytes + pages * kPageHashBytes, pages, ++index.clock};
   if (entry.bytes <= index.budget) {
     // Under a name no index names until it is whole: a crash leaves a leftover to drop.
     fs::path partial = dir_ / (kPartialPrefix + entry.dir);
@@ -306,7 +288,7 @@ Result<ReturnCacheUse> ReturnCache::replay(const ReturnCacheKey& key,
   std::unordered_set<PageHash, PageHashHasher> seen;
   size_t at = 0;
   for (const fs::path& image : entry_images(dir)) {
-    Status read = for_each_page(image, [&](PageView page) -> Status {
+    Status read = for_each_page_of_file(image, [&](PageView page) -> Status {
       if (at >= hashes->size()) return make_error(ErrorCode::Io, "the return cache's `" + dir.string() + "` changed");
       const PageHash& expected = (*hashes)[at++];
       if (is_zero_page(page)) return {};
@@ -332,26 +314,6 @@ Result<uint64_t> ReturnCache::bytes_used() const {
   Result<DirLock> lock = DirLock::take(dir_);
   if (!lock) return std::move(lock.error());
   return load_index(dir_).bytes();
-}
-
-Result<uint64_t> parse_byte_size(const std::string& text) {
-  static const std::regex kSize("([0-9]{1,20})([KMGT]?)(i?B)?", std::regex::icase);
-  std::smatch match;
-  auto refuse = [&] {
-    return make_error(ErrorCode::InvalidInput, "`" + text + "` is not a size",
-                      "give bytes, or a number with K, M, G or T (powers of 1024), e.g. 512M");
-  };
-  if (!std::regex_match(text, match, kSize)) return refuse();
-  uint64_t number = 0;
-  try {
-    number = std::stoull(match[1].str());
-  } catch (const std::exception&) {
-    return refuse();
-  }
-  int shift = 0;
-  if (match[2].length() > 0) shift = 10 * (1 + static_cast<int>(std::string("KMGT").find(std::toupper(match[2].str()[0]))));
-  if (shift > 0 && number > (UINT64_MAX >> shift)) return refuse();
-  return number << shift;
 }
 
 }  // namespace dockmig::memory

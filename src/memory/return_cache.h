@@ -3,7 +3,7 @@
 // the container's memory, and only what changed since has to cross the link.
 //
 // A cache entry is the page images of the last checkpoint dumped here for one container
-// (by name and image id), hard-linked (or copied) into <dir>/<entry>/, and beside them
+// (by name and image), hard-linked (or copied) into <dir>/<entry>/, and beside them
 // `hashes`: the 16-byte hash of each of their pages, in order. <dir>/index.json lists the
 // entries, their sizes and when each was last used; whole entries are evicted, least
 // recently used first, while the cache is over its budget. Nothing in it is trusted: an
@@ -63,9 +63,5 @@ class ReturnCache {
  private:
   std::filesystem::path dir_;
 };
-
-/// "512M", "2G", "1048576", "0": bytes, with an optional K/M/G/T suffix (powers of 1024,
-/// an optional trailing "B" or "iB").
-Result<uint64_t> parse_byte_size(const std::string& text);
 
 }  // namespace dockmig::memory

@@ -55,6 +55,8 @@ inline constexpr size_t kMissingPerMessage = 65536;
 
 /// Whether a checkpoint file is one of CRIU's page images (the memory itself).
 bool is_page_image(const std::string& file_name);
+/// The names of the page images in `dir`, sorted; none if it cannot be read.
+std::vector<std::string> page_images(const std::filesystem::path& dir);
 
 /// Source side: what the destination's page store holds, round after round.
 class PrecopySender {

@@ -3,16 +3,12 @@
 // container_memory.h: the pages written, where the kernel can track writes, else all of
 // it), leaving out those written again before it reads them. Each round sends the pages
 // whose content the destination does not hold yet.
-#include <fcntl.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "base/byte_units.h"
-#include "base/unique_fd.h"
 #include "memory/page_records.h"
 #include "memory/container_memory.h"
 #include "migrate/memory_sync.h"
@@ -29,34 +25,6 @@ constexpr uint64_t kSmallRoundBytes = 64 * 1024;    // left after the freeze: no
 constexpr uint64_t kRateSampleBytes = 256 * 1024;   // rounds smaller than this measure no rate
 
 uint64_t page_key(int pid, uint64_t vaddr) { return (static_cast<uint64_t>(pid) << 36) ^ (vaddr / memory::kPageSize); }
-
-std::vector<std::string> page_images(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (is_page_image(entry.path().filename().string())) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// Calls visit(page) for each page of a page image, in order.
-template <class Visit>
-Status for_each_image_page(const fs::path& file, Visit visit) {
-  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return make_error(ErrorCode::Io, "cannot open `" + file.string() + "`: " + std::strerror(errno));
-  std::vector<std::byte> buffer(256 * memory::kPageSize);
-  for (;;) {
-    ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
-    if (got < 0) return make_error(ErrorCode::Io, "reading `" + file.string() + "`: " + std::strerror(errno));
-    if (got == 0) return {};
-    if (got % memory::kPageSize != 0)
-      return make_error(ErrorCode::ToolFailed, "`" + file.string() + "` is not a whole number of pages");
-    for (ssize_t at = 0; at < got; at += memory::kPageSize) {
-      Status visited = visit(memory::PageView(buffer.data() + at, memory::kPageSize));
-      if (!visited) return visited;
-    }
-  }
-}
 
 // A further round is worth its bytes only when it cuts what crosses after the freeze by at
 // least a fifth of what it sends: downtime counts several times the handoff's length.
@@ -115,6 +83,15 @@ std::optional<std::string> stop_by_last_rounds(const std::vector<PrecopyRound>& 
 
 bool is_page_image(const std::string& file_name) {
   return file_name.starts_with("pages-") && file_name.ends_with(".img");
+}
+
+std::vector<std::string> page_images(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (is_page_image(entry.path().filename().string())) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& rounds, double target_seconds,
@@ -275,7 +252,7 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
 Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, memory::PageRecordWriter& records,
                                                      MemoryReport& report) {
   memory::StreamDigest digest;
-  Status encoded = for_each_image_page(image, [&](memory::PageView page) -> Status {
+  Status encoded = memory::for_each_page_of_file(image, [&](memory::PageView page) -> Status {
     digest.update(page);
     if (memory::is_zero_page(page)) {
       ++report.frozen_pages_zero;
@@ -310,7 +287,7 @@ Status PrecopySender::resend(const fs::path& images_dir, const std::vector<std::
     wanted.emplace(order.back(), std::vector<std::byte>());
   }
   for (const std::string& name : images) {
-    Status scanned = for_each_image_page(images_dir / name, [&](memory::PageView page) -> Status {
+    Status scanned = memory::for_each_page_of_file(images_dir / name, [&](memory::PageView page) -> Status {
       if (auto it = wanted.find(memory::hash_page(page)); it != wanted.end() && it->second.empty())
         it->second.assign(page.begin(), page.end());
       return {};

@@ -20,10 +20,7 @@ Status send_held_pages(Session& session, const std::vector<memory::PageHash>& he
   // Hashes do not compress: the lowest level costs nothing.
   return session.send_stream("held-pages", unreported, quiet, 1, [&](transfer::ByteSink& sink) -> Status {
     for (const memory::PageHash& hash : held) {
-      std::byte bytes[16];
-      std::memcpy(bytes, &hash.low, 8);
-      std::memcpy(bytes + 8, &hash.high, 8);
-      if (Status written = sink.write(bytes); !written) return written;
+      if (Status written = sink.write(memory::hash_bytes(hash)); !written) return written;
     }
     return sink.finish();
   });
@@ -37,7 +34,7 @@ Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const
   transfer::ZstdDecompressSource hashes(*file);
   std::vector<memory::PageHash> held;
   held.reserve(count);
-  std::byte bytes[16];
+  std::array<std::byte, memory::kPageHashBytes> bytes;
   for (;;) {
     Result<bool> got = memory::read_exact(hashes, bytes);
     if (!got) return std::move(got.error()).wrap("reading the destination's held pages");
@@ -45,9 +42,7 @@ Result<std::vector<memory::PageHash>> receive_held_pages(Session& session, const
     if (held.size() == count)
       return make_error(ErrorCode::InvalidInput, "protocol: `held-pages` names more than the " +
                                                      std::to_string(count) + " pages `created` announced");
-    memory::PageHash& hash = held.emplace_back();
-    std::memcpy(&hash.low, bytes, 8);
-    std::memcpy(&hash.high, bytes + 8, 8);
+    held.push_back(memory::hash_from_bytes(bytes));
   }
   if (held.size() != count)
     return make_error(ErrorCode::InvalidInput, "protocol: `held-pages` names " + std::to_string(held.size()) +
@@ -69,11 +64,8 @@ std::string return_image_key(const std::vector<std::string>& layers, const std::
 
 void keep_for_return(const fs::path& state_dir, const memory::ReturnCacheKey& key, const fs::path& images_dir) {
   std::vector<fs::path> images;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(images_dir, ec))
-    if (is_page_image(entry.path().filename().string())) images.push_back(entry.path());
-  std::sort(images.begin(), images.end());
-  if (ec || images.empty()) return spdlog::debug("no page images in `{}` to keep for the return", images_dir.string());
+  for (const std::string& name : page_images(images_dir)) images.push_back(images_dir / name);
+  if (images.empty()) return spdlog::debug("no page images in `{}` to keep for the return", images_dir.string());
   Status kept = memory::ReturnCache(return_cache_dir(state_dir)).keep(key, images);
   if (!kept) spdlog::warn("the pages of `{}` are not kept for its return: {}", key.container, kept.error().describe());
 }
