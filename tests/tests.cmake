@@ -46,6 +46,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/runc_criu_config_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
+  tests/unit/memory/page_index_test.cc
   tests/unit/memory/write_tracker_test.cc
   tests/unit/memory/return_cache_test.cc
 )

@@ -25,12 +25,13 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "dockmig/migration.h"
 #include "memory/container_memory.h"
 #include "memory/page.h"
+#include "memory/page_index.h"
 #include "memory/page_records.h"
 #include "memory/page_store.h"
 #include "memory/return_cache.h"
@@ -90,9 +91,8 @@ class PrecopySender {
 
   Session& session_;
   int zstd_level_;
-  std::unordered_map<memory::PageHash, uint32_t, memory::PageHashHasher> held_;  // hash -> store index
-  std::vector<memory::PageHash> by_index_;
-  std::unordered_map<uint64_t, memory::PageHash> last_read_;  // (pid, page) -> its last content
+  memory::HeldPages held_;
+  memory::PageAddressSet read_before_;  // (pid, page) that a round has read
   std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
 };
 

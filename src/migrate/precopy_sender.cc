@@ -5,6 +5,7 @@
 // whose content the destination does not hold yet.
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -108,16 +109,11 @@ std::optional<std::string> precopy_stop_reason(const std::vector<PrecopyRound>& 
   return std::nullopt;
 }
 
-uint32_t PrecopySender::hold(const memory::PageHash& hash) {
-  uint32_t index = static_cast<uint32_t>(by_index_.size());
-  held_.emplace(hash, index);
-  by_index_.push_back(hash);
-  return index;
-}
+uint32_t PrecopySender::hold(const memory::PageHash& hash) { return held_.add(hash); }
 
 void PrecopySender::hold_returned(const std::vector<memory::PageHash>& hashes) {
   for (const memory::PageHash& hash : hashes) hold(hash);
-  returned_used_.assign(by_index_.size(), false);
+  returned_used_.assign(held_.size(), false);
 }
 
 void PrecopySender::note_returned(uint32_t index) {
@@ -164,15 +160,14 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
     auto visit = [&](const memory::PageAddress& at, memory::PageView page) -> Status {
       if (memory::is_zero_page(page)) return {};
       memory::PageHash hash = memory::hash_page(page);
-      auto [seen, first_time] = last_read_.try_emplace(page_key(at.pid, at.vaddr), hash);
-      bool changed = !first_time && !(seen->second == hash);
-      seen->second = hash;
-      if (auto held = held_.find(hash); held != held_.end()) {
-        note_returned(held->second);
+      bool read_before = !read_before_.insert(page_key(at.pid, at.vaddr));
+      if (std::optional<uint32_t> held = held_.find(hash)) {
+        note_returned(*held);
         ++round.pages_unchanged;
         return {};
       }
-      if (changed) ++round.pages_redirtied;
+      // Every page a round read is held by now: a new content here is a page written since.
+      if (read_before) ++round.pages_redirtied;
       ++round.pages_sent;
       hold(hash);
       return sink.write(page);
@@ -241,7 +236,7 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
                                                      std::to_string(indices.size()) + " pages; at most " +
                                                      std::to_string(kMissingPerMessage) + " at a time");
     asked_again += indices.size();
-    if (asked_again > by_index_.size())
+    if (asked_again > held_.size())
       return make_error(ErrorCode::InvalidInput, "protocol: the destination asked again for more pages than were sent");
     sent = resend(images_dir, images, indices, phase, progress, report);
     if (!sent) return sent;
@@ -259,10 +254,10 @@ Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, memo
       return records.zero();
     }
     memory::PageHash hash = memory::hash_page(page);
-    if (auto held = held_.find(hash); held != held_.end()) {
-      note_returned(held->second);
+    if (std::optional<uint32_t> held = held_.find(hash)) {
+      note_returned(*held);
       ++report.frozen_pages_known;
-      return records.known(held->second);
+      return records.known(*held);
     }
     ++report.frozen_pages_sent;
     hold(hash);
@@ -280,10 +275,10 @@ Status PrecopySender::resend(const fs::path& images_dir, const std::vector<std::
   std::unordered_map<memory::PageHash, std::vector<std::byte>, memory::PageHashHasher> wanted;
   std::vector<memory::PageHash> order;
   for (const json& index : indices) {
-    if (!index.is_number_unsigned() || index.get<uint64_t>() >= by_index_.size())
+    if (!index.is_number_unsigned() || index.get<uint64_t>() >= held_.size())
       return make_error(ErrorCode::InvalidInput, "the destination asked again for page " + index.dump() +
                                                      ", which was never sent");
-    order.push_back(by_index_[index.get<size_t>()]);
+    order.push_back(held_.at(index.get<uint32_t>()));
     wanted.emplace(order.back(), std::vector<std::byte>());
   }
   for (const std::string& name : images) {
