@@ -8,11 +8,12 @@
 #      dockerd, containerd and runc find first on PATH. Bookworm's CRIU 3.17 and trixie's
 #      4.1 fail on this kernel (docs/testbed.md), and 4.2 needs glibc 2.38, so it runs
 #      with its own loader and libraries instead of a partial distribution upgrade.
-#      The forky package index is read into a private apt state: the host's apt
+#      A newer Debian's package index is read into a private apt state: the host's apt
 #      sources are never changed.
 #   3. Docker 28.5 (docker.io, containerd 2.1, runc 1.3) from forky in /opt/docker-28.5,
-#      for the test bed's edges that run it (`testbed up --docker edge-b=28.5`); the
-#      host's own dockerd stays Debian 12's 20.10.
+#      and Docker 26.1 (containerd 1.7, runc 1.1) from trixie in /opt/docker-26.1, for the
+#      test bed's edges that run them (`testbed up --docker edge-b=28.5`); the host's own
+#      dockerd stays Debian 12's 20.10.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=/var/cache/dockmig
@@ -20,11 +21,9 @@ criu_packages=$repo/tools/criu/forky-packages
 criu_version=$(sed -n 's/^criu=//p' "$criu_packages")
 criu_prefix=$repo/third_party/criu/prefix
 criu_wrapper=$repo/third_party/criu/bin/criu
-docker_packages=$repo/tools/docker/forky-packages
-docker_version=$(sed -n 's/^docker.io=//p' "$docker_packages")
-docker_prefix=/opt/docker-28.5
-apt_state=$cache/apt-forky
-debs=$cache/debs
+# The private Docker releases, RELEASE SUITE: the packages of tools/docker/SUITE-packages
+# in /opt/docker-RELEASE.
+private_dockers=("28.5 forky" "26.1 trixie")
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -38,7 +37,7 @@ packages=(
   docker.io docker-registry containerd runc
   etcd-server etcd-client   # the fleet's store (docs/fleet.md); the bed runs one in its cloud
   iproute2 iptables kmod procps psmisc util-linux curl zstd python3
-  busybox-static debootstrap patchelf   # patchelf: Docker 28.5's runc (below)
+  busybox-static debootstrap patchelf   # patchelf: the private Dockers' runc (below)
   clang libclang-rt-14-dev   # tests/fuzz: libFuzzer, with ASan and UBSan
   gnuplot-nox podman   # tools/bench: the chart, and Podman as a peer to compare with
 )
@@ -62,62 +61,85 @@ criu_works() {
   [ -x "$criu_wrapper" ] && "$criu_wrapper" --version 2>/dev/null | grep -q "Version: ${criu_version%%-*}"
 }
 
+# docker_works PREFIX VERSION: that prefix's dockerd says VERSION and its runc runs.
 docker_works() {
-  [ -x "$docker_prefix/bin/dockerd" ] && [ -x "$docker_prefix/bin/runc" ] &&
-    "$docker_prefix/bin/dockerd" --version 2>/dev/null | grep -q "version ${docker_version%%+*}" &&
-    "$docker_prefix/bin/runc" --version >/dev/null 2>&1
+  local prefix=$1 version=$2
+  [ -x "$prefix/bin/dockerd" ] && [ -x "$prefix/bin/runc" ] &&
+    "$prefix/bin/dockerd" --version 2>/dev/null | grep -q "version ${version%%+*}" &&
+    "$prefix/bin/runc" --version >/dev/null 2>&1
 }
 
-# The forky package index, read into a private apt state (the host's sources untouched).
-forky_apt_setup() {
-  mkdir -p "$apt_state/lists/partial" "$apt_state/archives/partial" "$debs" "$apt_state/none"
-  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: forky" "Components: main" \
-    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$apt_state/forky.sources"
-  apt_forky=(
+# suite_sources SUITE: deb822 sources of one Debian suite; a released one (trixie) with
+# its point-release updates and security fixes, as a host of that release has them.
+suite_sources() {
+  local suites=$1 security=""
+  [ "$1" = forky ] || { suites="$1 $1-updates" security=1; }
+  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: $suites" "Components: main" \
+    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+  [ -z "$security" ] || printf '%s\n' "" "Types: deb" "URIs: http://deb.debian.org/debian-security" \
+    "Suites: $1-security" "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+}
+
+# suite_apt SUITE: SUITE's package index, read into a private apt state (the host's
+# sources untouched); sets apt_suite to the apt-get options that use it.
+suite_apt() {
+  local apt_state=$cache/apt-$1
+  mkdir -p "$apt_state/lists/partial" "$apt_state/archives/partial" "$apt_state/none"
+  apt_suite=(
     -o "Dir::Etc::SourceList=$apt_state/empty.list" -o "Dir::Etc::SourceParts=$apt_state/none"
     -o "Dir::State::Lists=$apt_state/lists"
     -o "Dir::Cache::Archives=$apt_state/archives" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
-    -o "APT::Default-Release=forky" -o "APT::Sandbox::User=root"
+    -o "APT::Sandbox::User=root"
   )
   # deb822 sources can only come from a sourceparts directory.
   touch "$apt_state/empty.list"
-  cp "$apt_state/forky.sources" "$apt_state/none/forky.sources"
+  suite_sources "$1" >"$apt_state/none/$1.sources"
 }
 
-# deb_of PACKAGE: the cached .deb of NAME=VERSION, or the newest cached one of NAME.
+# Each suite's .debs in a directory of its own: an unversioned line takes the newest
+# cached .deb of its name, which must be that suite's (trixie's libc6 is not forky's).
+debs_of() { echo "$cache/debs/$1"; }
+
+# deb_of SUITE PACKAGE: the cached .deb of NAME=VERSION, or the newest cached one of NAME.
 deb_of() {
-  if [[ $1 == *=* ]]; then
-    local name=${1%%=*} version=${1#*=}
+  local debs
+  debs=$(debs_of "$1")
+  if [[ $2 == *=* ]]; then
+    local name=${2%%=*} version=${2#*=}
     ls "$debs/${name}_${version/:/%3a}"_amd64.deb 2>/dev/null
   else
-    ls -t "$debs/$1"_*.deb 2>/dev/null | head -n1
+    ls -t "$debs/$2"_*.deb 2>/dev/null | head -n1
   fi
 }
 
-# fetch_debs WHAT PACKAGES...: download from forky what the cache lacks.
+# fetch_debs WHAT SUITE PACKAGES...: download from SUITE what the cache lacks.
 fetch_debs() {
-  local what=$1 p missing=0; shift
-  for p in "$@"; do [ -n "$(deb_of "$p")" ] || missing=1; done
+  local what=$1 suite=$2 p missing=0; shift 2
+  for p in "$@"; do [ -n "$(deb_of "$suite" "$p")" ] || missing=1; done
   [ $missing -eq 1 ] || return 0
-  forky_apt_setup
-  apt-get "${apt_forky[@]}" update -qq || die "could not read the forky package index from deb.debian.org"
-  (cd "$debs" && apt-get "${apt_forky[@]}" download -qq "$@") \
-    || die "could not download $what from forky; if a version is gone, update its line in tools/*/forky-packages"
+  suite_apt "$suite"
+  mkdir -p "$(debs_of "$suite")"
+  apt-get "${apt_suite[@]}" update -qq || die "could not read the $suite package index from deb.debian.org"
+  (cd "$(debs_of "$suite")" && apt-get "${apt_suite[@]}" download -qq "$@") \
+    || die "could not download $what from $suite; if a version is gone, update its line in tools/*/$suite-packages"
 }
 
-# unpack_debs PREFIX PACKAGES...: a fresh PREFIX with every package's .deb unpacked in it.
+# unpack_debs SUITE PREFIX PACKAGES...: a fresh PREFIX with every package's .deb unpacked in it.
 unpack_debs() {
-  local prefix=$1 p; shift
+  local suite=$1 prefix=$2 p; shift 2
   rm -rf "$prefix" && mkdir -p "$prefix"
-  for p in "$@"; do dpkg -x "$(deb_of "$p")" "$prefix"; done
+  for p in "$@"; do dpkg -x "$(deb_of "$suite" "$p")" "$prefix"; done
 }
+
+# package_list FILE: the packages of a list, one a line, without comments.
+package_list() { grep -v -e '^#' -e '^$' "$1"; }
 
 install_criu() {
   say "installing CRIU $criu_version privately into $criu_prefix"
   local packages
-  mapfile -t packages < <(grep -v -e '^#' -e '^$' "$criu_packages")
-  fetch_debs "criu=$criu_version and its libraries" "${packages[@]}"
-  unpack_debs "$criu_prefix" "${packages[@]}"
+  mapfile -t packages < <(package_list "$criu_packages")
+  fetch_debs "criu=$criu_version and its libraries" forky "${packages[@]}"
+  unpack_debs forky "$criu_prefix" "${packages[@]}"
   mkdir -p "$(dirname "$criu_wrapper")"
   printf '%s\n' '#!/bin/sh' "# CRIU $criu_version with its own glibc and libraries (made by tools/setup.sh)." \
     "lib=$criu_prefix/usr/lib/x86_64-linux-gnu" \
@@ -127,25 +149,38 @@ install_criu() {
   criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
 }
 
-# Docker 28.5's daemons in $docker_prefix/bin, the directory the bed puts first on an
-# edge's PATH. runc re-executes itself (/proc/self/exe), so it cannot run through a loader
-# wrapper like CRIU's: its ELF interpreter and rpath point into the prefix instead.
+# install_docker PREFIX SUITE VERSION PACKAGES...: a Docker release's daemons in
+# PREFIX/bin, the directory the bed puts first on an edge's PATH. runc needs a newer glibc
+# than the host's and re-executes itself (/proc/self/exe), so it cannot run through a
+# loader wrapper like CRIU's: its ELF interpreter and rpath point into the prefix instead.
 install_docker() {
-  say "installing Docker $docker_version privately into $docker_prefix"
-  local packages tool lib=$docker_prefix/usr/lib/x86_64-linux-gnu
-  mapfile -t packages < <(grep -v -e '^#' -e '^$' "$docker_packages")
-  fetch_debs "docker.io=$docker_version and its daemons" "${packages[@]}"
-  unpack_debs "$docker_prefix" "${packages[@]}"
-  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$docker_prefix/usr/sbin/runc"
-  mkdir -p "$docker_prefix/bin"
+  local prefix=$1 suite=$2 version=$3 tool lib=$1/usr/lib/x86_64-linux-gnu; shift 3
+  say "installing Docker $version from $suite privately into $prefix"
+  fetch_debs "docker.io=$version and its daemons" "$suite" "$@"
+  unpack_debs "$suite" "$prefix" "$@"
+  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$prefix/usr/sbin/runc"
+  mkdir -p "$prefix/bin"
   for tool in usr/sbin/dockerd usr/sbin/docker-proxy usr/sbin/runc usr/bin/containerd \
     usr/bin/containerd-shim-runc-v2 usr/bin/ctr; do
-    ln -sfn "$docker_prefix/$tool" "$docker_prefix/bin/${tool##*/}"
+    ln -sfn "$prefix/$tool" "$prefix/bin/${tool##*/}"
   done
-  ln -sfn "$docker_prefix/usr/bin/tini-static" "$docker_prefix/bin/docker-init"
-  docker_works || die "the private Docker does not run: $("$docker_prefix/bin/runc" --version 2>&1 | head -n3)"
+  ln -sfn "$prefix/usr/bin/tini-static" "$prefix/bin/docker-init"
+  docker_works "$prefix" "$version" || die "the private Docker does not run: $("$prefix/bin/runc" --version 2>&1 | head -n3)"
+}
+
+# install_dockers: every private release that is not in place yet.
+install_dockers() {
+  local entry release suite list version packages
+  for entry in "${private_dockers[@]}"; do
+    read -r release suite <<<"$entry"
+    list=$repo/tools/docker/$suite-packages
+    version=$(sed -n 's/^docker.io=//p' "$list")
+    docker_works "/opt/docker-$release" "$version" && continue
+    mapfile -t packages < <(package_list "$list")
+    install_docker "/opt/docker-$release" "$suite" "$version" "${packages[@]}"
+  done
 }
 
 criu_works || install_criu
-docker_works || install_docker
-say "ready (criu ${criu_version%%-*} at $criu_wrapper, docker ${docker_version%%+*} in $docker_prefix/bin)"
+install_dockers
+say "ready (criu ${criu_version%%-*} at $criu_wrapper; Docker ${private_dockers[*]%% *} in /opt/docker-RELEASE/bin)"
