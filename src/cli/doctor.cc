@@ -60,8 +60,9 @@ void check_docker(const std::string& address, std::vector<Check>& checks) {
   bool networked_restores = docker::restore_blocker(info->server_version, info->server_version, {}).empty();
   checks.push_back({"restores networked containers", CheckStatus::Info,
                     networked_restores ? "yes"
-                                       : "no: Docker 27 and newer restore only networkless containers, so this "
-                                         "host can be a source but refuses most handoffs to it "
+                                       : "no: Docker 27 and newer restore only networkless containers, and "
+                                         "those only from Docker 27 or newer, so this host can be a source but "
+                                         "refuses most handoffs to it "
                                          "(docs/design.md, \"Docker releases\")",
                     ""});
 }

@@ -13,9 +13,10 @@ namespace {
 // starts (pid 0), so every such restore fails with `bind-mount /proc/0/ns/net`
 // (containerd/containerd#12141). dockerd skips that step for a container without
 // networking only. Such a container restores there from a checkpoint of Docker 27 or
-// newer, but not from one of 20.10: CRIU finds no mapping for one of the mounts that
-// runc 1.1 dumped as external (`mnt: No mapping for N:(null) mountpoint`) when runc 1.3
-// restores it.
+// newer, but not from one of 20.10 or 26.1: CRIU finds no mapping for one of the mounts
+// that their runc 1.1 dumped as external (`mnt: No mapping for N:(null) mountpoint`) when
+// runc 1.3 restores it. Docker 26.1 (runc 1.1.15) restores both kinds from 20.10, 26.1
+// and 28.5 alike.
 constexpr int kFirstReleaseWithoutNetworkedRestore = 27;
 
 bool restores_without_network_only(std::optional<int> major) {

@@ -21,6 +21,17 @@ TEST(RestoreBlocker, OlderDockersRestoreNetworkedContainers) {
   EXPECT_EQ(restore_blocker("26.1.5", "20.10.24+dfsg1", networked), "");
 }
 
+// Measured on the bed: trixie's Docker 26.1 (runc 1.1.15) restores networked and
+// networkless counters from 20.10, 26.1 and 28.5.
+TEST(RestoreBlocker, Docker26RestoresCheckpointsOfEveryReleaseOnTheBed) {
+  json networked = {{"Image", "tiny"}};
+  json networkless = {{"Image", "tiny"}, {"NetworkDisabled", true}};
+  for (const char* source : {"20.10.24+dfsg1", "26.1.5+dfsg1", "28.5.2+dfsg4", ""}) {
+    EXPECT_EQ(restore_blocker("26.1.5+dfsg1", source, networked), "") << source;
+    EXPECT_EQ(restore_blocker("26.1.5+dfsg1", source, networkless), "") << source;
+  }
+}
+
 TEST(RestoreBlocker, Docker27AndNewerRefuseANetworkedContainerWithTheCause) {
   json networked = {{"Image", "tiny"}, {"NetworkDisabled", false}};
   std::string why = restore_blocker("28.5.2+dfsg4", "28.5.2+dfsg4", networked);
@@ -40,6 +51,14 @@ TEST(RestoreBlocker, Docker28RefusesACheckpointOfDocker20OrOfASourceThatDidNotSa
   std::string why = restore_blocker("28.5.2+dfsg4", "20.10.24+dfsg1", networkless);
   EXPECT_NE(why.find("source's Docker 20.10.24+dfsg1"), std::string::npos) << why;
   EXPECT_NE(restore_blocker("28.5.2+dfsg4", "", networkless).find("did not say"), std::string::npos);
+}
+
+// Measured: CRIU under runc 1.3 finds no mapping for a mount that 26.1's runc 1.1 dumped
+// as external, as with 20.10's.
+TEST(RestoreBlocker, Docker28RefusesACheckpointOfDocker26) {
+  json networkless = {{"Image", "tiny"}, {"NetworkDisabled", true}};
+  std::string why = restore_blocker("28.5.2+dfsg4", "26.1.5+dfsg1", networkless);
+  EXPECT_NE(why.find("source's Docker 26.1.5+dfsg1"), std::string::npos) << why;
 }
 
 TEST(RestoreBlocker, AnUnreadableDestinationVersionIsNotRefused) {
