@@ -115,6 +115,8 @@ Result<memory::PageHash> file_digest(int fd) {
   }
 }
 
+fs::path image_room_path(const fs::path& staging) { return staging / "memory" / ".room"; }
+
 bool valid_image_name(const std::string& name) {
   return is_page_image(name) && name.find('/') == std::string::npos && name.size() < 64;
 }
@@ -199,7 +201,36 @@ Status MemoryReceiver::store_round(Session& session) {
     if (!appended) return appended;
     ++count;
   }
-  return session.send_message({{"type", "pages-stored"}, {"pages", count}});
+  Status acknowledged = session.send_message({{"type", "pages-stored"}, {"pages", count}});
+  if (!acknowledged) return acknowledged;
+  return reserve_image_room();
+}
+
+Status MemoryReceiver::reserve_image_room() {
+  fs::path room = image_room_path(staging_);
+  if (!image_room_) {
+    std::error_code ec;
+    fs::create_directories(room.parent_path(), ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot create `" + room.parent_path().string() + "`: " + ec.message());
+    image_room_ = base::UniqueFd(::open(room.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!image_room_) return make_error(ErrorCode::Io, "cannot create `" + room.string() + "`: " + std::strerror(errno));
+  }
+  // Only an optimization: a file system without fallocate assembles into new pages.
+  if (::fallocate(image_room_.get(), 0, 0, static_cast<off_t>(store_.size()) * kPageSize) != 0 && errno != EOPNOTSUPP)
+    return make_error(ErrorCode::Io, "reserving room for the memory image in `" + room.string() +
+                                         "`: " + std::strerror(errno) + " (is the staging file system full?)");
+  return {};
+}
+
+Result<base::UniqueFd> MemoryReceiver::open_image(const fs::path& path, uint64_t pages, uint64_t largest) {
+  if (image_room_ && pages == largest) {
+    if (::rename(image_room_path(staging_).c_str(), path.c_str()) != 0)
+      return make_error(ErrorCode::Io, "cannot rename the room for `" + path.string() + "`: " + std::strerror(errno));
+    return std::move(image_room_);
+  }
+  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return make_error(ErrorCode::Io, "cannot create `" + path.string() + "`: " + std::strerror(errno));
+  return fd;
 }
 
 Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_dir) {
@@ -230,10 +261,13 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   std::error_code ec;
   fs::create_directories(assembled, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + assembled.string() + "`: " + ec.message());
+  uint64_t largest = 0;
+  for (const auto& image : *images) largest = std::max(largest, image.second);
   for (const auto& [name, pages] : *images) {
     fs::path path = assembled / name;
-    outputs.emplace_back(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!outputs.back()) return make_error(ErrorCode::Io, "cannot create `" + path.string() + "`: " + std::strerror(errno));
+    Result<base::UniqueFd> output = open_image(path, pages, largest);
+    if (!output) return std::move(output.error());
+    outputs.push_back(std::move(*output));
     ImageAssembler assembler(store_, outputs.back().get(), damaged);
     done = memory::read_page_records(records, pages, assembler);
     if (done && ::ftruncate(outputs.back().get(), static_cast<off_t>(pages * kPageSize)) != 0)

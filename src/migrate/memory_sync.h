@@ -140,6 +140,14 @@ class MemoryReceiver {
   MemoryReceiver(memory::PageStore store, std::filesystem::path staging)
       : store_(std::move(store)), staging_(std::move(staging)) {}
   Status store_round(Session& session);
+  /// Room for the largest page image, taken while the rounds run and the container too:
+  /// at the freeze, writing into pages the file system already holds is the faster half
+  /// (1 GiB here: tmpfs 1.00 s into a new file, 0.64 s after fallocate; ext4 2.28 s
+  /// against 0.87 s).
+  Status reserve_image_room();
+  /// The file of image `name` with `pages` pages, opened for writing: the room reserved,
+  /// when this is the largest image.
+  Result<base::UniqueFd> open_image(const std::filesystem::path& path, uint64_t pages, uint64_t largest);
   /// Asks the source again for the stored pages that failed their hash, and writes them
   /// where the images need them; kMissingPerMessage at a time.
   Status refill(Session& session, const DamagedPages& damaged);
@@ -147,6 +155,7 @@ class MemoryReceiver {
 
   memory::PageStore store_;
   std::filesystem::path staging_;
+  base::UniqueFd image_room_;
 };
 
 }  // namespace dockmig::migrate
