@@ -35,6 +35,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_preflight_test.cc
   tests/unit/migrate/precopy_sender_test.cc
   tests/unit/migrate/plan_test.cc
+  tests/unit/migrate/recovery_rule_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/tree_sync_test.cc
   tests/unit/migrate/mounts_test.cc

@@ -16,6 +16,7 @@
 #include "checkpoint/lent_runc_config.h"
 #include "docker/container_info.h"
 #include "docker/engine_client.h"
+#include "migrate/recovery_rule.h"
 #include "migrate/restart_policy.h"
 #include "migrate/session.h"
 
@@ -23,8 +24,6 @@ namespace dockmig::migrate {
 namespace {
 
 using nlohmann::json;
-
-enum class SourceState { Running, Stopped, Gone };
 
 Result<SourceState> source_state(const docker::EngineClient& engine, const JournalEntry& entry) {
   Result<json> inspect = engine.inspect_container(entry.container_id);
@@ -107,15 +106,11 @@ RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry
 RecoveredMigration already_running(const docker::EngineClient& engine, const JournalEntry& entry,
                                    const std::string& why) {
   put_back_restart_policy(engine, entry.container_id, entry.restart_policy);
-  return settled(entry, "already_running", why);
+  return settled(entry, "already_running", why + "; the source runs already");
 }
 
 // The destination runs the copy: the source ends as after a successful migration.
-RecoveredMigration finish_handover(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state) {
-  if (state == SourceState::Running)
-    return in_doubt(entry, "the destination committed its copy, but the source runs too: two copies run",
-                    "stop one of them by hand (`docker stop " + entry.container + "` here, or there), then "
-                    "`dockmig recover --abandon " + entry.container + "`");
+RecoveredMigration finish_handover(const docker::EngineClient& engine, const JournalEntry& entry) {
   if (entry.keep_source) return settled(entry, "handed_over", "the destination runs it; the stopped source is kept");
   Status removed = engine.remove_container(entry.container_id, /*force=*/false);
   if (!removed)
@@ -124,32 +119,24 @@ RecoveredMigration finish_handover(const docker::EngineClient& engine, const Jou
   return settled(entry, "handed_over", "the destination runs it; the stopped source was removed");
 }
 
-// The destination cannot be asked; the fleet's record decides whether the source may resume.
-RecoveredMigration ask_record(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state,
-                              const Ownership& ownership, const Error& unreachable) {
-  Result<std::string> owner = ownership.owner(entry.container);
-  std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
-  if (decide_rollback(named, ownership.host()) == RollbackDecision::Resume)
-    return state == SourceState::Running
-               ? already_running(engine, entry, "the fleet's record names this host; the source runs already")
-               : resume(engine, entry, "the destination could not be asked, and the fleet's record names this host");
+// What the destination's ledger says of the migration, into `facts`; when it cannot be
+// asked, what the fleet's record (if any) allows, and the text of both for a person.
+std::string ask_destination(const JournalEntry& entry, const RecoveryRequest& request, SettlementFacts& facts) {
+  facts.destination_asked = true;
+  Result<std::string> answer = Session::await_settled_state(entry.peer, entry.migration, request.security);
+  if (answer) {
+    facts.destination_says = *answer;
+    return "the destination says " + *answer;
+  }
+  std::string unreachable = "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended";
+  if (!request.ownership) return unreachable + ": " + answer.error().message;
+  Result<std::string> owner = request.ownership->owner(entry.container);
+  facts.record = decide_rollback(owner ? std::optional<std::string>(*owner) : std::nullopt, request.ownership->host());
+  if (facts.record == RollbackDecision::Resume)
+    return "the destination could not be asked, and the fleet's record names this host";
   std::string record = owner ? "the fleet's record names `" + (owner->empty() ? "no host" : *owner) + "`"
                              : "the fleet's record cannot be read (" + owner.error().message + ")";
-  return in_doubt(entry, "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended (" +
-                             unreachable.message + "); " + record, unreachable_next(entry));
-}
-
-RecoveredMigration ask_destination(const docker::EngineClient& engine, const JournalEntry& entry, SourceState state,
-                                   const RecoveryRequest& request) {
-  Result<std::string> answer = Session::await_settled_state(entry.peer, entry.migration, request.security);
-  if (!answer && request.ownership) return ask_record(engine, entry, state, *request.ownership, answer.error());
-  if (!answer)
-    return in_doubt(entry, "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended: " +
-                               answer.error().message, unreachable_next(entry));
-  if (*answer == "committed") return finish_handover(engine, entry, state);
-  if (state == SourceState::Running)
-    return already_running(engine, entry, "the destination says " + *answer + "; the source runs already");
-  return resume(engine, entry, "the destination says " + *answer);
+  return unreachable + " (" + answer.error().message + "); " + record;
 }
 
 RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& entry) {
@@ -159,18 +146,32 @@ RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& en
   if (!state)
     return in_doubt(entry, "cannot ask the source's dockerd (" + entry.docker + "): " + state.error().message,
                     "start dockerd, then run `dockmig recover` again");
-  if (names(entry, request.abandon))
-    return settled(entry, "abandoned", "forgotten at a person's word; the container was left as it is");
-  if (*state == SourceState::Gone) return settled(entry, "container_gone", "the source container no longer exists");
-  if (names(entry, request.resume))
-    return *state == SourceState::Running ? already_running(*engine, entry, "the source runs already")
-                                          : resume(*engine, entry, "at a person's word");
-  if (entry.phase == kCommitted) return finish_handover(*engine, entry, *state);
-  if (entry.phase == kHandingOver || entry.phase == kDestinationOwns)
-    return ask_destination(*engine, entry, *state, request);
-  if (*state == SourceState::Running)
-    return already_running(*engine, entry, "the checkpoint never crossed; the source runs already");
-  return resume(*engine, entry, "the checkpoint never crossed to the destination");
+  SettlementFacts facts;
+  facts.phase = entry.phase;
+  facts.source = *state;
+  facts.person_abandons = names(entry, request.abandon);
+  facts.person_resumes = names(entry, request.resume);
+  std::string why = facts.person_resumes ? "at a person's word" : "the checkpoint never crossed to the destination";
+  Settlement settlement = decide_settlement(facts);
+  if (settlement == Settlement::AskDestination) {
+    why = ask_destination(entry, request, facts);
+    settlement = decide_settlement(facts);
+  }
+  switch (settlement) {
+    case Settlement::Abandon:
+      return settled(entry, "abandoned", "forgotten at a person's word; the container was left as it is");
+    case Settlement::Gone: return settled(entry, "container_gone", "the source container no longer exists");
+    case Settlement::Resume: return resume(*engine, entry, why);
+    case Settlement::KeepRunning: return already_running(*engine, entry, why);
+    case Settlement::HandOver: return finish_handover(*engine, entry);
+    case Settlement::TwoCopies:
+      return in_doubt(entry, "the destination committed its copy, but the source runs too: two copies run",
+                      "stop one of them by hand (`docker stop " + entry.container + "` here, or there), then "
+                      "`dockmig recover --abandon " + entry.container + "`");
+    case Settlement::AskDestination:
+    case Settlement::InDoubt: break;
+  }
+  return in_doubt(entry, why, unreachable_next(entry));
 }
 
 // Under the entry's lock: nothing when its own process settled it meanwhile.
