@@ -18,7 +18,8 @@ MACHEN = {"idle": (6.3, 11.0, 2.0), "game": (6.4, 10.9, 2.0), "ram": (19.8, 27.2
           "video": (8.5, 37.3, 3.3), "face": (15.5, 70.1, 3.7)}
 
 WORKLOAD_ORDER = ["idle", "game", "ram", "ram-256m", "ram-512m", "ram-1g", "ram-dirty", "video", "face"]
-SYSTEM_ORDER = ["dockmig warm", "dockmig app-missing", "dockmig cold-peer", "naive docker export", "podman"]
+SYSTEM_ORDER = ["dockmig warm", "dockmig app-missing", "dockmig cold-peer", "dockmig return", "naive docker export",
+                "podman"]
 
 
 def label(run):
@@ -49,7 +50,7 @@ def summarize(runs, floors):
                "downtime_seconds": stats([r.get("downtime_seconds") for r in ok]),
                "client_downtime_seconds": stats([r.get("client_downtime_seconds") for r in ok]),
                "bytes_total": stats([r.get("bytes_total") for r in ok]),
-               "edge_link_bytes": stats([r.get("links", {}).get("EDGE_A_TO_B_BYTES") for r in ok]),
+               "edge_link_bytes": stats([r.get("edge_bytes", r.get("links", {}).get("EDGE_A_TO_B_BYTES")) for r in ok]),
                "cloud_link_bytes": stats([r.get("links", {}).get("CLOUD_TO_EDGE_B_BYTES") for r in ok]),
                "phases": {}, "floor_seconds": None, "handoff_over_floor": None}
         names = []
@@ -59,6 +60,8 @@ def summarize(runs, floors):
             row["phases"][n] = {"seconds": stats([r["phases"].get(n, {}).get("seconds") for r in ok]),
                                 "wire_bytes": stats([r["phases"].get(n, {}).get("wire_bytes") for r in ok])}
         row["downtime_split"] = downtime_split(ok)
+        if any(r.get("trips") for r in ok):
+            row["trip_bytes"] = [stats([(r.get("trips") or [None, None])[i] for r in ok]) for i in (0, 1)]
         for side in ("source", "destination"):
             row[f"{side}_cpu_seconds"] = stats([r.get(side, {}).get("cpu_seconds") for r in ok])
             row[f"{side}_peak_rss_mb"] = stats([r.get(side, {}).get("peak_rss_mb") for r in ok])
@@ -137,6 +140,18 @@ def _mb(s):
     return "-" if not s else f"{s['median'] / 1e6:.2f}"
 
 
+def trip_lines(rows):
+    """The edge link's bytes of each trip of the return rows (A -> B, then B -> A)."""
+    lines = []
+    for r in rows:
+        there, back = r.get("trip_bytes") or (None, None)
+        if there and back:
+            share = back["median"] / there["median"] if there["median"] else 0
+            lines.append(f"- {r['workload']} at {r['rate']}: {_mb(there)} MB there, {_mb(back)} MB back "
+                         f"({share:.1%} of the way there)")
+    return lines
+
+
 def table(rows):
     head = ["workload", "rate", "system", "ok", "handoff s [min-max]", "downtime s", "client s", "edge MB",
             "cloud MB", "floor s", "/floor", "src cpu s", "src MB", "dst cpu s", "dst MB"]
@@ -160,6 +175,9 @@ def table(rows):
         out += ["", "dockmig's downtime, split (medians; Docker = its API call before and after CRIU's run; "
                 "rest = the downtime less all of these: dockmig and the link's round trips)"]
         out += split
+    trips = trip_lines(rows)
+    if trips:
+        out += ["", "A -> B -> A: the edge link's bytes per trip (medians; the return row is the way back)"] + trips
     return "\n".join(out)
 
 
@@ -185,6 +203,10 @@ def markdown(rows):
                 "containerd, runc), the bytes after the freeze (finalsync), and the rest (dockmig, the link's "
                 "round trips). Medians of each part, so they need not add up exactly.", ""]
         out += split
+    trips = trip_lines(rows)
+    if trips:
+        out += ["", "A -> B -> A: the edge link's bytes on each trip (medians; the `dockmig return` row is the "
+                "way back, to an edge whose agent kept the pages the container left with).", ""] + trips
     return "\n".join(out)
 
 

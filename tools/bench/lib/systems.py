@@ -87,8 +87,9 @@ def finish(bed, wl, container, client, record, dest="edge-b", running=None, shel
     problems = []
     if not running(dest):
         problems.append(f"{container} does not run on {dest}")
-    if dest == "edge-b" and running("edge-a"):
-        problems.append(f"{container} still runs on edge-a")
+    left = "edge-a" if dest == "edge-b" else "edge-b"
+    if running(left):
+        problems.append(f"{container} still runs on {left}")
     if not seen.get("state_ok"):
         problems.append(f"the client saw the state lost: {seen.get('state_error')}")
     if seen.get("answered_by", {}).get(bed.addr(dest), 0) == 0:
@@ -112,6 +113,58 @@ def rusage(ru):
     return {"cpu_seconds": round(ru.ru_utime + ru.ru_stime, 3), "peak_rss_mb": round(ru.ru_maxrss / 1024, 1)}
 
 
+def serve(bed, dockmig, host, state_dir, log_file, *flags):
+    """A fresh agent on `host`, so that its rusage is this migration's."""
+    agent = subprocess.Popen([*ns(host), dockmig, "serve", "--listen", f"{bed.addr(host)}:{AGENT_PORT}",
+                              "--docker", bed.sock(host), "--state-dir", state_dir, *flags,
+                              *plain_flags(dockmig, "serve")],
+                             stdout=subprocess.DEVNULL, stderr=log_file)
+    bed.wait_tcp(host, bed.addr(host), AGENT_PORT)
+    return agent
+
+
+def stop_agent(agent, record):
+    agent.terminate()
+    try:
+        _, _, ru = os.wait4(agent.pid, 0)
+        record["destination"] = rusage(ru)
+    except ChildProcessError:
+        pass
+
+
+def migrate(bed, dockmig, container, src, dst, state_dir, record):
+    """`dockmig migrate` from `src` to the agent on `dst`, its state (journal, return cache)
+    in `state_dir`; what it reports and the links carried go into `record`."""
+    before = bed.counters()
+    out = tempfile.TemporaryFile("w+")
+    err = tempfile.TemporaryFile("w+")
+    t0 = time.monotonic()
+    record["started_at"] = time.time()
+    src_proc = subprocess.Popen([*ns(src), dockmig, "migrate", container, f"{bed.addr(dst)}:{AGENT_PORT}",
+                                 "--docker", bed.sock(src), "--state-dir", state_dir, "--json",
+                                 *plain_flags(dockmig, "migrate")],
+                                stdout=out, stderr=err)
+    _, status, ru = os.wait4(src_proc.pid, 0)
+    record["wall_seconds"] = round(time.monotonic() - t0, 3)
+    record["links"] = diff_counters(before, bed.counters())
+    record["edge_bytes"] = record["links"].get(f"EDGE_{src[-1].upper()}_TO_{dst[-1].upper()}_BYTES")
+    record["source"] = rusage(ru)
+    out.seek(0)
+    err.seek(0)
+    try:
+        report = json.loads(out.read())
+    except ValueError:
+        report = {}
+    record["report"] = report
+    code = os.waitstatus_to_exitcode(status)
+    record["ok"] = code == 0 and report.get("succeeded") is True
+    if not record["ok"]:
+        record["error"] = f"dockmig migrate exited {code}: {report.get('error') or err.read().strip()[-600:]}"
+    for key in ("handoff_seconds", "downtime_seconds", "image_source", "bytes_total"):
+        record[key] = report.get(key)
+    record["phases"] = report.get("phases", {})
+
+
 def run_dockmig(bed, wl, case, dockmig, state_dir):
     container = f"bench-{wl.name}"
     cleanup(bed)
@@ -120,61 +173,68 @@ def run_dockmig(bed, wl, case, dockmig, state_dir):
     client = start_workload(bed, wl, container)
     agent = None
     registry_stopped = False
-    shutil.rmtree(state_dir, ignore_errors=True)
+    for d in (state_dir, state_dir + "-source"):
+        shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.dirname(state_dir), exist_ok=True)
     agent_log = open(state_dir + ".log", "w")  # the agent's messages, for when a run fails
     try:
-        # A fresh agent per run, so that its rusage is this migration's.
-        agent = subprocess.Popen([*ns("edge-b"), dockmig, "serve", "--listen", f"{bed.addr('edge-b')}:{AGENT_PORT}",
-                                  "--docker", bed.sock("edge-b"), "--state-dir", state_dir,
-                                  *plain_flags(dockmig, "serve")],
-                                 stdout=subprocess.DEVNULL, stderr=agent_log)
-        bed.wait_tcp("edge-b", bed.addr("edge-b"), AGENT_PORT)
+        agent = serve(bed, dockmig, "edge-b", state_dir, agent_log)
         if case == "cold-peer":
             bed.registry("stop")
             registry_stopped = True
-        before = bed.counters()
-        out = tempfile.TemporaryFile("w+")
-        err = tempfile.TemporaryFile("w+")
-        t0 = time.monotonic()
-        record["started_at"] = time.time()
-        src = subprocess.Popen([*ns("edge-a"), dockmig, "migrate", container, f"{bed.addr('edge-b')}:{AGENT_PORT}",
-                                "--docker", bed.sock("edge-a"), "--json", *plain_flags(dockmig, "migrate")],
-                               stdout=out, stderr=err)
-        _, status, ru = os.wait4(src.pid, 0)
-        record["wall_seconds"] = round(time.monotonic() - t0, 3)
-        record["links"] = diff_counters(before, bed.counters())
-        record["source"] = rusage(ru)
-        out.seek(0)
-        err.seek(0)
-        try:
-            report = json.loads(out.read())
-        except ValueError:
-            report = {}
-        record["report"] = report
-        code = os.waitstatus_to_exitcode(status)
-        record["ok"] = code == 0 and report.get("succeeded") is True
-        if not record["ok"]:
-            record["error"] = f"dockmig migrate exited {code}: {report.get('error') or err.read().strip()[-600:]}"
-        record["handoff_seconds"] = report.get("handoff_seconds")
-        record["downtime_seconds"] = report.get("downtime_seconds")
-        record["image_source"] = report.get("image_source")
-        record["phases"] = report.get("phases", {})
-        record["bytes_total"] = report.get("bytes_total")
+        migrate(bed, dockmig, container, "edge-a", "edge-b", state_dir + "-source", record)
     except BenchError as e:
         record["error"] = str(e)
     finally:
         if registry_stopped:
             bed.registry("start")
         if agent is not None:
-            agent.terminate()
-            try:
-                _, _, ru = os.wait4(agent.pid, 0)
-                record["destination"] = rusage(ru)
-            except ChildProcessError:
-                pass
+            stop_agent(agent, record)
         agent_log.close()
     return finish(bed, wl, container, client, record)
+
+
+# The return cache must hold a whole ram-1g (1.2 GB) for the way back.
+RETURN_STORE_BUDGET = "4G"
+
+
+def run_dockmig_return(bed, wl, dockmig, state_dir):
+    """A user who comes back: edge-a -> edge-b, then back to edge-a, whose agent keeps the
+    pages the container left with (its return cache). The record is the way back's; the
+    way there is in record["there"], and both trips' bytes in record["trips"]."""
+    container = f"bench-{wl.name}"
+    cleanup(bed)
+    prepare_destination(bed, wl, "warm")
+    record = {"system": "dockmig", "case": "return", "ok": False, "error": ""}
+    there = {"ok": False, "error": ""}
+    client = start_workload(bed, wl, container)
+    state_a, state_b = state_dir + "-a", state_dir + "-b"
+    for d in (state_a, state_b):
+        shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.dirname(state_dir), exist_ok=True)
+    agent_log = open(state_dir + ".log", "w")
+    agent = None
+    try:
+        agent = serve(bed, dockmig, "edge-b", state_b, agent_log)
+        migrate(bed, dockmig, container, "edge-a", "edge-b", state_a, there)
+        stop_agent(agent, there)
+        agent = None
+        if not there["ok"]:
+            record["error"] = "the way there: " + there["error"]
+        else:
+            time.sleep(SETTLE)
+            agent = serve(bed, dockmig, "edge-a", state_a, agent_log, "--store-budget", RETURN_STORE_BUDGET)
+            migrate(bed, dockmig, container, "edge-b", "edge-a", state_b, record)
+    except BenchError as e:
+        record["error"] = str(e)
+    finally:
+        if agent is not None:
+            stop_agent(agent, record)
+        agent_log.close()
+    record["there"] = {k: there.get(k) for k in ("ok", "handoff_seconds", "downtime_seconds", "bytes_total")}
+    record["there"]["edge_bytes"] = there.get("edge_bytes")
+    record["trips"] = [there.get("edge_bytes"), record.get("edge_bytes")]
+    return finish(bed, wl, container, client, record, dest="edge-a")
 
 
 def run_naive(bed, wl, staging):
