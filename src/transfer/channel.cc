@@ -4,6 +4,7 @@
 #include "transfer/channel.h"
 
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -55,6 +56,7 @@ const char* kind_name(FrameKind kind) {
     case FrameKind::Chunk: return "Chunk";
     case FrameKind::BlobEnd: return "BlobEnd";
     case FrameKind::Error: return "Error";
+    case FrameKind::Ack: return "Ack";
   }
   return "unknown";
 }
@@ -103,7 +105,7 @@ Result<FrameHeader> decode_frame_header(std::span<const std::byte, 5> bytes) {
   auto kind = std::to_integer<uint8_t>(bytes[0]);
   uint32_t length = 0;
   for (size_t i = 1; i < 5; ++i) length = (length << 8) | std::to_integer<uint32_t>(bytes[i]);
-  if (kind < static_cast<uint8_t>(FrameKind::Message) || kind > static_cast<uint8_t>(FrameKind::Error)) {
+  if (kind < static_cast<uint8_t>(FrameKind::Message) || kind > static_cast<uint8_t>(FrameKind::Ack)) {
     return make_error(ErrorCode::InvalidInput, "unknown frame kind " + std::to_string(kind));
   }
   if (length > kMaxFrame) {
@@ -152,7 +154,18 @@ uint64_t Channel::wire_bytes(const std::string& phase) const {
   return found == wire_bytes_.end() ? 0 : found->second;
 }
 
+// Numbered frames are kept before they are written, so that a link lost in the middle of
+// one sends it again whole once resumed.
 Status Channel::write_frame(FrameKind kind, std::span<const std::byte> payload) {
+  bool numbered = resend_ && kind != FrameKind::Error && kind != FrameKind::Ack;
+  if (numbered && payload.size() <= kMaxFrame) resend_->keep(static_cast<uint8_t>(kind), payload);
+  Status sent = write_raw(kind, payload);
+  if (!sent && numbered) sent = resume_after(std::move(sent.error()));
+  if (sent && numbered) sent = await_window();
+  return sent;
+}
+
+Status Channel::write_raw(FrameKind kind, std::span<const std::byte> payload) {
   if (payload.size() > kMaxFrame) {
     return make_error(ErrorCode::Internal, std::string("a ") + kind_name(kind) + " frame of " +
                                                std::to_string(payload.size()) + " bytes is above the protocol limit");
@@ -174,7 +187,31 @@ Status Channel::write_frame(FrameKind kind, std::span<const std::byte> payload) 
   return {};
 }
 
+// On a resumable link acknowledgements are taken in passing, and a lost link is replaced
+// before the read goes on: the peer sends again every frame not received whole.
 Result<Channel::Frame> Channel::read_frame() {
+  if (!pending_.empty()) {
+    Frame frame = std::move(pending_.front());
+    pending_.pop_front();
+    return frame;
+  }
+  while (true) {
+    Result<Frame> frame = read_raw_frame();
+    if (!resend_) return frame;
+    if (!frame) {
+      if (Status back = resume_after(std::move(frame.error())); !back) return std::move(back.error());
+      continue;
+    }
+    if (frame->kind == FrameKind::Ack) {
+      if (Status taken = take_ack(*frame); !taken) return std::move(taken.error());
+      continue;
+    }
+    if (frame->kind != FrameKind::Error) note_received().ignore("a lost link shows at the next read or write");
+    return frame;
+  }
+}
+
+Result<Channel::Frame> Channel::read_raw_frame() {
   std::array<std::byte, kHeaderSize> header_bytes{};
   // A frame may be long in coming (the peer restores, pulls), but once begun it must end
   // by the deadline: a peer that trickles bytes cannot hold a session for ever.
@@ -325,8 +362,129 @@ Status Channel::receive_blob(const std::string& name, ByteSink& out) {
         return peer_error(frame->payload);
       case FrameKind::Message:
         return make_error(ErrorCode::InvalidInput, context + ": got a message in the middle of the blob");
+      case FrameKind::Ack:  // read_frame takes those on a resumable link
+        return make_error(ErrorCode::InvalidInput, context + ": got an Ack frame on a link that does not resume");
     }
   }
+}
+
+void Channel::enable_resume(Reattach reattach) {
+  resend_.emplace();
+  reattach_ = std::move(reattach);
+  connection_.set_silence_limit(kLinkSilence);
+}
+
+Status Channel::note_received() {
+  if (!resend_->received_one()) return {};
+  uint64_t count = resend_->take_ack();
+  std::array<std::byte, 8> payload{};
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = std::byte(count >> (56 - 8 * i));
+  return write_raw(FrameKind::Ack, payload);
+}
+
+Status Channel::take_ack(const Frame& frame) {
+  if (frame.payload.size() != 8)
+    return make_error(ErrorCode::InvalidInput, "`" + peer() + "` sent a malformed Ack frame");
+  uint64_t count = 0;
+  for (std::byte b : frame.payload) count = (count << 8) | std::to_integer<uint64_t>(b);
+  return resend_->acknowledged(count);
+}
+
+// A sender that never reads would keep all it sent: beyond the window it reads until
+// the peer acknowledges, keeping for later what else arrives.
+Status Channel::await_window() {
+  while (resend_->kept_bytes() > kResendWindow) {
+    Result<Frame> frame = read_raw_frame();
+    if (!frame) {
+      if (Status back = resume_after(std::move(frame.error())); !back) return back;
+      continue;
+    }
+    if (frame->kind == FrameKind::Error) return peer_error(frame->payload);
+    if (frame->kind == FrameKind::Ack) {
+      if (Status taken = take_ack(*frame); !taken) return taken;
+      continue;
+    }
+    note_received().ignore("a lost link shows at the next read or write");
+    pending_.push_back(std::move(*frame));
+  }
+  return {};
+}
+
+// Only a lost link is resumed: a peer that closed it, or failed, or sent garbage, ends
+// the conversation as before.
+Status Channel::resume_after(Error cause) {
+  constexpr int kAttempts = 5;  // a link that breaks again while resuming is tried anew
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (!lost()) return cause;
+    spdlog::warn("the link to {} broke ({}); resuming it", peer(), cause.message);
+    auto began = std::chrono::steady_clock::now();
+    Result<Connection> fresh = reattach_(connection_.link_reset());
+    if (!fresh) {
+      Error failed = make_error(ErrorCode::Network, "the link to `" + peer() + "` broke and could not be resumed: " +
+                                                        fresh.error().message, fresh.error().hint);
+      failed.detail = cause.describe();
+      return failed;
+    }
+    {
+      std::lock_guard<std::mutex> lock(link_mutex_);
+      if (closed_) return cause;
+      connection_ = std::move(*fresh);
+      superseded_ = false;
+    }
+    connection_.set_silence_limit(kLinkSilence);
+    uint64_t resent_before = resume_stats_.resent_bytes;
+    Status resumed = exchange_counts();
+    if (resumed) {
+      ++resume_stats_.resumes;
+      spdlog::warn("the link to {} resumed after {:.1f} s; {} bytes sent again", peer(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
+                   resume_stats_.resent_bytes - resent_before);
+      return {};
+    }
+    cause = std::move(resumed.error());
+  }
+  return cause;
+}
+
+// On the new link both sides say how many frames they received whole, then each sends
+// again those the other lacks.
+Status Channel::exchange_counts() {
+  nlohmann::json said = {{"type", "resumed"}, {"received", resend_->frames_received()}};
+  if (Status sent = write_raw(FrameKind::Message, as_bytes(dump(said))); !sent) return sent;
+  Result<Frame> answer = read_raw_frame();
+  if (!answer) return std::move(answer.error());
+  if (answer->kind == FrameKind::Error) return peer_error(answer->payload);
+  nlohmann::json message = nlohmann::json::parse(as_text(answer->payload), nullptr, false);
+  auto received = message.is_object() ? message.find("received") : message.end();
+  if (answer->kind != FrameKind::Message || string_field(message, "type") != "resumed" || received == message.end() ||
+      !received->is_number_unsigned())
+    return make_error(ErrorCode::InvalidInput, "`" + peer() + "` answered a resume with something else");
+  Result<std::vector<const ResendLog::Frame*>> again = resend_->resend_after(received->get<uint64_t>());
+  if (!again) return std::move(again.error());
+  for (const ResendLog::Frame* frame : *again) {
+    if (Status sent = write_raw(static_cast<FrameKind>(frame->kind), frame->payload); !sent) return sent;
+    ++resume_stats_.resent_frames;
+    resume_stats_.resent_bytes += kHeaderSize + frame->payload.size();
+  }
+  return {};
+}
+
+void Channel::supersede_link() {
+  std::lock_guard<std::mutex> lock(link_mutex_);
+  superseded_ = true;
+  connection_.close();
+}
+
+Connection Channel::release_connection() {
+  std::lock_guard<std::mutex> lock(link_mutex_);
+  closed_ = true;
+  return std::move(connection_);
+}
+
+void Channel::close() {
+  std::lock_guard<std::mutex> lock(link_mutex_);
+  closed_ = true;
+  connection_.close();
 }
 
 void Channel::send_error_and_close(const Error& error) {
@@ -338,8 +496,9 @@ void Channel::send_error_and_close(const Error& error) {
     body.erase("detail");
     text = dump(body);
   }
-  write_frame(FrameKind::Error, as_bytes(text)).ignore("best effort: the connection is being dropped anyway");
-  connection_.close();
+  closed_ = true;  // best effort: a lost link is not resumed for this
+  write_raw(FrameKind::Error, as_bytes(text)).ignore("best effort: the connection is being dropped anyway");
+  close();
 }
 
 }  // namespace dockmig::transfer

@@ -4,10 +4,15 @@
 // the chunks' bytes; the receiver verifies it before the caller may apply what it got.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,13 +20,26 @@
 #include "dockmig/result.h"
 #include "transfer/byte_stream.h"
 #include "transfer/connection.h"
+#include "transfer/resend_log.h"
 
 namespace dockmig::transfer {
 
 inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr uint32_t kMaxFrame = 1u << 20;
 
-enum class FrameKind : uint8_t { Message = 1, Chunk = 2, BlobEnd = 3, Error = 4 };
+enum class FrameKind : uint8_t { Message = 1, Chunk = 2, BlobEnd = 3, Error = 4, Ack = 5 };
+
+/// A resumable channel's way to a new link once the old one broke: a connection that
+/// said hello and asked the peer to resume this conversation (docs/protocol.md).
+/// `reset`: the peer's host answered the old link with a reset (Connection::link_reset).
+using Reattach = std::function<Result<Connection>(bool reset)>;
+
+/// How often a resumable channel's link broke and came back, and what crossed again.
+struct ResumeStats {
+  int resumes = 0;
+  uint64_t resent_frames = 0;
+  uint64_t resent_bytes = 0;
+};
 
 class Channel {
  public:
@@ -49,24 +67,62 @@ class Channel {
   /// Once a frame's first byte arrived, the rest must within this (default 120 s).
   void set_frame_deadline(std::chrono::milliseconds deadline) { frame_deadline_ = deadline; }
 
+  /// From now on frames are numbered and kept until acknowledged, and a link that is
+  /// lost (not closed by the peer) is replaced through `reattach`, the unacknowledged
+  /// frames sent again, instead of failing. Both sides call it at the same point of
+  /// their conversation. The link is watched for silence from here (kLinkSilence).
+  void enable_resume(Reattach reattach);
+  bool resumable() const { return resend_.has_value(); }
+  bool closed() const { return closed_; }
+  const ResumeStats& resume_stats() const { return resume_stats_; }
+  /// Breaks the current link as a lost one, safe from another thread: used when the peer
+  /// came back on a new link before this side noticed the old one was gone.
+  void supersede_link();
+  /// Gives the connection away (to the channel it resumes); this channel is done.
+  Connection release_connection();
+
   /// Sends an Error frame (best effort) and closes the connection.
   void send_error_and_close(const Error& error);
-  void close() { connection_.close(); }
+  /// Closes the connection; from another thread too. A closed channel never resumes.
+  void close();
   const std::string& peer() const { return connection_.peer(); }
   /// Whether the connection runs TLS (Connection::start_tls before open).
   bool secure() const { return connection_.secure(); }
+  /// The common name of the peer's certificate, "" without TLS.
+  std::string peer_identity() const { return connection_.peer_identity(); }
+
+  /// Silence on a resumable link for this long counts as a lost link.
+  static constexpr std::chrono::seconds kLinkSilence{10};
+  /// A resumable sender waits for acknowledgements beyond this many kept bytes.
+  static constexpr uint64_t kResendWindow = 8u << 20;
 
  private:
   explicit Channel(Connection connection) : connection_(std::move(connection)) {}
   Status write_frame(FrameKind kind, std::span<const std::byte> payload);
+  Status write_raw(FrameKind kind, std::span<const std::byte> payload);
   struct Frame {
     FrameKind kind;
     std::vector<std::byte> payload;
   };
   Result<Frame> read_frame();
+  Result<Frame> read_raw_frame();
+  // The resumable link's own steps (resend_ set).
+  Status note_received();
+  Status take_ack(const Frame& frame);
+  Status await_window();
+  Status resume_after(Error cause);
+  Status exchange_counts();
+  bool lost() const { return !closed_ && (superseded_ || connection_.link_lost()); }
   class BlobSink;
 
   Connection connection_;
+  std::mutex link_mutex_;  // connection_ is replaced on one thread while another may close it
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> superseded_{false};
+  std::optional<ResendLog> resend_;
+  Reattach reattach_;
+  std::deque<Frame> pending_;  // read while waiting for an acknowledgement
+  ResumeStats resume_stats_;
   std::chrono::milliseconds frame_deadline_{120'000};
   std::string phase_ = "hello";
   std::map<std::string, uint64_t> wire_bytes_;

@@ -140,7 +140,7 @@ Result<Connection> Connection::connect(const std::string& host, uint16_t port, s
 }
 
 Connection::Connection(Connection&& other) noexcept
-    : fd_(other.fd_), peer_(std::move(other.peer_)), tls_(std::move(other.tls_)) {
+    : fd_(other.fd_), failure_errno_(other.failure_errno_), peer_(std::move(other.peer_)), tls_(std::move(other.tls_)) {
   other.fd_ = -1;
 }
 
@@ -149,6 +149,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
+    failure_errno_ = other.failure_errno_;
     peer_ = std::move(other.peer_);
     tls_ = std::move(other.tls_);
     other.fd_ = -1;
@@ -202,9 +203,11 @@ Status Connection::write_all(std::span<const std::byte> data) {
   if (tls_) {
     while (!data.empty()) {
       Result<size_t> sent = tls_->write_some(data);
+      if (!sent && sent.error().code == ErrorCode::Timeout) note_failure(EAGAIN);
       if (!sent && sent.error().code == ErrorCode::Timeout)
         return make_error(ErrorCode::Timeout, "sending to `" + peer_ + "`: it accepted nothing for " +
                                                   timeout_text(fd_, SO_SNDTIMEO));
+      if (!sent) note_failure(tls_->last_errno());
       if (!sent) return std::move(sent.error()).wrap("sending to `" + peer_ + "`");
       data = data.subspan(*sent);
     }
@@ -214,9 +217,11 @@ Status Connection::write_all(std::span<const std::byte> data) {
     ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      note_failure(EAGAIN);
       return make_error(ErrorCode::Timeout, "sending to `" + peer_ + "`: it accepted nothing for " +
                                                 timeout_text(fd_, SO_SNDTIMEO));
     }
+    if (sent < 0) note_failure(errno);
     if (sent < 0) return make_error(ErrorCode::Network, "sending to `" + peer_ + "`: " + errno_text(errno));
     data = data.subspan(static_cast<size_t>(sent));
   }
@@ -226,9 +231,11 @@ Status Connection::write_all(std::span<const std::byte> data) {
 Result<size_t> Connection::read_some(std::span<std::byte> buffer) {
   if (tls_) {
     Result<size_t> got = tls_->read_some(buffer);
+    if (!got && got.error().code == ErrorCode::Timeout) note_failure(EAGAIN);
     if (!got && got.error().code == ErrorCode::Timeout)
       return make_error(ErrorCode::Timeout, "reading from `" + peer_ + "`: nothing arrived for " +
                                                 timeout_text(fd_, SO_RCVTIMEO));
+    if (!got) note_failure(tls_->last_errno());
     if (!got) return std::move(got.error()).wrap("reading from `" + peer_ + "`");
     return got;
   }
@@ -236,9 +243,11 @@ Result<size_t> Connection::read_some(std::span<std::byte> buffer) {
     ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      note_failure(EAGAIN);
       return make_error(ErrorCode::Timeout, "reading from `" + peer_ + "`: nothing arrived for " +
                                                 timeout_text(fd_, SO_RCVTIMEO));
     }
+    if (got < 0) note_failure(errno);
     if (got < 0) return make_error(ErrorCode::Network, "reading from `" + peer_ + "`: " + errno_text(errno));
     return static_cast<size_t>(got);
   }
@@ -249,6 +258,7 @@ Status Connection::read_exact(std::span<std::byte> buffer) {
     Result<size_t> got = read_some(buffer);
     if (!got) return std::move(got.error());
     if (*got == 0) {
+      note_failure(0);
       return make_error(ErrorCode::Network, "reading from `" + peer_ + "`: the peer closed the connection");
     }
     buffer = buffer.subspan(*got);
@@ -279,6 +289,7 @@ Status Connection::read_exact_by(std::span<std::byte> buffer, std::chrono::stead
       bool deadline_passed = got.error().code == ErrorCode::Timeout && std::chrono::steady_clock::now() >= deadline;
       if (!deadline_passed) read = std::move(got.error());  // else said at the loop's top
     } else if (*got == 0) {
+      note_failure(0);
       read = make_error(ErrorCode::Network, "reading from `" + peer_ + "`: the peer closed the connection");
     } else {
       buffer = buffer.subspan(*got);
@@ -289,6 +300,30 @@ Status Connection::read_exact_by(std::span<std::byte> buffer, std::chrono::stead
 }
 
 void Connection::set_read_timeout(std::chrono::milliseconds timeout) { set_socket_timeouts(fd_, timeout); }
+
+void Connection::set_silence_limit(std::chrono::seconds limit) {
+  int on = 1;
+  int idle = std::max<int>(1, static_cast<int>(limit.count() / 4));
+  int probes = 4;
+  auto unacknowledged_ms = static_cast<unsigned>(std::chrono::milliseconds(limit).count());
+  setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle);
+  setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+  // Bounds both sent data left unacknowledged and keepalive probes left unanswered.
+  setsockopt(fd_, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged_ms, sizeof unacknowledged_ms);
+}
+
+bool Connection::link_reset() const { return failure_errno_ == ECONNRESET; }
+
+bool Connection::link_lost() const {
+  switch (failure_errno_) {
+    case ETIMEDOUT: case ECONNRESET: case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EHOSTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // shutdown() rather than close(): it also wakes a thread blocked reading this socket, and
 // the fd stays valid until the destructor so nothing can reuse its number meanwhile.

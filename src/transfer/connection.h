@@ -39,6 +39,15 @@ class Connection {
   Result<size_t> read_some(std::span<std::byte> buffer);
   /// A read that waits longer than this fails (default 120 s).
   void set_read_timeout(std::chrono::milliseconds timeout);
+  /// A link that stays silent this long breaks (TCP keepalive and TCP_USER_TIMEOUT), even
+  /// while this side only waits: how a resumable link finds out a silent cut in seconds.
+  void set_silence_limit(std::chrono::seconds limit);
+  /// Whether the last failed read or write found the path to the peer gone (timed out,
+  /// reset, unreachable), rather than the peer closing, a timeout of ours, or TLS failing.
+  bool link_lost() const;
+  /// Of a lost link: whether the peer's host answered with a reset (its process may be
+  /// gone, or it gave up on the link first) rather than staying silent.
+  bool link_reset() const;
   /// Shuts the socket down both ways; reads and writes after this fail.
   void close();
   /// "ADDR:PORT" of the other end.
@@ -59,7 +68,9 @@ class Connection {
  private:
   friend class Listener;
   Connection(int fd, std::string peer);
+  void note_failure(int error) { failure_errno_ = error; }
   int fd_ = -1;
+  int failure_errno_ = 0;  // errno of the last failed read or write
   std::string peer_;
   std::unique_ptr<TlsStream> tls_;  // set once start_tls succeeded
 };

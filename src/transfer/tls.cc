@@ -201,6 +201,7 @@ Result<size_t> TlsStream::write_some(std::span<const std::byte> data) {
     if (errno == EINTR) continue;
     if (reason == SSL_ERROR_WANT_WRITE || reason == SSL_ERROR_WANT_READ)
       return make_error(ErrorCode::Timeout, "TLS write timed out");
+    last_errno_ = reason == SSL_ERROR_SYSCALL ? errno : 0;
     std::string why = reason == SSL_ERROR_SYSCALL && errno != 0 ? std::strerror(errno) : openssl_errors();
     return make_error(ErrorCode::Network, "TLS: " + (why.empty() ? std::string("the connection broke") : why));
   }
@@ -219,6 +220,7 @@ Result<size_t> TlsStream::read_some(std::span<std::byte> buffer) {
     if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE)
       return make_error(ErrorCode::Timeout, "TLS read timed out");
     if (reason == SSL_ERROR_SYSCALL && errno == 0) return size_t{0};  // end of stream without close_notify
+    last_errno_ = reason == SSL_ERROR_SYSCALL ? errno : 0;
     std::string why = reason == SSL_ERROR_SYSCALL ? std::strerror(errno) : openssl_errors();
     // In TLS 1.3 a server judges the client's certificate after the client's handshake
     // is done: its refusal arrives as an alert on the first read.

@@ -70,12 +70,15 @@ class TlsStream {
   const std::string& peer_identity() const { return peer_identity_; }
   /// The role the peer's (verified) certificate carries.
   CertRole peer_role() const { return peer_role_; }
+  /// The socket's errno behind the last failed read or write, 0 when TLS itself failed.
+  int last_errno() const { return last_errno_; }
 
  private:
   explicit TlsStream(ssl_st* ssl) : ssl_(ssl) {}
   ssl_st* ssl_;
   std::string peer_identity_;
   CertRole peer_role_ = CertRole::Unmarked;
+  int last_errno_ = 0;
 };
 
 /// A TLS connection starts with a handshake record (0x16); a dockmig hello with 'D'. An
