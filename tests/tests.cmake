@@ -30,6 +30,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
+  tests/unit/migrate/link_resume_test.cc
   tests/unit/migrate/restart_policy_test.cc
   tests/unit/migrate/warm_store_test.cc
   tests/unit/migrate/destination_preflight_test.cc
@@ -62,6 +63,8 @@ set(DOCKMIG_TRANSFER_TEST_SOURCES
   tests/unit/transfer/compression_level_test.cc
   tests/unit/transfer/connection_test.cc
   tests/unit/transfer/channel_test.cc
+  tests/unit/transfer/resend_log_test.cc
+  tests/unit/transfer/channel_resume_test.cc
   tests/unit/transfer/tls_test.cc
   tests/unit/transfer/rsync_delta_test.cc
 )

@@ -21,6 +21,7 @@
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "migrate/image_sync.h"
+#include "migrate/link_resume.h"
 #include "migrate/memory_sync.h"
 #include "migrate/network_setup.h"
 #include "migrate/ownership.h"
@@ -153,6 +154,7 @@ class DestinationMigration {
     if (!tcp) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `tcp` mode");
     tcp_ = *tcp;
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
+    resume_token_ = fields.string_or("resume", "");
     const json& expected = fields.object_or_empty("expected");
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
@@ -162,6 +164,7 @@ class DestinationMigration {
     Result<std::vector<NetworkSpec>> networks = read_network_specs(fields);
     if (!networks) return std::move(networks.error());
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
+        !(resume_token_.empty() || valid_resume_token(resume_token_)) ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     // In use from now: the sweep of expired preparations leaves it alone for a while.
@@ -320,10 +323,15 @@ class DestinationMigration {
     memory_.emplace(std::move(*memory));
     json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
                     {"tcp", tcp_mode_name(tcp_)}};
-    if (!source_takes_held_pages_) return session_.send_message(created);
-    held_pages_ = seed_from_return_cache();
-    created["held_pages"] = held_pages_.size();
-    return session_.send_message(created);
+    if (source_takes_held_pages_) {
+      held_pages_ = seed_from_return_cache();
+      created["held_pages"] = held_pages_.size();
+    }
+    if (!resume_token_.empty()) created["resume"] = true;
+    Status sent = session_.send_message(created);
+    // Numbering starts after `created`, on both sides (docs/protocol.md).
+    if (sent && !resume_token_.empty()) session_.resume_as_destination(id_, resume_token_);
+    return sent;
   }
 
   // The container left this host before: its pages from then, in the page store already.
@@ -476,6 +484,7 @@ class DestinationMigration {
   std::optional<MemoryReceiver> memory_;
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
   std::vector<memory::PageHash> held_pages_;  // seeded from the return cache, named to the source in presync
+  std::string resume_token_;  // the prepare's: a lost link may resume (link_resume.h)
   bool source_takes_held_pages_ = false;  // the prepare said "return_cache": the source reads "held-pages"
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
@@ -587,6 +596,13 @@ Status serve_first_message(Session& session, const DestinationContext& context) 
     std::string id = fields.string("migration");
     if (Status read = fields.status(); !read) return read;
     return session.send_message({{"type", "status"}, {"state", context.ledger.get(id)}});
+  }
+  if (type == "resume") {
+    PeerMessage fields(*first);
+    std::string id = fields.string("migration");
+    std::string token = fields.string("token");
+    if (Status read = fields.status(); !read) return read;
+    return session.offer_for_resume(id, token);
   }
   if (type == "warm") return serve_warm(session, context, *first);
   if (type == "prepare") return DestinationMigration(session, context).run(*first);

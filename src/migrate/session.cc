@@ -7,6 +7,8 @@
 #include "migrate/session.h"
 
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -14,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "layers/upper_tar.h"
+#include "migrate/link_resume.h"
 #include "migrate/peer_message.h"
 #include "transfer/file_stream.h"
 #include "transfer/tls.h"
@@ -184,10 +187,15 @@ Result<std::string> Session::await_settled_state(const std::string& destination,
 }
 
 Result<std::string> Session::await_settled_state(const std::string& destination, const std::string& id,
-                                                 const TransportSecurity& security) {
+                                                 const TransportSecurity& security, std::chrono::seconds reach_for) {
+  auto reach_until = std::chrono::steady_clock::now() + reach_for;
   // The destination may still be restoring; it settles within its own restore time.
   for (int attempt = 0; attempt < 120; ++attempt) {
     Result<Session> session = connect(destination, security);
+    while (!session && std::chrono::steady_clock::now() < reach_until) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      session = connect(destination, security);
+    }
     if (!session) return std::move(session.error());
     Result<json> answer = session->request({{"type", "status"}, {"migration", id}}, "status");
     if (!answer) return std::move(answer.error());
@@ -198,6 +206,41 @@ Result<std::string> Session::await_settled_state(const std::string& destination,
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return make_error(ErrorCode::Timeout, "the destination still reports migration " + id + " as active after 60 s");
+}
+
+void Session::resume_as_source(const std::string& destination, const TransportSecurity& security,
+                               const std::string& migration, const std::string& token) {
+  transfer::Channel* channel = channel_.get();
+  channel_->enable_resume([=](bool) -> Result<transfer::Connection> {
+    auto until = std::chrono::steady_clock::now() + kSourceRedialWindow;
+    std::string last = "no attempt";
+    while (std::chrono::steady_clock::now() < until && !channel->closed()) {
+      Result<Session> again = connect(destination, security);
+      Status asked = again ? again->send_message({{"type", "resume"}, {"migration", migration}, {"token", token}})
+                           : Status(again.error());
+      if (asked) return again->channel_->release_connection();
+      last = asked.error().message;
+      // Nothing listens there: the agent died, and its sessions with it.
+      if (last.find(std::strerror(ECONNREFUSED)) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return make_error(ErrorCode::Network, "the destination agent could not be reached again within " +
+                                              std::to_string(kSourceRedialWindow.count()) + " s (" + last + ")");
+  });
+}
+
+void Session::resume_as_destination(const std::string& migration, const std::string& token) {
+  transfer::Channel* channel = channel_.get();
+  resume_registration_ =
+      link_resumes().open(migration, token, channel_->peer_identity(), [channel] { channel->supersede_link(); });
+  channel_->enable_resume([migration](bool reset) {
+    return link_resumes().await(migration, reset ? kDestinationGraceAfterReset : kDestinationGrace);
+  });
+}
+
+Status Session::offer_for_resume(const std::string& migration, const std::string& token) {
+  return link_resumes().offer(migration, token, channel_->peer_identity(),
+                              [this] { return channel_->release_connection(); });
 }
 
 void Session::set_phase(const std::string& phase) {

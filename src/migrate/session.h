@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -43,8 +44,11 @@ class Session {
   static Result<Session> accept(transfer::Connection connection);
   /// Asks the destination how migration `id` ended, waiting while it is still active:
   /// "committed", "aborted" or "unknown".
+  /// A destination that cannot be reached is tried again for `reach_for` (a link that
+  /// broke may come back; the destination then has decided), else it fails at once.
   static Result<std::string> await_settled_state(const std::string& destination, const std::string& id,
-                                                 const TransportSecurity& security);
+                                                 const TransportSecurity& security,
+                                                 std::chrono::seconds reach_for = std::chrono::seconds(0));
   static Result<std::string> await_settled_state(const std::string& destination, const std::string& id);
 
   /// "tls" or "tcp": what this session's link runs on (MigrationReport::transport).
@@ -78,6 +82,20 @@ class Session {
   Status receive_tree(const std::string& name, const std::filesystem::path& staging_file,
                       const std::filesystem::path& dir);
 
+  /// Source side, once the destination agreed (`created {resume: true}`): a lost link is
+  /// dialed again for kSourceRedialWindow (migrate/link_resume.h) and the migration goes
+  /// on where the destination's received frames left off.
+  void resume_as_source(const std::string& destination, const TransportSecurity& security,
+                        const std::string& migration, const std::string& token);
+  /// Destination side, right after sending `created {resume: true}`: a lost link waits up
+  /// to kDestinationGrace for the source to come back.
+  void resume_as_destination(const std::string& migration, const std::string& token);
+  /// This session is a source come back (first message `resume`): hands its connection
+  /// to the migration waiting for it. This session is done afterwards.
+  Status offer_for_resume(const std::string& migration, const std::string& token);
+  const transfer::ResumeStats& resume_stats() const { return channel_->resume_stats(); }
+  bool resumable() const { return channel_->resumable(); }
+
   /// Tells the peer why this side gives up, best effort, and closes the connection.
   void abort(const Error& error);
   /// Shuts the connection down, safe from another thread: whatever this side sends or
@@ -92,6 +110,7 @@ class Session {
   std::string phase_;
   transfer::LinkRateMeter link_rate_;
   transfer::ZstdContext zstd_;  // one for all the blobs this side sends
+  std::shared_ptr<void> resume_registration_;  // destination: waiting in link_resumes() while set
 };
 
 /// A fresh id for a migration or a preparation: 16 lowercase hex digits, the form the

@@ -30,6 +30,7 @@
 #include "migrate/session.h"
 #include "migrate/source_record.h"
 #include "migrate/image_sync.h"
+#include "migrate/link_resume.h"
 #include "migrate/memory_sync.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
@@ -70,7 +71,7 @@ class SourceMigration {
  public:
   SourceMigration(const MigrationRequest& request, Progress& progress, Interruption& interruption)
       : request_(request), progress_(progress), interruption_(interruption), id_(new_session_id()),
-        checkpoint_name_("dockmig-" + id_) {}
+        checkpoint_name_("dockmig-" + id_), resume_token_(new_resume_token()) {}
 
   MigrationOutcome run() {
     start_ = Clock::now();
@@ -87,6 +88,9 @@ class SourceMigration {
     if (warm_) std::filesystem::remove_all(warm_->work, ignored);
     report_.handoff_seconds = seconds_since(start_);
     for (const PhaseReport& phase : report_.phases) report_.bytes_total += phase.wire_bytes;
+    if (session_ && session_->resume_stats().resumes > 0)
+      spdlog::warn("the link to the destination broke and resumed {} time(s); {} bytes sent again",
+                   session_->resume_stats().resumes, session_->resume_stats().resent_bytes);
     if (done) {
       report_.succeeded = true;
       close_record();
@@ -207,6 +211,7 @@ class SourceMigration {
                     {"docker_version", plan_.docker_version},
                     {"tcp", tcp_mode_name(request_.tcp)},
                     {"return_cache", true},
+                    {"resume", resume_token_},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
                       {"volume_bytes", volume_bytes(plan_)},
@@ -226,7 +231,10 @@ class SourceMigration {
     speaks_pages_ = fields.boolean_or("pages", false);
     std::string tcp = fields.string_or("tcp", "close");
     held_pages_ = fields.count_or("held_pages", 0);
+    bool resumes = fields.boolean_or("resume", false);
     if (Status read = fields.status(); !read) return read;
+    // Numbering starts after `created`, on both sides (docs/protocol.md).
+    if (resumes) session_->resume_as_source(request_.destination, request_.security, id_, resume_token_);
     // A destination from before --tcp ignores the field and would restore them closed.
     if (request_.tcp == TcpMode::Established && tcp != tcp_mode_name(TcpMode::Established))
       return make_error(ErrorCode::Unsupported, "the destination's dockmig cannot restore open TCP connections "
@@ -504,7 +512,10 @@ class SourceMigration {
     if (session_) session_->abort(error);
     if (destination_may_start_) {
       // The destination may have started its copy; only its word decides.
-      Result<std::string> state = Session::await_settled_state(request_.destination, id_, request_.security);
+      // After a link that broke for good, the destination decides when its grace ends.
+      std::chrono::seconds reach_for =
+          session_ && session_->resumable() ? kDestinationGrace + std::chrono::seconds(30) : std::chrono::seconds(0);
+      Result<std::string> state = Session::await_settled_state(request_.destination, id_, request_.security, reach_for);
       if (state && *state == "committed") {
         committed_ = true;
         report_.succeeded = true;
@@ -555,6 +566,7 @@ class SourceMigration {
   Interruption& interruption_;
   std::string id_;
   std::string checkpoint_name_;
+  std::string resume_token_;  // only who knows it takes over this migration's link (link_resume.h)
   std::string held_policy_;  // the restart policy held at "no" from the freeze (restart_policy.h)
   MigrationReport report_;
   Clock::time_point start_;

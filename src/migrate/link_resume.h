@@ -1,0 +1,69 @@
+// Resuming a migration's link after it broke (docs/protocol.md, "Resuming a broken link"):
+// the destination's sessions wait here for their source to come back on a new connection,
+// for a grace period; the source dials again. Both sides then continue their conversation
+// where the frames each one received left off (transfer::Channel::enable_resume).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "dockmig/result.h"
+#include "transfer/connection.h"
+
+namespace dockmig::migrate {
+
+/// How long a destination keeps a session whose link broke, from when it noticed. It is
+/// longer than the source's kSourceRedialWindow, so that the source always gives up first.
+inline constexpr std::chrono::seconds kDestinationGrace{60};
+/// After a reset the link is back (or the source's process is gone): a source that is
+/// alive is already dialing, and comes back within seconds.
+inline constexpr std::chrono::seconds kDestinationGraceAfterReset{10};
+/// How long a source dials again after it noticed its link broke: with
+/// transfer::Channel::kLinkSilence before that, a link back within 30 s of the cut resumes.
+inline constexpr std::chrono::seconds kSourceRedialWindow{40};
+
+/// A secret of the source's, sent in `prepare` (under TLS when there is TLS): only who
+/// knows it can take over a migration's link.
+bool valid_resume_token(const std::string& token);
+std::string new_resume_token();
+
+/// The destination's sessions that may resume, by migration id.
+class LinkResumes {
+ public:
+  /// Registers a session; `break_link` makes its current link fail as a lost one (the
+  /// source came back before this side noticed). The registration ends with the returned
+  /// handle.
+  std::shared_ptr<void> open(const std::string& migration, const std::string& token, const std::string& identity,
+                             std::function<void()> break_link);
+  /// Waits up to `grace` for the source to come back; the new connection said hello and
+  /// asked for this migration.
+  Result<transfer::Connection> await(const std::string& migration, std::chrono::milliseconds grace);
+  /// A source came back: checks that it knows the migration's token and has the same
+  /// certificate name as before, then hands `take()`'s connection to the waiting session.
+  Status offer(const std::string& migration, const std::string& token, const std::string& identity,
+               const std::function<transfer::Connection()>& take);
+
+ private:
+  struct Entry {
+    std::string token;
+    std::string identity;
+    std::function<void()> break_link;
+    std::optional<transfer::Connection> offered;
+    bool waiting = false;  // in await(): its link is known lost, and must not be broken again
+  };
+  void close(const std::string& migration);
+  std::mutex mutex_;
+  std::condition_variable offered_;
+  std::map<std::string, Entry> entries_;
+};
+
+/// The agent's one registry.
+LinkResumes& link_resumes();
+
+}  // namespace dockmig::migrate
