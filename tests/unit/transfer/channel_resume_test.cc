@@ -17,15 +17,10 @@ namespace dockmig::transfer {
 namespace {
 
 using testing::connected_pair;
+using testing::random_bytes;
 using testing::VectorSink;
 using Bytes = std::vector<std::byte>;
 
-Bytes random_bytes(size_t size) {
-  std::mt19937 random(42);
-  Bytes bytes(size);
-  for (std::byte& b : bytes) b = std::byte(random() & 0xff);
-  return bytes;
-}
 
 /// New links on demand: the sender's reattach makes a pair, the receiver's takes its end.
 class Rendezvous {

@@ -19,6 +19,7 @@ namespace dockmig::transfer {
 namespace {
 
 using testing::connected_pair;
+using testing::random_bytes;
 using testing::VectorSink;
 
 using std::chrono::milliseconds;
@@ -44,12 +45,6 @@ Bytes frame(FrameKind kind, const Bytes& payload) {
   return bytes;
 }
 
-Bytes random_bytes(size_t size) {
-  std::mt19937 random(1234);
-  Bytes bytes(size);
-  for (std::byte& b : bytes) b = std::byte(random() & 0xff);
-  return bytes;
-}
 
 /// A raw (non-Channel) end writes `wire` first, then a Channel opens on the other end.
 struct RawPeer {

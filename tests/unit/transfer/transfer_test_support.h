@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,14 @@ inline std::pair<Connection, Connection> connected_pair() {
   Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
   EXPECT_TRUE(server && server->has_value());
   return {std::move(*client), std::move(**server)};
+}
+
+/// `size` bytes that do not compress, the same for the same seed.
+inline std::vector<std::byte> random_bytes(size_t size, unsigned seed = 1234) {
+  std::mt19937 random(seed);
+  std::vector<std::byte> bytes(size);
+  for (std::byte& b : bytes) b = std::byte(random() & 0xff);
+  return bytes;
 }
 
 class VectorSink : public ByteSink {
