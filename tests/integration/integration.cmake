@@ -59,7 +59,7 @@ dockmig_integration_test(migrate_image_identity)
 dockmig_integration_test(migrate_image_digest)
 dockmig_integration_test(migrate_signals)
 dockmig_integration_test(migrate_recover)
-# Two cuts of 15 s and one of 85 s: some four minutes.
+# Two cuts of 15 s and one of 85 s: some three minutes.
 dockmig_integration_test(migrate_link_resume TIMEOUT 480)
 dockmig_integration_test(migrate_upper_names)
 dockmig_integration_test(faults_subset LABELS faults)
