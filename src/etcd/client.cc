@@ -70,6 +70,58 @@ Status check_tls_files(const ClientTls& tls) {
   return {};
 }
 
+// A watch's answer is a stream of JSON messages, one a line, for as long as it lasts.
+struct WatchStream {
+  const Client::WatchHandler& on_events;
+  std::stop_token stop;
+  std::string pending;      // the start of a line not yet complete
+  std::optional<Error> failure;
+  bool ended_here = false;  // the handler or `stop` ended it, not etcd or the network
+
+  // Hands every complete line to the handler; false to end the stream.
+  bool take(std::string_view bytes) {
+    pending.append(bytes);
+    size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (line.find_first_not_of(" \r") == std::string::npos) continue;
+      if (!deliver(json::parse(line, nullptr, false), line)) return false;
+    }
+    return true;
+  }
+
+  bool deliver(const json& message, const std::string& line) {
+    if (!message.is_object()) {
+      failure = make_error(ErrorCode::ToolFailed, "a watch message is not JSON: " + line.substr(0, 300));
+      return false;
+    }
+    if (message.contains("error")) {
+      failure = make_error(code_for_grpc(grpc_code_of(message)), error_message(message, line));
+      return false;
+    }
+    Result<std::vector<WatchEvent>> events = parse_watch_message(message);
+    if (!events) {
+      failure = std::move(events.error());
+      return false;
+    }
+    if (events->empty() || on_events(*events)) return true;
+    ended_here = true;
+    return false;
+  }
+};
+
+size_t take_watch_bytes(char* data, size_t size, size_t count, void* stream) {
+  return static_cast<WatchStream*>(stream)->take(std::string_view(data, size * count)) ? size * count : 0;
+}
+
+int check_watch_stop(void* stream, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* watch = static_cast<WatchStream*>(stream);
+  if (!watch->stop.stop_requested()) return 0;
+  watch->ended_here = true;
+  return 1;
+}
+
 }  // namespace
 
 Client::Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout)
@@ -205,6 +257,38 @@ Result<SwapOutcome> Client::put_if_mod_revision(std::string_view key, int64_t ex
   Result<json> answer = call("/v3/kv/txn", swap_request(key, expected_mod_revision, value, lease));
   if (!answer) return std::move(answer.error());
   return parse_swap(*answer);
+}
+
+Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,
+                            std::stop_token stop) const {
+  const std::string& endpoint = endpoints_[preferred_->load() % endpoints_.size()];
+  base::CurlHandle curl(curl_easy_init());
+  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  std::string url = endpoint + "/v3/watch";
+  std::string payload = watch_request(prefix, start_revision).dump();
+  WatchStream stream{on_events, std::move(stop), {}, std::nullopt, false};
+  base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 2000)));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, take_watch_bytes);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &stream);
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, check_watch_stop);
+  curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &stream);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  if (!tls_.ca.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, tls_.ca.c_str());
+  if (!tls_.cert.empty()) {
+    curl_easy_setopt(curl.get(), CURLOPT_SSLCERT, tls_.cert.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_SSLKEY, tls_.key.c_str());
+  }
+  CURLcode rc = curl_easy_perform(curl.get());
+  std::string what = "etcd at " + endpoint + ": watching " + std::string(prefix);
+  if (stream.failure) return std::move(*stream.failure).wrap(what);
+  if (stream.ended_here) return {};
+  if (rc != CURLE_OK) return make_error(ErrorCode::Network, what + ": " + curl_easy_strerror(rc), unreachable_hint(endpoint));
+  return make_error(ErrorCode::Network, what + ": etcd ended the stream");
 }
 
 }  // namespace dockmig::etcd

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +55,14 @@ class Client {
   /// (0: only if the key does not exist), in one transaction: the commit of a handoff.
   Result<SwapOutcome> put_if_mod_revision(std::string_view key, int64_t expected_mod_revision,
                                           std::string_view value, LeaseId lease = 0) const;
+
+  /// Called with the events of each watch message; false ends the watch.
+  using WatchHandler = std::function<bool(const std::vector<WatchEvent>&)>;
+  /// Streams every change under `prefix` from `start_revision` (0: from now) to `on_events`
+  /// until it returns false or `stop` is requested, both a success; an error when the
+  /// stream could not be opened, broke, or etcd cancelled it. Blocks the calling thread.
+  Status watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,
+                      std::stop_token stop) const;
 
   /// POSTs `body` to the gateway's `path` (e.g. "/v3/kv/range") and returns its answer.
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body) const;

@@ -174,4 +174,32 @@ Result<SwapOutcome> parse_swap(const json& answer) {
   return outcome;
 }
 
+json watch_request(std::string_view prefix, int64_t start_revision) {
+  json create{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_range_end(prefix))}, {"prev_kv", true}};
+  if (start_revision != 0) create["start_revision"] = std::to_string(start_revision);
+  return json{{"create_request", create}};
+}
+
+Result<std::vector<WatchEvent>> parse_watch_message(const json& message) {
+  const json& result = message.contains("result") ? message["result"] : message;
+  if (result.value("canceled", false))
+    return make_error(ErrorCode::Conflict, "etcd cancelled the watch: " + result.value("cancel_reason", std::string("no reason given")),
+                      "a watch from a compacted revision cannot be served; start it from a newer one");
+  std::vector<WatchEvent> events;
+  for (const json& entry : result.value("events", json::array())) {
+    WatchEvent event;
+    event.deleted = entry.value("type", "PUT") == "DELETE";
+    Result<KeyValue> kv = parse_key_value(entry.value("kv", json::object()));
+    if (!kv) return std::move(kv.error());
+    event.kv = std::move(*kv);
+    if (entry.contains("prev_kv")) {
+      Result<KeyValue> previous = parse_key_value(entry["prev_kv"]);
+      if (!previous) return std::move(previous.error());
+      event.previous = std::move(*previous);
+    }
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
 }  // namespace dockmig::etcd

@@ -31,6 +31,14 @@ struct Lease {
   std::chrono::seconds ttl{0};
 };
 
+/// One change seen by a watch: the key as written (for a delete only its key and
+/// revision), and as it was before when the watch asked for that.
+struct WatchEvent {
+  bool deleted = false;
+  KeyValue kv;
+  std::optional<KeyValue> previous;
+};
+
 /// What a compare-and-put did: `succeeded`, or not, and then the key as it is now (none
 /// when it does not exist), so the caller sees who won.
 struct SwapOutcome {
@@ -53,6 +61,10 @@ nlohmann::json range_request(std::string_view key, std::string_view range_end = 
 nlohmann::json swap_request(std::string_view key, int64_t expected_mod_revision, std::string_view value,
                             LeaseId lease);
 
+/// Opens a watch of every key under `prefix` from `start_revision` (0: from now), with
+/// each event's previous value.
+nlohmann::json watch_request(std::string_view prefix, int64_t start_revision);
+
 /// The key-values of a range answer (none when nothing matched).
 Result<std::vector<KeyValue>> parse_range(const nlohmann::json& answer);
 Result<Lease> parse_lease_grant(const nlohmann::json& answer);
@@ -60,5 +72,8 @@ Result<Lease> parse_lease_grant(const nlohmann::json& answer);
 /// (etcd then answers without a TTL).
 Result<std::chrono::seconds> parse_keep_alive(const nlohmann::json& answer, LeaseId lease);
 Result<SwapOutcome> parse_swap(const nlohmann::json& answer);
+/// The events of one message of a watch stream (none in the message that confirms the
+/// watch); an error when etcd cancelled the watch (e.g. its start was compacted away).
+Result<std::vector<WatchEvent>> parse_watch_message(const nlohmann::json& message);
 
 }  // namespace dockmig::etcd

@@ -127,3 +127,53 @@ TEST(Answers, AFailedSwapShowsTheKeyAsItIs) {
 
 }  // namespace
 }  // namespace dockmig::etcd
+
+namespace dockmig::etcd {
+namespace {
+
+using nlohmann::json;
+
+// Messages of a watch stream as etcd 3.4.23's gateway sent them (POST /v3/watch).
+TEST(WatchWire, AsksForThePrefixAndPreviousValues) {
+  json request = watch_request("/a/", 7);
+  EXPECT_EQ(request["create_request"]["key"], base64_encode("/a/"));
+  EXPECT_EQ(request["create_request"]["range_end"], base64_encode("/a0"));
+  EXPECT_EQ(request["create_request"]["prev_kv"], true);
+  EXPECT_EQ(request["create_request"]["start_revision"], "7");
+  EXPECT_FALSE(watch_request("/a/", 0)["create_request"].contains("start_revision"));
+}
+
+TEST(WatchWire, ReadsEventsWithTheirPreviousValue) {
+  json created = json::parse(R"({"result":{"header":{"revision":"2"},"created":true}})");
+  Result<std::vector<WatchEvent>> none = parse_watch_message(created);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  json message = json::parse(R"({"result":{"header":{"revision":"3"},"events":[
+    {"kv":{"key":"L2Evb25l","create_revision":"2","mod_revision":"3","version":"2","value":"eQ=="},
+     "prev_kv":{"key":"L2Evb25l","create_revision":"2","mod_revision":"2","version":"1","value":"eA=="}},
+    {"type":"DELETE","kv":{"key":"L2EvdHdv","mod_revision":"3"}}]}})");
+  Result<std::vector<WatchEvent>> events = parse_watch_message(message);
+  ASSERT_TRUE(events) << events.error().message;
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_FALSE((*events)[0].deleted);
+  EXPECT_EQ((*events)[0].kv.key, "/a/one");
+  EXPECT_EQ((*events)[0].kv.value, "y");
+  EXPECT_EQ((*events)[0].kv.mod_revision, 3);
+  ASSERT_TRUE((*events)[0].previous);
+  EXPECT_EQ((*events)[0].previous->mod_revision, 2);
+  EXPECT_EQ((*events)[0].previous->value, "x");
+  EXPECT_TRUE((*events)[1].deleted);
+  EXPECT_EQ((*events)[1].kv.key, "/a/two");
+  EXPECT_FALSE((*events)[1].previous);
+}
+
+TEST(WatchWire, ACancelledWatchIsAnError) {
+  json cancelled = json::parse(
+      R"({"result":{"header":{"revision":"9"},"canceled":true,"compact_revision":"5","cancel_reason":"mvcc: required revision has been compacted"}})");
+  Result<std::vector<WatchEvent>> events = parse_watch_message(cancelled);
+  ASSERT_FALSE(events);
+  EXPECT_NE(events.error().message.find("compacted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockmig::etcd
