@@ -83,3 +83,10 @@ gtest_discover_tests(dockmig_unit_tests PROPERTIES LABELS unit
   DISCOVERY_TIMEOUT 30)
 
 include(tests/integration/integration.cmake OPTIONAL)
+
+# A small fleet simulation against a private etcd (no bed, no root): every handoff decided,
+# never two owners (docs/fleet.md, "Scale"). Skipped (77) where etcd is not installed.
+include(tools/fleet/simulate/simulate.cmake)
+add_test(NAME fleet_simulation COMMAND bash ${CMAKE_SOURCE_DIR}/tests/simulation/fleet_simulation.sh
+  $<TARGET_FILE:dockmig_fleet_sim>)
+set_tests_properties(fleet_simulation PROPERTIES LABELS "unit;fleet" TIMEOUT 120 SKIP_RETURN_CODE 77)
