@@ -1,37 +1,27 @@
 #!/bin/bash
 # A small fleet simulation (tools/fleet/simulate, docs/fleet.md "Scale") against a private
-# etcd started here on free ports: 50 hosts, 500 services, a few seconds of handoffs, some
-# sent to two destinations at once, some asked of a host the record does not name, some
-# whose reply or restore is lost. Passes only when every handoff was decided, no service
-# ever had two owners (the table of copies, the swaps, the watched history) and each race
-# had exactly one winner; and a destination broken on purpose (it restores though its swap
-# lost) must be caught as a second owner.
+# etcd (tools/fleet/simulate/with-private-etcd): 50 hosts, 500 services, a few seconds of
+# handoffs, some sent to two destinations at once, some asked of a host the record does
+# not name, some whose reply or restore is lost. Passes only when every handoff was
+# decided, no service ever had two owners (the table of copies, the swaps, the watched
+# history) and each race had exactly one winner; and a destination broken on purpose (it
+# restores though its swap lost) must be caught as a second owner.
 set -euo pipefail
 sim=$1
+run=$(dirname "$0")/../../tools/fleet/simulate/with-private-etcd
 command -v etcd >/dev/null || { echo "etcd is not installed (Debian's etcd-server); skipping"; exit 77; }
-dir=$(mktemp -d /tmp/dockmig-fleet-sim.XXXXXX)
-etcd_pid=
-trap '[ -z "$etcd_pid" ] || { kill "$etcd_pid" 2>/dev/null; wait "$etcd_pid" 2>/dev/null; }; rm -rf "$dir"' EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-client=http://127.0.0.1:$(free_port)
-peer=http://127.0.0.1:$(free_port)
-etcd --name sim --data-dir "$dir/data" --listen-client-urls "$client" --advertise-client-urls "$client" \
-  --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "sim=$peer" \
-  >"$dir/etcd.log" 2>&1 &
-etcd_pid=$!
-for _ in $(seq 50); do curl -sf "$client/health" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf "$client/health" >/dev/null || { cat "$dir/etcd.log"; echo "etcd did not start"; exit 1; }
+dir=$(mktemp -d /tmp/dockmig-fleet-sim-test.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
 
 status=0
-"$sim" --etcd "$client" --hosts 20 --services 100 --rate 20 --duration 2 --ttl 3 --idle 1 --workers 8 \
-  --race-share 0.5 --tag broken --restore-after-lost-swap >"$dir/broken.txt" || status=$?
+"$run" "$sim" --hosts 20 --services 100 --rate 20 --duration 2 --ttl 3 --idle 1 --workers 8 \
+  --race-share 0.5 --tag broken --restore-after-lost-swap >"$dir/broken.txt" 2>&1 || status=$?
 [ "$status" = 1 ] && grep -q "while it runs at host" "$dir/broken.txt" \
   || { cat "$dir/broken.txt"; echo "a destination that restores after a lost swap was not caught (exit $status)"; exit 1; }
 echo "fleet_simulation: the broken destination was caught: $(grep -m1 'double owners' "$dir/broken.txt")"
 
 status=0
-"$sim" --etcd "$client" --hosts 50 --services 500 --rate 20 --duration 5 --ttl 3 --idle 2 --workers 8 \
+"$run" "$sim" --hosts 50 --services 500 --rate 20 --duration 5 --ttl 3 --idle 2 --workers 8 \
   --race-share 0.2 --stale-share 0.05 --lost-reply-share 0.1 --restore-fail-share 0.05 \
   --json "$dir/report.json" || status=$?
 [ "$status" = 0 ] || { echo "the simulation failed (exit $status)"; exit 1; }
