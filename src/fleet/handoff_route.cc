@@ -48,22 +48,35 @@ Result<ServiceLocation> locate_unrecorded(std::string_view service, const std::v
   return ServiceLocation{name, {running[0]->name, "", ""}, 0, *running[0], false};
 }
 
-Result<ServiceLocation> locate_among(const etcd::Client& etcd, std::string_view service,
-                                     const std::vector<HostRecord>& hosts) {
-  Result<std::optional<ServiceLocation>> recorded = read_record(etcd, service);
-  if (!recorded) return std::move(recorded.error());
-  if (!*recorded) return locate_unrecorded(service, hosts);
-  ServiceLocation location = std::move(**recorded);
-  if (const HostRecord* host = find_host(hosts, location.record.host)) location.host = *host;
-  return location;
+// The records of the named hosts that are registered. A service with a record needs only
+// these: reading every host's record for each handoff would cost the gateway and etcd
+// the whole fleet's records (about 700 bytes a host) per handoff (docs/fleet.md, "Scale").
+Result<std::vector<HostRecord>> read_hosts(const etcd::Client& etcd, const std::vector<std::string_view>& names) {
+  std::vector<HostRecord> hosts;
+  for (std::string_view name : names) {
+    if (check_host_name(name) && find_host(hosts, name) == nullptr) {
+      Result<std::optional<HostRecord>> host = get_host(etcd, name);
+      if (!host) return std::move(host.error());
+      if (*host) hosts.push_back(std::move(**host));
+    }
+  }
+  return hosts;
 }
 
 }  // namespace
 
 Result<ServiceLocation> locate_service(const etcd::Client& etcd, std::string_view service) {
+  Result<std::optional<ServiceLocation>> recorded = read_record(etcd, service);
+  if (!recorded) return std::move(recorded.error());
+  if (*recorded) {
+    Result<std::vector<HostRecord>> owner = read_hosts(etcd, {(*recorded)->record.host});
+    if (!owner) return std::move(owner.error());
+    if (!owner->empty()) (*recorded)->host = owner->front();
+    return std::move(**recorded);
+  }
   Result<std::vector<HostRecord>> hosts = list_hosts(etcd);
   if (!hosts) return std::move(hosts.error());
-  return locate_among(etcd, service, *hosts);
+  return locate_unrecorded(service, *hosts);
 }
 
 Result<HandoffRoute> route_between(const ServiceLocation& location, const std::vector<HostRecord>& hosts,
@@ -82,9 +95,13 @@ Result<HandoffRoute> route_between(const ServiceLocation& location, const std::v
 }
 
 Result<HandoffRoute> route_handoff(const etcd::Client& etcd, std::string_view service, std::string_view to) {
-  Result<std::vector<HostRecord>> hosts = list_hosts(etcd);
+  Result<std::optional<ServiceLocation>> recorded = read_record(etcd, service);
+  if (!recorded) return std::move(recorded.error());
+  Result<std::vector<HostRecord>> hosts =
+      *recorded ? read_hosts(etcd, {(*recorded)->record.host, to}) : list_hosts(etcd);
   if (!hosts) return std::move(hosts.error());
-  Result<ServiceLocation> location = locate_among(etcd, service, *hosts);
+  if (*recorded) return route_between(**recorded, *hosts, to);
+  Result<ServiceLocation> location = locate_unrecorded(service, *hosts);
   if (!location) return std::move(location.error());
   return route_between(*location, *hosts, to);
 }

@@ -78,6 +78,18 @@ Result<std::vector<HostRecord>> list_hosts(const etcd::Client& etcd) {
   return hosts;
 }
 
+Result<std::optional<HostRecord>> get_host(const etcd::Client& etcd, std::string_view name) {
+  Result<std::optional<etcd::KeyValue>> entry = etcd.get(host_key(name));
+  if (!entry) return std::move(entry.error()).wrap("reading the record of host `" + std::string(name) + "`");
+  if (!*entry) return std::optional<HostRecord>();
+  Result<HostRecord> record = host_record_from_json(json::parse((*entry)->value, nullptr, false));
+  if (!record) {
+    spdlog::warn("skipped the record at {}: {}", (*entry)->key, record.error().message);
+    return std::optional<HostRecord>();
+  }
+  return std::optional<HostRecord>(std::move(*record));
+}
+
 namespace {
 
 std::string gibibytes(uint64_t bytes) {

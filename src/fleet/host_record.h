@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ Status check_host_name(std::string_view name);
 
 /// Every registered host, by name. An unreadable record is skipped with a warning.
 Result<std::vector<HostRecord>> list_hosts(const etcd::Client& etcd);
+/// One host's record; none when it is not registered (or its record is unreadable, with a
+/// warning, as list_hosts skips it).
+Result<std::optional<HostRecord>> get_host(const etcd::Client& etcd, std::string_view name);
 
 /// A table of the hosts, one line each, for people.
 std::string to_text(const std::vector<HostRecord>& hosts);

@@ -32,7 +32,8 @@ h = r["handoffs"]; o = h["outcomes"]
 def need(ok, what):
     if not ok: sys.exit("fleet_simulation: " + what + "\n" + json.dumps(r, indent=1))
 need(h["started"] >= 80, f"only {h['started']} handoffs started")
-decided = o["committed"] + o["committed_decided_by_record"] + o["rolled_back"] + o["refused"]
+decided = (o["committed"] + o["committed_decided_by_record"] + o["rolled_back"] + o["refused"]
+           + o["refused_etcd_error_before_freeze"])
 need(decided + o["skipped_busy"] == h["started"] and o["undecided"] == 0 and o["failed"] == 0,
      f"not every handoff was decided: {o}")
 need(r["double_owners"] == 0 and r["history_forks"] == 0 and r["failures"] == 0, "a check failed")

@@ -101,9 +101,10 @@ class Samples {
 };
 
 // How a handoff ended. Every one must end decided: Undecided and Failed fail the run.
-enum class Outcome { Committed, CommittedByRecord, RolledBack, Refused, Undecided, Failed, Skipped };
+// An etcd error before the freeze (routing, claim) refuses the handoff with nothing moved.
+enum class Outcome { Committed, CommittedByRecord, RolledBack, Refused, RefusedByEtcdError, Undecided, Failed, Skipped };
 constexpr const char* kOutcomeNames[] = {"committed", "committed_decided_by_record", "rolled_back", "refused",
-                                         "undecided", "failed", "skipped_busy"};
+                                         "refused_etcd_error_before_freeze", "undecided", "failed", "skipped_busy"};
 
 // One attempt of a destination to take a service over.
 struct Swap {
@@ -141,6 +142,9 @@ class Simulation {
   Outcome decide_at_source(size_t service, size_t source, std::optional<size_t> winner, bool heard);
   void note(Outcome outcome, const std::string& what);
   Outcome failed(const std::string& what) { return note(Outcome::Failed, what), Outcome::Failed; }
+  Outcome refused_by_etcd(const std::string& what);
+  std::optional<size_t> settle_unanswered_swap(size_t service, size_t destination, const std::string& migration,
+                                               const Error& error);
   json check_end();
   Status remove_records() const;
   Result<Metrics> metrics() const { return read_metrics(etcd_.endpoints().front()); }
@@ -156,7 +160,8 @@ class Simulation {
   std::jthread watcher_;
   std::mutex outcomes_mutex_;
   std::array<size_t, std::size(kOutcomeNames)> outcomes_{};
-  std::atomic<size_t> races_{0}, lost_swaps_{0}, stale_refused_{0};
+  std::atomic<size_t> races_{0}, lost_swaps_{0}, stale_refused_{0}, unanswered_swaps_{0};
+  std::vector<std::string> etcd_errors_;  // the first few that refused a handoff before its freeze
   Samples commit_ms_, handoff_ms_, start_lag_ms_;
 };
 
@@ -298,7 +303,7 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
   size_t source = static_cast<size_t>(running);
   if (options_.route) {
     Result<fleet::HandoffRoute> route = fleet::route_handoff(etcd_, name, host_name(destinations[0]));
-    if (!route) return failed(migration + ": routing: " + route.error().message);
+    if (!route) return refused_by_etcd(migration + ": routing: " + route.error().message);
     source = host_index(route->source.name);
   }
   bool stale = share(random) < options_.stale_share;
@@ -308,6 +313,8 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
     ++stale_refused_;
     return Outcome::Refused;
   }
+  if (!claimed && claimed.error().code != ErrorCode::Conflict)
+    return refused_by_etcd(migration + ": claim: " + claimed.error().message);
   if (!claimed) return failed(migration + ": claim: " + claimed.error().message);
   if (stale) return failed(migration + ": " + host_name(source) + ", which the record does not name, claimed " + name);
   if (share(random) < options_.race_share) {
@@ -318,9 +325,12 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
   std::vector<Swap> swaps = take_over(service, source, *claimed, destinations, migration);
   std::optional<size_t> winner;
   for (Swap& swap : swaps) {
+    if (!swap.revision && swap.revision.error().code != ErrorCode::Conflict) {
+      if (std::optional<size_t> started = settle_unanswered_swap(service, swap.destination, migration, swap.revision.error()))
+        winner = started;
+      continue;
+    }
     if (!swap.revision) {
-      if (swap.revision.error().code != ErrorCode::Conflict)
-        failures_.add(migration + ": swap: " + swap.revision.error().message);
       ++lost_swaps_;
       if (options_.restore_after_lost_swap) copies_.start(service, swap.destination);
       continue;
@@ -335,6 +345,32 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
     winner = swap.destination;
   }
   return decide_at_source(service, source, winner, share(random) >= options_.lost_reply_share);
+}
+
+Outcome Simulation::refused_by_etcd(const std::string& what) {
+  std::lock_guard lock(outcomes_mutex_);
+  if (etcd_errors_.size() < 5) etcd_errors_.push_back(what);
+  return Outcome::RefusedByEtcdError;
+}
+
+// A swap without an answer (etcd timed out) may have been made: the destination keeps its
+// staged copy in doubt and, as at its next start, lets the record decide.
+std::optional<size_t> Simulation::settle_unanswered_swap(size_t service, size_t destination,
+                                                         const std::string& migration, const Error& error) {
+  ++unanswered_swaps_;
+  Result<std::string> owner = ownership_[destination]->owner(service_name(service));
+  std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
+  switch (migrate::decide_reconcile(named, host_name(destination))) {
+    case migrate::ReconcileDecision::KeepOrStart:
+      copies_.start(service, destination);
+      return destination;
+    case migrate::ReconcileDecision::Remove:
+      return std::nullopt;
+    case migrate::ReconcileDecision::Undecided:
+      break;
+  }
+  failures_.add(migration + ": swap unanswered (" + error.message + ") and the record unreadable");
+  return std::nullopt;
 }
 
 // The destinations' swaps from the claimed revision, all at once when there are several.
@@ -393,7 +429,8 @@ json Simulation::run_handoffs() {
               {"seconds", seconds},                {"achieved_rate", started / seconds},
               {"outcomes", outcomes},              {"races", races_.load()},
               {"swaps_lost", lost_swaps_.load()},  {"stale_sources_refused", stale_refused_.load()},
-              {"swaps_won", ledger_.size()},       {"start_lag_ms", start_lag_ms_.summary()}};
+              {"swaps_won", ledger_.size()},       {"swaps_unanswered", unanswered_swaps_.load()},
+              {"etcd_errors_before_freeze", etcd_errors_}, {"start_lag_ms", start_lag_ms_.summary()}};
 }
 
 // At the end: every record names the one host that runs its service, every swap that won
@@ -437,7 +474,9 @@ Status Simulation::remove_records() const {
 json per_handoff(const Metrics& change, const json& idle, double seconds, double handoffs) {
   json requests = json::object();
   for (const auto& [name, count] : change) {
-    if (!name.starts_with("requests.")) continue;
+    // Keep-alives run on their own clock, slower when the machine is loaded: a rate, not a
+    // share of the handoffs.
+    if (!name.starts_with("requests.") || name == "requests.LeaseKeepAlive") continue;
     std::string method = name.substr(9);
     double background = idle["requests_per_second"].value(method, 0.0) * seconds;
     if (count != 0) requests[method] = (count - background) / handoffs;
@@ -474,6 +513,8 @@ Result<json> Simulation::run() {
   double seconds = ms_since(handoffs_start) / 1000;
   double handoffs = std::max<double>(1, report["handoffs"]["started"].get<double>());
   Metrics change = difference(*after, *before);
+  double keep_alives = change["requests.LeaseKeepAlive"];
+  report["keep_alives_per_second_during_handoffs"] = keep_alives / seconds;
   report["per_handoff"] = {
       {"requests", per_handoff(change, *idle, seconds, handoffs)},
       {"revisions", change["etcd_debugging_mvcc_current_revision"] / handoffs},
