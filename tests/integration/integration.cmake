@@ -68,6 +68,8 @@ dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
 dockmig_integration_test(fleet_ownership LABELS fleet)
 dockmig_integration_test(fleet_gateway LABELS fleet)
+# etcd's load from a small fleet, counted by etcd (docs/fleet.md, "Scale").
+dockmig_integration_test(fleet_load LABELS fleet)
 # Adds edge-c to the bed for the tour, and takes it away after.
 dockmig_integration_test(fleet_follow_me LABELS fleet)
 # Builds the agent's image first when its cached tarball is stale (minutes, once per change).

@@ -1,0 +1,135 @@
+# The load a fleet puts on etcd (docs/fleet.md, "Scale"), counted by etcd itself (its
+# /metrics: gRPC calls started by method, the store's revision, keys and size) on the
+# bed: three agents in the fleet with the HTTPS API (edge-c a second agent in edge-b's
+# namespace), a counting service on edge-a, and `fleet handoff` as the gateway:
+#  - idle: the agents only renew their leases (one keep-alive per host per third of the
+#    TTL) and write (almost) nothing: the store's revision moves by at most three;
+#  - a first handoff (it creates the service's record) and a second one back (the record
+#    exists): the calls of each by method, the writes (revisions), and the events one
+#    watcher of /dockmig/ receives;
+#  - a `fleet where` and a `fleet ls`: the calls of each.
+# The figures are printed and written to $BED_STATE/fleet-load.json.
+source "$(dirname "$0")/hook_lib.sh"
+trap 'stop_agents; cleanup_containers; [ -z "${watcher:-}" ] || kill "$watcher" 2>/dev/null;
+      in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/load- >/dev/null 2>&1;
+      rm -f "$report" "$errors"' EXIT
+ttl=10
+c_link_port=7172 c_api_port=8444
+fleet_args=(--etcd "$ETCD" --fleet-ttl "$ttl")
+read -ra tls_a <<<"$(tls_for edge-a)"
+read -ra tls_b <<<"$(tls_for edge-b)"
+start_hook_agent edge-a "${tls_a[@]}" "${fleet_args[@]}" --name edge-a
+start_hook_agent edge-b "${tls_b[@]}" "${fleet_args[@]}" --name edge-b
+nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
+  --api "$EDGE_B_ADDR:$c_api_port" --tokens "$tokens" --docker "$EDGE_B_DOCKER" --state-dir "$hook_dir/state-edge-c" \
+  "${tls_b[@]}" "${fleet_args[@]}" --name edge-c >>"$hook_dir/agent-edge-c.log" 2>&1 &
+agent_pids+=($!)
+wait_until 10 in_ns edge-b bash -c "exec 3<>/dev/tcp/$EDGE_B_ADDR/$c_api_port" || fail "edge-c's agent did not start"
+printf '%s\n' "$gateway_token" >"$hook_dir/gateway.token"
+gw() {
+  gw_status=0
+  in_ns edge-a "$DOCKMIG" fleet "$@" --etcd "$ETCD" >"$report" 2>"$errors" || gw_status=$?
+}
+gw_handoff() { gw handoff "$@" --token-file "$hook_dir/gateway.token" --tls-ca "$certs/ca.pem" --json; }
+hosts_listed() { gw ls --json && [ "$(python3 -c "import json; print(len(json.load(open('$report'))['hosts']))")" = 3 ]; }
+wait_until 15 hosts_listed || fail "fleet ls does not list three hosts"
+
+# etcd's counters now, as JSON: {"Range": n, …, "revision": r, "keys": k, "db": bytes}.
+snapshot() {
+  in_ns edge-a curl -sf "$ETCD/metrics" | python3 -c '
+import json, re, sys
+m = {}
+for line in sys.stdin:
+    if line.startswith("grpc_server_started_total{"):
+        method = re.search(r"grpc_method=\"([^\"]+)\"", line).group(1)
+        m[method] = m.get(method, 0) + float(line.split()[-1])
+    for name, key in (("etcd_debugging_mvcc_current_revision", "revision"), ("etcd_debugging_mvcc_keys_total", "keys"),
+                      ("etcd_mvcc_db_total_size_in_bytes", "db")):
+        if line.startswith(name + " "): m[key] = float(line.split()[-1])
+print(json.dumps(m))'
+}
+# between BEFORE AFTER SECONDS: what changed, keep-alives (the background) left out and
+# given as a rate.
+between() {
+  python3 -c '
+import json, sys
+a, b, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
+d = {k: b[k] - a.get(k, 0) for k in b if b[k] != a.get(k, 0) and k not in ("keys", "db")}
+d["keep_alives_per_second"] = d.pop("LeaseKeepAlive", 0) / s
+print(json.dumps(d))' "$1" "$2" "$3"
+}
+settle=$((ttl / 3 + 2))   # a host record changed is rewritten at the next renewal
+
+service='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
+dk edge-a run -d --name load-svc --label "$label" "$IMAGE_TINY" sh -c "$service" >/dev/null
+wait_until 20 count_at_least edge-a load-svc 10 || fail "load-svc did not start"
+sleep "$settle"
+
+step "idle: three hosts renew their leases for 15 s"
+before=$(snapshot); sleep 15; after=$(snapshot)
+idle=$(between "$before" "$after" 15)
+echo "    $idle"
+# Nothing changes on an idle host but its free disk, counted in 256 MiB: at most one
+# rewrite of a host's record, when another test's data crosses a step.
+python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d.get('revision',0)<=3 else 1)" "$idle" \
+  || fail "an idle fleet wrote to etcd: $idle"
+python3 -c "import json,sys; r=json.loads(sys.argv[1])['keep_alives_per_second']; sys.exit(0 if 0.6<=r<=1.2 else 1)" "$idle" \
+  || fail "three hosts with a TTL of $ttl s renewed at an unexpected rate: $idle"
+
+# measure WHAT COMMAND...: the calls COMMAND makes, plus the host records it makes change
+# (rewritten within $settle s), and the events a watcher of /dockmig/ receives meanwhile;
+# in $measured, as JSON.
+measure() {
+  local what=$1; shift
+  local events=$hook_dir/watch-$what.txt
+  in_ns edge-a etcdctl --endpoints "$ETCD" watch --prefix /dockmig/ >"$events" 2>/dev/null &
+  watcher=$!
+  sleep 1
+  local start=$SECONDS before after
+  before=$(snapshot)
+  "$@"
+  sleep "$settle"
+  after=$(snapshot)
+  kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; watcher=
+  local change
+  change=$(between "$before" "$after" $((SECONDS - start)))
+  measured=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); d["watch_events"] = sum(1 for l in open(sys.argv[2]) if l.strip() in ("PUT", "DELETE"))
+print(json.dumps(d))' "$change" "$events")
+}
+
+step "a first handoff: load-svc edge-a -> edge-b (creates the record)"
+measure first gw_handoff load-svc --to edge-b
+first=$measured
+[ "$gw_status" = 0 ] || fail "the first handoff exited $gw_status: $(cat "$errors")"
+echo "    $first"
+running edge-b load-svc || fail "load-svc does not run on edge-b"
+step "a second handoff: load-svc edge-b -> edge-a (the record exists)"
+measure second gw_handoff load-svc --to edge-a
+second=$measured
+[ "$gw_status" = 0 ] || fail "the second handoff exited $gw_status: $(cat "$errors")"
+echo "    $second"
+running edge-a load-svc || fail "load-svc does not run on edge-a"
+for figures in "$first" "$second"; do
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+# At least the swap, at most the swap, the record created, and the two hosts records.
+sys.exit(0 if 1 <= d.get("revision", 0) <= 4 and d.get("Txn", 0) >= 1 and d["watch_events"] == d["revision"] else 1)' \
+    "$figures" || fail "a handoff's writes are not what the commit rule makes: $figures"
+done
+
+measure where gw where load-svc
+where=$measured
+echo "    fleet where: $where"
+measure ls gw ls
+ls_calls=$measured
+echo "    fleet ls: $ls_calls"
+keys=$(in_ns edge-a etcdctl --endpoints "$ETCD" get --prefix /dockmig/ --keys-only | grep -c .)
+host_bytes=$(in_ns edge-a etcdctl --endpoints "$ETCD" get /dockmig/hosts/edge-a --print-value-only | wc -c)
+service_bytes=$(in_ns edge-a etcdctl --endpoints "$ETCD" get /dockmig/services/load-svc --print-value-only | wc -c)
+echo "{\"hosts\": 3, \"lease_ttl_seconds\": $ttl, \"idle\": $idle, \"first_handoff\": $first, \"second_handoff\": $second,
+  \"fleet_where\": $where, \"fleet_ls\": $ls_calls, \"keys_under_dockmig\": $keys,
+  \"host_record_bytes\": $host_bytes, \"service_record_bytes\": $service_bytes}" | python3 -m json.tool | tee "$BED_STATE/fleet-load.json"
+pass "etcd's load counted: idle, two handoffs, where, ls"
