@@ -19,11 +19,6 @@ std::string criu_version_of(const std::string& binary) {
   return version ? version->text : "";
 }
 
-// Free disk changes by a few bytes whenever anything on the filesystem writes; to the
-// byte, it would rewrite every host's record at every renewal (one etcd write per host per
-// third of the TTL, docs/fleet.md "Scale"). Rounded down, it changes when it matters.
-constexpr uint64_t kFreeBytesGrain = 256ull << 20;
-
 // The record as of now, from the fixed part made at start.
 Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker::EngineClient& engine,
                                    const std::filesystem::path& staging) {
@@ -36,7 +31,7 @@ Result<fleet::HostRecord> describe(const fleet::HostRecord& fixed, const docker:
   record.images = std::move(*images);
   std::sort(record.containers.begin(), record.containers.end());
   std::sort(record.images.begin(), record.images.end());
-  record.staging_free_bytes = migrate::free_bytes_near(staging) / kFreeBytesGrain * kFreeBytesGrain;
+  record.staging_free_bytes = migrate::free_bytes_near(staging);
   return record;
 }
 

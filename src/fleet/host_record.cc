@@ -78,6 +78,15 @@ Result<std::vector<HostRecord>> list_hosts(const etcd::Client& etcd) {
   return hosts;
 }
 
+bool worth_rewriting(const HostRecord& written, const HostRecord& now) {
+  HostRecord same_disk = now;
+  same_disk.staging_free_bytes = written.staging_free_bytes;
+  if (!(same_disk == written)) return true;
+  uint64_t change = now.staging_free_bytes > written.staging_free_bytes ? now.staging_free_bytes - written.staging_free_bytes
+                                                                        : written.staging_free_bytes - now.staging_free_bytes;
+  return change > (1ull << 30) && change > written.staging_free_bytes / 20;
+}
+
 Result<std::optional<HostRecord>> get_host(const etcd::Client& etcd, std::string_view name) {
   Result<std::optional<etcd::KeyValue>> entry = etcd.get(host_key(name));
   if (!entry) return std::move(entry.error()).wrap("reading the record of host `" + std::string(name) + "`");

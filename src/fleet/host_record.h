@@ -32,6 +32,12 @@ struct HostRecord {
   bool operator==(const HostRecord&) const = default;
 };
 
+/// Whether a host that wrote `written` should write `now`: anything changed but its free
+/// disk, or that by more than 1 GiB and 5 %. To the byte, free disk changes whenever
+/// anything on the filesystem writes, and every host would rewrite its record at every
+/// renewal: one etcd write per host per third of the TTL (docs/fleet.md, "Scale").
+bool worth_rewriting(const HostRecord& written, const HostRecord& now);
+
 nlohmann::json to_json(const HostRecord& record);
 Result<HostRecord> host_record_from_json(const nlohmann::json& json);
 

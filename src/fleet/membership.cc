@@ -77,7 +77,7 @@ void Membership::refresh_record() {
   Result<HostRecord> now = describe_();
   if (!now) return spdlog::warn("fleet: describing this host: {} (the record stays as it was)", now.error().message);
   now->lease_ttl_seconds = ttl_.count();
-  if (*now == written_) return;
+  if (!worth_rewriting(written_, *now)) return;
   Status put = etcd_.put(host_key(now->name), to_json(*now).dump(), lease());
   if (!put) return note_outage(put.error());
   written_ = std::move(*now);

@@ -57,3 +57,36 @@ TEST(HostsText, OneAlignedLinePerHost) {
 
 }  // namespace
 }  // namespace dockmig::fleet
+
+namespace dockmig::fleet {
+namespace {
+
+HostRecord with_free(uint64_t bytes) {
+  HostRecord record;
+  record.name = "edge-a";
+  record.containers = {"web"};
+  record.staging_free_bytes = bytes;
+  return record;
+}
+
+TEST(WorthRewriting, NotForFreeDiskThatMovedLittle) {
+  constexpr uint64_t GiB = 1ull << 30;
+  EXPECT_FALSE(worth_rewriting(with_free(50 * GiB), with_free(50 * GiB)));
+  EXPECT_FALSE(worth_rewriting(with_free(50 * GiB), with_free(50 * GiB - 300'000'000)));  // under 1 GiB
+  EXPECT_FALSE(worth_rewriting(with_free(50 * GiB), with_free(48 * GiB)));                // under 5 %
+  EXPECT_TRUE(worth_rewriting(with_free(50 * GiB), with_free(47 * GiB)));
+  EXPECT_TRUE(worth_rewriting(with_free(10 * GiB), with_free(12 * GiB)));
+  EXPECT_FALSE(worth_rewriting(with_free(GiB / 2), with_free(GiB)));                      // a small disk: 1 GiB
+}
+
+TEST(WorthRewriting, ForAnyOtherChange) {
+  HostRecord now = with_free(1000);
+  now.containers.push_back("db");
+  EXPECT_TRUE(worth_rewriting(with_free(1000), now));
+  now = with_free(1000);
+  now.images.push_back("app@sha256:00");
+  EXPECT_TRUE(worth_rewriting(with_free(1000), now));
+}
+
+}  // namespace
+}  // namespace dockmig::fleet
