@@ -95,7 +95,12 @@ measure() {
   change=$(between "$before" "$after" $((SECONDS - start)))
   measured=$(python3 -c '
 import json, sys
-d = json.loads(sys.argv[1]); d["watch_events"] = sum(1 for l in open(sys.argv[2]) if l.strip() in ("PUT", "DELETE"))
+d = json.loads(sys.argv[1]); lines = [l.strip() for l in open(sys.argv[2])]
+keys = [lines[i + 1] for i in range(len(lines) - 1) if lines[i] in ("PUT", "DELETE")]
+d["watch_events"] = len(keys)
+d["service_record_writes"] = sum(1 for k in keys if k.startswith("/dockmig/services/"))
+d["host_record_writes"] = sum(1 for k in keys if k.startswith("/dockmig/hosts/"))
+d["hosts_written"] = sorted({k.rsplit("/", 1)[1] for k in keys if k.startswith("/dockmig/hosts/")})
 print(json.dumps(d))' "$change" "$events")
 }
 
@@ -111,14 +116,20 @@ second=$measured
 [ "$gw_status" = 0 ] || fail "the second handoff exited $gw_status: $(cat "$errors")"
 echo "    $second"
 running edge-a load-svc || fail "load-svc does not run on edge-a"
-for figures in "$first" "$second"; do
+# A handoff writes the service's record once (the swap; a first one creates it before),
+# and the records of the hosts whose containers or images changed (edge-c's too: it runs
+# on edge-b's dockerd); the watcher sees each write.
+check_writes() {
   python3 -c '
 import json, sys
-d = json.loads(sys.argv[1])
-# At least the swap, at most the swap, the record created, and the two hosts records.
-sys.exit(0 if 1 <= d.get("revision", 0) <= 4 and d.get("Txn", 0) >= 1 and d["watch_events"] == d["revision"] else 1)' \
-    "$figures" || fail "a handoff's writes are not what the commit rule makes: $figures"
-done
+d, swaps = json.loads(sys.argv[1]), int(sys.argv[2])
+ok = (d["service_record_writes"] == swaps and d["watch_events"] == d.get("revision", 0)
+      and d["service_record_writes"] + d["host_record_writes"] == d["watch_events"]
+      and set(d["hosts_written"]) <= {"edge-a", "edge-b", "edge-c"} and d.get("Txn", 0) == swaps)
+sys.exit(0 if ok else 1)' "$1" "$2" || fail "a handoff's writes are not what the commit rule makes: $1"
+}
+check_writes "$first" 2
+check_writes "$second" 1
 
 measure where gw where load-svc
 where=$measured
