@@ -50,7 +50,7 @@ Result<ServiceLocation> locate_unrecorded(std::string_view service, const std::v
 
 // The records of the named hosts that are registered. A service with a record needs only
 // these: reading every host's record for each handoff would cost the gateway and etcd
-// the whole fleet's records (about 700 bytes a host) per handoff (docs/fleet.md, "Scale").
+// the whole fleet's records (about 600 bytes a host) per handoff (docs/fleet.md, "Scale").
 Result<std::vector<HostRecord>> read_hosts(const etcd::Client& etcd, const std::vector<std::string_view>& names) {
   std::vector<HostRecord> hosts;
   for (std::string_view name : names) {
