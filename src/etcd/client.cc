@@ -122,6 +122,23 @@ int check_watch_stop(void* stream, curl_off_t, curl_off_t, curl_off_t, curl_off_
   return 1;
 }
 
+// What every POST to the gateway sets: the URL and JSON body, the connect timeout, and
+// TLS when the endpoint is https. `headers` and `payload` must outlive the transfer.
+void prepare_post(CURL* curl, const std::string& url, const std::string& payload, curl_slist* headers,
+                  const ClientTls& tls, std::chrono::milliseconds timeout) {
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout.count(), 2000)));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (!tls.ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca.c_str());
+  if (!tls.cert.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key.c_str());
+  }
+}
+
 }  // namespace
 
 Client::Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout)
@@ -162,20 +179,10 @@ Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view
   std::string url = endpoint + std::string(path);
   std::string body;
   base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 2000)));
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  if (!tls_.ca.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, tls_.ca.c_str());
-  if (!tls_.cert.empty()) {
-    curl_easy_setopt(curl.get(), CURLOPT_SSLCERT, tls_.cert.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_SSLKEY, tls_.key.c_str());
-  }
   CURLcode rc = curl_easy_perform(curl.get());
   std::string what = "etcd at " + endpoint + ": POST " + std::string(path);
   reached = rc == CURLE_OK;
@@ -268,21 +275,12 @@ Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, con
   std::string payload = watch_request(prefix, start_revision).dump();
   WatchStream stream{on_events, std::move(stop), {}, std::nullopt, false};
   base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout_.count(), 2000)));
+  prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);  // no overall timeout: it streams
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, take_watch_bytes);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &stream);
   curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, check_watch_stop);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &stream);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  if (!tls_.ca.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, tls_.ca.c_str());
-  if (!tls_.cert.empty()) {
-    curl_easy_setopt(curl.get(), CURLOPT_SSLCERT, tls_.cert.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_SSLKEY, tls_.key.c_str());
-  }
   CURLcode rc = curl_easy_perform(curl.get());
   std::string what = "etcd at " + endpoint + ": watching " + std::string(prefix);
   if (stream.failure) return std::move(*stream.failure).wrap(what);

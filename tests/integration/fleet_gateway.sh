@@ -16,26 +16,7 @@ source "$(dirname "$0")/hook_lib.sh"
 trap 'stop_agents; cleanup_containers; in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/gw- >/dev/null 2>&1;
       rm -f "$report" "$errors"' EXIT
 ttl=15
-c_link_port=7172 c_api_port=8444
-fleet_args=(--etcd "$ETCD" --prepare-ttl "$ttl")
-read -ra tls_a <<<"$(tls_for edge-a)"
-read -ra tls_b <<<"$(tls_for edge-b)"
-start_hook_agent edge-a "${tls_a[@]}" "${fleet_args[@]}" --name edge-a
-start_hook_agent edge-b "${tls_b[@]}" "${fleet_args[@]}" --name edge-b
-nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
-  --api "$EDGE_B_ADDR:$c_api_port" --tokens "$tokens" --docker "$EDGE_B_DOCKER" --state-dir "$hook_dir/state-edge-c" \
-  "${tls_b[@]}" "${fleet_args[@]}" --name edge-c >>"$hook_dir/agent-edge-c.log" 2>&1 &
-agent_pids+=($!)
-wait_until 10 in_ns edge-b bash -c "exec 3<>/dev/tcp/$EDGE_B_ADDR/$c_api_port" || fail "edge-c's agent did not start"
-
-printf '%s\n' "$gateway_token" >"$hook_dir/gateway.token"
-# gw ARGS...: `dockmig fleet ARGS` as the gateway on edge-a; stdout in $report, stderr in
-# $errors, the exit status in $gw_status.
-gw() {
-  gw_status=0
-  in_ns edge-a "$DOCKMIG" fleet "$@" --etcd "$ETCD" >"$report" 2>"$errors" || gw_status=$?
-}
-gw_handoff() { gw handoff "$@" --token-file "$hook_dir/gateway.token" --tls-ca "$certs/ca.pem" --json; }
+start_fleet_agents --etcd "$ETCD" --prepare-ttl "$ttl"
 owner() {
   in_ns edge-a etcdctl --endpoints "$ETCD" get "/dockmig/services/$1" --print-value-only |
     python3 -c 'import json,sys; t=sys.stdin.read().strip(); print(json.loads(t)["host"] if t else "")'

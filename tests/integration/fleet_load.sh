@@ -14,23 +14,7 @@ trap 'stop_agents; cleanup_containers; [ -z "${watcher:-}" ] || kill "$watcher" 
       in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/load- >/dev/null 2>&1;
       rm -f "$report" "$errors"' EXIT
 ttl=10
-c_link_port=7172 c_api_port=8444
-fleet_args=(--etcd "$ETCD" --fleet-ttl "$ttl")
-read -ra tls_a <<<"$(tls_for edge-a)"
-read -ra tls_b <<<"$(tls_for edge-b)"
-start_hook_agent edge-a "${tls_a[@]}" "${fleet_args[@]}" --name edge-a
-start_hook_agent edge-b "${tls_b[@]}" "${fleet_args[@]}" --name edge-b
-nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
-  --api "$EDGE_B_ADDR:$c_api_port" --tokens "$tokens" --docker "$EDGE_B_DOCKER" --state-dir "$hook_dir/state-edge-c" \
-  "${tls_b[@]}" "${fleet_args[@]}" --name edge-c >>"$hook_dir/agent-edge-c.log" 2>&1 &
-agent_pids+=($!)
-wait_until 10 in_ns edge-b bash -c "exec 3<>/dev/tcp/$EDGE_B_ADDR/$c_api_port" || fail "edge-c's agent did not start"
-printf '%s\n' "$gateway_token" >"$hook_dir/gateway.token"
-gw() {
-  gw_status=0
-  in_ns edge-a "$DOCKMIG" fleet "$@" --etcd "$ETCD" >"$report" 2>"$errors" || gw_status=$?
-}
-gw_handoff() { gw handoff "$@" --token-file "$hook_dir/gateway.token" --tls-ca "$certs/ca.pem" --json; }
+start_fleet_agents --etcd "$ETCD" --fleet-ttl "$ttl"
 hosts_listed() { gw ls --json && [ "$(python3 -c "import json; print(len(json.load(open('$report'))['hosts']))")" = 3 ]; }
 wait_until 15 hosts_listed || fail "fleet ls does not list three hosts"
 
@@ -104,18 +88,19 @@ d["hosts_written"] = sorted({k.rsplit("/", 1)[1] for k in keys if k.startswith("
 print(json.dumps(d))' "$change" "$events")
 }
 
+# handoff_to WHAT HOST: hands load-svc to HOST, measured; it must run there after.
+handoff_to() {
+  measure "$1" gw_handoff load-svc --to "$2"
+  [ "$gw_status" = 0 ] || fail "the $1 handoff exited $gw_status: $(cat "$errors")"
+  echo "    $measured"
+  running "$2" load-svc || fail "load-svc does not run on $2"
+}
 step "a first handoff: load-svc edge-a -> edge-b (creates the record)"
-measure first gw_handoff load-svc --to edge-b
+handoff_to first edge-b
 first=$measured
-[ "$gw_status" = 0 ] || fail "the first handoff exited $gw_status: $(cat "$errors")"
-echo "    $first"
-running edge-b load-svc || fail "load-svc does not run on edge-b"
 step "a second handoff: load-svc edge-b -> edge-a (the record exists)"
-measure second gw_handoff load-svc --to edge-a
+handoff_to second edge-a
 second=$measured
-[ "$gw_status" = 0 ] || fail "the second handoff exited $gw_status: $(cat "$errors")"
-echo "    $second"
-running edge-a load-svc || fail "load-svc does not run on edge-a"
 # A handoff writes the service's record once (the swap; a first one creates it before),
 # and the records of the hosts whose containers or images changed (edge-c's too: it runs
 # on edge-b's dockerd); the watcher sees each write.

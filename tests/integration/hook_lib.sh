@@ -39,6 +39,31 @@ start_hook_agent() {
   wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/$addr/$hook_api_port" \
     || fail "the agent on $host did not start: $(tail -n3 "$hook_dir/agent-$host.log")"
 }
+# start_fleet_agents ARGS...: three agents in a fleet, with the HTTPS API and ARGS (e.g.
+# --etcd URL): edge-a, edge-b, and edge-c, a second agent in edge-b's namespace on
+# edge-b's dockerd with edge-b's certificate, its link and API on $c_link_port and
+# $c_api_port (the bed has two edges). Writes the gateway's token for gw_handoff.
+c_link_port=7172 c_api_port=8444
+start_fleet_agents() {
+  local tls_a tls_b
+  read -ra tls_a <<<"$(tls_for edge-a)"
+  read -ra tls_b <<<"$(tls_for edge-b)"
+  start_hook_agent edge-a "${tls_a[@]}" "$@" --name edge-a
+  start_hook_agent edge-b "${tls_b[@]}" "$@" --name edge-b
+  nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
+    --api "$EDGE_B_ADDR:$c_api_port" --tokens "$tokens" --docker "$EDGE_B_DOCKER" --state-dir "$hook_dir/state-edge-c" \
+    "${tls_b[@]}" "$@" --name edge-c >>"$hook_dir/agent-edge-c.log" 2>&1 &
+  agent_pids+=($!)
+  wait_until 10 in_ns edge-b bash -c "exec 3<>/dev/tcp/$EDGE_B_ADDR/$c_api_port" || fail "edge-c's agent did not start"
+  printf '%s\n' "$gateway_token" >"$hook_dir/gateway.token"
+}
+# gw ARGS...: `dockmig fleet ARGS` as the gateway on edge-a; stdout in $report, stderr in
+# $errors, the exit status in $gw_status.
+gw() {
+  gw_status=0
+  in_ns edge-a "$DOCKMIG" fleet "$@" --etcd "$ETCD" >"$report" 2>"$errors" || gw_status=$?
+}
+gw_handoff() { gw handoff "$@" --token-file "$hook_dir/gateway.token" --tls-ca "$certs/ca.pem" --json; }
 # stop_agent PID: stops one agent and waits for it.
 stop_agent() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 

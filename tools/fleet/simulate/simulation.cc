@@ -139,6 +139,8 @@ class Simulation {
   Outcome handoff_of(size_t service, uint64_t number, std::mt19937_64& random);
   std::vector<Swap> take_over(size_t service, size_t source, int64_t revision, const std::vector<size_t>& to,
                               const std::string& migration);
+  std::optional<size_t> restore_where_won(size_t service, size_t source, int64_t claimed, std::vector<Swap>& swaps,
+                                          const std::string& migration, std::mt19937_64& random);
   Outcome decide_at_source(size_t service, size_t source, std::optional<size_t> winner, bool heard);
   void note(Outcome outcome, const std::string& what);
   Outcome failed(const std::string& what) { return note(Outcome::Failed, what), Outcome::Failed; }
@@ -323,6 +325,18 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
   }
   copies_.stop(service, source);  // the freeze: from here the source's copy does not run
   std::vector<Swap> swaps = take_over(service, source, *claimed, destinations, migration);
+  std::optional<size_t> winner = restore_where_won(service, source, *claimed, swaps, migration, random);
+  return decide_at_source(service, source, winner, share(random) >= options_.lost_reply_share);
+}
+
+// Each destination after its swap: it restores only when the swap succeeded (unless its
+// restore fails: then it hands the record back); a lost swap leaves nothing; a swap
+// without an answer is settled by the record. The destination that runs the copy, if any.
+std::optional<size_t> Simulation::restore_where_won(size_t service, size_t source, int64_t claimed,
+                                                    std::vector<Swap>& swaps, const std::string& migration,
+                                                    std::mt19937_64& random) {
+  std::uniform_real_distribution<double> share(0, 1);
+  std::string name = service_name(service);
   std::optional<size_t> winner;
   for (Swap& swap : swaps) {
     if (!swap.revision && swap.revision.error().code != ErrorCode::Conflict) {
@@ -335,7 +349,7 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
       if (options_.restore_after_lost_swap) copies_.start(service, swap.destination);
       continue;
     }
-    ledger_.record(fleet::service_key(name), *claimed, *swap.revision, host_name(swap.destination));
+    ledger_.record(fleet::service_key(name), claimed, *swap.revision, host_name(swap.destination));
     if (share(random) < options_.restore_fail_share) {
       Status back = ownership_[swap.destination]->hand_back(name, host_name(source), *swap.revision, migration);
       if (!back) failures_.add(migration + ": hand back: " + back.error().message);
@@ -344,7 +358,7 @@ Outcome Simulation::handoff_of(size_t service, uint64_t number, std::mt19937_64&
     copies_.start(service, swap.destination);  // the restore, only after the swap succeeded
     winner = swap.destination;
   }
-  return decide_at_source(service, source, winner, share(random) >= options_.lost_reply_share);
+  return winner;
 }
 
 Outcome Simulation::refused_by_etcd(const std::string& what) {
