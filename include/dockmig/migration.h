@@ -74,6 +74,8 @@ struct MigrationRequest {
   std::string criu = "criu";  // for the page server at the freeze: the CRIU dockerd runs
   TransportSecurity security;  // for the link to the destination agent
   std::vector<BindMapping> bind_map;  // bind mounts allowed to move, by their mapping
+  /// Bind-mounted directories copied to the destination like volumes (`--copy-bind SRC`).
+  std::vector<std::string> copy_binds;
   TcpMode tcp = TcpMode::Close;
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.

@@ -99,6 +99,21 @@ Result<std::vector<BindMapping>> bind_map_option(const json& value) {
   return mappings;
 }
 
+/// `options.copy_binds`: a list of paths, as --copy-bind takes them.
+Result<std::vector<std::string>> copy_binds_option(const json& value) {
+  if (!value.is_array() || value.size() > kMaxBindMappings)
+    return invalid("`options.copy_binds` must be a list of at most " + std::to_string(kMaxBindMappings) + " paths");
+  std::vector<std::string> sources;
+  for (const json& item : value) {
+    if (!item.is_string() || item.get<std::string>().size() > kMaxBindMappingText)
+      return invalid("`options.copy_binds` holds " + shown(item.dump()) + ", not a path");
+    Result<std::string> source = migrate::parse_copy_bind(item.get<std::string>());
+    if (!source) return invalid("`options.copy_binds`: " + source.error().message, source.error().hint);
+    sources.push_back(*source);
+  }
+  return sources;
+}
+
 Result<HandoffOptions> parse_options(const json& options) {
   HandoffOptions parsed;
   if (!options.is_object()) return invalid("`options` must be an object");
@@ -114,6 +129,10 @@ Result<HandoffOptions> parse_options(const json& options) {
       Result<std::vector<BindMapping>> mappings = bind_map_option(value);
       if (!mappings) return std::move(mappings.error());
       parsed.bind_map = std::move(*mappings);
+    } else if (key == "copy_binds") {
+      Result<std::vector<std::string>> sources = copy_binds_option(value);
+      if (!sources) return std::move(sources.error());
+      parsed.copy_binds = std::move(*sources);
     } else if (key == "tcp") {
       std::optional<TcpMode> tcp = value.is_string() ? parse_tcp_mode(value.get<std::string>()) : std::nullopt;
       if (!tcp) return invalid("`options.tcp` must be \"close\" or \"established\"");
@@ -123,7 +142,7 @@ Result<HandoffOptions> parse_options(const json& options) {
       if (!level) return std::move(level.error());
       parsed.zstd_level = *level;
     } else {
-      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map, tcp");
+      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map, copy_binds, tcp");
     }
   }
   return parsed;
@@ -310,6 +329,7 @@ nlohmann::json to_json(const HandoffSpec& spec) {
     for (const BindMapping& mapping : spec.options.bind_map) mappings.push_back(mapping.source + "=" + mapping.destination);
     options["bind_map"] = mappings;
   }
+  if (!spec.options.copy_binds.empty()) options["copy_binds"] = spec.options.copy_binds;
   return {{"container", spec.container}, {"destination", spec.destination}, {"options", options}};
 }
 

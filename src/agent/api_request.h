@@ -24,6 +24,7 @@ struct HandoffOptions {
   std::string target_name;  // name at the destination; "" = the same
   int zstd_level = kZstdLevelAuto;  // "auto" in JSON, or 1-19
   std::vector<BindMapping> bind_map;  // ["SRC=DST", ...] in JSON, as `--bind-map`
+  std::vector<std::string> copy_binds;  // ["SRC", ...] in JSON, as `--copy-bind`
   TcpMode tcp = TcpMode::Close;       // "close" | "established" in JSON, as `--tcp`
 };
 

@@ -100,6 +100,7 @@ migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migra
   request.keep_source = spec.options.keep_source;
   request.zstd_level = spec.options.zstd_level;
   request.bind_map = spec.options.bind_map;
+  request.copy_binds = spec.options.copy_binds;
   request.tcp = spec.options.tcp;
   request.security = security_;
   request.criu = criu_;

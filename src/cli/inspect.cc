@@ -1,4 +1,5 @@
-// `dockmig inspect CONTAINER`: the container's layers as a migration sees them, and what a
+// `dockmig inspect CONTAINER`: the container's layers and mounts as a migration sees them
+// (with --bind-map and --copy-bind as a migration would be given them), and what a
 // migration would send to a host that has, or lacks, its image.
 #include <cstdio>
 
@@ -13,15 +14,20 @@ VerbRunner define_inspect(CLI::App& command) {
     std::string container;
     std::string docker = docker::EngineClient::default_address();
     bool json = false;
+    BindOptionTexts binds;
   };
   auto options = std::make_shared<Options>();
   command.add_option("container", options->container, "Name or id of a local container")->required();
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
   command.add_flag("--json", options->json, "Print one JSON object");
+  add_bind_options(command, options->binds);
   return [options]() -> int {
     Result<docker::EngineClient> engine = docker::EngineClient::open(options->docker);
     if (!engine) return report_error(engine.error());
-    Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, options->container);
+    MigrationRequest binds;
+    if (Status read = read_bind_options(options->binds, binds); !read) return report_error(read.error());
+    Result<migrate::MigrationPlan> plan =
+        migrate::make_plan(*engine, options->container, binds.bind_map, TcpMode::Close, binds.copy_binds);
     if (!plan) return report_error(plan.error());
     if (options->json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
     else std::printf("%s", migrate::to_text(*plan).c_str());

@@ -147,6 +147,35 @@ CLI::Validator zstd_level_option() {
 
 }  // namespace
 
+void add_bind_options(CLI::App& command, BindOptionTexts& texts) {
+  command.add_option("--bind-map", texts.bind_map,
+                     "SRC=DST: the bind mount of SRC mounts DST at the destination instead, a path\n"
+                     "that must exist there (nothing is copied); repeatable. A bind mount without\n"
+                     "a map or a copy is refused")
+      ->type_name("SRC=DST");
+  command.add_option("--copy-bind", texts.copy_binds,
+                     "SRC: the bind-mounted directory SRC is copied to the destination like a volume\n"
+                     "(whole while the container runs, what changed after the freeze), into a new\n"
+                     "directory the destination's agent makes under its state dir, which the\n"
+                     "container mounts there; repeatable. Directories only; never under /proc,\n"
+                     "/sys, /dev, /run or Docker's data root")
+      ->type_name("SRC");
+}
+
+Status read_bind_options(const BindOptionTexts& texts, MigrationRequest& request) {
+  for (const std::string& text : texts.bind_map) {
+    Result<BindMapping> mapping = migrate::parse_bind_mapping(text);
+    if (!mapping) return std::move(mapping.error());
+    request.bind_map.push_back(*mapping);
+  }
+  for (const std::string& text : texts.copy_binds) {
+    Result<std::string> source = migrate::parse_copy_bind(text);
+    if (!source) return std::move(source.error());
+    request.copy_binds.push_back(*source);
+  }
+  return {};
+}
+
 VerbRunner define_migrate(CLI::App& command) {
   auto request = std::make_shared<MigrationRequest>();
   auto as_json = std::make_shared<bool>(false);
@@ -159,12 +188,8 @@ VerbRunner define_migrate(CLI::App& command) {
   command.add_flag("--keep-source", request->keep_source,
                    "Keep the stopped source container instead of removing it");
   command.add_flag("--dry-run", request->dry_run, "Say what would move and how big; move nothing");
-  auto bind_map = std::make_shared<std::vector<std::string>>();
-  command.add_option("--bind-map", *bind_map,
-                     "SRC=DST: the bind mount of SRC mounts DST at the destination instead, a path\n"
-                     "that must exist there (nothing is copied); repeatable. A bind mount without\n"
-                     "a map is refused")
-      ->type_name("SRC=DST");
+  auto binds = std::make_shared<BindOptionTexts>();
+  add_bind_options(command, *binds);
   auto tcp = std::make_shared<std::string>("close");
   command.add_option("--tcp", *tcp,
                      "The container's open TCP connections: close (they end at the freeze; clients\n"
@@ -222,18 +247,15 @@ VerbRunner define_migrate(CLI::App& command) {
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, as_json, prepared, mode, bind_map, tcp, fleet]() -> int {
-    for (const std::string& text : *bind_map) {
-      Result<BindMapping> mapping = migrate::parse_bind_mapping(text);
-      if (!mapping) return report_error(mapping.error());
-      request->bind_map.push_back(*mapping);
-    }
+  return [request, as_json, prepared, mode, binds, tcp, fleet]() -> int {
+    if (Status read = read_bind_options(*binds, *request); !read) return report_error(read.error());
     request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
     request->tcp = parse_tcp_mode(*tcp).value_or(TcpMode::Close);
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());
-      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container, request->bind_map, request->tcp);
+      Result<migrate::MigrationPlan> plan = migrate::make_plan(*engine, request->container, request->bind_map, request->tcp,
+                                                                 request->copy_binds);
       if (!plan) return report_error(plan.error());
       if (*as_json) std::printf("%s\n", migrate::to_json(*plan).dump(2).c_str());
       else std::printf("%sdry run: nothing was moved\n", migrate::to_text(*plan).c_str());

@@ -56,6 +56,16 @@ CLI::Option* add_fleet_options(CLI::App& command, FleetIdentity& fleet);
 /// The ownership records with --etcd; null without.
 Result<std::shared_ptr<const migrate::Ownership>> open_ownership(const FleetIdentity& fleet);
 
+/// What --bind-map and --copy-bind said, before parsing.
+struct BindOptionTexts {
+  std::vector<std::string> bind_map;    // SRC=DST
+  std::vector<std::string> copy_binds;  // SRC
+};
+/// --bind-map and --copy-bind (migrate.cc), for `migrate` and `inspect`.
+void add_bind_options(CLI::App& command, BindOptionTexts& texts);
+/// Parses them into `request.bind_map` and `request.copy_binds`.
+Status read_bind_options(const BindOptionTexts& texts, MigrationRequest& request);
+
 /// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
 int report_error(const Error& error);
 

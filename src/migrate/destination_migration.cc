@@ -20,6 +20,7 @@
 #include "docker/writable_layer.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
+#include "migrate/bind_copies.h"
 #include "migrate/image_sync.h"
 #include "migrate/link_resume.h"
 #include "migrate/memory_sync.h"
@@ -167,6 +168,11 @@ class DestinationMigration {
         !(resume_token_.empty() || valid_resume_token(resume_token_)) ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
+    std::error_code ec;
+    Result<BindCopies> binds = BindCopies::claim(
+        fields, create_request_, std::filesystem::weakly_canonical(copied_binds_root(context_.staging_root), ec) / id_);
+    if (!binds) return std::move(binds.error());
+    binds_.emplace(std::move(*binds));
     // In use from now: the sweep of expired preparations leaves it alone for a while.
     if (!warm_id_.empty()) {
       std::error_code ignored;
@@ -176,21 +182,22 @@ class DestinationMigration {
     if (Status sized = read_expected(expected); !sized) return sized;
     if (Status owned = read_ownership(fields.object_or_empty("ownership")); !owned) return owned;
     // Before anything is made here, and before the source freezes its container.
-    if (Status allowed = refuse_violations(check_create(create_request_, context_.policy)); !allowed) return allowed;
-    if (Status binds = check_bind_sources(create_request_); !binds) return binds;
+    if (Status allowed = refuse_violations(check_create(create_request_, binds_->allowing(context_.policy))); !allowed)
+      return allowed;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
     in_ledger_ = true;
     if (Status begun = context_.ledger.begin(id_, name_, session_.peer(), tcp_); !begun) return begun;
+    if (Status made = binds_->make(); !made) return made;
+    if (Status found = check_bind_sources(create_request_); !found) return found;
     staging_ = context_.staging_root / id_;
-    volumes_.emplace(std::move(*volumes), staging_);
+    volumes_.emplace(std::move(*volumes), binds_->dirs(), staging_);
     if (Status free = volumes_->check(context_.engine); !free) return free;
     networks_.emplace(std::move(*networks));
     if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
     if (tcp_ == TcpMode::Established)
       if (Status kept = networks_->check_addresses_kept(); !kept) return kept;
-    std::error_code ec;
     std::filesystem::create_directories(staging_, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create staging dir `" + staging_.string() + "`: " + ec.message());
     return check_daemon();
@@ -322,7 +329,7 @@ class DestinationMigration {
     if (!memory) return std::move(memory.error());
     memory_.emplace(std::move(*memory));
     json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
-                    {"tcp", tcp_mode_name(tcp_)}};
+                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}};
     if (source_takes_held_pages_) {
       held_pages_ = seed_from_return_cache();
       created["held_pages"] = held_pages_.size();
@@ -455,6 +462,7 @@ class DestinationMigration {
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
     if (removed && networks_) networks_->remove_created(context_.engine);
+    if (removed && binds_) binds_->remove_made();
     Status decided = context_.ledger.decide(id_, "aborted", removed);
     if (!decided) spdlog::warn("{}; a source asking how it ended is still told `aborted` until this agent stops",
                                decided.error().describe());
@@ -480,6 +488,7 @@ class DestinationMigration {
   std::string container_id_, upper_dir_, docker_root_;
   docker::DaemonInfo daemon_;
   std::optional<VolumeReceiver> volumes_;  // from the prepare on
+  std::optional<BindCopies> binds_;        // from the prepare on
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
@@ -548,6 +557,7 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
     std::fprintf(stderr, "dockmig agent: removed container %s left by interrupted migration %s\n",
                  container.c_str(), entry.migration.c_str());
   }
+  remove_copied_binds(context.staging_root, entry.migration);
   return context.ledger.decide(entry.migration, "aborted", /*container_removed=*/true);
 }
 

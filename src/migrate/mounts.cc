@@ -9,10 +9,13 @@ namespace {
 
 using nlohmann::json;
 
+bool is_plain_absolute(const std::filesystem::path& path) {
+  return path.is_absolute() && std::none_of(path.begin(), path.end(), [](const auto& part) { return part == ".."; });
+}
+
 Result<std::string> bind_path(const std::string& path, std::string_view given) {
   std::filesystem::path parsed(path);
-  bool climbs = std::any_of(parsed.begin(), parsed.end(), [](const auto& part) { return part == ".."; });
-  if (!parsed.is_absolute() || climbs)
+  if (!is_plain_absolute(parsed))
     return make_error(ErrorCode::InvalidInput, "--bind-map `" + std::string(given) + "` needs two absolute paths without `..`",
                       "give SRC=DST, e.g. --bind-map /srv/app/config=/srv/app/config");
   std::string normal = parsed.lexically_normal().string();
@@ -23,6 +26,15 @@ Result<std::string> bind_path(const std::string& path, std::string_view given) {
 const BindMapping* mapping_of(const std::string& source, const std::vector<BindMapping>& bind_map) {
   auto found = std::find_if(bind_map.begin(), bind_map.end(), [&](const BindMapping& m) { return m.source == source; });
   return found == bind_map.end() ? nullptr : &*found;
+}
+
+bool is_inside(const std::filesystem::path& path, const std::filesystem::path& root) {
+  std::filesystem::path relative = path.lexically_relative(root);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+bool copied(const std::string& source, const std::vector<std::string>& copy_binds) {
+  return std::find(copy_binds.begin(), copy_binds.end(), source) != copy_binds.end();
 }
 
 std::string joined(const std::vector<std::string>& names) {
@@ -45,13 +57,29 @@ Result<BindMapping> parse_bind_mapping(std::string_view text) {
   return BindMapping{*source, *destination};
 }
 
-std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map) {
+std::string described(const MovedVolume& volume) {
+  return (volume.bind ? "bind mount `" : "volume `") + volume.name + "`";
+}
+
+Result<std::string> parse_copy_bind(std::string_view text) {
+  std::filesystem::path parsed(text);
+  if (!is_plain_absolute(parsed))
+    return make_error(ErrorCode::InvalidInput, "--copy-bind `" + std::string(text) + "` needs an absolute path without `..`",
+                      "give the bind-mounted host directory as the container's inspect names it, e.g. --copy-bind /srv/app/data");
+  std::string normal = parsed.lexically_normal().string();
+  if (normal.size() > 1 && normal.ends_with('/')) normal.pop_back();
+  return normal;
+}
+
+std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map,
+                          const std::vector<std::string>& copy_binds) {
   const std::string at = " at `" + mount.destination + "`";
   if (mount.type == "tmpfs") return "";
   if (mount.type == "bind") {
-    if (mapping_of(mount.source, bind_map) != nullptr) return "";
+    if (mapping_of(mount.source, bind_map) != nullptr || copied(mount.source, copy_binds)) return "";
     return "it bind-mounts `" + mount.source + "`" + at + "; a host directory does not move with it: give " +
-           "--bind-map " + mount.source + "=DST with a directory DST that exists at the destination";
+           "--bind-map " + mount.source + "=DST with a directory DST that exists at the destination, or " +
+           "--copy-bind " + mount.source + " to copy the directory there";
   }
   if (mount.type != "volume") return "it has a mount of type `" + mount.type + "`" + at + ", which dockmig cannot move";
   if (mount.driver != "local")
@@ -78,6 +106,40 @@ std::string unused_mapping_blocker(const std::vector<docker::Mount>& mounts, con
       return mount.type == "bind" && mount.source == mapping.source;
     });
     if (!used) return "--bind-map " + mapping.source + "=" + mapping.destination + " maps none of its bind mounts";
+  }
+  return "";
+}
+
+std::string copy_bind_blocker(const std::string& source, const std::string& docker_root) {
+  const std::string refused = "--copy-bind " + source + ": ";
+  std::error_code ec;
+  std::filesystem::path resolved = std::filesystem::weakly_canonical(source, ec);  // a symlink may lead in
+  if (ec) resolved = source;
+  std::vector<std::filesystem::path> kernel_and_daemon = {"/proc", "/sys", "/dev", "/run"};
+  if (!docker_root.empty()) kernel_and_daemon.emplace_back(docker_root);
+  for (const std::filesystem::path& root : kernel_and_daemon)
+    for (const std::filesystem::path& path : {std::filesystem::path(source), resolved})
+      if (path == root || is_inside(path, root))
+        return refused + "`" + path.string() + "` is under `" + root.string() +
+               "`, the kernel's or a daemon's state, which dockmig never copies";
+  if (resolved == "/") return refused + "dockmig does not copy the host's root directory";
+  std::filesystem::file_status status = std::filesystem::status(source, ec);
+  if (ec || !std::filesystem::exists(status)) return refused + "`" + source + "` cannot be read here";
+  if (!std::filesystem::is_directory(status))
+    return refused + "`" + source + "` is not a directory; dockmig copies bind-mounted directories only " +
+           "(map a single file with --bind-map " + source + "=DST instead)";
+  return "";
+}
+
+std::string unused_copy_bind_blocker(const std::vector<docker::Mount>& mounts, const std::vector<BindMapping>& bind_map,
+                                     const std::vector<std::string>& copy_binds) {
+  for (const std::string& source : copy_binds) {
+    if (mapping_of(source, bind_map) != nullptr)
+      return "--copy-bind " + source + " and --bind-map " + source + "=... name the same bind mount: give one of them";
+    bool used = std::any_of(mounts.begin(), mounts.end(), [&](const docker::Mount& mount) {
+      return mount.type == "bind" && mount.source == source;
+    });
+    if (!used) return "--copy-bind " + source + " names none of its bind mounts";
   }
   return "";
 }

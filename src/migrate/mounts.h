@@ -1,7 +1,7 @@
 // Which of a container's mounts can move, and how: a volume of the `local` driver moves
 // with its data (pre-copied like the writable layer); a bind mount only when the user maps
-// its path to one that exists at the destination (--bind-map); a tmpfs travels in the
-// checkpoint. Everything else is refused before anything stops, naming the mount.
+// its path to one that exists at the destination (--bind-map), or when the user has its
+// directory copied like a volume (--copy-bind); a tmpfs travels in the checkpoint. Everything else is refused before anything stops, naming the mount.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,11 @@ struct MovedVolume {
   nlohmann::json labels = nlohmann::json::object();  // recreated at the destination
   uint64_t bytes = 0;
   uint64_t files = 0;
+  bool bind = false;  // a bind-mounted directory copied like a volume (--copy-bind); `name` is its path
 };
+
+/// "volume `NAME`" or "bind mount `PATH`", for messages.
+std::string described(const MovedVolume& volume);
 
 /// What the source's dockerd says of one volume, for volume_blocker.
 struct VolumeFacts {
@@ -42,9 +46,18 @@ struct VolumeFacts {
 /// Parses `--bind-map SRC=DST`: two absolute paths without `..`, normalized.
 Result<BindMapping> parse_bind_mapping(std::string_view text);
 
-/// Why `mount` cannot move with this bind map, or "" when it can (a local volume still
-/// has volume_blocker to pass).
-std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map);
+/// Parses `--copy-bind SRC`: an absolute path without `..`, normalized.
+Result<std::string> parse_copy_bind(std::string_view text);
+
+/// Why `mount` cannot move with this bind map and these copied binds, or "" when it can
+/// (a local volume still has volume_blocker to pass, a copied bind copy_bind_blocker).
+std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map,
+                          const std::vector<std::string>& copy_binds = {});
+
+/// Why the bind-mounted `source` cannot be copied (--copy-bind), or "": it must be a
+/// directory, and neither the host's root nor under /proc, /sys, /dev, /run or the Docker
+/// data root `docker_root` (kernel and daemon state, which a copy would corrupt or leak).
+std::string copy_bind_blocker(const std::string& source, const std::string& docker_root);
 
 /// Why the local volume of `mount` cannot move, or "".
 std::string volume_blocker(const docker::Mount& mount, const VolumeFacts& facts);
@@ -52,6 +65,10 @@ std::string volume_blocker(const docker::Mount& mount, const VolumeFacts& facts)
 /// A mapping whose source no bind mount of `mounts` has: a mistyped path, said before
 /// anything moves. "" when every mapping is used.
 std::string unused_mapping_blocker(const std::vector<docker::Mount>& mounts, const std::vector<BindMapping>& bind_map);
+
+/// The same for --copy-bind, and a path both mapped and copied.
+std::string unused_copy_bind_blocker(const std::vector<docker::Mount>& mounts, const std::vector<BindMapping>& bind_map,
+                                     const std::vector<std::string>& copy_binds);
 
 /// The running containers mounting each volume, by volume name, from
 /// GET /containers/json; container names without their '/'.

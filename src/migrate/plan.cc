@@ -5,6 +5,7 @@
 // up, in order, with RootFS.Layers.
 #include "migrate/plan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -46,14 +47,29 @@ MovedVolume moved_volume(const docker::Mount& mount, const VolumeFacts& facts) {
   return volume;
 }
 
-// Each mount's blocker, or for a local volume, what moves of it.
+// A bind-mounted directory copied like a volume, or why it cannot be.
+void plan_copied_bind(const docker::Mount& mount, MigrationPlan& plan) {
+  if (std::string blocker = copy_bind_blocker(mount.source, plan.docker_root); !blocker.empty()) {
+    plan.blockers.push_back(blocker);
+    return;
+  }
+  MovedVolume copy{mount.source, mount.source, mount.destination};
+  copy.bind = true;
+  size_tree(copy.data_dir, copy.bytes, copy.files);
+  plan.copied_binds.push_back(std::move(copy));
+}
+
+// Each mount's blocker, or for a local volume or a copied bind, what moves of it.
 Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
   json running = json::array();
   for (const docker::Mount& mount : plan.container.mounts) {
-    if (std::string blocker = mount_blocker(mount, plan.bind_map); !blocker.empty()) {
+    if (std::string blocker = mount_blocker(mount, plan.bind_map, plan.copy_binds); !blocker.empty()) {
       plan.blockers.push_back(blocker);
       continue;
     }
+    if (mount.type == "bind" && std::find(plan.copy_binds.begin(), plan.copy_binds.end(), mount.source) !=
+                                    plan.copy_binds.end())
+      plan_copied_bind(mount, plan);
     if (mount.type != "volume") continue;
     if (running.empty()) {
       Result<json> listed = engine.list_running_containers();
@@ -67,9 +83,15 @@ Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
   }
   if (std::string blocker = unused_mapping_blocker(plan.container.mounts, plan.bind_map); !blocker.empty())
     plan.blockers.push_back(blocker);
+  if (std::string blocker = unused_copy_bind_blocker(plan.container.mounts, plan.bind_map, plan.copy_binds);
+      !blocker.empty())
+    plan.blockers.push_back(blocker);
   if (plan.volumes.size() > kMaxVolumes)
     plan.blockers.push_back("it has " + std::to_string(plan.volumes.size()) + " volumes; dockmig moves at most " +
                             std::to_string(kMaxVolumes));
+  if (plan.copied_binds.size() > kMaxVolumes)
+    plan.blockers.push_back("it has " + std::to_string(plan.copied_binds.size()) +
+                            " bind mounts to copy; dockmig copies at most " + std::to_string(kMaxVolumes));
   return {};
 }
 
@@ -121,9 +143,15 @@ std::string process_count_blocker(uint64_t processes) {
          std::to_string(kMaxProcesses);
 }
 
+std::vector<MovedVolume> synced_trees(const MigrationPlan& plan) {
+  std::vector<MovedVolume> trees = plan.volumes;
+  trees.insert(trees.end(), plan.copied_binds.begin(), plan.copied_binds.end());
+  return trees;
+}
+
 uint64_t volume_bytes(const MigrationPlan& plan) {
   uint64_t bytes = 0;
-  for (const MovedVolume& volume : plan.volumes) bytes += volume.bytes;
+  for (const MovedVolume& volume : synced_trees(plan)) bytes += volume.bytes;
   return bytes;
 }
 
@@ -131,7 +159,8 @@ uint64_t volume_bytes(const MigrationPlan& plan) {
 uint64_t instance_bytes(const MigrationPlan& plan) { return plan.upper_bytes + volume_bytes(plan) + plan.memory_bytes; }
 
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
-                                const std::vector<BindMapping>& bind_map, TcpMode tcp) {
+                                const std::vector<BindMapping>& bind_map, TcpMode tcp,
+                                const std::vector<std::string>& copy_binds) {
   Result<json> inspect = engine.inspect_container(container);
   if (!inspect) return std::move(inspect.error());
   Result<docker::ContainerInfo> info = docker::parse_container(*inspect);
@@ -143,6 +172,7 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   plan.docker_root = daemon->root_dir;
   plan.docker_version = daemon->server_version;
   plan.bind_map = bind_map;
+  plan.copy_binds = copy_binds;
   plan.blockers = docker::migration_blockers(plan.container);
   if (docker::is_supported_storage_driver(plan.container.storage_driver)) {
     Result<std::string> upper = docker::writable_layer_dir(*daemon, plan.container);
@@ -180,6 +210,10 @@ json to_json(const MigrationPlan& plan) {
                        {"files", volume.files}});
   json binds = json::array();
   for (const BindMapping& bind : plan.bind_map) binds.push_back({{"source", bind.source}, {"destination", bind.destination}});
+  json copied = json::array();
+  for (const MovedVolume& bind : plan.copied_binds)
+    copied.push_back({{"source", bind.name}, {"target", bind.destination}, {"bytes", bind.bytes}, {"files", bind.files},
+                      {"plan", "copied like a volume into a directory the destination's agent makes"}});
   json networks = network_specs_json(plan.networks);
   for (size_t i = 0; i < plan.networks.size(); ++i) networks[i]["plan"] = network_plan_text(plan.networks[i]);
   json ports = json::array();
@@ -199,6 +233,7 @@ json to_json(const MigrationPlan& plan) {
           {"upper_files", plan.upper_files},
           {"volumes", volumes},
           {"bind_map", binds},
+          {"copied_binds", copied},
           {"networks", networks},
           {"ports", ports},
           {"memory_bytes", plan.memory_bytes},
@@ -222,6 +257,9 @@ std::string to_text(const MigrationPlan& plan) {
            std::to_string(volume.files) + " entries (moves like the writable layer)\n";
   for (const BindMapping& bind : plan.bind_map)
     out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination (nothing copied)\n";
+  for (const MovedVolume& bind : plan.copied_binds)
+    out += "  bind mount " + bind.name + " at " + bind.destination + ": " + base::human_bytes(bind.bytes) + " in " +
+           std::to_string(bind.files) + " entries, copied like a volume into a directory the destination's agent makes\n";
   for (const NetworkSpec& network : plan.networks) out += "  " + network_plan_text(network) + "\n";
   for (const docker::PublishedPort& port : plan.ports) out += "  " + port_plan_text(port) + "\n";
   out += "  memory: " + base::human_bytes(plan.memory_bytes) + " in " + std::to_string(plan.processes) +

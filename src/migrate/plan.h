@@ -32,6 +32,8 @@ struct MigrationPlan {
   uint64_t upper_files = 0;
   std::vector<MovedVolume> volumes;  // local volumes, whose data moves like the writable layer
   std::vector<BindMapping> bind_map; // the bind mounts that move, to their destination paths
+  std::vector<std::string> copy_binds;     // bind-mounted directories asked to be copied (--copy-bind)
+  std::vector<MovedVolume> copied_binds;   // those of them that move: copied like the volumes
   std::vector<NetworkSpec> networks; // its user-defined networks, joined at the destination
   std::vector<docker::PublishedPort> ports;  // published again at the destination
   uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
@@ -47,13 +49,18 @@ inline constexpr uint64_t kMaxProcesses = 16384;
 std::string process_count_blocker(uint64_t processes);
 
 /// Reads the container and its image through the Engine API and sizes its writable layer
-/// and volumes; a bind mount is movable only when `bind_map` maps it, and a container
-/// keeps its TCP connections (`tcp`) only with addresses the destination can give again.
+/// and volumes; a bind mount is movable only when `bind_map` maps it or `copy_binds` names
+/// its directory, and a container keeps its TCP connections (`tcp`) only with addresses
+/// the destination can give again.
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
-                                const std::vector<BindMapping>& bind_map = {}, TcpMode tcp = TcpMode::Close);
+                                const std::vector<BindMapping>& bind_map = {}, TcpMode tcp = TcpMode::Close,
+                                const std::vector<std::string>& copy_binds = {});
 
-/// The bytes of all the plan's volumes.
+/// The bytes of all the plan's volumes and copied bind mounts.
 uint64_t volume_bytes(const MigrationPlan& plan);
+
+/// The trees that cross like the writable layer: the volumes, then the copied bind mounts.
+std::vector<MovedVolume> synced_trees(const MigrationPlan& plan);
 
 nlohmann::json to_json(const MigrationPlan& plan);
 std::string to_text(const MigrationPlan& plan);

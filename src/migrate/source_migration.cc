@@ -25,6 +25,7 @@
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
+#include "migrate/bind_copies.h"
 #include "migrate/plan.h"
 #include "migrate/restart_policy.h"
 #include "migrate/session.h"
@@ -148,7 +149,7 @@ class SourceMigration {
     Result<docker::EngineClient> engine = docker::EngineClient::open(request_.docker);
     if (!engine) return std::move(engine.error());
     engine_.emplace(std::move(*engine));
-    Result<MigrationPlan> plan = make_plan(*engine_, request_.container, request_.bind_map, request_.tcp);
+    Result<MigrationPlan> plan = make_plan(*engine_, request_.container, request_.bind_map, request_.tcp, request_.copy_binds);
     if (!plan) return std::move(plan.error());
     plan_ = std::move(*plan);
     report_.container = plan_.container.name;
@@ -206,6 +207,7 @@ class SourceMigration {
                     {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
                     {"volumes", volume_specs_json(plan_.volumes)},
+                    {"copied_binds", copied_binds_json(plan_.copied_binds)},
                     {"networks", network_specs_json(plan_.networks)},
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
@@ -232,7 +234,11 @@ class SourceMigration {
     std::string tcp = fields.string_or("tcp", "close");
     held_pages_ = fields.count_or("held_pages", 0);
     bool resumes = fields.boolean_or("resume", false);
+    bool copies_binds = fields.boolean_or("copied_binds", false);
     if (Status read = fields.status(); !read) return read;
+    if (!plan_.copied_binds.empty() && !copies_binds)
+      return make_error(ErrorCode::Unsupported, "the destination's dockmig cannot copy bind mounts (--copy-bind)",
+                        "upgrade dockmig there");
     // Numbering starts after `created`, on both sides (docs/protocol.md).
     if (resumes) session_->resume_as_source(request_.destination, request_.security, id_, resume_token_);
     // A destination from before --tcp ignores the field and would restore them closed.
@@ -266,7 +272,7 @@ class SourceMigration {
     }
     presync_snapshot_ = std::move(*now);
     if (!sent) return sent;
-    volumes_.emplace(plan_.volumes, work_dir_, request_.zstd_level);
+    volumes_.emplace(synced_trees(plan_), work_dir_, request_.zstd_level);
     return volumes_->send_whole(*session_, phase, progress_);
   }
 

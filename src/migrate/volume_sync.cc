@@ -85,7 +85,7 @@ Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& 
   presynced_.clear();
   for (size_t i = 0; i < volumes_.size(); ++i) {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
-    if (!now) return std::move(now.error()).wrap("reading volume `" + volumes_[i].name + "`");
+    if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
     Status sent = send_whole_tree(session, files(i), phase, progress);
     if (!sent) return sent;
     presynced_.push_back(std::move(*now));
@@ -96,7 +96,7 @@ Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& 
 Status VolumeSender::send_final(Session& session, PhaseReport& phase, Progress& progress) {
   for (size_t i = 0; i < volumes_.size(); ++i) {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
-    if (!now) return std::move(now.error()).wrap("reading volume `" + volumes_[i].name + "`");
+    if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
     Status sent = send_final_changes(session, files(i), presynced_.at(i), *now, phase, progress);
     if (!sent) return sent;
   }
@@ -127,16 +127,18 @@ Status VolumeReceiver::create(const docker::EngineClient& engine) {
       return make_error(ErrorCode::ToolFailed, "dockerd names no Mountpoint for volume `" + spec.name + "`");
     data_dirs_.push_back(mountpoint_of(*volume));
   }
+  data_dirs_.insert(data_dirs_.end(), bind_dirs_.begin(), bind_dirs_.end());
   return {};
 }
 
 Status VolumeReceiver::receive(Session& session, bool then_sign) {
-  for (size_t i = 0; i < specs_.size(); ++i) {
+  for (size_t i = 0; i < data_dirs_.size(); ++i) {
     TreeSyncFiles files{data_dirs_.at(i), work_ / ("volume-" + std::to_string(i)), 3, "volume"};
     std::error_code ec;
     fs::create_directories(files.work, ec);
     Status received = receive_synced_tree(session, files, then_sign);
-    if (!received) return std::move(received.error()).wrap("receiving volume `" + specs_[i].name + "`");
+    std::string what = i < specs_.size() ? "volume `" + specs_[i].name + "`" : "the copy of a bind mount";
+    if (!received) return std::move(received.error()).wrap("receiving " + what);
   }
   return {};
 }

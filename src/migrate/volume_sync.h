@@ -1,7 +1,9 @@
 // A container's local volumes cross like its writable layer (tree_sync.h): whole while it
 // runs (presync), then only what changed after the freeze (finalsync). The destination
 // makes each volume under the same name before the container is created, and refuses,
-// before the source freezes anything, a name it already holds with data.
+// before the source freezes anything, a name it already holds with data. Bind-mounted
+// directories copied with --copy-bind cross the same way, after the volumes, into the
+// directories bind_copies.h makes.
 #pragma once
 
 #include <filesystem>
@@ -31,7 +33,8 @@ nlohmann::json volume_specs_json(const std::vector<MovedVolume>& volumes);
 /// valid, distinct volume name with labels of strings; anything else is a protocol error.
 Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare);
 
-/// Source side: sends each volume's tree in the plan's order.
+/// Source side: sends each volume's tree in the plan's order (synced_trees: the volumes,
+/// then the copied bind mounts).
 class VolumeSender {
  public:
   VolumeSender(std::vector<MovedVolume> volumes, std::filesystem::path work, int zstd_level)
@@ -54,8 +57,9 @@ class VolumeSender {
 /// Destination side.
 class VolumeReceiver {
  public:
-  VolumeReceiver(std::vector<VolumeSpec> specs, std::filesystem::path work)
-      : specs_(std::move(specs)), work_(std::move(work)) {}
+  /// `bind_dirs`: where the copied bind mounts go, in the source's order, after the volumes.
+  VolumeReceiver(std::vector<VolumeSpec> specs, std::vector<std::filesystem::path> bind_dirs, std::filesystem::path work)
+      : specs_(std::move(specs)), bind_dirs_(std::move(bind_dirs)), work_(std::move(work)) {}
 
   /// Before anything is made here: refuses a volume name that exists with data, or of
   /// another driver. An existing empty local volume is used as it is.
@@ -69,8 +73,9 @@ class VolumeReceiver {
 
  private:
   std::vector<VolumeSpec> specs_;
+  std::vector<std::filesystem::path> bind_dirs_;
   std::filesystem::path work_;
-  std::vector<std::filesystem::path> data_dirs_;  // by spec, once created
+  std::vector<std::filesystem::path> data_dirs_;  // by spec, then the bind dirs, once created
   std::vector<std::string> created_;
 };
 

@@ -43,6 +43,20 @@ TEST(HandoffRequest, TakesABindMapAsDockmigMigrateDoesAndShowsItSo) {
   EXPECT_EQ(to_json(*spec)["options"]["bind_map"], nlohmann::json::array({"/srv/conf=/edge/conf"}));
 }
 
+TEST(HandoffRequest, TakesCopiedBindsAsDockmigMigrateDoesAndRefusesWhatIsNoPath) {
+  Result<HandoffSpec> spec = parse_handoff_request(
+      R"({"container":"web1","destination":"10.77.1.2:7070","options":{"copy_binds":["/srv/data/"]}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.copy_binds, std::vector<std::string>{"/srv/data"});
+  EXPECT_EQ(to_json(*spec)["options"]["copy_binds"], nlohmann::json::array({"/srv/data"}));
+  for (const char* copies : {R"("/a")", R"([7])", R"(["a"])", R"(["/a/../etc"])"}) {
+    Result<HandoffSpec> refused = parse_handoff_request(
+        std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"copy_binds":)") + copies + "}}");
+    ASSERT_FALSE(refused) << copies;
+    EXPECT_NE(refused.error().message.find("options.copy_binds"), std::string::npos) << refused.error().message;
+  }
+}
+
 TEST(HandoffRequest, TakesTheTcpModeAndShowsItOnlyWhenNotTheDefault) {
   Result<HandoffSpec> spec =
       parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"tcp":"established"}})");

@@ -1,5 +1,8 @@
 #include "migrate/mounts.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 namespace dockmig::migrate {
@@ -56,6 +59,45 @@ TEST(UnusedMappingBlocker, NamesAMappingNoBindUses) {
   std::vector<docker::Mount> mounts = {bind("/srv/conf"), volume("pgdata")};
   EXPECT_EQ(unused_mapping_blocker(mounts, {{"/srv/conf", "/edge/conf"}}), "");
   EXPECT_NE(unused_mapping_blocker(mounts, {{"/srv/typo", "/edge"}}).find("/srv/typo"), std::string::npos);
+}
+
+TEST(CopyBind, ParsesAnAbsolutePathNormalizedAndRefusesAClimb) {
+  Result<std::string> source = parse_copy_bind("/srv//data/");
+  ASSERT_TRUE(source) << source.error().describe();
+  EXPECT_EQ(*source, "/srv/data");
+  for (const char* text : {"srv/data", "/srv/../etc", ""}) EXPECT_FALSE(parse_copy_bind(text)) << text;
+}
+
+TEST(CopyBind, ACopiedBindMovesAndTheRefusalOfAnUnmappedOneNamesBothFlags) {
+  EXPECT_EQ(mount_blocker(bind("/srv/conf"), {}, {"/srv/conf"}), "");
+  std::string blocker = mount_blocker(bind("/srv/conf"), {}, {"/srv/other"});
+  EXPECT_NE(blocker.find("--copy-bind /srv/conf"), std::string::npos) << blocker;
+}
+
+TEST(CopyBind, CopiesADirectoryAndRefusesAFileKernelStateAndDockersRoot) {
+  std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "copy-bind-test";
+  std::filesystem::create_directories(dir / "data");
+  std::filesystem::create_directories(dir / "docker");
+  std::ofstream(dir / "settings") << "x";
+  EXPECT_EQ(copy_bind_blocker((dir / "data").string(), "/var/lib/docker"), "");
+  std::string file = copy_bind_blocker((dir / "settings").string(), "/var/lib/docker");
+  EXPECT_NE(file.find("is not a directory"), std::string::npos) << file;
+  EXPECT_NE(file.find((dir / "settings").string()), std::string::npos) << file;
+  for (const char* kernel : {"/proc/self", "/sys/kernel", "/dev", "/run"})
+    EXPECT_NE(copy_bind_blocker(kernel, "/var/lib/docker").find("is under"), std::string::npos) << kernel;
+  std::string daemon = copy_bind_blocker((dir / "docker").string(), dir.string());
+  EXPECT_NE(daemon.find("is under"), std::string::npos) << daemon;
+  EXPECT_NE(copy_bind_blocker("/", "/var/lib/docker"), "");
+  EXPECT_NE(copy_bind_blocker((dir / "missing").string(), "/var/lib/docker").find("cannot be read"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CopyBind, NamesACopyNoBindUsesAndAPathBothMappedAndCopied) {
+  std::vector<docker::Mount> mounts = {bind("/srv/conf"), volume("pgdata")};
+  EXPECT_EQ(unused_copy_bind_blocker(mounts, {}, {"/srv/conf"}), "");
+  EXPECT_NE(unused_copy_bind_blocker(mounts, {}, {"/srv/typo"}).find("/srv/typo"), std::string::npos);
+  EXPECT_NE(unused_copy_bind_blocker(mounts, {{"/srv/conf", "/edge"}}, {"/srv/conf"}).find("same bind mount"),
+            std::string::npos);
 }
 
 TEST(VolumeUsers, ListsEachVolumesRunningContainersAndSkipsWhatIsMalformed) {
