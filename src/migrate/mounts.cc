@@ -13,14 +13,19 @@ bool is_plain_absolute(const std::filesystem::path& path) {
   return path.is_absolute() && std::none_of(path.begin(), path.end(), [](const auto& part) { return part == ".."; });
 }
 
+// Without a trailing '/': as Docker names a bind mount's source.
+std::string normal_path(const std::filesystem::path& path) {
+  std::string normal = path.lexically_normal().string();
+  if (normal.size() > 1 && normal.ends_with('/')) normal.pop_back();
+  return normal;
+}
+
 Result<std::string> bind_path(const std::string& path, std::string_view given) {
   std::filesystem::path parsed(path);
   if (!is_plain_absolute(parsed))
     return make_error(ErrorCode::InvalidInput, "--bind-map `" + std::string(given) + "` needs two absolute paths without `..`",
                       "give SRC=DST, e.g. --bind-map /srv/app/config=/srv/app/config");
-  std::string normal = parsed.lexically_normal().string();
-  if (normal.size() > 1 && normal.ends_with('/')) normal.pop_back();
-  return normal;
+  return normal_path(parsed);
 }
 
 const BindMapping* mapping_of(const std::string& source, const std::vector<BindMapping>& bind_map) {
@@ -66,9 +71,7 @@ Result<std::string> parse_copy_bind(std::string_view text) {
   if (!is_plain_absolute(parsed))
     return make_error(ErrorCode::InvalidInput, "--copy-bind `" + std::string(text) + "` needs an absolute path without `..`",
                       "give the bind-mounted host directory as the container's inspect names it, e.g. --copy-bind /srv/app/data");
-  std::string normal = parsed.lexically_normal().string();
-  if (normal.size() > 1 && normal.ends_with('/')) normal.pop_back();
-  return normal;
+  return normal_path(parsed);
 }
 
 std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapping>& bind_map,

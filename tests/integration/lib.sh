@@ -134,6 +134,16 @@ migrate() {
 field() { python3 -c "import json,sys; r=json.load(open('$report')); print(r$1)"; }
 phase_field() { field "['phases']['$1']['$2']"; }
 running() { [ "$(dk "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" = true ]; }
+# count_continued WHAT READ HOST: `READ HOST` prints a count the container keeps in WHAT;
+# fails unless it is past 20 right after the handoff and grows within a second. Sets $after.
+count_continued() {
+  local at_handoff
+  at_handoff=$($2 "$3")
+  sleep 1
+  after=$($2 "$3")
+  step "count in $1 on $3: $at_handoff at the handoff, $after a second later"
+  [ "$at_handoff" -gt 20 ] && [ "$after" -gt "$at_handoff" ] || fail "the count in $1 did not continue"
+}
 exists() { dk "$1" inspect "$2" >/dev/null 2>&1; }
 # refused WHAT CONTAINER PATTERN: the last migrate was refused before the freeze: exit 2,
 # the message naming PATTERN, CONTAINER still running on edge-a and none left on edge-b.
