@@ -14,6 +14,8 @@
 #      and Docker 26.1 (containerd 1.7, runc 1.1) from trixie in /opt/docker-26.1, for the
 #      test bed's edges that run them (`testbed up --docker edge-b=28.5`); the host's own
 #      dockerd stays Debian 12's 20.10.
+#   4. Podman 5.8 (conmon, runc 1.3, netavark) from forky in /opt/podman-5.8, for the
+#      benchmark's `podman5` system; the host's own podman stays Debian 12's 4.3.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=/var/cache/dockmig
@@ -24,6 +26,11 @@ criu_wrapper=$repo/third_party/criu/bin/criu
 # The private Docker releases, RELEASE SUITE: the packages of tools/docker/SUITE-packages
 # in /opt/docker-RELEASE.
 private_dockers=("28.5 forky" "26.1 trixie")
+podman_packages=$repo/tools/podman/forky-packages
+podman_version=$(sed -n 's/^podman=//p' "$podman_packages")
+podman_prefix=/opt/podman-5.8
+# (rootlessport and pasta are for rootless Podman, which the bench does not run)
+podman_tools=(usr/bin/podman usr/bin/conmon usr/sbin/runc usr/lib/podman/netavark usr/lib/podman/aardvark-dns)
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -67,6 +74,13 @@ docker_works() {
   [ -x "$prefix/bin/dockerd" ] && [ -x "$prefix/bin/runc" ] &&
     "$prefix/bin/dockerd" --version 2>/dev/null | grep -q "version ${version%%+*}" &&
     "$prefix/bin/runc" --version >/dev/null 2>&1
+}
+
+podman_works() {
+  local tool
+  [ -x "$podman_prefix/usr/bin/podman" ] &&
+    "$podman_prefix/usr/bin/podman" --version 2>/dev/null | grep -q "version ${podman_version%%+*}" || return 1
+  for tool in "${podman_tools[@]}"; do "$podman_prefix/$tool" --version >/dev/null 2>&1 || return 1; done
 }
 
 # suite_sources SUITE: deb822 sources of one Debian suite; a released one (trixie) with
@@ -181,6 +195,27 @@ install_dockers() {
   done
 }
 
+# Podman 5.8 and its helpers in $podman_prefix, as the private Dockers' runc: podman and
+# runc re-execute themselves, so the loader is their ELF interpreter, and the rpath is
+# DT_RPATH (--force-rpath), which unlike DT_RUNPATH also serves the libraries' own
+# dependencies (libgpgme's libassuan, glib's pcre2), so that nothing comes from the host's
+# older ones. Its configuration is the caller's (tools/bench/lib/podman.py writes
+# containers.conf and storage.conf for roots of its own), so the host's Podman 4.3 and its
+# stores are untouched.
+install_podman() {
+  say "installing Podman $podman_version privately into $podman_prefix"
+  local packages tool lib=$podman_prefix/usr/lib/x86_64-linux-gnu
+  mapfile -t packages < <(package_list "$podman_packages")
+  fetch_debs "podman=$podman_version and its helpers" forky "${packages[@]}"
+  unpack_debs forky "$podman_prefix" "${packages[@]}"
+  for tool in "${podman_tools[@]}"; do
+    patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$lib" "$podman_prefix/$tool"
+  done
+  podman_works || die "the private Podman does not run: $("$podman_prefix/usr/bin/podman" --version 2>&1 | head -n3)"
+}
+
 criu_works || install_criu
 install_dockers
-say "ready (criu ${criu_version%%-*} at $criu_wrapper; Docker ${private_dockers[*]%% *} in /opt/docker-RELEASE/bin)"
+podman_works || install_podman
+say "ready (criu ${criu_version%%-*} at $criu_wrapper; Docker ${private_dockers[*]%% *} in /opt/docker-RELEASE/bin;" \
+  "Podman ${podman_version%%+*} in $podman_prefix)"
