@@ -8,6 +8,11 @@ default paths (/var/lib/containers, /run/containers, /run/libpod, /var/lib/cni) 
 per-host directories inside a persistent private mount namespace of that host, with its
 network namespace; a containers.conf pins runc, ulimits this process may set, and the
 private CRIU 4.2 on conmon's PATH; cgroupfs and file events (no systemd here).
+
+Podman5 is the same handoff with Podman 5.8 from Debian forky (/opt/podman-5.8, installed
+by tools/setup.sh): its own stores in other mount namespaces, runc 1.3, netavark on a
+bridge and subnet of its own (4.3's CNI bridge may still be up in the same edge), and a
+storage.conf of its own, so the host's Podman 4.3 and its configuration are not used.
 """
 import os
 import subprocess
@@ -24,6 +29,12 @@ PORT = systems.AGENT_PORT + 2
 
 
 class Podman:
+    """Debian 12's Podman 4.3 (on PATH), CNI networking."""
+    system = "podman"
+    binary = "podman"
+    mounts = MOUNTS
+    bridge = "cni-podman0"
+
     def __init__(self, bed, data):
         self.bed, self.data = bed, data          # data: a directory on disk for both stores
         self.nsdir = os.path.join(data, "ns")
@@ -33,14 +44,27 @@ class Podman:
 
     def pm(self, host, *args, check=True, timeout=600):
         return run(["nsenter", f"--mount={self.nsdir}/{host}", f"--net=/run/netns/{NETNS[host]}", "--",
-                    "env", f"PATH={PATH}", f"CONTAINERS_CONF={self.conf}",
-                    "podman", "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args],
+                    "env", f"PATH={PATH}", f"CONTAINERS_CONF={self.conf}", *self.extra_env(),
+                    self.binary, "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args],
                    check=check, timeout=timeout).strip()
+
+    def extra_env(self):
+        return []
+
+    def version(self):
+        p = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else ""
+
+    def config(self, ulimits):
+        """containers.conf: runc, file events, cgroupfs, ulimits, the private CRIU on conmon's PATH."""
+        return (f'[containers]\ndefault_ulimits = {ulimits}\n'
+                f'[engine]\nruntime = "runc"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+                f'conmon_env_vars = ["PATH={PATH}"]\n[network]\nnetwork_backend = "cni"\n')
 
     def unavailable(self):
         """Sets Podman up on both edges; returns why it cannot run, or ''."""
-        if subprocess.run(["podman", "--version"], capture_output=True).returncode != 0:
-            return "podman is not installed (tools/setup.sh installs Debian's podman)"
+        if not self.version():
+            return f"{self.binary} is not installed (tools/setup.sh installs it)"
         try:
             self._setup()
             # A smoke test: Podman runs a container on each edge.
@@ -57,14 +81,12 @@ class Podman:
         nofile = min(nofile, 1048576)
         nproc = int(open("/proc/sys/kernel/pid_max").read().strip())
         with open(self.conf, "w") as f:
-            f.write(f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
-                    f'[engine]\nruntime = "runc"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
-                    f'conmon_env_vars = ["PATH={PATH}"]\n[network]\nnetwork_backend = "cni"\n')
+            f.write(self.config(f'["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]'))
         # Mount namespaces are kept by binding them to files on a private mount.
         if subprocess.run(["mountpoint", "-q", self.nsdir]).returncode != 0:
             run(["mount", "--bind", self.nsdir, self.nsdir])
             run(["mount", "--make-private", self.nsdir])
-        for target in MOUNTS.values():
+        for target in self.mounts.values():
             os.makedirs(target, exist_ok=True)   # mount points in the root namespace (empty)
         for host in ("edge-a", "edge-b"):
             nsfile = os.path.join(self.nsdir, host)
@@ -72,13 +94,13 @@ class Podman:
             if subprocess.run(["mountpoint", "-q", nsfile]).returncode != 0:
                 open(nsfile, "w").close()
                 run(["unshare", f"--mount={nsfile}", "--propagation", "private", "true"])
-                for name, target in MOUNTS.items():
+                for name, target in self.mounts.items():
                     src = os.path.join(self.data, host, name)
                     os.makedirs(src, exist_ok=True)
                     run(["nsenter", f"--mount={nsfile}", "mount", "--bind", src, target])
             # dockerd set the namespace's FORWARD policy to DROP; let traffic reach Podman's
             # bridge too (the rule goes where Docker keeps users' rules).
-            rule = ["DOCKER-USER", "-o", "cni-podman0", "-j", "ACCEPT"]
+            rule = ["DOCKER-USER", "-o", self.bridge, "-j", "ACCEPT"]
             if subprocess.run([*ns(host), "iptables", "-C", *rule], capture_output=True).returncode != 0:
                 run([*ns(host), "iptables", "-I", *rule])
         self.ready = True
@@ -107,7 +129,7 @@ class Podman:
         self._clean()
         for host in ("edge-a", "edge-b"):
             self._load(host, wl.image(bed))
-        record = {"system": "podman", "case": "checkpoint --export", "ok": False, "error": "", "phases": {}}
+        record = {"system": self.system, "case": "checkpoint --export", "ok": False, "error": "", "phases": {}}
         self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(), wl.image(bed), *wl.cmd)
         W.wait_ready(bed, wl)
         client = W.Client(bed, wl)
@@ -164,4 +186,41 @@ class Podman:
         subprocess.run(["umount", self.nsdir], capture_output=True)
         subprocess.run(["rm", "-rf", self.data], capture_output=True)
         self.ready = False
-        log("podman stores removed")
+        log(f"{self.system} stores removed")
+
+
+PODMAN5 = "/opt/podman-5.8"
+
+
+class Podman5(Podman):
+    """Podman 5.8 from forky in PODMAN5 (tools/setup.sh): netavark with iptables (the
+    edges' dockerd uses iptables too), on its bridge podman0 with 10.90.0.0/16, so that it
+    does not meet the CNI bridge 4.3 left in the same edge (cni-podman0, 10.88.0.0/16)."""
+    system = "podman5"
+    binary = os.path.join(PODMAN5, "usr", "bin", "podman")
+    mounts = {"storage": "/var/lib/containers", "run": "/run/containers", "libpod": "/run/libpod"}
+    bridge = "podman0"
+
+    def __init__(self, bed, data):
+        super().__init__(bed, data)
+        self.storage_conf = os.path.join(data, "storage.conf")
+
+    def extra_env(self):
+        return [f"CONTAINERS_STORAGE_CONF={self.storage_conf}"]
+
+    def config(self, ulimits):
+        with open(self.storage_conf, "w") as f:
+            f.write('[storage]\ndriver = "overlay"\n'
+                    'runroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n')
+        usr = os.path.join(PODMAN5, "usr")
+        return (f'[containers]\ndefault_ulimits = {ulimits}\n'
+                f'seccomp_profile = "{usr}/share/containers/seccomp.json"\n'
+                f'[engine]\nruntime = "runc"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+                f'conmon_path = ["{usr}/bin/conmon"]\n'
+                f'helper_binaries_dir = ["{usr}/lib/podman", "{usr}/libexec/podman"]\n'
+                f'conmon_env_vars = ["PATH={PATH}"]\n'
+                f'[engine.runtimes]\nrunc = ["{usr}/sbin/runc"]\n'
+                f'[network]\nnetwork_backend = "netavark"\nfirewall_driver = "iptables"\n'
+                # under the per-host store, so that each edge has its own default network
+                f'network_config_dir = "/var/lib/containers/networks"\n'
+                f'default_network = "podman"\ndefault_subnet = "10.90.0.0/16"\n')

@@ -19,7 +19,7 @@ MACHEN = {"idle": (6.3, 11.0, 2.0), "game": (6.4, 10.9, 2.0), "ram": (19.8, 27.2
 
 WORKLOAD_ORDER = ["idle", "game", "ram", "ram-256m", "ram-512m", "ram-1g", "ram-dirty", "video", "face"]
 SYSTEM_ORDER = ["dockmig warm", "dockmig app-missing", "dockmig cold-peer", "dockmig return", "naive docker export",
-                "podman"]
+                "podman", "podman5"]
 
 
 def label(run):
