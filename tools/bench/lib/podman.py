@@ -35,10 +35,12 @@ class Podman:
     mounts = MOUNTS
     bridge = "cni-podman0"
 
-    def __init__(self, bed, data):
+    def __init__(self, bed, data, criu_options):
         self.bed, self.data = bed, data          # data: a directory on disk for both stores
         self.nsdir = os.path.join(data, "ns")
         self.conf = os.path.join(data, "containers.conf")
+        self.criu_options = criu_options         # CRIU's config lines for this run's dumps and restores
+        self.criu_conf = os.path.join(data, "criu.conf")
         self.ready = False
         self.loaded = set()
 
@@ -80,6 +82,10 @@ class Podman:
         nofile = int(subprocess.run(["sh", "-c", "ulimit -Hn"], capture_output=True, text=True).stdout.strip() or 1024)
         nofile = min(nofile, 1048576)
         nproc = int(open("/proc/sys/kernel/pid_max").read().strip())
+        # runc hands CRIU the file a container's org.criu.config annotation names instead of
+        # /etc/criu/runc.conf, which a dockmig dump of another bench may have lent out.
+        with open(self.criu_conf, "w") as f:
+            f.write(self.criu_options)
         with open(self.conf, "w") as f:
             f.write(self.config(f'["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]'))
         # Mount namespaces are kept by binding them to files on a private mount.
@@ -130,7 +136,8 @@ class Podman:
         for host in ("edge-a", "edge-b"):
             self._load(host, wl.image(bed))
         record = {"system": self.system, "case": "checkpoint --export", "ok": False, "error": "", "phases": {}}
-        self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(), wl.image(bed), *wl.cmd)
+        self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(),
+                "--annotation", f"org.criu.config={self.criu_conf}", wl.image(bed), *wl.cmd)
         W.wait_ready(bed, wl)
         client = W.Client(bed, wl)
         time.sleep(systems.WARMUP)
@@ -201,8 +208,8 @@ class Podman5(Podman):
     mounts = {"storage": "/var/lib/containers", "run": "/run/containers", "libpod": "/run/libpod"}
     bridge = "podman0"
 
-    def __init__(self, bed, data):
-        super().__init__(bed, data)
+    def __init__(self, bed, data, criu_options):
+        super().__init__(bed, data, criu_options)
         self.storage_conf = os.path.join(data, "storage.conf")
 
     def extra_env(self):
