@@ -163,16 +163,27 @@ install_criu() {
   criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
 }
 
+# with_prefix_glibc PREFIX FILE...: each FILE (a path in PREFIX) runs with the loader and
+# libraries of a newer Debian in PREFIX: its ELF interpreter, and DT_RPATH (--force-rpath),
+# which unlike DT_RUNPATH also serves the libraries' own dependencies (libgpgme's
+# libassuan, glib's pcre2), so that none of them comes from the host's older ones.
+with_prefix_glibc() {
+  local prefix=$1 lib=$1/usr/lib/x86_64-linux-gnu file; shift
+  for file in "$@"; do
+    patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$lib" "$prefix/$file"
+  done
+}
+
 # install_docker PREFIX SUITE VERSION PACKAGES...: a Docker release's daemons in
 # PREFIX/bin, the directory the bed puts first on an edge's PATH. runc needs a newer glibc
 # than the host's and re-executes itself (/proc/self/exe), so it cannot run through a
 # loader wrapper like CRIU's: its ELF interpreter and rpath point into the prefix instead.
 install_docker() {
-  local prefix=$1 suite=$2 version=$3 tool lib=$1/usr/lib/x86_64-linux-gnu; shift 3
+  local prefix=$1 suite=$2 version=$3 tool; shift 3
   say "installing Docker $version from $suite privately into $prefix"
   fetch_debs "docker.io=$version and its daemons" "$suite" "$@"
   unpack_debs "$suite" "$prefix" "$@"
-  patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --set-rpath "$lib" "$prefix/usr/sbin/runc"
+  with_prefix_glibc "$prefix" usr/sbin/runc
   mkdir -p "$prefix/bin"
   for tool in usr/sbin/dockerd usr/sbin/docker-proxy usr/sbin/runc usr/bin/containerd \
     usr/bin/containerd-shim-runc-v2 usr/bin/ctr; do
@@ -195,22 +206,17 @@ install_dockers() {
   done
 }
 
-# Podman 5.8 and its helpers in $podman_prefix, as the private Dockers' runc: podman and
-# runc re-execute themselves, so the loader is their ELF interpreter, and the rpath is
-# DT_RPATH (--force-rpath), which unlike DT_RUNPATH also serves the libraries' own
-# dependencies (libgpgme's libassuan, glib's pcre2), so that nothing comes from the host's
-# older ones. Its configuration is the caller's (tools/bench/lib/podman.py writes
+# Podman 5.8 and its helpers in $podman_prefix, as the private Dockers' runc (podman and
+# runc re-execute themselves too). Its configuration is the caller's (tools/bench/lib/podman.py writes
 # containers.conf and storage.conf for roots of its own), so the host's Podman 4.3 and its
 # stores are untouched.
 install_podman() {
   say "installing Podman $podman_version privately into $podman_prefix"
-  local packages tool lib=$podman_prefix/usr/lib/x86_64-linux-gnu
+  local packages
   mapfile -t packages < <(package_list "$podman_packages")
   fetch_debs "podman=$podman_version and its helpers" forky "${packages[@]}"
   unpack_debs forky "$podman_prefix" "${packages[@]}"
-  for tool in "${podman_tools[@]}"; do
-    patchelf --set-interpreter "$lib/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$lib" "$podman_prefix/$tool"
-  done
+  with_prefix_glibc "$podman_prefix" "${podman_tools[@]}"
   podman_works || die "the private Podman does not run: $("$podman_prefix/usr/bin/podman" --version 2>&1 | head -n3)"
 }
 
