@@ -310,8 +310,10 @@ class DestinationMigration {
   }
 
   Status create() {
-    if (Status made = volumes_->create(context_.engine); !made) return made;
-    if (Status made = networks_->create_networks(context_.engine, create_request_); !made) return made;
+    auto volume_made = [this](const std::string& name) { return context_.ledger.note_volume(id_, name); };
+    auto network_made = [this](const std::string& name) { return context_.ledger.note_network(id_, name); };
+    if (Status made = volumes_->create(context_.engine, volume_made); !made) return made;
+    if (Status made = networks_->create_networks(context_.engine, create_request_, network_made); !made) return made;
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
     container_id_ = *id;
@@ -543,8 +545,20 @@ bool settled_by_record(const DestinationContext& context, const JournalEntry& en
   return true;
 }
 
+// The volumes and networks made for an interrupted migration, once its container is gone.
+void remove_made(const docker::EngineClient& engine, const JournalEntry& entry) {
+  auto forget = [&](const Status& removed, const char* kind, const std::string& name) {
+    if (removed || removed.error().code == ErrorCode::NotFound) return;
+    spdlog::warn("{}; remove {} `{}` by hand (made for interrupted migration {})", removed.error().describe(), kind,
+                 name, entry.migration);
+  };
+  for (const std::string& name : entry.networks_made) forget(engine.remove_network(name), "network", name);
+  for (const std::string& name : entry.volumes_made) forget(engine.remove_volume(name), "volume", name);
+}
+
 // A migration that the agent's death interrupted before it committed: its container goes
-// (also one an earlier abort failed to remove), and it ends aborted.
+// (also one an earlier abort failed to remove), then what was made for it, and it ends
+// aborted.
 Status settle_interrupted(const DestinationContext& context, const JournalEntry& entry) {
   if (entry.decision == "committed" || (!entry.decision.empty() && entry.container_id.empty())) return {};
   if (settled_by_record(context, entry)) return {};
@@ -557,6 +571,7 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
     std::fprintf(stderr, "dockmig agent: removed container %s left by interrupted migration %s\n",
                  container.c_str(), entry.migration.c_str());
   }
+  remove_made(context.engine, entry);
   remove_copied_binds(context.staging_root, entry.migration);
   return context.ledger.decide(entry.migration, "aborted", /*container_removed=*/true);
 }

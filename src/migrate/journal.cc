@@ -64,6 +64,18 @@ Result<JournalEntry> parse_entry_file(const std::filesystem::path& path) {
   return entry;
 }
 
+// A list of names that entries from before it lack.
+Status read_names(const json& object, const char* key, std::vector<std::string>& names) {
+  auto found = object.find(key);
+  if (found == object.end()) return {};
+  if (!found->is_array()) return make_error(ErrorCode::InvalidInput, std::string("`") + key + "` is not a list");
+  for (const json& name : *found) {
+    if (!name.is_string()) return make_error(ErrorCode::InvalidInput, std::string("`") + key + "` holds a non-string");
+    names.push_back(name.get<std::string>());
+  }
+  return {};
+}
+
 }  // namespace
 
 json to_json(const JournalEntry& entry) {
@@ -72,6 +84,8 @@ json to_json(const JournalEntry& entry) {
   for (const char* key : kStringFields) object[key] = *string_field(copy, key);
   object["keep_source"] = entry.keep_source;
   object["tcp"] = tcp_mode_name(entry.tcp);
+  object["volumes_made"] = entry.volumes_made;
+  object["networks_made"] = entry.networks_made;
   return object;
 }
 
@@ -94,6 +108,8 @@ Result<JournalEntry> journal_entry_from_json(const json& object) {
                                                     : std::nullopt;
   if (!mode) return make_error(ErrorCode::InvalidInput, "`tcp` is neither \"close\" nor \"established\"");
   entry.tcp = *mode;
+  for (auto [key, names] : {std::pair{"volumes_made", &entry.volumes_made}, std::pair{"networks_made", &entry.networks_made}})
+    if (Status read = read_names(object, key, *names); !read) return std::move(read.error());
   if (entry.migration.empty() || entry.role.empty() || entry.phase.empty())
     return make_error(ErrorCode::InvalidInput, "it lacks `migration`, `role` or `phase`");
   return entry;

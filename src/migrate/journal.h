@@ -42,6 +42,9 @@ struct JournalEntry {
   std::string restart_policy;  // the source's own (JSON), held at "no" while it is stopped
   bool keep_source = false;  // a committed source is kept instead of removed
   TcpMode tcp = TcpMode::Close;  // the dump's; a restore of its checkpoint needs the same
+  // At the destination: what was made for the migration, removed with it unless it commits.
+  std::vector<std::string> volumes_made;
+  std::vector<std::string> networks_made;
   std::string started_at;    // ISO 8601, UTC
   std::string updated_at;
 };

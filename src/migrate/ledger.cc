@@ -35,26 +35,35 @@ Status MigrationLedger::begin(const std::string& id, const std::string& name, co
   return keep(std::move(entry));
 }
 
+JournalEntry MigrationLedger::entry_of(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  return entries_.at(id);
+}
+
 Status MigrationLedger::note_container(const std::string& id, const std::string& container_id) {
-  std::optional<JournalEntry> entry;
-  {
-    std::lock_guard lock(mutex_);
-    entry = entries_.at(id);
-  }
-  entry->container_id = container_id;
-  entry->phase = kCreated;
-  return keep(std::move(*entry));
+  JournalEntry entry = entry_of(id);
+  entry.container_id = container_id;
+  entry.phase = kCreated;
+  return keep(std::move(entry));
+}
+
+Status MigrationLedger::note_volume(const std::string& id, const std::string& name) {
+  JournalEntry entry = entry_of(id);
+  entry.volumes_made.push_back(name);
+  return keep(std::move(entry));
+}
+
+Status MigrationLedger::note_network(const std::string& id, const std::string& name) {
+  JournalEntry entry = entry_of(id);
+  entry.networks_made.push_back(name);
+  return keep(std::move(entry));
 }
 
 Status MigrationLedger::decide(const std::string& id, const std::string& decision, bool container_removed) {
-  std::optional<JournalEntry> entry;
-  {
-    std::lock_guard lock(mutex_);
-    entry = entries_.at(id);
-  }
-  entry->decision = decision;
-  if (container_removed) entry->container_id.clear();
-  return keep(std::move(*entry));
+  JournalEntry entry = entry_of(id);
+  entry.decision = decision;
+  if (container_removed) entry.container_id.clear();
+  return keep(std::move(entry));
 }
 
 std::string MigrationLedger::get(const std::string& id) const {

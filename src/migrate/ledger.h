@@ -30,6 +30,10 @@ class MigrationLedger {
                TcpMode tcp = TcpMode::Close);
   /// The container made for it, to be removed unless it commits.
   Status note_container(const std::string& id, const std::string& container_id);
+  /// A volume or network made for it, removed with it unless it commits: noted as soon as
+  /// it exists, so that an agent that dies right after still knows it made it.
+  Status note_volume(const std::string& id, const std::string& name);
+  Status note_network(const std::string& id, const std::string& name);
   /// "committed" (only once durable) or "aborted"; `container_removed` forgets the container.
   Status decide(const std::string& id, const std::string& decision, bool container_removed);
   /// "active", "committed", "aborted", or "unknown".
@@ -37,6 +41,7 @@ class MigrationLedger {
   std::vector<JournalEntry> entries() const;
 
  private:
+  JournalEntry entry_of(const std::string& id) const;
   Status keep(JournalEntry entry);
 
   std::optional<Journal> journal_;

@@ -113,12 +113,14 @@ Status NetworkReceiver::check_ports(const docker::EngineClient& engine, const js
   return {};
 }
 
-Status NetworkReceiver::create_networks(const docker::EngineClient& engine, json& create) {
+Status NetworkReceiver::create_networks(const docker::EngineClient& engine, json& create,
+                                        const std::function<Status(const std::string&)>& noted) {
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (!decisions_.at(i).create) continue;
     Result<std::string> made = engine.create_network(network_create_body(specs_[i]));
     if (!made) return std::move(made.error());
     created_.push_back(specs_[i].network.name);
+    if (Status recorded = noted(specs_[i].network.name); !recorded) return recorded;
     spdlog::info("made network `{}` ({}) for the container", specs_[i].network.name, specs_[i].network.subnet);
   }
   if (create.is_object()) create.erase("NetworkingConfig");  // only what was decided here, never the peer's

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,7 +33,9 @@ class NetworkReceiver {
   Status check_addresses_kept() const;
   /// Makes the missing networks, and puts the container's endpoint on the network of its
   /// NetworkMode into `create` (Docker 20.10 takes one network at create).
-  Status create_networks(const docker::EngineClient& engine, nlohmann::json& create);
+  /// `noted` records each network made, right after it was (the ledger).
+  Status create_networks(const docker::EngineClient& engine, nlohmann::json& create,
+                         const std::function<Status(const std::string&)>& noted);
   /// Connects the created container to its other networks, before it starts.
   Status connect_rest(const docker::EngineClient& engine, const std::string& container_id) const;
   /// After a failure: removes the networks this migration made, best effort.

@@ -113,12 +113,14 @@ Status VolumeReceiver::check(const docker::EngineClient& engine) const {
   return {};
 }
 
-Status VolumeReceiver::create(const docker::EngineClient& engine) {
+Status VolumeReceiver::create(const docker::EngineClient& engine,
+                              const std::function<Status(const std::string&)>& noted) {
   for (const VolumeSpec& spec : specs_) {
     Result<json> volume = engine.inspect_volume(spec.name);
     if (!volume && volume.error().code == ErrorCode::NotFound) {
       volume = engine.create_volume(spec.name, spec.labels);
       if (volume) created_.push_back(spec.name);
+      if (Status recorded = volume ? noted(spec.name) : Status{}; !recorded) return recorded;
     }
     if (!volume) return std::move(volume.error());
     // Checked again: another volume of the name may have come since the prepare.

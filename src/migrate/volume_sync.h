@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,9 @@ class VolumeReceiver {
   /// Before anything is made here: refuses a volume name that exists with data, or of
   /// another driver. An existing empty local volume is used as it is.
   Status check(const docker::EngineClient& engine) const;
-  /// Makes the volumes that are missing and finds where each one's data goes.
-  Status create(const docker::EngineClient& engine);
+  /// Makes the volumes that are missing and finds where each one's data goes; `noted`
+  /// records each one made, right after it was (the ledger).
+  Status create(const docker::EngineClient& engine, const std::function<Status(const std::string&)>& noted);
   /// Receives each volume's transfer (see receive_synced_tree).
   Status receive(Session& session, bool then_sign);
   /// After a failure: removes the volumes this migration made, best effort.

@@ -7,10 +7,14 @@
 # - a published port is bound again at the destination and serves the moved container;
 # - refused before the freeze, the source running on, exit status 2, naming the setting:
 #   a network name the destination has with another subnet, a published port a container
-#   at the destination holds, one a plain process there listens on.
+#   at the destination holds, one a plain process there listens on;
+# - a destination agent killed (fault point) after it made the container's network and
+#   volume: the source runs on, and the agent started again removes all it made.
 source "$(dirname "$0")/lib.sh"
+need_fault_points
 listener=""
-trap 'stop_agents; cleanup_containers; cleanup_networks; touch "$BED_STATE/$test_name.stop-listener"; rm -f "$report" "$errors"' EXIT
+remove_made_volume() { for host in edge-a edge-b; do dk "$host" volume rm -f mig-vol-made >/dev/null 2>&1 || true; done; }
+trap 'stop_agents; cleanup_containers; cleanup_networks; remove_made_volume; touch "$BED_STATE/$test_name.stop-listener"; rm -f "$report" "$errors"' EXIT
 cleanup_networks
 start_agent edge-b
 
@@ -80,4 +84,26 @@ migrate edge-a edge-b mig-port
 served=$(number_of in_ns edge-b wget -qO- http://127.0.0.1:18080/count)
 [ "$served" -gt 10 ] || fail "edge-b's port 18080 serves count $served, not the moved counter"
 step "ok: port 18080 is published again on edge-b and serves the count ($served)"
-pass "count $after after the handoff; port served $served"
+
+# ---- a destination agent killed once it made the network and the volume ----
+step "the destination agent killed after it made a network and a volume: its restart removes them"
+dk edge-a network create --label "$label" --subnet 172.31.9.0/24 mig-net-made >/dev/null
+dk edge-a run -d --name mig-made --label "$label" --network mig-net-made -v mig-vol-made:/data \
+  "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a mig-made 10 || fail "the counter of mig-made did not start"
+stop_agents
+DOCKMIG_FAULTS=destination.before-presync=crash start_agent edge-b
+migrate edge-a edge-b mig-made
+[ "$migrate_status" = 1 ] || fail "the migration to a destination that died exited $migrate_status, expected 1"
+running edge-a mig-made || fail "the source does not run on after the destination died"
+dk edge-b network inspect mig-net-made >/dev/null 2>&1 || fail "the destination had not made the network before it died"
+stop_agents
+start_agent edge-b
+wait_until 15 sh -c "! '$TESTBED' docker edge-b network inspect mig-net-made >/dev/null 2>&1" \
+  || fail "the restarted agent left the network mig-net-made that the killed one made"
+! dk edge-b volume inspect mig-vol-made >/dev/null 2>&1 || fail "the restarted agent left the volume mig-vol-made"
+! dk edge-b inspect mig-made >/dev/null 2>&1 || fail "the restarted agent left the container mig-made"
+dk edge-a rm -f mig-made >/dev/null
+remove_made_volume
+step "ok: the restarted agent removed the container, the network and the volume made for it"
+pass "count $after after the handoff; port served $served; what a killed destination made was removed"

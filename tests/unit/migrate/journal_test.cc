@@ -139,6 +139,36 @@ TEST_F(JournalTest, LedgerAnswersAfterARestartWhatItAnsweredBefore) {
   EXPECT_EQ(restarted.get("2222222222222222"), "unknown");
 }
 
+TEST_F(JournalTest, LedgerRemembersAfterARestartTheVolumesAndNetworksMadeForAMigration) {
+  {
+    MigrationLedger ledger(journal());
+    ASSERT_TRUE(ledger.begin("0123456789abcdef", "db", "10.77.1.1"));
+    ASSERT_TRUE(ledger.note_volume("0123456789abcdef", "pgdata"));
+    ASSERT_TRUE(ledger.note_network("0123456789abcdef", "backend"));
+    ASSERT_TRUE(ledger.note_network("0123456789abcdef", "frontend"));
+  }  // the agent dies before the container exists
+  MigrationLedger restarted(journal());
+  ASSERT_TRUE(restarted.load());
+  std::vector<JournalEntry> entries = restarted.entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].volumes_made, std::vector<std::string>{"pgdata"});
+  EXPECT_EQ(entries[0].networks_made, (std::vector<std::string>{"backend", "frontend"}));
+  EXPECT_TRUE(entries[0].container_id.empty());
+}
+
+TEST_F(JournalTest, EntriesFromBeforeTheListsReadAsNothingMadeAndAMistypedListIsNamed) {
+  nlohmann::json old = to_json(source_entry("0123456789abcdef"));
+  old.erase("volumes_made");
+  old.erase("networks_made");
+  Result<JournalEntry> from_before = journal_entry_from_json(old);
+  ASSERT_TRUE(from_before) << from_before.error().describe();
+  EXPECT_TRUE(from_before->networks_made.empty());
+  old["networks_made"] = {"backend", 7};
+  Result<JournalEntry> mistyped = journal_entry_from_json(old);
+  ASSERT_FALSE(mistyped);
+  EXPECT_NE(mistyped.error().message.find("networks_made"), std::string::npos);
+}
+
 TEST_F(JournalTest, LedgerRefusesToLoadADamagedEntry) {
   std::filesystem::create_directories(journal().dir());
   std::ofstream(journal().path_of("destination", "0123456789abcdef")) << "garbage";
