@@ -9,7 +9,9 @@
 #      4.1 fail on this kernel (docs/testbed.md), and 4.2 needs glibc 2.38, so it runs
 #      with its own loader and libraries instead of a partial distribution upgrade.
 #      A newer Debian's package index is read into a private apt state: the host's apt
-#      sources are never changed.
+#      sources are never changed. The wrapper preloads tools/criu/rlimit_fallback.c
+#      (built here), which lets CRIU read a non-root process's resource limits where root
+#      lacks CAP_SYS_RESOURCE (docs/testbed.md).
 #   3. Docker 28.5 (docker.io, containerd 2.1, runc 1.3) from forky in /opt/docker-28.5,
 #      and Docker 26.1 (containerd 1.7, runc 1.1) from trixie in /opt/docker-26.1, for the
 #      test bed's edges that run them (`testbed up --docker edge-b=28.5`); the host's own
@@ -23,6 +25,8 @@ criu_packages=$repo/tools/criu/forky-packages
 criu_version=$(sed -n 's/^criu=//p' "$criu_packages")
 criu_prefix=$repo/third_party/criu/prefix
 criu_wrapper=$repo/third_party/criu/bin/criu
+criu_fallback_src=$repo/tools/criu/rlimit_fallback.c
+criu_fallback=$repo/third_party/criu/lib/rlimit_fallback.so
 # The private Docker releases, RELEASE SUITE: the packages of tools/docker/SUITE-packages
 # in /opt/docker-RELEASE.
 private_dockers=("28.5 forky" "26.1 trixie")
@@ -154,13 +158,24 @@ install_criu() {
   mapfile -t packages < <(package_list "$criu_packages")
   fetch_debs "criu=$criu_version and its libraries" forky "${packages[@]}"
   unpack_debs forky "$criu_prefix" "${packages[@]}"
-  mkdir -p "$(dirname "$criu_wrapper")"
+  write_criu_wrapper
+  criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
+}
+
+# The wrapper runs CRIU with its own loader and libraries, and rlimit_fallback.so preloaded.
+write_criu_wrapper() {
+  mkdir -p "$(dirname "$criu_wrapper")" "$(dirname "$criu_fallback")"
+  gcc -O2 -Wall -Wextra -shared -fPIC -o "$criu_fallback" "$criu_fallback_src" \
+    || die "could not build $criu_fallback_src"
   printf '%s\n' '#!/bin/sh' "# CRIU $criu_version with its own glibc and libraries (made by tools/setup.sh)." \
     "lib=$criu_prefix/usr/lib/x86_64-linux-gnu" \
-    "exec \"\$lib/ld-linux-x86-64.so.2\" --library-path \"\$lib\" \"$criu_prefix/usr/sbin/criu\" \"\$@\"" \
+    "exec \"\$lib/ld-linux-x86-64.so.2\" --preload \"$criu_fallback\" --library-path \"\$lib\" \"$criu_prefix/usr/sbin/criu\" \"\$@\"" \
     >"$criu_wrapper"
   chmod 755 "$criu_wrapper"
-  criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
+}
+
+criu_wrapper_current() {
+  [ "$criu_fallback" -nt "$criu_fallback_src" ] && grep -qF -- "--preload \"$criu_fallback\"" "$criu_wrapper"
 }
 
 # with_prefix_glibc PREFIX FILE...: each FILE (a path in PREFIX) runs with the loader and
@@ -221,6 +236,11 @@ install_podman() {
 }
 
 criu_works || install_criu
+if ! criu_wrapper_current; then
+  say "building CRIU's rlimit fallback and its wrapper"
+  write_criu_wrapper
+  criu_works || die "the private CRIU does not run: $("$criu_wrapper" --version 2>&1 | head -n3)"
+fi
 install_dockers
 podman_works || install_podman
 say "ready (criu ${criu_version%%-*} at $criu_wrapper; Docker ${private_dockers[*]%% *} in /opt/docker-RELEASE/bin;" \
