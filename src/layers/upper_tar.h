@@ -31,6 +31,17 @@ struct ExtractStats {
 /// outside `dir`.
 Result<ExtractStats> extract_tar(transfer::ByteSource& in, const std::filesystem::path& dir);
 
+/// A tree's own directory: a tar of its contents does not carry its permission bits and
+/// owner, yet a service can depend on them (PostgreSQL's data directory, a volume's root,
+/// is 0700 and owned by postgres; CRIU refuses to restore a process whose cwd there
+/// changed mode: "has bad mode 040755 (expect 040700)").
+struct RootAttributes {
+  uint32_t mode = 0;  // permission bits, setuid/setgid/sticky included (07777)
+  uint32_t uid = 0, gid = 0;
+};
+Result<RootAttributes> read_root_attributes(const std::filesystem::path& dir);
+Status apply_root_attributes(const std::filesystem::path& dir, const RootAttributes& attributes);
+
 /// Removes each relative path under `dir` (recursively); missing ones are fine. A path
 /// that is absolute or climbs out with `..` is an error.
 Status remove_paths(const std::filesystem::path& dir, const std::vector<std::string>& paths);

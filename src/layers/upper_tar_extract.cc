@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -239,6 +240,14 @@ Result<ExtractStats> extract_tar(transfer::ByteSource& in, const std::filesystem
   Status opened = extractor.open();
   if (!opened) return std::move(opened).error();
   return extractor.run();
+}
+
+Status apply_root_attributes(const std::filesystem::path& dir, const RootAttributes& attributes) {
+  // Owner first: chown clears the setuid and setgid bits that chmod then sets.
+  if (::chown(dir.c_str(), attributes.uid, attributes.gid) != 0 || ::chmod(dir.c_str(), attributes.mode & 07777) != 0) {
+    return make_error(ErrorCode::Io, "setting the mode and owner of " + dir.string() + ": " + std::strerror(errno));
+  }
+  return {};
 }
 
 Status remove_paths(const std::filesystem::path& dir, const std::vector<std::string>& paths) {

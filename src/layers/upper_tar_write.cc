@@ -405,4 +405,10 @@ Status write_upper_tar(const std::filesystem::path& dir, const std::vector<std::
   return writer.close();
 }
 
+Result<RootAttributes> read_root_attributes(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return io_error("reading", dir, errno);
+  return RootAttributes{static_cast<uint32_t>(st.st_mode & 07777), st.st_uid, st.st_gid};
+}
+
 }  // namespace dockmig::layers

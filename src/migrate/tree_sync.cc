@@ -1,5 +1,7 @@
 #include "migrate/tree_sync.h"
 
+#include <limits>
+
 #include "layers/upper_tar.h"
 #include "migrate/peer_message.h"
 #include "migrate/upper_deltas.h"
@@ -52,6 +54,29 @@ Status receive_signatures(Session& session, const TreeSyncFiles& files) {
   return session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
 }
 
+// Each header carries the tree's own directory's mode and owner (layers::RootAttributes),
+// as they are at that transfer: the last one, at finalsync, is what the restore sees.
+Result<json> tree_header(const TreeSyncFiles& files, bool whole) {
+  Result<layers::RootAttributes> root = layers::read_root_attributes(files.dir);
+  if (!root) return std::move(root.error());
+  return json{{"type", files.tree},
+              {"whole", whole},
+              {"root", {{"mode", root->mode}, {"uid", root->uid}, {"gid", root->gid}}}};
+}
+
+// A header from a peer without `root` leaves the directory as it is.
+Status apply_root(PeerMessage& header, const fs::path& dir) {
+  const json& fields = header.object_or_empty("root");
+  if (Status read = header.status(); !read || fields.empty()) return read;
+  PeerMessage root(fields, "root of " + header.what());
+  constexpr uint64_t kMaxId = std::numeric_limits<uint32_t>::max();
+  layers::RootAttributes attributes{static_cast<uint32_t>(root.count("mode", 07777)),
+                                    static_cast<uint32_t>(root.count("uid", kMaxId)),
+                                    static_cast<uint32_t>(root.count("gid", kMaxId))};
+  if (Status read = root.status(); !read) return read;
+  return layers::apply_root_attributes(dir, attributes);
+}
+
 Status answer_with_signatures(Session& session, const TreeSyncFiles& files) {
   reset_dir(files.work / "signatures");
   Status signed_ = sign_large_files(files.dir, files.work / "signatures");
@@ -65,7 +90,9 @@ Status answer_with_signatures(Session& session, const TreeSyncFiles& files) {
 }  // namespace
 
 Status send_whole_tree(Session& session, const TreeSyncFiles& files, PhaseReport& phase, Progress& progress) {
-  Status sent = session.send_message({{"type", files.tree}, {"whole", true}});
+  Result<json> header = tree_header(files, true);
+  if (!header) return std::move(header.error());
+  Status sent = session.send_message(*header);
   if (sent) sent = send_tree(session, files.tree, files.dir, nullptr, files.zstd_level, phase, progress);
   if (!sent) return sent;
   return receive_signatures(session, files);
@@ -81,7 +108,9 @@ Status send_final_changes(Session& session, const TreeSyncFiles& files, const la
   std::vector<std::string> changed = changes.added;
   changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
   UpperIndex index{std::move(changes.deleted), std::move(*deltas)};
-  Status sent = session.send_message({{"type", files.tree}, {"whole", false}});
+  Result<json> header = tree_header(files, false);
+  if (!header) return std::move(header.error());
+  Status sent = session.send_message(*header);
   if (sent) sent = send_index(session, files, index, phase, progress);
   if (sent) sent = send_tree(session, files.tree + "-changes", files.dir, &changed, files.zstd_level, phase, progress);
   if (sent) sent = send_tree(session, files.tree + "-deltas", files.work / "deltas", nullptr, files.zstd_level, phase, progress);
@@ -117,6 +146,7 @@ Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool th
     if (applied) applied = extract_blob(files.work / (files.tree + "-deltas.zst"), files.work / "deltas");
     if (applied) applied = apply_deltas(files.dir, files.work / "deltas", index->deltas);
   }
+  if (applied) applied = apply_root(fields, files.dir);
   if (!applied || !then_sign) return applied;
   return answer_with_signatures(session, files);
 }

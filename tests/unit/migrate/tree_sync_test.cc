@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -124,6 +126,27 @@ TEST_F(TreeSyncTest, AVolumeTreeCrossesUnderItsOwnHeaderAndBlobNames) {
   EXPECT_EQ(read_file(destination_.dir / "counter"), "22");
   EXPECT_FALSE(fs::exists(destination_.dir / "deleted"));
   EXPECT_TRUE(fs::exists(destination_.work / "volume-changes.zst"));
+}
+
+// PostgreSQL's data directory is a volume's root, 0700 and owned by postgres: a tar of the
+// volume's contents does not carry that, and CRIU refuses to restore a cwd whose mode
+// changed. The mode and owner at the last transfer are what the destination keeps.
+TEST_F(TreeSyncTest, TheTreesOwnDirectoryKeepsItsModeAndOwner) {
+  if (!layers::testing::running_as_root()) GTEST_SKIP() << "chown needs root";
+  source_.tree = destination_.tree = "volume";
+  write_file(source_.dir / "PG_VERSION", "15\n");
+  fs::permissions(destination_.dir, fs::perms(0755));
+  ASSERT_EQ(::chown(source_.dir.c_str(), 101, 104), 0);
+  fs::permissions(source_.dir, fs::perms(0750));
+
+  Status applied = transfer_whole_then_changes([&] { fs::permissions(source_.dir, fs::perms(0700)); });
+
+  ASSERT_TRUE(applied) << applied.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(destination_.dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(st.st_uid, 101u);
+  EXPECT_EQ(st.st_gid, 104u);
 }
 
 TEST_F(TreeSyncTest, AReceiverOfAVolumeRefusesTheWritableLayer) {
