@@ -92,6 +92,8 @@ struct StreamCompression {
   int final_zstd_level = 0;          // lower when the compressor fell behind the link
   bool automatic = false;            // chosen from the link and the CPU, not fixed by the request
   double link_bytes_per_second = 0;  // the link rate the choice weighed; 0: none measured yet
+  uint64_t raw_bytes = 0;            // the blob before compression
+  uint64_t wire_bytes = 0;           // and after: its payload on the link (without framing)
 };
 
 struct PhaseReport {

@@ -51,7 +51,9 @@ nlohmann::json compression_json(const std::vector<StreamCompression>& streams) {
                    {"zstd_level", s.zstd_level},
                    {"final_zstd_level", s.final_zstd_level},
                    {"automatic", s.automatic},
-                   {"link_bytes_per_second", s.link_bytes_per_second}});
+                   {"link_bytes_per_second", s.link_bytes_per_second},
+                   {"raw_bytes", s.raw_bytes},
+                   {"wire_bytes", s.wire_bytes}});
   return out;
 }
 

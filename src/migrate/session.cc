@@ -58,13 +58,16 @@ class LinkTap : public transfer::ByteSink {
   LinkTap(transfer::ByteSink& next, transfer::LinkRateMeter& meter) : next_(next), meter_(meter) {}
   Status write(std::span<const std::byte> data) override {
     meter_.sent(data.size(), std::chrono::steady_clock::now());
+    bytes_ += data.size();
     return next_.write(data);
   }
   Status finish() override { return next_.finish(); }
+  uint64_t bytes() const { return bytes_; }
 
  private:
   transfer::ByteSink& next_;
   transfer::LinkRateMeter& meter_;
+  uint64_t bytes_ = 0;
 };
 
 Status compress_and_send(const std::string& name, transfer::ByteSink& compressor, PhaseReport& phase,
@@ -290,6 +293,7 @@ Status Session::send_stream(const std::string& name, PhaseReport& phase, Progres
   std::unique_ptr<transfer::ByteSink> blob = channel_->send_blob(name);
   LinkTap wire(*blob, link_rate_);
   StreamCompression used{name, zstd_level, zstd_level, zstd_level == kZstdLevelAuto, link_rate_.bytes_per_second()};
+  uint64_t raw_before = phase.raw_bytes;
   Status sent;
   if (used.automatic) {
     transfer::AutoLevelZstdSink compressed(wire, used.link_bytes_per_second, zstd_, !frozen());
@@ -301,6 +305,8 @@ Status Session::send_stream(const std::string& name, PhaseReport& phase, Progres
     transfer::ZstdCompressSink compressed(wire, zstd_level, zstd_.get());
     sent = compress_and_send(name, compressed, phase, progress, produce);
   }
+  used.raw_bytes = phase.raw_bytes - raw_before;
+  used.wire_bytes = wire.bytes();
   phase.compression.push_back(used);
   return sent;
 }

@@ -54,8 +54,11 @@ TEST(MigrationReport, JsonCarriesPhasesAndTotals) {
 TEST(MigrationReport, SaysWhichZstdLevelEachPhaseUsedAndWhy) {
   MigrationReport report = finished_report();
   report.phase("presync").compression = {{"upper", 3, 3, true, 0}};
-  report.phase("finalsync").compression = {{"checkpoint", 19, 19, true, 610'000}, {"memory", 19, 15, true, 625'000}};
+  report.phase("finalsync").compression = {{"checkpoint", 19, 19, true, 610'000},
+                                           {"memory", 19, 15, true, 625'000, 8192, 3000}};
   nlohmann::json json = to_json(report);
+  EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["raw_bytes"], 8192);
+  EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["wire_bytes"], 3000);
   EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["zstd_level"], 19);
   EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["final_zstd_level"], 15);
   EXPECT_EQ(json["phases"]["finalsync"]["compression"][1]["automatic"], true);
