@@ -3,6 +3,8 @@
 
     client.py WORKLOAD --addrs A[,B] --port P [--ready SECONDS] [--media FILE]
     client.py ram-load --addrs A --port P [--ram-mib M --random-pct P --dirty-mib D]
+    client.py postgres-load --addrs A --port P --db-mib M
+    client.py postgres-sql --addrs A --port P --sql QUERY   (prints the rows as JSON)
 
 A client asks its service a small question again and again (every INTERVAL), each time
 on a new connection or datagram, and checks every answer against what it knows the
@@ -26,6 +28,13 @@ Workloads and what "the state continues" means:
          every byte must match the file (--media)
   face   UDP frames of 240x180 grey; the service's count of processed frames never goes
          back
+  postgres  PostgreSQL: on one kept connection (a new one after a failure), INSERT the
+         next number of the client's own sequence with a 2 KB payload and wait for the
+         commit's acknowledgement; after every new connection and at the end, every
+         acknowledged number must be in the table (rows_lost counts those that are not).
+         A number whose answer never came is neither (its row may or may not exist); the
+         next insert takes the next number. postgres-load first fills a table of
+         --db-mib MiB (the volume's bulk: rows of text with a random md5 each)
 Only the standard library is used: the clients run in the bed's namespaces on the host.
 """
 import argparse
@@ -370,7 +379,152 @@ class Face:
         return f"frame {processed} processed, {faces} faces"
 
 
-WORKLOADS = {"idle": Idle, "game": Game, "ram": Ram, "video": Video, "face": Face}
+class PgError(OSError):
+    pass
+
+
+class PgConnection:
+    """A PostgreSQL connection over the wire protocol (version 3, simple queries), to a
+    server that trusts the client (no password), as user and database `postgres`."""
+
+    def __init__(self, addr, port, timeout):
+        self.sock = socket.create_connection((addr, port), timeout=timeout)
+        self.reader = self.sock.makefile("rb")
+        params = b"user\0postgres\0database\0postgres\0\0"
+        self.sock.sendall(struct.pack("!II", 8 + len(params), 3 << 16) + params)
+        self._answer()
+
+    def _message(self):
+        head = self.reader.read(5)
+        if len(head) < 5:
+            raise PgError("the server closed the connection")
+        kind, length = head[:1], struct.unpack("!I", head[1:])[0]
+        return kind, self.reader.read(length - 4)
+
+    def _answer(self):
+        """Messages until ReadyForQuery: the data rows, each a list of text values."""
+        rows, error = [], None
+        while True:
+            kind, body = self._message()
+            if kind == b"Z":
+                break
+            if kind == b"E":
+                error = " ".join(f[1:].decode(errors="replace") for f in body.split(b"\0") if f[:1] in (b"S", b"M"))
+            elif kind == b"R" and struct.unpack("!I", body[:4])[0] != 0:
+                raise PgError("the server asks for a password; the bench's servers trust their clients")
+            elif kind == b"D":
+                count, pos, row = struct.unpack("!H", body[:2])[0], 2, []
+                for _ in range(count):
+                    size = struct.unpack("!i", body[pos:pos + 4])[0]
+                    pos += 4
+                    row.append(None if size < 0 else body[pos:pos + size].decode())
+                    pos += max(size, 0)
+                rows.append(row)
+        if error:
+            raise PgError(f"PostgreSQL: {error}")
+        return rows
+
+    def query(self, sql):
+        payload = sql.encode() + b"\0"
+        self.sock.sendall(b"Q" + struct.pack("!I", 4 + len(payload)) + payload)
+        return self._answer()
+
+    def close(self):
+        try:
+            self.sock.sendall(b"X" + struct.pack("!I", 4))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Postgres:
+    interval, timeout = 0.05, 1.0
+
+    def __init__(self, args):
+        self.port, self.addrs = args.port, args.addrs
+        self.conn = self.conn_addr = self.last_addr = None
+        self.next = 1
+        self.acked, self.unanswered = [], []
+        self.connections, self.lost, self.unanswered_present = 0, [], 0
+        self.acked_by = {}           # address -> numbers it acknowledged
+        self.run = random.randrange(1 << 31)   # this client's rows, beside other clients'
+
+    def _connect(self, addr):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        conn = PgConnection(addr, self.port, self.timeout)
+        if self.connections == 0:
+            conn.query("CREATE TABLE IF NOT EXISTS bench_seq (run bigint, n bigint, payload text NOT NULL, "
+                       "PRIMARY KEY (run, n))")
+        self.conn, self.conn_addr = conn, addr
+        self.connections += 1
+        self._check(conn)
+
+    def _check(self, conn):
+        """Every acknowledged number must be in the table; raises StateLost if not."""
+        if not self.acked:
+            return
+        present = {int(r[0]) for r in conn.query(f"SELECT n FROM bench_seq WHERE run = {self.run}")}
+        self.lost = [n for n in self.acked if n not in present]
+        self.unanswered_present = sum(1 for n in self.unanswered if n in present)
+        if self.lost:
+            raise StateLost(f"{len(self.lost)} acknowledged rows are not in the table (first {self.lost[0]})")
+
+    def ask(self, addr):
+        if self.conn is None or self.conn_addr != addr:
+            self._connect(addr)
+        n = self.next
+        self.next += 1
+        try:
+            self.conn.query(f"INSERT INTO bench_seq VALUES ({self.run}, {n}, repeat(md5(random()::text), 64))")
+        except OSError:
+            self.unanswered.append(n)
+            self.conn.close()
+            self.conn = None
+            raise
+        self.acked.append(n)
+        self.acked_by.setdefault(addr, []).append(n)
+        self.last_addr = addr
+        return f"row {n} committed"
+
+    def summary(self):
+        """The end: the last acknowledged rows checked again on a new connection."""
+        out = {"rows_acked": len(self.acked), "rows_unanswered": len(self.unanswered),
+               "connections": self.connections,
+               "acked_range_by": {a: [ns[0], ns[-1]] for a, ns in self.acked_by.items()}}
+        try:
+            if self.last_addr:
+                conn = PgConnection(self.last_addr, self.port, 5.0)
+                try:
+                    self._check(conn)
+                finally:
+                    conn.close()
+            out["rows_lost"] = len(self.lost)
+        except StateLost:
+            out["rows_lost"] = len(self.lost)
+        except OSError as e:
+            out["final_check_error"] = str(e)
+        out["unanswered_committed"] = self.unanswered_present
+        return out
+
+
+def postgres_load(args):
+    """Fills table filler with --db-mib MiB of rows (as PostgreSQL counts the table): a
+    number, a line of text and a random md5 (hex) each."""
+    rows = args.db_mib * 1024 * 1024 // 200   # about 200 bytes a row on disk
+    conn = PgConnection(args.addrs[0], args.port, 600)
+    conn.query("DROP TABLE IF EXISTS filler")
+    conn.query("BEGIN; CREATE TABLE filler AS SELECT g AS id, 'order ' || g || ' of customer ' || (g % 9973) || "
+               "' shipped from the edge warehouse; items 3, state delivered, note none; ' || md5(random()::text) "
+               f"AS line FROM generate_series(1, {rows}) g; COMMIT; CHECKPOINT")
+    size = int(conn.query("SELECT pg_total_relation_size('filler')")[0][0])
+    database = int(conn.query("SELECT pg_database_size('postgres')")[0][0])
+    conn.close()
+    print(json.dumps({"table_bytes": size, "database_bytes": database, "rows": rows}))
+
+
+WORKLOADS = {"idle": Idle, "game": Game, "ram": Ram, "video": Video, "face": Face, "postgres": Postgres}
 
 
 def run(args):
@@ -425,7 +579,7 @@ def run(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["ram-load"])
+    parser.add_argument("workload", choices=sorted(WORKLOADS) + ["ram-load", "postgres-load", "postgres-sql"])
     parser.add_argument("--addrs", required=True, type=lambda s: s.split(","))
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--ready", type=float, default=0, help="exit 0 at the first good answer; 1 after this many seconds")
@@ -435,9 +589,19 @@ def main():
     parser.add_argument("--dirty-mib", type=int, default=0,
                         help="ram: a working set of this many MiB that a writer keeps rewriting with random values")
     parser.add_argument("--dirty-rate", type=float, default=6.0, help="ram: the writer's MB a second (6)")
+    parser.add_argument("--db-mib", type=int, default=200, help="postgres-load: MiB of rows to load (200)")
+    parser.add_argument("--sql", help="postgres-sql: the query")
     args = parser.parse_args()
     if args.workload == "ram-load":
         ram_load(args)
+        return 0
+    if args.workload == "postgres-load":
+        postgres_load(args)
+        return 0
+    if args.workload == "postgres-sql":
+        conn = PgConnection(args.addrs[0], args.port, 30)
+        print(json.dumps(conn.query(args.sql)))
+        conn.close()
         return 0
     return run(args)
 

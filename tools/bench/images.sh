@@ -19,7 +19,8 @@
 #
 # Workloads: game (python3 + a UDP state server), ram (redis-server), video (nginx-light
 # and a 96 MiB media file), face (python3-opencv, opencv-data's Haar cascades + a UDP
-# service). idle uses the bed's busybox image and needs no build.
+# service), postgres (postgresql-15, its data directory on a volume; also
+# tests/integration/migrate_postgres.sh). idle uses the bed's busybox image and needs no build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DOCKMIG_BENCH_CACHE:-/var/cache/dockmig/bench}
@@ -34,7 +35,8 @@ packages_of() {
     ram) echo "redis-server" ;;
     video) echo "nginx-light" ;;
     face) echo "python3-opencv opencv-data" ;;
-    *) die "unknown workload \`$1\` (game, ram, video, face)" ;;
+    postgres) echo "postgresql-15" ;;
+    *) die "unknown workload \`$1\` (game, ram, video, face, postgres)" ;;
   esac
 }
 
@@ -48,6 +50,7 @@ dockerfile_of() {
          echo 'CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"]' ;;
     video) echo 'EXPOSE 80'; echo 'CMD ["nginx", "-c", "/opt/bench/nginx.conf"]' ;;
     face) echo 'EXPOSE 9000/udp'; echo 'CMD ["python3", "/opt/bench/face_server.py"]' ;;
+    postgres) echo 'EXPOSE 5432'; echo 'STOPSIGNAL SIGINT'; echo 'CMD ["/opt/bench/postgres_start.sh"]' ;;
   esac
 }
 
@@ -63,6 +66,7 @@ add_app_files() {
       # A stand-in for an encoded video: incompressible, like one.
       head -c $((96 << 20)) /dev/urandom >"$root/srv/media/video.mp4" ;;
     face) install -m 755 "$here/apps/face_server.py" "$root/opt/bench/" ;;
+    postgres) install -m 755 "$here/apps/postgres_start.sh" "$root/opt/bench/" ;;
   esac
 }
 
@@ -76,6 +80,12 @@ prune_of() {
                usr/lib/x86_64-linux-gnu/libz3.so.4 usr/lib/x86_64-linux-gnu/mfx \
                usr/lib/x86_64-linux-gnu/libmfxhw64.so.1.35 usr/share/proj usr/share/gdcm-3.0 \
                usr/lib/python3/dist-packages/numpy/core/tests usr/lib/python3/dist-packages/numpy/*/tests ;;
+    # the JIT (jit = off) and its LLVM, and the cluster the package made (the service
+    # makes its own on its volume)
+    postgres) echo usr/lib/x86_64-linux-gnu/libLLVM-14.so.1 usr/lib/x86_64-linux-gnu/libz3.so.4 \
+                   usr/lib/postgresql/15/lib/llvmjit.so \
+                   usr/lib/postgresql/15/lib/bitcode var/lib/postgresql/15 etc/postgresql/15 \
+                   'var/log/postgresql/*' ;;
   esac
 }
 
@@ -86,6 +96,7 @@ check_of() {
     ram) echo "redis-server --version" ;;
     video) echo "nginx -t -c /opt/bench/nginx.conf" ;;
     face) echo "python3 -c 'import cv2; c = cv2.CascadeClassifier(\"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml\"); assert not c.empty()'" ;;
+    postgres) echo "/usr/lib/postgresql/15/bin/postgres --version && id postgres" ;;
   esac
 }
 
@@ -97,6 +108,7 @@ recipe_of() {
       game) cat "$here/apps/game_server.py" ;;
       video) cat "$here/apps/nginx.conf"; echo media-96MiB ;;
       face) cat "$here/apps/face_server.py" ;;
+      postgres) cat "$here/apps/postgres_start.sh" ;;
     esac
     echo "layer-recipe 2"; } | sha256sum | cut -c1-16
 }
