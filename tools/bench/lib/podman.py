@@ -127,6 +127,7 @@ class Podman:
     def _clean(self):
         for host in ("edge-a", "edge-b"):
             self.pm(host, "rm", "-f", "-t", "0", "-a", check=False, timeout=120)
+            self.pm(host, "volume", "prune", "-f", check=False, timeout=120)
 
     def run(self, wl):
         bed = self.bed
@@ -136,7 +137,8 @@ class Podman:
         for host in ("edge-a", "edge-b"):
             self._load(host, wl.image(bed))
         record = {"system": self.system, "case": "checkpoint --export", "ok": False, "error": "", "phases": {}}
-        self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(),
+        # A named volume is Podman's own (made by run); checkpoint --export carries its data.
+        self.pm("edge-a", "run", "-d", "--name", container, "-p", wl.publish(), *wl.volume_args(),
                 "--annotation", f"org.criu.config={self.criu_conf}", wl.image(bed), *wl.cmd)
         W.wait_ready(bed, wl)
         client = W.Client(bed, wl)
@@ -163,7 +165,7 @@ class Podman:
             phases["transfer"] = {"seconds": round(time.monotonic() - t, 3), "wire_bytes": os.path.getsize(archive_b),
                                   "raw_bytes": os.path.getsize(archive_b)}
             t = time.monotonic()
-            self.pm("edge-b", "container", "restore", "--import", archive_b, timeout=3600)
+            self.restore(archive_b)
             phases["restore"] = {"seconds": round(time.monotonic() - t, 3), "wire_bytes": 0, "raw_bytes": 0}
             record["handoff_seconds"] = record["downtime_seconds"] = round(time.monotonic() - t0, 3)
             record["links"] = systems.diff_counters(before, bed.counters())
@@ -180,6 +182,19 @@ class Podman:
         record = systems.finish(bed, wl, container, client, record, running=running, shell=shell)
         self._clean()
         return record
+
+    def restore(self, archive):
+        """restore --import on edge-b; a failure names CRIU's errors (its log is in the store)."""
+        try:
+            self.pm("edge-b", "container", "restore", "--import", archive, timeout=3600)
+        except BenchError as e:
+            log_path = str(e).split("log file: ")[-1].split()[0] if "log file: " in str(e) else ""
+            lines = run(["nsenter", f"--mount={self.nsdir}/edge-b", "cat", log_path], check=False) if log_path else ""
+            errors = [l.split(": ", 1)[-1] for l in lines.splitlines()
+                      if "Error" in l and "RLIMIT_NOFILE for self" not in l and "cgroupd" not in l]
+            if not errors:
+                raise
+            raise BenchError(f"podman container restore --import failed; CRIU: {'; '.join(dict.fromkeys(errors))}") from e
 
     def close(self):
         """Removes the containers, and the mount namespaces with everything mounted in them."""

@@ -17,7 +17,7 @@ MA = {("idle", "5mbit"): (3.2, 2.8), ("idle", "20mbit"): (3.2, 2.8),
 MACHEN = {"idle": (6.3, 11.0, 2.0), "game": (6.4, 10.9, 2.0), "ram": (19.8, 27.2, 15.3),
           "video": (8.5, 37.3, 3.3), "face": (15.5, 70.1, 3.7)}
 
-WORKLOAD_ORDER = ["idle", "game", "ram", "ram-256m", "ram-512m", "ram-1g", "ram-dirty", "video", "face"]
+WORKLOAD_ORDER = ["idle", "game", "ram", "ram-256m", "ram-512m", "ram-1g", "ram-dirty", "video", "face", "postgres"]
 SYSTEM_ORDER = ["dockmig warm", "dockmig app-missing", "dockmig cold-peer", "dockmig return", "naive docker export",
                 "podman", "podman5"]
 

@@ -33,6 +33,10 @@ def cleanup(bed):
             bed.docker(host, "rm", "-f", *ids.split(), check=False)
     for ref in bed.docker("edge-b", "images", "-q", "--filter", "reference=bench-naive/*", check=False).split():
         bed.docker("edge-b", "rmi", "-f", ref, check=False)
+    for host in ("edge-a", "edge-b"):   # dockmig leaves the source's volume in place, as `docker rm` does
+        names = bed.docker(host, "volume", "ls", "-q", "--filter", "label=dockmig.bench=1", check=False)
+        if names:
+            bed.docker(host, "volume", "rm", "-f", *names.split(), check=False)
 
 
 def prepare_destination(bed, wl, case):
@@ -79,6 +83,8 @@ def finish(bed, wl, container, client, record, dest="edge-b", running=None, shel
     seen = client.stop()
     record["client"] = seen
     record["client_downtime_seconds"] = seen.get("max_gap_seconds")
+    if "rows_lost" in seen:
+        record["rows_lost"] = seen["rows_lost"]
     if seen.get("max_gap_started") and record.get("started_at"):
         # when the client's longest gap began, counted from the start of the handoff
         record["client_gap_offset_seconds"] = round(seen["max_gap_started"] - record["started_at"], 3)
@@ -238,7 +244,9 @@ def run_dockmig_return(bed, wl, dockmig, state_dir):
 
 
 def run_naive(bed, wl, staging):
-    """docker checkpoint + export of everything + transfer + import + create + restore."""
+    """docker checkpoint + export of everything + transfer + import + create + restore.
+    A named volume (docker export leaves volumes out) crosses as a tar of its data dir,
+    after the checkpoint, into a volume of the same name made at the destination."""
     container = f"bench-{wl.name}"
     cleanup(bed)
     record = {"system": "naive", "case": "docker export", "ok": False, "error": "", "phases": {}}
@@ -277,13 +285,26 @@ def run_naive(bed, wl, staging):
         phase("export", t, ship(f"{docker_a} export {container}", fs_tar))
         t = time.monotonic()
         phase("checkpoint_transfer", t, ship(f"tar -C {ck_dir} -cf - .", ck_tar))
+        volume_args = []
+        for mount in json.loads(bed.docker("edge-a", "inspect", "-f", "{{json .Mounts}}", container)):
+            if mount["Type"] != "volume":
+                continue
+            t = time.monotonic()
+            vol_tar = os.path.join(staging, "volume.tar")
+            wire = ship(f"tar -C {mount['Source']} --numeric-owner -cf - .", vol_tar)
+            bed.docker("edge-b", "volume", "create", "--label", "dockmig.bench=1", mount["Name"])
+            run(["tar", "-C", bed.docker("edge-b", "volume", "inspect", "-f", "{{.Mountpoint}}", mount["Name"]),
+                 "--numeric-owner", "-xpf", vol_tar], timeout=1800)
+            os.remove(vol_tar)
+            phase(f"volume {mount['Name']}", t, wire)
+            volume_args += ["-v", f"{mount['Name']}:{mount['Destination']}"]
         t = time.monotonic()
         image = bed.docker("edge-b", "import", fs_tar, f"bench-naive/{wl.name}:1", timeout=1800)
         phase("import", t)
         t = time.monotonic()
         config = bed.docker("edge-a", "inspect", "-f", "{{json .Config.Entrypoint}}|{{json .Config.Cmd}}", container)
         entrypoint, cmd = (json.loads(x) for x in config.split("|"))
-        args = ["create", "--name", container, "--label", "dockmig.bench=1", "-p", wl.publish()]
+        args = ["create", "--name", container, "--label", "dockmig.bench=1", "-p", wl.publish(), *volume_args]
         if entrypoint:
             args += ["--entrypoint", entrypoint[0]]
         args += [image, *((entrypoint or [])[1:]), *(cmd or [])]

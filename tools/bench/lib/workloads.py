@@ -27,6 +27,7 @@ class Workload:
     paper: str = ""           # the papers' matching case
     recipe: str = ""          # the images.sh recipe and client.py client, when not the name
     client_opts: list = field(default_factory=list)   # client.py options (ram's size)
+    volume: str = ""          # where a named volume (bench-NAME-data) is mounted, if any
     _tag: str = ""
 
     @property
@@ -42,6 +43,13 @@ class Workload:
 
     def publish(self):
         return f"{self.port}:{self.inner_port or self.port}/{self.proto}"
+
+    def volume_name(self):
+        return f"bench-{self.name}-data"
+
+    def volume_args(self):
+        """`docker run` (or `podman run`) options that mount the workload's volume."""
+        return ["-v", f"{self.volume_name()}:{self.volume}"] if self.volume else []
 
 
 WORKLOADS = {
@@ -68,6 +76,10 @@ WORKLOADS = {
                       inner_port=80, paper="Machen video streaming"),
     "face": Workload("face", "Python + OpenCV Haar cascades on client frames (UDP)", 9000, proto="udp",
                      paper="Ma OpenFace; Machen face detection"),
+    # a database with its data on a named volume: file-system and volume churn
+    "postgres": Workload("postgres", "PostgreSQL 15, a 200 MiB table on a named volume, a client committing "
+                         "numbered rows (2 KB each) every 50 ms", 5432, volume="/var/lib/postgresql/data",
+                         client_opts=["--db-mib", "200"], paper="(none: issue 13's real service)"),
 }
 
 
@@ -84,7 +96,10 @@ def media_file():
 
 
 def start_container(bed, wl, container):
-    args = ["run", "-d", "--name", container, "--label", "dockmig.bench=1", "-p", wl.publish(), wl.image(bed), *wl.cmd]
+    if wl.volume:  # made first, so that it carries the label cleanup looks for
+        bed.docker("edge-a", "volume", "create", "--label", "dockmig.bench=1", wl.volume_name())
+    args = ["run", "-d", "--name", container, "--label", "dockmig.bench=1", "-p", wl.publish(), *wl.volume_args(),
+            wl.image(bed), *wl.cmd]
     bed.docker("edge-a", *args)
 
 
@@ -100,6 +115,10 @@ def wait_ready(bed, wl, seconds=60):
                         "--ready", str(seconds)], capture_output=True, text=True)
     if p.returncode != 0:
         raise BenchError(f"the {wl.name} service did not answer on edge-a: {p.stderr.strip()}")
+    if wl.kind == "postgres":
+        loaded = json.loads(run([*ns("edge-a"), PYTHON, CLIENT, "postgres-load", "--addrs", bed.addr("edge-a"),
+                                 "--port", str(wl.port), *wl.client_opts], timeout=1800))
+        log(f"postgres loaded: table {loaded['table_bytes'] >> 20} MiB, database {loaded['database_bytes'] >> 20} MiB")
     if wl.kind == "ram":
         loaded = json.loads(run([*ns("edge-a"), PYTHON, CLIENT, "ram-load", "--addrs", bed.addr("edge-a"),
                                  "--port", str(wl.port), *wl.client_opts], timeout=1800))
@@ -132,8 +151,13 @@ class Client:
 
 def extra_check(wl, shell, client):
     """What a workload checks besides its client: video's access log, written in the
-    writable layer before the migration, must have continued at the destination.
+    writable layer before the migration, must have continued at the destination;
+    postgres's client must have found every acknowledged row at the end.
     shell(command) runs a command in the container at the destination."""
+    if wl.kind == "postgres":
+        if client.get("rows_lost") is None:
+            return f"the client could not count its rows at the end: {client.get('final_check_error')}"
+        return f"{client['rows_lost']} acknowledged rows lost" if client["rows_lost"] else ""
     if wl.name != "video":
         return ""
     lines = int(shell("wc -l < /var/log/nginx/access.log"))
