@@ -33,8 +33,9 @@ Workloads and what "the state continues" means:
          commit's acknowledgement; after every new connection and at the end, every
          acknowledged number must be in the table (rows_lost counts those that are not).
          A number whose answer never came is neither (its row may or may not exist); the
-         next insert takes the next number. postgres-load first fills a table of
-         --db-mib MiB (the volume's bulk: rows of text with a random md5 each)
+         next insert takes the next number. postgres-load first fills a table with
+         --db-mib MiB of rows at 200 bytes each (the volume's bulk: text with a random
+         md5 each; on disk the table is about 13% smaller: 200 gives 174 MiB)
 Only the standard library is used: the clients run in the bed's namespaces on the host.
 """
 import argparse
@@ -510,9 +511,10 @@ class Postgres:
 
 
 def postgres_load(args):
-    """Fills table filler with --db-mib MiB of rows (as PostgreSQL counts the table): a
-    number, a line of text and a random md5 (hex) each."""
-    rows = args.db_mib * 1024 * 1024 // 200   # about 200 bytes a row on disk
+    """Fills table filler with --db-mib MiB of rows, counted at 200 bytes a row: a
+    number, a line of text and a random md5 (hex) each. Prints the sizes PostgreSQL
+    counts (the table comes out about 13% smaller than the estimate)."""
+    rows = args.db_mib * 1024 * 1024 // 200
     conn = PgConnection(args.addrs[0], args.port, 600)
     conn.query("DROP TABLE IF EXISTS filler")
     conn.query("BEGIN; CREATE TABLE filler AS SELECT g AS id, 'order ' || g || ' of customer ' || (g % 9973) || "

@@ -77,7 +77,7 @@ WORKLOADS = {
     "face": Workload("face", "Python + OpenCV Haar cascades on client frames (UDP)", 9000, proto="udp",
                      paper="Ma OpenFace; Machen face detection"),
     # a database with its data on a named volume: file-system and volume churn
-    "postgres": Workload("postgres", "PostgreSQL 15, a 200 MiB table on a named volume, a client committing "
+    "postgres": Workload("postgres", "PostgreSQL 15, a 174 MiB table on a named volume, a client committing "
                          "numbered rows (2 KB each) every 50 ms", 5432, volume="/var/lib/postgresql/data",
                          client_opts=["--db-mib", "200"], paper="(none: issue 13's real service)"),
 }
