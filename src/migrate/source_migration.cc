@@ -512,6 +512,8 @@ class SourceMigration {
     finish_dump();
     if (committed_) return {report_, std::move(error), false};
     if (!checkpointed_) {
+      // Said, not just dropped: a dropped link is one the destination waits for to resume.
+      if (session_) session_->abort(error);
       put_back_restart_policy(*engine_, plan_.container.id, held_policy_);
       return {report_, std::move(error), false};
     }

@@ -111,6 +111,10 @@ conf_unchanged || fail "$conf is not as it was before the migrations"
 # checks that the service runs on at edge-b, untracked, its memory intact.
 interrupt_in_round() {
   local round=$1 log before
+  # The last attempt's destination may hold the name for 10 s, waiting for its source
+  # (docs/protocol.md, "Resuming a broken link").
+  wait_until 20 sh -c "! '$TESTBED' docker edge-a inspect mig-precopy >/dev/null 2>&1" \
+    || fail "edge-a still holds the container of the attempt interrupted before"
   log=$(mktemp)
   before=$(count_of edge-b mig-precopy)
   in_ns edge-b "$DOCKMIG" -v migrate mig-precopy "$EDGE_A_ADDR:$agent_port" --docker "$EDGE_B_DOCKER" \
