@@ -99,9 +99,10 @@ running edge-a mig-made || fail "the source does not run on after the destinatio
 dk edge-b network inspect mig-net-made >/dev/null 2>&1 || fail "the destination had not made the network before it died"
 stop_agents
 start_agent edge-b
-wait_until 15 sh -c "! '$TESTBED' docker edge-b network inspect mig-net-made >/dev/null 2>&1" \
-  || fail "the restarted agent left the network mig-net-made that the killed one made"
-! dk edge-b volume inspect mig-vol-made >/dev/null 2>&1 || fail "the restarted agent left the volume mig-vol-made"
+# The agent removes them at its start, the network before the volume: wait for each.
+gone() { ! dk edge-b "$1" inspect "$2" >/dev/null 2>&1; }
+wait_until 15 gone network mig-net-made || fail "the restarted agent left the network mig-net-made that the killed one made"
+wait_until 15 gone volume mig-vol-made || fail "the restarted agent left the volume mig-vol-made"
 ! dk edge-b inspect mig-made >/dev/null 2>&1 || fail "the restarted agent left the container mig-made"
 dk edge-a rm -f mig-made >/dev/null
 remove_made_volume
