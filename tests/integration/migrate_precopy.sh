@@ -148,5 +148,6 @@ else printf '%s\n' "$conf_before" >"$conf.dockmig-saved"; fi
 printf 'page-server\naddress 127.0.0.1\nport 9\n' >"$conf"
 stop_agents
 start_agent edge-b
-conf_unchanged || fail "the agent did not put $conf back: $(cat "$conf" 2>/dev/null)"
+# The agent listens before it settles what its last run left: wait for the repair.
+wait_until 15 conf_unchanged || fail "the agent did not put $conf back: $(cat "$conf" 2>/dev/null)"
 pass "$rounds rounds ($tracking), $sent pages after the freeze, $resent re-sent on the way back, stop-and-copy intact, interrupts harmless"
