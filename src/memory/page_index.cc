@@ -53,25 +53,25 @@ void HeldPages::grow() {
 bool PageAddressSet::insert(uint64_t key) {
   assert(key != kEmptyAddress);
   if (too_full(count_, slots_.size())) grow();
-  size_t mask = slots_.size() - 1;
-  size_t slot = address_slot(key, mask);
-  for (; slots_[slot] != kEmptyAddress; slot = (slot + 1) & mask)
-    if (slots_[slot] == key) return false;
-  slots_[slot] = key;
+  uint64_t& slot = slot_for(key);
+  if (slot == key) return false;
+  slot = key;
   ++count_;
   return true;
+}
+
+uint64_t& PageAddressSet::slot_for(uint64_t key) {
+  size_t mask = slots_.size() - 1;
+  size_t slot = address_slot(key, mask);
+  while (slots_[slot] != kEmptyAddress && slots_[slot] != key) slot = (slot + 1) & mask;
+  return slots_[slot];
 }
 
 void PageAddressSet::grow() {
   std::vector<uint64_t> old = std::move(slots_);
   slots_.assign(old.empty() ? kFirstSlots : old.size() * 2, kEmptyAddress);
-  size_t mask = slots_.size() - 1;
-  for (uint64_t key : old) {
-    if (key == kEmptyAddress) continue;
-    size_t slot = address_slot(key, mask);
-    while (slots_[slot] != kEmptyAddress) slot = (slot + 1) & mask;
-    slots_[slot] = key;
-  }
+  for (uint64_t key : old)
+    if (key != kEmptyAddress) slot_for(key) = key;
 }
 
 }  // namespace dockmig::memory

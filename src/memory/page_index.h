@@ -38,6 +38,8 @@ class PageAddressSet {
   size_t size() const { return count_; }
 
  private:
+  /// The slot holding `key`, or the empty slot where it belongs.
+  uint64_t& slot_for(uint64_t key);
   void grow();
 
   std::vector<uint64_t> slots_;  // UINT64_MAX is empty

@@ -48,14 +48,17 @@ Status MigrationLedger::note_container(const std::string& id, const std::string&
 }
 
 Status MigrationLedger::note_volume(const std::string& id, const std::string& name) {
-  JournalEntry entry = entry_of(id);
-  entry.volumes_made.push_back(name);
-  return keep(std::move(entry));
+  return note_made(id, &JournalEntry::volumes_made, name);
 }
 
 Status MigrationLedger::note_network(const std::string& id, const std::string& name) {
+  return note_made(id, &JournalEntry::networks_made, name);
+}
+
+Status MigrationLedger::note_made(const std::string& id, std::vector<std::string> JournalEntry::*made,
+                                  const std::string& name) {
   JournalEntry entry = entry_of(id);
-  entry.networks_made.push_back(name);
+  (entry.*made).push_back(name);
   return keep(std::move(entry));
 }
 

@@ -43,6 +43,7 @@ class MigrationLedger {
  private:
   JournalEntry entry_of(const std::string& id) const;
   Status keep(JournalEntry entry);
+  Status note_made(const std::string& id, std::vector<std::string> JournalEntry::*made, const std::string& name);
 
   std::optional<Journal> journal_;
   mutable std::mutex mutex_;
