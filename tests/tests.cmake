@@ -7,6 +7,9 @@ include(GoogleTest)
 
 set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/base/byte_units_test.cc
+  tests/unit/base/log_format_test.cc
+  tests/unit/metrics/registry_test.cc
+  tests/unit/cli/progress_line_test.cc
   tests/unit/base/result_test.cc
   tests/unit/base/subprocess_test.cc
   tests/unit/faults/fault_points_test.cc
@@ -74,6 +77,7 @@ set(DOCKMIG_AGENT_TEST_SOURCES
   tests/unit/agent/api_request_test.cc
   tests/unit/agent/handoff_queue_test.cc
   tests/unit/agent/http_api_test.cc
+  tests/unit/agent/handoff_metrics_test.cc
   tests/unit/agent/api_fleet_routes_test.cc
 )
 add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES}

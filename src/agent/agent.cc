@@ -17,6 +17,7 @@
 
 #include "agent/docker_host.h"
 #include "agent/fleet_member.h"
+#include "agent/handoff_metrics.h"
 #include "agent/handoff_queue.h"
 #include "agent/http_api.h"
 #include "agent/incoming_link.h"
@@ -79,9 +80,9 @@ void reload_tokens(TokenStore* tokens, const std::string& path) {
   if (tokens == nullptr) return;
   Status reloaded = tokens->reload();
   if (reloaded)
-    std::fprintf(stderr, "dockmig agent: reloaded %zu tokens from %s\n", tokens->size(), path.c_str());
+    spdlog::info("reloaded {} tokens from {}", tokens->size(), path);
   else
-    std::fprintf(stderr, "dockmig agent: kept the tokens in force: %s\n", reloaded.error().describe().c_str());
+    spdlog::warn("kept the tokens in force: {}", reloaded.error().describe());
 }
 
 // What `dockmig recover` does, for the migrations this host was the source of.
@@ -90,7 +91,7 @@ void recover_sources(const AgentOptions& options, std::shared_ptr<const migrate:
     Result<migrate::RecoveryReport> report = migrate::recover_sources({options.state_dir, options.security, "", "", ownership});
     if (!report) return std::move(report.error());
     if (!report->migrations.empty() || !report->unreadable.empty())
-      std::fprintf(stderr, "dockmig agent: migrations left in doubt here:\n%s", migrate::to_text(*report).c_str());
+      spdlog::warn("migrations left in doubt here:\n{}", migrate::to_text(*report));
     return {};
   });
   if (!done) spdlog::error("{}", done.error().describe());
@@ -185,7 +186,9 @@ Status serve(const AgentOptions& options) {
   // up their questions to this one.
   std::jthread recovery([&options, owned = *ownership] { recover_sources(options, owned); });
 
-  DockerHost host(*engine, options.security, options.criu, options.state_dir, *ownership);
+  metrics::Registry registry;
+  HandoffMetrics handoff_metrics(registry);
+  DockerHost host(*engine, options.security, options.criu, options.state_dir, *ownership, &handoff_metrics);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);
   }, {options.max_handoffs, static_cast<size_t>(options.max_queued), 256});
@@ -194,6 +197,7 @@ Status serve(const AgentOptions& options) {
   std::unique_ptr<ApiServer> api;
   if (!options.api.empty()) {
     ApiConfig config{options.api, std::nullopt, tokens->get(), fleet->get()};
+    config.metrics = &registry;
     if (!options.security.insecure) config.tls = transfer::TlsFiles{options.security.cert, options.security.key, options.security.ca};
     Result<std::unique_ptr<ApiServer>> started = ApiServer::start(config, queue, host);
     if (!started) return std::move(started.error());
@@ -201,14 +205,12 @@ Status serve(const AgentOptions& options) {
   }
 
   const char* transport = options.security.insecure ? "plain TCP (--insecure)" : "TLS";
-  std::fprintf(stderr, "dockmig agent: listening on %s (%s), docker %s\n", options.listen.c_str(), transport,
-               options.docker.c_str());
+  spdlog::info("listening on {} ({}), docker {}", options.listen, transport, options.docker);
   if (*membership)
-    std::fprintf(stderr, "dockmig agent: in the fleet at etcd %s (lease %lld, %d s)\n", options.etcd.c_str(),
-                 static_cast<long long>((*membership)->lease()), options.fleet_ttl);
+    spdlog::info("in the fleet at etcd {} (lease {}, {} s)", options.etcd, (*membership)->lease(), options.fleet_ttl);
   if (api)
-    std::fprintf(stderr, "dockmig agent: API on %s://%s, %zu tokens\n", api->secure() ? "https" : "http",
-                 options.api.c_str(), *tokens ? (*tokens)->size() : size_t{0});
+    spdlog::info("API on {}://{}, {} tokens", api->secure() ? "https" : "http", options.api,
+                 *tokens ? (*tokens)->size() : size_t{0});
   const int handshake_places = handshake_capacity(options.max_sessions);
   Slots handshakes(handshake_places);
   Slots sessions(options.max_sessions);
@@ -231,7 +233,7 @@ Status serve(const AgentOptions& options) {
       serve_incoming(std::move(connection), tls.get(), context, slots);
     }).detach();
   }
-  std::fprintf(stderr, "dockmig agent: stopping; waiting for running migrations\n");
+  spdlog::info("stopping; waiting for running migrations");
   membership->reset();  // leaves the fleet first: gateways stop sending handoffs here
   recovery.join();
   if (api) api->stop();

@@ -100,6 +100,12 @@ int http_status_of(ErrorCode code) {
   return 500;
 }
 
+// Never the headers nor the query: Authorization carries a token.
+std::string access_line(const httplib::Request& request, const httplib::Response& response) {
+  return "api: " + request.method + " " + request.path + " from " + request.remote_addr + ": " +
+         std::to_string(response.status);
+}
+
 void send_json(httplib::Response& response, int status, const json& body) {
   response.status = status;
   response.set_content(dump(body) + "\n", "application/json");
@@ -135,6 +141,10 @@ void ApiRoutes::install(httplib::Server& server) {
   }));
   server.Post("/v1/prepare", authed([this](const httplib::Request& request, httplib::Response& response,
                                            const std::string&) { prepare(request, response); }));
+  // Debug only: gateways poll, and an operator wants handoffs (logged where they start), not polls.
+  server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+    spdlog::debug("{}", access_line(request, response));
+  });
   // Every other answer >= 400 (no such route, a body over the limit, a malformed request)
   // gets a JSON body too, unless a handler already wrote one.
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& response) {

@@ -63,6 +63,8 @@ int http_status_of(ErrorCode code);
 void send_error(httplib::Response& response, int status, const std::string& message, const std::string& hint = {},
                 const nlohmann::json& extra = nlohmann::json::object());
 void send_json(httplib::Response& response, int status, const nlohmann::json& body);
+/// The access log's line for a request: method, path, client and status, nothing secret.
+std::string access_line(const httplib::Request& request, const httplib::Response& response);
 /// POST bodies must be JSON (415 otherwise); a missing Content-Type is let through.
 bool json_content(const httplib::Request& request, httplib::Response& response);
 

@@ -3,9 +3,10 @@
 // stats call per container; a gateway asks for it rarely, not per handoff.
 #include "agent/docker_host.h"
 
-#include <cstdio>
 #include <future>
 #include <optional>
+
+#include <spdlog/spdlog.h>
 
 #include "agent/api_routes.h"
 
@@ -106,14 +107,15 @@ migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migra
   request.criu = criu_;
   request.state_dir = state_dir_;
   request.ownership = ownership_;
+  if (metrics_) metrics_->started();
   migrate::MigrationOutcome outcome = migrate::run_migration(request, progress);
+  if (metrics_) metrics_->ended(outcome);
   if (outcome.status)
-    std::fprintf(stderr, "dockmig agent: handed %s off to %s in %.2f s (downtime %.2f s)\n", spec.container.c_str(),
-                 spec.destination.c_str(), outcome.report.handoff_seconds, outcome.report.downtime_seconds);
+    spdlog::info("handed {} off to {} in {:.2f} s (downtime {:.2f} s)", spec.container, spec.destination,
+                 outcome.report.handoff_seconds, outcome.report.downtime_seconds);
   else
-    std::fprintf(stderr, "dockmig agent: handoff of %s to %s failed%s: %s\n", spec.container.c_str(),
-                 spec.destination.c_str(), outcome.report.rolled_back ? " (the source was resumed)" : "",
-                 outcome.status.error().message.c_str());
+    spdlog::warn("handoff of {} to {} failed{}: {}", spec.container, spec.destination,
+                 outcome.report.rolled_back ? " (the source was resumed)" : "", outcome.status.error().message);
   return outcome;
 }
 

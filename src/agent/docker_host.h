@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/handoff_metrics.h"
 #include "agent/http_api.h"
 #include "docker/engine_client.h"
 #include "dockmig/migration.h"
@@ -19,11 +20,11 @@ class DockerHost : public HostBackend {
   /// `security` protects the links this host opens to destination agents; `criu` runs the
   /// page server of its handoffs' dumps.
   /// `state_dir` keeps the journal of its handoffs (`dockmig recover`); with `ownership`
-  /// (--etcd) they commit through the fleet's records.
+  /// (--etcd) they commit through the fleet's records. `metrics`, when given, counts them.
   DockerHost(docker::EngineClient engine, TransportSecurity security, std::string criu, std::string state_dir,
-             std::shared_ptr<const migrate::Ownership> ownership = nullptr)
+             std::shared_ptr<const migrate::Ownership> ownership = nullptr, HandoffMetrics* metrics = nullptr)
       : engine_(std::move(engine)), security_(std::move(security)), criu_(std::move(criu)),
-        state_dir_(std::move(state_dir)), ownership_(std::move(ownership)) {}
+        state_dir_(std::move(state_dir)), ownership_(std::move(ownership)), metrics_(metrics) {}
 
   Result<std::string> resolve_container(const std::string& name_or_id) override;
   Result<nlohmann::json> list_containers() override;
@@ -41,6 +42,7 @@ class DockerHost : public HostBackend {
   std::string criu_;
   std::string state_dir_;
   std::shared_ptr<const migrate::Ownership> ownership_;
+  HandoffMetrics* metrics_;
 };
 
 }  // namespace dockmig::agent

@@ -20,6 +20,7 @@ namespace dockmig::agent {
 namespace {
 
 constexpr std::chrono::seconds kWriteTimeout{10};
+constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The server's TLS settings; false (after noting why in `failure`) when a file is bad.
 bool set_up_tls(SSL_CTX& context, const transfer::TlsFiles& files, std::string& failure) {
@@ -99,6 +100,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
   state->routes->install(server);
   state->fleet_routes = std::make_unique<FleetRoutes>(*state->routes, config.fleet, config.tls.has_value());
   state->fleet_routes->install(server);
+  if (const metrics::Registry* metrics = config.metrics)
+    server.Get("/metrics", state->routes->authed([metrics](const httplib::Request&, httplib::Response& response,
+                                                           const std::string&) {
+      response.set_content(metrics->render(), kPrometheusText);
+    }));
   int port = any_port ? server.bind_to_any_port(endpoint->host)
                       : (server.bind_to_port(endpoint->host, endpoint->port) ? endpoint->port : -1);
   if (port <= 0)

@@ -16,6 +16,7 @@
 #include "agent/handoff_queue.h"
 #include "agent/tokens.h"
 #include "dockmig/result.h"
+#include "metrics/registry.h"
 #include "transfer/tls.h"
 
 namespace dockmig::agent {
@@ -42,6 +43,7 @@ struct ApiConfig {
   int threads = 16;                       // connections served at once; one client address
                                           // has at most half of them, plus one
   std::chrono::seconds request_deadline{30};  // a request not read whole by then is dropped
+  const metrics::Registry* metrics = nullptr;  // served at GET /metrics; null = no such route
 };
 
 class ApiServer {

@@ -4,7 +4,6 @@
 // TLS client, whose handshake error then says both ends must agree.
 #include "agent/incoming_link.h"
 
-#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -17,8 +16,6 @@ namespace {
 constexpr std::chrono::milliseconds kFirstByteWait{10'000};
 constexpr std::chrono::milliseconds kHandshakeReadWait{10'000};  // each read of the TLS handshake
 
-void say(const std::string& text) { std::fprintf(stderr, "dockmig agent: %s\n", text.c_str()); }
-
 void refuse_plain(transfer::Connection connection) {
   std::string peer = connection.peer();
   Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
@@ -26,7 +23,7 @@ void refuse_plain(transfer::Connection connection) {
   session->abort(make_error(ErrorCode::Unsupported, "this agent accepts only TLS connections",
                             "give `dockmig migrate` --tls-cert, --tls-key and --tls-ca (see `dockmig certs`), "
                             "or start both ends with --insecure"));
-  say("refused a plain TCP connection from " + peer + ": this agent requires TLS");
+  spdlog::warn("refused a plain TCP connection from {}: this agent requires TLS", peer);
 }
 
 // Only another agent may send migrations or ask how one ended: a gateway's certificate,
@@ -48,7 +45,7 @@ bool refused_role(transfer::Connection& connection) {
                               std::string("this agent's link accepts only agent certificates; this one is ") + named,
                               "give `dockmig migrate` the host's agent certificate (`dockmig certs --hosts`); "
                               "a gateway's certificate only calls the HTTP API"));
-  say("refused a link from " + who + ": its certificate is " + named + ", not an agent's");
+  spdlog::warn("refused a link from {}: its certificate is {}, not an agent's", who, named);
   return true;
 }
 
@@ -63,7 +60,7 @@ Status serve_link(transfer::Connection connection, const transfer::TlsContext* t
     return {};
   }
   if (tls == nullptr && wants_tls) {
-    say("refused a TLS connection from " + peer + ": this agent runs --insecure (plain TCP)");
+    spdlog::warn("refused a TLS connection from {}: this agent runs --insecure (plain TCP)", peer);
     return {};
   }
   if (tls != nullptr) {
@@ -71,7 +68,7 @@ Status serve_link(transfer::Connection connection, const transfer::TlsContext* t
     Status secured = connection.start_tls(*tls);
     if (!secured) return std::move(secured.error()).wrap("refused a connection");
     if (refused_role(connection)) return {};
-    say("TLS link from " + peer + " (" + connection.peer_identity() + ")");
+    spdlog::info("TLS link from {} ({})", peer, connection.peer_identity());
   }
   Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
   if (!session) return std::move(session.error());

@@ -2,6 +2,8 @@
 // whose agents run with --etcd, and which of them runs a service.
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/verbs.h"
 #include "etcd/client.h"
 #include "fleet/etcd_ownership.h"
@@ -50,16 +52,15 @@ int where(const FleetOptions& options) {
   Result<fleet::ServiceLocation> location = fleet::locate_service(*etcd, options.service);
   if (!location) return report_error(location.error());
   if (!location->recorded)
-    std::fprintf(stderr, "dockmig: `%s` has no ownership record yet (never handed off in the fleet); "
-                 "found by the hosts' records\n", options.service.c_str());
+    spdlog::warn("`{}` has no ownership record yet (never handed off in the fleet); found by the hosts' records",
+                 options.service);
   if (options.json) {
     std::printf("%s\n", fleet::to_json(*location).dump(2).c_str());
   } else if (location->host) {
     std::printf("%s %s\n", location->record.host.c_str(), location->host->agent_address.c_str());
   } else {
     std::printf("%s -\n", location->record.host.c_str());
-    std::fprintf(stderr, "dockmig: `%s` is not in the fleet now: its agent is down or lost etcd\n",
-                 location->record.host.c_str());
+    spdlog::warn("`{}` is not in the fleet now: its agent is down or lost etcd", location->record.host);
   }
   return kExitSuccess;
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "agent/api_client.h"
 #include "cli/verbs.h"
 #include "fleet/handoff_route.h"
@@ -81,8 +83,7 @@ int print_outcome(const json& status, bool as_json) {
   else if (!report.empty()) std::printf("%s", report_text(report).c_str());
   std::string state = status.value("state", "");
   if (state == "succeeded") return kExitSuccess;
-  std::fprintf(stderr, "dockmig: error: the handoff %s: %s\n", state == "rolled_back" ? "was rolled back" : "failed",
-               status.value("reason", "").c_str());
+  spdlog::error("the handoff {}: {}", state == "rolled_back" ? "was rolled back" : "failed", status.value("reason", ""));
   return status.value("needs_attention", false) ? kExitNeedsAttention : kExitFailure;
 }
 

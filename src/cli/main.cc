@@ -1,12 +1,12 @@
 // dockmig's entry point. The verb table below is both the dispatcher and the --help text;
 // each verb lives in its own file under src/cli/ and only parses flags and calls into the
 // library.
-#include <cstdio>
 #include <exception>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/log_format.h"
 #include "cli/verbs.h"
 #include "faults/fault_points.h"
 
@@ -39,12 +39,33 @@ constexpr const char* kDescription =
     "cache or registry.\n\n"
     "Start with `dockmig doctor` on each host.";
 
+// A command's messages read like its results ("dockmig: error: ..."); an agent's log
+// lines carry their time.
+constexpr const char* kCommandPattern = "dockmig: %^%l%$: %v";
+constexpr const char* kAgentPattern = "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v";
+dockmig::base::LogFormat g_log_format = dockmig::base::LogFormat::Text;
+
+void set_up_logging(dockmig::base::LogFormat format, bool verbose) {
+  g_log_format = format;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("dockmig"));
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+  if (auto formatter = dockmig::base::make_log_formatter(format))
+    spdlog::set_formatter(std::move(formatter));
+  else
+    spdlog::set_pattern(kCommandPattern);
+}
+
 }  // namespace
 
 namespace dockmig::cli {
 
+void use_agent_logging() {
+  if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
+  if (g_log_format == base::LogFormat::Text) spdlog::set_pattern(kAgentPattern);
+}
+
 int report_error(const Error& error) {
-  std::fprintf(stderr, "dockmig: error: %s\n", error.describe().c_str());
+  spdlog::error("{}", error.describe());
   return error.code == ErrorCode::InvalidInput || error.code == ErrorCode::NotFound ? kExitBadInput
                                                                                    : kExitFailure;
 }
@@ -55,8 +76,12 @@ int main(int argc, char** argv) {
   CLI::App app(kDescription, "dockmig");
   app.set_version_flag("--version", std::string("dockmig " DOCKMIG_VERSION) + kBuildNote);
   app.require_subcommand(1);
+  app.fallthrough();  // -v and --log-format after the verb too: `dockmig serve ... --log-format json`
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log what dockmig does, step by step, to stderr");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "How log lines on stderr look: text, or json (one object a line)")
+      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   dockmig::cli::VerbRunner chosen;
   for (const Verb& verb : kVerbs) {
     CLI::App* command = app.add_subcommand(verb.name, verb.summary);
@@ -70,8 +95,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : dockmig::cli::kExitBadInput;
   }
   // Logs go to stderr: stdout carries the report, which --json makes a program's input.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("dockmig"));
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
+  set_up_logging(*dockmig::base::parse_log_format(log_format), verbose);
 #if DOCKMIG_FAULT_POINTS
   if (dockmig::Status armed = dockmig::faults::arm_from_environment(); !armed)
     return dockmig::cli::report_error(armed.error());
@@ -80,10 +104,10 @@ int main(int argc, char** argv) {
     return chosen();
   } catch (const std::exception& e) {
     // Never from inside a migration: run_migration decides the container's end first.
-    std::fprintf(stderr, "dockmig: internal error: %s\n", e.what());
+    spdlog::critical("internal error: {}", e.what());
     return dockmig::cli::kExitFailure;
   } catch (...) {
-    std::fprintf(stderr, "dockmig: internal error: an exception of an unknown type\n");
+    spdlog::critical("internal error: an exception of an unknown type");
     return dockmig::cli::kExitFailure;
   }
 }

@@ -9,10 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "cli/progress_line.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 #include "migrate/plan.h"
@@ -25,22 +28,41 @@
 namespace dockmig::cli {
 namespace {
 
+/// On a terminal: each phase's progress_line, redrawn at most every tenth of a second.
 class TerminalProgress : public migrate::Progress {
  public:
   explicit TerminalProgress(bool enabled) : enabled_(enabled) {}
   void phase_started(std::string_view phase) override {
-    if (enabled_) std::fprintf(stderr, "\r\033[K%-10s ...", std::string(phase).c_str());
+    if (!enabled_) return;
+    std::lock_guard lock(mutex_);
+    started_ = last_drawn_ = Clock::now();
+    expected_ = 0;
+    std::fprintf(stderr, "\r\033[K%-10s ...", std::string(phase).c_str());
+  }
+  void bytes_expected(std::string_view, uint64_t raw_bytes) override {
+    std::lock_guard lock(mutex_);
+    expected_ = raw_bytes;
   }
   void bytes_moved(std::string_view phase, uint64_t raw_bytes) override {
-    if (enabled_)
-      std::fprintf(stderr, "\r\033[K%-10s %.1f MiB", std::string(phase).c_str(), raw_bytes / 1048576.0);
+    if (!enabled_) return;
+    std::lock_guard lock(mutex_);
+    Clock::time_point now = Clock::now();
+    if (now - last_drawn_ < kRedrawEvery) return;
+    last_drawn_ = now;
+    double seconds = std::chrono::duration<double>(now - started_).count();
+    std::fprintf(stderr, "\r\033[K%s", progress_line({phase, raw_bytes, expected_, seconds}).c_str());
   }
   void phase_finished(const PhaseReport& phase) override {
     if (enabled_) std::fprintf(stderr, "\r\033[K%-10s done in %.2f s\n", phase.name.c_str(), phase.seconds);
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kRedrawEvery{100};
   bool enabled_;
+  std::mutex mutex_;
+  Clock::time_point started_, last_drawn_;
+  uint64_t expected_ = 0;
 };
 
 /// Turns SIGINT and SIGTERM into calls of `on_signal` on a thread of its own, for as long
@@ -128,8 +150,8 @@ int interrupted_exit(const migrate::MigrationOutcome& outcome, const migrate::In
     report_error(outcome.status.error());
     return outcome.needs_attention ? kExitNeedsAttention : kExitInterrupted;
   }
-  std::fprintf(stderr, "dockmig: interrupted by %s when the migration could no longer stop: it completed, "
-               "and the container runs at the destination\n", interruption.signal_name().c_str());
+  spdlog::warn("interrupted by {} when the migration could no longer stop: it completed, and the container runs "
+               "at the destination", interruption.signal_name());
   return kExitInterrupted;
 }
 
@@ -267,7 +289,8 @@ VerbRunner define_migrate(CLI::App& command) {
       request->ownership = *ownership;
     else
       return report_error(ownership.error());
-    TerminalProgress progress(!*as_json && isatty(STDERR_FILENO));
+    // Not on a pipe: the report on stdout is then a program's input, or a file's.
+    TerminalProgress progress(!*as_json && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO));
     // The agent's preparations too: a gateway may have prepared through its API.
     if (!request->state_dir.empty())
       migrate::warm_store().persist_in(std::filesystem::path(request->state_dir) / "warm");

@@ -99,6 +99,7 @@ VerbRunner define_serve(CLI::App& command) {
       "Example: dockmig serve --listen 10.77.1.2:7070 --allow cap:NET_ADMIN --allow-bind /srv/data ...\n"
       "Example: dockmig serve --listen 10.77.1.2:7070 --insecure --etcd http://10.77.9.1:2379 --name edge-b");
   return [options, policy]() -> int {
+    use_agent_logging();
     if (Status opened = open_policy(*policy, options->policy); !opened) return report_error(opened.error());
     Status served = agent::serve(*options);
     return served ? kExitSuccess : report_error(served.error());

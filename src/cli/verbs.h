@@ -68,5 +68,7 @@ Status read_bind_options(const BindOptionTexts& texts, MigrationRequest& request
 
 /// Prints `dockmig: error: …` with its hint and detail; returns the matching exit status.
 int report_error(const Error& error);
+/// For `serve`: info and up, and with text logs each line's time.
+void use_agent_logging();
 
 }  // namespace dockmig::cli

@@ -521,8 +521,7 @@ Status keep_owned_copy(const DestinationContext& context, const JournalEntry& en
   if (!inspect)
     return std::move(inspect.error()).wrap("the fleet's record names this host for `" + entry.container +
                                            "` (migration " + entry.migration + "), but starting its copy failed");
-  std::fprintf(stderr, "dockmig agent: `%s` runs here: the fleet's record names this host (migration %s)\n",
-               entry.container.c_str(), entry.migration.c_str());
+  spdlog::info("`{}` runs here: the fleet's record names this host (migration {})", entry.container, entry.migration);
   return context.ledger.decide(entry.migration, "committed", /*container_removed=*/false);
 }
 
@@ -568,8 +567,7 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
     if (!removed && removed.error().code != ErrorCode::NotFound)
       return std::move(removed.error()).wrap("removing container " + container + " left by interrupted migration " +
                                              entry.migration);
-    std::fprintf(stderr, "dockmig agent: removed container %s left by interrupted migration %s\n",
-                 container.c_str(), entry.migration.c_str());
+    spdlog::info("removed container {} left by interrupted migration {}", container, entry.migration);
   }
   remove_made(context.engine, entry);
   remove_copied_binds(context.staging_root, entry.migration);

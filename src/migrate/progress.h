@@ -15,6 +15,8 @@ class Progress {
   virtual void phase_started(std::string_view /*phase*/) {}
   /// Bytes of payload handled so far in the current phase, before compression.
   virtual void bytes_moved(std::string_view /*phase*/, uint64_t /*raw_bytes*/) {}
+  /// The raw bytes the current phase will handle in all, when known before it starts.
+  virtual void bytes_expected(std::string_view /*phase*/, uint64_t /*raw_bytes*/) {}
   virtual void phase_finished(const PhaseReport& /*phase*/) {}
 };
 

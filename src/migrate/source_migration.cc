@@ -268,6 +268,7 @@ class SourceMigration {
       sent = send_tree_changes(*session_, sync_files(), warm_->snapshot, *now, phase, progress_);
       report_.prepared_bytes_saved = warm_->raw_bytes;
     } else {
+      progress_.bytes_expected(phase.name, plan_.upper_bytes + volume_bytes(plan_));
       sent = send_whole_tree(*session_, sync_files(), phase, progress_);
     }
     presync_snapshot_ = std::move(*now);

@@ -15,8 +15,13 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "base/log_format.h"
 #include "transfer/tls_certs.h"
 
 namespace dockmig::agent {
@@ -76,7 +81,11 @@ class HttpApiTest : public ::testing::Test {
     ASSERT_TRUE(entries);
     tokens_ = std::make_unique<TokenStore>(std::move(*entries));
     queue_ = std::make_unique<HandoffQueue>(migrations_.runner(), HandoffQueue::Limits{});
-    Result<std::unique_ptr<ApiServer>> api = ApiServer::start({"127.0.0.1:0", std::nullopt, tokens_.get()}, *queue_, host_);
+    registry_.declare("test_handoffs_total", metrics::Kind::Counter, "Handoffs");
+    registry_.add("test_handoffs_total", 3);
+    ApiConfig config{"127.0.0.1:0", std::nullopt, tokens_.get()};
+    config.metrics = &registry_;
+    Result<std::unique_ptr<ApiServer>> api = ApiServer::start(config, *queue_, host_);
     ASSERT_TRUE(api) << api.error().describe();
     api_ = std::move(*api);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->port());
@@ -98,6 +107,7 @@ class HttpApiTest : public ::testing::Test {
 
   FakeHost host_;
   HeldMigrations migrations_;
+  metrics::Registry registry_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<HandoffQueue> queue_;
   std::unique_ptr<ApiServer> api_;
@@ -128,6 +138,45 @@ TEST_F(HttpApiTest, MissingOrWrongTokenGets401AndStartsNothing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(migrations_.started, 0);
   EXPECT_EQ(queue_->recent(10).size(), 0u);
+}
+
+TEST_F(HttpApiTest, MetricsAreServedInPrometheusTextToAuthenticatedCallersOnly) {
+  httplib::Result refused = client_->Get("/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  httplib::Result scraped = client_->Get("/metrics", auth());
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_EQ(scraped->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(scraped->body, registry_.render());
+  EXPECT_NE(scraped->body.find("\ntest_handoffs_total 3\n"), std::string::npos) << scraped->body;
+}
+
+// Every request's line in the agent's log, at its most verbose, and the refusals' warnings:
+// neither the valid token nor a wrong one may appear in it.
+TEST_F(HttpApiTest, TokensNeverReachTheLog) {
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  sink->set_formatter(base::make_log_formatter(base::LogFormat::Json));
+  auto previous = spdlog::default_logger();
+  spdlog::level::level_enum previous_level = spdlog::get_level();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("dockmig", sink));
+  spdlog::set_level(spdlog::level::trace);
+  const std::string wrong = "wrong-secret-9876543210";
+  client_->Get("/metrics", auth());
+  client_->Get("/v1/containers", auth(wrong));
+  post_handoff(kHandoff, auth());
+  post_handoff(kHandoff, auth(wrong));
+  api_->stop();  // the access log is written after the answer: wait for the server's threads
+  spdlog::set_default_logger(previous);
+  spdlog::set_level(previous_level);
+  std::string log = captured.str();
+  EXPECT_NE(log.find("api: GET /metrics from 127.0.0.1: 200"), std::string::npos) << log;
+  EXPECT_NE(log.find("refused, no valid credentials"), std::string::npos) << log;
+  EXPECT_EQ(log.find(kToken), std::string::npos) << log;
+  EXPECT_EQ(log.find(wrong), std::string::npos) << log;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) EXPECT_TRUE(json::accept(line)) << line;
 }
 
 TEST_F(HttpApiTest, MalformedBodiesGet400WithTheReason) {
