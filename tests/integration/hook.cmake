@@ -2,6 +2,7 @@
 # They share helpers in hook_lib.sh and use ports 7171 (links) and 8443 (API), so they do
 # not meet the migrate_* tests' agents.
 dockmig_integration_test(hook_handoff)
+dockmig_integration_test(hook_metrics)
 dockmig_integration_test(hook_bind_map)
 dockmig_integration_test(hook_idempotency)
 dockmig_integration_test(hook_auth)
