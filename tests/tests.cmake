@@ -14,6 +14,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/base/subprocess_test.cc
   tests/unit/faults/fault_points_test.cc
   tests/unit/docker/engine_client_test.cc
+  tests/unit/docker/daemon_settings_test.cc
   tests/unit/docker/container_info_test.cc
   tests/unit/docker/restore_support_test.cc
   tests/unit/docker/writable_layer_test.cc

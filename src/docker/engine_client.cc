@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <optional>
 
 #include "base/curl_handles.h"
+#include "docker/daemon_settings.h"
 #include "docker/image_reference.h"
 
 namespace dockmig::docker {
@@ -186,21 +188,37 @@ Result<DaemonInfo> EngineClient::info() const {
   info.root_dir = body->value("DockerRootDir", "");
   info.experimental = body->value("ExperimentalBuild", false);
   if (!is_containerd_store(*body)) return info;
-  // API 1.41 leaves Containerd out of /info; a daemon with this store is new enough to
-  // serve the version that has it.
-  Result<json> newer = get_json("/info", kContainerdInfoApiVersion);
-  if (!newer) return std::move(newer.error()).wrap("asking dockerd which containerd holds its image store");
-  const json& containerd = newer->value("Containerd", json::object());
+  Result<ContainerdStore> store = containerd_store();
+  if (!store) return std::move(store.error());
+  info.containerd = std::move(*store);
+  return info;
+}
+
+namespace {
+
+// GET /info's Containerd (API 1.46, Docker 27 and newer), or nullopt when it has none.
+std::optional<ContainerdStore> containerd_named_by(const json& info) {
+  const json& containerd = info.value("Containerd", json::object());
   std::string address = containerd.is_object() ? containerd.value("Address", "") : "";
   json namespaces = containerd.is_object() ? containerd.value("Namespaces", json::object()) : json::object();
   std::string containers = namespaces.is_object() ? namespaces.value("Containers", "") : "";
-  if (address.empty() || containers.empty())
-    return make_error(ErrorCode::Unsupported,
-                      "dockerd " + info.server_version + " uses the containerd image store but does not say "
-                          "which containerd (GET /" + std::string(kContainerdInfoApiVersion) + "/info has no Containerd)",
-                      "use Docker 27 or newer with the containerd image store, or the overlay2 graph driver");
-  info.containerd = ContainerdStore{address, containers};
-  return info;
+  if (address.empty() || containers.empty()) return std::nullopt;
+  return ContainerdStore{address, containers};
+}
+
+}  // namespace
+
+Result<ContainerdStore> EngineClient::containerd_store() const {
+  // API 1.41 leaves Containerd out of /info, and a dockerd older than 27 serves no version
+  // that has it (26.1 stops at 1.45): then it is read from the daemon's own settings.
+  Result<json> newer = get_json("/info", kContainerdInfoApiVersion);
+  if (newer)
+    if (std::optional<ContainerdStore> named = containerd_named_by(*newer)) return *named;
+  Result<ContainerdStore> from_settings = containerd_of_daemon_at(socket_path_);
+  if (from_settings) return from_settings;
+  return std::move(from_settings.error())
+      .wrap("asking dockerd which containerd holds its image store (GET /" + std::string(kContainerdInfoApiVersion) +
+            "/info has no Containerd, so from the daemon's command line and config file)");
 }
 
 bool is_containerd_store(const json& info) {

@@ -18,7 +18,8 @@ namespace dockmig::docker {
 inline constexpr std::string_view kApiVersion = "v1.41";
 
 /// The containerd a dockerd with the containerd image store keeps its images and
-/// containers' snapshots in (GET /info's Containerd, API 1.46 and newer).
+/// containers' snapshots in (GET /info's Containerd, API 1.46 and newer; before that the
+/// daemon's own settings, docker/daemon_settings.h).
 struct ContainerdStore {
   std::string address;    // its socket, e.g. /run/containerd/containerd.sock
   std::string containers_namespace;  // where dockerd keeps its containers, e.g. moby
@@ -60,6 +61,9 @@ class EngineClient {
   const std::string& address() const { return address_; }
 
   Result<DaemonInfo> info() const;
+  /// The containerd this dockerd keeps its image store in (only asked of a daemon that
+  /// uses the containerd image store).
+  Result<ContainerdStore> containerd_store() const;
   Result<nlohmann::json> inspect_container(std::string_view name_or_id) const;
   Result<nlohmann::json> inspect_image(std::string_view reference) const;
   /// The names of the running containers (without Docker's leading '/').
