@@ -98,11 +98,26 @@ std::optional<std::string> pull_wanted(Session& session, const docker::EngineCli
   return std::nullopt;
 }
 
-// After a `docker load` of the source's copy: a copy saved by digest reference is loaded
-// without any name, so the id is what names it.
+// An untagged image here that is the wanted one by its layers: a copy saved by id and
+// loaded into the other image store, which names it by an id of its own.
+std::optional<std::string> untagged_with_layers(const docker::EngineClient& engine, const WantedImage& wanted) {
+  if (wanted.layers.empty()) return std::nullopt;
+  Result<nlohmann::json> untagged = engine.get_json("/images/json?filters=" + docker::url_encode(R"({"dangling":["true"]})"));
+  if (!untagged || !untagged->is_array()) return std::nullopt;
+  for (const nlohmann::json& image : *untagged) {
+    std::string id = image.is_object() ? image.value("Id", "") : "";
+    if (!id.empty() && names_image(engine, id, wanted)) return id;
+  }
+  return std::nullopt;
+}
+
+// After a `docker load` of the source's copy: a copy saved by digest reference or by id is
+// loaded without any name, so the id is what names it, in the other image store the id
+// that store gave it.
 Result<std::string> name_of_loaded(const docker::EngineClient& engine, const WantedImage& wanted) {
   if (names_image(engine, wanted.reference, wanted)) return wanted.reference;
   if (!wanted.id.empty() && names_image(engine, wanted.id, wanted)) return wanted.id;
+  if (std::optional<std::string> loaded = untagged_with_layers(engine, wanted)) return *loaded;
   return make_error(ErrorCode::Conflict,
                     "`" + wanted.reference + "` is " + local_image_id(engine, wanted.reference) +
                         " here even as the source sent it, but the container runs " + wanted.id +
