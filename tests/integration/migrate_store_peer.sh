@@ -3,7 +3,9 @@
 # crosses the edge link and loads into the other store. A counter moves overlay2 (20.10)
 # -> containerd store (26.1+snapshotter) -> overlay2, then once more to the containerd
 # store, where the copy it loaded before must be found (its id differs from the source's)
-# and nothing cross; on a second bed containerd store (28.5+snapshotter) -> overlay2.
+# and nothing cross; on a second bed containerd store (28.5+snapshotter) -> overlay2. On
+# each bed a counter made from the image's bare id moves too: its copy loads untagged,
+# under the id the destination's store gives it.
 # Each time the count carries on, the container at the destination runs the image its
 # store names by the container's tag, and that image is the source's: the same config
 # digest (the image's identity in both stores, whatever each names it by) and layers. The
@@ -67,6 +69,25 @@ move() {
   echo "MOVED $(release_of "$from") -> $(release_of "$to"): count $(count_of "$to" "$name") (from $before), image from the $wanted, $image_bytes bytes in the image phase, $((link_after - link_before)) on the edge link, $to names it $here"
 }
 
+# move_by_id FROM TO: a counter made from the image's bare id (no tag to load it under)
+# moves on the cold peer path; TO runs the untagged copy it loaded, the source's image.
+move_by_id() {
+  local from=$1 to=$2 id before here
+  id=$(dk "$from" image inspect -f '{{.Id}}' "$IMAGE_TINY")
+  dk "$from" run -d --name id-counter --label "$label" "$id" sh -c "$counter_cmd" >/dev/null
+  wait_until 10 count_at_least "$from" id-counter 20 || fail "the counter made from $id did not start"
+  cold "$to"
+  before=$(count_of "$from" id-counter)
+  migrate "$from" "$to" id-counter
+  [ "$migrate_status" = 0 ] || fail "by id $(release_of "$from") -> $(release_of "$to"): migrate failed: $(head -c 600 "$errors")"
+  wait_until 10 count_at_least "$to" id-counter $((before + 5)) || fail "id-counter does not count on at $to from $before"
+  [ "$(field "['image_source']")" = peer ] || fail "by id: the image came from the $(field "['image_source']")"
+  here=$(dk "$to" inspect -f '{{.Image}}' id-counter)
+  [ "$(config_digest "$to" "$here")" = "$image_config" ] || fail "by id: $to runs config $(config_digest "$to" "$here"), the source's is $image_config"
+  echo "MOVED by id $(release_of "$from") -> $(release_of "$to"): count $(count_of "$to" id-counter) (from $before), $to runs $here, the source $id"
+  dk "$to" rm -f id-counter >/dev/null
+}
+
 # cold HOST: the registry stopped and HOST without the test image.
 cold() {
   "$TESTBED" registry stop >/dev/null
@@ -83,6 +104,7 @@ cold edge-a
 move peer-counter edge-b edge-a peer
 move peer-counter edge-a edge-b cache
 dk edge-b rm -f peer-counter >/dev/null
+move_by_id edge-a edge-b
 
 step "edge-a 28.5+snapshotter (containerd store), edge-b 20.10 (overlay2), registry stopped"
 next_bed 28.5+snapshotter 20.10
@@ -90,4 +112,6 @@ start_counter edge-a peer-counter bridge
 image_config=$(config_digest edge-a "$IMAGE_TINY") image_layers=$(layers_of edge-a "$IMAGE_TINY")
 cold edge-b
 move peer-counter edge-a edge-b peer
+dk edge-b rm -f peer-counter >/dev/null
+move_by_id edge-a edge-b
 pass "the cold peer path loads the source's image into the other store, and finds it there again"
