@@ -94,7 +94,7 @@ set_tests_properties(migrate_containerd_store PROPERTIES
 
 # Images between overlay2 and the containerd store on the cold peer path (the registry
 # stopped): beds of its own (20.10 with 26.1+snapshotter, 28.5+snapshotter with 20.10),
-# about 3 minutes.
+# about 2 minutes.
 add_test(NAME migrate_store_peer COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/migrate_store_peer.sh)
 set_tests_properties(migrate_store_peer PROPERTIES
   RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"

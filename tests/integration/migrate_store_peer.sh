@@ -11,7 +11,7 @@
 # digest (the image's identity in both stores, whatever each names it by) and layers. The
 # image phase's bytes are counted on the edge link. 20.10 -> 28.5+snapshotter is refused
 # before the image phase (migrate_docker28), so 26.1+snapshotter is the overlay2 -> store
-# destination here. Beds of its own (docker_pairs_lib.sh), about 3 minutes.
+# destination here. Beds of its own (docker_pairs_lib.sh), about 2 minutes.
 pairs_first_bed=(20.10 26.1+snapshotter)
 export PATH=$PATH:/opt/docker-28.5/bin  # containerd's ctr, for the containerd image store
 source "$(dirname "$0")/docker_pairs_lib.sh"
