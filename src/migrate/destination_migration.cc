@@ -43,6 +43,12 @@ bool valid_container_name(const std::string& name) {
   return std::regex_match(name, kName);
 }
 
+// A Docker container id: 64 lowercase hex digits.
+bool valid_container_id(const std::string& id) {
+  static const std::regex kId("[0-9a-f]{64}");
+  return std::regex_match(id, kId);
+}
+
 bool valid_migration_id(const std::string& id) {
   static const std::regex kId("[0-9a-f]{16}");
   return std::regex_match(id, kId);
@@ -156,6 +162,7 @@ class DestinationMigration {
     tcp_ = *tcp;
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     resume_token_ = fields.string_or("resume", "");
+    source_container_ = fields.string_or("source_container", "");
     const json& expected = fields.object_or_empty("expected");
     Result<WantedImage> image = read_wanted_image(fields);
     if (!image) return std::move(image.error());
@@ -166,6 +173,7 @@ class DestinationMigration {
     if (!networks) return std::move(networks.error());
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
         !(resume_token_.empty() || valid_resume_token(resume_token_)) ||
+        !(source_container_.empty() || valid_container_id(source_container_)) ||
         !(warm_id_.empty() || valid_migration_id(warm_id_)))
       return make_error(ErrorCode::InvalidInput, "malformed prepare message from the source");
     std::error_code ec;
@@ -184,6 +192,11 @@ class DestinationMigration {
     // Before anything is made here, and before the source freezes its container.
     if (Status allowed = refuse_violations(check_create(create_request_, binds_->allowing(context_.policy))); !allowed)
       return allowed;
+    // A retry right after its source was interrupted: the earlier session may still wait
+    // for that source, holding the name (docs/protocol.md, "A retry supersedes ...").
+    if (Status superseded = link_resumes().supersede(source_container_, session_.peer_name(), id_, kSupersedeSettle);
+        !superseded)
+      return superseded;
     if (context_.engine.inspect_container(name_))
       return make_error(ErrorCode::Conflict, "a container named `" + name_ + "` already exists here",
                         "remove it on the destination, or migrate with --name NEW_NAME");
@@ -339,7 +352,7 @@ class DestinationMigration {
     if (!resume_token_.empty()) created["resume"] = true;
     Status sent = session_.send_message(created);
     // Numbering starts after `created`, on both sides (docs/protocol.md).
-    if (sent && !resume_token_.empty()) session_.resume_as_destination(id_, resume_token_);
+    if (sent && !resume_token_.empty()) session_.resume_as_destination(id_, resume_token_, source_container_);
     return sent;
   }
 
@@ -371,6 +384,8 @@ class DestinationMigration {
     if (!received) return received;
     Result<bool> pages_follow = memory_->receive_rounds(session_);
     if (!pages_follow) return std::move(pages_follow.error());
+    // `precopy-end` came: the source freezes now, and a retry must not supersede this.
+    link_resumes().pass_freeze(id_);
     pages_follow_ = *pages_follow;
     return {};
   }
@@ -496,6 +511,7 @@ class DestinationMigration {
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
   std::vector<memory::PageHash> held_pages_;  // seeded from the return cache, named to the source in presync
   std::string resume_token_;  // the prepare's: a lost link may resume (link_resume.h)
+  std::string source_container_;  // the prepare's: the source's container id (absent from older sources)
   bool source_takes_held_pages_ = false;  // the prepare said "return_cache": the source reads "held-pages"
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended

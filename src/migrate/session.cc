@@ -232,13 +232,21 @@ void Session::resume_as_source(const std::string& destination, const TransportSe
   });
 }
 
-void Session::resume_as_destination(const std::string& migration, const std::string& token) {
+void Session::resume_as_destination(const std::string& migration, const std::string& token,
+                                    const std::string& source_container) {
   transfer::Channel* channel = channel_.get();
   resume_registration_ =
       link_resumes().open(migration, token, channel_->peer_identity(), [channel] { channel->supersede_link(); });
+  link_resumes().name_source(migration, source_container, peer_name());
   channel_->enable_resume([migration](bool reset) {
     return link_resumes().await(migration, reset ? kDestinationGraceAfterReset : kDestinationGrace);
   });
+}
+
+std::string Session::peer_name() const {
+  if (std::string identity = channel_->peer_identity(); !identity.empty()) return "certificate " + identity;
+  const std::string& address = channel_->peer();
+  return "address " + address.substr(0, address.rfind(':'));
 }
 
 Status Session::offer_for_resume(const std::string& migration, const std::string& token) {

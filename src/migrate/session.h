@@ -88,8 +88,14 @@ class Session {
   void resume_as_source(const std::string& destination, const TransportSecurity& security,
                         const std::string& migration, const std::string& token);
   /// Destination side, right after sending `created {resume: true}`: a lost link waits up
-  /// to kDestinationGrace for the source to come back.
-  void resume_as_destination(const std::string& migration, const std::string& token);
+  /// to kDestinationGrace for the source to come back. `source_container` (the prepare's,
+  /// empty from older sources) lets a new migration of it from the same peer supersede
+  /// this one while it waits, before the freeze (LinkResumes::supersede).
+  void resume_as_destination(const std::string& migration, const std::string& token,
+                             const std::string& source_container);
+  /// Who the peer is, for telling one source from another: its certificate's name under
+  /// TLS, else its address without the port.
+  std::string peer_name() const;
   /// This session is a source come back (first message `resume`): hands its connection
   /// to the migration waiting for it. This session is done afterwards.
   Status offer_for_resume(const std::string& migration, const std::string& token);

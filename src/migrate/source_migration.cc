@@ -214,6 +214,7 @@ class SourceMigration {
                     {"tcp", tcp_mode_name(request_.tcp)},
                     {"return_cache", true},
                     {"resume", resume_token_},
+                    {"source_container", plan_.container.id},
                     {"expected",
                      {{"upper_bytes", plan_.upper_bytes},
                       {"volume_bytes", volume_bytes(plan_)},
