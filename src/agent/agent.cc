@@ -156,12 +156,10 @@ Status serve(const AgentOptions& options) {
   if (!tls) return std::move(tls.error());
   Result<std::unique_ptr<TokenStore>> tokens = open_tokens(options);
   if (!tokens) return std::move(tokens.error());
-  Result<transfer::Listener> listener = transfer::Listener::listen(endpoint->host, endpoint->port);
+  // The port is taken first, so that a second agent started by mistake stops here, before
+  // it settles anything; connections are refused until the host is settled.
+  Result<transfer::Listener> listener = transfer::Listener::reserve(endpoint->host, endpoint->port);
   if (!listener) return std::move(listener.error());
-  // Once it listens: a gateway may send migrations as soon as it sees the record; they
-  // wait in the listener's backlog until the loop below takes them.
-  Result<std::unique_ptr<fleet::Membership>> membership = join_fleet(options, *engine);
-  if (!membership) return std::move(membership.error());
   install_signal_handlers();
   migrate::MigrationLedger ledger(migrate::Journal::in_state_dir(options.state_dir));
   if (Status loaded = ledger.load(); !loaded) return loaded;
@@ -178,9 +176,16 @@ Status serve(const AgentOptions& options) {
                                       ownership->get(),
                                       std::chrono::seconds(options.prepare_ttl),
                                       return_cache->get()};
+  // Settled before the port opens (runc.conf repaired, what interrupted migrations made
+  // removed), so that whoever reaches it finds the host as a new migration needs it.
   Status recovered = migrate::recover_interrupted(context);
   if (!recovered) return recovered;
   load_preparations(*engine, options.state_dir, options.prepare_ttl);
+  if (Status opened = listener->open(); !opened) return opened;
+  // Once it listens: a gateway may send migrations as soon as it sees the record; they
+  // wait in the listener's backlog until the loop below takes them.
+  Result<std::unique_ptr<fleet::Membership>> membership = join_fleet(options, *engine);
+  if (!membership) return std::move(membership.error());
   PreparationSweep sweep(context);
   // On a thread of its own: it may ask agents that are starting too, and must not hold
   // up their questions to this one.

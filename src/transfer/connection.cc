@@ -332,6 +332,19 @@ void Connection::close() {
 }
 
 Result<Listener> Listener::listen(const std::string& host, uint16_t port) {
+  Result<Listener> listener = reserve(host, port);
+  if (!listener) return listener;
+  if (Status opened = listener->open(); !opened) return std::move(opened.error());
+  return listener;
+}
+
+Status Listener::open() {
+  if (::listen(fd_, 16) == 0) return {};
+  return make_error(ErrorCode::Network, "cannot listen on port " + std::to_string(port_) + ": " + errno_text(errno),
+                    "another program (or another agent) uses that port; pick another");
+}
+
+Result<Listener> Listener::reserve(const std::string& host, uint16_t port) {
   std::string address = address_text(host, port);
   Result<AddrInfoList> resolved = resolve(host, port, AI_PASSIVE);
   if (!resolved) return std::move(resolved.error());
@@ -345,7 +358,7 @@ Result<Listener> Listener::listen(const std::string& host, uint16_t port) {
     }
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) != 0 || ::listen(fd, 16) != 0) {
+    if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) != 0) {
       failure = errno;
       ::close(fd);
       continue;

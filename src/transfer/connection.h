@@ -79,6 +79,11 @@ class Listener {
  public:
   /// Listens on host:port; port 0 picks a free one (see port()).
   static Result<Listener> listen(const std::string& host, uint16_t port);
+  /// Binds host:port without listening yet: the port is this process's (a second agent
+  /// fails here), but a connection to it is refused until open().
+  static Result<Listener> reserve(const std::string& host, uint16_t port);
+  /// Starts listening on the reserved port.
+  Status open();
   Listener(Listener&& other) noexcept;
   Listener& operator=(Listener&& other) noexcept;
   ~Listener();

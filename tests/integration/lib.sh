@@ -104,7 +104,8 @@ start_agent() {
     --docker "${!docker_var}" --state-dir "$BED_STATE/agent-$host" "${transport_args[@]}" "$@" \
     >>"$BED_STATE/agent-$host.log" 2>&1 &
   agent_pids+=($!)
-  wait_until 10 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
+  # It listens once it settled what its last run left (a slow docker rm among it).
+  wait_until 30 in_ns "$host" bash -c "exec 3<>/dev/tcp/${!addr_var}/$agent_port" \
     || fail "the agent on $host did not start; see $BED_STATE/agent-$host.log"
 }
 # memory_dir_of HOST: where HOST's agent stages incoming pages (serve --memory-dir /dev/shm).
