@@ -164,7 +164,8 @@ running edge-a mig-precopy || fail "after the retry the service does not run at 
 wait_until 10 count_at_least edge-a mig-precopy $((before + 10)) || fail "after the retry the service stopped writing"
 answer=$(verified edge-a)
 [[ $answer == ok* ]] || fail "after the retry the memory at edge-a is not intact: $answer"
-step "retried at once: edge-a runs it, $answer"
+superseded=$(grep -c "came from the same source; this one rolls back" "$BED_STATE/agent-edge-a.log" || true)
+step "retried at once: edge-a runs it, $answer ($superseded waiting sessions superseded at edge-a)"
 
 step "an agent that starts puts back a runc.conf left changed by an interrupted dump"
 stop_agents
