@@ -8,11 +8,11 @@ source "$(dirname "$0")/lib.sh"
 # only under the lock dockmig's lends take, and away only for the plain checkpoint below.
 conf=/etc/criu/runc.conf
 conf_lock=/run/dockmig-runc-conf.lock
-conf_saved=$(mktemp) client_log=$(mktemp)
+conf_saved=$(mktemp -u) client_log=$(mktemp)
 client=
 conf_text() { (flock 9 && cat "$conf" 2>/dev/null || echo absent) 9>>"$conf_lock"; }
 conf_before=$(conf_text)
-put_back_conf() { (flock 9 && if [ -s "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock"; }
+put_back_conf() { (flock 9 && if [ -e "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock"; }
 trap '[ -n "$client" ] && kill "$client" 2>/dev/null; stop_agents; cleanup_containers; put_back_conf
       rm -f "$report" "$errors" "$conf_saved" "$client_log"' EXIT
 start_agent edge-b
@@ -35,7 +35,7 @@ wait_until 5 established || fail "no established connection in the container"
 probed=$( (flock 9 || exit 1
   if [ -e "$conf" ]; then mv "$conf" "$conf_saved"; fi
   dk edge-a checkpoint create --leave-running tcp-busy probe >/dev/null 2>&1 && echo succeeded || echo failed
-  if [ -s "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock")
+  if [ -e "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock")
 [ "$probed" = failed ] || fail "a plain docker checkpoint of a container with a connected client $probed: this test proves nothing"
 running edge-a tcp-busy || fail "the failed probe checkpoint stopped the service"
 step "a client is connected; a plain docker checkpoint fails, as expected"
@@ -52,6 +52,9 @@ running edge-b tcp-busy || fail "tcp-busy does not run on edge-b"
 exists edge-a tcp-busy && fail "the source container is still on edge-a"
 after=$(first_count "$EDGE_B_ADDR") || fail "the service does not answer on $EDGE_B_ADDR:7000"
 [ "$after" -gt "$before" ] || fail "the count went from $before to $after: the service restarted"
-[ "$(conf_text)" = "$conf_before" ] || fail "dockmig left $conf changed: $(conf_text)"
+# Nothing of dockmig's lend left (what the host's file holds besides may change meanwhile:
+# a benchmark on this host installs and removes its own).
+lent_left() { (flock 9 && { [ -e "$conf.dockmig-saved" ] || grep -q '^# dockmig: for one' "$conf" 2>/dev/null; }) 9>>"$conf_lock"; }
+lent_left && fail "dockmig left a lend in $conf: $(conf_text)"
 [ "$conf_before" = absent ] || step "(the host's $conf was in place for the handoff: $(echo $conf_before))"
 pass "count $before before the handoff, $after after it; the client connected again"
