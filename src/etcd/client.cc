@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "base/curl_handles.h"
 
@@ -13,6 +16,11 @@ namespace dockmig::etcd {
 namespace {
 
 using nlohmann::json;
+
+// Between rounds over every member: an election ends in a second or two.
+constexpr std::chrono::milliseconds kPauseBetweenRounds{250};
+// A swap found unapplied after its answer was lost is sent again, at most this often.
+constexpr int kMaxSwapSends = 3;
 
 // The gRPC status etcd put in an error answer, as ours.
 ErrorCode code_for_grpc(int grpc_code) {
@@ -139,6 +147,18 @@ void prepare_post(CURL* curl, const std::string& url, const std::string& payload
   }
 }
 
+// A swap's answer; a failure that meets our own earlier write (a first copy whose answer
+// was lost, applied late) is a success.
+Result<SwapOutcome> swap_outcome(Result<json> answer, int64_t expected_mod_revision, std::string_view value) {
+  if (!answer) return std::move(answer.error());
+  Result<SwapOutcome> outcome = parse_swap(*answer);
+  if (outcome && !outcome->succeeded && is_our_earlier_write(expected_mod_revision, value, outcome->current)) {
+    outcome->succeeded = true;
+    outcome->revision = outcome->current->mod_revision;
+  }
+  return outcome;
+}
+
 }  // namespace
 
 Client::Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout)
@@ -172,10 +192,10 @@ std::string Client::endpoints_text() const {
   return text;
 }
 
-Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload,
-                                   bool& reached) const {
+Client::Attempt Client::call_endpoint(const std::string& endpoint, std::string_view path,
+                                      const std::string& payload) const {
   base::CurlHandle curl(curl_easy_init());
-  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  if (!curl) return {make_error(ErrorCode::Internal, "curl_easy_init failed"), Delivery::Answered};
   std::string url = endpoint + std::string(path);
   std::string body;
   base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
@@ -184,40 +204,58 @@ Result<json> Client::call_endpoint(const std::string& endpoint, std::string_view
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(curl.get());
+  long request_bytes = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_REQUEST_SIZE, &request_bytes);
   std::string what = "etcd at " + endpoint + ": POST " + std::string(path);
-  reached = rc == CURLE_OK;
   if (rc != CURLE_OK)
-    return make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::Timeout : ErrorCode::Network,
-                      what + ": " + curl_easy_strerror(rc), unreachable_hint(endpoint));
+    return {make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::Timeout : ErrorCode::Network,
+                       what + ": " + curl_easy_strerror(rc), unreachable_hint(endpoint)),
+            delivery_of(request_bytes > 0, false, 0, {})};
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   json answer = json::parse(body, nullptr, false);
-  if (status >= 400 || (answer.is_object() && answer.contains("error")))
-    return make_error(code_for_grpc(grpc_code_of(answer)),
-                      what + ": " + error_message(answer, body) + " (HTTP " + std::to_string(status) + ")");
+  if (status >= 400 || (answer.is_object() && answer.contains("error"))) {
+    std::string message = error_message(answer, body);
+    int grpc_code = grpc_code_of(answer);
+    return {make_error(code_for_grpc(grpc_code), what + ": " + message + " (HTTP " + std::to_string(status) + ")"),
+            delivery_of(true, true, grpc_code, message)};
+  }
   if (!answer.is_object())
-    return make_error(ErrorCode::ToolFailed, what + ": the answer is not a JSON object: " + body.substr(0, 300),
-                      "check that this URL is etcd's client URL (etcd 3.4 or later)");
-  return answer;
+    return {make_error(ErrorCode::ToolFailed, what + ": the answer is not a JSON object: " + body.substr(0, 300),
+                       "check that this URL is etcd's client URL (etcd 3.4 or later)"),
+            Delivery::Answered};
+  return {std::move(answer), Delivery::Answered};
+}
+
+Client::Attempt Client::send(std::string_view path, const json& body, Repeat repeat) const {
+  std::string payload = body.dump();
+  auto rounds_until = std::chrono::steady_clock::now() + timeout_;
+  std::vector<Error> failures;  // of the last round
+  size_t index = preferred_->load() % endpoints_.size();
+  for (size_t tried = 0;; ++tried, index = (index + 1) % endpoints_.size()) {
+    if (tried > 0 && tried % endpoints_.size() == 0) {
+      if (std::chrono::steady_clock::now() >= rounds_until) break;
+      failures.clear();
+      std::this_thread::sleep_for(kPauseBetweenRounds);
+    }
+    Attempt attempt = call_endpoint(endpoints_[index], path, payload);
+    if (next_step(repeat, attempt.delivery) != NextStep::TryAnotherMember) {
+      if (attempt.delivery == Delivery::Answered) preferred_->store(index);
+      return attempt;
+    }
+    spdlog::debug("etcd: {}; trying another member", attempt.answer.error().message);
+    failures.push_back(std::move(attempt.answer.error()));
+  }
+  if (failures.size() == 1) return {std::move(failures.front()), Delivery::NotSent};
+  std::string joined;
+  for (const Error& failure : failures) joined += (joined.empty() ? "" : "; ") + failure.message;
+  return {make_error(ErrorCode::Network, "no etcd member took the request: " + joined,
+                     unreachable_hint(endpoints_.front())),
+          Delivery::NotSent};
 }
 
 Result<json> Client::call(std::string_view path, const json& body) const {
-  std::string payload = body.dump();
-  size_t first = preferred_->load();
-  std::string unreachable;
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    size_t index = (first + i) % endpoints_.size();
-    bool reached = false;
-    Result<json> answer = call_endpoint(endpoints_[index], path, payload, reached);
-    if (reached) {
-      preferred_->store(index);
-      return answer;
-    }
-    if (endpoints_.size() == 1) return answer;
-    unreachable += (unreachable.empty() ? "" : "; ") + answer.error().message;
-  }
-  return make_error(ErrorCode::Network, "no etcd endpoint answered: " + unreachable,
-                    unreachable_hint(endpoints_.front()));
+  return send(path, body, Repeat::Safe).answer;
 }
 
 Status Client::put(std::string_view key, std::string_view value, LeaseId lease) const {
@@ -261,9 +299,29 @@ Status Client::revoke(LeaseId lease) const {
 
 Result<SwapOutcome> Client::put_if_mod_revision(std::string_view key, int64_t expected_mod_revision,
                                                 std::string_view value, LeaseId lease) const {
-  Result<json> answer = call("/v3/kv/txn", swap_request(key, expected_mod_revision, value, lease));
-  if (!answer) return std::move(answer.error());
-  return parse_swap(*answer);
+  json request = swap_request(key, expected_mod_revision, value, lease);
+  for (int sent = 1;; ++sent) {
+    Attempt attempt = send("/v3/kv/txn", request, Repeat::Unsafe);
+    if (next_step(Repeat::Unsafe, attempt.delivery) != NextStep::ResolveByReading)
+      return swap_outcome(std::move(attempt.answer), expected_mod_revision, value);
+    spdlog::warn("etcd: the answer to the swap of {} was lost ({}); reading it back", key,
+                 attempt.answer.error().message);
+    std::string unknown = "the answer to the swap of " + std::string(key) + " was lost";
+    Result<std::optional<KeyValue>> current = get(key);
+    if (!current)
+      return std::move(current.error()).wrap(unknown + " and reading it back failed, so its outcome is unknown");
+    switch (resolve_lost_swap(expected_mod_revision, value, *current)) {
+      case LostSwap::Won:
+        return SwapOutcome{true, (*current)->mod_revision, std::move(*current)};
+      case LostSwap::Lost:
+        return SwapOutcome{false, 0, std::move(*current)};
+      case LostSwap::NotApplied:
+        break;
+    }
+    if (sent >= kMaxSwapSends)
+      return make_error(ErrorCode::Timeout, unknown + " " + std::to_string(sent) + " times; the key is unchanged",
+                        "etcd lost its leader or members; check `etcdctl endpoint status` at " + endpoints_text());
+  }
 }
 
 Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dockmig/result.h"
+#include "etcd/failover.h"
 #include "etcd/wire.h"
 
 namespace dockmig::etcd {
@@ -29,8 +30,11 @@ struct ClientTls {
 /// request per call. Safe to use from several threads at once.
 class Client {
  public:
-  /// `endpoints` is one client URL or several, comma-separated ("http://10.77.9.1:2379");
-  /// a call that cannot reach one tries the next.
+  /// `endpoints` is one client URL or several, comma-separated ("http://10.77.9.1:2379"),
+  /// the members of one cluster. A call that one member did not take (no connection, no
+  /// leader) goes to the next; one whose answer was lost goes again only if repeating it
+  /// is safe (etcd/failover.h). Rounds over the members go on for `timeout` (an election
+  /// takes a second or two), each request waiting at most `timeout`.
   static Result<Client> open(std::string_view endpoints, ClientTls tls = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
@@ -53,6 +57,10 @@ class Client {
 
   /// Puts `value` at `key` only if the key's mod revision is still `expected_mod_revision`
   /// (0: only if the key does not exist), in one transaction: the commit of a handoff.
+  /// Never sent twice blindly: when its answer is lost (a member died, the leader
+  /// changed), the key is read back to learn whether it was applied, and the swap is sent
+  /// again only if the key is still at `expected_mod_revision`. An error only when even
+  /// that read fails: then its outcome is unknown.
   Result<SwapOutcome> put_if_mod_revision(std::string_view key, int64_t expected_mod_revision,
                                           std::string_view value, LeaseId lease = 0) const;
 
@@ -64,13 +72,22 @@ class Client {
   Status watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,
                       std::stop_token stop) const;
 
-  /// POSTs `body` to the gateway's `path` (e.g. "/v3/kv/range") and returns its answer.
+  /// POSTs `body` to the gateway's `path` (e.g. "/v3/kv/range") and returns its answer;
+  /// sent again to another member when its answer is lost, so only for requests that are
+  /// safe to repeat.
   Result<nlohmann::json> call(std::string_view path, const nlohmann::json& body) const;
 
  private:
+  struct Attempt {
+    Result<nlohmann::json> answer;
+    Delivery delivery;
+  };
+
   Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout);
-  Result<nlohmann::json> call_endpoint(const std::string& endpoint, std::string_view path,
-                                       const std::string& payload, bool& reached) const;
+  Attempt call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload) const;
+  /// The request to the members in turn until one answers, or its answer is lost and
+  /// `repeat` forbids sending it again.
+  Attempt send(std::string_view path, const nlohmann::json& body, Repeat repeat) const;
 
   std::vector<std::string> endpoints_;
   ClientTls tls_;
