@@ -60,7 +60,8 @@ void FleetRoutes::handoff(const httplib::Request& request, httplib::Response& re
   if (route->source.name != fleet_->self()) return send_to_source(*route, response);
   spdlog::info("api: fleet handoff of {} to {} ({}) asked by {}", spec->service, spec->to,
                route->destination.agent_address, caller);
-  routes_.submit_handoff({spec->service, route->destination.agent_address, spec->options}, request, response, caller);
+  routes_.submit_handoff({spec->service, route->destination.agent_address, spec->options, route->destination.name},
+                         request, response, caller);
 }
 
 void FleetRoutes::send_to_source(const fleet::HandoffRoute& route, httplib::Response& response) const {

@@ -33,6 +33,8 @@ struct HandoffSpec {
   std::string container;    // name or id on this host
   std::string destination;  // ADDR:PORT of the destination's agent
   HandoffOptions options;
+  std::string destination_host;  // its name in the fleet, for a fleet handoff; a label
+                                 // for messages, not part of the request's identity
 };
 
 /// At most this many destinations in one POST /v1/prepare.

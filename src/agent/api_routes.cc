@@ -262,9 +262,7 @@ void ApiRoutes::submit_handoff(const HandoffSpec& spec, const httplib::Request& 
       return send_error(response, 422, "this Idempotency-Key was used for another request (handoff " + id + ")",
                         "use a new key for a new request", {{"handoff", id}});
     case Submission::Outcome::ContainerBusy:
-      return send_error(response, 409, "container `" + spec.container + "` already has a handoff: " + id,
-                        "one handoff per container at a time; follow GET /v1/handoffs/" + id,
-                        {{"handoff", id}});
+      return send_busy(response, spec, id);
     case Submission::Outcome::QueueFull:
       response.set_header("Retry-After", "10");
       return send_error(response, 503, "too many handoffs are waiting", "ask again later");
@@ -321,6 +319,22 @@ void ApiRoutes::handoff_events(const httplib::Request& request, const std::strin
         return true;
       },
       [this](bool) { --open_streams_; });
+}
+
+void ApiRoutes::send_busy(httplib::Response& response, const HandoffSpec& refused, const std::string& holder) const {
+  json details = {{"handoff", holder}};
+  std::string where;
+  if (std::optional<HandoffStatus> winner = queue_.status(holder)) {
+    const HandoffSpec& won = winner->spec;
+    details["destination"] = won.destination;
+    where = ", to " + won.destination;
+    if (!won.destination_host.empty()) {
+      details["destination_host"] = won.destination_host;
+      where = ", to `" + won.destination_host + "` (" + won.destination + ")";
+    }
+  }
+  send_error(response, 409, "container `" + refused.container + "` already has a handoff: " + holder + where,
+             "one handoff per container at a time; follow GET /v1/handoffs/" + holder, details);
 }
 
 void ApiRoutes::prepare(const httplib::Request& request, httplib::Response& response) {

@@ -47,6 +47,8 @@ class ApiRoutes {
   void handoff_status(const std::string& id, httplib::Response& response) const;
   void handoff_events(const httplib::Request& request, const std::string& id, httplib::Response& response);
   void prepare(const httplib::Request& request, httplib::Response& response);
+  /// 409 for a second handoff of a container, naming the handoff that holds it and where it goes.
+  void send_busy(httplib::Response& response, const HandoffSpec& refused, const std::string& holder) const;
 
   HandoffQueue& queue_;
   HostBackend& host_;

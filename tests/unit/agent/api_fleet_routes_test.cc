@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -64,6 +65,7 @@ class FleetRoutesTest : public ::testing::Test {
     queue_ = std::make_unique<HandoffQueue>(
         [this](const HandoffSpec& spec, migrate::Progress&) {
           asked_destination_ = spec.destination;
+          while (hold_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
           return migrate::MigrationOutcome{};
         },
         HandoffQueue::Limits{});
@@ -93,6 +95,7 @@ class FleetRoutesTest : public ::testing::Test {
   FakeFleet fleet_;
   NoDocker host_;
   std::string asked_destination_;
+  std::atomic<bool> hold_{false};  // the runner waits while set: a handoff in progress
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<HandoffQueue> queue_;
   std::unique_ptr<ApiServer> api_;
@@ -109,6 +112,26 @@ TEST_F(FleetRoutesTest, TheSourceQueuesTheHandoffToTheHostsAgent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(queue_->status(id)->state, HandoffState::Succeeded);
   EXPECT_EQ(asked_destination_, "10.0.0.2:7070");
+}
+
+// Two gateways at once: the second is refused, told which handoff holds the service and
+// to which host it goes.
+TEST_F(FleetRoutesTest, ASecondHandoffWhileOneRunsIsRefusedNamingTheWinner) {
+  hold_ = true;
+  start(&fleet_);
+  httplib::Result first = post(R"({"service":"web1","to":"edge-b"})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 202) << first->body;
+  httplib::Result second = post(R"({"service":"web1","to":"edge-b","options":{"keep_source":true}})");
+  hold_ = false;
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->status, 409) << second->body;
+  json refusal = body_of(second);
+  EXPECT_EQ(refusal["handoff"], body_of(first)["id"]);
+  EXPECT_EQ(refusal["destination_host"], "edge-b");
+  EXPECT_EQ(refusal["destination"], "10.0.0.2:7070");
+  std::string message = refusal["error"]["message"];
+  EXPECT_NE(message.find("to `edge-b` (10.0.0.2:7070)"), std::string::npos) << message;
 }
 
 TEST_F(FleetRoutesTest, AnotherAgentSendsTheCallerToTheSource) {

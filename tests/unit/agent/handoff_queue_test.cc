@@ -67,7 +67,7 @@ class FakeMigrations {
 };
 
 HandoffSpec spec_for(const std::string& container, const std::string& destination = "10.0.0.2:7070") {
-  return HandoffSpec{container, destination, {}};
+  return HandoffSpec{container, destination, {}, {}};
 }
 
 /// Waits until handoff `id` ended and returns its final status.
