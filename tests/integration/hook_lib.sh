@@ -42,7 +42,8 @@ start_hook_agent() {
 # start_fleet_agents ARGS...: three agents in a fleet, with the HTTPS API and ARGS (e.g.
 # --etcd URL): edge-a, edge-b, and edge-c, a second agent in edge-b's namespace on
 # edge-b's dockerd with edge-b's certificate, its link and API on $c_link_port and
-# $c_api_port (the bed has two edges). Writes the gateway's token for gw_handoff.
+# $c_api_port (the bed has two edges). Writes the gateway's token for gw_handoff. Each
+# gets `hook_agent_env` too.
 c_link_port=7172 c_api_port=8444
 start_fleet_agents() {
   local tls_a tls_b
@@ -50,7 +51,7 @@ start_fleet_agents() {
   read -ra tls_b <<<"$(tls_for edge-b)"
   start_hook_agent edge-a "${tls_a[@]}" "$@" --name edge-a
   start_hook_agent edge-b "${tls_b[@]}" "$@" --name edge-b
-  nsenter --net="/run/netns/$EDGE_B_NETNS" -- "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
+  nsenter --net="/run/netns/$EDGE_B_NETNS" -- env "${hook_agent_env[@]}" "$DOCKMIG" serve --listen "$EDGE_B_ADDR:$c_link_port" \
     --api "$EDGE_B_ADDR:$c_api_port" --tokens "$tokens" --docker "$EDGE_B_DOCKER" --state-dir "$hook_dir/state-edge-c" \
     "${tls_b[@]}" "$@" --name edge-c >>"$hook_dir/agent-edge-c.log" 2>&1 &
   agent_pids+=($!)

@@ -71,6 +71,9 @@ dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
 dockmig_integration_test(fleet_ownership LABELS fleet)
 dockmig_integration_test(fleet_gateway LABELS fleet)
+# Three etcd members, the leader killed mid-handoff, and two gateways racing (docs/fleet.md,
+# "A cluster of etcd members"); puts the bed back to one member. About a minute.
+dockmig_integration_test(fleet_etcd_cluster LABELS fleet TIMEOUT 240)
 # etcd's load from a small fleet, counted by etcd (docs/fleet.md, "Scale").
 dockmig_integration_test(fleet_load LABELS fleet)
 # Adds edge-c to the bed for the tour, and takes it away after.
