@@ -103,4 +103,6 @@ wait $! || true
 [ "$(copies)" = 1 ] && running edge-a cl-svc || fail "after the handoff back: $(copies) copies, edge-a running: $(running edge-a cl-svc && echo yes || echo no)"
 count_continued_from=$count count=$(count_of edge-a cl-svc)
 [ "$count" -ge "$count_continued_from" ] || fail "the count restarted on edge-a ($count < $count_continued_from)"
+# What the agents met at etcd (which path the failover took depends on the election's timing).
+grep -h "etcd" "$hook_dir"/agent-*.log | grep -v "api: " | tail -n 8 | sed 's/^/    agent: /' || true
 pass "one of two racing handoffs won, named in the other's refusal; it committed once across the leader's death; the fleet went on with two members"
