@@ -229,7 +229,8 @@ Client::Attempt Client::call_endpoint(const std::string& endpoint, std::string_v
 
 Client::Attempt Client::send(std::string_view path, const json& body, Repeat repeat) const {
   std::string payload = body.dump();
-  auto rounds_until = std::chrono::steady_clock::now() + timeout_;
+  // With one member there is no election to wait out, and no other member to ask.
+  auto rounds_until = std::chrono::steady_clock::now() + (endpoints_.size() > 1 ? timeout_ : timeout_.zero());
   std::vector<Error> failures;  // of the last round
   size_t index = preferred_->load() % endpoints_.size();
   for (size_t tried = 0;; ++tried, index = (index + 1) % endpoints_.size()) {

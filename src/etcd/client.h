@@ -33,8 +33,8 @@ class Client {
   /// `endpoints` is one client URL or several, comma-separated ("http://10.77.9.1:2379"),
   /// the members of one cluster. A call that one member did not take (no connection, no
   /// leader) goes to the next; one whose answer was lost goes again only if repeating it
-  /// is safe (etcd/failover.h). Rounds over the members go on for `timeout` (an election
-  /// takes a second or two), each request waiting at most `timeout`.
+  /// is safe (etcd/failover.h). With several members, rounds over them go on for
+  /// `timeout` (an election takes a second or two); each request waits at most `timeout`.
   static Result<Client> open(std::string_view endpoints, ClientTls tls = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -69,7 +69,8 @@ dockmig_integration_test(faults_subset LABELS faults)
 dockmig_integration_test(etcd_client LABELS fleet)
 dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
-dockmig_integration_test(fleet_ownership LABELS fleet)
+# Each crash case waits about 90 s for the source to give up asking the dead destination.
+dockmig_integration_test(fleet_ownership LABELS fleet TIMEOUT 480)
 dockmig_integration_test(fleet_gateway LABELS fleet)
 # Three etcd members, the leader killed mid-handoff, and two gateways racing (docs/fleet.md,
 # "A cluster of etcd members"); puts the bed back to one member. About a minute.
