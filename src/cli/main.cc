@@ -55,6 +55,23 @@ void set_up_logging(dockmig::base::LogFormat format, bool verbose) {
     spdlog::set_pattern(kCommandPattern);
 }
 
+// The config file's errors name the file; CLI11 says only "INI was not able to parse KEY"
+// for a key that is no option. They come before --log-format is known: as text.
+int report_config_error(const CLI::App& app, const CLI::Error& error) {
+  set_up_logging(dockmig::base::LogFormat::Text, false);
+  const std::string file = app.get_config_ptr()->as<std::string>();
+  if (dynamic_cast<const CLI::FileError*>(&error) != nullptr)
+    return dockmig::cli::report_error(
+        dockmig::make_error(dockmig::ErrorCode::InvalidInput, error.what(), "give --config a readable file"));
+  const std::string unknown_prefix = "INI was not able to parse ";
+  std::string what = error.what();
+  if (what.rfind(unknown_prefix, 0) == 0) what = "unknown key `" + what.substr(unknown_prefix.size()) + "`";
+  return dockmig::cli::report_error(dockmig::make_error(
+      dockmig::ErrorCode::InvalidInput, "config file `" + file + "`: " + what,
+      "keys are a command's long options without `--` (`listen`, `tls-cert`), under its section "
+      "(`[serve]`); `dockmig serve --help` lists them"));
+}
+
 }  // namespace
 
 namespace dockmig::cli {
@@ -82,6 +99,12 @@ int main(int argc, char** argv) {
   std::string log_format = "text";
   app.add_option("--log-format", log_format, "How log lines on stderr look: text, or json (one object a line)")
       ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  // CLI11 reads config files on the main app only; fallthrough lets --config follow the verb.
+  app.set_config("--config", "", "Read options from FILE: `verbose = true`, and a command's options under its\n"
+                 "[COMMAND] section as `NAME = VALUE` (NAME the option without `--`; lists as\n"
+                 "[\"A\", \"B\"]). Options on the command line win. See /etc/dockmig/agent.conf")
+      ->type_name("FILE");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   dockmig::cli::VerbRunner chosen;
   for (const Verb& verb : kVerbs) {
     CLI::App* command = app.add_subcommand(verb.name, verb.summary);
@@ -90,6 +113,10 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    return report_config_error(app, e);
+  } catch (const CLI::FileError& e) {  // only the config file is read while parsing
+    return report_config_error(app, e);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : dockmig::cli::kExitBadInput;

@@ -87,6 +87,10 @@ VerbRunner define_serve(CLI::App& command) {
       ->capture_default_str();
   command.footer(
       "Runs until SIGINT or SIGTERM; SIGHUP rereads --tokens.\n"
+      "--config FILE reads these options from FILE's [serve] section, `NAME = VALUE` per line\n"
+      "(`listen = \"10.77.1.2:7070\"`, `allow = [\"privileged\"]`, `insecure = true`); options given\n"
+      "on the command line win, and a key that is no option is an error. The package's systemd\n"
+      "unit runs `dockmig serve --config /etc/dockmig/agent.conf`.\n"
       "Links between agents use TLS with certificates of one CA on both ends (make a test CA\n"
       "with `dockmig certs`), unless both ends run with --insecure.\n"
       "A migration to here may not create a privileged container, host bind mounts, devices,\n"
