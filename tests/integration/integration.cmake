@@ -82,6 +82,12 @@ dockmig_integration_test(fleet_follow_me LABELS fleet)
 # Builds the agent's image first when its cached tarball is stale (minutes, once per change).
 dockmig_integration_test(agent_container LABELS container TIMEOUT 1800)
 
+# The Debian package: cpack makes it from this build, dpkg installs it into a scratch root
+# per edge, and the installed unit's command line serves a handoff (docs/install.md).
+dockmig_integration_test(package_install LABELS package TIMEOUT 600)
+set_property(TEST package_install APPEND PROPERTY ENVIRONMENT
+  "CPACK=${CMAKE_CPACK_COMMAND};DOCKMIG_BUILD_DIR=${CMAKE_BINARY_DIR}")
+
 # Docker 28.5 on the edges: makes its own beds (tools/testbed/testbed up --docker), so it
 # does not take the `bed` fixture; it puts back a bed that was up when it started.
 add_test(NAME migrate_docker28 COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/migrate_docker28.sh)
