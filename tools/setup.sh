@@ -51,6 +51,7 @@ packages=(
   busybox-static debootstrap patchelf   # patchelf: the private Dockers' runc (below)
   clang libclang-rt-14-dev   # tests/fuzz: libFuzzer, with ASan and UBSan
   gnuplot-nox podman   # tools/bench: the chart, and Podman as a peer to compare with
+  help2man   # the man pages, made from --help (packaging/); cpack's Depends come from dpkg-dev's dpkg-shlibdeps
 )
 
 missing=()
