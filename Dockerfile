@@ -22,6 +22,7 @@ COPY CMakeLists.txt ./
 COPY tests/fuzz/fuzz.cmake tests/fuzz/
 COPY include include
 COPY src src
+COPY packaging packaging
 ARG JOBS=2
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DDOCKMIG_BUILD_TESTS=OFF \
  && cmake --build /build -j"$JOBS" \
