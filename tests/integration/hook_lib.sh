@@ -128,6 +128,19 @@ migrate_tls() {
   sed 's/^/    stderr: /' "$errors"
 }
 
+# carried_on FROM TO CONTAINER BEFORE: CONTAINER, handed off with a count of BEFORE, runs
+# on TO and no more on FROM, and a second later counts past BEFORE there (it carried on,
+# not restarted: BEFORE must be far enough). Sets $after.
+carried_on() {
+  local from=$1 to=$2 container=$3 before=$4
+  running "$to" "$container" || fail "$container does not run on $to"
+  exists "$from" "$container" && fail "$from still has $container"
+  sleep 1
+  after=$(count_of "$to" "$container")
+  step "count $before on $from before the handoff, $after on $to one second after it"
+  [ "$after" -gt "$before" ] || fail "the count restarted at $to ($after, was $before)"
+}
+
 # start_counter HOST NAME: the counting service of lib.sh, labelled for cleanup.
 start_counter() {
   dk "$1" run -d --name "$2" --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null

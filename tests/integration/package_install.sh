@@ -146,15 +146,11 @@ step "agents run with the unit's $unit_caps capabilities ($effective) and no-new
 
 # ---- a handoff through the installed agents ---------------------------------------------
 start_counter edge-a package-web
-wait_until 20 count_at_least edge-a package-web 30 || fail "the counter did not reach 30 on edge-a"
+# Far enough that a counter restarted at edge-b could not reach it in the second it is given.
+wait_until 20 count_at_least edge-a package-web 50 || fail "the counter did not reach 50 on edge-a"
 before=$(count_of edge-a package-web)
 handoff_via_api edge-a package-web "$EDGE_B_ADDR:$hook_link_port"
-running edge-b package-web || fail "package-web does not run on edge-b"
-exists edge-a package-web && fail "edge-a still has package-web"
-sleep 1
-after=$(count_of edge-b package-web)
-step "count $before on edge-a before the handoff, $after on edge-b one second after it"
-[ "$after" -gt "$before" ] || fail "the count restarted at edge-b ($after, was $before)"
+carried_on edge-a edge-b package-web "$before"
 
 # ---- SIGTERM, as systemctl stop sends it (KillMode=mixed: to the agent alone) ----------
 [ "$(unit_value KillMode)" = mixed ] || fail "KillMode is $(unit_value KillMode), expected mixed"
