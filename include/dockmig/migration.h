@@ -60,6 +60,19 @@ inline std::optional<TcpMode> parse_tcp_mode(const std::string& text) {
   return std::nullopt;
 }
 
+/// How the destination puts the memory back. Eager: CRIU writes every page before the
+/// container runs. Lazy: the container runs once its processes exist, and a `criu
+/// lazy-pages` daemon fills its private memory behind it from the images already there
+/// (docs/design.md, "Lazy restore"); the source is removed only once every page is in.
+enum class RestoreMode { Eager, Lazy };
+/// "eager" | "lazy", as --restore and the peer protocol spell it.
+inline const char* restore_mode_name(RestoreMode mode) { return mode == RestoreMode::Lazy ? "lazy" : "eager"; }
+inline std::optional<RestoreMode> parse_restore_mode(const std::string& text) {
+  if (text == "eager") return RestoreMode::Eager;
+  if (text == "lazy") return RestoreMode::Lazy;
+  return std::nullopt;
+}
+
 struct MigrationRequest {
   std::string container;      // name or id on the source
   std::string destination;    // ADDR:PORT of the destination agent
@@ -77,6 +90,7 @@ struct MigrationRequest {
   /// Bind-mounted directories copied to the destination like volumes (`--copy-bind SRC`).
   std::vector<std::string> copy_binds;
   TcpMode tcp = TcpMode::Close;
+  RestoreMode restore = RestoreMode::Eager;
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.
   std::string state_dir = "/var/lib/dockmig";
@@ -176,6 +190,13 @@ struct MigrationReport {
   std::string checkpoint_path;
   CriuShare criu_dump;
   CriuShare criu_restore;
+  /// How the destination restored: "eager" or "lazy"; why not lazy when it was asked for.
+  std::string restore_mode = "eager";
+  std::string restore_fallback;
+  /// Lazy only: from the restored container running to every page in place (the source
+  /// is removed after that), and the pages the daemon copied.
+  double lazy_fill_seconds = 0;
+  uint64_t lazy_pages = 0;
 
   PhaseReport& phase(const std::string& name);
 };

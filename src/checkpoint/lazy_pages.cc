@@ -1,0 +1,139 @@
+#include "checkpoint/lazy_pages.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "base/subprocess.h"
+
+namespace dockmig::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kLogName = "lazy-pages.log";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// `criu lazy-pages --daemon` returns once it listens, leaving its pid in the pidfile; a
+// pidfd taken now stays that process's even after it ends (it waits for the restore
+// until then, so the pid cannot have been reused yet).
+Result<base::UniqueFd> daemon_pidfd(const fs::path& pidfile) {
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  if (pid <= 0) return make_error(ErrorCode::ToolFailed, "`criu lazy-pages` left no pid in `" + pidfile.string() + "`");
+  base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd)
+    return make_error(ErrorCode::Io, "watching `criu lazy-pages` (pid " + std::to_string(pid) + "): " + std::strerror(errno));
+  return pidfd;
+}
+
+bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
+  pollfd ready{pidfd, POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    int polled = ::poll(&ready, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (polled > 0) return true;
+    if (polled == 0 || errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+LazyFill parse_lazy_pages_log(const std::string& log) {
+  static const std::regex kSummary(R"(UFFD transferred pages: \((\d+)/(\d+)\))");
+  LazyFill fill;
+  std::istringstream lines(log);
+  std::string line;
+  std::smatch match;
+  while (std::getline(lines, line)) {
+    if (std::regex_search(line, match, kSummary)) {
+      uint64_t copied = std::stoull(match[1].str()), total = std::stoull(match[2].str());
+      ++fill.processes;
+      fill.pages_copied += copied;
+      fill.pages_total += total;
+      if (copied != total && fill.incomplete.empty()) fill.incomplete = line;
+    } else if (line.find("Error") != std::string::npos && fill.incomplete.empty()) {
+      fill.incomplete = line;
+    }
+  }
+  if (fill.processes == 0 && fill.incomplete.empty()) fill.incomplete = "no process was served";
+  return fill;
+}
+
+std::string lazy_restore_blocker(bool uffd_noncooperative) {
+  if (!uffd_noncooperative)
+    return "this host's kernel or CRIU lacks non-cooperative userfaultfd (`criu check --feature uffd-noncoop` fails)";
+  return "";
+}
+
+std::string host_lazy_restore_blocker(const std::string& criu) {
+  Result<base::Exit> checked = base::run({criu, "check", "--feature", "uffd-noncoop"}, {std::chrono::seconds(30), {}});
+  if (!checked) return "cannot ask CRIU: " + checked.error().message;
+  return lazy_restore_blocker(checked->code == 0);
+}
+
+Result<LazyPagesDaemon> LazyPagesDaemon::start(const std::string& criu, const fs::path& images_dir,
+                                               const fs::path& work_dir) {
+  std::error_code ec;
+  fs::remove_all(work_dir, ec);
+  fs::create_directories(work_dir, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot make `" + work_dir.string() + "`: " + ec.message());
+  fs::path pidfile = work_dir / "lazy-pages.pid";
+  // -v4: the per-process summary that tells every page arrived is a debug line.
+  Result<base::Exit> started =
+      base::run({criu, "lazy-pages", "--daemon", "--images-dir", images_dir.string(), "--work-dir", work_dir.string(),
+                 "--pidfile", pidfile.string(), "-o", kLogName, "-v4"},
+                {std::chrono::seconds(10), {}});
+  if (!started) return std::move(started.error()).wrap("starting `criu lazy-pages`");
+  if (started->code != 0)
+    return make_error(ErrorCode::ToolFailed,
+                      "`criu lazy-pages` did not start (exit " + std::to_string(started->code) + "): " + started->err,
+                      "see " + (work_dir / kLogName).string());
+  Result<base::UniqueFd> pidfd = daemon_pidfd(pidfile);
+  if (!pidfd) return std::move(pidfd.error());
+  return LazyPagesDaemon(work_dir, std::move(*pidfd));
+}
+
+LazyPagesDaemon::~LazyPagesDaemon() {
+  if (pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+}
+
+std::string LazyPagesDaemon::restore_config_lines() const {
+  return "lazy-pages\nwork-dir " + work_dir_.string() + "\n";
+}
+
+fs::path LazyPagesDaemon::log_path() const { return work_dir_ / kLogName; }
+
+Result<LazyFill> LazyPagesDaemon::wait_filled(std::chrono::milliseconds timeout) {
+  fs::path log = log_path();
+  if (!ended_within(pidfd_.get(), timeout))
+    return make_error(ErrorCode::Timeout, "`criu lazy-pages` had not copied every page after " +
+                                              std::to_string(timeout.count() / 1000) + " s",
+                      "see " + log.string());
+  pidfd_.reset();
+  LazyFill fill = parse_lazy_pages_log(read_text(log));
+  if (!fill.incomplete.empty())
+    return make_error(ErrorCode::ToolFailed, "`criu lazy-pages` did not copy every page: " + fill.incomplete,
+                      "see " + log.string());
+  spdlog::debug("lazy pages: {} of {} pages copied into {} process(es)", fill.pages_copied, fill.pages_total,
+                fill.processes);
+  return fill;
+}
+
+}  // namespace dockmig::checkpoint
