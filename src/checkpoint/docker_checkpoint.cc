@@ -45,10 +45,21 @@ void discard_checkpoint(const docker::EngineClient& engine, const std::string& d
 
 // CRIU restores the connections a dump closed, or kept open, only when told to
 // (lent_runc_config.h).
+// runc's message names the log of its own work dir, which the lent work-dir replaced.
+std::string lazy_restore_excerpt(const LazyPagesDaemon& lazy) {
+  std::string restore = criu_log_excerpt_of(lazy.work_dir() / "restore.log");
+  std::string daemon = criu_log_excerpt_of(lazy.log_path());
+  return restore + (restore.empty() || daemon.empty() ? "" : "\n") + daemon;
+}
+
+// A lazy restore needs its lines: without them it would restore eagerly and leave the
+// daemon waiting.
 Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
-                             const std::string& name, TcpMode tcp) {
-  Result<LentRuncConfig> lent =
-      LentRuncConfig::install("# dockmig: for one restore only, put back afterwards\n", tcp);
+                             const std::string& name, TcpMode tcp, const LazyPagesDaemon* lazy) {
+  std::string lines = "# dockmig: for one restore only, put back afterwards\n";
+  if (lazy) lines += lazy->restore_config_lines();
+  Result<LentRuncConfig> lent = LentRuncConfig::install(lines, tcp);
+  if (!lent && lazy) return std::move(lent.error()).wrap("lending runc's CRIU the lazy restore's lines");
   if (!lent)
     spdlog::warn("restoring with {} as it is (TCP connections as it says, not {}): {}", kRuncCriuConfigPath,
                  tcp_mode_name(tcp), lent.error().describe());
@@ -106,8 +117,8 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
   return {};
 }
 
-Result<CriuRestoreTimes> criu_restore_times(int pid) {
-  Result<std::filesystem::path> bundle = task_bundle_dir(pid);
+Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path& lent_work_dir) {
+  Result<std::filesystem::path> bundle = lent_work_dir.empty() ? task_bundle_dir(pid) : lent_work_dir;
   if (!bundle) return std::move(bundle.error());
   for (const std::filesystem::path& dir : {*bundle, *bundle / "work"}) {
     Result<CriuRestoreStats> stats = read_restore_stats(dir);
@@ -116,6 +127,31 @@ Result<CriuRestoreTimes> criu_restore_times(int pid) {
     return CriuRestoreTimes{log ? *log : CriuLogTimes{stats->restore_s, 0, std::nullopt}, *stats};
   }
   return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle->string() + "` or its work/");
+}
+
+std::filesystem::path lazy_images_dir(const std::string& docker_root, const std::string& container_id,
+                                      const std::string& name) {
+  return checkpoint_dir(docker_root, container_id, name);
+}
+
+std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id) {
+  return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-lazy";
+}
+
+Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
+                                     const std::string& container_id, const std::string& name,
+                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout) {
+  Result<LazyFill> filled = lazy.wait_filled(timeout);
+  if (!filled) {
+    Result<docker::HttpResponse> killed = engine.request("POST", "/containers/" + container_id + "/kill");
+    if (!killed) spdlog::error("killing {} (its memory is incomplete): {}", container_id.substr(0, 12),
+                               killed.error().describe());
+    return std::move(filled.error()).wrap("lazy restore of " + container_id.substr(0, 12));
+  }
+  discard_checkpoint(engine, docker_root, container_id, name);
+  std::error_code ec;
+  std::filesystem::remove_all(lazy_work_dir(docker_root, container_id), ec);
+  return filled;
 }
 
 Status checkpoint_container(const docker::EngineClient& engine, const std::string& container_id,
@@ -132,7 +168,8 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 }
 
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
-                                         const std::string& container_id, const std::string& name, TcpMode tcp) {
+                                         const std::string& container_id, const std::string& name, TcpMode tcp,
+                                         const LazyPagesDaemon* lazy) {
   // Docker 20.10 uploads the checkpoint dir, as a tar, into containerd's content store on
   // restore, and fails when a blob with that digest is still there from the dump on the
   // same daemon ("commit failed: content sha256:... already exists"): the resume of a
@@ -140,14 +177,14 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
   // upload's digest new.
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
-  Status done = start_from_checkpoint(engine, container_id, name, tcp);
+  Status done = start_from_checkpoint(engine, container_id, name, tcp, lazy);
   if (!done) {
     Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
                                                " from checkpoint `" + name + "`");
-    error.detail = criu_log_excerpt(error.message);
+    error.detail = lazy ? lazy_restore_excerpt(*lazy) : criu_log_excerpt(error.message);
     return error;
   }
-  discard_checkpoint(engine, docker_root, container_id, name);
+  if (!lazy) discard_checkpoint(engine, docker_root, container_id, name);
   Result<nlohmann::json> inspect = engine.inspect_container(container_id);
   if (inspect) learn_container_neighbors(*inspect);
   return inspect;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "checkpoint/criu_log.h"
+#include "checkpoint/lazy_pages.h"
 #include "docker/engine_client.h"
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
@@ -33,10 +34,23 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 /// while it was frozen or being restored left its addresses waiting for an ARP answer on
 /// this host, which Linux asks again only a second later; the restore sets those entries
 /// to the container's MACs, so the service answers as soon as it runs. `tcp` must be the
-/// dump's: CRIU restores open connections only when told to.
+/// dump's: CRIU restores open connections only when told to. With `lazy` (started over
+/// lazy_images_dir) the restore leaves the private memory to that daemon and the
+/// checkpoint stays until finish_lazy_restore.
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
                                          const std::string& container_id, const std::string& name,
-                                         TcpMode tcp = TcpMode::Close);
+                                         TcpMode tcp = TcpMode::Close, const LazyPagesDaemon* lazy = nullptr);
+
+/// The images a lazy restore's daemon serves pages from, and the work dir it listens in.
+std::filesystem::path lazy_images_dir(const std::string& docker_root, const std::string& container_id,
+                                      const std::string& name);
+std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id);
+
+/// After a lazy restore: waits until the daemon has put every page in place, then drops the
+/// checkpoint. When it cannot, the container (whose memory is incomplete) is killed.
+Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
+                                     const std::string& container_id, const std::string& name,
+                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout);
 
 /// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere), so
 /// that Docker's restore path, which tars the checkpoint dir into containerd's content
@@ -46,8 +60,9 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
 /// CRIU's account of the restore of the container whose first process is `pid`, just
 /// restored by dockerd: containerd's shim runs `runc restore` in the task's bundle (the
 /// shim's working dir), and CRIU leaves its restore.log and stats-restore there (or in its
-/// work/ link) until the task is deleted. Read it while the container runs.
-Result<CriuRestoreTimes> criu_restore_times(int pid);
+/// work/ link) until the task is deleted. Read it while the container runs. A lazy restore
+/// ran in its daemon's work dir instead: `lent_work_dir` names it.
+Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path& lent_work_dir = {});
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that
 /// dockerd's error message names.

@@ -228,6 +228,13 @@ VerbRunner define_migrate(CLI::App& command) {
                      "How memory moves: pre-copy (in rounds while the container runs; only what\n"
                      "changed since crosses after the freeze) or stop-and-copy (all after the freeze)")
       ->check(CLI::IsMember({"pre-copy", "stop-and-copy"}))->capture_default_str();
+  auto restore = std::make_shared<std::string>("eager");
+  command.add_option("--restore", *restore,
+                     "How the destination puts memory back: eager (every page before the container\n"
+                     "runs) or lazy (it runs at once; CRIU's lazy-pages daemon fills its memory behind\n"
+                     "it from the images there, and the source is removed once every page is in).\n"
+                     "A destination that cannot restores eagerly and the report says why")
+      ->check(CLI::IsMember({"eager", "lazy"}))->capture_default_str();
   command.add_option("--precopy-target", request->precopy_target_seconds,
                      "Pre-copy freezes once what is left would cross the link in this many seconds")
       ->check(CLI::Range(0.01, 60.0))->capture_default_str();
@@ -269,10 +276,11 @@ VerbRunner define_migrate(CLI::App& command) {
       "The link is TLS (--tls-cert, --tls-key, --tls-ca; see `dockmig certs`) unless both\n"
       "ends run with --insecure.\n"
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
-  return [request, as_json, prepared, mode, binds, tcp, fleet]() -> int {
+  return [request, as_json, prepared, mode, restore, binds, tcp, fleet]() -> int {
     if (Status read = read_bind_options(*binds, *request); !read) return report_error(read.error());
     request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
     request->tcp = parse_tcp_mode(*tcp).value_or(TcpMode::Close);
+    request->restore = parse_restore_mode(*restore).value_or(RestoreMode::Eager);
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());

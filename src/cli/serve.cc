@@ -54,7 +54,8 @@ VerbRunner define_serve(CLI::App& command) {
       ->capture_default_str();
   if (const char* criu = std::getenv("DOCKMIG_CRIU")) options->criu = criu;
   command.add_option("--criu", options->criu, "CRIU binary, the one dockerd runs (env DOCKMIG_CRIU): the page\n"
-                     "server of handoffs' dumps, and checked before an incoming migration")->capture_default_str();
+                     "server of handoffs' dumps, checked before an incoming migration, and the\n"
+                     "lazy-pages daemon of lazy restores (--restore lazy)")->capture_default_str();
   command.add_option("--memory-dir", options->memory_dir,
                      "A tmpfs for the pages of incoming migrations, used while it and the host's\n"
                      "memory have room (3 times the container's); `off`: stage them in --state-dir.\n"

@@ -160,6 +160,9 @@ class DestinationMigration {
     std::optional<TcpMode> tcp = parse_tcp_mode(fields.string_or("tcp", "close"));
     if (!tcp) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `tcp` mode");
     tcp_ = *tcp;
+    std::optional<RestoreMode> restore = parse_restore_mode(fields.string_or("restore", "eager"));
+    if (!restore) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `restore` mode");
+    choose_restore_mode(*restore);
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     resume_token_ = fields.string_or("resume", "");
     source_container_ = fields.string_or("source_container", "");
@@ -344,7 +347,8 @@ class DestinationMigration {
     if (!memory) return std::move(memory.error());
     memory_.emplace(std::move(*memory));
     json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
-                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}};
+                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)}};
+    if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
     if (source_takes_held_pages_) {
       held_pages_ = seed_from_return_cache();
       created["held_pages"] = held_pages_.size();
@@ -414,14 +418,65 @@ class DestinationMigration {
     return std::filesystem::exists(blob) ? blob : std::filesystem::path();
   }
 
+  // Lazy only where this host can; the source hears which, and why not.
+  void choose_restore_mode(RestoreMode asked) {
+    restore_ = RestoreMode::Eager;
+    if (asked != RestoreMode::Lazy) return;
+    restore_fallback_ = context_.criu ? checkpoint::host_lazy_restore_blocker(context_.criu->binary())
+                                      : "no CRIU is configured on the destination";
+    if (restore_fallback_.empty()) restore_ = RestoreMode::Lazy;
+    else spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
+  }
+
+  // A daemon that does not start costs the lazy restore, not the migration.
+  void start_lazy_pages() {
+    if (restore_ != RestoreMode::Lazy) return;
+    Result<checkpoint::LazyPagesDaemon> daemon = checkpoint::LazyPagesDaemon::start(
+        context_.criu->binary(), checkpoint::lazy_images_dir(docker_root_, container_id_, checkpoint_),
+        checkpoint::lazy_work_dir(docker_root_, container_id_));
+    if (daemon) return lazy_.emplace(std::move(*daemon)), void();
+    restore_ = RestoreMode::Eager;
+    restore_fallback_ = daemon.error().describe();
+    spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
+  }
+
+  // Never none: until every page is in, the source's checkpoint is the only whole copy, so
+  // nothing commits before; a fill that fails kills this copy and the source resumes.
+  Status finish_lazy_restore() {
+    if (!lazy_) return {};
+    Result<checkpoint::LazyFill> filled = checkpoint::finish_lazy_restore(
+        context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, checkpoint::kLazyFillTimeout);
+    lazy_.reset();
+    if (!filled) return std::move(filled.error());
+    lazy_fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - restored_at_).count();
+    lazy_pages_ = filled->pages_copied;
+    return {};
+  }
+
+  // For the report's split of the restore: CRIU's own part, the rest is Docker's. Read
+  // before a lazy restore's work dir goes.
+  void add_criu_share(json& restored, const json& inspect, std::chrono::system_clock::time_point call_started,
+                      std::chrono::system_clock::time_point call_ended) const {
+    Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times(
+        inspect["State"].value("Pid", 0), lazy_ ? lazy_->work_dir() : std::filesystem::path());
+    if (criu) restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
+  }
+
   Status restore() {
+    start_lazy_pages();
     auto call_started = std::chrono::system_clock::now();
-    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_, tcp_);
+    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_, tcp_,
+                                                         lazy_ ? &*lazy_ : nullptr);
     auto call_ended = std::chrono::system_clock::now();
+    restored_at_ = std::chrono::steady_clock::now();
+    json restored = {{"type", "restored"}, {"restore", restore_mode_name(restore_)}};
+    if (inspect) add_criu_share(restored, *inspect, call_started, call_ended);
     Status runs = inspect ? Status() : Status(std::move(inspect.error()));
     if (runs && !docker::is_running(*inspect))
       runs = make_error(ErrorCode::ToolFailed, "the restored container `" + name_ + "` is not running: " +
                                                    (*inspect)["State"].value("Error", std::string("no error given")));
+    if (!runs) lazy_.reset();  // its daemon has nothing to serve
+    if (runs && owned_revision_) runs = finish_lazy_restore();
     if (!runs) return owned_revision_ ? hand_back(std::move(runs.error())) : runs;
     if (owned_revision_) {
       // Committed by the swap already: durable before anyone hears of it.
@@ -429,10 +484,6 @@ class DestinationMigration {
       committed_ = true;
       DOCKMIG_FAULT_POINT("destination.before-restored-reply", [this] { session_.cut(); });
     }
-    json restored = {{"type", "restored"}};
-    // For the report's split of the restore: CRIU's own part, the rest is Docker's.
-    if (Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times((*inspect)["State"].value("Pid", 0)))
-      restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
     Status told = session_.send_message(restored);
     if (!told && committed_) told.ignore("the record names this host; the source reads it before it would resume");
     return committed_ ? Status() : told;
@@ -444,13 +495,14 @@ class DestinationMigration {
     if (!commit) return std::move(commit.error());
     // The copy may have stopped since `restored` (a dockerd restarted without live-restore
     // stops it): committing then would leave no copy running. Refused, the source resumes.
+    if (Status filled = finish_lazy_restore(); !filled) return filled;
     if (Status runs = still_running(); !runs) return runs;
     // Durable before the source hears it: from here on no restart may remove this copy.
     Status decided = context_.ledger.decide(id_, "committed", /*container_removed=*/false);
     if (!decided) return decided;
     committed_ = true;
     DOCKMIG_FAULT_POINT("destination.before-committed-reply", [this] { session_.cut(); });
-    Status sent = session_.send_message({{"type", "committed"}});
+    Status sent = session_.send_message(committed_message());
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
     return {};
   }
@@ -458,10 +510,16 @@ class DestinationMigration {
   // After the swap the commit is done; the source's word only ends its wait.
   Status confirm_to_source() {
     Result<json> commit = session_.expect("commit");
-    Status confirmed = commit ? session_.send_message({{"type", "committed"}}) : Status(std::move(commit.error()));
+    Status confirmed = commit ? session_.send_message(committed_message()) : Status(std::move(commit.error()));
     if (!confirmed) spdlog::info("migration {}: the source did not confirm ({}); the copy runs here all the same",
                                  id_, confirmed.error().message);
     return {};
+  }
+
+  json committed_message() const {
+    json committed = {{"type", "committed"}};
+    if (restore_ == RestoreMode::Lazy) committed["lazy"] = {{"fill_seconds", lazy_fill_seconds_}, {"pages", lazy_pages_}};
+    return committed;
   }
 
   Status still_running() {
@@ -509,6 +567,12 @@ class DestinationMigration {
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
+  RestoreMode restore_ = RestoreMode::Eager;  // what this host does: lazy only when asked and able
+  std::string restore_fallback_;              // why not lazy when the source asked for it
+  std::optional<checkpoint::LazyPagesDaemon> lazy_;  // from the lazy restore until every page is in
+  std::chrono::steady_clock::time_point restored_at_;
+  double lazy_fill_seconds_ = 0;
+  uint64_t lazy_pages_ = 0;
   std::vector<memory::PageHash> held_pages_;  // seeded from the return cache, named to the source in presync
   std::string resume_token_;  // the prepare's: a lost link may resume (link_resume.h)
   std::string source_container_;  // the prepare's: the source's container id (absent from older sources)

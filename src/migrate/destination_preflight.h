@@ -30,6 +30,7 @@ class CriuReadiness {
   /// older than `source_version` (the source's CRIU, "4.2.1"; empty when unknown): an
   /// older CRIU may not read the image fields a newer one writes.
   Status check(const std::string& source_version);
+  const std::string& binary() const { return binary_; }
 
  private:
   Result<checkpoint::CriuVersion> passing_version();

@@ -106,7 +106,12 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"memory", memory_json(report.memory)},
           {"compression", {{"automatic", automatic}, {"link_bytes_per_second", link_rate}}},
           {"checkpoint_path", report.checkpoint_path},
-          {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}}};
+          {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}},
+          {"restore",
+           {{"mode", report.restore_mode},
+            {"fallback", report.restore_fallback},
+            {"lazy_fill_seconds", report.lazy_fill_seconds},
+            {"lazy_pages", report.lazy_pages}}}};
 }
 
 namespace {
@@ -119,6 +124,15 @@ std::string return_cache_text(const MemoryReport& memory) {
                 static_cast<unsigned long long>(memory.return_cache_pages_offered),
                 static_cast<unsigned long long>(memory.return_cache_pages_used),
                 base::human_bytes(memory.return_cache_pages_used * 4096).c_str());
+  return line;
+}
+
+std::string restore_text(const MigrationReport& report) {
+  if (!report.restore_fallback.empty()) return "  restore: eager, not lazy: " + report.restore_fallback + "\n";
+  if (report.restore_mode != "lazy") return {};
+  char line[256];
+  std::snprintf(line, sizeof line, "  restore: lazy; %llu pages filled in behind the running container in %.3f s\n",
+                static_cast<unsigned long long>(report.lazy_pages), report.lazy_fill_seconds);
   return line;
 }
 
@@ -239,6 +253,7 @@ std::string to_text(const MigrationReport& report) {
   out += memory_text(report.memory);
   out += compression_text(report);
   out += criu_text(report);
+  out += restore_text(report);
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
                 base::human_bytes(report.bytes_total).c_str());

@@ -212,6 +212,7 @@ class SourceMigration {
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
                     {"tcp", tcp_mode_name(request_.tcp)},
+                    {"restore", restore_mode_name(request_.restore)},
                     {"return_cache", true},
                     {"resume", resume_token_},
                     {"source_container", plan_.container.id},
@@ -236,7 +237,10 @@ class SourceMigration {
     held_pages_ = fields.count_or("held_pages", 0);
     bool resumes = fields.boolean_or("resume", false);
     bool copies_binds = fields.boolean_or("copied_binds", false);
+    report_.restore_mode = fields.string_or("restore", "eager");
+    std::string fallback = fields.string_or("restore_fallback", "");
     if (Status read = fields.status(); !read) return read;
+    note_restore_mode(fallback);
     if (!plan_.copied_binds.empty() && !copies_binds)
       return make_error(ErrorCode::Unsupported, "the destination's dockmig cannot copy bind mounts (--copy-bind)",
                         "upgrade dockmig there");
@@ -427,10 +431,27 @@ class SourceMigration {
     return {};
   }
 
+  // A destination from before --restore ignores the field and restores eagerly.
+  void note_restore_mode(const std::string& fallback) {
+    if (request_.restore != RestoreMode::Lazy || report_.restore_mode == "lazy") return;
+    report_.restore_mode = "eager";
+    report_.restore_fallback = fallback.empty() ? "the destination's dockmig does not restore lazily" : fallback;
+    spdlog::warn("the destination restores eagerly, not lazily: {}", report_.restore_fallback);
+  }
+
+  void read_lazy_fill(const json& committed) {
+    auto lazy = committed.find("lazy");
+    if (lazy == committed.end() || !lazy->is_object()) return;
+    report_.lazy_fill_seconds = seconds_or_zero(*lazy, "fill_seconds");
+    auto pages = lazy->find("pages");
+    if (pages != lazy->end() && pages->is_number_unsigned()) report_.lazy_pages = pages->get<uint64_t>();
+  }
+
   Status confirm() {
     Result<json> committed = session_->request({{"type", "commit"}}, "committed");
     if (!committed) return std::move(committed.error());
     committed_ = true;
+    read_lazy_fill(*committed);
     DOCKMIG_FAULT_POINT("source.before-record-commit", [this] { session_->cut(); });
     if (Status noted = advance_record(kCommitted); !noted)
       spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());

@@ -78,6 +78,13 @@ TEST_F(DestinationSessionTest, MissingFieldInPrepareIsNamed) {
                  "protocol: the `prepare` message lacks `migration` (a string)");
 }
 
+TEST_F(DestinationSessionTest, UnknownRestoreModeIsRefused) {
+  expect_refused(serve(messages({R"({"type":"prepare","migration":"0123456789abcdef","name":"web1",)"
+                                 R"("image":"busybox","checkpoint":"dockmig-0123456789abcdef","create":{},)"
+                                 R"("restore":"post-copy"})"})),
+                 "the source's prepare asks for an unknown `restore` mode");
+}
+
 TEST_F(DestinationSessionTest, NumberWhereAStringBelongsInStatusIsNamed) {
   expect_refused(serve(messages({R"({"type":"status","migration":12})"})),
                  "protocol: `migration` of the `status` message is a number (12); expected a string");
