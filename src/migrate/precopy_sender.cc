@@ -14,6 +14,7 @@
 #include "memory/container_memory.h"
 #include "migrate/memory_sync.h"
 #include "migrate/peer_message.h"
+#include "migrate/round_rule.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -22,14 +23,9 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr uint64_t kSmallRoundBytes = 64 * 1024;    // left after the freeze: not worth a round
 constexpr uint64_t kRateSampleBytes = 256 * 1024;   // rounds smaller than this measure no rate
 
 uint64_t page_key(int pid, uint64_t vaddr) { return (static_cast<uint64_t>(pid) << 36) ^ (vaddr / memory::kPageSize); }
-
-// A further round is worth its bytes only when it cuts what crosses after the freeze by at
-// least a fifth of what it sends: downtime counts several times the handoff's length.
-constexpr double kWorthwhileShrink = 0.8;
 
 // Bytes per second on the link: the best a large round achieved; 0 if none was large.
 double link_rate(const std::vector<PrecopyRound>& rounds) {
@@ -38,8 +34,6 @@ double link_rate(const std::vector<PrecopyRound>& rounds) {
     if (round.wire_bytes >= kRateSampleBytes && round.seconds > 0) rate = std::max(rate, round.wire_bytes / round.seconds);
   return rate;
 }
-
-std::string seconds_text(double seconds) { return std::to_string(seconds).substr(0, 4) + " s"; }
 
 // With writes tracked, the next round is known before it is sent: the pages written since
 // the last one read. Of those, about as many as the last round left for later are written
@@ -56,10 +50,10 @@ std::optional<std::string> stop_by_pages_written(const std::vector<PrecopyRound>
   std::string hot_text = hot == 0 ? "" : " (and " + std::to_string(hot) + " written all the time, for after the freeze)";
   double wire_per_raw = last.raw_bytes > 0 ? static_cast<double>(last.wire_bytes) / last.raw_bytes : 1.0;
   double next_wire = useful * memory::kPageSize * wire_per_raw;
-  if (rate > 0 && next_wire / rate <= target_seconds)
+  if (std::optional<double> seconds = crosses_within(next_wire, rate, target_seconds))
     return "converged: the " + std::to_string(useful) + " pages written during " + round + hot_text +
-           " would cross in " + seconds_text(next_wire / rate);
-  if (useful >= kWorthwhileShrink * last.pages_read)
+           " would cross in " + seconds_text(*seconds);
+  if (!shrinks_enough(useful, last.pages_read))
     return "not converging: the container wrote " + std::to_string(useful) + " pages during " + round + hot_text +
            ", which read " + std::to_string(last.pages_read) + ": another round would send almost as much again";
   return std::nullopt;
@@ -70,10 +64,10 @@ std::optional<std::string> stop_by_last_rounds(const std::vector<PrecopyRound>& 
                                                double target_seconds) {
   if (rounds.size() < 2) return std::nullopt;
   const PrecopyRound& last = rounds.back();
-  if (rate > 0 && last.wire_bytes / rate <= target_seconds)
-    return "converged: " + base::human_bytes(last.wire_bytes) + " a round would cross in " + seconds_text(last.wire_bytes / rate);
+  if (std::optional<double> seconds = crosses_within(last.wire_bytes, rate, target_seconds))
+    return "converged: " + base::human_bytes(last.wire_bytes) + " a round would cross in " + seconds_text(*seconds);
   const PrecopyRound& before = rounds[rounds.size() - 2];
-  if (last.raw_bytes >= kWorthwhileShrink * before.raw_bytes)
+  if (!shrinks_enough(last.raw_bytes, before.raw_bytes))
     return "not converging: the container writes memory about as fast as the link carries it (" +
            base::human_bytes(last.raw_bytes) + " changed in round " + std::to_string(rounds.size()) + " after " +
            base::human_bytes(before.raw_bytes) + " in the round before)";
