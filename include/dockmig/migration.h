@@ -167,6 +167,23 @@ struct CriuShare {
   bool docker_after_overlapped = false;
 };
 
+/// One pass over the volumes (and copied bind mounts) before the freeze: pass 1 sends
+/// each whole, later ones what changed since the pass before (catch-up passes).
+struct VolumePass {
+  double seconds = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t wire_bytes = 0;  // what the source's blobs took, compressed: what the stop rule weighs
+  uint64_t link_bytes = 0;  // all of the pass on the link, both ways: with the signatures sent back
+};
+
+struct VolumeReport {
+  std::vector<VolumePass> passes;  // none when the container has no volume to move
+  std::string stop_reason;         // why the last pass was the last
+  /// What changed after the last pass, sent after the freeze.
+  uint64_t frozen_raw_bytes = 0;
+  uint64_t frozen_wire_bytes = 0;
+};
+
 struct MigrationReport {
   std::string container;
   std::string source;
@@ -185,6 +202,7 @@ struct MigrationReport {
   /// then did not send: its raw bytes. 0 when the handoff was not prepared.
   uint64_t prepared_bytes_saved = 0;
   MemoryReport memory;
+  VolumeReport volumes;
   /// How the checkpoint's memory left CRIU: "page-server" (straight to dockmig) or
   /// "docker" (through containerd's content store).
   std::string checkpoint_path;

@@ -98,6 +98,12 @@ class HandoffQueue::Feed : public migrate::Progress {
   void phase_finished(const PhaseReport& phase) override {
     with_record([&](Record& record) { queue_.add_event(record, "phase-finished", phase_json(phase)); });
   }
+  void volume_pass_finished(size_t number, const VolumePass& pass) override {
+    with_record([&](Record& record) {
+      queue_.add_event(record, "volume-pass", {{"pass", number}, {"seconds", pass.seconds}, {"raw_bytes", pass.raw_bytes},
+                                               {"wire_bytes", pass.wire_bytes}});
+    });
+  }
 
  private:
   template <class Change>

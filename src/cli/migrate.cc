@@ -55,6 +55,11 @@ class TerminalProgress : public migrate::Progress {
   void phase_finished(const PhaseReport& phase) override {
     if (enabled_) std::fprintf(stderr, "\r\033[K%-10s done in %.2f s\n", phase.name.c_str(), phase.seconds);
   }
+  void volume_pass_finished(size_t number, const VolumePass& pass) override {
+    if (enabled_)
+      std::fprintf(stderr, "\r\033[K%-10s volume pass %zu: %.1f MiB changed, %.1f MiB on the wire in %.2f s\n", "presync",
+                   number, pass.raw_bytes / 1048576.0, pass.wire_bytes / 1048576.0, pass.seconds);
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -236,7 +241,7 @@ VerbRunner define_migrate(CLI::App& command) {
                      "A destination that cannot restores eagerly and the report says why")
       ->check(CLI::IsMember({"eager", "lazy"}))->capture_default_str();
   command.add_option("--precopy-target", request->precopy_target_seconds,
-                     "Pre-copy freezes once what is left would cross the link in this many seconds")
+                     "Pre-copy (memory rounds, volume passes) freezes once what is left would cross the link in this many seconds")
       ->check(CLI::Range(0.01, 60.0))->capture_default_str();
   if (const char* criu = std::getenv("DOCKMIG_CRIU")) request->criu = criu;
   command.add_option("--criu", request->criu,

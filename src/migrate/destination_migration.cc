@@ -164,6 +164,7 @@ class DestinationMigration {
     if (!restore) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `restore` mode");
     choose_restore_mode(*restore);
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
+    source_sends_volume_passes_ = fields.boolean_or("volume_passes", false);
     resume_token_ = fields.string_or("resume", "");
     source_container_ = fields.string_or("source_container", "");
     const json& expected = fields.object_or_empty("expected");
@@ -347,7 +348,8 @@ class DestinationMigration {
     if (!memory) return std::move(memory.error());
     memory_.emplace(std::move(*memory));
     json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
-                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)}};
+                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)},
+                    {"volume_passes", source_sends_volume_passes_}};
     if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
     if (source_takes_held_pages_) {
       held_pages_ = seed_from_return_cache();
@@ -383,6 +385,7 @@ class DestinationMigration {
     }
     Status received = receive_synced_tree(session_, sync_files(), /*then_sign=*/true);
     if (received) received = volumes_->receive(session_, /*then_sign=*/true);
+    if (received && source_sends_volume_passes_) received = volumes_->receive_passes(session_);
     // Where the source's pre-copy begins: its bytes count there.
     if (received && !held_pages_.empty()) received = send_held_pages(session_, std::exchange(held_pages_, {}));
     if (!received) return received;
@@ -577,6 +580,7 @@ class DestinationMigration {
   std::string resume_token_;  // the prepare's: a lost link may resume (link_resume.h)
   std::string source_container_;  // the prepare's: the source's container id (absent from older sources)
   bool source_takes_held_pages_ = false;  // the prepare said "return_cache": the source reads "held-pages"
+  bool source_sends_volume_passes_ = false;  // the prepare said "volume_passes": catch-up passes may follow
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;

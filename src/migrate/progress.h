@@ -18,6 +18,8 @@ class Progress {
   /// The raw bytes the current phase will handle in all, when known before it starts.
   virtual void bytes_expected(std::string_view /*phase*/, uint64_t /*raw_bytes*/) {}
   virtual void phase_finished(const PhaseReport& /*phase*/) {}
+  /// A pass over the volumes before the freeze ended: 1 the whole data, then catch-up passes.
+  virtual void volume_pass_finished(size_t /*number*/, const VolumePass& /*pass*/) {}
 };
 
 }  // namespace dockmig::migrate

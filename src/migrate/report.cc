@@ -44,6 +44,16 @@ nlohmann::json memory_json(const MemoryReport& memory) {
             {"bytes_avoided", memory.return_cache_pages_used * 4096}}}};
 }
 
+nlohmann::json volumes_json(const VolumeReport& volumes) {
+  nlohmann::json passes = nlohmann::json::array();
+  for (const VolumePass& p : volumes.passes)
+    passes.push_back(
+        {{"seconds", p.seconds}, {"raw_bytes", p.raw_bytes}, {"wire_bytes", p.wire_bytes}, {"link_bytes", p.link_bytes}});
+  return {{"passes", passes},
+          {"stop_reason", volumes.stop_reason},
+          {"after_freeze", {{"raw_bytes", volumes.frozen_raw_bytes}, {"wire_bytes", volumes.frozen_wire_bytes}}}};
+}
+
 nlohmann::json compression_json(const std::vector<StreamCompression>& streams) {
   nlohmann::json out = nlohmann::json::array();
   for (const StreamCompression& s : streams)
@@ -104,6 +114,7 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"bytes_total", report.bytes_total},
           {"prepared_bytes_saved", report.prepared_bytes_saved},
           {"memory", memory_json(report.memory)},
+          {"volumes", volumes_json(report.volumes)},
           {"compression", {{"automatic", automatic}, {"link_bytes_per_second", link_rate}}},
           {"checkpoint_path", report.checkpoint_path},
           {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}},
@@ -159,6 +170,22 @@ std::string memory_text(const MemoryReport& memory) {
                 static_cast<unsigned long long>(memory.frozen_pages_zero),
                 static_cast<unsigned long long>(memory.frozen_pages_resent));
   return out + line + return_cache_text(memory);
+}
+
+std::string volumes_text(const VolumeReport& volumes) {
+  if (volumes.passes.empty()) return {};
+  std::string out;
+  char line[256];
+  for (size_t i = 0; i < volumes.passes.size(); ++i) {
+    const VolumePass& p = volumes.passes[i];
+    std::snprintf(line, sizeof line, "  volume pass %zu%s: %.3f s, %s changed, %s on the wire (%s with the signatures back)\n",
+                  i + 1, i == 0 ? " (whole)" : "", p.seconds, base::human_bytes(p.raw_bytes).c_str(),
+                  base::human_bytes(p.wire_bytes).c_str(), base::human_bytes(p.link_bytes).c_str());
+    out += line;
+  }
+  out += "  volume passes stopped: " + volumes.stop_reason + "\n";
+  return out + "  volumes after the freeze: " + base::human_bytes(volumes.frozen_raw_bytes) + " changed, " +
+         base::human_bytes(volumes.frozen_wire_bytes) + " on the wire\n";
 }
 
 std::string mbit(double bytes_per_second) {
@@ -250,6 +277,7 @@ std::string to_text(const MigrationReport& report) {
     out += line;
   }
   if (report.dry_run) return out;
+  out += volumes_text(report.volumes);
   out += memory_text(report.memory);
   out += compression_text(report);
   out += criu_text(report);

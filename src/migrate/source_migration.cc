@@ -214,6 +214,7 @@ class SourceMigration {
                     {"tcp", tcp_mode_name(request_.tcp)},
                     {"restore", restore_mode_name(request_.restore)},
                     {"return_cache", true},
+                    {"volume_passes", true},
                     {"resume", resume_token_},
                     {"source_container", plan_.container.id},
                     {"expected",
@@ -239,6 +240,7 @@ class SourceMigration {
     bool copies_binds = fields.boolean_or("copied_binds", false);
     report_.restore_mode = fields.string_or("restore", "eager");
     std::string fallback = fields.string_or("restore_fallback", "");
+    volume_passes_ = fields.boolean_or("volume_passes", false);
     if (Status read = fields.status(); !read) return read;
     note_restore_mode(fallback);
     if (!plan_.copied_binds.empty() && !copies_binds)
@@ -263,7 +265,9 @@ class SourceMigration {
     return {};
   }
 
-  // The whole writable layer, or after a preparation only what changed since.
+  // The whole writable layer, or after a preparation only what changed since; then the
+  // volumes, in passes while they shrink. Before the memory's rounds: those then run just
+  // before the freeze, and memory written during the volumes' passes is not sent twice.
   Status presync() {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(plan_.container.upper_dir);
     if (!now) return std::move(now.error());
@@ -279,7 +283,8 @@ class SourceMigration {
     presync_snapshot_ = std::move(*now);
     if (!sent) return sent;
     volumes_.emplace(synced_trees(plan_), work_dir_, request_.zstd_level);
-    return volumes_->send_whole(*session_, phase, progress_);
+    return volumes_->send_passes(*session_, volume_passes_, request_.precopy_target_seconds, phase, progress_,
+                                 report_.volumes);
   }
 
   // Destinations from before pre-copy get all memory after the freeze, as before.
@@ -380,7 +385,7 @@ class SourceMigration {
     if (!now) return std::move(now.error());
     PhaseReport& phase = report_.phase("finalsync");
     Status sent = send_final_changes(*session_, sync_files(), presync_snapshot_, *now, phase, progress_);
-    if (sent) sent = volumes_->send_final(*session_, phase, progress_);
+    if (sent) sent = volumes_->send_final(*session_, phase, progress_, report_.volumes);
     if (!sent) return sent;
     // From the checkpoint's first byte on, the destination may come to start its copy (it
     // restores as soon as it holds all of it, whether or not we hear of that), so from
@@ -612,6 +617,7 @@ class SourceMigration {
   std::optional<VolumeSender> volumes_;   // from the presync on
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
+  bool volume_passes_ = false;            // the destination takes catch-up passes of the volumes
   uint64_t held_pages_ = 0;  // in the destination's store from its return cache, named at the pre-copy's start
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross

@@ -1,14 +1,30 @@
 #include "migrate/volume_sync.h"
 
+#include <chrono>
 #include <set>
 
 #include <spdlog/spdlog.h>
+
+#include "base/byte_units.h"
+#include "migrate/round_rule.h"
 
 namespace dockmig::migrate {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string pass_name(size_t number) {
+  return number == 1 ? "pass 1 (the whole data)" : "pass " + std::to_string(number);
+}
+
+// The blobs this side sent from `first` on, compressed: what a pass put on the link.
+uint64_t sent_wire_bytes(const PhaseReport& phase, size_t first) {
+  uint64_t bytes = 0;
+  for (size_t i = first; i < phase.compression.size(); ++i) bytes += phase.compression[i].wire_bytes;
+  return bytes;
+}
 
 Result<VolumeSpec> read_volume_spec(const json& entry, size_t index) {
   PeerMessage fields(entry, "volumes[" + std::to_string(index) + "] of the `prepare` message");
@@ -77,6 +93,24 @@ Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare) {
   return specs;
 }
 
+std::optional<std::string> volume_pass_stop_reason(const std::vector<VolumePass>& passes, double bytes_per_second,
+                                                   double target_seconds, size_t max_passes) {
+  if (passes.empty()) return std::nullopt;
+  const VolumePass& last = passes.back();
+  std::string name = pass_name(passes.size());
+  if (last.wire_bytes < kSmallRoundBytes)
+    return "converged: " + name + " sent " + base::human_bytes(last.wire_bytes);
+  if (std::optional<double> seconds = crosses_within(last.wire_bytes, bytes_per_second, target_seconds))
+    return "converged: " + name + "'s " + base::human_bytes(last.wire_bytes) + " take " + seconds_text(*seconds) +
+           " at the link's measured rate";
+  if (passes.size() >= 3 && !shrinks_enough(last.raw_bytes, passes[passes.size() - 2].raw_bytes))
+    return "not converging: " + base::human_bytes(last.raw_bytes) + " changed for " + name + " after " +
+           base::human_bytes(passes[passes.size() - 2].raw_bytes) + " for the pass before: the service rewrites its "
+           "data about as fast as the link carries it";
+  if (passes.size() >= max_passes) return "reached the limit of " + std::to_string(max_passes) + " passes";
+  return std::nullopt;
+}
+
 TreeSyncFiles VolumeSender::files(size_t index) const {
   return {volumes_[index].data_dir, work_ / ("volume-" + std::to_string(index)), zstd_level_, "volume"};
 }
@@ -93,13 +127,64 @@ Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& 
   return {};
 }
 
-Status VolumeSender::send_final(Session& session, PhaseReport& phase, Progress& progress) {
+Status VolumeSender::send_changes(Session& session, PhaseReport& phase, Progress& progress) {
+  for (size_t i = 0; i < volumes_.size(); ++i) {
+    Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
+    if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
+    Status sent = send_tree_changes(session, files(i), presynced_.at(i), *now, phase, progress);
+    if (!sent) return sent;
+    presynced_.at(i) = std::move(*now);
+  }
+  return {};
+}
+
+Status VolumeSender::measured_pass(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report,
+                                   const std::function<Status()>& send) {
+  Clock::time_point begin = Clock::now();
+  uint64_t link_before = session.wire_bytes(phase.name), raw_before = phase.raw_bytes;
+  size_t first_blob = phase.compression.size();
+  Status sent = send();
+  if (!sent) return sent;
+  VolumePass pass;
+  pass.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  pass.raw_bytes = phase.raw_bytes - raw_before;
+  pass.wire_bytes = sent_wire_bytes(phase, first_blob);
+  pass.link_bytes = session.wire_bytes(phase.name) - link_before;
+  report.passes.push_back(pass);
+  progress.volume_pass_finished(report.passes.size(), pass);
+  return {};
+}
+
+Status VolumeSender::send_passes(Session& session, bool catch_up, double target_seconds, PhaseReport& phase,
+                                 Progress& progress, VolumeReport& report) {
+  json end = {{"type", "volume-passes-end"}};
+  if (volumes_.empty()) return catch_up ? session.send_message(end) : Status{};
+  Status sent = measured_pass(session, phase, progress, report, [&] { return send_whole(session, phase, progress); });
+  if (!catch_up) report.stop_reason = "the destination's dockmig takes one pass only";
+  while (sent && catch_up) {
+    std::optional<std::string> reason =
+        volume_pass_stop_reason(report.passes, session.link_bytes_per_second(), target_seconds);
+    if (reason) {
+      report.stop_reason = *reason;
+      return session.send_message(end);
+    }
+    sent = session.send_message({{"type", "volume-pass"}, {"pass", report.passes.size() + 1}});
+    if (sent) sent = measured_pass(session, phase, progress, report, [&] { return send_changes(session, phase, progress); });
+  }
+  return sent;
+}
+
+Status VolumeSender::send_final(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report) {
+  uint64_t raw_before = phase.raw_bytes;
+  size_t first_blob = phase.compression.size();
   for (size_t i = 0; i < volumes_.size(); ++i) {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
     if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
     Status sent = send_final_changes(session, files(i), presynced_.at(i), *now, phase, progress);
     if (!sent) return sent;
   }
+  report.frozen_raw_bytes = phase.raw_bytes - raw_before;
+  report.frozen_wire_bytes = sent_wire_bytes(phase, first_blob);
   return {};
 }
 
@@ -143,6 +228,21 @@ Status VolumeReceiver::receive(Session& session, bool then_sign) {
     if (!received) return std::move(received.error()).wrap("receiving " + what);
   }
   return {};
+}
+
+Status VolumeReceiver::receive_passes(Session& session) {
+  for (;;) {
+    Result<json> message = session.receive_message();
+    if (!message) return std::move(message.error());
+    PeerMessage fields(*message);
+    std::string type = fields.type();
+    if (Status read = fields.status(); !read) return read;
+    if (type == "volume-passes-end") return {};
+    if (type != "volume-pass")
+      return make_error(ErrorCode::InvalidInput,
+                        "protocol: expected `volume-pass` or `volume-passes-end`, got `" + type.substr(0, 80) + "`");
+    if (Status received = receive(session, /*then_sign=*/true); !received) return received;
+  }
 }
 
 void VolumeReceiver::remove_created(const docker::EngineClient& engine) const {

@@ -1,5 +1,7 @@
 // A container's local volumes cross like its writable layer (tree_sync.h): whole while it
-// runs (presync), then only what changed after the freeze (finalsync). The destination
+// runs (presync), then, while it still runs, catch-up passes of what changed since the pass
+// before, until what is left would cross within a target time, and only what changed since
+// the last pass after the freeze (finalsync). The destination
 // makes each volume under the same name before the container is created, and refuses,
 // before the source freezes anything, a name it already holds with data. Bind-mounted
 // directories copied with --copy-bind cross the same way, after the volumes, into the
@@ -8,6 +10,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,18 @@ nlohmann::json volume_specs_json(const std::vector<MovedVolume>& volumes);
 /// valid, distinct volume name with labels of strings; anything else is a protocol error.
 Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare);
 
+inline constexpr size_t kMaxVolumePasses = 8;
+
+/// When the volumes' passes should stop and the container freeze: the reason, or nothing
+/// (send another pass). Like memory's rounds (round_rule.h): freeze when the last pass sent
+/// so little that what changed during it crosses within `target_seconds` at the link's
+/// measured rate, when a catch-up pass did not shrink the one before by a fifth (the
+/// service rewrites its data about as fast as the link carries it), or after `max_passes`.
+/// Pass 1, the whole volumes, is not weighed against pass 2: its size is the data's, not
+/// how fast the service writes.
+std::optional<std::string> volume_pass_stop_reason(const std::vector<VolumePass>& passes, double bytes_per_second,
+                                                   double target_seconds, size_t max_passes = kMaxVolumePasses);
+
 /// Source side: sends each volume's tree in the plan's order (synced_trees: the volumes,
 /// then the copied bind mounts).
 class VolumeSender {
@@ -41,13 +56,21 @@ class VolumeSender {
   VolumeSender(std::vector<MovedVolume> volumes, std::filesystem::path work, int zstd_level)
       : volumes_(std::move(volumes)), work_(std::move(work)), zstd_level_(zstd_level) {}
 
-  /// Presync: each whole, remembering what was sent.
-  Status send_whole(Session& session, PhaseReport& phase, Progress& progress);
-  /// Finalsync: what changed in each since its presync; the destination answers nothing.
-  Status send_final(Session& session, PhaseReport& phase, Progress& progress);
+  /// Presync: each whole (pass 1), then, with `catch_up` (the destination takes them),
+  /// catch-up passes until volume_pass_stop_reason, ended by "volume-passes-end".
+  Status send_passes(Session& session, bool catch_up, double target_seconds, PhaseReport& phase, Progress& progress,
+                     VolumeReport& report);
+  /// Finalsync: what changed in each since its last pass; the destination answers nothing.
+  Status send_final(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report);
 
  private:
   TreeSyncFiles files(size_t index) const;
+  Status send_whole(Session& session, PhaseReport& phase, Progress& progress);
+  /// What changed in each since the pass before; the destination answers with signatures.
+  Status send_changes(Session& session, PhaseReport& phase, Progress& progress);
+  /// Runs `send` as the next pass, measured into `report` and told to `progress`.
+  Status measured_pass(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report,
+                       const std::function<Status()>& send);
 
   std::vector<MovedVolume> volumes_;
   std::filesystem::path work_;
@@ -70,6 +93,9 @@ class VolumeReceiver {
   Status create(const docker::EngineClient& engine, const std::function<Status(const std::string&)>& noted);
   /// Receives each volume's transfer (see receive_synced_tree).
   Status receive(Session& session, bool then_sign);
+  /// After the first pass, when the source was told it may send more: each "volume-pass"
+  /// and its transfers, up to "volume-passes-end".
+  Status receive_passes(Session& session);
   /// After a failure: removes the volumes this migration made, best effort.
   void remove_created(const docker::EngineClient& engine) const;
 

@@ -33,6 +33,29 @@ TEST(MigrationReport, SaysWhatTheReturnCacheAvoided) {
   EXPECT_NE(text.find("return cache: the destination held 12000 pages"), std::string::npos) << text;
 }
 
+TEST(MigrationReport, SaysEachVolumePassAndWhatCrossedAfterTheFreeze) {
+  MigrationReport report = finished_report();
+  report.volumes.passes = {{65.0, 223'000'000, 37'000'000, 37'100'000}, {52.0, 178'600'000, 28'500'000, 29'600'000}};
+  report.volumes.stop_reason = "converged: pass 3's 9 KB";
+  report.volumes.frozen_raw_bytes = 430'000;
+  report.volumes.frozen_wire_bytes = 19'000;
+  nlohmann::json json = to_json(report);
+  ASSERT_EQ(json["volumes"]["passes"].size(), 2u);
+  EXPECT_EQ(json["volumes"]["passes"][1]["wire_bytes"], 28'500'000);
+  EXPECT_EQ(json["volumes"]["passes"][1]["link_bytes"], 29'600'000);
+  EXPECT_EQ(json["volumes"]["after_freeze"]["wire_bytes"], 19'000);
+  EXPECT_EQ(json["volumes"]["stop_reason"], "converged: pass 3's 9 KB");
+  std::string text = to_text(report);
+  EXPECT_NE(text.find("volume pass 1 (whole): 65.000 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("volume pass 2: 52.000 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("volume passes stopped: converged"), std::string::npos) << text;
+  EXPECT_NE(text.find("volumes after the freeze:"), std::string::npos) << text;
+}
+
+TEST(MigrationReport, SaysNothingOfVolumesWithoutThem) {
+  EXPECT_EQ(to_text(finished_report()).find("volume"), std::string::npos);
+}
+
 TEST(MigrationReport, PhaseReturnsTheSameEntryByName) {
   MigrationReport report;
   report.phase("image").seconds = 2;
