@@ -56,9 +56,11 @@ class TerminalProgress : public migrate::Progress {
     if (enabled_) std::fprintf(stderr, "\r\033[K%-10s done in %.2f s\n", phase.name.c_str(), phase.seconds);
   }
   void volume_pass_finished(size_t number, const VolumePass& pass) override {
-    if (enabled_)
-      std::fprintf(stderr, "\r\033[K%-10s volume pass %zu: %.1f MiB changed, %.1f MiB on the wire in %.2f s\n", "presync",
-                   number, pass.raw_bytes / 1048576.0, pass.wire_bytes / 1048576.0, pass.seconds);
+    if (!enabled_) return;
+    std::lock_guard lock(mutex_);
+    expected_ = 0;  // the plan's sizes counted pass 1 only; how much a catch-up pass sends is not known
+    std::fprintf(stderr, "\r\033[K%-10s volume pass %zu: %.1f MiB changed, %.1f MiB on the wire in %.2f s\n", "presync",
+                 number, pass.raw_bytes / 1048576.0, pass.wire_bytes / 1048576.0, pass.seconds);
   }
 
  private:
