@@ -40,6 +40,10 @@ wait_until 15 lists_three || fail "fleet ls does not list three hosts: $(cat "$r
 service='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
 dk edge-a run -d --name cl-svc --label "$label" "$IMAGE_TINY" sh -c "$service" >/dev/null
 wait_until 20 count_at_least edge-a cl-svc 20 || fail "cl-svc did not start"
+# The gateways find the service through edge-a's host record, which lists it only once the
+# agent has published its containers again.
+lists_cl_svc() { gw where cl-svc && [ "$(cat "$report")" = "edge-a $EDGE_A_ADDR:$hook_link_port" ]; }
+wait_until 15 lists_cl_svc || fail "fleet where cl-svc says '$(cat "$report")' ($(cat "$errors"))"
 copies() {  # the running copies of cl-svc on the bed's dockerds (edge-c's agent uses edge-b's)
   local n=0 host
   for host in edge-a edge-b; do ! running "$host" cl-svc || n=$((n + 1)); done
