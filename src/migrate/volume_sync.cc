@@ -127,15 +127,23 @@ Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& 
   return {};
 }
 
-Status VolumeSender::send_changes(Session& session, PhaseReport& phase, Progress& progress) {
+Status VolumeSender::send_each_changed(const SendChanges& send, bool advance) {
   for (size_t i = 0; i < volumes_.size(); ++i) {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
     if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
-    Status sent = send_tree_changes(session, files(i), presynced_.at(i), *now, phase, progress);
+    Status sent = send(files(i), presynced_.at(i), *now);
     if (!sent) return sent;
-    presynced_.at(i) = std::move(*now);
+    if (advance) presynced_.at(i) = std::move(*now);
   }
   return {};
+}
+
+Status VolumeSender::send_changes(Session& session, PhaseReport& phase, Progress& progress) {
+  return send_each_changed(
+      [&](const TreeSyncFiles& files, const layers::UpperSnapshot& baseline, const layers::UpperSnapshot& now) {
+        return send_tree_changes(session, files, baseline, now, phase, progress);
+      },
+      /*advance=*/true);
 }
 
 Status VolumeSender::measured_pass(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report,
@@ -177,12 +185,12 @@ Status VolumeSender::send_passes(Session& session, bool catch_up, double target_
 Status VolumeSender::send_final(Session& session, PhaseReport& phase, Progress& progress, VolumeReport& report) {
   uint64_t raw_before = phase.raw_bytes;
   size_t first_blob = phase.compression.size();
-  for (size_t i = 0; i < volumes_.size(); ++i) {
-    Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
-    if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
-    Status sent = send_final_changes(session, files(i), presynced_.at(i), *now, phase, progress);
-    if (!sent) return sent;
-  }
+  Status sent = send_each_changed(
+      [&](const TreeSyncFiles& files, const layers::UpperSnapshot& baseline, const layers::UpperSnapshot& now) {
+        return send_final_changes(session, files, baseline, now, phase, progress);
+      },
+      /*advance=*/false);
+  if (!sent) return sent;
   report.frozen_raw_bytes = phase.raw_bytes - raw_before;
   report.frozen_wire_bytes = sent_wire_bytes(phase, first_blob);
   return {};

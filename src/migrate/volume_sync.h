@@ -66,6 +66,12 @@ class VolumeSender {
  private:
   TreeSyncFiles files(size_t index) const;
   Status send_whole(Session& session, PhaseReport& phase, Progress& progress);
+  using SendChanges = std::function<Status(const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
+                                            const layers::UpperSnapshot& now)>;
+  /// Scans each volume and sends what changed since its last pass with `send`; with
+  /// `advance`, this scan is the baseline of the next pass (not after the freeze: there is
+  /// no next pass).
+  Status send_each_changed(const SendChanges& send, bool advance);
   /// What changed in each since the pass before; the destination answers with signatures.
   Status send_changes(Session& session, PhaseReport& phase, Progress& progress);
   /// Runs `send` as the next pass, measured into `report` and told to `progress`.
