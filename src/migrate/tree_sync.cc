@@ -1,6 +1,10 @@
 #include "migrate/tree_sync.h"
 
+#include <sys/stat.h>
+
 #include <limits>
+
+#include <spdlog/spdlog.h>
 
 #include "layers/upper_tar.h"
 #include "migrate/peer_message.h"
@@ -29,6 +33,20 @@ void reset_dir(const fs::path& dir) {
   fs::create_directories(dir, ignored);
 }
 
+// The signatures of what `changes` deleted or rewrote no longer describe the destination's
+// files. A directory that is still one keeps its own (only some of its files changed).
+void forget_signatures(const fs::path& signatures, const layers::UpperChanges& changes,
+                       const layers::UpperSnapshot& now) {
+  std::error_code ignored;
+  for (const std::string& path : changes.deleted) fs::remove_all(signatures / path, ignored);
+  for (const std::vector<std::string>* paths : {&changes.added, &changes.modified})
+    for (const std::string& path : *paths) {
+      auto entry = now.entries.find(path);
+      bool still_directory = entry != now.entries.end() && S_ISDIR(entry->second.mode);
+      if (!still_directory || !fs::is_directory(signatures / path, ignored)) fs::remove_all(signatures / path, ignored);
+    }
+}
+
 Status send_index(Session& session, const TreeSyncFiles& files, const UpperIndex& index, PhaseReport& phase,
                   Progress& progress) {
   return session.send_stream(files.tree + "-index", phase, progress, files.zstd_level,
@@ -47,10 +65,16 @@ Result<UpperIndex> receive_index(Session& session, const TreeSyncFiles& files) {
   return read_upper_index(index);
 }
 
-Status receive_signatures(Session& session, const TreeSyncFiles& files) {
+// `kept`: the changes the destination answers only with the signatures of the files they
+// wrote; the signatures of those paths go, the others stay, and the new ones join them.
+Status receive_signatures(Session& session, const TreeSyncFiles& files, const layers::UpperChanges* kept = nullptr,
+                          const layers::UpperSnapshot* now = nullptr) {
   Result<json> applied = session.expect("applied");
   if (!applied) return std::move(applied.error());
-  reset_dir(files.work / "signatures");
+  if (kept)
+    forget_signatures(files.work / "signatures", *kept, *now);
+  else
+    reset_dir(files.work / "signatures");
   return session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
 }
 
@@ -77,10 +101,17 @@ Status apply_root(PeerMessage& header, const fs::path& dir) {
   return layers::apply_root_attributes(dir, attributes);
 }
 
-Status answer_with_signatures(Session& session, const TreeSyncFiles& files) {
+// `changed_only`: signs only the files written since the tree's last signatures (the
+// source keeps the others'); else all of them.
+Status answer_with_signatures(Session& session, const TreeSyncFiles& files, bool changed_only) {
   reset_dir(files.work / "signatures");
-  Status signed_ = sign_large_files(files.dir, files.work / "signatures");
-  if (signed_) signed_ = session.send_message({{"type", "applied"}});
+  SignedStamps unkept;
+  SignedStamps& stamps = files.signed_stamps ? *files.signed_stamps : unkept;
+  if (!changed_only) stamps.clear();
+  Result<size_t> signed_count = sign_large_files(files.dir, files.work / "signatures", stamps);
+  if (!signed_count) return std::move(signed_count.error());
+  spdlog::debug("{}: signed {} of {} large files", files.tree, *signed_count, stamps.size());
+  Status signed_ = session.send_message({{"type", "applied"}});
   if (!signed_) return signed_;
   PhaseReport unreported;  // the source counts this blob's bytes on its side
   Progress quiet;
@@ -98,9 +129,10 @@ Status send_whole_tree(Session& session, const TreeSyncFiles& files, PhaseReport
   return receive_signatures(session, files);
 }
 
-Status send_final_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
-                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
-  layers::UpperChanges changes = layers::diff_snapshots(baseline, now);
+// `ask_changed_signatures`: the header asks the destination to answer with the signatures
+// of the files this transfer wrote only.
+Status send_changes(Session& session, const TreeSyncFiles& files, layers::UpperChanges changes,
+                    bool ask_changed_signatures, PhaseReport& phase, Progress& progress) {
   reset_dir(files.work / "deltas");
   Result<std::vector<DeltaEntry>> deltas =
       make_deltas(files.dir, files.work / "signatures", changes.modified, files.work / "deltas");
@@ -110,6 +142,7 @@ Status send_final_changes(Session& session, const TreeSyncFiles& files, const la
   UpperIndex index{std::move(changes.deleted), std::move(*deltas)};
   Result<json> header = tree_header(files, false);
   if (!header) return std::move(header.error());
+  if (ask_changed_signatures) (*header)["signatures"] = "changed";
   Status sent = session.send_message(*header);
   if (sent) sent = send_index(session, files, index, phase, progress);
   if (sent) sent = send_tree(session, files.tree + "-changes", files.dir, &changed, files.zstd_level, phase, progress);
@@ -117,11 +150,18 @@ Status send_final_changes(Session& session, const TreeSyncFiles& files, const la
   return sent;
 }
 
+Status send_final_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
+  return send_changes(session, files, layers::diff_snapshots(baseline, now), false, phase, progress);
+}
+
 Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
                           const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
-  Status sent = send_final_changes(session, files, baseline, now, phase, progress);
+  layers::UpperChanges changes = layers::diff_snapshots(baseline, now);
+  Status sent = send_changes(session, files, changes, files.changed_signatures_only, phase, progress);
   if (!sent) return sent;
-  return receive_signatures(session, files);
+  // An older destination answers with all its signatures all the same: they replace ours.
+  return receive_signatures(session, files, files.changed_signatures_only ? &changes : nullptr, &now);
 }
 
 Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool then_sign) {
@@ -129,6 +169,7 @@ Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool th
   if (!header) return std::move(header.error());
   PeerMessage fields(*header);
   bool whole = fields.boolean_or("whole", false);
+  bool changed_signatures = !whole && fields.string_or("signatures", "all") == "changed";
   if (Status read = fields.status(); !read) return read;
   Status applied;
   if (whole) {
@@ -148,7 +189,7 @@ Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool th
   }
   if (applied) applied = apply_root(fields, files.dir);
   if (!applied || !then_sign) return applied;
-  return answer_with_signatures(session, files);
+  return answer_with_signatures(session, files, changed_signatures && files.signed_stamps);
 }
 
 }  // namespace dockmig::migrate

@@ -1,8 +1,10 @@
 // A directory tree's two transfers, shared by a migration and a preparation: the whole
 // tree, or what changed since a baseline (deleted paths, changed entries as a tar, large
 // modified files as librsync deltas). After each, the destination signs its large files
-// and sends the signatures back, so that the next transfer can send deltas. The trees are
-// the writable layer (overlay2's UpperDir) and each volume's data.
+// and sends the signatures back, so that the next transfer can send deltas: after a
+// transfer of changes, when the source asks, only those of the files the transfer wrote
+// (the source keeps the others from before). The trees are the writable layer
+// (overlay2's UpperDir) and each volume's data.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "layers/upper_snapshot.h"
 #include "migrate/progress.h"
 #include "migrate/session.h"
+#include "migrate/upper_deltas.h"
 
 namespace dockmig::migrate {
 
@@ -22,6 +25,12 @@ struct TreeSyncFiles {
   int zstd_level = kZstdLevelAuto;  // or a fixed level (see Session::send_stream)
   /// The header message's type and its blobs' prefix (docs/protocol.md): "upper" or "volume".
   std::string tree = "upper";
+  /// Source: after a transfer of changes, ask for the signatures of the files it wrote
+  /// only, and keep the others' from the transfer before (volumes' catch-up passes).
+  bool changed_signatures_only = false;
+  /// Destination: what it signed of this tree last, so that it can sign only what it
+  /// wrote since when the source asks; without it, it signs every large file each time.
+  SignedStamps* signed_stamps = nullptr;
 };
 
 // Source side. Each returns once the destination has applied the transfer and the

@@ -18,6 +18,8 @@ Error io_error(const std::string& what, const fs::path& path) {
   return make_error(ErrorCode::Io, what + " `" + path.string() + "`: " + std::strerror(errno));
 }
 
+int64_t nanoseconds(const timespec& time) { return static_cast<int64_t>(time.tv_sec) * 1000000000 + time.tv_nsec; }
+
 bool is_large_single_file(const struct stat& st) {
   return S_ISREG(st.st_mode) && st.st_nlink == 1 && static_cast<uint64_t>(st.st_size) >= kDeltaMinBytes;
 }
@@ -45,21 +47,29 @@ Status check_no_symlinks(const fs::path& upper, const std::string& path) {
 
 }  // namespace
 
-Status sign_large_files(const fs::path& upper, const fs::path& signatures) {
+Result<size_t> sign_large_files(const fs::path& upper, const fs::path& signatures, SignedStamps& signed_) {
   std::error_code ec;
   fs::create_directories(signatures, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + signatures.string() + "`: " + ec.message());
+  SignedStamps now;
+  size_t signed_count = 0;
   for (auto it = fs::recursive_directory_iterator(upper, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0 || !is_large_single_file(st)) continue;
-    fs::path signature = signatures / fs::relative(it->path(), upper);
+    std::string path = fs::relative(it->path(), upper).string();
+    SignedStamp stamp{st.st_ino, static_cast<uint64_t>(st.st_size), nanoseconds(st.st_mtim), nanoseconds(st.st_ctim)};
+    now.emplace(path, stamp);
+    if (auto before = signed_.find(path); before != signed_.end() && before->second == stamp) continue;
+    fs::path signature = signatures / path;
     Status made = make_parent(signature);
     if (made) made = transfer::write_signature(it->path(), signature);
-    if (!made) return made;
+    if (!made) return std::move(made.error());
+    ++signed_count;
   }
   if (ec) return make_error(ErrorCode::Io, "cannot walk `" + upper.string() + "`: " + ec.message());
-  return {};
+  signed_ = std::move(now);
+  return signed_count;
 }
 
 Result<std::vector<DeltaEntry>> make_deltas(const fs::path& upper, const fs::path& signatures,
@@ -77,8 +87,7 @@ Result<std::vector<DeltaEntry>> make_deltas(const fs::path& upper, const fs::pat
     Status made = make_parent(delta);
     if (made) made = transfer::write_delta(signature, upper / path, delta);
     if (!made) return std::move(made.error());
-    entries.push_back({path, st.st_mode & 07777, st.st_uid, st.st_gid,
-                       static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+    entries.push_back({path, st.st_mode & 07777, st.st_uid, st.st_gid, nanoseconds(st.st_mtim)});
   }
   modified = std::move(whole);
   return entries;

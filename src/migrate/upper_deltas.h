@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,22 @@ namespace dockmig::migrate {
 
 inline constexpr uint64_t kDeltaMinBytes = 4u << 20;
 
-/// Destination: signs every regular, singly linked file of `upper` of at least
-/// kDeltaMinBytes into `signatures`, under the same relative path.
-Status sign_large_files(const std::filesystem::path& upper, const std::filesystem::path& signatures);
+/// A file as it was when it was signed: a file written since (extracted, patched, renamed
+/// into place) has another inode or ctime.
+struct SignedStamp {
+  uint64_t inode = 0, size = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const SignedStamp&) const = default;
+};
+/// What the destination last signed of a tree, by path.
+using SignedStamps = std::map<std::string, SignedStamp>;
+
+/// Destination: signs into `signatures`, under the same relative path, each regular, singly
+/// linked file of `upper` of at least kDeltaMinBytes whose stamp is not the one `signed_`
+/// holds for it (so each of them when `signed_` is empty), and leaves in `signed_` the
+/// stamps of all of them. Returns how many it signed.
+Result<size_t> sign_large_files(const std::filesystem::path& upper, const std::filesystem::path& signatures,
+                                SignedStamps& signed_);
 
 struct DeltaEntry {
   std::string path;  // relative to the upper dir

@@ -112,7 +112,8 @@ std::optional<std::string> volume_pass_stop_reason(const std::vector<VolumePass>
 }
 
 TreeSyncFiles VolumeSender::files(size_t index) const {
-  return {volumes_[index].data_dir, work_ / ("volume-" + std::to_string(index)), zstd_level_, "volume"};
+  return {volumes_[index].data_dir, work_ / ("volume-" + std::to_string(index)), zstd_level_, "volume",
+          /*changed_signatures_only=*/true};
 }
 
 Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& progress) {
@@ -227,8 +228,9 @@ Status VolumeReceiver::create(const docker::EngineClient& engine,
 }
 
 Status VolumeReceiver::receive(Session& session, bool then_sign) {
+  signed_.resize(data_dirs_.size());
   for (size_t i = 0; i < data_dirs_.size(); ++i) {
-    TreeSyncFiles files{data_dirs_.at(i), work_ / ("volume-" + std::to_string(i)), 3, "volume"};
+    TreeSyncFiles files{data_dirs_.at(i), work_ / ("volume-" + std::to_string(i)), 3, "volume", false, &signed_[i]};
     std::error_code ec;
     fs::create_directories(files.work, ec);
     Status received = receive_synced_tree(session, files, then_sign);

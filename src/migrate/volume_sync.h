@@ -111,6 +111,7 @@ class VolumeReceiver {
   std::filesystem::path work_;
   std::vector<std::filesystem::path> data_dirs_;  // by spec, then the bind dirs, once created
   std::vector<std::string> created_;
+  std::vector<SignedStamps> signed_;  // by data dir: what the last pass's signatures were of
 };
 
 }  // namespace dockmig::migrate

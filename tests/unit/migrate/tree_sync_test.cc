@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "migrate/upper_index.h"
@@ -148,6 +149,65 @@ TEST_F(TreeSyncTest, TheTreesOwnDirectoryKeepsItsModeAndOwner) {
   EXPECT_EQ(st.st_uid, 101u);
   EXPECT_EQ(st.st_gid, 104u);
 }
+
+std::set<std::string> files_under(const fs::path& dir) {
+  std::set<std::string> files;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files.insert(fs::relative(entry.path(), dir).string());
+  return files;
+}
+
+void rewrite_in_place(const fs::path& file, const std::string& text) {
+  std::fstream(file, std::ios::in | std::ios::out | std::ios::binary).seekp(1 << 20) << text;
+}
+
+// Catch-up passes: after each, the destination signs only the large files the pass wrote
+// (an older source, which does not ask, still gets all of them), and the source keeps the
+// others' signatures, so a later pass sends a delta for a file the one before left alone.
+class CatchUpSignaturesTest : public TreeSyncTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CatchUpSignaturesTest, ThreePasses) {
+  const bool asks = GetParam();
+  source_.tree = destination_.tree = "volume";
+  source_.changed_signatures_only = asks;
+  SignedStamps stamps;
+  destination_.signed_stamps = &stamps;
+  const fs::path touched = source_.dir / "touched", untouched = source_.dir / "dir/untouched";
+  write_file(touched, std::string(kDeltaMinBytes + 4096, 't'));
+  write_file(untouched, std::string(kDeltaMinBytes + 4096, 'u'));
+  std::set<std::string> signed_after_pass_2, kept_after_pass_2;
+  Ends ends = converse(
+      [&](Session& session) {
+        layers::UpperSnapshot first = snapshot_of(source_.dir);
+        Status sent = send_whole_tree(session, source_, phase_, progress_);
+        rewrite_in_place(touched, "pass 2");
+        write_file(source_.dir / "dir/small", "changes the directory's mtime");
+        layers::UpperSnapshot second = snapshot_of(source_.dir);
+        if (sent) sent = send_tree_changes(session, source_, first, second, phase_, progress_);
+        signed_after_pass_2 = files_under(destination_.work / "signatures");
+        kept_after_pass_2 = files_under(source_.work / "signatures");
+        rewrite_in_place(untouched, "pass 3");
+        if (sent) sent = send_tree_changes(session, source_, second, snapshot_of(source_.dir), phase_, progress_);
+        return sent;
+      },
+      [&](Session& session) {
+        Status applied;
+        for (int pass = 0; pass < 3 && applied; ++pass) applied = receive_synced_tree(session, destination_, true);
+        return applied;
+      });
+
+  ASSERT_TRUE(ends.source) << ends.source.error().message;
+  ASSERT_TRUE(ends.destination) << ends.destination.error().message;
+  std::set<std::string> both = {"dir/untouched", "touched"};
+  EXPECT_EQ(signed_after_pass_2, asks ? std::set<std::string>{"touched"} : both);
+  EXPECT_EQ(kept_after_pass_2, both);
+  EXPECT_TRUE(fs::exists(source_.work / "deltas/dir/untouched")) << "the file left alone in pass 2 went whole";
+  EXPECT_EQ(read_file(destination_.dir / "touched"), read_file(touched));
+  EXPECT_EQ(read_file(destination_.dir / "dir/untouched"), read_file(untouched));
+  EXPECT_EQ(stamps.size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(SourceAsksOrNot, CatchUpSignaturesTest, ::testing::Bool());
 
 TEST_F(TreeSyncTest, AReceiverOfAVolumeRefusesTheWritableLayer) {
   destination_.tree = "volume";
