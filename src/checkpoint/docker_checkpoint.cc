@@ -129,11 +129,6 @@ Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path
   return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle->string() + "` or its work/");
 }
 
-std::filesystem::path lazy_images_dir(const std::string& docker_root, const std::string& container_id,
-                                      const std::string& name) {
-  return checkpoint_dir(docker_root, container_id, name);
-}
-
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id) {
   return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-lazy";
 }

@@ -12,7 +12,8 @@
 namespace dockmig::checkpoint {
 
 /// Where dockerd keeps (and looks for) a container's checkpoint images. Docker refuses
-/// --checkpoint-dir on restore, so migrated images must be placed exactly here.
+/// --checkpoint-dir on restore, so migrated images must be placed exactly here; a lazy
+/// restore's page daemon serves the memory from these same images.
 std::filesystem::path checkpoint_dir(const std::string& docker_root, const std::string& container_id,
                                      const std::string& name);
 
@@ -35,15 +36,13 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 /// this host, which Linux asks again only a second later; the restore sets those entries
 /// to the container's MACs, so the service answers as soon as it runs. `tcp` must be the
 /// dump's: CRIU restores open connections only when told to. With `lazy` (started over
-/// lazy_images_dir) the restore leaves the private memory to that daemon and the
+/// checkpoint_dir) the restore leaves the private memory to that daemon and the
 /// checkpoint stays until finish_lazy_restore.
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
                                          const std::string& container_id, const std::string& name,
                                          TcpMode tcp = TcpMode::Close, const LazyPagesDaemon* lazy = nullptr);
 
-/// The images a lazy restore's daemon serves pages from, and the work dir it listens in.
-std::filesystem::path lazy_images_dir(const std::string& docker_root, const std::string& container_id,
-                                      const std::string& name);
+/// The work dir a lazy restore's page daemon listens in.
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id);
 
 /// After a lazy restore: waits until the daemon has put every page in place, then drops the

@@ -435,7 +435,7 @@ class DestinationMigration {
   void start_lazy_pages() {
     if (restore_ != RestoreMode::Lazy) return;
     Result<checkpoint::LazyPagesDaemon> daemon = checkpoint::LazyPagesDaemon::start(
-        context_.criu->binary(), checkpoint::lazy_images_dir(docker_root_, container_id_, checkpoint_),
+        context_.criu->binary(), checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_),
         checkpoint::lazy_work_dir(docker_root_, container_id_));
     if (daemon) return lazy_.emplace(std::move(*daemon)), void();
     restore_ = RestoreMode::Eager;
