@@ -10,7 +10,23 @@
 #  - a `fleet where` and a `fleet ls`: the calls of each.
 # The figures are printed and written to $BED_STATE/fleet-load.json.
 source "$(dirname "$0")/hook_lib.sh"
-trap 'stop_agents; cleanup_containers; [ -z "${watcher:-}" ] || kill "$watcher" 2>/dev/null;
+# start_watcher FILE: an `etcdctl watch` of /dockmig/ into FILE, in a session of its own
+# (setsid), so that stop_watcher ends it by its process group: testbed's exec and nsenter
+# stand between this shell and etcdctl, and a kill of the one pid missed etcdctl.
+start_watcher() {
+  setsid "$TESTBED" exec edge-a etcdctl --endpoints "$ETCD" watch --prefix /dockmig/ >"$1" 2>/dev/null &
+  watcher=$!
+}
+stop_watcher() {
+  [ -n "${watcher:-}" ] || return 0
+  kill -- "-$watcher" 2>/dev/null
+  wait "$watcher" 2>/dev/null || true
+  watcher=
+}
+watch_pattern="etcdctl --endpoints $ETCD watch --prefix /dockmig/"
+no_watcher() { ! pgrep -f "$watch_pattern" >/dev/null; }
+
+trap 'stop_agents; cleanup_containers; stop_watcher;
       in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/load- >/dev/null 2>&1;
       rm -f "$report" "$errors"' EXIT
 ttl=10
@@ -66,15 +82,15 @@ python3 -c "import json,sys; r=json.loads(sys.argv[1])['keep_alives_per_second']
 measure() {
   local what=$1; shift
   local events=$hook_dir/watch-$what.txt
-  in_ns edge-a etcdctl --endpoints "$ETCD" watch --prefix /dockmig/ >"$events" 2>/dev/null &
-  watcher=$!
+  start_watcher "$events"
   sleep 1
   local start=$SECONDS before after
   before=$(snapshot)
   "$@"
   sleep "$settle"
   after=$(snapshot)
-  kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; watcher=
+  stop_watcher
+  wait_until 5 no_watcher || fail "the $what watcher outlived its measure: $(pgrep -af "$watch_pattern")"
   local change
   change=$(between "$before" "$after" $((SECONDS - start)))
   measured=$(python3 -c '
