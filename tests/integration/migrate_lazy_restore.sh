@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 conf=/etc/criu/runc.conf
 conf_before=$(cat "$conf" 2>/dev/null || echo absent)
 wrap_dir=$(mktemp -d)
-trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"; rm -rf "$app_dir" "$wrap_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
+trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"; rm -rf "$wrap_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
 # Other beds on this host lend runc.conf too (under its lock), so a check waits for theirs.
 conf_unchanged() { [ "$(cat "$conf" 2>/dev/null || echo absent)" = "$conf_before" ] && [ ! -e "$conf.dockmig-saved" ]; }
 "$TESTBED" rate 100mbit >/dev/null
@@ -40,11 +40,8 @@ echo pass >"$wrap_dir/mode"
 start_agent edge-a --store-budget 0 --criu "$wrap_dir/criu"
 start_agent edge-b --store-budget 0 --criu "$wrap_dir/criu"
 
-app_dir=$(mktemp -d)
-build_memwriter "$app_dir" dockmig-test/memwriter:1
 mib=64 pages=$((64 * 256))
-dk edge-a run -d --name mig-lazy --label "$label" dockmig-test/memwriter:1 /memwriter $mib 50 >/dev/null
-wait_until 15 count_at_least edge-a mig-lazy 100 || fail "memwriter did not start writing"
+start_memwriter mig-lazy $mib
 verified() { memwriter_verified "$1" mig-lazy; }
 restore_field() { field "['restore']['$1']"; }
 

@@ -30,19 +30,16 @@ put_back_conf() {
    if [ "$(cat "$conf.dockmig-saved")" = "$absent_mark" ]; then rm -f "$conf"; else cp "$conf.dockmig-saved" "$conf"; fi
    rm -f "$conf.dockmig-saved") 9>>"$conf_lock"
 }
-trap 'stop_agents; cleanup_containers; put_back_conf; rm -f "$report" "$errors"; rm -rf "$app_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
+trap 'stop_agents; cleanup_containers; put_back_conf; rm -f "$report" "$errors"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
 "$TESTBED" rate 20mbit >/dev/null
 # Without return caches: the way back and the stop-and-copy hop must move the memory
 # itself here (migrate_return_trip.sh tests the cache).
 start_agent edge-a --store-budget 0
 start_agent edge-b --store-budget 0
 
-app_dir=$(mktemp -d)
-build_memwriter "$app_dir" dockmig-test/memwriter:1
 # 40 MiB: above the size from which the dump goes to CRIU's page server (32 MiB).
 mib=40 pages=$((40 * 256))
-dk edge-a run -d --name mig-precopy --label "$label" dockmig-test/memwriter:1 /memwriter $mib 50 >/dev/null
-wait_until 15 count_at_least edge-a mig-precopy 100 || fail "memwriter did not start writing"
+start_memwriter mig-precopy $mib
 
 verified() { memwriter_verified "$1" mig-precopy; }
 memory_field() { field "['memory']$1"; }

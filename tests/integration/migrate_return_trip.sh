@@ -6,18 +6,15 @@
 # Then a damaged return-cache entry at edge-b is caught by its hashes: those pages are sent
 # normally and the migration still succeeds, intact.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"; rm -rf "$app_dir"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
+trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
 "$TESTBED" rate 20mbit >/dev/null
 # What earlier tests left in the caches would only make the first trip cheaper.
 rm -rf "$BED_STATE/agent-edge-a/return-cache" "$BED_STATE/agent-edge-b/return-cache"
 start_agent edge-a
 start_agent edge-b
 
-app_dir=$(mktemp -d)
-build_memwriter "$app_dir" dockmig-test/memwriter:1
 mib=48 pages=$((48 * 256))
-dk edge-a run -d --name mig-return --label "$label" dockmig-test/memwriter:1 /memwriter $mib 20 >/dev/null
-wait_until 15 count_at_least edge-a mig-return 20 || fail "memwriter did not start writing"
+start_memwriter mig-return $mib 20
 
 verified() { memwriter_verified "$1" mig-return; }
 cache_field() { field "['memory']['return_cache']['$1']"; }
