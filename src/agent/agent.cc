@@ -166,6 +166,9 @@ Status serve(const AgentOptions& options) {
   Result<std::shared_ptr<const fleet::EtcdOwnership>> ownership = fleet_ownership(options);
   if (!ownership) return std::move(ownership.error());
   migrate::CriuReadiness criu(options.criu);
+  metrics::Registry registry;  // before the context: sessions use it until they all ended
+  HandoffMetrics handoff_metrics(registry);
+  IncomingMetrics incoming_metrics(registry);
   Result<std::unique_ptr<memory::ReturnCache>> return_cache = open_return_cache(options);
   if (!return_cache) return std::move(return_cache.error());
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
@@ -175,7 +178,8 @@ Status serve(const AgentOptions& options) {
                                           : migrate::memory_staging_root(options.memory_dir, options.state_dir),
                                       ownership->get(),
                                       std::chrono::seconds(options.prepare_ttl),
-                                      return_cache->get()};
+                                      return_cache->get(),
+                                      &incoming_metrics};
   // Settled before the port opens (runc.conf repaired, what interrupted migrations made
   // removed), so that whoever reaches it finds the host as a new migration needs it.
   Status recovered = migrate::recover_interrupted(context);
@@ -191,8 +195,6 @@ Status serve(const AgentOptions& options) {
   // up their questions to this one.
   std::jthread recovery([&options, owned = *ownership] { recover_sources(options, owned); });
 
-  metrics::Registry registry;
-  HandoffMetrics handoff_metrics(registry);
   DockerHost host(*engine, options.security, options.criu, options.state_dir, *ownership, &handoff_metrics);
   HandoffQueue queue([&host](const HandoffSpec& spec, migrate::Progress& progress) {
     return host.run_handoff(spec, progress);

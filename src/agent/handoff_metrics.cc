@@ -33,6 +33,13 @@ void declare_families(metrics::Registry& registry) {
                    "pages the destination kept from the container's earlier stay");
 }
 
+// The destination's steps (migrate/incoming_watch.h), each a series from the start.
+const char* const kIncomingPhases[] = {"prepare", "image", "create", "presync", "finalsync", "swap", "restore", "commit"};
+const migrate::IncomingEnd kIncomingEnds[] = {migrate::IncomingEnd::Committed, migrate::IncomingEnd::RolledBack,
+                                              migrate::IncomingEnd::Superseded, migrate::IncomingEnd::Failed};
+
+metrics::Labels phase_label(std::string_view phase) { return {{"phase", std::string(phase)}}; }
+
 }  // namespace
 
 const char* build_commit() {
@@ -99,6 +106,27 @@ void HandoffMetrics::count_bytes(const MigrationReport& report) {
                 {{"reason", "prepared"}});
   registry_.add("dockmig_handoff_bytes_avoided_total",
                 static_cast<double>(report.memory.return_cache_pages_used * kPageBytes), {{"reason", "return_cache"}});
+}
+
+IncomingMetrics::IncomingMetrics(metrics::Registry& registry) : registry_(registry) {
+  registry_.declare("dockmig_incoming_sessions", Kind::Gauge,
+                    "Migrations this host receives now, by the destination's phase they are in");
+  registry_.declare("dockmig_incoming_sessions_ended_total", Kind::Counter,
+                    "Migrations this host received that ended, by outcome");
+  for (const char* phase : kIncomingPhases) registry_.set("dockmig_incoming_sessions", 0, phase_label(phase));
+  for (migrate::IncomingEnd end : kIncomingEnds)
+    registry_.add("dockmig_incoming_sessions_ended_total", 0, {{"outcome", migrate::incoming_end_name(end)}});
+}
+
+// In before out: a scrape in between counts the session twice rather than not at all.
+void IncomingMetrics::phase_changed(std::string_view from, std::string_view to) {
+  registry_.shift("dockmig_incoming_sessions", 1, phase_label(to));
+  if (!from.empty()) registry_.shift("dockmig_incoming_sessions", -1, phase_label(from));
+}
+
+void IncomingMetrics::ended(std::string_view phase, migrate::IncomingEnd end) {
+  registry_.add("dockmig_incoming_sessions_ended_total", 1, {{"outcome", migrate::incoming_end_name(end)}});
+  registry_.shift("dockmig_incoming_sessions", -1, phase_label(phase));
 }
 
 }  // namespace dockmig::agent

@@ -1,9 +1,11 @@
 // The agent's metrics (GET /metrics, docs/api.md "Metrics"): handoffs by outcome and
 // failure reason, their phases' and downtime's durations, bytes on the link and bytes a
-// handoff did not have to send, handoffs in flight, and the build.
+// handoff did not have to send, handoffs in flight, and the build; as a destination, the
+// migrations it receives by phase and how they ended.
 #pragma once
 
 #include "metrics/registry.h"
+#include "migrate/incoming_watch.h"
 #include "migrate/source_migration.h"
 
 namespace dockmig::agent {
@@ -19,6 +21,18 @@ class HandoffMetrics {
 
  private:
   void count_bytes(const MigrationReport& report);
+  metrics::Registry& registry_;
+};
+
+/// The migrations this host receives: sessions open now by phase, and sessions ended by
+/// how they ended.
+class IncomingMetrics : public migrate::IncomingWatch {
+ public:
+  explicit IncomingMetrics(metrics::Registry& registry);
+  void phase_changed(std::string_view from, std::string_view to) override;
+  void ended(std::string_view phase, migrate::IncomingEnd end) override;
+
+ private:
   metrics::Registry& registry_;
 };
 

@@ -120,12 +120,14 @@ class DestinationMigration {
   // An exception from a step fails the migration like an error does: the container made
   // here is removed.
   Status run(const json& prepare) {
+    enter("prepare");
     Status step = base::contain_exceptions("the migration from " + session_.peer(), [&] { return run_steps(prepare); });
     std::error_code ignored;
     std::filesystem::remove_all(staging_, ignored);
     if (!pages_dir_.empty()) std::filesystem::remove_all(pages_dir_, ignored);
     if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
-    if (!step) abandon();
+    IncomingEnd end = step || committed_ ? IncomingEnd::Committed : abandon();
+    if (context_.watch) context_.watch->ended(phase_, end);
     return step;
   }
 
@@ -143,9 +145,15 @@ class DestinationMigration {
   }
 
   // Each step after the prepare begins at a fault point of its name.
-  Status at([[maybe_unused]] const char* name, Status (DestinationMigration::*step)()) {
+  Status at(const char* name, Status (DestinationMigration::*step)()) {
+    enter(name);
     DOCKMIG_FAULT_POINT(std::string("destination.before-") + name, [this] { session_.cut(); });
     return (this->*step)();
+  }
+
+  void enter(const char* phase) {
+    if (context_.watch) context_.watch->phase_changed(phase_, phase);
+    phase_ = phase;
   }
 
   Status accept(const json& prepare) {
@@ -534,9 +542,10 @@ class DestinationMigration {
   }
 
   // A container that cannot be removed now stays in the ledger, and the next agent start
-  // retries (recover_interrupted).
-  void abandon() {
-    if (committed_ || !in_ledger_ || owned_revision_) return;
+  // retries (recover_interrupted). Returns how the migration ended.
+  IncomingEnd abandon() {
+    bool superseded = link_resumes().superseded(id_);
+    if (!in_ledger_ || owned_revision_) return superseded ? IncomingEnd::Superseded : IncomingEnd::Failed;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
     if (removed && networks_) networks_->remove_created(context_.engine);
@@ -544,6 +553,8 @@ class DestinationMigration {
     Status decided = context_.ledger.decide(id_, "aborted", removed);
     if (!decided) spdlog::warn("{}; a source asking how it ended is still told `aborted` until this agent stops",
                                decided.error().describe());
+    if (superseded) return IncomingEnd::Superseded;
+    return removed ? IncomingEnd::RolledBack : IncomingEnd::Failed;
   }
 
   Result<std::filesystem::path> receive_blob(const std::string& name) {
@@ -584,6 +595,7 @@ class DestinationMigration {
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)
   bool in_ledger_ = false;  // a refused prepare must not overwrite how another migration of its id ended
   bool committed_ = false;
+  std::string phase_;  // the step under way, as the context's watch was told
   std::string fleet_source_;     // the source's name in the fleet, when it commits through the record
   int64_t source_revision_ = 0;  // the record's revision as the source claimed it
   int64_t owned_revision_ = 0;   // after the swap, while the record names this host

@@ -9,6 +9,7 @@
 #include "memory/return_cache.h"
 #include "migrate/create_policy.h"
 #include "migrate/destination_preflight.h"
+#include "migrate/incoming_watch.h"
 #include "migrate/ledger.h"
 #include "migrate/ownership.h"
 #include "migrate/session.h"
@@ -31,6 +32,8 @@ struct DestinationContext {
   std::chrono::seconds prepare_ttl = kWarmTtl;
   /// The pages of containers that left this host (`<state_dir>/return-cache`); null: none.
   const memory::ReturnCache* return_cache = nullptr;
+  /// Told each migration's phases and how it ended (the agent's metrics); null: nobody.
+  IncomingWatch* watch = nullptr;
 };
 
 /// Drops the preparations received here that outlived their time-to-live, with their

@@ -152,6 +152,12 @@ Status LinkResumes::offer(const std::string& migration, const std::string& token
   return {};
 }
 
+bool LinkResumes::superseded(const std::string& migration) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = entries_.find(migration);
+  return found != entries_.end() && !found->second.superseded_by.empty();
+}
+
 LinkResumes& link_resumes() {
   static LinkResumes registry;
   return registry;

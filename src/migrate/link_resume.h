@@ -66,6 +66,8 @@ class LinkResumes {
   /// certificate name as before, then hands `take()`'s connection to the waiting session.
   Status offer(const std::string& migration, const std::string& token, const std::string& identity,
                const std::function<transfer::Connection()>& take);
+  /// Whether a new migration superseded `migration` (asked before its session ends).
+  bool superseded(const std::string& migration);
 
  private:
   struct Entry {

@@ -58,6 +58,27 @@ TEST(HandoffMetrics, CountsOutcomesPhasesAndBytes) {
   EXPECT_NE(text.find("dockmig_handoff_downtime_seconds_bucket{le=\"0.5\"} 1\n"), std::string::npos) << text;
 }
 
+TEST(IncomingMetrics, SessionsByPhaseFromZeroAndEndsByOutcome) {
+  metrics::Registry registry;
+  IncomingMetrics incoming(registry);
+  std::string text = registry.render();
+  EXPECT_NE(text.find("\ndockmig_incoming_sessions{phase=\"presync\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ndockmig_incoming_sessions_ended_total{outcome=\"superseded\"} 0\n"), std::string::npos)
+      << text;
+  incoming.phase_changed("", "prepare");
+  incoming.phase_changed("", "prepare");
+  incoming.phase_changed("prepare", "image");
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions", {{"phase", "prepare"}}), 1);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions", {{"phase", "image"}}), 1);
+  incoming.ended("image", migrate::IncomingEnd::Committed);
+  incoming.ended("prepare", migrate::IncomingEnd::RolledBack);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions", {{"phase", "prepare"}}), 0);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions", {{"phase", "image"}}), 0);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions_ended_total", {{"outcome", "committed"}}), 1);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions_ended_total", {{"outcome", "rolled_back"}}), 1);
+  EXPECT_EQ(registry.value("dockmig_incoming_sessions_ended_total", {{"outcome", "failed"}}), 0);
+}
+
 TEST(HandoffMetrics, FailureReasonsAreAFixedSetOfLabelValues) {
   EXPECT_STREQ(failure_reason(ErrorCode::ToolFailed), "tool_failed");
   EXPECT_STREQ(failure_reason(ErrorCode::Timeout), "timeout");
