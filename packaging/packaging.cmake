@@ -31,6 +31,9 @@ install(CODE "
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()")
 
+# Debian's place for the license: the copyright file names it (the full text is the
+# host's /usr/share/common-licenses/Apache-2.0; LICENSE in the source tree).
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES README.md docs/install.md docs/api.md docs/openapi.yaml docs/design.md docs/protocol.md
         docs/reliability.md docs/error-handling.md docs/fleet.md docs/container.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
@@ -51,7 +54,10 @@ endif()
 # ---- the Debian package -----------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME dockmig)
-set(CPACK_PACKAGE_CONTACT "dockmig maintainers <dockmig@localhost>")
+# The package's Maintainer: whoever builds and ships the package, who answers for it.
+set(DOCKMIG_PACKAGE_CONTACT "unset: set DOCKMIG_PACKAGE_CONTACT when building the package"
+    CACHE STRING "The .deb's Maintainer field, NAME <EMAIL> of whoever builds and ships the package")
+set(CPACK_PACKAGE_CONTACT "${DOCKMIG_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "live migration of running Docker containers between edge hosts")
 # CPack puts the summary first and indents these lines (an empty one becomes ` .`).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "dockmig moves a running Docker container to another host's agent with CRIU, sending

@@ -29,6 +29,14 @@ step "$(basename "$deb"), $(du -k "$deb" | cut -f1) KiB; Depends: $depends"
 [[ $depends == *libc6* && $depends == *libarchive13* ]] || fail "Depends lacks the binary's libraries (dpkg-shlibdeps)"
 [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/dockmig/agent.conf ] \
   || fail "agent.conf is not the package's conffile"
+# Debian's copyright file names the license; the Maintainer is the build's
+# DOCKMIG_PACKAGE_CONTACT, which says so when nobody set it.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/dockmig/copyright 2>/dev/null | grep -qx 'License: Apache-2.0' \
+  || fail "the package has no /usr/share/doc/dockmig/copyright naming Apache-2.0"
+maintainer=$(dpkg-deb -f "$deb" Maintainer)
+contact=$(sed -n 's/^DOCKMIG_PACKAGE_CONTACT:STRING=//p' "$DOCKMIG_BUILD_DIR/CMakeCache.txt")
+[ -n "$maintainer" ] && [ "$maintainer" = "$contact" ] || fail "Maintainer is \`$maintainer\`, not DOCKMIG_PACKAGE_CONTACT's \`$contact\`"
+step "Maintainer: $maintainer; copyright: Apache-2.0"
 # apt's answer on this host, simulated: only dockmig itself to install.
 others=$(apt-get -s install "$deb" 2>&1 | awk '/^Inst / && $2 != "dockmig" {print $2}')
 [ -z "$others" ] || fail "installing the package would also install: $others"
