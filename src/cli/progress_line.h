@@ -16,7 +16,8 @@ struct PhaseProgress {
 };
 
 /// "presync    12.0 MiB of 40.0 MiB (30%)  4.0 MiB/s  7 s left", or without the
-/// expected size "finalsync  12.0 MiB  4.0 MiB/s".
+/// expected size (finalsync before the dump's images are counted, a volume's catch-up
+/// pass) "finalsync  12.0 MiB  4.0 MiB/s".
 std::string progress_line(const PhaseProgress& progress);
 
 }  // namespace dockmig::cli

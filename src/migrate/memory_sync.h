@@ -75,6 +75,12 @@ class PrecopySender {
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
   /// Stop-and-copy: no rounds; all memory goes after the freeze, by send_frozen.
   Status skip_rounds();
+  /// After the dump, for the progress line's total: about how many raw bytes send_frozen
+  /// will send of the page images in `images_dir`. After rounds: the pages written since
+  /// the last one read (as the kernel counted them; else as many as that round sent);
+  /// without rounds: the images less the pages the destination holds. Never more than the
+  /// images.
+  uint64_t frozen_bytes_expected(const std::filesystem::path& images_dir) const;
   /// At the freeze: CRIU's page images in `images_dir`, against what the destination holds.
   Status send_frozen(const std::filesystem::path& images_dir, PhaseReport& phase, Progress& progress,
                      MemoryReport& report);
@@ -94,6 +100,7 @@ class PrecopySender {
   memory::HeldPages held_;
   memory::PageAddressSet read_before_;  // (pid, page) that a round has read
   std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
+  std::optional<uint64_t> pages_after_rounds_;  // run_rounds(): what the frozen pages should be
 };
 
 /// Pages of the store that failed their hash: store index -> where the assembled images

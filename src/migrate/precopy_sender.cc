@@ -129,9 +129,10 @@ Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseRepor
     report.tracking = memory.tracking_used();
     if (!sent) return sent;
     report.rounds.push_back(round);
-    if (std::optional<std::string> reason =
-            precopy_stop_reason(report.rounds, target_seconds, memory.pages_written_since())) {
+    std::optional<uint64_t> written = memory.pages_written_since();
+    if (std::optional<std::string> reason = precopy_stop_reason(report.rounds, target_seconds, written)) {
       report.stop_reason = *reason;
+      pages_after_rounds_ = written.value_or(round.pages_sent);
       break;
     }
   }
@@ -186,6 +187,18 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
   round.raw_bytes = phase.raw_bytes - raw_before;
   round.wire_bytes = session_.wire_bytes("precopy") - wire_before;
   return {};
+}
+
+uint64_t PrecopySender::frozen_bytes_expected(const fs::path& images_dir) const {
+  uint64_t images = 0;
+  for (const std::string& name : page_images(images_dir)) {
+    std::error_code ec;
+    uintmax_t size = fs::file_size(images_dir / name, ec);
+    if (!ec) images += size;
+  }
+  uint64_t held = held_.size() * memory::kPageSize;
+  uint64_t expected = pages_after_rounds_ ? *pages_after_rounds_ * memory::kPageSize : images - std::min(images, held);
+  return std::min(expected, images);
 }
 
 Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase, Progress& progress,

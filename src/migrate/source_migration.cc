@@ -396,6 +396,9 @@ class SourceMigration {
     destination_may_start_ = true;
     std::filesystem::path images = images_dir();
     std::vector<std::string> small_images = checkpoint_files(images, /*with_pages=*/!precopy_);
+    // Known only now, after the dump: the phase's changes so far, and what is left.
+    progress_.bytes_expected(phase.name, phase.raw_bytes + tar_bytes(images, small_images) +
+                                             (precopy_ ? precopy_->frozen_bytes_expected(images) : 0));
     sent = session_->send_stream("checkpoint", phase, progress_, request_.zstd_level,
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });
     if (sent && precopy_) sent = precopy_->send_frozen(images, phase, progress_, report_.memory);
@@ -417,6 +420,18 @@ class SourceMigration {
       if (part && (with_pages || !is_page_image(name))) names.push_back(name);
     }
     return names;
+  }
+
+  // About the raw bytes of these files as a tar stream: a header and whole blocks each.
+  static uint64_t tar_bytes(const std::filesystem::path& dir, const std::vector<std::string>& names) {
+    constexpr uint64_t kBlock = 512;
+    uint64_t bytes = 2 * kBlock;  // the end of the archive
+    for (const std::string& name : names) {
+      std::error_code ec;
+      uintmax_t size = std::filesystem::file_size(dir / name, ec);
+      bytes += kBlock + (ec ? 0 : (size + kBlock - 1) / kBlock * kBlock);
+    }
+    return bytes;
   }
 
   TreeSyncFiles sync_files() const {

@@ -18,6 +18,12 @@ TEST(ProgressLine, LongWaitsInMinutes) {
             "presync    10.0 MiB of 1010.0 MiB (0%)  1.0 MiB/s  16 min 40 s left");
 }
 
+// After the dump the source gives finalsync its total too (SourceMigration::final_sync).
+TEST(ProgressLine, FinalsyncWithItsTotalShowsShareAndTimeLeft) {
+  EXPECT_EQ(progress_line({"finalsync", 6 * kMiB, 30 * kMiB, 2.0}),
+            "finalsync  6.0 MiB of 30.0 MiB (20%)  3.0 MiB/s  8 s left");
+}
+
 TEST(ProgressLine, UnknownTotalShowsBytesAndRateOnly) {
   EXPECT_EQ(progress_line({"finalsync", 20 * kMiB, 0, 4.0}), "finalsync  20.0 MiB  5.0 MiB/s");
 }

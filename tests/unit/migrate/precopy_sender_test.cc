@@ -99,5 +99,30 @@ TEST_F(FrozenMemoryTest, PagesTheDestinationHeldFromItsReturnCacheCrossAsReferen
   EXPECT_EQ(resend_blobs(served.reply), 1u);  // a damaged seeded page is sent from the checkpoint
 }
 
+// Without rounds the progress line's total is the images less what the destination holds,
+// and about what the memory blob then carries.
+TEST_F(FrozenMemoryTest, ExpectedBytesAreTheImagesLessTheHeldPages) {
+  Bytes wire;
+  testing::append_message(wire, R"({"type":"memory-assembled"})");
+  std::vector<std::byte> page_a(memory::kPageSize, std::byte{'a'});
+  uint64_t nothing_held = 0, one_held = 0;
+  PhaseReport phase;
+  Served served = serve_from_peer(wire, [&](Session& session) {
+    PrecopySender sender(session, 3);
+    nothing_held = sender.frozen_bytes_expected(dir_);
+    sender.hold_returned({memory::hash_page(memory::PageView(page_a.data(), memory::kPageSize))});
+    one_held = sender.frozen_bytes_expected(dir_);
+    Progress quiet;
+    MemoryReport report;
+    Status sent = sender.skip_rounds();
+    return sent ? sender.send_frozen(dir_, phase, quiet, report) : sent;
+  });
+  ASSERT_TRUE(served.status) << served.status.error().describe();
+  EXPECT_EQ(nothing_held, 2 * memory::kPageSize);
+  EXPECT_EQ(one_held, memory::kPageSize);
+  EXPECT_GE(phase.raw_bytes, one_held);  // the one page 'b', and a few bytes of records
+  EXPECT_LT(phase.raw_bytes, one_held + 64);
+}
+
 }  // namespace
 }  // namespace dockmig::migrate
