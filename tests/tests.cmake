@@ -29,6 +29,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/fleet/service_record_test.cc
   tests/unit/migrate/ownership_test.cc
   tests/unit/migrate/report_test.cc
+  tests/unit/migrate/restore_choice_test.cc
   tests/unit/migrate/peer_message_test.cc
   tests/unit/migrate/wanted_image_test.cc
   tests/unit/migrate/create_policy_test.cc

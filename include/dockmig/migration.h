@@ -64,12 +64,19 @@ inline std::optional<TcpMode> parse_tcp_mode(const std::string& text) {
 /// container runs. Lazy: the container runs once its processes exist, and a `criu
 /// lazy-pages` daemon fills its private memory behind it from the images already there
 /// (docs/design.md, "Lazy restore"); the source is removed only once every page is in.
-enum class RestoreMode { Eager, Lazy };
-/// "eager" | "lazy", as --restore and the peer protocol spell it.
-inline const char* restore_mode_name(RestoreMode mode) { return mode == RestoreMode::Lazy ? "lazy" : "eager"; }
+/// Auto: lazy where it pays (the checkpoint's page images reach kLazyRestoreMinBytes,
+/// src/migrate/restore_choice.h, and the destination can), else eager.
+enum class RestoreMode { Eager, Lazy, Auto };
+/// "eager" | "lazy" | "auto", as --restore and the API spell it (the peer protocol knows
+/// the first two: auto crosses as lazy with a threshold, docs/protocol.md).
+inline const char* restore_mode_name(RestoreMode mode) {
+  if (mode == RestoreMode::Auto) return "auto";
+  return mode == RestoreMode::Lazy ? "lazy" : "eager";
+}
 inline std::optional<RestoreMode> parse_restore_mode(const std::string& text) {
   if (text == "eager") return RestoreMode::Eager;
   if (text == "lazy") return RestoreMode::Lazy;
+  if (text == "auto") return RestoreMode::Auto;
   return std::nullopt;
 }
 
@@ -90,7 +97,7 @@ struct MigrationRequest {
   /// Bind-mounted directories copied to the destination like volumes (`--copy-bind SRC`).
   std::vector<std::string> copy_binds;
   TcpMode tcp = TcpMode::Close;
-  RestoreMode restore = RestoreMode::Eager;
+  RestoreMode restore = RestoreMode::Auto;
   /// Where the journal of the migration's phase lives (`<state_dir>/journal`), for
   /// `dockmig recover`; "" = no journal.
   std::string state_dir = "/var/lib/dockmig";
@@ -211,6 +218,9 @@ struct MigrationReport {
   /// How the destination restored: "eager" or "lazy"; why not lazy when it was asked for.
   std::string restore_mode = "eager";
   std::string restore_fallback;
+  /// What was asked ("eager" | "lazy" | "auto"), and with auto what it chose and why.
+  std::string restore_requested = "eager";
+  std::string restore_choice;
   /// Lazy only: from the restored container running to every page in place (the source
   /// is removed after that), and the pages the daemon copied.
   double lazy_fill_seconds = 0;

@@ -137,12 +137,17 @@ Result<HandoffOptions> parse_options(const json& options) {
       std::optional<TcpMode> tcp = value.is_string() ? parse_tcp_mode(value.get<std::string>()) : std::nullopt;
       if (!tcp) return invalid("`options.tcp` must be \"close\" or \"established\"");
       parsed.tcp = *tcp;
+    } else if (key == "restore") {
+      std::optional<RestoreMode> restore = value.is_string() ? parse_restore_mode(value.get<std::string>()) : std::nullopt;
+      if (!restore) return invalid("`options.restore` must be \"auto\", \"eager\" or \"lazy\"",
+                                   "auto restores lazily where it pays (docs/design.md, \"Lazy restore\")");
+      parsed.restore = *restore;
     } else if (key == "zstd_level") {
       Result<int> level = zstd_level_option(value);
       if (!level) return std::move(level.error());
       parsed.zstd_level = *level;
     } else {
-      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map, copy_binds, tcp");
+      return invalid("unknown option " + shown(key), "the options are: keep_source, target_name, zstd_level, bind_map, copy_binds, tcp, restore");
     }
   }
   return parsed;
@@ -324,6 +329,7 @@ nlohmann::json to_json(const HandoffSpec& spec) {
   if (!spec.options.target_name.empty()) options["target_name"] = spec.options.target_name;
   // Only when asked for: the canonical JSON of a request from before `tcp` stays the same.
   if (spec.options.tcp != TcpMode::Close) options["tcp"] = tcp_mode_name(spec.options.tcp);
+  if (spec.options.restore != RestoreMode::Auto) options["restore"] = restore_mode_name(spec.options.restore);
   if (!spec.options.bind_map.empty()) {
     json mappings = json::array();
     for (const BindMapping& mapping : spec.options.bind_map) mappings.push_back(mapping.source + "=" + mapping.destination);

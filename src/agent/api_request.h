@@ -26,6 +26,7 @@ struct HandoffOptions {
   std::vector<BindMapping> bind_map;  // ["SRC=DST", ...] in JSON, as `--bind-map`
   std::vector<std::string> copy_binds;  // ["SRC", ...] in JSON, as `--copy-bind`
   TcpMode tcp = TcpMode::Close;       // "close" | "established" in JSON, as `--tcp`
+  RestoreMode restore = RestoreMode::Auto;  // "eager" | "lazy" | "auto" in JSON, as `--restore`
 };
 
 /// A POST /v1/handoffs body: {"container", "destination", "options"?}.

@@ -103,6 +103,7 @@ migrate::MigrationOutcome DockerHost::run_handoff(const HandoffSpec& spec, migra
   request.bind_map = spec.options.bind_map;
   request.copy_binds = spec.options.copy_binds;
   request.tcp = spec.options.tcp;
+  request.restore = spec.options.restore;
   request.security = security_;
   request.criu = criu_;
   request.state_dir = state_dir_;

@@ -15,11 +15,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/byte_units.h"
 #include "cli/progress_line.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 #include "migrate/plan.h"
 #include "migrate/prepare.h"
+#include "migrate/restore_choice.h"
 #include "migrate/session.h"
 #include "migrate/source_migration.h"
 #include "migrate/warm_store.h"
@@ -235,13 +237,15 @@ VerbRunner define_migrate(CLI::App& command) {
                      "How memory moves: pre-copy (in rounds while the container runs; only what\n"
                      "changed since crosses after the freeze) or stop-and-copy (all after the freeze)")
       ->check(CLI::IsMember({"pre-copy", "stop-and-copy"}))->capture_default_str();
-  auto restore = std::make_shared<std::string>("eager");
+  auto restore = std::make_shared<std::string>("auto");
   command.add_option("--restore", *restore,
                      "How the destination puts memory back: eager (every page before the container\n"
-                     "runs) or lazy (it runs at once; CRIU's lazy-pages daemon fills its memory behind\n"
-                     "it from the images there, and the source is removed once every page is in).\n"
+                     "runs), lazy (it runs at once; CRIU's lazy-pages daemon fills its memory behind\n"
+                     "it from the images there, and the source is removed once every page is in), or\n"
+                     "auto: lazy when the checkpoint's memory reaches " +
+                         base::human_bytes(migrate::kLazyRestoreMinBytes) + ", else eager.\n"
                      "A destination that cannot restores eagerly and the report says why")
-      ->check(CLI::IsMember({"eager", "lazy"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "eager", "lazy"}))->capture_default_str();
   command.add_option("--precopy-target", request->precopy_target_seconds,
                      "Pre-copy (memory rounds, volume passes) freezes once what is left would cross the link in this many seconds")
       ->check(CLI::Range(0.01, 60.0))->capture_default_str();
@@ -287,7 +291,7 @@ VerbRunner define_migrate(CLI::App& command) {
     if (Status read = read_bind_options(*binds, *request); !read) return report_error(read.error());
     request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
     request->tcp = parse_tcp_mode(*tcp).value_or(TcpMode::Close);
-    request->restore = parse_restore_mode(*restore).value_or(RestoreMode::Eager);
+    request->restore = parse_restore_mode(*restore).value_or(RestoreMode::Auto);
     if (request->dry_run) {
       Result<docker::EngineClient> engine = docker::EngineClient::open(request->docker);
       if (!engine) return report_error(engine.error());

@@ -27,6 +27,7 @@
 #include "migrate/network_setup.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
+#include "migrate/restore_choice.h"
 #include "migrate/tree_sync.h"
 #include "migrate/volume_sync.h"
 #include "migrate/warm_store.h"
@@ -169,8 +170,10 @@ class DestinationMigration {
     if (!tcp) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `tcp` mode");
     tcp_ = *tcp;
     std::optional<RestoreMode> restore = parse_restore_mode(fields.string_or("restore", "eager"));
-    if (!restore) return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `restore` mode");
+    if (!restore || *restore == RestoreMode::Auto)  // a source sends auto as lazy with lazy_min_bytes
+      return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `restore` mode");
     choose_restore_mode(*restore);
+    lazy_min_bytes_ = fields.count_or("lazy_min_bytes", 0);
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     source_sends_volume_passes_ = fields.boolean_or("volume_passes", false);
     resume_token_ = fields.string_or("resume", "");
@@ -439,6 +442,17 @@ class DestinationMigration {
     else spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
   }
 
+  // With a threshold (the source's --restore auto), lazy only for a memory that reaches it.
+  void apply_lazy_threshold() {
+    if (restore_ != RestoreMode::Lazy || lazy_min_bytes_ == 0) return;
+    RestoreChoice choice =
+        choose_restore(page_image_bytes(checkpoint::lazy_images_dir(docker_root_, container_id_, checkpoint_)),
+                       lazy_min_bytes_);
+    restore_ = choice.mode;
+    restore_choice_ = std::move(choice.why);
+    spdlog::info("migration {}: restoring {}: {}", id_, restore_mode_name(restore_), restore_choice_);
+  }
+
   // A daemon that does not start costs the lazy restore, not the migration.
   void start_lazy_pages() {
     if (restore_ != RestoreMode::Lazy) return;
@@ -474,6 +488,7 @@ class DestinationMigration {
   }
 
   Status restore() {
+    apply_lazy_threshold();
     start_lazy_pages();
     auto call_started = std::chrono::system_clock::now();
     Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_, tcp_,
@@ -481,6 +496,7 @@ class DestinationMigration {
     auto call_ended = std::chrono::system_clock::now();
     restored_at_ = std::chrono::steady_clock::now();
     json restored = {{"type", "restored"}, {"restore", restore_mode_name(restore_)}};
+    if (!restore_choice_.empty()) restored["restore_choice"] = restore_choice_;
     if (inspect) add_criu_share(restored, *inspect, call_started, call_ended);
     Status runs = inspect ? Status() : Status(std::move(inspect.error()));
     if (runs && !docker::is_running(*inspect))
@@ -583,6 +599,8 @@ class DestinationMigration {
   TcpMode tcp_ = TcpMode::Close;  // the source's dump and so this restore
   RestoreMode restore_ = RestoreMode::Eager;  // what this host does: lazy only when asked and able
   std::string restore_fallback_;              // why not lazy when the source asked for it
+  uint64_t lazy_min_bytes_ = 0;               // with the source's auto: lazy only from this memory on
+  std::string restore_choice_;                // and which that made it, and why
   std::optional<checkpoint::LazyPagesDaemon> lazy_;  // from the lazy restore until every page is in
   std::chrono::steady_clock::time_point restored_at_;
   double lazy_fill_seconds_ = 0;

@@ -120,6 +120,8 @@ nlohmann::json to_json(const MigrationReport& report) {
           {"criu", {{"dump", criu_share_json(report.criu_dump)}, {"restore", criu_share_json(report.criu_restore)}}},
           {"restore",
            {{"mode", report.restore_mode},
+            {"requested", report.restore_requested},
+            {"choice", report.restore_choice},
             {"fallback", report.restore_fallback},
             {"lazy_fill_seconds", report.lazy_fill_seconds},
             {"lazy_pages", report.lazy_pages}}}};
@@ -140,11 +142,12 @@ std::string return_cache_text(const MemoryReport& memory) {
 
 std::string restore_text(const MigrationReport& report) {
   if (!report.restore_fallback.empty()) return "  restore: eager, not lazy: " + report.restore_fallback + "\n";
-  if (report.restore_mode != "lazy") return {};
+  std::string chosen = report.restore_choice.empty() ? "" : " (auto: " + report.restore_choice + ")";
+  if (report.restore_mode != "lazy") return chosen.empty() ? "" : "  restore: eager" + chosen + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  restore: lazy; %llu pages filled in behind the running container in %.3f s\n",
+  std::snprintf(line, sizeof line, "  restore: lazy; %llu pages filled in behind the running container in %.3f s",
                 static_cast<unsigned long long>(report.lazy_pages), report.lazy_fill_seconds);
-  return line;
+  return line + chosen + "\n";
 }
 
 std::string memory_text(const MemoryReport& memory) {

@@ -35,6 +35,7 @@
 #include "migrate/memory_sync.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
+#include "migrate/restore_choice.h"
 #include "migrate/tree_sync.h"
 #include "migrate/volume_sync.h"
 #include "migrate/warm_store.h"
@@ -212,7 +213,7 @@ class SourceMigration {
                     {"criu_version", criu_version(request_.criu)},
                     {"docker_version", plan_.docker_version},
                     {"tcp", tcp_mode_name(request_.tcp)},
-                    {"restore", restore_mode_name(request_.restore)},
+                    {"restore", restore_mode_name(restore_asked())},
                     {"return_cache", true},
                     {"volume_passes", true},
                     {"resume", resume_token_},
@@ -223,6 +224,8 @@ class SourceMigration {
                       {"memory_bytes", plan_.memory_bytes},
                       {"image_bytes", plan_.image_bytes}}}};
     if (request_.ownership) prepare["ownership"] = ownership_message();
+    if (request_.restore == RestoreMode::Auto) prepare["lazy_min_bytes"] = kLazyRestoreMinBytes;
+    report_.restore_requested = restore_mode_name(request_.restore);
     Status sent = session_->send_message(prepare);
     if (!sent) return sent;
     Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref,
@@ -448,14 +451,37 @@ class SourceMigration {
       report_.criu_restore = {seconds_or_zero(*criu, "seconds"), seconds_or_zero(*criu, "hooks_seconds"), 0, 0,
                               seconds_or_zero(*criu, "docker_before_seconds"),
                               seconds_or_zero(*criu, "docker_after_seconds")};
+    read_restore_choice(*restored);
     return {};
+  }
+
+  // Auto crosses as lazy with a threshold (lazy_min_bytes): a destination from before auto
+  // restores lazily whatever the size, one from before lazy eagerly.
+  RestoreMode restore_asked() const {
+    return request_.restore == RestoreMode::Eager ? RestoreMode::Eager : RestoreMode::Lazy;
+  }
+
+  // What the destination did in the end: with auto it weighs the checkpoint's size.
+  void read_restore_choice(const json& restored) {
+    auto mode = restored.find("restore");
+    if (mode != restored.end() && mode->is_string() &&
+        parse_restore_mode(mode->get<std::string>()).value_or(RestoreMode::Auto) != RestoreMode::Auto)
+      report_.restore_mode = mode->get<std::string>();
+    auto choice = restored.find("restore_choice");
+    if (request_.restore == RestoreMode::Auto && choice != restored.end() && choice->is_string())
+      report_.restore_choice = choice->get<std::string>();
   }
 
   // A destination from before --restore ignores the field and restores eagerly.
   void note_restore_mode(const std::string& fallback) {
-    if (request_.restore != RestoreMode::Lazy || report_.restore_mode == "lazy") return;
+    if (request_.restore == RestoreMode::Eager || report_.restore_mode == "lazy") return;
     report_.restore_mode = "eager";
-    report_.restore_fallback = fallback.empty() ? "the destination's dockmig does not restore lazily" : fallback;
+    std::string why = fallback.empty() ? "the destination's dockmig does not restore lazily" : fallback;
+    if (request_.restore == RestoreMode::Auto) {
+      report_.restore_choice = "the destination cannot restore lazily: " + why;
+      return;
+    }
+    report_.restore_fallback = why;
     spdlog::warn("the destination restores eagerly, not lazily: {}", report_.restore_fallback);
   }
 

@@ -74,6 +74,43 @@ TEST(HandoffRequest, TakesTheTcpModeAndShowsItOnlyWhenNotTheDefault) {
   }
 }
 
+TEST(HandoffRequest, TakesTheRestoreModeAndShowsItOnlyWhenNotTheDefault) {
+  for (const char* mode : {"eager", "lazy"}) {
+    Result<HandoffSpec> spec = parse_handoff_request(
+        std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"restore":")") + mode + "\"}}");
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(restore_mode_name(spec->options.restore), std::string(mode));
+    EXPECT_EQ(to_json(*spec)["options"]["restore"], mode);
+  }
+  Result<HandoffSpec> spec =
+      parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"restore":"auto"}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.restore, RestoreMode::Auto);
+  EXPECT_FALSE(to_json(*spec)["options"].contains("restore")) << "the same request as one from before the option";
+  spec = parse_handoff_request(R"({"container":"web1","destination":"10.77.1.2:7070"})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.restore, RestoreMode::Auto) << "auto is the default, as for dockmig migrate";
+  for (const char* bad : {R"("post-copy")", R"("Lazy")", "true", "1", "null"}) {
+    Result<HandoffSpec> refused = parse_handoff_request(
+        std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"restore":)") + bad + "}}");
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::InvalidInput);
+    EXPECT_NE(refused.error().message.find("options.restore"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find(R"("auto", "eager" or "lazy")"), std::string::npos) << refused.error().message;
+  }
+}
+
+TEST(FleetHandoffRequest, TakesTheRestoreModeAsAHandoffDoes) {
+  Result<FleetHandoffSpec> spec =
+      parse_fleet_handoff_request(R"({"service":"counter","to":"edge-b","options":{"restore":"lazy"}})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->options.restore, RestoreMode::Lazy);
+  Result<FleetHandoffSpec> refused =
+      parse_fleet_handoff_request(R"({"service":"counter","to":"edge-b","options":{"restore":"later"}})");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("options.restore"), std::string::npos) << refused.error().message;
+}
+
 TEST(HandoffRequest, RefusesABindMapThatIsNotAListOfMappings) {
   for (const char* map : {R"("/a=/b")", R"([7])", R"(["/a"])", R"(["a=/b"])", R"(["/a/../etc=/b"])"}) {
     std::string body = std::string(R"({"container":"web1","destination":"10.77.1.2:7070","options":{"bind_map":)") +

@@ -57,6 +57,7 @@ TEST(LazyPagesDaemon, ADaemonThatCannotStartSaysWhy) {
 TEST(RestoreMode, NamesRoundTripAndOthersAreRefused) {
   EXPECT_EQ(parse_restore_mode(restore_mode_name(RestoreMode::Lazy)), RestoreMode::Lazy);
   EXPECT_EQ(parse_restore_mode(restore_mode_name(RestoreMode::Eager)), RestoreMode::Eager);
+  EXPECT_EQ(parse_restore_mode(restore_mode_name(RestoreMode::Auto)), RestoreMode::Auto);
   EXPECT_EQ(parse_restore_mode("post-copy"), std::nullopt);
 }
 

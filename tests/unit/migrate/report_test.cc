@@ -130,6 +130,27 @@ TEST(MigrationReport, SplitsCheckpointAndRestoreIntoCriuAndTheRest) {
   EXPECT_EQ(json["criu"]["restore"]["docker_before_seconds"], 0.25);
 }
 
+TEST(MigrationReport, SaysWhatAutoChoseAndWhy) {
+  MigrationReport report = finished_report();
+  report.restore_requested = "auto";
+  report.restore_choice = "the checkpoint's memory (3.1 MiB) is below the 64.0 MiB from which a lazy restore pays";
+  EXPECT_NE(to_text(report).find("restore: eager (auto: the checkpoint's memory (3.1 MiB) is below"), std::string::npos)
+      << to_text(report);
+  report.restore_mode = "lazy";
+  report.lazy_pages = 86000;
+  report.lazy_fill_seconds = 1.5;
+  report.restore_choice = "the checkpoint's memory (336.0 MiB) reaches the 64.0 MiB from which a lazy restore pays";
+  EXPECT_NE(to_text(report).find("restore: lazy; 86000 pages filled in behind the running container in 1.500 s "
+                                 "(auto: the checkpoint's memory (336.0 MiB) reaches"),
+            std::string::npos)
+      << to_text(report);
+  nlohmann::json json = to_json(report);
+  EXPECT_EQ(json["restore"]["requested"], "auto");
+  EXPECT_EQ(json["restore"]["mode"], "lazy");
+  EXPECT_EQ(json["restore"]["choice"], report.restore_choice);
+  EXPECT_EQ(to_text(finished_report()).find("restore: eager"), std::string::npos) << "eager as asked needs no line";
+}
+
 TEST(MigrationReport, SaysNothingOfCriuWhenItsShareIsUnknown) {
   EXPECT_EQ(to_text(finished_report()).find("CRIU"), std::string::npos);
 }
