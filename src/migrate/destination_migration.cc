@@ -469,6 +469,7 @@ class DestinationMigration {
   // nothing commits before; a fill that fails kills this copy and the source resumes.
   Status finish_lazy_restore() {
     if (!lazy_) return {};
+    DOCKMIG_FAULT_POINT("destination.before-lazy-fill-wait");
     Result<checkpoint::LazyFill> filled = checkpoint::finish_lazy_restore(
         context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, checkpoint::kLazyFillTimeout);
     lazy_.reset();
