@@ -1,7 +1,8 @@
 """The systems compared, one function each, all over the same shaped edge link:
 
 - dockmig in three cases of what the destination already has (warm, app-missing,
-  cold-peer), and warm with the memory restored lazily (lazy: `--restore lazy`);
+  cold-peer), and warm with the memory restored lazily or eagerly whatever its size
+  (lazy, eager: `--restore lazy|eager`; warm itself restores as the default, auto, does);
 - a naive Docker handoff that ships everything: docker checkpoint, docker export of the
   whole file system, both streamed with zstd -3 over TCP, docker import, create, place the
   checkpoint, start --checkpoint;
@@ -173,7 +174,7 @@ def migrate(bed, dockmig, container, src, dst, state_dir, record, *flags):
 
 
 # A case that is warm with another way of restoring: its flags.
-RESTORE_CASES = {"lazy": ["--restore", "lazy"]}
+RESTORE_CASES = {"lazy": ["--restore", "lazy"], "eager": ["--restore", "eager"]}
 
 
 def run_dockmig(bed, wl, case, dockmig, state_dir):
