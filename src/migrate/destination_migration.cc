@@ -446,7 +446,7 @@ class DestinationMigration {
   void apply_lazy_threshold() {
     if (restore_ != RestoreMode::Lazy || lazy_min_bytes_ == 0) return;
     RestoreChoice choice =
-        choose_restore(page_image_bytes(checkpoint::lazy_images_dir(docker_root_, container_id_, checkpoint_)),
+        choose_restore(page_image_bytes(checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_)),
                        lazy_min_bytes_);
     restore_ = choice.mode;
     restore_choice_ = std::move(choice.why);
