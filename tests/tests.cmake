@@ -71,6 +71,7 @@ set(DOCKMIG_TRANSFER_TEST_SOURCES
   tests/unit/transfer/compression_level_test.cc
   tests/unit/transfer/connection_test.cc
   tests/unit/transfer/channel_test.cc
+  tests/unit/transfer/frame_format_test.cc
   tests/unit/transfer/resend_log_test.cc
   tests/unit/transfer/channel_resume_test.cc
   tests/unit/transfer/tls_test.cc

@@ -1,4 +1,4 @@
-// The agent wire protocol: hello, then length-prefixed frames (see channel.h). Blobs stream
+// The agent wire protocol: hello, then checksummed frames (see channel.h). Blobs stream
 // through in 256 KiB Chunk frames, hashed on both ends as they pass, so neither side ever
 // holds a whole blob; the receiver only reports success after the SHA-256 in BlobEnd matches.
 #include "transfer/channel.h"
@@ -16,11 +16,6 @@
 namespace dockmig::transfer {
 namespace {
 
-// Ends in a newline so that a line-based server (HTTP, SMTP) that is not an agent answers
-// at once with an error of its own, instead of waiting for the rest of a line.
-constexpr std::array<char, 8> kMagic = {'D', 'O', 'C', 'K', 'M', 'I', 'G', '\n'};
-constexpr size_t kHelloSize = kMagic.size() + 2;
-constexpr size_t kHeaderSize = 5;
 constexpr size_t kChunkSize = 256 * 1024;
 constexpr size_t kDigestSize = 32;
 // Something that is not an agent may just stay silent; don't wait the full read timeout.
@@ -48,17 +43,6 @@ std::span<const std::byte> as_bytes(std::string_view text) { return std::as_byte
 
 std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-const char* kind_name(FrameKind kind) {
-  switch (kind) {
-    case FrameKind::Message: return "Message";
-    case FrameKind::Chunk: return "Chunk";
-    case FrameKind::BlobEnd: return "BlobEnd";
-    case FrameKind::Error: return "Error";
-    case FrameKind::Ack: return "Ack";
-  }
-  return "unknown";
 }
 
 std::string dump(const nlohmann::json& message) {
@@ -101,52 +85,45 @@ std::array<std::byte, kDigestSize> final_digest(EVP_MD_CTX* context) {
 
 }  // namespace
 
-Result<FrameHeader> decode_frame_header(std::span<const std::byte, 5> bytes) {
-  auto kind = std::to_integer<uint8_t>(bytes[0]);
-  uint32_t length = 0;
-  for (size_t i = 1; i < 5; ++i) length = (length << 8) | std::to_integer<uint32_t>(bytes[i]);
-  if (kind < static_cast<uint8_t>(FrameKind::Message) || kind > static_cast<uint8_t>(FrameKind::Ack)) {
-    return make_error(ErrorCode::InvalidInput, "unknown frame kind " + std::to_string(kind));
-  }
-  if (length > kMaxFrame) {
-    return make_error(ErrorCode::InvalidInput, "a frame of " + std::to_string(length) +
-                                                   " bytes, above the limit of " + std::to_string(kMaxFrame));
-  }
-  return FrameHeader{static_cast<FrameKind>(kind), length};
-}
-
 Result<std::unique_ptr<Channel>> Channel::open(Connection connection) {
   std::unique_ptr<Channel> channel(new Channel(std::move(connection)));
-  const std::string& peer = channel->peer();
-
-  std::array<std::byte, kHelloSize> hello{};
-  std::memcpy(hello.data(), kMagic.data(), kMagic.size());
-  hello[8] = std::byte(kProtocolVersion >> 8);
-  hello[9] = std::byte(kProtocolVersion & 0xff);
+  std::array<std::byte, kHelloSize> hello = encode_hello(kSpokenVersions);
   if (Status sent = channel->connection_.write_all(hello); !sent) return std::move(sent.error());
   channel->wire_bytes_[channel->phase_] += kHelloSize;
 
-  std::array<std::byte, kHelloSize> answer{};
   channel->connection_.set_read_timeout(kHelloTimeout);
-  Status answered = channel->connection_.read_exact(answer);
+  Result<VersionRange> theirs = channel->read_hello();
   channel->connection_.set_read_timeout(kReadTimeout);
-  if (!answered) {
+  if (!theirs) return std::move(theirs.error());
+  Result<uint16_t> version = negotiate_version(kSpokenVersions, *theirs, channel->peer());
+  if (!version) return std::move(version.error());
+  channel->version_ = *version;
+  return channel;
+}
+
+// A version-1 peer sends only the magic and its version; from version 2 on the lowest follows.
+Result<VersionRange> Channel::read_hello() {
+  std::array<std::byte, kLegacyHelloSize> first{};
+  if (Status answered = connection_.read_exact(first); !answered) {
     if (!answered.error().hint.empty()) return std::move(answered.error());  // e.g. TLS said why
-    return std::move(answered.error()).with_hint("is `" + peer + "` a dockmig agent of the same version?");
+    return std::move(answered.error()).with_hint("is `" + peer() + "` a dockmig agent?");
   }
-  channel->wire_bytes_[channel->phase_] += kHelloSize;
-  if (std::memcmp(answer.data(), kMagic.data(), kMagic.size()) != 0) {
-    return make_error(ErrorCode::InvalidInput, "`" + peer + "` is not a dockmig agent (it answered something else)",
+  wire_bytes_[phase_] += first.size();
+  if (!hello_magic_matches(first)) {
+    return make_error(ErrorCode::InvalidInput, "`" + peer() + "` is not a dockmig agent (it answered something else)",
                       "check the address and port: they must be those of a dockmig agent");
   }
-  uint16_t version = static_cast<uint16_t>(std::to_integer<uint16_t>(answer[8]) << 8 |
-                                           std::to_integer<uint16_t>(answer[9]));
-  if (version != kProtocolVersion) {
-    return make_error(ErrorCode::InvalidInput, "`" + peer + "` speaks protocol version " + std::to_string(version) +
-                                                   ", this dockmig speaks " + std::to_string(kProtocolVersion) +
-                                                   "; run the same dockmig version on both hosts");
+  uint16_t max = hello_max_version(first);
+  std::optional<std::span<const std::byte, 2>> min_bytes;
+  std::array<std::byte, 2> min{};
+  if (max >= 2) {
+    if (Status answered = connection_.read_exact(min); !answered) return std::move(answered.error());
+    wire_bytes_[phase_] += min.size();
+    min_bytes = min;
   }
-  return channel;
+  Result<VersionRange> range = hello_range(max, min_bytes);
+  if (!range) return std::move(range.error()).wrap("`" + peer() + "` sent a malformed hello");
+  return range;
 }
 
 uint64_t Channel::wire_bytes(const std::string& phase) const {
@@ -159,10 +136,24 @@ uint64_t Channel::wire_bytes(const std::string& phase) const {
 Status Channel::write_frame(FrameKind kind, std::span<const std::byte> payload) {
   bool numbered = resend_ && kind != FrameKind::Error && kind != FrameKind::Ack;
   if (numbered && payload.size() <= kMaxFrame) resend_->keep(static_cast<uint8_t>(kind), payload);
-  Status sent = write_raw(kind, payload);
+  Status sent = kind == FrameKind::Message ? write_message_frame(payload) : write_raw(kind, payload);
   if (!sent && numbered) sent = resume_after(std::move(sent.error()));
   if (sent && numbered) sent = await_window();
   return sent;
+}
+
+// In a test build the first message of a transfer phase passes a fault point that may
+// damage it on the link after its checksum was taken; the copy kept for a resume is sound.
+Status Channel::write_message_frame(std::span<const std::byte> payload) {
+#if DOCKMIG_FAULT_POINTS
+  if (payload.size() <= kMaxFrame && (phase_ == "presync" || phase_ == "finalsync") && messages_sent_[phase_]++ == 0) {
+    std::array<std::byte, kFrameHeaderSize> header = encode_frame_header(FrameKind::Message, payload);
+    std::vector<std::byte> damaged(payload.begin(), payload.end());
+    DOCKMIG_FAULT_POINT("transfer." + phase_ + "-first-message-sending", [this] { close(); }, damaged);
+    return write_wire(header, damaged);
+  }
+#endif
+  return write_raw(FrameKind::Message, payload);
 }
 
 Status Channel::write_raw(FrameKind kind, std::span<const std::byte> payload) {
@@ -170,9 +161,10 @@ Status Channel::write_raw(FrameKind kind, std::span<const std::byte> payload) {
     return make_error(ErrorCode::Internal, std::string("a ") + kind_name(kind) + " frame of " +
                                                std::to_string(payload.size()) + " bytes is above the protocol limit");
   }
-  auto length = static_cast<uint32_t>(payload.size());
-  std::array<std::byte, kHeaderSize> header = {std::byte(kind), std::byte(length >> 24), std::byte(length >> 16),
-                                               std::byte(length >> 8), std::byte(length)};
+  return write_wire(encode_frame_header(kind, payload), payload);
+}
+
+Status Channel::write_wire(std::span<const std::byte, kFrameHeaderSize> header, std::span<const std::byte> payload) {
   Status sent;
   if (payload.size() <= kCoalesceLimit) {
     std::vector<std::byte> frame(header.begin(), header.end());
@@ -183,7 +175,7 @@ Status Channel::write_raw(FrameKind kind, std::span<const std::byte> payload) {
     if (sent) sent = connection_.write_all(payload);
   }
   if (!sent) return sent;
-  wire_bytes_[phase_] += kHeaderSize + payload.size();
+  wire_bytes_[phase_] += kFrameHeaderSize + payload.size();
   return {};
 }
 
@@ -212,7 +204,7 @@ Result<Channel::Frame> Channel::read_frame() {
 }
 
 Result<Channel::Frame> Channel::read_raw_frame() {
-  std::array<std::byte, kHeaderSize> header_bytes{};
+  std::array<std::byte, kFrameHeaderSize> header_bytes{};
   // A frame may be long in coming (the peer restores, pulls), but once begun it must end
   // by the deadline: a peer that trickles bytes cannot hold a session for ever.
   if (Status got = connection_.read_exact(std::span(header_bytes).first(1)); !got) return std::move(got.error());
@@ -223,8 +215,23 @@ Result<Channel::Frame> Channel::read_raw_frame() {
   if (!header) return std::move(header.error()).wrap("`" + peer() + "` sent a malformed frame");
   Frame frame{header->kind, std::vector<std::byte>(header->length)};
   if (Status got = connection_.read_exact_by(frame.payload, deadline); !got) return std::move(got.error());
-  wire_bytes_[phase_] += kHeaderSize + header->length;
+  wire_bytes_[phase_] += kFrameHeaderSize + header->length;
+  if (!frame_intact(*header, frame.payload)) return refuse_damaged(header->kind);
   return frame;
+}
+
+// Nothing of a damaged frame is acted on. A resumable link is reset, so that both ends
+// find it lost and resume, and the peer sends the frame again from what it kept.
+Error Channel::refuse_damaged(FrameKind kind) {
+  spdlog::warn("a {} frame from {} failed its checksum", kind_name(kind), peer());
+  if (resend_) {
+    std::lock_guard<std::mutex> lock(link_mutex_);
+    damaged_ = true;
+    connection_.reset();
+  }
+  return make_error(ErrorCode::Network,
+                    "`" + peer() + "` sent a " + kind_name(kind) + " frame that failed its checksum: the link damaged it",
+                    "retry the migration; if it happens again, check the network path between the hosts");
 }
 
 Status Channel::send_message(const nlohmann::json& message) {
@@ -430,6 +437,7 @@ Status Channel::resume_after(Error cause) {
       if (closed_) return cause;
       connection_ = std::move(*fresh);
       superseded_ = false;
+      damaged_ = false;
     }
     connection_.set_silence_limit(kLinkSilence);
     uint64_t resent_before = resume_stats_.resent_bytes;
@@ -464,7 +472,7 @@ Status Channel::exchange_counts() {
   for (const ResendLog::Frame* frame : *again) {
     if (Status sent = write_raw(static_cast<FrameKind>(frame->kind), frame->payload); !sent) return sent;
     ++resume_stats_.resent_frames;
-    resume_stats_.resent_bytes += kHeaderSize + frame->payload.size();
+    resume_stats_.resent_bytes += kFrameHeaderSize + frame->payload.size();
   }
   return {};
 }

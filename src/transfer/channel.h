@@ -1,7 +1,8 @@
-// The agent wire protocol (docs/protocol.md): a hello with magic and version, then frames.
-// Each frame is a 1-byte kind, a 4-byte big-endian length (at most kMaxFrame) and a payload.
-// A blob is a run of Chunk frames closed by a BlobEnd frame that carries the SHA-256 of
-// the chunks' bytes; the receiver verifies it before the caller may apply what it got.
+// The agent wire protocol (docs/protocol.md): a hello with magic and the versions each side
+// speaks, then frames (transfer/frame_format.h), each checked against its checksum before
+// anything acts on it. A blob is a run of Chunk frames closed by a BlobEnd frame that
+// carries the SHA-256 of the chunks' bytes; the receiver verifies it before the caller may
+// apply what it got.
 #pragma once
 
 #include <atomic>
@@ -20,14 +21,10 @@
 #include "dockmig/result.h"
 #include "transfer/byte_stream.h"
 #include "transfer/connection.h"
+#include "transfer/frame_format.h"
 #include "transfer/resend_log.h"
 
 namespace dockmig::transfer {
-
-inline constexpr uint16_t kProtocolVersion = 1;
-inline constexpr uint32_t kMaxFrame = 1u << 20;
-
-enum class FrameKind : uint8_t { Message = 1, Chunk = 2, BlobEnd = 3, Error = 4, Ack = 5 };
 
 /// A resumable channel's way to a new link once the old one broke: a connection that
 /// said hello and asked the peer to resume this conversation (docs/protocol.md).
@@ -43,9 +40,11 @@ struct ResumeStats {
 
 class Channel {
  public:
-  /// Both ends send "DOCKMIG\n" + version and check the other's: a peer that is not a
-  /// dockmig agent, or speaks another version, is an error saying which.
+  /// Both ends send "DOCKMIG\n" + the versions they speak and take the highest common one:
+  /// a peer that is not a dockmig agent, or shares no version, is an error saying which.
   static Result<std::unique_ptr<Channel>> open(Connection connection);
+  /// The protocol version both ends agreed on.
+  uint16_t version() const { return version_; }
 
   /// Wire bytes (frame headers included, both directions) are counted under the current phase.
   void set_phase(const std::string& phase) { phase_ = phase; }
@@ -100,25 +99,31 @@ class Channel {
   explicit Channel(Connection connection) : connection_(std::move(connection)) {}
   Status write_frame(FrameKind kind, std::span<const std::byte> payload);
   Status write_raw(FrameKind kind, std::span<const std::byte> payload);
+  Status write_wire(std::span<const std::byte, kFrameHeaderSize> header, std::span<const std::byte> payload);
+  Status write_message_frame(std::span<const std::byte> payload);
   struct Frame {
     FrameKind kind;
     std::vector<std::byte> payload;
   };
   Result<Frame> read_frame();
+  Result<VersionRange> read_hello();
   Result<Frame> read_raw_frame();
+  Error refuse_damaged(FrameKind kind);
   // The resumable link's own steps (resend_ set).
   Status note_received();
   Status take_ack(const Frame& frame);
   Status await_window();
   Status resume_after(Error cause);
   Status exchange_counts();
-  bool lost() const { return !closed_ && (superseded_ || connection_.link_lost()); }
+  bool lost() const { return !closed_ && (superseded_ || damaged_ || connection_.link_lost()); }
   class BlobSink;
 
   Connection connection_;
   std::mutex link_mutex_;  // connection_ is replaced on one thread while another may close it
   std::atomic<bool> closed_{false};
   std::atomic<bool> superseded_{false};
+  bool damaged_ = false;  // a frame failed its checksum: this link is reset and resumed
+  uint16_t version_ = 0;
   std::optional<ResendLog> resend_;
   Reattach reattach_;
   std::deque<Frame> pending_;  // read while waiting for an acknowledgement
@@ -126,14 +131,9 @@ class Channel {
   std::chrono::milliseconds frame_deadline_{120'000};
   std::string phase_ = "hello";
   std::map<std::string, uint64_t> wire_bytes_;
+#if DOCKMIG_FAULT_POINTS
+  std::map<std::string, uint64_t> messages_sent_;  // by phase, for the fault point
+#endif
 };
-
-/// Decodes one frame header; exposed for the fuzzer and tests. Errors on an unknown kind
-/// or a length above kMaxFrame.
-struct FrameHeader {
-  FrameKind kind;
-  uint32_t length;
-};
-Result<FrameHeader> decode_frame_header(std::span<const std::byte, 5> bytes);
 
 }  // namespace dockmig::transfer

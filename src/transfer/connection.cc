@@ -331,6 +331,15 @@ void Connection::close() {
   if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
 }
 
+// connect() to AF_UNSPEC disconnects a TCP socket, and an established one with a reset
+// (Linux's tcp_disconnect); shutdown() would send a FIN, which the peer reads as closed.
+void Connection::reset() {
+  if (fd_ < 0) return;
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  if (::connect(fd_, &unspecified, sizeof unspecified) != 0) shutdown(fd_, SHUT_RDWR);
+}
+
 Result<Listener> Listener::listen(const std::string& host, uint16_t port) {
   Result<Listener> listener = reserve(host, port);
   if (!listener) return listener;

@@ -50,6 +50,9 @@ class Connection {
   bool link_reset() const;
   /// Shuts the socket down both ways; reads and writes after this fail.
   void close();
+  /// Ends the TCP connection with a reset, so that the peer finds its link lost (and a
+  /// resumable one resumes) rather than closed; the fd stays valid until the destructor.
+  void reset();
   /// "ADDR:PORT" of the other end.
   const std::string& peer() const { return peer_; }
 

@@ -1,8 +1,9 @@
 // libFuzzer: the agent protocol as an agent meets it from any peer. The input is what the
-// peer sends, through a socketpair into a real Channel: after a valid hello (mode 0:
-// messages, mode 1: a blob), or raw with its own hello (mode 2). Also each input's first
-// five bytes through decode_frame_header alone. Nothing may crash, hang or allocate beyond
-// one frame (kMaxFrame); every refusal must be an Error.
+// peer sends, through a socketpair into a real Channel: after a valid hello, its frames
+// sealed with their checksums (unit/transfer/frame_sealing.h; mode 0: messages, mode 1: a
+// blob), or raw with its own hello and checksums (mode 2). Also each input's first
+// kFrameHeaderSize bytes through decode_frame_header alone. Nothing may crash, hang or
+// allocate beyond one frame (kMaxFrame); every refusal must be an Error.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "transfer/byte_stream.h"
 #include "transfer/channel.h"
 #include "transfer/connection.h"
+#include "unit/transfer/frame_sealing.h"
 
 namespace {
 
@@ -29,7 +31,7 @@ class DiscardSink : public ByteSink {
 };
 
 void check_header(const uint8_t* data) {
-  std::array<std::byte, 5> bytes;
+  std::array<std::byte, kFrameHeaderSize> bytes;
   std::memcpy(bytes.data(), data, bytes.size());
   Result<FrameHeader> header = decode_frame_header(bytes);
   if (header && header->length > kMaxFrame) std::abort();
@@ -39,12 +41,16 @@ void check_header(const uint8_t* data) {
 void run_channel(int mode, const uint8_t* data, size_t size) {
   int ends[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return;
-  std::vector<uint8_t> wire;
+  std::vector<std::byte> wire;
+  std::span<const std::byte> input(reinterpret_cast<const std::byte*>(data), size);
   if (mode != 2) {
-    const char hello[] = {'D', 'O', 'C', 'K', 'M', 'I', 'G', '\n', 0, static_cast<char>(kProtocolVersion)};
-    wire.insert(wire.end(), hello, hello + sizeof hello);
+    std::array<std::byte, kHelloSize> hello = encode_hello(kSpokenVersions);
+    wire.assign(hello.begin(), hello.end());
+    std::vector<std::byte> sealed = testing::seal_frames(input);
+    wire.insert(wire.end(), sealed.begin(), sealed.end());
+  } else {
+    wire.assign(input.begin(), input.end());
   }
-  wire.insert(wire.end(), data, data + size);
   size_t written = 0;
   while (written < wire.size()) {
     ssize_t n = ::write(ends[1], wire.data() + written, wire.size() - written);
@@ -69,7 +75,7 @@ void run_channel(int mode, const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > kMaxInput) return 0;
-  if (size >= 6) check_header(data + 1);
+  if (size >= 1 + kFrameHeaderSize) check_header(data + 1);
   run_channel(data[0] % 3, data + 1, size - 1);
   return 0;
 }

@@ -35,7 +35,7 @@ import socket, struct
 s = socket.create_server(("'"$EDGE_B_ADDR"'", '"$agent_port"')); s.settimeout(60)
 open("'"$listening"'", "w").close()
 c, _ = s.accept()
-c.sendall(b"DOCKMIG\n" + struct.pack(">H", 99)); c.recv(64); c.close()' &
+c.sendall(b"DOCKMIG\n" + struct.pack(">HH", 99, 99)); c.recv(64); c.close()' &
 fake=$!
 wait_until 30 test -e "$listening" || fail "the fake agent did not start listening"
 rm -f "$listening"

@@ -9,17 +9,17 @@ agent_pid=${agent_pids[-1]}
 # send_hostile JSON: sends the hello and one message to edge-b's agent from edge-a, and
 # prints the agent's answer (the JSON of its Error frame).
 send_hostile() {
-  in_ns edge-a python3 - "$EDGE_B_ADDR" "$agent_port" "$1" <<'PY'
-import json, socket, struct, sys
+  in_ns edge-a env PYTHONPATH="$(realpath "$(dirname "$0")")" python3 - "$EDGE_B_ADDR" "$agent_port" "$1" <<'PY'
+import json, socket, sys
+import agent_wire
 host, port, message = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
 s = socket.create_connection((host, port), timeout=10)
-s.sendall(b"DOCKMIG\n" + struct.pack(">H", 1) + bytes([1]) + struct.pack(">I", len(message)) + message)
+s.sendall(agent_wire.hello() + agent_wire.message(message))
 data = b""
 while chunk := s.recv(65536):
     data += chunk
-data = data[10:]
-kind, length = data[0], struct.unpack(">I", data[1:5])[0]
-print(json.dumps({"kind": kind, "body": json.loads(data[5:5 + length])}))
+kind, body = agent_wire.parse_frame(data[12:])
+print(json.dumps({"kind": kind, "body": json.loads(body)}))
 PY
 }
 

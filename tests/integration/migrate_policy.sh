@@ -12,11 +12,12 @@ send_prepare() {
   local prepare
   prepare=$(printf '{"type":"prepare","migration":"%s","name":"%s","image":"%s","checkpoint":"dockmig-%s","create":{"Image":"%s","Cmd":["sleep","60"],"Labels":{"dockmig.test":"%s"},"HostConfig":%s}}' \
     "$2" "$1" "$IMAGE_TINY" "$2" "$IMAGE_TINY" "$test_name" "$3")
-  in_ns edge-a python3 - "$EDGE_B_ADDR" "$agent_port" "$prepare" <<'PY'
-import json, socket, struct, sys
+  in_ns edge-a env PYTHONPATH="$(realpath "$(dirname "$0")")" python3 - "$EDGE_B_ADDR" "$agent_port" "$prepare" <<'PY'
+import json, socket, sys
+import agent_wire
 host, port, message = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
 s = socket.create_connection((host, port), timeout=60)
-s.sendall(b"DOCKMIG\n" + struct.pack(">H", 1) + bytes([1]) + struct.pack(">I", len(message)) + message)
+s.sendall(agent_wire.hello() + agent_wire.message(message))
 def read(n):
     data = b""
     while len(data) < n:
@@ -26,10 +27,10 @@ def read(n):
         data += chunk
     return data
 try:
-    read(10)
+    agent_wire.read_hello(read)
     while True:
-        kind, length = struct.unpack(">BI", read(5))
-        body = json.loads(read(length))
+        kind, payload = agent_wire.read_frame(read)
+        body = json.loads(payload)
         print(json.dumps({"kind": kind, "body": body}), flush=True)
         if kind == 4 or body.get("type") == "created":
             break

@@ -1,5 +1,6 @@
 // A destination session fed from memory, shared by the unit tests and the destination
-// fuzzer: what a source would send (frames, after a valid hello) goes in through a
+// fuzzer: what a source would send (frames written without their checksums, sealed on
+// the way: unit/transfer/frame_sealing.h; after a valid hello) goes in through a
 // socketpair, the destination's code runs on a real Session on the other end, and what it
 // answered comes back. No gtest here, so the fuzzer can use it.
 #pragma once
@@ -8,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -21,11 +23,13 @@
 #include "migrate/session.h"
 #include "transfer/channel.h"
 #include "transfer/connection.h"
+#include "unit/transfer/frame_sealing.h"
 
 namespace dockmig::migrate::testing {
 
 using Bytes = std::vector<std::byte>;
 
+/// One frame without its checksum (serve_from_peer seals it).
 inline void append_frame(Bytes& wire, transfer::FrameKind kind, std::span<const std::byte> payload) {
   auto length = static_cast<uint32_t>(payload.size());
   Bytes header = {std::byte(kind), std::byte(length >> 24), std::byte(length >> 16), std::byte(length >> 8),
@@ -46,14 +50,15 @@ struct ReplyFrame {
 
 /// The frames of a destination's reply, as far as they are whole.
 inline std::vector<ReplyFrame> frames_of(const Bytes& reply) {
+  constexpr size_t kHeader = transfer::kFrameHeaderSize;
   std::vector<ReplyFrame> frames;
-  for (size_t at = 0; at + 5 <= reply.size();) {
+  for (size_t at = 0; at + kHeader <= reply.size();) {
     uint32_t length = (uint32_t(reply[at + 1]) << 24) | (uint32_t(reply[at + 2]) << 16) |
                       (uint32_t(reply[at + 3]) << 8) | uint32_t(reply[at + 4]);
-    if (at + 5 + length > reply.size()) break;
-    const char* payload = reinterpret_cast<const char*>(reply.data() + at + 5);
+    if (at + kHeader + length > reply.size()) break;
+    const char* payload = reinterpret_cast<const char*>(reply.data() + at + kHeader);
     frames.push_back({transfer::FrameKind(reply[at]), std::string(payload, length)});
-    at += 5 + length;
+    at += kHeader + length;
   }
   return frames;
 }
@@ -64,16 +69,17 @@ struct Served {
 };
 
 /// Runs `serve` on the destination end of a fresh link whose source end sends a valid
-/// hello, then `wire`, then nothing more.
+/// hello, then `wire` with its frames sealed, then nothing more.
 inline Served serve_from_peer(std::span<const std::byte> wire, const std::function<Status(Session&)>& serve) {
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
     return {make_error(ErrorCode::Io, "socketpair failed"), {}};
   Bytes reply;
   std::thread source([&, fd = ends[1]] {
-    Bytes sent = {std::byte('D'), std::byte('O'), std::byte('C'), std::byte('K'), std::byte('M'),
-                  std::byte('I'), std::byte('G'), std::byte('\n'), std::byte(0), std::byte(transfer::kProtocolVersion)};
-    sent.insert(sent.end(), wire.begin(), wire.end());
+    std::array<std::byte, transfer::kHelloSize> hello = transfer::encode_hello(transfer::kSpokenVersions);
+    Bytes sent(hello.begin(), hello.end());
+    Bytes sealed = transfer::testing::seal_frames(wire);
+    sent.insert(sent.end(), sealed.begin(), sealed.end());
     for (size_t written = 0; written < sent.size();) {
       ssize_t n = ::send(fd, sent.data() + written, sent.size() - written, MSG_NOSIGNAL);
       if (n <= 0) break;  // the destination gave up and closed its end
@@ -90,7 +96,7 @@ inline Served serve_from_peer(std::span<const std::byte> wire, const std::functi
   }  // closing the destination's end lets the source's read end
   source.join();
   ::close(ends[1]);
-  if (reply.size() >= 10) reply.erase(reply.begin(), reply.begin() + 10);
+  if (reply.size() >= transfer::kHelloSize) reply.erase(reply.begin(), reply.begin() + transfer::kHelloSize);
   served.reply = std::move(reply);
   return served;
 }

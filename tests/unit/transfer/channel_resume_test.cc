@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -123,6 +126,81 @@ TEST(ChannelResume, BlobCrossesWholeAfterTheLinkIsLostInItsMiddle) {
   EXPECT_LT(pair.sender->resume_stats().resent_bytes, blob.size() / 2);
 }
 
+/// Carries bytes both ways between two links and flips one bit of the byte at `flip_at` of
+/// what goes from `near` to `far`, as a damaging path would; when either end fails it
+/// resets both, as a path that drops a connection does.
+class DamagingRelay {
+ public:
+  DamagingRelay(Connection near, Connection far, size_t flip_at) : near_(std::move(near)), far_(std::move(far)) {
+    near_.set_read_timeout(std::chrono::milliseconds(100));
+    far_.set_read_timeout(std::chrono::milliseconds(100));
+    threads_[0] = std::thread([this, flip_at] { forward(near_, far_, flip_at); });
+    threads_[1] = std::thread([this] { forward(far_, near_, SIZE_MAX); });
+  }
+  ~DamagingRelay() {
+    stop_ = true;
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+ private:
+  void forward(Connection& from, Connection& to, size_t flip_at) {
+    std::array<std::byte, 4096> buffer{};
+    for (size_t passed = 0; !stop_;) {
+      Result<size_t> got = from.read_some(buffer);
+      if (!got && got.error().code == ErrorCode::Timeout) continue;
+      if (!got || *got == 0) break;
+      if (flip_at >= passed && flip_at < passed + *got) buffer[flip_at - passed] ^= std::byte{0x01};
+      passed += *got;
+      if (!to.write_all(std::span(buffer).first(*got))) break;
+    }
+    stop_ = true;
+    near_.reset();
+    far_.reset();
+  }
+
+  Connection near_;
+  Connection far_;
+  std::atomic<bool> stop_{false};
+  std::thread threads_[2];
+};
+
+TEST(ChannelResume, AFrameThatFailsItsChecksumIsSentAgainOverANewLinkAndActedOnOnce) {
+  auto [sender_end, relay_near] = connected_pair();
+  auto [relay_far, receiver_end] = connected_pair();
+  // The sender's hello, then its first frame's header, then two bytes into its payload.
+  auto relay = std::make_unique<DamagingRelay>(std::move(relay_near), std::move(relay_far),
+                                               kHelloSize + kFrameHeaderSize + 2);
+  Result<std::unique_ptr<Channel>> receiver = make_error(ErrorCode::Internal, "not opened");
+  std::thread opening([&, connection = std::move(receiver_end)]() mutable { receiver = Channel::open(std::move(connection)); });
+  Result<std::unique_ptr<Channel>> sender = Channel::open(std::move(sender_end));
+  opening.join();
+  ASSERT_TRUE(sender && receiver);
+  Rendezvous links;
+  (*sender)->enable_resume([&](bool) { return links.for_sender(); });
+  (*receiver)->enable_resume([&](bool) { return links.for_receiver(); });
+
+  Result<nlohmann::json> done = make_error(ErrorCode::Internal, "not received");
+  std::thread sending([&] {
+    if (!(*sender)->send_message({{"type", "first"}}) || !(*sender)->send_message({{"type", "second"}})) return;
+    done = (*sender)->receive_message();  // where the sender finds its link reset
+  });
+  Result<nlohmann::json> first = (*receiver)->receive_message();
+  Result<nlohmann::json> second = (*receiver)->receive_message();
+  Status answered = (*receiver)->send_message({{"type", "done"}});
+  sending.join();
+  relay.reset();
+
+  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_TRUE(second) << second.error().describe();
+  ASSERT_TRUE(answered) << answered.error().describe();
+  ASSERT_TRUE(done) << done.error().describe();
+  EXPECT_EQ(*first, nlohmann::json({{"type", "first"}}));
+  EXPECT_EQ(*second, nlohmann::json({{"type", "second"}}));
+  EXPECT_EQ(links.made, 1);
+  EXPECT_EQ((*receiver)->resume_stats().resumes, 1);
+  EXPECT_EQ((*sender)->resume_stats().resent_frames, 2u);
+}
+
 TEST(ChannelResume, APeerThatClosesTheLinkIsNotResumed) {
   Pair pair = open_pair();
   int reattached = 0;
@@ -148,11 +226,11 @@ TEST(ChannelResume, AResumeThePeerRefusesFailsWithItsReason) {
   });
   // The other end answers as an agent that knows no such migration.
   std::thread refusing([connection = std::move(server)]() mutable {
-    std::string body = R"({"code":"NotFound","message":"no migration waits here","hint":""})";
-    auto length = static_cast<uint32_t>(body.size());
-    Bytes frame = {std::byte(FrameKind::Error), std::byte(length >> 24), std::byte(length >> 16),
-                   std::byte(length >> 8), std::byte(length)};
-    for (char c : body) frame.push_back(std::byte(c));
+    std::string_view body = R"({"code":"NotFound","message":"no migration waits here","hint":""})";
+    std::span<const std::byte> payload = std::as_bytes(std::span(body));
+    std::array<std::byte, kFrameHeaderSize> header = encode_frame_header(FrameKind::Error, payload);
+    Bytes frame(header.begin(), header.end());
+    frame.insert(frame.end(), payload.begin(), payload.end());
     EXPECT_TRUE(connection.write_all(frame));
     connection.close();
   });

@@ -30,17 +30,22 @@ Bytes bytes_of(std::string_view text) {
   return {view.begin(), view.end()};
 }
 
-Bytes hello(uint16_t version) {
+Bytes hello(VersionRange spoken) {
+  std::array<std::byte, kHelloSize> bytes = encode_hello(spoken);
+  return {bytes.begin(), bytes.end()};
+}
+
+/// What a dockmig of protocol version 1 sent: the magic and its one version.
+Bytes legacy_hello() {
   Bytes bytes = bytes_of(std::string_view("DOCKMIG\n", 8));
-  bytes.push_back(std::byte(version >> 8));
-  bytes.push_back(std::byte(version & 0xff));
+  bytes.push_back(std::byte{0});
+  bytes.push_back(std::byte{1});
   return bytes;
 }
 
 Bytes frame(FrameKind kind, const Bytes& payload) {
-  auto length = static_cast<uint32_t>(payload.size());
-  Bytes bytes = {std::byte(kind), std::byte(length >> 24), std::byte(length >> 16), std::byte(length >> 8),
-                 std::byte(length)};
+  std::array<std::byte, kFrameHeaderSize> header = encode_frame_header(kind, payload);
+  Bytes bytes(header.begin(), header.end());
   bytes.insert(bytes.end(), payload.begin(), payload.end());
   return bytes;
 }
@@ -60,7 +65,7 @@ struct RawPeer {
 
 /// The hello, then each of `parts` (frames, or raw bytes), as a peer would send them.
 Bytes wire_of(std::initializer_list<Bytes> parts) {
-  Bytes wire = hello(kProtocolVersion);
+  Bytes wire = hello(kSpokenVersions);
   for (const Bytes& part : parts) wire.insert(wire.end(), part.begin(), part.end());
   return wire;
 }
@@ -144,11 +149,11 @@ TEST(Channel, MultiMegabyteBlobArrivesIdenticalAndBothEndsCountTheSameWireBytes)
   EXPECT_TRUE(received.bytes == blob);
 
   uint64_t chunks = (blob.size() + 256 * 1024 - 1) / (256 * 1024);
-  uint64_t start = 5 + nlohmann::json({{"type", "blob"}, {"name", "upper"}}).dump().size();
-  uint64_t ack = 5 + nlohmann::json({{"type", "ack"}}).dump().size();
-  uint64_t expected_upper = start + chunks * 5 + blob.size() + 5 + 32 + ack;
-  EXPECT_EQ(ch.wire_bytes("hello"), 20u);
-  EXPECT_EQ(sender_hello, 20u);
+  uint64_t start = kFrameHeaderSize + nlohmann::json({{"type", "blob"}, {"name", "upper"}}).dump().size();
+  uint64_t ack = kFrameHeaderSize + nlohmann::json({{"type", "ack"}}).dump().size();
+  uint64_t expected_upper = start + chunks * kFrameHeaderSize + blob.size() + kFrameHeaderSize + 32 + ack;
+  EXPECT_EQ(ch.wire_bytes("hello"), 2 * kHelloSize);
+  EXPECT_EQ(sender_hello, 2 * kHelloSize);
   EXPECT_EQ(ch.wire_bytes("upper"), expected_upper);
   EXPECT_EQ(sender_upper, expected_upper);
   EXPECT_EQ(ch.wire_bytes("final"), sender_final);
@@ -227,20 +232,63 @@ TEST(Channel, WrongMagicSaysThePeerIsNotADockmigAgent) {
   EXPECT_EQ(channel.error().message, "`" + address + "` is not a dockmig agent (it answered something else)");
 }
 
-TEST(Channel, WrongVersionSaysBothVersions) {
-  RawPeer peer(hello(kProtocolVersion + 1));
+TEST(Channel, AVersionOnePeerIsRefusedNamingBothVersions) {
+  RawPeer peer(legacy_hello());
   Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
   ASSERT_FALSE(channel);
   EXPECT_EQ(channel.error().code, ErrorCode::InvalidInput);
-  std::string expected = "protocol version " + std::to_string(kProtocolVersion + 1) + ", this dockmig speaks " +
-                         std::to_string(kProtocolVersion) + "; run the same dockmig version on both hosts";
-  EXPECT_NE(channel.error().message.find(expected), std::string::npos) << channel.error().message;
+  EXPECT_NE(channel.error().message.find("speaks protocol version 1, this dockmig speaks 2: they have none in common"),
+            std::string::npos)
+      << channel.error().message;
+}
+
+TEST(Channel, APeerOfNewerVersionsOnlyIsRefusedNamingBothRanges) {
+  RawPeer peer(hello({3, 4}));
+  Result<std::unique_ptr<Channel>> channel = Channel::open(std::move(*peer.channel_end));
+  ASSERT_FALSE(channel);
+  EXPECT_NE(channel.error().message.find("speaks protocol version 3 to 4, this dockmig speaks 2"), std::string::npos)
+      << channel.error().message;
+}
+
+TEST(Channel, APeerOfAWiderRangeAgreesOnTheHighestCommonVersion) {
+  RawPeer peer(hello({1, 5}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
+  ASSERT_TRUE(channel);
+  EXPECT_EQ(channel->version(), kSpokenVersions.max);
+}
+
+TEST(Channel, AMessageWithAFlippedBitIsNeverActedOn) {
+  Bytes damaged = frame(FrameKind::Message, bytes_of(R"({"type":"commit","count":1})"));
+  damaged[kFrameHeaderSize + 25] ^= std::byte{0x01};  // still valid JSON: "count":0
+  RawPeer peer(wire_of({damaged}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
+  ASSERT_TRUE(channel);
+  Result<nlohmann::json> message = channel->receive_message();
+  ASSERT_FALSE(message) << message->dump();
+  EXPECT_EQ(message.error().code, ErrorCode::Network);
+  EXPECT_NE(message.error().message.find("Message frame that failed its checksum"), std::string::npos)
+      << message.error().message;
+}
+
+TEST(Channel, AChunkWithAFlippedBitFailsTheBlobAtThatFrame) {
+  Bytes chunk = frame(FrameKind::Chunk, bytes_of("some bytes"));
+  chunk.back() ^= std::byte{0x80};
+  RawPeer peer(wire_of({frame(FrameKind::Message, bytes_of(R"({"type":"blob","name":"upper"})")), chunk}));
+  std::unique_ptr<Channel> channel = open_channel(peer);
+  ASSERT_TRUE(channel);
+  VectorSink received;
+  Status got = channel->receive_blob("upper", received);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().message.find("Chunk frame that failed its checksum"), std::string::npos)
+      << got.error().message;
+  EXPECT_TRUE(received.bytes.empty());
 }
 
 TEST(Channel, RefusesAnOversizedFrame) {
   uint32_t length = kMaxFrame + 1;
   Bytes header = {std::byte(FrameKind::Message), std::byte(length >> 24), std::byte(length >> 16),
                   std::byte(length >> 8), std::byte(length)};
+  header.resize(kFrameHeaderSize);
   RawPeer peer(wire_of({header}));
   std::unique_ptr<Channel> channel = open_channel(peer);
   ASSERT_TRUE(channel);
@@ -288,27 +336,6 @@ TEST(Channel, APeerErrorFrameInsteadOfABlobBecomesAnError) {
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, ErrorCode::Io);
   EXPECT_EQ(got.error().message, "the peer: disk full");
-}
-
-TEST(ChannelFrameHeader, DecodesKindAndBigEndianLength) {
-  std::array<std::byte, 5> bytes = {std::byte{2}, std::byte{0x00}, std::byte{0x01}, std::byte{0x02}, std::byte{0x03}};
-  Result<FrameHeader> header = decode_frame_header(bytes);
-  ASSERT_TRUE(header);
-  EXPECT_EQ(header->kind, FrameKind::Chunk);
-  EXPECT_EQ(header->length, 0x010203u);
-}
-
-TEST(ChannelFrameHeader, RefusesUnknownKindsAndOversizedLengths) {
-  std::array<std::byte, 5> unknown = {std::byte{9}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};
-  EXPECT_FALSE(decode_frame_header(unknown));
-  std::array<std::byte, 5> zero = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};
-  EXPECT_FALSE(decode_frame_header(zero));
-  std::array<std::byte, 5> huge = {std::byte{1}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
-  Result<FrameHeader> header = decode_frame_header(huge);
-  ASSERT_FALSE(header);
-  EXPECT_EQ(header.error().code, ErrorCode::InvalidInput);
-  std::array<std::byte, 5> limit = {std::byte{1}, std::byte{0x00}, std::byte{0x10}, std::byte{0x00}, std::byte{0x00}};
-  EXPECT_TRUE(decode_frame_header(limit));
 }
 
 }  // namespace
