@@ -46,6 +46,8 @@ constexpr std::string_view kKnownPoints[] = {
     "transfer.blob-first-chunk-received",
     "transfer.presync-first-chunk-sending",
     "transfer.finalsync-first-chunk-sending",
+    "transfer.presync-first-message-sending",
+    "transfer.finalsync-first-message-sending",
 };
 
 constexpr std::string_view kActions = "crash, hang, delay:MS, drop-link, pause, corrupt";
@@ -166,8 +168,8 @@ void pause_at(std::string_view point) {
 // One flipped byte in the middle: the receiver must find it by the blob's digest.
 void corrupt_at(std::string_view point, std::span<std::byte> frame_payload) {
   if (frame_payload.empty()) return spdlog::warn("fault point {}: corrupt, but no frame is sent here", point);
-  spdlog::warn("fault point {}: corrupt (one byte of a {}-byte frame flipped)", point, frame_payload.size());
-  frame_payload[frame_payload.size() / 2] ^= std::byte{0xff};
+  spdlog::warn("fault point {}: corrupt (one bit of a {}-byte frame flipped)", point, frame_payload.size());
+  frame_payload[frame_payload.size() / 2] ^= std::byte{0x01};
 }
 
 }  // namespace

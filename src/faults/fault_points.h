@@ -41,7 +41,7 @@ Status arm_from_environment();
 /// is on down; a point without one ignores drop-link, saying so.
 void reach(std::string_view point, const std::function<void()>& drop_link = {});
 
-/// Like reach, at a point that is about to send `frame_payload`: `corrupt` flips one byte
+/// Like reach, at a point that is about to send `frame_payload`: `corrupt` flips one bit
 /// of it (a link that damaged the frame); elsewhere `corrupt` is ignored, saying so.
 void reach(std::string_view point, const std::function<void()>& drop_link, std::span<std::byte> frame_payload);
 #endif

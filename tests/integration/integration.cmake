@@ -67,6 +67,7 @@ dockmig_integration_test(migrate_signals)
 dockmig_integration_test(migrate_recover)
 # Two cuts of 15 s and one of 85 s: some three minutes.
 dockmig_integration_test(migrate_link_resume TIMEOUT 480)
+dockmig_integration_test(migrate_frame_damage)
 dockmig_integration_test(migrate_upper_names)
 dockmig_integration_test(faults_subset LABELS faults)
 dockmig_integration_test(etcd_client LABELS fleet)
