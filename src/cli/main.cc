@@ -9,6 +9,7 @@
 #include "base/log_format.h"
 #include "cli/verbs.h"
 #include "faults/fault_points.h"
+#include "transfer/frame_format.h"
 
 namespace {
 
@@ -91,7 +92,9 @@ int report_error(const Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "dockmig");
-  app.set_version_flag("--version", std::string("dockmig " DOCKMIG_VERSION) + kBuildNote);
+  app.set_version_flag("--version", std::string("dockmig " DOCKMIG_VERSION) + " (agent protocol " +
+                                        dockmig::transfer::version_range_text(dockmig::transfer::kSpokenVersions) +
+                                        ")" + kBuildNote);
   app.require_subcommand(1);
   app.fallthrough();  // -v and --log-format after the verb too: `dockmig serve ... --log-format json`
   bool verbose = false;
