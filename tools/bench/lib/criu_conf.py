@@ -26,7 +26,11 @@ USERS = "/run/dockmig-bench-runc-conf.users"
 
 
 @contextlib.contextmanager
-def _dockmig_lock():
+def runc_conf_lock():
+    """dockmig's host-wide lock on the file (src/checkpoint/lent_runc_config.cc). A plain
+    `docker checkpoint create` or `docker start --checkpoint` holds it too: runc hands CRIU
+    whatever the file says at that moment, and a dockmig of another bench may have lent it
+    lines of its own (a work dir, lazy-pages) for one dump or restore."""
     with open(DOCKMIG_LOCK, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield
@@ -48,7 +52,7 @@ class CriuConf:
         self._users = None
 
     def install(self, notes):
-        with _dockmig_lock():
+        with runc_conf_lock():
             self._users = open(USERS, "a")
             fcntl.flock(self._users, fcntl.LOCK_SH)
             if os.path.exists(PATH) and not _ours():
@@ -63,7 +67,7 @@ class CriuConf:
     def release(self):
         if self._users is None:
             return
-        with _dockmig_lock():
+        with runc_conf_lock():
             try:
                 fcntl.flock(self._users, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if _ours():

@@ -21,6 +21,7 @@ import time
 
 import workloads as W
 from bed import BenchError, log, ns, run
+from criu_conf import runc_conf_lock
 
 AGENT_PORT = 7170
 WARMUP = 3.0     # seconds the client runs before the handoff
@@ -287,7 +288,8 @@ def run_naive(bed, wl, staging):
         before = bed.counters()
         t0 = time.monotonic()
         record["started_at"] = time.time()
-        bed.docker("edge-a", "checkpoint", "create", container, "ck")
+        with runc_conf_lock():
+            bed.docker("edge-a", "checkpoint", "create", container, "ck")
         phase("checkpoint", t0)
         cid = bed.docker("edge-a", "inspect", "-f", "{{.Id}}", container)
         ck_dir = os.path.join(bed.docker_root("edge-a"), "containers", cid, "checkpoints", "ck")
@@ -323,7 +325,8 @@ def run_naive(bed, wl, staging):
         dest_dir = os.path.join(bed.docker_root("edge-b"), "containers", new_id, "checkpoints", "ck")
         os.makedirs(dest_dir)
         run(["tar", "-C", dest_dir, "-xf", ck_tar])
-        bed.docker("edge-b", "start", "--checkpoint", "ck", container)
+        with runc_conf_lock():
+            bed.docker("edge-b", "start", "--checkpoint", "ck", container)
         phase("restore", t)
         record["handoff_seconds"] = record["downtime_seconds"] = round(time.monotonic() - t0, 3)
         record["links"] = diff_counters(before, bed.counters())
@@ -345,7 +348,8 @@ def measure_floor(bed, wl):
     record = {"ok": False, "error": ""}
     try:
         t = time.monotonic()
-        bed.docker("edge-a", "checkpoint", "create", container, "floor")
+        with runc_conf_lock():
+            bed.docker("edge-a", "checkpoint", "create", container, "floor")
         record["checkpoint_seconds"] = round(time.monotonic() - t, 3)
         info = bed.docker("edge-a", "inspect", "-f", "{{.Id}}|{{.GraphDriver.Data.UpperDir}}", container)
         cid, upper = info.split("|")
@@ -357,7 +361,8 @@ def measure_floor(bed, wl):
         with open(os.path.join(ck_dir, "dockmig-restore-nonce"), "w") as f:
             f.write(str(time.time_ns()))  # docs/testbed.md: a restore on the same daemon
         t = time.monotonic()
-        bed.docker("edge-a", "start", "--checkpoint", "floor", container)
+        with runc_conf_lock():
+            bed.docker("edge-a", "start", "--checkpoint", "floor", container)
         record["restore_seconds"] = round(time.monotonic() - t, 3)
         record["ok"] = True
     except BenchError as e:
