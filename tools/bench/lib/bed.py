@@ -51,13 +51,16 @@ class Bed:
     def running():
         return subprocess.run([TESTBED, "env"], capture_output=True).returncode == 0
 
-    def attach(self, mode, rate, cloud_rate, wait_seconds):
+    def attach(self, mode, rate, cloud_rate, wait_seconds, docker_release=None):
         """mode auto: use a running bed (left up at the end) or bring up our own;
-        reuse: a running bed or fail; own: wait until no bed runs, then bring up our own."""
+        reuse: a running bed or fail; own: wait until no bed runs, then bring up our own.
+        docker_release: both edges' Docker release (`testbed up --docker`); a running bed
+        must already run it."""
         if self.running():
             if mode in ("auto", "reuse"):
                 log("using the test bed that is already running (it stays up afterwards)")
                 self.env = self._parse(run([TESTBED, "env"]))
+                self._check_release(docker_release)
                 return
             log(f"a test bed is running (someone else's?); waiting up to {wait_seconds} s for it to go")
             deadline = time.monotonic() + wait_seconds
@@ -69,7 +72,17 @@ class Bed:
             raise BenchError("--bed reuse: no test bed is running (tools/testbed/testbed up)")
         log(f"bringing up the test bed (edge link {rate}, cloud links {cloud_rate})")
         self.owned = True
-        self.env = self._parse(run([TESTBED, "up", "--rate", rate, "--cloud-rate", cloud_rate], timeout=1800))
+        docker = ["--docker", f"edge-a={docker_release},edge-b={docker_release}"] if docker_release else []
+        self.env = self._parse(run([TESTBED, "up", "--rate", rate, "--cloud-rate", cloud_rate, *docker],
+                                   timeout=1800))
+
+    def _check_release(self, docker_release):
+        if not docker_release:
+            return
+        running = {h: self.env.get(f"EDGE_{h}_DOCKER_RELEASE", "20.10") for h in ("A", "B")}
+        if any(r != docker_release for r in running.values()):
+            raise BenchError(f"--docker {docker_release}: the running bed's edges run Docker "
+                             f"{running['A']} and {running['B']}; take it down or use --bed own")
 
     def down(self):
         if self.owned:
