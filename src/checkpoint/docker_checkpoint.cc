@@ -13,6 +13,7 @@
 
 #include "checkpoint/criu.h"
 #include "checkpoint/lent_runc_config.h"
+#include "checkpoint/masked_mounts.h"
 #include "checkpoint/runc_criu_config.h"
 #include "checkpoint/stdio_descriptors.h"
 #include "docker/container_info.h"
@@ -53,10 +54,12 @@ std::string lazy_restore_excerpt(const LazyPagesDaemon& lazy) {
 }
 
 // A lazy restore needs its lines: without them it would restore eagerly and leave the
-// daemon waiting.
+// daemon waiting. The masks' line is needed by every checkpoint whose dump had them
+// (masked_mounts.h), and is unused by the others.
 Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
                              const std::string& name, TcpMode tcp, const LazyPagesDaemon* lazy) {
   std::string lines = "# dockmig: for one restore only, put back afterwards\n";
+  lines += masked_restore_lines();
   if (lazy) lines += lazy->restore_config_lines();
   Result<LentRuncConfig> lent = LentRuncConfig::install(lines, tcp);
   if (!lent && lazy) return std::move(lent.error()).wrap("lending runc's CRIU the lazy restore's lines");

@@ -40,6 +40,17 @@ gaps=$(dk edge-b exec mig-counter awk '$2 != NR {print NR; exit}' /data/open.log
 [ "$(field "['criu']['dump']['docker_after_overlapped']")" = True ] || fail "the images waited for Docker's checkpoint call"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)" "$(field "['criu']['restore']['seconds']")" \
   || fail "the destination found no CRIU restore stats of its own"
+# runc's masked dirs came back as the host's empty read-only tmpfs, not from CRIU's tars
+# (masked_mounts.h): still empty, still unwritable.
+masks=$(dk edge-b exec mig-counter sh -c 'grep -E " /(proc/acpi|sys/firmware) " /proc/self/mountinfo' || true)
+step "masks: $masks"
+[ -n "$masks" ] || [ ! -d /proc/acpi ] || fail "no mask over /proc/acpi after the restore"
+if [ -n "$masks" ]; then
+  grep -q "dockmig-masked" <<<"$masks" || fail "the masks were archived by CRIU, not external: $masks"
+  [ -z "$(dk edge-b exec mig-counter ls -A /proc/acpi /sys/firmware 2>/dev/null | grep -v ':$' | grep .)" ] \
+    || fail "a masked dir is not empty after the restore"
+  dk edge-b exec mig-counter touch /proc/acpi/x 2>/dev/null && fail "a masked dir is writable after the restore"
+fi
 grep -q "dockmig: for one dump only" /etc/criu/runc.conf 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
 for p in plan image presync checkpoint finalsync restore confirm; do
   step "$p: $(phase_field $p seconds) s, $(phase_field $p wire_bytes) bytes on the wire"

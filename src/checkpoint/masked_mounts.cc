@@ -1,0 +1,151 @@
+#include "checkpoint/masked_mounts.h"
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+namespace dockmig::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kCapSysAdmin = 21;
+
+std::string read_proc_text(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+bool has_option(const std::string& options, const std::string& option) {
+  return ("," + options + ",").find("," + option + ",") != std::string::npos;
+}
+
+bool is_mask(const MountInfoEntry& mount) {
+  bool under_proc_or_sys = mount.mountpoint.starts_with("/proc/") || mount.mountpoint.starts_with("/sys/");
+  return mount.fstype == "tmpfs" && mount.root == "/" && under_proc_or_sys && has_option(mount.options, "ro");
+}
+
+bool has_mount_below(const std::vector<MountInfoEntry>& mounts, const std::string& dir) {
+  for (const MountInfoEntry& mount : mounts)
+    if (mount.mountpoint.starts_with(dir + "/")) return true;
+  return false;
+}
+
+// The masks would be bind mounts of one tmpfs of the host's: a container that may
+// remount them could make it writable for the others.
+bool may_remount(int pid) {
+  static const std::regex kCapBnd(R"(CapBnd:\s*([0-9a-fA-F]+))");
+  std::string status = read_proc_text("/proc/" + std::to_string(pid) + "/status");
+  std::smatch match;
+  if (!std::regex_search(status, match, kCapBnd)) return true;
+  return (std::stoull(match[1].str(), nullptr, 16) >> kCapSysAdmin) & 1;
+}
+
+int parent_pid(int pid) {
+  static const std::regex kPPid(R"(PPid:\s*(\d+))");
+  std::string status = read_proc_text("/proc/" + std::to_string(pid) + "/status");
+  std::smatch match;
+  return std::regex_search(status, match, kPPid) ? std::stoi(match[1].str()) : 0;
+}
+
+// The container's first process is a child of its shim, which runs runc and so CRIU.
+bool criu_shares_our_mounts(int pid) {
+  std::error_code ec, ours_ec;
+  fs::path theirs = fs::read_symlink("/proc/" + std::to_string(parent_pid(pid)) + "/ns/mnt", ec);
+  fs::path ours = fs::read_symlink("/proc/self/ns/mnt", ours_ec);
+  return !ec && !ours_ec && theirs == ours;
+}
+
+bool is_empty_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::is_empty(dir, ec) && !ec;
+}
+
+bool mask_source_mounted() {
+  for (const MountInfoEntry& mount : parse_mountinfo(read_proc_text("/proc/self/mountinfo")))
+    if (mount.mountpoint == kMaskSource && mount.fstype == "tmpfs" && has_option(mount.options, "ro")) return true;
+  return false;
+}
+
+// Read-only from the start, so that nothing can ever be written into it.
+bool ensure_mask_source() {
+  if (mask_source_mounted()) return true;
+  std::error_code ec;
+  fs::create_directories(kMaskSource, ec);
+  if (ec) {
+    spdlog::warn("cannot create {} (runc's masked dirs are archived by CRIU instead): {}", kMaskSource, ec.message());
+    return false;
+  }
+  if (::mount("dockmig-masked", kMaskSource, "tmpfs", MS_RDONLY, "size=4k,mode=555") != 0) {
+    spdlog::warn("cannot mount an empty tmpfs on {} (runc's masked dirs are archived by CRIU instead): {}", kMaskSource,
+                 std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<MountInfoEntry> parse_mountinfo(const std::string& text) {
+  std::vector<MountInfoEntry> mounts;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, device, field;
+    MountInfoEntry mount;
+    if (!(fields >> id >> parent >> device >> mount.root >> mount.mountpoint >> mount.options)) continue;
+    while (fields >> field && field != "-") {}  // optional fields
+    if (field != "-" || !(fields >> mount.fstype)) continue;
+    if (mount.mountpoint.find('\\') != std::string::npos || mount.root.find('\\') != std::string::npos) continue;
+    mounts.push_back(std::move(mount));
+  }
+  return mounts;
+}
+
+std::vector<std::string> masked_dir_mounts(const std::vector<MountInfoEntry>& mounts) {
+  std::vector<std::string> dirs;
+  for (const MountInfoEntry& mount : mounts)
+    if (is_mask(mount) && !has_mount_below(mounts, mount.mountpoint)) dirs.push_back(mount.mountpoint);
+  return dirs;
+}
+
+std::string masked_dump_lines(const std::vector<std::string>& dirs) {
+  std::string lines;
+  for (const std::string& dir : dirs) lines += "external mnt[" + dir + "]:" + kMaskKey + "\n";
+  return lines;
+}
+
+std::string masked_dump_lines_for(int pid) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  std::vector<std::string> dirs;
+  for (const std::string& dir : masked_dir_mounts(parse_mountinfo(read_proc_text(proc + "/mountinfo"))))
+    if (is_empty_dir(proc + "/root" + dir)) dirs.push_back(dir);
+  if (dirs.empty()) return "";
+  if (may_remount(pid)) {
+    spdlog::debug("the container may remount its masked dirs (CAP_SYS_ADMIN): CRIU archives them");
+    return "";
+  }
+  if (!criu_shares_our_mounts(pid)) {
+    spdlog::debug("the container's shim is in another mount namespace: CRIU archives its masked dirs");
+    return "";
+  }
+  if (!ensure_mask_source()) return "";
+  return masked_dump_lines(dirs);
+}
+
+std::string masked_restore_lines() {
+  if (!ensure_mask_source()) return "";
+  return std::string("external mnt[") + kMaskKey + "]:" + kMaskSource + "\n";
+}
+
+}  // namespace dockmig::checkpoint
