@@ -23,6 +23,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/etcd/wire_test.cc
   tests/unit/etcd/client_test.cc
   tests/unit/etcd/failover_test.cc
+  tests/unit/etcd/watch_resume_test.cc
   tests/unit/fleet/handoff_route_test.cc
   tests/unit/fleet/host_record_test.cc
   tests/unit/fleet/membership_test.cc

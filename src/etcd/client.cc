@@ -47,7 +47,10 @@ std::string error_message(const json& answer, const std::string& body) {
 int grpc_code_of(const json& answer) {
   if (!answer.is_object()) return 0;
   const json& holder = answer.contains("error") && answer["error"].is_object() ? answer["error"] : answer;
-  return holder.contains("code") && holder["code"].is_number_integer() ? holder["code"].get<int>() : 0;
+  for (const char* field : {"code", "grpc_code"}) {  // a stream's error says grpc_code
+    if (holder.contains(field) && holder[field].is_number_integer()) return holder[field].get<int>();
+  }
+  return 0;
 }
 
 std::string unreachable_hint(const std::string& endpoint) {
@@ -81,10 +84,12 @@ Status check_tls_files(const ClientTls& tls) {
 // A watch's answer is a stream of JSON messages, one a line, for as long as it lasts.
 struct WatchStream {
   const Client::WatchHandler& on_events;
+  WatchCursor& cursor;
   std::stop_token stop;
-  std::string pending;      // the start of a line not yet complete
+  std::string pending;  // the start of a line not yet complete
+  bool created = false;
+  std::optional<StreamEnd> end;  // none: it ended by the network or etcd closing it
   std::optional<Error> failure;
-  bool ended_here = false;  // the handler or `stop` ended it, not etcd or the network
 
   // Hands every complete line to the handler; false to end the stream.
   bool take(std::string_view bytes) {
@@ -93,29 +98,48 @@ struct WatchStream {
     while ((newline = pending.find('\n')) != std::string::npos) {
       std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
-      if (line.find_first_not_of(" \r") == std::string::npos) continue;
-      if (!deliver(json::parse(line, nullptr, false), line)) return false;
+      if (!take_line(line)) return false;
     }
     return true;
   }
 
-  bool deliver(const json& message, const std::string& line) {
-    if (!message.is_object()) {
-      failure = make_error(ErrorCode::ToolFailed, "a watch message is not JSON: " + line.substr(0, 300));
-      return false;
-    }
-    if (message.contains("error")) {
-      failure = make_error(code_for_grpc(grpc_code_of(message)), error_message(message, line));
-      return false;
-    }
-    Result<std::vector<WatchEvent>> events = parse_watch_message(message);
-    if (!events) {
-      failure = std::move(events.error());
-      return false;
-    }
-    if (events->empty() || on_events(*events)) return true;
-    ended_here = true;
+  bool take_line(const std::string& line) {
+    if (line.find_first_not_of(" \r") == std::string::npos) return true;
+    return deliver(json::parse(line, nullptr, false), line);
+  }
+
+  bool fail(StreamEnd how, Error error) {
+    end = how;
+    failure = std::move(error);
     return false;
+  }
+
+  bool deliver(const json& message, const std::string& line) {
+    if (!message.is_object())
+      return fail(StreamEnd::Refused, make_error(ErrorCode::ToolFailed, "a watch message is not JSON: " + line.substr(0, 300)));
+    if (message.contains("error")) {
+      int grpc_code = grpc_code_of(message);
+      std::string text = error_message(message["error"].is_object() ? message["error"] : message, line);
+      return fail(end_of_error(grpc_code, text), make_error(code_for_grpc(grpc_code), text));
+    }
+    Result<WatchMessage> parsed = parse_watch_message(message);
+    if (!parsed) return fail(StreamEnd::Refused, std::move(parsed.error()));
+    created = created || parsed->created;
+    if (parsed->canceled) return fail(end_of_cancel(*parsed), cancel_error(*parsed));
+    std::vector<WatchEvent> events = cursor.take(std::move(*parsed));
+    if (events.empty() || on_events(events)) return true;
+    end = StreamEnd::ByCaller;
+    return false;
+  }
+
+  Error cancel_error(const WatchMessage& message) const {
+    if (end_of_cancel(message) == StreamEnd::Compacted)
+      return make_error(ErrorCode::Conflict,
+                        "revision " + std::to_string(cursor.next_revision()) + " is compacted away (etcd keeps history from revision " +
+                            std::to_string(message.compact_revision) + ")",
+                        "read the current state again and watch from the revision after that read");
+    return make_error(ErrorCode::ToolFailed, "etcd cancelled the watch: " +
+                                                 (message.cancel_reason.empty() ? "no reason given" : message.cancel_reason));
   }
 };
 
@@ -126,8 +150,15 @@ size_t take_watch_bytes(char* data, size_t size, size_t count, void* stream) {
 int check_watch_stop(void* stream, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* watch = static_cast<WatchStream*>(stream);
   if (!watch->stop.stop_requested()) return 0;
-  watch->ended_here = true;
+  watch->end = StreamEnd::ByCaller;
   return 1;
+}
+
+// Waits `pause`, or less when the caller asks to stop.
+void pause_unless_stopped(std::chrono::milliseconds pause, const std::stop_token& stop) {
+  auto until = std::chrono::steady_clock::now() + pause;
+  while (!stop.stop_requested() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
 }
 
 // What every POST to the gateway sets: the URL and JSON body, the connect timeout, and
@@ -227,10 +258,14 @@ Client::Attempt Client::call_endpoint(const std::string& endpoint, std::string_v
   return {std::move(answer), Delivery::Answered};
 }
 
+std::chrono::milliseconds Client::failover_window() const {
+  // With one member there is no election to wait out, and no other member to ask.
+  return endpoints_.size() > 1 ? timeout_ : timeout_.zero();
+}
+
 Client::Attempt Client::send(std::string_view path, const json& body, Repeat repeat) const {
   std::string payload = body.dump();
-  // With one member there is no election to wait out, and no other member to ask.
-  auto rounds_until = std::chrono::steady_clock::now() + (endpoints_.size() > 1 ? timeout_ : timeout_.zero());
+  auto rounds_until = std::chrono::steady_clock::now() + failover_window();
   std::vector<Error> failures;  // of the last round
   size_t index = preferred_->load() % endpoints_.size();
   for (size_t tried = 0;; ++tried, index = (index + 1) % endpoints_.size()) {
@@ -280,6 +315,12 @@ Result<std::vector<KeyValue>> Client::get_prefix(std::string_view prefix) const 
   return parse_range(*answer);
 }
 
+Result<RangeAnswer> Client::get_prefix_at(std::string_view prefix) const {
+  Result<json> answer = call("/v3/kv/range", range_request(prefix, prefix_range_end(prefix)));
+  if (!answer) return std::move(answer.error());
+  return parse_range_at(*answer);
+}
+
 Result<Lease> Client::grant_lease(std::chrono::seconds ttl) const {
   Result<json> answer = call("/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}});
   if (!answer) return std::move(answer.error());
@@ -327,25 +368,64 @@ Result<SwapOutcome> Client::put_if_mod_revision(std::string_view key, int64_t ex
 
 Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,
                             std::stop_token stop) const {
-  const std::string& endpoint = endpoints_[preferred_->load() % endpoints_.size()];
+  WatchCursor cursor(start_revision);
+  size_t index = preferred_->load() % endpoints_.size();
+  auto rounds_until = std::chrono::steady_clock::now() + failover_window();
+  std::vector<Error> failures;  // since the last stream that served
+  for (size_t failed = 0;;) {
+    WatchAttempt attempt = watch_endpoint(endpoints_[index], prefix, cursor, on_events, stop);
+    if (next_watch_step(attempt.end) == WatchStep::Return) return std::move(attempt.status);
+    if (attempt.created) {  // it served, then broke: a new break, a new window to resume in
+      failed = 0;
+      failures.clear();
+      rounds_until = std::chrono::steady_clock::now() + failover_window();
+    }
+    failures.push_back(std::move(attempt.status.error()));
+    index = (index + 1) % endpoints_.size();
+    if (++failed % endpoints_.size() == 0) {
+      if (std::chrono::steady_clock::now() >= rounds_until) break;
+      pause_unless_stopped(kPauseBetweenRounds, stop);
+    }
+    if (stop.stop_requested()) return {};
+    spdlog::warn("etcd: {}; resuming the watch from revision {} at {}", failures.back().message,
+                 cursor.next_revision(), endpoints_[index]);
+  }
+  std::string joined;
+  for (const Error& failure : failures) joined += (joined.empty() ? "" : "; ") + failure.message;
+  return make_error(ErrorCode::Network,
+                    "no etcd member served the watch of " + std::string(prefix) + " from revision " +
+                        std::to_string(cursor.next_revision()) + ": " + joined,
+                    unreachable_hint(endpoints_.front()));
+}
+
+Client::WatchAttempt Client::watch_endpoint(const std::string& endpoint, std::string_view prefix, WatchCursor& cursor,
+                                            const WatchHandler& on_events, std::stop_token stop) const {
+  std::string what = "etcd at " + endpoint + ": watching " + std::string(prefix);
   base::CurlHandle curl(curl_easy_init());
-  if (!curl) return make_error(ErrorCode::Internal, "curl_easy_init failed");
+  if (!curl) return {StreamEnd::Refused, false, make_error(ErrorCode::Internal, "curl_easy_init failed")};
   std::string url = endpoint + "/v3/watch";
-  std::string payload = watch_request(prefix, start_revision).dump();
-  WatchStream stream{on_events, std::move(stop), {}, std::nullopt, false};
+  std::string payload = watch_request(prefix, cursor.next_revision()).dump();
+  WatchStream stream{on_events, cursor, std::move(stop), {}, false, std::nullopt, std::nullopt};
   base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);  // no overall timeout: it streams
+  // A member that vanishes without closing the connection (host lost, link cut) is found
+  // by TCP keep-alives, since an idle watch carries nothing.
+  curl_easy_setopt(curl.get(), CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_TCP_KEEPIDLE, 10L);
+  curl_easy_setopt(curl.get(), CURLOPT_TCP_KEEPINTVL, 5L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, take_watch_bytes);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &stream);
   curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, check_watch_stop);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &stream);
   CURLcode rc = curl_easy_perform(curl.get());
-  std::string what = "etcd at " + endpoint + ": watching " + std::string(prefix);
-  if (stream.failure) return std::move(*stream.failure).wrap(what);
-  if (stream.ended_here) return {};
-  if (rc != CURLE_OK) return make_error(ErrorCode::Network, what + ": " + curl_easy_strerror(rc), unreachable_hint(endpoint));
-  return make_error(ErrorCode::Network, what + ": etcd ended the stream");
+  // A complete answer may end without a newline (an error instead of a stream); a broken
+  // one leaves a message cut short, which is only a break.
+  if (rc == CURLE_OK && !stream.end && !stream.pending.empty()) stream.take_line(stream.pending);
+  if (stream.end == StreamEnd::ByCaller) return {StreamEnd::ByCaller, stream.created, {}};
+  if (stream.end) return {*stream.end, stream.created, std::move(*stream.failure).wrap(what)};
+  std::string why = rc != CURLE_OK ? curl_easy_strerror(rc) : "etcd ended the stream";
+  return {StreamEnd::Broken, stream.created, make_error(ErrorCode::Network, what + ": " + why, unreachable_hint(endpoint))};
 }
 
 }  // namespace dockmig::etcd

@@ -14,6 +14,7 @@
 
 #include "dockmig/result.h"
 #include "etcd/failover.h"
+#include "etcd/watch_resume.h"
 #include "etcd/wire.h"
 
 namespace dockmig::etcd {
@@ -48,6 +49,9 @@ class Client {
   Result<std::optional<KeyValue>> get(std::string_view key) const;
   /// Every key that starts with `prefix`, in key order.
   Result<std::vector<KeyValue>> get_prefix(std::string_view prefix) const;
+  /// The same and the store's revision it was read at: a watch from the revision after it
+  /// sees every change since.
+  Result<RangeAnswer> get_prefix_at(std::string_view prefix) const;
 
   Result<Lease> grant_lease(std::chrono::seconds ttl) const;
   /// Renews the lease once; its TTL as renewed, or NotFound when it has already expired.
@@ -67,8 +71,14 @@ class Client {
   /// Called with the events of each watch message; false ends the watch.
   using WatchHandler = std::function<bool(const std::vector<WatchEvent>&)>;
   /// Streams every change under `prefix` from `start_revision` (0: from now) to `on_events`
-  /// until it returns false or `stop` is requested, both a success; an error when the
-  /// stream could not be opened, broke, or etcd cancelled it. Blocks the calling thread.
+  /// until it returns false or `stop` is requested, both a success. Blocks the calling
+  /// thread. A stream that breaks (its member died, lost its leader, or the connection
+  /// ended) is opened again at the next member from the revision after the last one
+  /// handed over, so no event is lost or repeated (etcd/watch_resume.h); rounds over the
+  /// members go on for the client's timeout after each break, as for a call. Errors: no
+  /// member took the watch, etcd refused or cancelled it, and Conflict when the revision
+  /// to resume from was compacted away: then read the current state again
+  /// (get_prefix_at) and watch from the revision after that read.
   Status watch_prefix(std::string_view prefix, int64_t start_revision, const WatchHandler& on_events,
                       std::stop_token stop) const;
 
@@ -88,6 +98,17 @@ class Client {
   /// The request to the members in turn until one answers, or its answer is lost and
   /// `repeat` forbids sending it again.
   Attempt send(std::string_view path, const nlohmann::json& body, Repeat repeat) const;
+
+  struct WatchAttempt {
+    StreamEnd end;
+    bool created;  // the member confirmed the watch: it served, then broke
+    Status status;
+  };
+  /// One stream of a watch at one member, from the cursor, moving it.
+  WatchAttempt watch_endpoint(const std::string& endpoint, std::string_view prefix, WatchCursor& cursor,
+                              const WatchHandler& on_events, std::stop_token stop) const;
+  /// How long rounds over the members go on after a failure: none with a single member.
+  std::chrono::milliseconds failover_window() const;
 
   std::vector<std::string> endpoints_;
   ClientTls tls_;

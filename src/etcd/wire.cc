@@ -140,6 +140,14 @@ Result<std::vector<KeyValue>> parse_range(const json& answer) {
   return found;
 }
 
+Result<RangeAnswer> parse_range_at(const json& answer) {
+  Result<std::vector<KeyValue>> kvs = parse_range(answer);
+  if (!kvs) return std::move(kvs.error());
+  Result<int64_t> revision = int64_field(answer.value("header", json::object()), "revision");
+  if (!revision) return std::move(revision.error());
+  return RangeAnswer{std::move(*kvs), *revision};
+}
+
 Result<Lease> parse_lease_grant(const json& answer) {
   Result<int64_t> id = int64_field(answer, "ID");
   Result<int64_t> ttl = int64_field(answer, "TTL");
@@ -180,12 +188,18 @@ json watch_request(std::string_view prefix, int64_t start_revision) {
   return json{{"create_request", create}};
 }
 
-Result<std::vector<WatchEvent>> parse_watch_message(const json& message) {
+Result<WatchMessage> parse_watch_message(const json& message) {
   const json& result = message.contains("result") ? message["result"] : message;
-  if (result.value("canceled", false))
-    return make_error(ErrorCode::Conflict, "etcd cancelled the watch: " + result.value("cancel_reason", std::string("no reason given")),
-                      "a watch from a compacted revision cannot be served; start it from a newer one");
-  std::vector<WatchEvent> events;
+  WatchMessage parsed;
+  Result<int64_t> revision = int64_field(result.value("header", json::object()), "revision");
+  Result<int64_t> compacted = int64_field(result, "compact_revision");
+  if (!revision) return std::move(revision.error());
+  if (!compacted) return std::move(compacted.error());
+  parsed.revision = *revision;
+  parsed.compact_revision = *compacted;
+  parsed.created = result.value("created", false);
+  parsed.canceled = result.value("canceled", false);
+  parsed.cancel_reason = result.value("cancel_reason", std::string());
   for (const json& entry : result.value("events", json::array())) {
     WatchEvent event;
     event.deleted = entry.value("type", "PUT") == "DELETE";
@@ -197,9 +211,9 @@ Result<std::vector<WatchEvent>> parse_watch_message(const json& message) {
       if (!previous) return std::move(previous.error());
       event.previous = std::move(*previous);
     }
-    events.push_back(std::move(event));
+    parsed.events.push_back(std::move(event));
   }
-  return events;
+  return parsed;
 }
 
 }  // namespace dockmig::etcd

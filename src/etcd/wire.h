@@ -39,6 +39,22 @@ struct WatchEvent {
   std::optional<KeyValue> previous;
 };
 
+/// One message of a watch stream.
+struct WatchMessage {
+  int64_t revision = 0;          // the store's revision when etcd sent it (its header)
+  bool created = false;          // the confirmation that the watch runs
+  bool canceled = false;         // etcd ended the watch; `cancel_reason` says why
+  int64_t compact_revision = 0;  // when cancelled because its start was compacted away: etcd's oldest revision
+  std::string cancel_reason;
+  std::vector<WatchEvent> events;
+};
+
+/// A range's key-values and the store's revision they were read at.
+struct RangeAnswer {
+  std::vector<KeyValue> kvs;
+  int64_t revision = 0;
+};
+
 /// What a compare-and-put did: `succeeded`, or not, and then the key as it is now (none
 /// when it does not exist), so the caller sees who won.
 struct SwapOutcome {
@@ -67,13 +83,15 @@ nlohmann::json watch_request(std::string_view prefix, int64_t start_revision);
 
 /// The key-values of a range answer (none when nothing matched).
 Result<std::vector<KeyValue>> parse_range(const nlohmann::json& answer);
+/// The same with the revision they were read at (the answer's header).
+Result<RangeAnswer> parse_range_at(const nlohmann::json& answer);
 Result<Lease> parse_lease_grant(const nlohmann::json& answer);
 /// The lease's remaining TTL from a keep-alive answer; NotFound when the lease is gone
 /// (etcd then answers without a TTL).
 Result<std::chrono::seconds> parse_keep_alive(const nlohmann::json& answer, LeaseId lease);
 Result<SwapOutcome> parse_swap(const nlohmann::json& answer);
-/// The events of one message of a watch stream (none in the message that confirms the
-/// watch); an error when etcd cancelled the watch (e.g. its start was compacted away).
-Result<std::vector<WatchEvent>> parse_watch_message(const nlohmann::json& message);
+/// One message of a watch stream (no events in the one that confirms the watch, nor in
+/// the one that says etcd cancelled it; etcd/watch_resume.h decides what a cancel means).
+Result<WatchMessage> parse_watch_message(const nlohmann::json& message);
 
 }  // namespace dockmig::etcd

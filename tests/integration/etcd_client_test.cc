@@ -1,6 +1,8 @@
 // The etcd client and the fleet membership against a real etcd: the one whose client URL
-// is in DOCKMIG_ETCD (tests/integration/etcd_client.sh runs this on the bed's etcd).
+// is in DOCKMIG_ETCD (tests/integration/etcd_client.sh runs this on the bed's etcd). The
+// compaction test compacts that etcd's history up to its revision then.
 #include <cstdlib>
+#include <stop_token>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -120,6 +122,74 @@ TEST_F(RealEtcd, AnUnreachableEndpointIsSkippedForTheNextOne) {
   ASSERT_FALSE(put);
   EXPECT_EQ(put.error().code, ErrorCode::Network);
   EXPECT_NE(put.error().message.find("http://127.0.0.1:9"), std::string::npos) << put.error().message;
+}
+
+// Watches `prefix` from `from` on a thread until `count` events came or 10 s passed.
+std::vector<etcd::WatchEvent> watch_for(const etcd::Client& client, const std::string& prefix, int64_t from,
+                                        size_t count, Status* outcome) {
+  std::vector<etcd::WatchEvent> seen;
+  std::stop_source stop;
+  std::jthread deadline([&stop](std::stop_token own) {
+    for (int i = 0; i < 100 && !own.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop.request_stop();
+  });
+  *outcome = client.watch_prefix(
+      prefix, from,
+      [&](const std::vector<etcd::WatchEvent>& events) {
+        seen.insert(seen.end(), events.begin(), events.end());
+        return seen.size() < count;
+      },
+      stop.get_token());
+  return seen;
+}
+
+TEST_F(RealEtcd, AWatchFromARevisionSeesEachLaterChangeOnce) {
+  ASSERT_TRUE(etcd().put(key("w/a"), "1"));
+  Result<etcd::RangeAnswer> read = etcd().get_prefix_at(key("w/"));
+  ASSERT_TRUE(read) << read.error().describe();
+  ASSERT_EQ(read->kvs.size(), 1u);
+  EXPECT_GE(read->revision, read->kvs[0].mod_revision);
+  ASSERT_TRUE(etcd().put(key("w/a"), "2"));
+  ASSERT_TRUE(etcd().put(key("w/b"), "3"));
+  Status outcome;
+  std::vector<etcd::WatchEvent> seen = watch_for(etcd(), key("w/"), read->revision + 1, 2, &outcome);
+  ASSERT_TRUE(outcome) << outcome.error().describe();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].kv.value, "2");
+  ASSERT_TRUE(seen[0].previous);
+  EXPECT_EQ(seen[0].previous->value, "1");
+  EXPECT_EQ(seen[1].kv.key, key("w/b"));
+}
+
+TEST_F(RealEtcd, AWatchOpensAtTheNextMemberWhenTheFirstIsDown) {
+  Result<etcd::Client> two = etcd::Client::open("http://127.0.0.1:9," + etcd().endpoints().front());
+  ASSERT_TRUE(two);
+  Result<etcd::RangeAnswer> read = etcd().get_prefix_at(key("n/"));
+  ASSERT_TRUE(read);
+  ASSERT_TRUE(etcd().put(key("n/a"), "x"));
+  Status outcome;
+  std::vector<etcd::WatchEvent> seen = watch_for(*two, key("n/"), read->revision + 1, 1, &outcome);
+  ASSERT_TRUE(outcome) << outcome.error().describe();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kv.key, key("n/a"));
+}
+
+TEST_F(RealEtcd, AWatchFromACompactedRevisionIsAConflictToReadAgain) {
+  ASSERT_TRUE(etcd().put(key("c/a"), "1"));
+  Result<etcd::RangeAnswer> old = etcd().get_prefix_at(key("c/"));
+  ASSERT_TRUE(old);
+  ASSERT_TRUE(etcd().put(key("c/a"), "2"));
+  Result<etcd::RangeAnswer> now = etcd().get_prefix_at(key("c/"));
+  ASSERT_TRUE(now);
+  Result<nlohmann::json> compacted =
+      etcd().call("/v3/kv/compaction", nlohmann::json{{"revision", std::to_string(now->revision)}});
+  ASSERT_TRUE(compacted) << compacted.error().describe();
+  Status outcome;
+  watch_for(etcd(), key("c/"), old->revision, 1, &outcome);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::Conflict) << outcome.error().describe();
+  EXPECT_NE(outcome.error().message.find("compacted"), std::string::npos) << outcome.error().message;
+  EXPECT_NE(outcome.error().hint.find("read the current state again"), std::string::npos) << outcome.error().hint;
 }
 
 fleet::HostRecord test_host(const std::string& name) {

@@ -145,15 +145,20 @@ TEST(WatchWire, AsksForThePrefixAndPreviousValues) {
 
 TEST(WatchWire, ReadsEventsWithTheirPreviousValue) {
   json created = json::parse(R"({"result":{"header":{"revision":"2"},"created":true}})");
-  Result<std::vector<WatchEvent>> none = parse_watch_message(created);
+  Result<WatchMessage> none = parse_watch_message(created);
   ASSERT_TRUE(none) << none.error().message;
-  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(none->events.empty());
+  EXPECT_TRUE(none->created);
+  EXPECT_EQ(none->revision, 2);
   json message = json::parse(R"({"result":{"header":{"revision":"3"},"events":[
     {"kv":{"key":"L2Evb25l","create_revision":"2","mod_revision":"3","version":"2","value":"eQ=="},
      "prev_kv":{"key":"L2Evb25l","create_revision":"2","mod_revision":"2","version":"1","value":"eA=="}},
     {"type":"DELETE","kv":{"key":"L2EvdHdv","mod_revision":"3"}}]}})");
-  Result<std::vector<WatchEvent>> events = parse_watch_message(message);
-  ASSERT_TRUE(events) << events.error().message;
+  Result<WatchMessage> parsed = parse_watch_message(message);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_FALSE(parsed->created);
+  EXPECT_EQ(parsed->revision, 3);
+  const std::vector<WatchEvent>* events = &parsed->events;
   ASSERT_EQ(events->size(), 2u);
   EXPECT_FALSE((*events)[0].deleted);
   EXPECT_EQ((*events)[0].kv.key, "/a/one");
@@ -167,12 +172,23 @@ TEST(WatchWire, ReadsEventsWithTheirPreviousValue) {
   EXPECT_FALSE((*events)[1].previous);
 }
 
-TEST(WatchWire, ACancelledWatchIsAnError) {
+TEST(WatchWire, ACancelledWatchSaysWhyAndFromWhereEtcdKeepsHistory) {
   json cancelled = json::parse(
       R"({"result":{"header":{"revision":"9"},"canceled":true,"compact_revision":"5","cancel_reason":"mvcc: required revision has been compacted"}})");
-  Result<std::vector<WatchEvent>> events = parse_watch_message(cancelled);
-  ASSERT_FALSE(events);
-  EXPECT_NE(events.error().message.find("compacted"), std::string::npos);
+  Result<WatchMessage> message = parse_watch_message(cancelled);
+  ASSERT_TRUE(message) << message.error().message;
+  EXPECT_TRUE(message->canceled);
+  EXPECT_EQ(message->compact_revision, 5);
+  EXPECT_EQ(message->cancel_reason, "mvcc: required revision has been compacted");
+}
+
+TEST(RangeWire, ReadsTheRevisionARangeWasReadAt) {
+  json answer = json::parse(R"({"header":{"revision":"42"},"kvs":[{"key":"L2Evb25l","mod_revision":"40","value":"eQ=="}],"count":"1"})");
+  Result<RangeAnswer> range = parse_range_at(answer);
+  ASSERT_TRUE(range) << range.error().message;
+  EXPECT_EQ(range->revision, 42);
+  ASSERT_EQ(range->kvs.size(), 1u);
+  EXPECT_EQ(range->kvs[0].key, "/a/one");
 }
 
 }  // namespace
