@@ -17,6 +17,7 @@
 
 #include "base/byte_units.h"
 #include "cli/progress_line.h"
+#include "cli/signal_watcher.h"
 #include "cli/verbs.h"
 #include "docker/engine_client.h"
 #include "migrate/plan.h"
@@ -72,66 +73,6 @@ class TerminalProgress : public migrate::Progress {
   std::mutex mutex_;
   Clock::time_point started_, last_drawn_;
   uint64_t expected_ = 0;
-};
-
-/// Turns SIGINT and SIGTERM into calls of `on_signal` on a thread of its own, for as long
-/// as it lives. The handler only writes the signal's number into a pipe, about all that a
-/// handler may safely do; the thread does the rest. SA_RESTART keeps the migration's own
-/// system calls from failing with EINTR.
-class SignalWatcher {
- public:
-  explicit SignalWatcher(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
-    if (pipe2(pipe_, O_CLOEXEC) != 0) {
-      spdlog::warn("cannot watch for signals (pipe: {}); SIGINT and SIGTERM keep their default effect",
-                   std::strerror(errno));
-      return;
-    }
-    fcntl(pipe_[1], F_SETFL, O_NONBLOCK);  // a handler must never block on a full pipe
-    write_fd_ = pipe_[1];
-    thread_ = std::thread([this] { watch(); });
-    struct sigaction action {};
-    action.sa_handler = forward;
-    action.sa_flags = SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &action, &previous_[i]);
-  }
-  ~SignalWatcher() {
-    if (!thread_.joinable()) return;
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
-    forward(0);  // the thread's stop
-    thread_.join();
-    write_fd_ = -1;
-    close(pipe_[0]);
-    close(pipe_[1]);
-  }
-  SignalWatcher(const SignalWatcher&) = delete;
-  SignalWatcher& operator=(const SignalWatcher&) = delete;
-
- private:
-  static constexpr int kSignals[] = {SIGINT, SIGTERM};
-
-  static void forward(int signal) {
-    int saved_errno = errno;
-    unsigned char number = static_cast<unsigned char>(signal);
-    [[maybe_unused]] ssize_t written = write(write_fd_, &number, 1);  // a full pipe has one already
-    errno = saved_errno;
-  }
-
-  void watch() {
-    unsigned char number = 0;
-    while (true) {
-      ssize_t got = read(pipe_[0], &number, 1);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0 || number == 0) return;
-      on_signal_(number);
-    }
-  }
-
-  static inline int write_fd_ = -1;  // one watcher at a time: the handler has no other way in
-  int pipe_[2] = {-1, -1};
-  std::function<void(int)> on_signal_;
-  struct sigaction previous_[std::size(kSignals)] {};
-  std::thread thread_;
 };
 
 /// What the user reads when a signal arrives, from the watcher's thread.
