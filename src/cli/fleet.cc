@@ -1,4 +1,4 @@
-// `dockmig fleet ls|where`: the gateway's view of the fleet, read from etcd: the hosts
+// `dockmig fleet ls|where` (and the verbs of fleet_handoff.cc, fleet_watch.cc): the gateway's view of the fleet, read from etcd: the hosts
 // whose agents run with --etcd, and which of them runs a service.
 #include <cstdio>
 
@@ -108,10 +108,13 @@ VerbRunner define_fleet(CLI::App& command) {
                         "that name is named. Exits 2 when none is found. --json adds the record's revision.\n"
                         "Example: dockmig fleet where counter --etcd http://10.77.9.1:2379");
   VerbRunner handoff = define_fleet_handoff(command);
+  VerbRunner watch = define_fleet_watch(command);
+  CLI::App* watch_command = command.get_subcommand("watch");
   command.footer("The fleet is the set of agents registered in etcd (docs/fleet.md). --etcd may also\n"
                  "come from DOCKMIG_ETCD.");
-  return [options, ls, where_command, handoff]() -> int {
+  return [options, ls, where_command, watch_command, handoff, watch]() -> int {
     if (ls->parsed()) return list(*options);
+    if (watch_command->parsed()) return watch();
     return where_command->parsed() ? where(*options) : handoff();
   };
 }

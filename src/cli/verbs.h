@@ -33,6 +33,7 @@ VerbRunner define_doctor(CLI::App& command);
 VerbRunner define_fleet(CLI::App& command);
 /// `fleet handoff`, a subcommand of `command` (fleet_handoff.cc).
 VerbRunner define_fleet_handoff(CLI::App& command);
+VerbRunner define_fleet_watch(CLI::App& command);
 VerbRunner define_inspect(CLI::App& command);
 VerbRunner define_migrate(CLI::App& command);
 VerbRunner define_recover(CLI::App& command);
