@@ -406,7 +406,11 @@ Client::WatchAttempt Client::watch_endpoint(const std::string& endpoint, std::st
   std::string url = endpoint + "/v3/watch";
   std::string payload = watch_request(prefix, cursor.next_revision()).dump();
   WatchStream stream{on_events, cursor, std::move(stop), {}, false, std::nullopt, std::nullopt};
-  base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  // etcd's require-leader metadata (the gateway passes Grpc-Metadata-* headers on): a
+  // member cut off from the others ends the stream with "no leader" instead of staying
+  // silent, so the watch resumes at one that still hears the changes.
+  base::CurlHeaders headers(curl_slist_append(curl_slist_append(nullptr, "Content-Type: application/json"),
+                                              "Grpc-Metadata-hasleader: true"));
   prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);  // no overall timeout: it streams
   // A member that vanishes without closing the connection (host lost, link cut) is found
   // by TCP keep-alives, since an idle watch carries nothing.

@@ -8,7 +8,10 @@
 #    killed with SIGKILL; a handoff back to edge-a is made with it dead; the watcher,
 #    resumed at another member from the revision after the last one it printed, prints
 #    edge-b -> edge-a exactly once, and no line twice;
-#  - SIGTERM ends the watcher with exit 0.
+#  - SIGTERM ends the watcher with exit 0;
+#  - a new watcher's member loses its leader (the other live member killed): the stream
+#    ends rather than staying silent, no member can serve it, and the watcher exits
+#    with an error naming it.
 source "$(dirname "$0")/hook_lib.sh"
 watch_out=$hook_dir/watch.out watch_err=$hook_dir/watch.err
 stop_watcher() { [ -z "${watcher:-}" ] || { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; watcher=; }; }
@@ -86,4 +89,20 @@ kill -TERM "$watcher"
 status=0; wait "$watcher" || status=$?
 watcher=
 [ "$status" = 0 ] || fail "the watcher exited $status after SIGTERM: $(cat "$watch_err")"
-pass "the watcher printed each move once, across the death of the member serving it (${member_names[serving]} -> ${member_names[serving_now]}), and ended on SIGTERM"
+
+step "a new watcher; the other live member is killed, so the one serving it has no leader"
+nsenter --net="/run/netns/$EDGE_A_NETNS" -- "$DOCKMIG" fleet watch --etcd "$ETCD" >"$watch_out" 2>"$watch_err" &
+watcher=$!
+wait_until 10 serving_member >/dev/null || fail "no etcd member serves the new watch: $(cat "$watch_err")"
+alone=$(serving_member)
+for i in "${!member_names[@]}"; do [ "$i" = "$serving" ] || [ "$i" = "$alone" ] || other=$i; done
+"$TESTBED" etcd kill "${member_names[other]}"
+# With etcd's require-leader metadata the stream ends ("no leader") rather than staying
+# silent; no member can serve it then, and the watcher exits with the error.
+ended() { ! kill -0 "$watcher" 2>/dev/null; }
+wait_until 30 ended || fail "the watch stayed on ${member_names[alone]}, a member without a leader: $(cat "$watch_err")"
+status=0; wait "$watcher" || status=$?
+watcher=
+tail -n 2 "$watch_err" | sed 's/^/    watcher: /'
+[ "$status" != 0 ] && grep -q "no leader" "$watch_err" || fail "the watcher exited $status without naming the lost leader: $(cat "$watch_err")"
+pass "the watcher printed each move once, across the death of the member serving it (${member_names[serving]} -> ${member_names[serving_now]}), ended on SIGTERM, and left a member without a leader"
