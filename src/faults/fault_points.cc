@@ -40,6 +40,7 @@ constexpr std::string_view kKnownPoints[] = {
     "destination.before-restore",
     "destination.before-restored-reply",
     "destination.before-commit",
+    "destination.lazy-daemon-started",
     "destination.before-lazy-fill-wait",
     "destination.before-committed-reply",
     "transfer.blob-first-chunk-sent",

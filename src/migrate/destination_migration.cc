@@ -459,7 +459,11 @@ class DestinationMigration {
     Result<checkpoint::LazyPagesDaemon> daemon = checkpoint::LazyPagesDaemon::start(
         context_.criu->binary(), checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_),
         checkpoint::lazy_work_dir(docker_root_, container_id_));
-    if (daemon) return lazy_.emplace(std::move(*daemon)), void();
+    if (daemon) {
+      lazy_.emplace(std::move(*daemon));
+      DOCKMIG_FAULT_POINT("destination.lazy-daemon-started");
+      return;
+    }
     restore_ = RestoreMode::Eager;
     restore_fallback_ = daemon.error().describe();
     spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
