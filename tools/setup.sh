@@ -41,7 +41,7 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (installs packages)"
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache   # ccache: tools/test.sh rebuilds a fresh clone from it
   libarchive-dev libzstd-dev libxxhash-dev libcurl4-openssl-dev nlohmann-json3-dev librsync-dev
   libspdlog-dev libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libssl-dev
   libbenchmark-dev
