@@ -15,14 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 [ "${DOCKMIG_SKIP_SETUP:-0}" = 1 ] || bash "$repo/tools/setup.sh"
 
-# ccache makes a rebuild cheap, the fuzzers' clang build included (it inherits this
-# environment): paths under the repo count relative to it, so a fresh clone anywhere
-# hits what another clone compiled.
-if command -v ccache >/dev/null; then
-  export CMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER:-ccache}
-  export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$repo} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
-fi
+. "$repo/tools/ccache-env.sh"
 
 # The tests arm fault points (docs/reliability.md); a build without the option has none.
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKMIG_WERROR=ON -DDOCKMIG_FAULT_POINTS=ON >/dev/null
