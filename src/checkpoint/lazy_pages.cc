@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -55,19 +56,47 @@ bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+namespace {
+
+// What the log says of one process, keyed as CRIU's lines name it: "PID-UFFD".
+struct ProcessPages {
+  uint64_t given_up = 0;
+  bool ended = false;
+};
+
+// CRIU names a process "PID-FD" and, once it ended, "PID--FD" (the fd negated).
+std::string process_key(const std::string& pid, const std::string& fd) {
+  return pid + "-" + (fd.starts_with('-') ? fd.substr(1) : fd);
+}
+
+}  // namespace
+
 LazyFill parse_lazy_pages_log(const std::string& log) {
-  static const std::regex kSummary(R"(UFFD transferred pages: \((\d+)/(\d+)\))");
+  static const std::regex kSummary(R"(uffd: (\d+)-(-?\d+): UFFD transferred pages: \((\d+)/(\d+)\))");
+  static const std::regex kGivenUp(R"(uffd: (\d+)-(-?\d+): (?:REMOVE|UNMAP): [0-9a-fA-Fx]+\(([0-9a-fA-F]+)\))");
+  static const std::regex kEnded(R"(uffd: (\d+)-(-?\d+): EXIT)");
+  constexpr uint64_t kPage = 4096;
   LazyFill fill;
+  std::map<std::string, ProcessPages> processes;
   std::istringstream lines(log);
   std::string line;
   std::smatch match;
   while (std::getline(lines, line)) {
-    if (std::regex_search(line, match, kSummary)) {
-      uint64_t copied = std::stoull(match[1].str()), total = std::stoull(match[2].str());
+    if (std::regex_search(line, match, kGivenUp)) {
+      processes[process_key(match[1], match[2])].given_up += (std::stoull(match[3].str(), nullptr, 16) + kPage - 1) / kPage;
+    } else if (std::regex_search(line, match, kEnded)) {
+      processes[process_key(match[1], match[2])].ended = true;
+    } else if (std::regex_search(line, match, kSummary)) {
+      const ProcessPages& process = processes[process_key(match[1], match[2])];
+      uint64_t copied = std::stoull(match[3].str()), total = std::stoull(match[4].str());
+      uint64_t missing = total > copied ? total - copied : 0;
       ++fill.processes;
       fill.pages_copied += copied;
       fill.pages_total += total;
-      if (copied != total && fill.incomplete.empty()) fill.incomplete = line;
+      if (missing > 0 && (process.ended || missing <= process.given_up))
+        fill.pages_discarded += missing;
+      else if (missing > 0 && fill.incomplete.empty())
+        fill.incomplete = line;
     } else if (line.find("Error") != std::string::npos && fill.incomplete.empty()) {
       fill.incomplete = line;
     }
@@ -131,8 +160,8 @@ Result<LazyFill> LazyPagesDaemon::wait_filled(std::chrono::milliseconds timeout)
   if (!fill.incomplete.empty())
     return make_error(ErrorCode::ToolFailed, "`criu lazy-pages` did not copy every page: " + fill.incomplete,
                       "see " + log.string());
-  spdlog::debug("lazy pages: {} of {} pages copied into {} process(es)", fill.pages_copied, fill.pages_total,
-                fill.processes);
+  spdlog::info("lazy pages: {} of {} pages copied into {} process(es); {} the processes gave up before their copy",
+                fill.pages_copied, fill.pages_total, fill.processes, fill.pages_discarded);
   return fill;
 }
 

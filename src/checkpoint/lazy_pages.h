@@ -25,11 +25,15 @@ struct LazyFill {
   int processes = 0;          // processes whose every page it copied or that ended
   uint64_t pages_copied = 0;
   uint64_t pages_total = 0;
+  uint64_t pages_discarded = 0;  // never copied because the process unmapped or discarded them
   std::string incomplete;     // the first process left short, or an error line; "" when all arrived
 };
 
 /// Reads a `criu lazy-pages -v4` log: one "UFFD transferred pages: (COPIED/TOTAL)" line per
-/// process as it is done with it, and CRIU's "Error" lines.
+/// process as it is done with it, its REMOVE, UNMAP and EXIT events, and CRIU's "Error"
+/// lines. TOTAL is counted at the restore: pages the process itself gave up since (a
+/// malloc's madvise(MADV_DONTNEED), a munmap) are dropped uncopied, and a process that
+/// ended needs none, so a process is short only when more pages are missing than it gave up.
 LazyFill parse_lazy_pages_log(const std::string& log);
 
 /// Why a restore on this host cannot be lazy, or "" when it can: `uffd_noncooperative` is

@@ -31,6 +31,32 @@ TEST(ParseLazyPagesLog, AProcessLeftShortIsNamed) {
   EXPECT_NE(fill.incomplete.find("(65000/65607)"), std::string::npos) << fill.incomplete;
 }
 
+// redis frees memory during the fill (jemalloc's madvise(MADV_DONTNEED)): CRIU drops those
+// pages uncopied and still counts them in the total.
+TEST(ParseLazyPagesLog, PagesTheProcessGaveUpAreNotMissing) {
+  LazyFill fill = parse_lazy_pages_log("(02.1) uffd: 1-12: REMOVE: 7f3a10000000(8000)\n"
+                                       "(02.2) uffd: 1-12: UNMAP: 7f3a20000000(5000)\n"
+                                       "(06.6) uffd: 1-12: UFFD transferred pages: (88335/88348)\n");
+  EXPECT_EQ(fill.incomplete, "");
+  EXPECT_EQ(fill.pages_discarded, 13u);
+}
+
+TEST(ParseLazyPagesLog, MorePagesMissingThanGivenUpIsIncomplete) {
+  LazyFill fill = parse_lazy_pages_log("(02.1) uffd: 1-12: REMOVE: 7f3a10000000(2000)\n"
+                                       "(02.2) uffd: 7-14: REMOVE: 7f3a20000000(100000)\n"
+                                       "(06.6) uffd: 1-12: UFFD transferred pages: (88335/88348)\n");
+  EXPECT_NE(fill.incomplete.find("(88335/88348)"), std::string::npos) << fill.incomplete;
+}
+
+TEST(ParseLazyPagesLog, AProcessThatEndedNeedsNoMorePages) {
+  LazyFill fill = parse_lazy_pages_log("(03.0) uffd: 7-14: EXIT\n"
+                                       "(06.6) uffd: 7--14: UFFD transferred pages: (2/12)\n"
+                                       "(06.7) uffd: 1-12: UFFD transferred pages: (65607/65607)\n");
+  EXPECT_EQ(fill.incomplete, "");
+  EXPECT_EQ(fill.processes, 2);
+  EXPECT_EQ(fill.pages_discarded, 10u);
+}
+
 TEST(ParseLazyPagesLog, AnErrorLineIsIncompleteEvenWithSummaries) {
   LazyFill fill = parse_lazy_pages_log(std::string(kFilledLog) +
                                        "(09.5) Error (criu/uffd.c:1013): uffd: 1-12: Error during UFFD copy\n");
