@@ -220,16 +220,17 @@ build_memwriter() {
   printf 'FROM %s\nCOPY memwriter /memwriter\n' "$IMAGE_TINY" >"$1/Dockerfile"
   DOCKER_BUILDKIT=0 dk edge-a build -q -t "$2" --label "$label" "$1" >/dev/null || fail "cannot build the memwriter image"
 }
-# start_memwriter NAME MIB [PAGES_PER_SECOND]: memwriter (apps/memwriter.c, built into
-# dockmig-test/memwriter:1) as container NAME on edge-a, rewriting its region of MIB MiB
-# at PAGES_PER_SECOND pages a second (default 50); returns once it has written for two
-# seconds.
+# start_memwriter NAME MIB [PAGES_PER_SECOND [DISCARDS_PER_SECOND]]: memwriter
+# (apps/memwriter.c, built into dockmig-test/memwriter:1) as container NAME on edge-a,
+# rewriting its region of MIB MiB at PAGES_PER_SECOND pages a second (default 50) and
+# giving back and rewriting DISCARDS_PER_SECOND (default 0); returns once it has written
+# for two seconds.
 start_memwriter() {
-  local name=$1 mib=$2 rate=${3:-50} build_dir
+  local name=$1 mib=$2 rate=${3:-50} discards=${4:-0} build_dir
   build_dir=$(mktemp -d)
   build_memwriter "$build_dir" dockmig-test/memwriter:1
   rm -rf "$build_dir"
-  dk edge-a run -d --name "$name" --label "$label" dockmig-test/memwriter:1 /memwriter "$mib" "$rate" >/dev/null \
+  dk edge-a run -d --name "$name" --label "$label" dockmig-test/memwriter:1 /memwriter "$mib" "$rate" "$discards" >/dev/null \
     || fail "cannot start memwriter as $name"
   wait_until 15 count_at_least edge-a "$name" $((2 * rate)) || fail "memwriter $name did not start writing"
 }

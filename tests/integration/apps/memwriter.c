@@ -2,8 +2,10 @@
 // memory intact: every page holds content derived from (page, generation), and the
 // generation of each page is kept in a table. SIGUSR1 checks every page against the table
 // and writes the result to /tmp/verify ("ok PAGES WRITES" or "bad PAGE ..."); /tmp/count
-// holds the number of page writes so far, so a test sees the work carry on.
-//   memwriter MIB PAGES_PER_SECOND
+// holds the number of page writes so far, so a test sees the work carry on. With
+// DISCARDS_PER_SECOND, that many pages a second are also given back to the kernel
+// (madvise MADV_DONTNEED, as malloc's free does) and written afresh; /tmp/discards counts them.
+//   memwriter MIB PAGES_PER_SECOND [DISCARDS_PER_SECOND]
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,20 +50,26 @@ static void write_file(const char* path, const char* text) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) { fprintf(stderr, "usage: memwriter MIB PAGES_PER_SECOND\n"); return 2; }
+  if (argc != 3 && argc != 4) { fprintf(stderr, "usage: memwriter MIB PAGES_PER_SECOND [DISCARDS_PER_SECOND]\n"); return 2; }
   uint64_t pages = strtoull(argv[1], 0, 10) * 256, rate = strtoull(argv[2], 0, 10);
+  uint64_t discard_rate = argc == 4 ? strtoull(argv[3], 0, 10) : 0;
   uint64_t* region = mmap(0, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   uint32_t* gens = calloc(pages, sizeof *gens);
   if (region == MAP_FAILED || !gens) { perror("memwriter"); return 1; }
   for (uint64_t i = 0; i < pages; ++i) fill(region + i * WORDS, i, 0);
   signal(SIGUSR1, on_usr1);
-  uint64_t writes = 0, rng = 1, tick = 0;
+  uint64_t writes = 0, discards = 0, rng = 1, tick = 0;
   char text[128];
   for (;;) {
     for (uint64_t due = rate * (tick + 1) / 100; writes < due;) {
       uint64_t i = mix(rng++) % pages;
       fill(region + i * WORDS, i, ++gens[i]);
       ++writes;
+    }
+    for (uint64_t due = discard_rate * (tick + 1) / 100; discards < due; ++discards) {
+      uint64_t i = mix(rng++) % pages;
+      madvise(region + i * WORDS, PAGE, MADV_DONTNEED);
+      fill(region + i * WORDS, i, ++gens[i]);
     }
     if (verify_asked) {
       verify_asked = 0;
@@ -76,6 +84,8 @@ int main(int argc, char** argv) {
     if (++tick % 10 == 0) {  /* every 0.1 s */
       snprintf(text, sizeof text, "%llu\n", (unsigned long long)writes);
       write_file("/tmp/count", text);
+      snprintf(text, sizeof text, "%llu\n", (unsigned long long)discards);
+      write_file("/tmp/discards", text);
     }
     struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, 0);
