@@ -10,10 +10,9 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include "base/atomic_file.h"
+#include "base/text_file.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -42,16 +41,8 @@ std::string* string_field(JournalEntry& entry, std::string_view key) {
   return nullptr;
 }
 
-Result<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(ErrorCode::Io, "cannot read `" + path.string() + "`: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 Result<JournalEntry> parse_entry_file(const std::filesystem::path& path) {
-  Result<std::string> text = read_text(path);
+  Result<std::string> text = base::read_text_file(path);
   if (!text) return std::move(text.error());
   json object = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   Result<JournalEntry> entry = object.is_discarded()

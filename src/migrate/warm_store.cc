@@ -11,14 +11,13 @@
 #include <cstdlib>
 
 #include <cctype>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
+#include "base/text_file.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -37,11 +36,9 @@ bool valid_container_id(const std::string& id) {
 }
 
 Result<WarmRecord> read_record(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::NotFound, "cannot read `" + path.string() + "`");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  Result<WarmRecord> record = decode_warm_record(bytes.str());
+  Result<std::string> bytes = base::read_text_file(path);
+  if (!bytes) return std::move(bytes.error());
+  Result<WarmRecord> record = decode_warm_record(*bytes);
   if (!record) return std::move(record.error()).wrap("`" + path.string() + "`");
   return record;
 }
