@@ -3,7 +3,8 @@
 #include <charconv>
 #include <fstream>
 #include <optional>
-#include <sstream>
+
+#include "base/text_file.h"
 
 namespace dockmig::checkpoint {
 namespace {
@@ -51,13 +52,11 @@ CriuLogTimes parse_criu_log_times(std::string_view log) {
 }
 
 Result<CriuLogTimes> read_criu_log_times(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return make_error(ErrorCode::NotFound, "cannot read CRIU's log `" + path.string() + "`");
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (text.view().size() > kMaxLogBytes)
+  Result<std::string> text = base::read_text_file(path);
+  if (!text) return std::move(text.error()).wrap("CRIU's log");
+  if (text->size() > kMaxLogBytes)
     return make_error(ErrorCode::InvalidInput, "CRIU's log `" + path.string() + "` is too large to read");
-  CriuLogTimes times = parse_criu_log_times(text.view());
+  CriuLogTimes times = parse_criu_log_times(*text);
   std::error_code ec;
   std::filesystem::file_time_type written = std::filesystem::last_write_time(path, ec);
   if (!ec) times.ended_at = std::chrono::file_clock::to_sys(written);

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/subprocess.h"
+#include "base/text_file.h"
 
 namespace dockmig::checkpoint {
 namespace {
@@ -22,13 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kLogName = "lazy-pages.log";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 // `criu lazy-pages --daemon` returns once it listens, leaving its pid in the pidfile; a
 // pidfd taken now stays that process's even after it ends (it waits for the restore
@@ -156,7 +150,9 @@ Result<LazyFill> LazyPagesDaemon::wait_filled(std::chrono::milliseconds timeout)
                                               std::to_string(timeout.count() / 1000) + " s",
                       "see " + log.string());
   pidfd_.reset();
-  LazyFill fill = parse_lazy_pages_log(read_text(log));
+  Result<std::string> log_text = base::read_text_file(log);
+  if (!log_text) spdlog::warn("lazy pages: {}; its fill is taken as complete", log_text.error().describe());
+  LazyFill fill = parse_lazy_pages_log(log_text ? *log_text : std::string());
   if (!fill.incomplete.empty())
     return make_error(ErrorCode::ToolFailed, "`criu lazy-pages` did not copy every page: " + fill.incomplete,
                       "see " + log.string());

@@ -6,11 +6,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+
+#include "base/text_file.h"
 
 namespace dockmig::checkpoint {
 namespace {
@@ -18,11 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 constexpr int kCapSysAdmin = 21;
 
+// A process that has ended reads as no text: nothing to mask, nothing to allow.
 std::string read_proc_text(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
+  Result<std::string> text = base::read_text_file(path);
+  return text ? std::move(*text) : std::string();
 }
 
 bool has_option(const std::string& options, const std::string& option) {

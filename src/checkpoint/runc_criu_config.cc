@@ -1,7 +1,8 @@
 #include "checkpoint/runc_criu_config.h"
 
-#include <fstream>
 #include <sstream>
+
+#include "base/text_file.h"
 
 namespace dockmig::checkpoint {
 
@@ -28,11 +29,9 @@ TcpOptions parse_criu_config(const std::string& text) {
 }
 
 TcpOptions read_runc_criu_config(const std::filesystem::path& path) {
-  std::ifstream file(path);
-  if (!file) return {};
-  std::stringstream text;
-  text << file.rdbuf();
-  return parse_criu_config(text.str());
+  Result<std::string> text = base::read_text_file(path);
+  if (!text) return {};
+  return parse_criu_config(*text);
 }
 
 std::string tcp_dump_failure_hint(const std::string& criu_log_excerpt, const TcpOptions& options) {
