@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/text_file.h"
 #include "checkpoint/runc_criu_config.h"
 
 namespace dockmig::checkpoint {
@@ -47,17 +48,11 @@ Status write_atomically(const fs::path& path, const std::string& text) {
   return {};
 }
 
-std::optional<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Puts the saved copy back (the caller holds the lock).
 Status put_back_saved_config() {
-  std::optional<std::string> saved = read_text(saved_copy_path());
+  Result<std::optional<std::string>> saved_copy = base::read_text_file_if_exists(saved_copy_path());
+  if (!saved_copy) return std::move(saved_copy.error());
+  const std::optional<std::string>& saved = *saved_copy;
   if (!saved) return {};
   std::error_code ec;
   if (*saved == kAbsentMark) fs::remove(kRuncCriuConfigPath, ec);
@@ -97,7 +92,9 @@ Result<LentRuncConfig> LentRuncConfig::install(const std::string& lines, TcpMode
   Result<base::UniqueFd> lock = lock_config(LOCK_EX);
   if (!lock) return std::move(lock.error());
   if (Status repaired = put_back_saved_config(); !repaired) return std::move(repaired.error());
-  std::optional<std::string> original = read_text(kRuncCriuConfigPath);
+  Result<std::optional<std::string>> read = base::read_text_file_if_exists(kRuncCriuConfigPath);
+  if (!read) return std::move(read.error());
+  const std::optional<std::string>& original = *read;
   Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
   std::error_code ec;
   fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path(), ec);
