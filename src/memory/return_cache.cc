@@ -11,13 +11,13 @@
 #include <random>
 #include <regex>
 #include <cstdio>
-#include <sstream>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
+#include "base/text_file.h"
 #include "base/unique_fd.h"
 
 namespace dockmig::memory {
@@ -141,11 +141,10 @@ Status save_index(const fs::path& cache, const Index& index) {
 Index load_index(const fs::path& cache) {
   Index index;
   bool dropped = false;
-  std::ifstream in(cache / kIndexFile);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    std::optional<Index> parsed = parse_index(text.str());
+  Result<std::optional<std::string>> text = base::read_text_file_if_exists(cache / kIndexFile);
+  if (!text) spdlog::warn("the return cache's index is unreadable; dropping the cache: {}", text.error().describe());
+  if (text && *text) {
+    std::optional<Index> parsed = parse_index(**text);
     if (parsed) index = std::move(*parsed);
     else spdlog::warn("the return cache's index `{}` is damaged; dropping the cache", (cache / kIndexFile).string());
     dropped = !parsed;
