@@ -6,10 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <optional>
 
+#include "base/text_file.h"
 #include "base/unique_fd.h"
 
 namespace dockmig::docker {
@@ -35,15 +34,9 @@ std::string setting(const std::vector<std::string>& args, const nlohmann::json& 
   return fallback;
 }
 
-Result<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::Io, "cannot read `" + path + "`: " + std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // /proc/PID/cmdline without argv[0].
 Result<std::vector<std::string>> arguments_of(pid_t pid) {
-  Result<std::string> cmdline = read_whole("/proc/" + std::to_string(pid) + "/cmdline");
+  Result<std::string> cmdline = base::read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
   if (!cmdline) return std::move(cmdline.error());
   std::vector<std::string> args;
   for (size_t start = 0; start < cmdline->size();) {
@@ -60,7 +53,7 @@ Result<std::vector<std::string>> arguments_of(pid_t pid) {
 Result<nlohmann::json> config_of(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return nlohmann::json();
-  Result<std::string> text = read_whole(path);
+  Result<std::string> text = base::read_text_file(path);
   if (!text) return std::move(text.error());
   nlohmann::json config = nlohmann::json::parse(*text, nullptr, false);
   if (config.is_discarded()) return make_error(ErrorCode::InvalidInput, "`" + path + "` is not JSON");
