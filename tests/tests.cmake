@@ -13,6 +13,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/base/result_test.cc
   tests/unit/base/subprocess_test.cc
   tests/unit/base/text_file_test.cc
+  tests/unit/base/proc_status_test.cc
   tests/unit/faults/fault_points_test.cc
   tests/unit/docker/engine_client_test.cc
   tests/unit/docker/daemon_settings_test.cc

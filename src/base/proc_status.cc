@@ -1,0 +1,53 @@
+#include "base/proc_status.h"
+
+#include <charconv>
+#include <cstdint>
+
+#include "base/text_file.h"
+
+namespace dockmig::base {
+namespace {
+
+std::string_view trimmed(std::string_view text) {
+  constexpr std::string_view kBlanks = " \t\r";
+  size_t first = text.find_first_not_of(kBlanks);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kBlanks) - first + 1);
+}
+
+template <class Number>
+std::optional<Number> parse_whole(std::string_view text, int base) {
+  Number number{};
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number, base);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return number;
+}
+
+}  // namespace
+
+Result<std::string> read_proc_status(pid_t pid) { return read_text_file("/proc/" + std::to_string(pid) + "/status"); }
+
+std::optional<std::string_view> proc_status_field(std::string_view status, std::string_view name) {
+  while (!status.empty()) {
+    size_t newline = status.find('\n');
+    std::string_view line = status.substr(0, newline);
+    status.remove_prefix(newline == std::string_view::npos ? status.size() : newline + 1);
+    if (line.size() > name.size() && line.starts_with(name) && line[name.size()] == ':')
+      return trimmed(line.substr(name.size() + 1));
+  }
+  return std::nullopt;
+}
+
+std::optional<long> proc_status_number(std::string_view status, std::string_view name) {
+  std::optional<std::string_view> value = proc_status_field(status, name);
+  return value ? parse_whole<long>(*value, 10) : std::nullopt;
+}
+
+std::optional<bool> proc_status_has_capability(std::string_view status, std::string_view name, int capability) {
+  std::optional<std::string_view> value = proc_status_field(status, name);
+  std::optional<uint64_t> set = value ? parse_whole<uint64_t>(*value, 16) : std::nullopt;
+  if (!set) return std::nullopt;
+  return capability >= 0 && capability < 64 && ((*set >> capability) & 1);
+}
+
+}  // namespace dockmig::base

@@ -1,0 +1,28 @@
+// Fields of /proc/PID/status, a line `Name:<blanks>value` each ("PPid:\t812",
+// "CapBnd:\t000001ffffffffff").
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dockmig/result.h"
+
+namespace dockmig::base {
+
+/// The text of /proc/`pid`/status; an error if the process is gone.
+Result<std::string> read_proc_status(pid_t pid);
+
+/// The value of field `name` in `status`, without its surrounding blanks; nullopt if absent.
+std::optional<std::string_view> proc_status_field(std::string_view status, std::string_view name);
+
+/// A decimal field (PPid, Tgid); nullopt if absent or not a number.
+std::optional<long> proc_status_number(std::string_view status, std::string_view name);
+
+/// Whether capability number `capability` is in the hex capability set `name` (CapEff,
+/// CapBnd); nullopt if the set is absent or not hex.
+std::optional<bool> proc_status_has_capability(std::string_view status, std::string_view name, int capability);
+
+}  // namespace dockmig::base
