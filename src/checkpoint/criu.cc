@@ -6,11 +6,11 @@
 #include "checkpoint/criu.h"
 
 #include <linux/capability.h>
+#include <unistd.h>
 
-#include <fstream>
 #include <regex>
-#include <sstream>
 
+#include "base/proc_status.h"
 #include "base/subprocess.h"
 
 namespace dockmig::checkpoint {
@@ -44,17 +44,12 @@ Result<CriuVersion> parse_criu_version(const std::string& output) {
 }
 
 bool has_effective_capability(const std::string& proc_status, int capability) {
-  static const std::regex kCapEff(R"(CapEff:\s*([0-9a-fA-F]+))");
-  std::smatch match;
-  if (!std::regex_search(proc_status, match, kCapEff)) return false;
-  return (std::stoull(match[1].str(), nullptr, 16) >> capability) & 1;
+  return base::proc_status_has_capability(proc_status, "CapEff", capability).value_or(false);
 }
 
 bool can_dump_other_users() {
-  std::ifstream status("/proc/self/status");
-  std::stringstream text;
-  text << status.rdbuf();
-  return has_effective_capability(text.str(), CAP_SYS_RESOURCE);
+  Result<std::string> status = base::read_proc_status(::getpid());
+  return status && has_effective_capability(*status, CAP_SYS_RESOURCE);
 }
 
 std::string rlimit_dump_failure_hint(const std::string& criu_log_excerpt, bool can_dump_other_users) {

@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
+#include "base/proc_status.h"
 #include "base/text_file.h"
 
 namespace dockmig::checkpoint {
@@ -43,18 +43,13 @@ bool has_mount_below(const std::vector<MountInfoEntry>& mounts, const std::strin
 // The masks would be bind mounts of one tmpfs of the host's: a container that may
 // remount them could make it writable for the others.
 bool may_remount(int pid) {
-  static const std::regex kCapBnd(R"(CapBnd:\s*([0-9a-fA-F]+))");
   std::string status = read_proc_text("/proc/" + std::to_string(pid) + "/status");
-  std::smatch match;
-  if (!std::regex_search(status, match, kCapBnd)) return true;
-  return (std::stoull(match[1].str(), nullptr, 16) >> kCapSysAdmin) & 1;
+  return base::proc_status_has_capability(status, "CapBnd", kCapSysAdmin).value_or(true);
 }
 
-int parent_pid(int pid) {
-  static const std::regex kPPid(R"(PPid:\s*(\d+))");
+long parent_pid(int pid) {
   std::string status = read_proc_text("/proc/" + std::to_string(pid) + "/status");
-  std::smatch match;
-  return std::regex_search(status, match, kPPid) ? std::stoi(match[1].str()) : 0;
+  return base::proc_status_number(status, "PPid").value_or(0);
 }
 
 // The container's first process is a child of its shim, which runs runc and so CRIU.

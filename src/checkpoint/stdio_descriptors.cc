@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/proc_status.h"
+
 namespace dockmig::checkpoint {
 namespace {
 
@@ -49,11 +51,8 @@ json descriptors_from_proc(int pid) {
 }  // namespace
 
 Result<fs::path> task_bundle_dir(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  int shim = 0;
-  while (std::getline(status, line))
-    if (line.starts_with("PPid:")) shim = std::atoi(line.c_str() + 5);
+  Result<std::string> status = base::read_proc_status(pid);
+  long shim = status ? base::proc_status_number(*status, "PPid").value_or(0) : 0;
   std::error_code ec;
   fs::path bundle = fs::read_symlink("/proc/" + std::to_string(shim) + "/cwd", ec);
   if (shim <= 0 || ec) return make_error(ErrorCode::NotFound, "cannot find the shim of process " + std::to_string(pid));
