@@ -1,19 +1,12 @@
-// `dockmig fleet watch [SERVICE...]`: where services run, as it changes. Reads the
-// ownership records once (the current state), then watches /dockmig/services/ from the
-// revision after that read, printing one line per change of owner until SIGINT or
-// SIGTERM. The watch resumes at another etcd member when its member dies (etcd::Client);
-// when etcd compacted the history it would resume from, the records are read again and
-// what changed meanwhile is printed as found.
+// `dockmig fleet watch [SERVICE...]`: where services run, as it changes: the current
+// state, then one line per change of owner until SIGINT or SIGTERM (fleet/ownership_watch.h).
 #include <cstdio>
 #include <stop_token>
-
-#include <spdlog/spdlog.h>
 
 #include "cli/signal_watcher.h"
 #include "cli/verbs.h"
 #include "etcd/client.h"
-#include "fleet/ownership_changes.h"
-#include "fleet/service_record.h"
+#include "fleet/ownership_watch.h"
 
 namespace dockmig::cli {
 namespace {
@@ -36,24 +29,10 @@ int run_watch(const WatchOptions& options) {
   if (!etcd) return report_error(std::move(etcd.error()).wrap("--etcd"));
   std::stop_source stop;
   SignalWatcher signals([&stop](int) { stop.request_stop(); });
-  fleet::OwnershipFollower follower(options.services);
-  while (!stop.stop_requested()) {
-    Result<etcd::RangeAnswer> state = etcd->get_prefix_at(fleet::kServicesPrefix);
-    if (!state) return report_error(std::move(state.error()).wrap("reading the fleet's ownership records"));
-    print(follower.read(state->kvs, state->revision), options.json);
-    Status watched = etcd->watch_prefix(
-        fleet::kServicesPrefix, state->revision + 1,
-        [&](const std::vector<etcd::WatchEvent>& events) {
-          print(follower.apply(events), options.json);
-          return true;
-        },
-        stop.get_token());
-    if (watched) break;
-    if (watched.error().code != ErrorCode::Conflict)
-      return report_error(std::move(watched.error()).wrap("watching the fleet's ownership records"));
-    spdlog::warn("{}; reading the records again", watched.error().message);
-  }
-  return kExitSuccess;
+  Status followed = fleet::follow_ownership(
+      *etcd, options.services, [&](const std::vector<fleet::OwnershipChange>& changes) { print(changes, options.json); },
+      stop.get_token());
+  return followed ? kExitSuccess : report_error(std::move(followed.error()));
 }
 
 }  // namespace
