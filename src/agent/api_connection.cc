@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -30,6 +31,13 @@ bool wait_for(int socket, short events, Clock::time_point until) {
     if (ready > 0) return true;
     if (ready == 0 || errno != EINTR) return false;
   }
+}
+
+/// The client closed its end (or the connection broke). It sends nothing after its one
+/// request, so anything else (a FIN, a reset) is the end.
+bool peer_hung_up(int socket) {
+  pollfd watched{socket, POLLRDHUP, 0};
+  return ::poll(&watched, 1, 0) > 0 && (watched.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /// The address of one end of `socket`, as text.
@@ -62,7 +70,12 @@ class DeadlineStream : public httplib::Stream {
   bool is_readable() const override {
     return (ssl_ && SSL_pending(ssl_) > 0) || wait_for(socket_, POLLIN, read_until());
   }
-  bool is_writable() const override { return wait_for(socket_, POLLOUT, Clock::now() + limits_.write_timeout); }
+  // httplib asks this before each piece of a streamed answer (and a stream's handler on
+  // its wake-ups): a client that hung up is not writable, so its stream ends now rather
+  // than at the second write after (the first one still goes out, and draws a reset).
+  bool is_writable() const override {
+    return !peer_hung_up(socket_) && wait_for(socket_, POLLOUT, Clock::now() + limits_.write_timeout);
+  }
 
   ssize_t read(char* data, size_t size) override {
     return transfer(POLLIN, read_until(), [&] {
@@ -187,6 +200,11 @@ bool serve_connection(int socket, SSL_CTX* ssl_context, const ConnectionLimits& 
     spdlog::warn("HTTP API: `{}` already has {} connections open; closing its next one", client, limits.per_client);
   } else {
     ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) | O_NONBLOCK);
+    // A client whose host vanished (no FIN, no reset) would hold a stream until TCP gave
+    // up retransmitting, about 15 minutes: data unacknowledged this long ends it instead.
+    unsigned int unacked_ms = static_cast<unsigned int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.unacked_timeout).count());
+    ::setsockopt(socket, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacked_ms, sizeof(unacked_ms));
     served = serve_held(socket, ssl_context, limits, serve_request);
   }
   ::shutdown(socket, SHUT_RDWR);

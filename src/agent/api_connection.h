@@ -19,6 +19,7 @@ struct ConnectionLimits {
   std::chrono::seconds read_timeout{10};      // silence within a request
   std::chrono::seconds write_timeout{10};     // a response write the client does not take
   int per_client = 8;                         // connections one client address has at once
+  std::chrono::seconds unacked_timeout{30};   // sent data the client's host does not acknowledge
 };
 
 /// How many connections each client address has open.

@@ -15,6 +15,8 @@ void FleetRoutes::install(httplib::Server& server) {
                                                                     httplib::Response& response, const std::string&) {
     service(request.matches[1], response);
   }));
+  server.Get("/v1/fleet/watch", routes_.authed([this](const httplib::Request& request, httplib::Response& response,
+                                                      const std::string& caller) { watch(request, response, caller); }));
   server.Post("/v1/fleet/handoff", routes_.authed([this](const httplib::Request& request, httplib::Response& response,
                                                          const std::string& caller) {
     handoff(request, response, caller);

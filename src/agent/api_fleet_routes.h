@@ -1,10 +1,15 @@
 // The API's view of the fleet (docs/api.md, "The fleet"): any agent with --etcd answers
-// GET /v1/fleet/hosts and /v1/fleet/services/NAME, and takes POST /v1/fleet/handoff
+// GET /v1/fleet/hosts, /v1/fleet/services/NAME and the stream /v1/fleet/watch
+// (api_fleet_watch.cc), and takes POST /v1/fleet/handoff
 // {service, to}: the service's source, by its ownership record, runs the handoff; an agent
 // that is not the source answers 307 with the source's API in Location.
 #pragma once
 
 #include <httplib.h>
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "agent/api_routes.h"
 #include "agent/fleet_backend.h"
@@ -24,6 +29,10 @@ class FleetRoutes {
   bool in_fleet(httplib::Response& response) const;
   void hosts(httplib::Response& response) const;
   void service(const std::string& name, httplib::Response& response) const;
+  void watch(const httplib::Request& request, httplib::Response& response, const std::string& caller);
+  /// The `service` parameters of a watch; none (after a 400) when one is not a name.
+  std::optional<std::vector<std::string>> watched_services(const httplib::Request& request,
+                                                           httplib::Response& response) const;
   void handoff(const httplib::Request& request, httplib::Response& response, const std::string& caller);
   void send_to_source(const fleet::HandoffRoute& route, httplib::Response& response) const;
 

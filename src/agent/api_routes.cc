@@ -282,8 +282,7 @@ void ApiRoutes::handoff_events(const httplib::Request& request, const std::strin
   if (!valid_handoff_id(id) || !queue_.status(id))
     return send_error(response, 404, "no handoff `" + id.substr(0, 32) + "` here",
                       "ids come from POST /v1/handoffs; ended handoffs are kept for a while only");
-  if (open_streams_.fetch_add(1) >= max_streams_) {
-    --open_streams_;
+  if (!take_stream()) {
     response.set_header("Retry-After", "10");
     return send_error(response, 503, "too many event streams are open", "poll GET /v1/handoffs/" + id + " instead");
   }
@@ -318,7 +317,13 @@ void ApiRoutes::handoff_events(const httplib::Request& request, const std::strin
         }
         return true;
       },
-      [this](bool) { --open_streams_; });
+      [this](bool) { give_back_stream(); });
+}
+
+bool ApiRoutes::take_stream() {
+  if (open_streams_.fetch_add(1) < max_streams_) return true;
+  --open_streams_;
+  return false;
 }
 
 void ApiRoutes::send_busy(httplib::Response& response, const HandoffSpec& refused, const std::string& holder) const {

@@ -28,6 +28,11 @@ class ApiRoutes {
   void install(httplib::Server& server);
   /// Makes open event streams end at their next wake-up (the server is stopping).
   void stop_streams() { stopping_ = true; }
+  bool stopping() const { return stopping_; }
+  /// A place for a long-lived answer (an event stream, a fleet watch), which holds an
+  /// HTTP worker while it lasts: false when all of them are taken.
+  bool take_stream();
+  void give_back_stream() { --open_streams_; }
 
   using AuthedHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& caller)>;
   /// Wraps a handler: 401 unless the caller has a valid token or client certificate.

@@ -1,5 +1,5 @@
-// What the API's fleet routes (GET /v1/fleet/hosts, /v1/fleet/services/NAME, POST
-// /v1/fleet/handoff) need from the fleet: etcd in the agent, a fake in tests.
+// What the API's fleet routes (GET /v1/fleet/hosts, /v1/fleet/services/NAME,
+// /v1/fleet/watch, POST /v1/fleet/handoff) need from the fleet: etcd in the agent, a fake in tests.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@
 #include "etcd/client.h"
 #include "fleet/handoff_route.h"
 #include "fleet/host_record.h"
+#include "fleet/ownership_watch.h"
 
 namespace dockmig::agent {
 
@@ -20,6 +21,9 @@ class FleetBackend {
   virtual Result<std::vector<fleet::HostRecord>> hosts() const = 0;
   virtual Result<fleet::ServiceLocation> service(const std::string& name) const = 0;
   virtual Result<fleet::HandoffRoute> route(const std::string& service, const std::string& to) const = 0;
+  /// As fleet::follow_ownership: the owners now, then each change, until `stop`. Blocks.
+  virtual Status follow(const std::vector<std::string>& services, const fleet::OwnershipHandler& on_changes,
+                        std::stop_token stop) const = 0;
 };
 
 /// The fleet as etcd holds it.
@@ -33,6 +37,10 @@ class EtcdFleet final : public FleetBackend {
   }
   Result<fleet::HandoffRoute> route(const std::string& service, const std::string& to) const override {
     return fleet::route_handoff(etcd_, service, to);
+  }
+  Status follow(const std::vector<std::string>& services, const fleet::OwnershipHandler& on_changes,
+                std::stop_token stop) const override {
+    return fleet::follow_ownership(etcd_, services, on_changes, std::move(stop));
   }
 
  private:

@@ -82,6 +82,8 @@ dockmig_integration_test(fleet_etcd_cluster LABELS fleet TIMEOUT 240)
 # `fleet watch` across the death of the etcd member serving it (docs/fleet.md, "The
 # gateway's view"); puts the bed back to one member. About a minute.
 dockmig_integration_test(fleet_watch LABELS fleet TIMEOUT 240)
+# GET /v1/fleet/watch through an agent's API; waits for a 15 s heartbeat. About a minute.
+dockmig_integration_test(hook_fleet_watch LABELS fleet TIMEOUT 180)
 # etcd's load from a small fleet, counted by etcd (docs/fleet.md, "Scale").
 dockmig_integration_test(fleet_load LABELS fleet)
 # Adds edge-c to the bed for the tour, and takes it away after.

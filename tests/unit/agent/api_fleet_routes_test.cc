@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "agent/http_api.h"
@@ -37,8 +39,35 @@ class FakeFleet : public FleetBackend {
     if (!location) return std::move(location.error());
     return fleet::route_between(*location, hosts_, to);
   }
+  // web1 on edge-a as read, then each move() until the watch is stopped.
+  Status follow(const std::vector<std::string>&, const fleet::OwnershipHandler& on_changes,
+                std::stop_token stop) const override {
+    if (etcd_down) return make_error(ErrorCode::Network, "etcd at http://10.0.0.9:2379: connection refused");
+    ++following;
+    on_changes({{"web1", "", "edge-a", 7, true}});
+    std::unique_lock lock(mutex_);
+    while (moved_.wait(lock, stop, [&] { return !moves_.empty(); })) {
+      std::vector<fleet::OwnershipChange> moves = std::move(moves_);
+      moves_.clear();
+      lock.unlock();
+      on_changes(moves);
+      lock.lock();
+    }
+    --following;
+    return {};
+  }
+  void move(const fleet::OwnershipChange& change) {
+    { std::lock_guard lock(mutex_); moves_.push_back(change); }
+    moved_.notify_all();
+  }
+
+  bool etcd_down = false;
+  mutable std::atomic<int> following{0};  // follows running
 
  private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable_any moved_;
+  mutable std::vector<fleet::OwnershipChange> moves_;
   std::string self_ = "edge-a";
   std::vector<fleet::HostRecord> hosts_{host("edge-a", "10.0.0.1"), host("edge-b", "10.0.0.2")};
 };
@@ -199,10 +228,53 @@ TEST_F(FleetRoutesTest, APrepareByNameOutsideAFleetSaysSo) {
 
 TEST_F(FleetRoutesTest, AnAgentOutsideAFleetSaysSo) {
   start(nullptr);
-  httplib::Result result = get("/v1/fleet/hosts");
-  ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 404);
-  EXPECT_NE(body_of(result)["error"]["message"].get<std::string>().find("not in a fleet"), std::string::npos);
+  for (const char* path : {"/v1/fleet/hosts", "/v1/fleet/watch"}) {
+    httplib::Result result = get(path);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 404) << path;
+    EXPECT_NE(body_of(result)["error"]["message"].get<std::string>().find("not in a fleet"), std::string::npos);
+  }
+}
+
+// The owners as read, a move as it comes; the client hanging up ends the etcd watch.
+TEST_F(FleetRoutesTest, AWatchStreamsTheOwnersThenEachMoveUntilTheClientGoes) {
+  start(&fleet_);
+  std::string content_type;
+  std::string pending;
+  std::vector<json> lines;
+  httplib::Result result = client_->Get(
+      "/v1/fleet/watch?service=web1", {{"Authorization", std::string("Bearer ") + kToken}},
+      [&](const httplib::Response& response) {
+        content_type = response.get_header_value("Content-Type");
+        return true;
+      },
+      [&](const char* data, size_t size) {
+        pending.append(data, size);
+        for (size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1))
+          lines.push_back(json::parse(pending.substr(0, end)));
+        if (lines.size() == 1) fleet_.move({"web1", "edge-a", "edge-b", 8, false});
+        return lines.size() < 2;  // then hang up
+      });
+  EXPECT_FALSE(result);  // cancelled by the receiver
+  EXPECT_EQ(content_type, "application/x-ndjson");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], (json{{"service", "web1"}, {"from", nullptr}, {"to", "edge-a"}, {"revision", 7}, {"current", true}}));
+  EXPECT_EQ(lines[1], (json{{"service", "web1"}, {"from", "edge-a"}, {"to", "edge-b"}, {"revision", 8}, {"current", false}}));
+  for (int i = 0; i < 500 && fleet_.following > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(fleet_.following, 0) << "the etcd watch outlived its client";
+}
+
+TEST_F(FleetRoutesTest, AWatchRefusesBadNamesAndSaysWhenEtcdCannotBeRead) {
+  start(&fleet_);
+  httplib::Result bad = get("/v1/fleet/watch?service=web1&service=no%20such");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(body_of(bad)["error"]["message"].get<std::string>().find("`service=no such`"), std::string::npos);
+  fleet_.etcd_down = true;
+  httplib::Result down = get("/v1/fleet/watch");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->status, 502);
+  EXPECT_NE(body_of(down)["error"]["message"].get<std::string>().find("connection refused"), std::string::npos);
 }
 
 }  // namespace
