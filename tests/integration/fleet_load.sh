@@ -8,7 +8,9 @@
 #    exists): the calls of each by method, the writes (revisions), and the events one
 #    watcher of /dockmig/ receives;
 #  - a `fleet where` and a `fleet ls`: the calls of each.
-# The figures are printed and written to $BED_STATE/fleet-load.json.
+# The figures are printed and written to $BED_STATE/fleet-load.json. With
+# FLEET_LOAD_ETCD_MEMBERS=3 (fleet_load_3.sh) the same on three etcd members, every --etcd
+# naming all three, the calls counted at each and summed; into fleet-load-3.json.
 source "$(dirname "$0")/hook_lib.sh"
 # start_watcher FILE: an `etcdctl watch` of /dockmig/ into FILE, in a session of its own
 # (setsid), so that stop_watcher ends it by its process group: testbed's exec and nsenter
@@ -23,20 +25,31 @@ stop_watcher() {
   wait "$watcher" 2>/dev/null || true
   watcher=
 }
-watch_pattern="etcdctl --endpoints $ETCD watch --prefix /dockmig/"
-no_watcher() { ! pgrep -f "$watch_pattern" >/dev/null; }
-
+members=${FLEET_LOAD_ETCD_MEMBERS:-1}
 trap 'stop_agents; cleanup_containers; stop_watcher;
       in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/load- >/dev/null 2>&1;
+      [ "$members" = 1 ] || "$TESTBED" etcd members 1 >/dev/null 2>&1 || true
       rm -f "$report" "$errors"' EXIT
+if [ "$members" != 1 ]; then
+  "$TESTBED" etcd members "$members" || fail "the bed could not start $members etcd members"
+  eval "$("$TESTBED" env)"
+  [ "$ETCD_MEMBERS" = "$members" ] || fail "env says $ETCD_MEMBERS etcd members"
+fi
+figures=$BED_STATE/fleet-load$([ "$members" = 1 ] || echo "-$members").json
+# After the switch to $members members: $ETCD names them all.
+watch_pattern="etcdctl --endpoints $ETCD watch --prefix /dockmig/"
+no_watcher() { ! pgrep -f "$watch_pattern" >/dev/null; }
 ttl=10
 start_fleet_agents --etcd "$ETCD" --fleet-ttl "$ttl"
 hosts_listed() { gw ls --json && [ "$(python3 -c "import json; print(len(json.load(open('$report'))['hosts']))")" = 3 ]; }
 wait_until 15 hosts_listed || fail "fleet ls does not list three hosts"
 
-# etcd's counters now, as JSON: {"Range": n, …, "revision": r, "keys": k, "db": bytes}.
+# etcd's counters now, as JSON: {"Range": n, …, "revision": r, "keys": k, "db": bytes};
+# with several members the calls summed over them (each call is served by one), the
+# store's figures the largest (every member holds the same store).
 snapshot() {
-  in_ns edge-a curl -sf "$ETCD/metrics" | python3 -c '
+  local url
+  for url in ${ETCD//,/ }; do in_ns edge-a curl -sf "$url/metrics" || fail "no metrics from etcd at $url"; done | python3 -c '
 import json, re, sys
 m = {}
 for line in sys.stdin:
@@ -45,7 +58,7 @@ for line in sys.stdin:
         m[method] = m.get(method, 0) + float(line.split()[-1])
     for name, key in (("etcd_debugging_mvcc_current_revision", "revision"), ("etcd_debugging_mvcc_keys_total", "keys"),
                       ("etcd_mvcc_db_total_size_in_bytes", "db")):
-        if line.startswith(name + " "): m[key] = float(line.split()[-1])
+        if line.startswith(name + " "): m[key] = max(m.get(key, 0), float(line.split()[-1]))
 print(json.dumps(m))'
 }
 # between BEFORE AFTER SECONDS: what changed, keep-alives (the background) left out and
@@ -141,7 +154,7 @@ echo "    fleet ls: $ls_calls"
 keys=$(in_ns edge-a etcdctl --endpoints "$ETCD" get --prefix /dockmig/ --keys-only | grep -c .)
 host_bytes=$(in_ns edge-a etcdctl --endpoints "$ETCD" get /dockmig/hosts/edge-a --print-value-only | wc -c)
 service_bytes=$(in_ns edge-a etcdctl --endpoints "$ETCD" get /dockmig/services/load-svc --print-value-only | wc -c)
-echo "{\"hosts\": 3, \"lease_ttl_seconds\": $ttl, \"idle\": $idle, \"first_handoff\": $first, \"second_handoff\": $second,
+echo "{\"hosts\": 3, \"etcd_members\": $members, \"lease_ttl_seconds\": $ttl, \"idle\": $idle, \"first_handoff\": $first, \"second_handoff\": $second,
   \"fleet_where\": $where, \"fleet_ls\": $ls_calls, \"keys_under_dockmig\": $keys,
-  \"host_record_bytes\": $host_bytes, \"service_record_bytes\": $service_bytes}" | python3 -m json.tool | tee "$BED_STATE/fleet-load.json"
-pass "etcd's load counted: idle, two handoffs, where, ls"
+  \"host_record_bytes\": $host_bytes, \"service_record_bytes\": $service_bytes}" | python3 -m json.tool | tee "$figures"
+pass "etcd's load counted on $members member(s): idle, two handoffs, where, ls"

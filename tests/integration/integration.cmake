@@ -86,6 +86,8 @@ dockmig_integration_test(fleet_watch LABELS fleet TIMEOUT 240)
 dockmig_integration_test(hook_fleet_watch LABELS fleet TIMEOUT 180)
 # etcd's load from a small fleet, counted by etcd (docs/fleet.md, "Scale").
 dockmig_integration_test(fleet_load LABELS fleet)
+# The same on three etcd members; puts the bed back to one member.
+dockmig_integration_test(fleet_load_3 LABELS fleet)
 # Adds edge-c to the bed for the tour, and takes it away after.
 dockmig_integration_test(fleet_follow_me LABELS fleet)
 # Builds the agent's image first when its cached tarball is stale (minutes, once per change).
