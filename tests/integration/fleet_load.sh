@@ -44,32 +44,49 @@ start_fleet_agents --etcd "$ETCD" --fleet-ttl "$ttl"
 hosts_listed() { gw ls --json && [ "$(python3 -c "import json; print(len(json.load(open('$report'))['hosts']))")" = 3 ]; }
 wait_until 15 hosts_listed || fail "fleet ls does not list three hosts"
 
-# etcd's counters now, as JSON: {"Range": n, …, "revision": r, "keys": k, "db": bytes};
-# with several members the calls summed over them (each call is served by one), the
-# store's figures the largest (every member holds the same store).
+# etcd's counters now, as JSON: {"Range": n, …, "revision": r, "keys": k, "db": bytes,
+# "t": when they were read}; with several members the calls summed over them (each call
+# is served by one), the store's figures the largest (every member holds the same store).
+# The members are read in one exec, right after "t": a rate over the time between two
+# snapshots is then over the time between the reads of each member. (Read one exec a
+# member, the first member's counters covered the other members' execs too, and the
+# keep-alive rate over a nominal 15 s came out too high on three members.)
 snapshot() {
-  local url
-  for url in ${ETCD//,/ }; do in_ns edge-a curl -sf "$url/metrics" || fail "no metrics from etcd at $url"; done | python3 -c '
-import json, re, sys
-m = {}
+  local t
+  t=$(date +%s.%N)
+  in_ns edge-a bash -c 'for url in ${1//,/ }; do echo "# member $url"; curl -sf "$url/metrics" || exit 1; done' _ "$ETCD" |
+    T=$t python3 -c '
+import json, os, re, sys
+m = {"t": float(os.environ["T"])}
+member = ""
 for line in sys.stdin:
+    if line.startswith("# member "): member = line.split()[-1]
     if line.startswith("grpc_server_started_total{"):
         method = re.search(r"grpc_method=\"([^\"]+)\"", line).group(1)
         m[method] = m.get(method, 0) + float(line.split()[-1])
+        if method == "LeaseKeepAlive": m["LeaseKeepAlive@" + member] = float(line.split()[-1])
+    if line.startswith("etcd_debugging_lease_renewed_total "):
+        m["lease_renewed"] = m.get("lease_renewed", 0) + float(line.split()[-1])
     for name, key in (("etcd_debugging_mvcc_current_revision", "revision"), ("etcd_debugging_mvcc_keys_total", "keys"),
                       ("etcd_mvcc_db_total_size_in_bytes", "db")):
         if line.startswith(name + " "): m[key] = max(m.get(key, 0), float(line.split()[-1]))
 print(json.dumps(m))'
 }
-# between BEFORE AFTER SECONDS: what changed, keep-alives (the background) left out and
-# given as a rate.
+# between BEFORE AFTER: what changed, keep-alives (the background) left out and given as
+# rates over the time between the two snapshots: the LeaseKeepAlive calls the members
+# served, and the renewals the leader made (etcd_debugging_lease_renewed_total, which a
+# follower's forwarded renewal counts once, at the leader).
 between() {
   python3 -c '
 import json, sys
-a, b, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
-d = {k: b[k] - a.get(k, 0) for k in b if b[k] != a.get(k, 0) and k not in ("keys", "db")}
-d["keep_alives_per_second"] = d.pop("LeaseKeepAlive", 0) / s
-print(json.dumps(d))' "$1" "$2" "$3"
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+s = b["t"] - a["t"]
+d = {k: b[k] - a.get(k, 0) for k in b if b[k] != a.get(k, 0) and k not in ("keys", "db", "t")}
+d["seconds"] = round(s, 2)
+d["keep_alives_per_second"] = round(d.pop("LeaseKeepAlive", 0) / s, 3)
+d["renewals_per_second"] = round(d.pop("lease_renewed", 0) / s, 3)
+for k in [k for k in d if k.startswith("LeaseKeepAlive@")]: d[k] = round(d[k] / s, 3)
+print(json.dumps(d))' "$1" "$2"
 }
 settle=$((ttl / 3 + 2))   # a host record changed is rewritten at the next renewal
 
@@ -80,7 +97,7 @@ sleep "$settle"
 
 step "idle: three hosts renew their leases for 15 s"
 before=$(snapshot); sleep 15; after=$(snapshot)
-idle=$(between "$before" "$after" 15)
+idle=$(between "$before" "$after")
 echo "    $idle"
 # Nothing changes on an idle host but its free disk, counted in 256 MiB: at most one
 # rewrite of a host's record, when another test's data crosses a step.
@@ -97,7 +114,7 @@ measure() {
   local events=$hook_dir/watch-$what.txt
   start_watcher "$events"
   sleep 1
-  local start=$SECONDS before after
+  local before after
   before=$(snapshot)
   "$@"
   sleep "$settle"
@@ -105,7 +122,7 @@ measure() {
   stop_watcher
   wait_until 5 no_watcher || fail "the $what watcher outlived its measure: $(pgrep -af "$watch_pattern")"
   local change
-  change=$(between "$before" "$after" $((SECONDS - start)))
+  change=$(between "$before" "$after")
   measured=$(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1]); lines = [l.strip() for l in open(sys.argv[2])]
