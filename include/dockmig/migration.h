@@ -225,6 +225,9 @@ struct MigrationReport {
   /// is removed after that), and the pages the daemon copied.
   double lazy_fill_seconds = 0;
   uint64_t lazy_pages = 0;
+  /// How runc's masked dirs (/proc/acpi...) crossed: as external mounts or archived by
+  /// CRIU, and why (docs/design.md, "runc's masks of directories").
+  std::string masked_dirs;
 
   PhaseReport& phase(const std::string& name);
 };

@@ -37,12 +37,13 @@ Error io_error(const std::string& what) { return make_error(ErrorCode::Io, what 
 
 // The lines a dump adds to runc.conf: where CRIU writes its images, and keeps its log and
 // stats (Docker deletes its own work dir, stats and all, before it returns), runc's masked
-// dirs as external mounts (masked_mounts.h), and the page server if there is one.
+// dirs as external mounts when both ends allow it (masked_mounts.h), and the page server
+// if there is one.
 std::string lent_lines(const DumpRequest& request, std::optional<uint16_t> page_server_port) {
   std::string lines = "# dockmig: for one dump only, put back afterwards\n";
   lines += "images-dir " + request.images_dir.string() + "\n";
   lines += "work-dir " + request.work_dir.string() + "\n";
-  lines += masked_dump_lines_for(request.pid);
+  lines += masked_dump_lines(request.external_masks);
   if (page_server_port) lines += "page-server\naddress 127.0.0.1\nport " + std::to_string(*page_server_port) + "\n";
   return lines;
 }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "checkpoint/criu_log.h"
 #include "docker/engine_client.h"
@@ -38,6 +39,8 @@ struct DumpRequest {
   std::filesystem::path work_dir;       // CRIU's log and stats (Docker's own are deleted)
   bool page_server = false;             // the memory through a page server into images_dir
   TcpMode tcp = TcpMode::Close;         // every restore of this checkpoint needs the same
+  std::vector<std::string> external_masks;  // runc's masked dirs lent as external mounts, only when
+                                            // both ends can map their key (masked_mounts.h)
 };
 
 class Dump {

@@ -52,10 +52,9 @@ long parent_pid(int pid) {
   return base::proc_status_number(status, "PPid").value_or(0);
 }
 
-// The container's first process is a child of its shim, which runs runc and so CRIU.
-bool criu_shares_our_mounts(int pid) {
+bool shares_our_mount_namespace(int pid) {
   std::error_code ec, ours_ec;
-  fs::path theirs = fs::read_symlink("/proc/" + std::to_string(parent_pid(pid)) + "/ns/mnt", ec);
+  fs::path theirs = fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/mnt", ec);
   fs::path ours = fs::read_symlink("/proc/self/ns/mnt", ours_ec);
   return !ec && !ours_ec && theirs == ours;
 }
@@ -120,22 +119,41 @@ std::string masked_dump_lines(const std::vector<std::string>& dirs) {
   return lines;
 }
 
-std::string masked_dump_lines_for(int pid) {
+// The container's first process is a child of its shim, which runs runc and so CRIU.
+LendableMasks lendable_masks(int pid) {
   std::string proc = "/proc/" + std::to_string(pid);
   std::vector<std::string> dirs;
   for (const std::string& dir : masked_dir_mounts(parse_mountinfo(read_proc_text(proc + "/mountinfo"))))
     if (is_empty_dir(proc + "/root" + dir)) dirs.push_back(dir);
-  if (dirs.empty()) return "";
-  if (may_remount(pid)) {
-    spdlog::debug("the container may remount its masked dirs (CAP_SYS_ADMIN): CRIU archives them");
-    return "";
-  }
-  if (!criu_shares_our_mounts(pid)) {
-    spdlog::debug("the container's shim is in another mount namespace: CRIU archives its masked dirs");
-    return "";
-  }
-  if (!ensure_mask_source()) return "";
-  return masked_dump_lines(dirs);
+  if (dirs.empty()) return {{}, "the container has no empty masked dirs"};
+  if (may_remount(pid)) return {{}, "the container may remount its masked dirs (CAP_SYS_ADMIN)"};
+  if (!shares_our_mount_namespace(parent_pid(pid)))
+    return {{}, "the container's shim is in another mount namespace than the source's dockmig"};
+  if (!ensure_mask_source()) return {{}, std::string("the source cannot mount its empty tmpfs on ") + kMaskSource};
+  return {std::move(dirs), ""};
+}
+
+// dockerd's containerd starts the shims; in every set-up Docker documents the three share
+// the host's mount namespace, and the shim itself does not exist before the restore.
+std::string restore_mask_refusal(int dockerd) {
+  if (dockerd <= 0 || !shares_our_mount_namespace(dockerd))
+    return "its dockmig is in another mount namespace than its dockerd (an agent in a container)";
+  if (!ensure_mask_source()) return std::string("it cannot mount its empty tmpfs on ") + kMaskSource;
+  return "";
+}
+
+MaskLending choose_mask_lending(const LendableMasks& source, std::optional<bool> destination_maps,
+                                const std::string& destination_refusal) {
+  const std::string archived = "runc's masked dirs archived by CRIU: ";
+  if (source.dirs.empty()) return {{}, archived + source.refusal};
+  if (!destination_maps)
+    return {{}, archived + "the destination's dockmig does not say whether it can map their key (an older one)"};
+  if (!*destination_maps)
+    return {{}, archived + "the destination cannot map their key: " +
+                    (destination_refusal.empty() ? "it gave no reason" : destination_refusal)};
+  std::string dirs;
+  for (const std::string& dir : source.dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
+  return {source.dirs, "runc's masked dirs (" + dirs + ") lent to CRIU as external mounts: both ends map their key"};
 }
 
 std::string masked_restore_lines() {

@@ -9,6 +9,7 @@
 // archives it once, as before).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,35 @@ std::vector<std::string> masked_dir_mounts(const std::vector<MountInfoEntry>& mo
 /// The dump's lines for `dirs` (empty for none).
 std::string masked_dump_lines(const std::vector<std::string>& dirs);
 
-/// The dump's lines for the container whose first process is `pid`: none when it has no
-/// empty masks, when it may remount them (CAP_SYS_ADMIN in its bounding set: they would
-/// share the host's tmpfs), when CRIU runs in another mount namespace than this process
-/// (the host's tmpfs would not be there for the source's own resume) or when the host's
-/// tmpfs cannot be mounted. Each of these only costs the tar.
-std::string masked_dump_lines_for(int pid);
+/// What the source's own rule allows for the container whose first process is `pid`: its
+/// empty masks, or none and why (it has none; it may remount them: CAP_SYS_ADMIN in its
+/// bounding set, they would share the host's tmpfs; CRIU runs in another mount namespace
+/// than this process: the host's tmpfs would not be there for the source's own resume; the
+/// host's tmpfs cannot be mounted). Each refusal only costs the tar.
+struct LendableMasks {
+  std::vector<std::string> dirs;  // empty when none may be lent
+  std::string refusal;            // why none, when dirs is empty
+};
+LendableMasks lendable_masks(int pid);
+
+/// Why this process could not map the masks' key for a restore that the dockerd with pid
+/// `dockerd` runs, or empty when it can: CRIU runs in the mount namespace of the shim that
+/// dockerd's containerd starts, which must be this process's for the host's tmpfs to be
+/// where CRIU looks (an agent in a container of its own is not), and the tmpfs must mount.
+std::string restore_mask_refusal(int dockerd);
+
+/// How a dump treats the masks: as external mounts (`dirs`) or archived by CRIU, and why,
+/// in one line for the log and the report.
+struct MaskLending {
+  std::vector<std::string> dirs;  // empty: archived
+  std::string reason;
+};
+
+/// The dump lends the masks only when the source's rule allows it and the destination said
+/// it can map the key (`destination_maps`; nullopt from a destination older than that
+/// answer, which counts as cannot). `destination_refusal` is its reason when it cannot.
+MaskLending choose_mask_lending(const LendableMasks& source, std::optional<bool> destination_maps,
+                                const std::string& destination_refusal);
 
 /// The restore's line; mounts the host's tmpfs first if it is not there. Empty (with a
 /// warning) when it cannot be mounted: a checkpoint that used the key then fails to restore

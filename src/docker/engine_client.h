@@ -59,6 +59,8 @@ class EngineClient {
   static std::string default_address();
 
   const std::string& address() const { return address_; }
+  /// The unix socket's path (the address without its scheme).
+  const std::string& socket_path() const { return socket_path_; }
 
   Result<DaemonInfo> info() const;
   /// The containerd this dockerd keeps its image store in (only asked of a daemon that

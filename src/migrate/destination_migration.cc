@@ -15,7 +15,9 @@
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/lent_runc_config.h"
+#include "checkpoint/masked_mounts.h"
 #include "docker/container_info.h"
+#include "docker/daemon_settings.h"
 #include "docker/restore_support.h"
 #include "docker/writable_layer.h"
 #include "faults/fault_points.h"
@@ -362,6 +364,9 @@ class DestinationMigration {
                     {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)},
                     {"volume_passes", source_sends_volume_passes_}};
     if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
+    std::string masks_refusal = mask_key_refusal();
+    created["masks"] = masks_refusal.empty();
+    if (!masks_refusal.empty()) created["masks_refusal"] = masks_refusal;
     if (source_takes_held_pages_) {
       held_pages_ = seed_from_return_cache();
       created["held_pages"] = held_pages_.size();
@@ -371,6 +376,14 @@ class DestinationMigration {
     // Numbering starts after `created`, on both sides (docs/protocol.md).
     if (sent && !resume_token_.empty()) session_.resume_as_destination(id_, resume_token_, source_container_);
     return sent;
+  }
+
+  // Whether a checkpoint that names runc's masked dirs by their key can be restored here
+  // (masked_mounts.h): empty when it can, else why not.
+  std::string mask_key_refusal() const {
+    Result<pid_t> dockerd = docker::socket_peer_pid(context_.engine.socket_path());
+    if (!dockerd) return "cannot tell which process its dockerd is: " + dockerd.error().describe();
+    return checkpoint::restore_mask_refusal(*dockerd);
   }
 
   // The container left this host before: its pages from then, in the page store already.

@@ -124,7 +124,8 @@ nlohmann::json to_json(const MigrationReport& report) {
             {"choice", report.restore_choice},
             {"fallback", report.restore_fallback},
             {"lazy_fill_seconds", report.lazy_fill_seconds},
-            {"lazy_pages", report.lazy_pages}}}};
+            {"lazy_pages", report.lazy_pages}}},
+          {"masked_dirs", report.masked_dirs}};
 }
 
 namespace {
@@ -257,6 +258,7 @@ std::string criu_text(const MigrationReport& report) {
     out += std::string("  memory left CRIU ") +
            (report.checkpoint_path == "page-server" ? "through dockmig's page server\n"
                                                     : "through containerd's store\n");
+  if (!report.masked_dirs.empty()) out += "  " + report.masked_dirs + "\n";
   return out;
 }
 

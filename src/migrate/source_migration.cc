@@ -19,6 +19,7 @@
 #include "checkpoint/criu.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/masked_mounts.h"
 #include "checkpoint/stdio_descriptors.h"
 #include "docker/container_info.h"
 #include "docker/engine_client.h"
@@ -244,8 +245,12 @@ class SourceMigration {
     report_.restore_mode = fields.string_or("restore", "eager");
     std::string fallback = fields.string_or("restore_fallback", "");
     volume_passes_ = fields.boolean_or("volume_passes", false);
+    std::optional<bool> maps_masks;
+    if (created->contains("masks")) maps_masks = fields.boolean_or("masks", false);
+    std::string masks_refusal = fields.string_or("masks_refusal", "");
     if (Status read = fields.status(); !read) return read;
     note_restore_mode(fallback);
+    choose_masks(maps_masks, masks_refusal);
     if (!plan_.copied_binds.empty() && !copies_binds)
       return make_error(ErrorCode::Unsupported, "the destination's dockmig cannot copy bind mounts (--copy-bind)",
                         "upgrade dockmig there");
@@ -324,7 +329,8 @@ class SourceMigration {
                                     checkpoint::lent_images_dir(plan_.docker_root, id),
                                     checkpoint::lent_work_dir(plan_.docker_root, id),
                                     precopy_ && !small,
-                                    request_.tcp};
+                                    request_.tcp,
+                                    external_masks_};
     if (request.page_server) {
       Status dumped = dump_through(request, "page-server");
       if (dumped) return dumped;
@@ -470,6 +476,16 @@ class SourceMigration {
     auto choice = restored.find("restore_choice");
     if (request_.restore == RestoreMode::Auto && choice != restored.end() && choice->is_string())
       report_.restore_choice = choice->get<std::string>();
+  }
+
+  // runc's masked dirs cross as external mounts only when both ends can map their key: a
+  // destination that cannot (or does not say) would fail every restore of the checkpoint.
+  void choose_masks(std::optional<bool> destination_maps, const std::string& destination_refusal) {
+    checkpoint::MaskLending lending = checkpoint::choose_mask_lending(checkpoint::lendable_masks(plan_.container.pid),
+                                                                      destination_maps, destination_refusal);
+    external_masks_ = std::move(lending.dirs);
+    report_.masked_dirs = lending.reason;
+    spdlog::info("{}", lending.reason);
   }
 
   // A destination from before --restore ignores the field and restores eagerly.
@@ -659,6 +675,7 @@ class SourceMigration {
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool volume_passes_ = false;            // the destination takes catch-up passes of the volumes
+  std::vector<std::string> external_masks_;  // runc's masked dirs the dump lends as external mounts
   uint64_t held_pages_ = 0;  // in the destination's store from its return cache, named at the pre-copy's start
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross

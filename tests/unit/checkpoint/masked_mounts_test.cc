@@ -59,5 +59,40 @@ TEST(MaskedDumpLines, OneExternalLinePerDirWithTheSharedKey) {
   EXPECT_EQ(masked_dump_lines({}), "");
 }
 
+const LendableMasks kBothMasks{{"/proc/acpi", "/sys/firmware"}, ""};
+
+TEST(ChooseMaskLending, LendsWhenTheSourceAllowsAndTheDestinationMapsTheKey) {
+  MaskLending lending = choose_mask_lending(kBothMasks, true, "");
+  EXPECT_EQ(lending.dirs, kBothMasks.dirs);
+  EXPECT_EQ(lending.reason,
+            "runc's masked dirs (/proc/acpi, /sys/firmware) lent to CRIU as external mounts: both ends map their key");
+}
+
+TEST(ChooseMaskLending, ArchivesWhenTheDestinationCannotMapTheKey) {
+  MaskLending lending = choose_mask_lending(kBothMasks, false, "its dockmig is in another mount namespace");
+  EXPECT_TRUE(lending.dirs.empty());
+  EXPECT_EQ(lending.reason, "runc's masked dirs archived by CRIU: the destination cannot map their key: its dockmig "
+                            "is in another mount namespace");
+  EXPECT_EQ(choose_mask_lending(kBothMasks, false, "").reason,
+            "runc's masked dirs archived by CRIU: the destination cannot map their key: it gave no reason");
+}
+
+TEST(ChooseMaskLending, AnOlderDestinationThatSaysNothingCountsAsCannot) {
+  MaskLending lending = choose_mask_lending(kBothMasks, std::nullopt, "");
+  EXPECT_TRUE(lending.dirs.empty());
+  EXPECT_EQ(lending.reason, "runc's masked dirs archived by CRIU: the destination's dockmig does not say whether it "
+                            "can map their key (an older one)");
+}
+
+TEST(ChooseMaskLending, TheSourcesOwnRefusalWinsWhateverTheDestinationSays) {
+  LendableMasks refused{{}, "the container may remount its masked dirs (CAP_SYS_ADMIN)"};
+  for (std::optional<bool> maps : {std::optional<bool>(true), std::optional<bool>(false), std::optional<bool>()}) {
+    MaskLending lending = choose_mask_lending(refused, maps, "");
+    EXPECT_TRUE(lending.dirs.empty());
+    EXPECT_EQ(lending.reason, "runc's masked dirs archived by CRIU: the container may remount its masked dirs "
+                              "(CAP_SYS_ADMIN)");
+  }
+}
+
 }  // namespace
 }  // namespace dockmig::checkpoint

@@ -130,6 +130,16 @@ TEST(MigrationReport, SplitsCheckpointAndRestoreIntoCriuAndTheRest) {
   EXPECT_EQ(json["criu"]["restore"]["docker_before_seconds"], 0.25);
 }
 
+TEST(MigrationReport, SaysHowRuncsMaskedDirsCrossed) {
+  MigrationReport report = finished_report();
+  EXPECT_EQ(to_text(report).find("masked dirs"), std::string::npos);
+  report.masked_dirs = "runc's masked dirs archived by CRIU: the destination cannot map their key: why";
+  EXPECT_NE(to_text(report).find("\n  runc's masked dirs archived by CRIU: the destination cannot map their key: why\n"),
+            std::string::npos)
+      << to_text(report);
+  EXPECT_EQ(to_json(report)["masked_dirs"], report.masked_dirs);
+}
+
 TEST(MigrationReport, SaysWhatAutoChoseAndWhy) {
   MigrationReport report = finished_report();
   report.restore_requested = "auto";
