@@ -2,58 +2,11 @@
 # from its cache) and loaded into each edge's dockerd; each edge runs `dockmig serve` from
 # it with the documented `docker run` flags; a gateway asks edge-a's agent container to
 # hand a counter off, and the counter carries on at edge-b from its value.
-source "$(dirname "$0")/hook_lib.sh"
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/agent_container_lib.sh"
 
-step "building the agent's image (cached by what it is made from)"
 started=$SECONDS
-if ! image_tar=$("$repo/tools/container/build-image" --save); then
-  if ! curl -sfI --max-time 20 http://deb.debian.org/debian/dists/bookworm/InRelease >/dev/null; then
-    echo "SKIP: the agent's image is not cached and deb.debian.org, which its build needs, does not answer" >&2
-    exit 77
-  fi
-  fail "the agent's image did not build (see /var/cache/dockmig/container/build.log)"
-fi
-step "image $(basename "$image_tar") ready in $((SECONDS - started)) s, $(du -m "$image_tar" | cut -f1) MB as a tarball"
-for host in edge-a edge-b; do
-  dk "$host" load -q -i "$image_tar" >/dev/null || fail "docker load of the agent's image into $host failed"
-done
-
-# The agent's own logs when the test fails, before cleanup removes its container.
-agent_logs() {
-  for host in edge-a edge-b; do
-    echo "--- logs of the agent container on $host:"
-    dk "$host" logs --tail 40 dockmig-agent 2>&1 | sed 's/^/    /' || true
-  done
-}
-trap 'status=$?; [ $status = 0 ] || agent_logs; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
-
-# The agent's privileges: the least that work (docs/container.md). DOCKMIG_AGENT_PRIVILEGES
-# replaces them, to try others: the table there was measured so.
-read -ra privileges <<<"${DOCKMIG_AGENT_PRIVILEGES:---cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE --security-opt systempaths=unconfined}"
-
-# run_agent_container HOST: the documented `docker run` line (docs/container.md) with the
-# bed's paths. Every path that dockerd, runc or CRIU also use is mounted where it is on the
-# host: /run (HOST's socket and runc's state under its exec root, and the runc.conf lock
-# that every dockmig on this machine takes, the bench's too), /dev/shm (serve's
-# --memory-dir), HOST's data root, /etc/criu, and the state dir; the certificates read-only.
-run_agent_container() {
-  local host=$1 addr docker_var root state_dir
-  addr=$(addr_of "$host"); docker_var=$(var_of "$host" DOCKER)
-  root=$(dk "$host" info -f '{{.DockerRootDir}}')
-  state_dir=$hook_dir/state-$host
-  read -ra tls <<<"$(tls_for "$host")"
-  dk "$host" run -d --name dockmig-agent --label "$label" \
-    --pid host --network host "${privileges[@]}" \
-    -v /run:/run -v /dev/shm:/dev/shm -v "$root:$root" -v /etc/criu:/etc/criu -v "$state_dir:$state_dir" \
-    -v "$hook_dir:$hook_dir:ro" \
-    dockmig:latest serve --listen "$addr:$hook_link_port" --api "$addr:$hook_api_port" \
-    --docker "${!docker_var}" --state-dir "$state_dir" --tokens "$tokens" "${tls[@]}" >/dev/null \
-    || fail "the agent container did not start on $host"
-  wait_until 20 in_ns "$host" bash -c "exec 3<>/dev/tcp/$addr/$hook_api_port" \
-    || fail "the agent container on $host does not listen on $addr:$hook_api_port"
-  step "agent container on $host: $(dk "$host" exec dockmig-agent dockmig --version), $(dk "$host" exec dockmig-agent criu --version | head -n1)"
-}
+load_agent_image edge-a edge-b
+trap 'status=$?; [ $status = 0 ] || agent_logs edge-a edge-b; stop_agents; cleanup_containers; rm -f "$report" "$errors"' EXIT
 
 mkdir -p "$hook_dir/state-edge-a" "$hook_dir/state-edge-b"
 run_agent_container edge-b
