@@ -47,6 +47,11 @@ step "masks: $masks"
 [ -n "$masks" ] || [ ! -d /proc/acpi ] || fail "no mask over /proc/acpi after the restore"
 if [ -n "$masks" ]; then
   grep -q "dockmig-masked" <<<"$masks" || fail "the masks were archived by CRIU, not external: $masks"
+  # Both ends are on the host, in their dockerd's mount namespace: the report says so.
+  case $(field "['masked_dirs']") in
+    "runc's masked dirs ("*") lent to CRIU as external mounts: both ends map their key") ;;
+    *) fail "the report's masked_dirs does not say the masks were lent: $(field "['masked_dirs']")" ;;
+  esac
   [ -z "$(dk edge-b exec mig-counter ls -A /proc/acpi /sys/firmware 2>/dev/null | grep -v ':$' | grep .)" ] \
     || fail "a masked dir is not empty after the restore"
   dk edge-b exec mig-counter touch /proc/acpi/x 2>/dev/null && fail "a masked dir is writable after the restore"
