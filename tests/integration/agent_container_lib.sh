@@ -7,10 +7,14 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 # load_agent_image HOST...: builds the agent's image (cached by what it is made from) and
 # loads it into each HOST's dockerd; skips the test when it is not cached and cannot be built.
+# DOCKMIG_AGENT_IMAGE_TAR names an image saved before instead (an older dockmig's: the
+# mixed-version cases).
 load_agent_image() {
-  local started=$SECONDS image_tar host
+  local started=$SECONDS image_tar=${DOCKMIG_AGENT_IMAGE_TAR:-} host
   step "building the agent's image (cached by what it is made from)"
-  if ! image_tar=$("$repo/tools/container/build-image" --save); then
+  if [ -n "$image_tar" ]; then
+    step "taking the agent's image from DOCKMIG_AGENT_IMAGE_TAR instead"
+  elif ! image_tar=$("$repo/tools/container/build-image" --save); then
     if ! curl -sfI --max-time 20 http://deb.debian.org/debian/dists/bookworm/InRelease >/dev/null; then
       echo "SKIP: the agent's image is not cached and deb.debian.org, which its build needs, does not answer" >&2
       exit 77
