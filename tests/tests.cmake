@@ -40,6 +40,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/destination_session_test.cc
   tests/unit/migrate/interruption_test.cc
   tests/unit/migrate/journal_test.cc
+  tests/unit/migrate/left_volumes_test.cc
   tests/unit/migrate/link_resume_test.cc
   tests/unit/migrate/restart_policy_test.cc
   tests/unit/migrate/warm_store_test.cc

@@ -171,6 +171,7 @@ Status serve(const AgentOptions& options) {
   IncomingMetrics incoming_metrics(registry);
   Result<std::unique_ptr<memory::ReturnCache>> return_cache = open_return_cache(options);
   if (!return_cache) return std::move(return_cache.error());
+  migrate::LeftVolumes left_volumes(options.state_dir);
   migrate::DestinationContext context{*engine, std::filesystem::path(options.state_dir) / "staging", ledger,
                                       options.policy, &criu,
                                       options.memory_dir == "off"
@@ -179,7 +180,8 @@ Status serve(const AgentOptions& options) {
                                       ownership->get(),
                                       std::chrono::seconds(options.prepare_ttl),
                                       return_cache->get(),
-                                      &incoming_metrics};
+                                      &incoming_metrics,
+                                      &left_volumes};
   // Settled before the port opens (runc.conf repaired, what interrupted migrations made
   // removed), so that whoever reaches it finds the host as a new migration needs it.
   Status recovered = migrate::recover_interrupted(context);

@@ -1,11 +1,8 @@
 #include "memory/return_cache.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -18,6 +15,7 @@
 
 #include "base/atomic_file.h"
 #include "base/text_file.h"
+#include "base/file_lock.h"
 #include "base/unique_fd.h"
 
 namespace dockmig::memory {
@@ -61,11 +59,9 @@ class DirLock {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
-    fs::path file = dir / kLockFile;
-    base::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd || ::flock(fd.get(), LOCK_EX) != 0)
-      return make_error(ErrorCode::Io, "cannot lock `" + file.string() + "`: " + std::strerror(errno));
-    return DirLock(std::move(fd));
+    Result<base::UniqueFd> fd = base::lock_exclusively(dir / kLockFile);
+    if (!fd) return std::move(fd.error());
+    return DirLock(std::move(*fd));
   }
 
  private:

@@ -222,7 +222,7 @@ class DestinationMigration {
     if (Status made = binds_->make(); !made) return made;
     if (Status found = check_bind_sources(create_request_); !found) return found;
     staging_ = context_.staging_root / id_;
-    volumes_.emplace(std::move(*volumes), binds_->dirs(), staging_);
+    volumes_.emplace(std::move(*volumes), binds_->dirs(), staging_, context_.left_volumes, name_);
     if (Status free = volumes_->check(context_.engine); !free) return free;
     networks_.emplace(std::move(*networks));
     if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
@@ -535,7 +535,10 @@ class DestinationMigration {
   }
 
   Status commit() {
-    if (committed_) return confirm_to_source();
+    if (committed_) {
+      forget_left_volumes();
+      return confirm_to_source();
+    }
     Result<json> commit = session_.expect("commit");
     if (!commit) return std::move(commit.error());
     // The copy may have stopped since `restored` (a dockerd restarted without live-restore
@@ -546,10 +549,18 @@ class DestinationMigration {
     Status decided = context_.ledger.decide(id_, "committed", /*container_removed=*/false);
     if (!decided) return decided;
     committed_ = true;
+    forget_left_volumes();
     DOCKMIG_FAULT_POINT("destination.before-committed-reply", [this] { session_.cut(); });
     Status sent = session_.send_message(committed_message());
     sent.ignore("the container runs here now; the source asks for the state if it missed this");
     return {};
+  }
+
+  // The container uses its volumes here again: none of them is a left one any more.
+  void forget_left_volumes() {
+    if (!context_.left_volumes || !volumes_) return;
+    Status forgotten = context_.left_volumes->forget(volumes_->volume_names());
+    if (!forgotten) spdlog::warn("migration {}: {}", id_, forgotten.error().describe());
   }
 
   // After the swap the commit is done; the source's word only ends its wait.

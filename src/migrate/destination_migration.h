@@ -11,6 +11,7 @@
 #include "migrate/destination_preflight.h"
 #include "migrate/incoming_watch.h"
 #include "migrate/ledger.h"
+#include "migrate/left_volumes.h"
 #include "migrate/ownership.h"
 #include "migrate/session.h"
 #include "migrate/warm_store.h"
@@ -34,6 +35,10 @@ struct DestinationContext {
   const memory::ReturnCache* return_cache = nullptr;
   /// Told each migration's phases and how it ended (the agent's metrics); null: nobody.
   IncomingWatch* watch = nullptr;
+  /// The volumes containers left on this host (`<state_dir>/left-volumes.json`), named in
+  /// a refusal of a volume that holds data, and forgotten once a container uses them here
+  /// again; null: none.
+  const LeftVolumes* left_volumes = nullptr;
 };
 
 /// Drops the preparations received here that outlived their time-to-live, with their

@@ -32,6 +32,7 @@
 #include "migrate/session.h"
 #include "migrate/source_record.h"
 #include "migrate/image_sync.h"
+#include "migrate/left_volumes.h"
 #include "migrate/link_resume.h"
 #include "migrate/memory_sync.h"
 #include "migrate/ownership.h"
@@ -517,10 +518,11 @@ class SourceMigration {
     DOCKMIG_FAULT_POINT("source.before-record-commit", [this] { session_->cut(); });
     if (Status noted = advance_record(kCommitted); !noted)
       spdlog::warn("{}; the destination's ledger says committed all the same", noted.error().describe());
-    if (!request_.state_dir.empty())
-      keep_for_return(request_.state_dir,
-                      {plan_.container.name, return_image_key(image_layer_digests(plan_), plan_.container.image_id)},
-                      docker_checkpoint_dir());
+    if (!request_.state_dir.empty()) {
+      std::string image_key = return_image_key(image_layer_digests(plan_), plan_.container.image_id);
+      keep_for_return(request_.state_dir, {plan_.container.name, image_key}, docker_checkpoint_dir());
+      record_left_volumes(*engine_, request_.state_dir, plan_.volumes, plan_.container.name, image_key);
+    }
     if (request_.keep_source) return {};
     Status removed = engine_->remove_container(plan_.container.id, /*force=*/false);
     if (!removed) return std::move(removed.error()).wrap("the container runs at the destination, "

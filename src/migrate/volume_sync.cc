@@ -54,20 +54,19 @@ std::string driver_of(const json& inspect) {
   return found != inspect.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
-Status check_existing(const std::string& name, const json& inspect) {
+}  // namespace
+
+Status VolumeReceiver::check_existing(const std::string& name, const json& inspect) const {
   std::string driver = driver_of(inspect);
   if (driver != "local")
     return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` exists at the destination with the `" +
                                                driver + "` driver",
                       "remove it on the destination (`docker volume rm " + name + "`) if it is not needed there");
-  if (has_entries(mountpoint_of(inspect)))
-    return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` already exists at the destination with data",
-                      "remove it on the destination (`docker volume rm " + name +
-                          "`) if its data may go; dockmig never merges a volume's data into another's");
-  return {};
+  if (!has_entries(mountpoint_of(inspect))) return {};
+  std::optional<LeftVolume> left;
+  if (left_volumes_) left = left_record_of(*left_volumes_, name, volume_created_at(inspect));
+  return held_volume_refusal(name, left, arriving_);
 }
-
-}  // namespace
 
 json volume_specs_json(const std::vector<MovedVolume>& volumes) {
   json specs = json::array();
@@ -253,6 +252,12 @@ Status VolumeReceiver::receive_passes(Session& session) {
                         "protocol: expected `volume-pass` or `volume-passes-end`, got `" + type.substr(0, 80) + "`");
     if (Status received = receive(session, /*then_sign=*/true); !received) return received;
   }
+}
+
+std::vector<std::string> VolumeReceiver::volume_names() const {
+  std::vector<std::string> names;
+  for (const VolumeSpec& spec : specs_) names.push_back(spec.name);
+  return names;
 }
 
 void VolumeReceiver::remove_created(const docker::EngineClient& engine) const {

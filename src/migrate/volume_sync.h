@@ -19,6 +19,7 @@
 #include "docker/engine_client.h"
 #include "dockmig/result.h"
 #include "layers/upper_snapshot.h"
+#include "migrate/left_volumes.h"
 #include "migrate/mounts.h"
 #include "migrate/peer_message.h"
 #include "migrate/tree_sync.h"
@@ -88,11 +89,19 @@ class VolumeSender {
 class VolumeReceiver {
  public:
   /// `bind_dirs`: where the copied bind mounts go, in the source's order, after the volumes.
-  VolumeReceiver(std::vector<VolumeSpec> specs, std::vector<std::filesystem::path> bind_dirs, std::filesystem::path work)
-      : specs_(std::move(specs)), bind_dirs_(std::move(bind_dirs)), work_(std::move(work)) {}
+  /// `left_volumes` (may be null) and `arriving` (the container's name) say, in a refusal,
+  /// which container left a volume of the name here.
+  VolumeReceiver(std::vector<VolumeSpec> specs, std::vector<std::filesystem::path> bind_dirs, std::filesystem::path work,
+                 const LeftVolumes* left_volumes = nullptr, std::string arriving = "")
+      : specs_(std::move(specs)),
+        bind_dirs_(std::move(bind_dirs)),
+        work_(std::move(work)),
+        left_volumes_(left_volumes),
+        arriving_(std::move(arriving)) {}
 
-  /// Before anything is made here: refuses a volume name that exists with data, or of
-  /// another driver. An existing empty local volume is used as it is.
+  /// Before anything is made here: refuses a volume name that exists with data (saying
+  /// whether `arriving` or another container left it here), or of another driver. An
+  /// existing empty local volume is used as it is.
   Status check(const docker::EngineClient& engine) const;
   /// Makes the volumes that are missing and finds where each one's data goes; `noted`
   /// records each one made, right after it was (the ledger).
@@ -104,14 +113,20 @@ class VolumeReceiver {
   Status receive_passes(Session& session);
   /// After a failure: removes the volumes this migration made, best effort.
   void remove_created(const docker::EngineClient& engine) const;
+  /// The names of the volumes (not the copied bind mounts).
+  std::vector<std::string> volume_names() const;
 
  private:
+  Status check_existing(const std::string& name, const nlohmann::json& inspect) const;
+
   std::vector<VolumeSpec> specs_;
   std::vector<std::filesystem::path> bind_dirs_;
   std::filesystem::path work_;
   std::vector<std::filesystem::path> data_dirs_;  // by spec, then the bind dirs, once created
   std::vector<std::string> created_;
   std::vector<SignedStamps> signed_;  // by data dir: what the last pass's signatures were of
+  const LeftVolumes* left_volumes_;
+  std::string arriving_;
 };
 
 }  // namespace dockmig::migrate
