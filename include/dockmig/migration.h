@@ -189,6 +189,9 @@ struct VolumeReport {
   /// What changed after the last pass, sent after the freeze.
   uint64_t frozen_raw_bytes = 0;
   uint64_t frozen_wire_bytes = 0;
+  /// Volumes the destination held as this container left them there: their pass 1 sent
+  /// only what differs from that copy (migrate/left_volumes.h).
+  std::vector<std::string> held;
 };
 
 struct MigrationReport {

@@ -101,13 +101,16 @@ Result<UpperSnapshot> scan_upper_dir(const std::filesystem::path& dir) {
   return snapshot;
 }
 
-UpperChanges diff_snapshots(const UpperSnapshot& before, const UpperSnapshot& after) {
+namespace {
+
+template <typename Same>
+UpperChanges diff_by(const UpperSnapshot& before, const UpperSnapshot& after, Same same) {
   UpperChanges changes;
   for (const auto& [path, stamp] : after.entries) {
     auto previous = before.entries.find(path);
     if (previous == before.entries.end()) {
       changes.added.push_back(path);
-    } else if (!(previous->second == stamp)) {
+    } else if (!same(previous->second, stamp)) {
       changes.modified.push_back(path);
     }
   }
@@ -115,6 +118,20 @@ UpperChanges diff_snapshots(const UpperSnapshot& before, const UpperSnapshot& af
     if (!after.entries.contains(path)) changes.deleted.push_back(path);
   }
   return changes;  // sorted: both loops walk std::map order
+}
+
+}  // namespace
+
+UpperChanges diff_snapshots(const UpperSnapshot& before, const UpperSnapshot& after) {
+  return diff_by(before, after, [](const EntryStamp& a, const EntryStamp& b) { return a == b; });
+}
+
+UpperChanges quick_check_diff(const UpperSnapshot& before, const UpperSnapshot& after) {
+  return diff_by(before, after, [](const EntryStamp& a, const EntryStamp& b) {
+    constexpr int64_t kSecond = 1'000'000'000;
+    return a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && a.size == b.size &&
+           a.mtime_ns / kSecond == b.mtime_ns / kSecond;
+  });
 }
 
 }  // namespace dockmig::layers

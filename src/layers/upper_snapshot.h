@@ -37,4 +37,10 @@ struct UpperChanges {
 /// modified (ctime catches content and xattr changes); only in `before`, deleted.
 UpperChanges diff_snapshots(const UpperSnapshot& before, const UpperSnapshot& after);
 
+/// Like diff_snapshots, for a `before` that another host listed (its inodes and ctimes
+/// are not ours): an entry is modified when its type, mode, owner, size or mtime differ,
+/// rsync's quick check. Whole seconds of the mtime: a tree that crossed as a tar (pax
+/// restricted, upper_tar.h) has its files' mtimes in whole seconds on the other side.
+UpperChanges quick_check_diff(const UpperSnapshot& before, const UpperSnapshot& after);
+
 }  // namespace dockmig::layers

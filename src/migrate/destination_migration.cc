@@ -178,6 +178,7 @@ class DestinationMigration {
     lazy_min_bytes_ = fields.count_or("lazy_min_bytes", 0);
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     source_sends_volume_passes_ = fields.boolean_or("volume_passes", false);
+    source_takes_volume_return_ = fields.boolean_or("volume_return", false);
     resume_token_ = fields.string_or("resume", "");
     source_container_ = fields.string_or("source_container", "");
     const json& expected = fields.object_or_empty("expected");
@@ -222,7 +223,9 @@ class DestinationMigration {
     if (Status made = binds_->make(); !made) return made;
     if (Status found = check_bind_sources(create_request_); !found) return found;
     staging_ = context_.staging_root / id_;
-    volumes_.emplace(std::move(*volumes), binds_->dirs(), staging_, context_.left_volumes, name_);
+    volumes_.emplace(std::move(*volumes), binds_->dirs(), staging_,
+                     HeldVolumeRule{context_.left_volumes, name_, return_image_key(image_.layers, image_.id),
+                                    source_takes_volume_return_});
     if (Status free = volumes_->check(context_.engine); !free) return free;
     networks_.emplace(std::move(*networks));
     if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
@@ -367,6 +370,7 @@ class DestinationMigration {
     std::string masks_refusal = mask_key_refusal();
     created["masks"] = masks_refusal.empty();
     if (!masks_refusal.empty()) created["masks_refusal"] = masks_refusal;
+    if (source_takes_volume_return_) created["volumes_held"] = volumes_->held_names();
     if (source_takes_held_pages_) {
       held_pages_ = seed_from_return_cache();
       created["held_pages"] = held_pages_.size();
@@ -637,6 +641,7 @@ class DestinationMigration {
   std::vector<memory::PageHash> held_pages_;  // seeded from the return cache, named to the source in presync
   std::string resume_token_;  // the prepare's: a lost link may resume (link_resume.h)
   std::string source_container_;  // the prepare's: the source's container id (absent from older sources)
+  bool source_takes_volume_return_ = false;  // the prepare said "volume_return": it reads "volumes_held"
   bool source_takes_held_pages_ = false;  // the prepare said "return_cache": the source reads "held-pages"
   bool source_sends_volume_passes_ = false;  // the prepare said "volume_passes": catch-up passes may follow
   bool pages_follow_ = false;  // the checkpoint's page images come apart from it (pre-copy)

@@ -129,14 +129,16 @@ std::optional<LeftVolume> left_record_of(const LeftVolumes& records, const std::
 }
 
 Error held_volume_refusal(const std::string& volume, const std::optional<LeftVolume>& left,
-                          const std::string& arriving) {
+                          const std::string& arriving, bool source_takes_held) {
   std::string remove = "`docker volume rm " + volume + "`";
   if (left && left->container == arriving)
     return make_error(ErrorCode::InvalidInput,
                       "volume `" + volume + "` at the destination holds the data `" + arriving + "` left there on " +
-                          utc_time(left->left_at) + "; dockmig cannot yet move a container back onto the volume it left",
+                          utc_time(left->left_at) + ", " +
+                          (source_takes_held ? "with another image" : "and the source's dockmig cannot take it back"),
                       "run " + remove + " on the destination (the old copy: the data at the source is newer) and "
-                          "migrate again; the volume then crosses whole");
+                          "migrate again; the volume then crosses whole" +
+                          (source_takes_held ? "" : ", or upgrade dockmig at the source"));
   if (left)
     return make_error(ErrorCode::InvalidInput,
                       "volume `" + volume + "` at the destination holds the data of another container, `" +

@@ -65,7 +65,9 @@ std::optional<LeftVolume> left_record_of(const LeftVolumes& records, const std::
 
 /// Why a destination refuses volume `volume` that holds data, for a migration of
 /// `arriving`: with what `left` says of it, and the exact command that clears the way.
+/// `source_takes_held`: the source could have taken the volume back had `arriving` (of
+/// the same image) left it.
 Error held_volume_refusal(const std::string& volume, const std::optional<LeftVolume>& left,
-                          const std::string& arriving);
+                          const std::string& arriving, bool source_takes_held);
 
 }  // namespace dockmig::migrate

@@ -51,6 +51,7 @@ nlohmann::json volumes_json(const VolumeReport& volumes) {
         {{"seconds", p.seconds}, {"raw_bytes", p.raw_bytes}, {"wire_bytes", p.wire_bytes}, {"link_bytes", p.link_bytes}});
   return {{"passes", passes},
           {"stop_reason", volumes.stop_reason},
+          {"held_at_destination", volumes.held},
           {"after_freeze", {{"raw_bytes", volumes.frozen_raw_bytes}, {"wire_bytes", volumes.frozen_wire_bytes}}}};
 }
 
@@ -182,8 +183,9 @@ std::string volumes_text(const VolumeReport& volumes) {
   char line[256];
   for (size_t i = 0; i < volumes.passes.size(); ++i) {
     const VolumePass& p = volumes.passes[i];
+    const char* first = volumes.held.empty() ? " (whole)" : " (whole, or what differs from a copy held there)";
     std::snprintf(line, sizeof line, "  volume pass %zu%s: %.3f s, %s changed, %s on the wire (%s with the signatures back)\n",
-                  i + 1, i == 0 ? " (whole)" : "", p.seconds, base::human_bytes(p.raw_bytes).c_str(),
+                  i + 1, i == 0 ? first : "", p.seconds, base::human_bytes(p.raw_bytes).c_str(),
                   base::human_bytes(p.wire_bytes).c_str(), base::human_bytes(p.link_bytes).c_str());
     out += line;
   }

@@ -218,6 +218,7 @@ class SourceMigration {
                     {"restore", restore_mode_name(restore_asked())},
                     {"return_cache", true},
                     {"volume_passes", true},
+                    {"volume_return", true},
                     {"resume", resume_token_},
                     {"source_container", plan_.container.id},
                     {"expected",
@@ -249,6 +250,11 @@ class SourceMigration {
     std::optional<bool> maps_masks;
     if (created->contains("masks")) maps_masks = fields.boolean_or("masks", false);
     std::string masks_refusal = fields.string_or("masks_refusal", "");
+    Result<std::vector<bool>> held = read_volumes_held(fields, plan_.volumes);
+    if (!held) return std::move(held.error());
+    volumes_held_ = std::move(*held);
+    for (size_t i = 0; i < volumes_held_.size(); ++i)
+      if (volumes_held_[i]) report_.volumes.held.push_back(plan_.volumes[i].name);
     if (Status read = fields.status(); !read) return read;
     note_restore_mode(fallback);
     choose_masks(maps_masks, masks_refusal);
@@ -291,7 +297,7 @@ class SourceMigration {
     }
     presync_snapshot_ = std::move(*now);
     if (!sent) return sent;
-    volumes_.emplace(synced_trees(plan_), work_dir_, request_.zstd_level);
+    volumes_.emplace(synced_trees(plan_), work_dir_, request_.zstd_level, volumes_held_);
     return volumes_->send_passes(*session_, volume_passes_, request_.precopy_target_seconds, phase, progress_,
                                  report_.volumes);
   }
@@ -678,6 +684,7 @@ class SourceMigration {
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool volume_passes_ = false;            // the destination takes catch-up passes of the volumes
   std::vector<std::string> external_masks_;  // runc's masked dirs the dump lends as external mounts
+  std::vector<bool> volumes_held_;        // by volume: the destination holds the copy it left there
   uint64_t held_pages_ = 0;  // in the destination's store from its return cache, named at the pre-copy's start
   bool checkpointed_ = false;
   bool destination_may_start_ = false;  // the checkpoint began to cross

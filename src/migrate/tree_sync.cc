@@ -139,7 +139,7 @@ Status send_changes(Session& session, const TreeSyncFiles& files, layers::UpperC
   if (!deltas) return std::move(deltas.error());
   std::vector<std::string> changed = changes.added;
   changed.insert(changed.end(), changes.modified.begin(), changes.modified.end());
-  UpperIndex index{std::move(changes.deleted), std::move(*deltas)};
+  UpperIndex index{std::move(changes.deleted), std::move(*deltas), {}};
   Result<json> header = tree_header(files, false);
   if (!header) return std::move(header.error());
   if (ask_changed_signatures) (*header)["signatures"] = "changed";
@@ -155,13 +155,62 @@ Status send_final_changes(Session& session, const TreeSyncFiles& files, const la
   return send_changes(session, files, layers::diff_snapshots(baseline, now), false, phase, progress);
 }
 
-Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
-                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
-  layers::UpperChanges changes = layers::diff_snapshots(baseline, now);
+// `now`: the scan `changes` lead to, whose signatures the destination answers with.
+Status send_listed_changes(Session& session, const TreeSyncFiles& files, const layers::UpperChanges& changes,
+                           const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
   Status sent = send_changes(session, files, changes, files.changed_signatures_only, phase, progress);
   if (!sent) return sent;
   // An older destination answers with all its signatures all the same: they replace ours.
   return receive_signatures(session, files, files.changed_signatures_only ? &changes : nullptr, &now);
+}
+
+Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
+                          const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
+  return send_listed_changes(session, files, layers::diff_snapshots(baseline, now), now, phase, progress);
+}
+
+Status send_tree_changes_to_held(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& held,
+                                 const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress) {
+  return send_listed_changes(session, files, layers::quick_check_diff(held, now), now, phase, progress);
+}
+
+Status offer_held_tree(Session& session, const TreeSyncFiles& files) {
+  Result<layers::UpperSnapshot> held = layers::scan_upper_dir(files.dir);
+  if (!held) return std::move(held.error());
+  Status sent = session.send_message({{"type", files.tree + "-held"}, {"entries", held->entries.size()}});
+  PhaseReport unreported;  // the source counts these blobs' bytes on its side
+  Progress quiet;
+  UpperIndex listing{{}, {}, listing_of(*held)};
+  if (sent)
+    sent = session.send_stream(files.tree + "-listing", unreported, quiet, files.zstd_level,
+                               [&](transfer::ByteSink& sink) { return write_upper_index(listing, sink); });
+  if (!sent) return sent;
+  reset_dir(files.work / "signatures");
+  SignedStamps unkept;
+  SignedStamps& stamps = files.signed_stamps ? *files.signed_stamps : unkept;
+  stamps.clear();
+  Result<size_t> signed_count = sign_large_files(files.dir, files.work / "signatures", stamps);
+  if (!signed_count) return std::move(signed_count.error());
+  spdlog::debug("{}: offered {} entries held here, {} large files signed", files.tree, held->entries.size(),
+                *signed_count);
+  return send_tree(session, "signatures", files.work / "signatures", nullptr, files.zstd_level, unreported, quiet);
+}
+
+Result<layers::UpperSnapshot> receive_held_tree(Session& session, const TreeSyncFiles& files) {
+  Result<json> held = session.expect(files.tree + "-held");
+  if (!held) return std::move(held.error());
+  fs::path staged = files.work / (files.tree + "-listing.zst");
+  Status received = session.receive_blob_to_file(files.tree + "-listing", staged);
+  if (!received) return std::move(received.error());
+  Result<transfer::FileSource> file = transfer::FileSource::open(staged);
+  if (!file) return std::move(file.error());
+  transfer::ZstdDecompressSource stream(*file);
+  Result<UpperIndex> listing = read_upper_index(stream);
+  if (!listing) return std::move(listing.error()).wrap("reading the destination's listing of its " + files.tree);
+  reset_dir(files.work / "signatures");
+  received = session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
+  if (!received) return std::move(received.error());
+  return std::move(listing->listed);
 }
 
 Status receive_synced_tree(Session& session, const TreeSyncFiles& files, bool then_sign) {

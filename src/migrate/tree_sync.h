@@ -39,6 +39,18 @@ Status send_whole_tree(Session& session, const TreeSyncFiles& files, PhaseReport
 Status send_tree_changes(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& baseline,
                           const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress);
 
+/// Destination, before a tree's first transfer, when it holds an older copy of it (a
+/// volume the container left here, migrate/left_volumes.h): sends `<tree>-held`, its
+/// listing (blob `<tree>-listing`) and the signatures of all its large files.
+Status offer_held_tree(Session& session, const TreeSyncFiles& files);
+/// Source: what offer_held_tree sent, the listing as a snapshot (inodes and ctimes 0), the
+/// signatures into files.work/"signatures".
+Result<layers::UpperSnapshot> receive_held_tree(Session& session, const TreeSyncFiles& files);
+/// Source: the first transfer to a destination that offered `held`: what differs from it
+/// by rsync's quick check (layers::quick_check_diff), large files as deltas.
+Status send_tree_changes_to_held(Session& session, const TreeSyncFiles& files, const layers::UpperSnapshot& held,
+                                 const layers::UpperSnapshot& now, PhaseReport& phase, Progress& progress);
+
 /// Destination side, the counterpart of all three: applies the whole layer or the changes,
 /// each blob only once its checksum is verified. With `then_sign` it answers with the
 /// signatures (not after a finalsync, where the checkpoint follows instead).

@@ -2,6 +2,8 @@
 // a one-byte tag:
 //   'D'  u32 length, path                                          a deleted path
 //   'P'  u32 length, path, u32 mode, u32 uid, u32 gid, i64 mtime_ns  a file sent as a delta
+//   'L'  u32 length, path, u32 st_mode, u32 uid, u32 gid, u64 size, i64 mtime_ns
+//                                                                 an entry of a listing
 //   'E'  the end; nothing may follow
 // Integers are big-endian, as in the frame header. Lengths, not separators, delimit the
 // paths, so a path may hold any byte but NUL, which no Linux path holds.
@@ -17,6 +19,7 @@ constexpr std::string_view kMagic("DMUPIDX\x01", 8);
 constexpr size_t kMaxPath = PATH_MAX;
 constexpr size_t kFlushBytes = 64 * 1024;
 constexpr size_t kDeltaFieldsBytes = 4 + 4 + 4 + 8;
+constexpr size_t kListedFieldsBytes = 4 + 4 + 4 + 8 + 8;
 
 Error malformed(const std::string& why) {
   return make_error(ErrorCode::InvalidInput, "protocol: the `upper-index` blob " + why,
@@ -177,8 +180,24 @@ Result<DeltaEntry> read_delta(IndexReader& reader) {
   return entry;
 }
 
+Status read_listed(IndexReader& reader, UpperIndex& index) {
+  Result<std::string> path = read_path(reader);
+  if (!path) return std::move(path.error());
+  Result<std::string_view> fields = reader.next(kListedFieldsBytes);
+  if (!fields) return std::move(fields.error());
+  layers::EntryStamp stamp;
+  stamp.mode = static_cast<uint32_t>(big_endian(fields->substr(0, 4)));
+  stamp.uid = static_cast<uint32_t>(big_endian(fields->substr(4, 4)));
+  stamp.gid = static_cast<uint32_t>(big_endian(fields->substr(8, 4)));
+  stamp.size = big_endian(fields->substr(12, 8));
+  stamp.mtime_ns = static_cast<int64_t>(big_endian(fields->substr(20, 8)));
+  if (!index.listed.entries.emplace(std::move(*path), stamp).second) return malformed("lists a path twice");
+  return {};
+}
+
 // Reads the record after `tag` into `index`.
 Status read_record(char tag, IndexReader& reader, UpperIndex& index) {
+  if (tag == 'L') return read_listed(reader, index);
   if (tag == 'D') {
     Result<std::string> path = read_path(reader);
     if (!path) return std::move(path.error());
@@ -212,7 +231,24 @@ Status write_upper_index(const UpperIndex& index, transfer::ByteSink& out) {
     writer.put_u64(static_cast<uint64_t>(entry.mtime_ns));
     if (Status flushed = writer.end_record(); !flushed) return flushed;
   }
+  for (const auto& [path, stamp] : index.listed.entries) {
+    Status written = writer.put_path('L', path);
+    if (!written) return written;
+    writer.put_u32(stamp.mode);
+    writer.put_u32(stamp.uid);
+    writer.put_u32(stamp.gid);
+    writer.put_u64(stamp.size);
+    writer.put_u64(static_cast<uint64_t>(stamp.mtime_ns));
+    if (Status flushed = writer.end_record(); !flushed) return flushed;
+  }
   return writer.finish();
+}
+
+layers::UpperSnapshot listing_of(const layers::UpperSnapshot& snapshot) {
+  layers::UpperSnapshot listing;
+  for (const auto& [path, stamp] : snapshot.entries)
+    listing.entries.emplace(path, layers::EntryStamp{stamp.mode, stamp.uid, stamp.gid, stamp.size, stamp.mtime_ns, 0, 0});
+  return listing;
 }
 
 Result<UpperIndex> read_upper_index(transfer::ByteSource& in) {

@@ -1,5 +1,6 @@
 #include "migrate/volume_sync.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -56,7 +57,8 @@ std::string driver_of(const json& inspect) {
 
 }  // namespace
 
-Status VolumeReceiver::check_existing(const std::string& name, const json& inspect) const {
+Status VolumeReceiver::check_existing(size_t index, const json& inspect) {
+  const std::string& name = specs_.at(index).name;
   std::string driver = driver_of(inspect);
   if (driver != "local")
     return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` exists at the destination with the `" +
@@ -64,8 +66,27 @@ Status VolumeReceiver::check_existing(const std::string& name, const json& inspe
                       "remove it on the destination (`docker volume rm " + name + "`) if it is not needed there");
   if (!has_entries(mountpoint_of(inspect))) return {};
   std::optional<LeftVolume> left;
-  if (left_volumes_) left = left_record_of(*left_volumes_, name, volume_created_at(inspect));
-  return held_volume_refusal(name, left, arriving_);
+  if (rule_.left_volumes) left = left_record_of(*rule_.left_volumes, name, volume_created_at(inspect));
+  held_[index] = left && left->container == rule_.container && left->image == rule_.image && rule_.source_takes_held;
+  if (held_[index]) return {};
+  return held_volume_refusal(name, left, rule_.container, rule_.source_takes_held);
+}
+
+Result<std::vector<bool>> read_volumes_held(PeerMessage& created, const std::vector<MovedVolume>& volumes) {
+  const json& names = created.list_or_empty("volumes_held");
+  if (Status read = created.status(); !read) return std::move(read.error());
+  std::vector<bool> held(volumes.size(), false);
+  for (const json& name : names) {
+    auto found = std::find_if(volumes.begin(), volumes.end(), [&](const MovedVolume& volume) {
+      return name.is_string() && volume.name == name.get<std::string>();
+    });
+    if (found == volumes.end() || held[found - volumes.begin()])
+      return make_error(ErrorCode::InvalidInput,
+                        "protocol: `volumes_held` of `created` names " + name.dump().substr(0, 80) +
+                            ", which is not a volume of this migration or is named twice");
+    held[found - volumes.begin()] = true;
+  }
+  return held;
 }
 
 json volume_specs_json(const std::vector<MovedVolume>& volumes) {
@@ -120,8 +141,15 @@ Status VolumeSender::send_whole(Session& session, PhaseReport& phase, Progress& 
   for (size_t i = 0; i < volumes_.size(); ++i) {
     Result<layers::UpperSnapshot> now = layers::scan_upper_dir(volumes_[i].data_dir);
     if (!now) return std::move(now.error()).wrap("reading " + described(volumes_[i]));
-    Status sent = send_whole_tree(session, files(i), phase, progress);
-    if (!sent) return sent;
+    Status sent;
+    if (i < held_.size() && held_[i]) {
+      Result<layers::UpperSnapshot> there = receive_held_tree(session, files(i));
+      sent = there ? send_tree_changes_to_held(session, files(i), *there, *now, phase, progress)
+                   : Status(std::move(there.error()));
+    } else {
+      sent = send_whole_tree(session, files(i), phase, progress);
+    }
+    if (!sent) return std::move(sent.error()).wrap("sending " + described(volumes_[i]));
     presynced_.push_back(std::move(*now));
   }
   return {};
@@ -196,19 +224,27 @@ Status VolumeSender::send_final(Session& session, PhaseReport& phase, Progress& 
   return {};
 }
 
-Status VolumeReceiver::check(const docker::EngineClient& engine) const {
-  for (const VolumeSpec& spec : specs_) {
-    Result<json> existing = engine.inspect_volume(spec.name);
+Status VolumeReceiver::check(const docker::EngineClient& engine) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    Result<json> existing = engine.inspect_volume(specs_[i].name);
     if (!existing && existing.error().code == ErrorCode::NotFound) continue;
-    if (!existing) return std::move(existing.error()).wrap("reading volume `" + spec.name + "` at the destination");
-    if (Status free = check_existing(spec.name, *existing); !free) return free;
+    if (!existing) return std::move(existing.error()).wrap("reading volume `" + specs_[i].name + "` at the destination");
+    if (Status free = check_existing(i, *existing); !free) return free;
   }
   return {};
 }
 
+std::vector<std::string> VolumeReceiver::held_names() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < specs_.size(); ++i)
+    if (held_[i]) names.push_back(specs_[i].name);
+  return names;
+}
+
 Status VolumeReceiver::create(const docker::EngineClient& engine,
                               const std::function<Status(const std::string&)>& noted) {
-  for (const VolumeSpec& spec : specs_) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    const VolumeSpec& spec = specs_[i];
     Result<json> volume = engine.inspect_volume(spec.name);
     if (!volume && volume.error().code == ErrorCode::NotFound) {
       volume = engine.create_volume(spec.name, spec.labels);
@@ -217,7 +253,7 @@ Status VolumeReceiver::create(const docker::EngineClient& engine,
     }
     if (!volume) return std::move(volume.error());
     // Checked again: another volume of the name may have come since the prepare.
-    if (Status free = check_existing(spec.name, *volume); !free) return free;
+    if (Status free = check_existing(i, *volume); !free) return free;
     if (mountpoint_of(*volume).empty())
       return make_error(ErrorCode::ToolFailed, "dockerd names no Mountpoint for volume `" + spec.name + "`");
     data_dirs_.push_back(mountpoint_of(*volume));
@@ -232,10 +268,13 @@ Status VolumeReceiver::receive(Session& session, bool then_sign) {
     TreeSyncFiles files{data_dirs_.at(i), work_ / ("volume-" + std::to_string(i)), 3, "volume", false, &signed_[i]};
     std::error_code ec;
     fs::create_directories(files.work, ec);
-    Status received = receive_synced_tree(session, files, then_sign);
+    bool offer = !first_pass_received_ && i < held_.size() && held_[i];
+    Status received = offer ? offer_held_tree(session, files) : Status();
+    if (received) received = receive_synced_tree(session, files, then_sign);
     std::string what = i < specs_.size() ? "volume `" + specs_[i].name + "`" : "the copy of a bind mount";
     if (!received) return std::move(received.error()).wrap("receiving " + what);
   }
+  first_pass_received_ = true;
   return {};
 }
 

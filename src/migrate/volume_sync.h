@@ -3,7 +3,9 @@
 // before, until what is left would cross within a target time, and only what changed since
 // the last pass after the freeze (finalsync). The destination
 // makes each volume under the same name before the container is created, and refuses,
-// before the source freezes anything, a name it already holds with data. Bind-mounted
+// before the source freezes anything, a name it already holds with data, but for the
+// copy this container left there (left_volumes.h), which it offers instead: pass 1 then
+// sends only what differs from it. Bind-mounted
 // directories copied with --copy-bind cross the same way, after the volumes, into the
 // directories bind_copies.h makes.
 #pragma once
@@ -54,8 +56,11 @@ std::optional<std::string> volume_pass_stop_reason(const std::vector<VolumePass>
 /// then the copied bind mounts).
 class VolumeSender {
  public:
-  VolumeSender(std::vector<MovedVolume> volumes, std::filesystem::path work, int zstd_level)
-      : volumes_(std::move(volumes)), work_(std::move(work)), zstd_level_(zstd_level) {}
+  /// `held`: by volume, whether the destination holds a copy this container left there
+  /// (its `created` said so): pass 1 then sends only what differs from that copy.
+  VolumeSender(std::vector<MovedVolume> volumes, std::filesystem::path work, int zstd_level,
+               std::vector<bool> held = {})
+      : volumes_(std::move(volumes)), work_(std::move(work)), zstd_level_(zstd_level), held_(std::move(held)) {}
 
   /// Presync: each whole (pass 1), then, with `catch_up` (the destination takes them),
   /// catch-up passes until volume_pass_stop_reason, ended by "volume-passes-end".
@@ -82,27 +87,44 @@ class VolumeSender {
   std::vector<MovedVolume> volumes_;
   std::filesystem::path work_;
   int zstd_level_;
+  std::vector<bool> held_;
   std::vector<layers::UpperSnapshot> presynced_;
 };
+
+/// Who may have a volume that holds data at the destination offered back instead of
+/// refused: the container (by name and image) that left it there, when its source takes
+/// an offer (`volume_return` in its prepare).
+struct HeldVolumeRule {
+  const LeftVolumes* left_volumes = nullptr;
+  std::string container;
+  std::string image;  // as the return cache names it
+  bool source_takes_held = false;
+};
+
+/// The source's side of `volumes_held` in `created`: by volume of `volumes`, whether the
+/// destination holds it; a name that is not one of them is a protocol error.
+Result<std::vector<bool>> read_volumes_held(PeerMessage& created, const std::vector<MovedVolume>& volumes);
 
 /// Destination side.
 class VolumeReceiver {
  public:
   /// `bind_dirs`: where the copied bind mounts go, in the source's order, after the volumes.
-  /// `left_volumes` (may be null) and `arriving` (the container's name) say, in a refusal,
-  /// which container left a volume of the name here.
+  /// `held`: which volumes holding data here may be offered back (else refused, saying
+  /// which container left them here).
   VolumeReceiver(std::vector<VolumeSpec> specs, std::vector<std::filesystem::path> bind_dirs, std::filesystem::path work,
-                 const LeftVolumes* left_volumes = nullptr, std::string arriving = "")
+                 HeldVolumeRule held = {})
       : specs_(std::move(specs)),
         bind_dirs_(std::move(bind_dirs)),
         work_(std::move(work)),
-        left_volumes_(left_volumes),
-        arriving_(std::move(arriving)) {}
+        rule_(std::move(held)),
+        held_(specs_.size(), false) {}
 
-  /// Before anything is made here: refuses a volume name that exists with data (saying
-  /// whether `arriving` or another container left it here), or of another driver. An
-  /// existing empty local volume is used as it is.
-  Status check(const docker::EngineClient& engine) const;
+  /// Before anything is made here: refuses a volume name that exists with data, unless
+  /// the rule lets it be held (offered to the source: pass 1 sends only what differs), or
+  /// of another driver. An existing empty local volume is used as it is.
+  Status check(const docker::EngineClient& engine);
+  /// The names of the volumes held, for `created`'s `volumes_held`.
+  std::vector<std::string> held_names() const;
   /// Makes the volumes that are missing and finds where each one's data goes; `noted`
   /// records each one made, right after it was (the ledger).
   Status create(const docker::EngineClient& engine, const std::function<Status(const std::string&)>& noted);
@@ -117,7 +139,7 @@ class VolumeReceiver {
   std::vector<std::string> volume_names() const;
 
  private:
-  Status check_existing(const std::string& name, const nlohmann::json& inspect) const;
+  Status check_existing(size_t index, const nlohmann::json& inspect);
 
   std::vector<VolumeSpec> specs_;
   std::vector<std::filesystem::path> bind_dirs_;
@@ -125,8 +147,9 @@ class VolumeReceiver {
   std::vector<std::filesystem::path> data_dirs_;  // by spec, then the bind dirs, once created
   std::vector<std::string> created_;
   std::vector<SignedStamps> signed_;  // by data dir: what the last pass's signatures were of
-  const LeftVolumes* left_volumes_;
-  std::string arriving_;
+  HeldVolumeRule rule_;
+  std::vector<bool> held_;  // by spec: offered back, its listing sent before pass 1
+  bool first_pass_received_ = false;
 };
 
 }  // namespace dockmig::migrate

@@ -85,5 +85,28 @@ TEST(UpperSnapshot, DiffListsAreSorted) {
   EXPECT_EQ(changes.deleted, (Paths{"a", "m", "z"}));
 }
 
+// A listing from another host: its inodes and ctimes are its own, and a tree that crossed as
+// a tar has whole-second mtimes there.
+TEST(UpperSnapshot, QuickCheckIgnoresInodesCtimesAndSubsecondsButNotContentStamps) {
+  EntryStamp here{0100644, 0, 0, 10, 1'700'000'000'123'456'789, 1'700'000'100'000'000'000, 42};
+  UpperSnapshot before, after;
+  before.entries["same"] = {0100644, 0, 0, 10, 1'700'000'000'000'000'000, 0, 0};
+  after.entries["same"] = here;
+  for (auto [path, stamp] : {std::pair{"size", EntryStamp{0100644, 0, 0, 11, here.mtime_ns, 0, 0}},
+                             {"mtime", EntryStamp{0100644, 0, 0, 10, here.mtime_ns + 1'000'000'000, 0, 0}},
+                             {"mode", EntryStamp{0100600, 0, 0, 10, here.mtime_ns, 0, 0}},
+                             {"owner", EntryStamp{0100644, 1, 0, 10, here.mtime_ns, 0, 0}},
+                             {"type", EntryStamp{0040644, 0, 0, 10, here.mtime_ns, 0, 0}}}) {
+    before.entries[path] = stamp;
+    after.entries[path] = here;
+  }
+  before.entries["gone"] = here;
+  after.entries["new"] = here;
+  UpperChanges changes = quick_check_diff(before, after);
+  EXPECT_EQ(changes.modified, (Paths{"mode", "mtime", "owner", "size", "type"}));
+  EXPECT_EQ(changes.added, (Paths{"new"}));
+  EXPECT_EQ(changes.deleted, (Paths{"gone"}));
+}
+
 }  // namespace
 }  // namespace dockmig::layers

@@ -71,17 +71,18 @@ TEST_F(LeftVolumesTest, AVolumeMadeAgainSinceIsNotTheOneLeft) {
 }
 
 TEST(HeldVolumeRefusal, NamesWhoLeftItAndTheExactCommand) {
-  Error back = held_volume_refusal("data", kData, "counter");
+  Error back = held_volume_refusal("data", kData, "counter", false);
   EXPECT_EQ(back.code, ErrorCode::InvalidInput);
   EXPECT_NE(back.message.find("the data `counter` left there on 2026-12-05 "), std::string::npos) << back.message;
-  EXPECT_NE(back.message.find("cannot yet move a container back"), std::string::npos) << back.message;
+  EXPECT_NE(back.message.find("the source's dockmig cannot take it back"), std::string::npos) << back.message;
+  EXPECT_NE(held_volume_refusal("data", kData, "counter", true).message.find("with another image"), std::string::npos);
   EXPECT_NE(back.hint.find("`docker volume rm data`"), std::string::npos) << back.hint;
 
-  Error foreign = held_volume_refusal("data", kData, "web");
+  Error foreign = held_volume_refusal("data", kData, "web", true);
   EXPECT_NE(foreign.message.find("another container, `counter`"), std::string::npos) << foreign.message;
   EXPECT_NE(foreign.hint.find("`docker volume rm data`"), std::string::npos) << foreign.hint;
 
-  Error unknown = held_volume_refusal("data", std::nullopt, "counter");
+  Error unknown = held_volume_refusal("data", std::nullopt, "counter", true);
   EXPECT_NE(unknown.message.find("already exists at the destination with data"), std::string::npos);
   EXPECT_NE(unknown.hint.find("`docker volume rm data`"), std::string::npos) << unknown.hint;
 }

@@ -49,7 +49,8 @@ std::string refusal(const UpperIndex& index) { return refusal_of(encoded(index))
 
 TEST(UpperIndex, PathsThatAreNotUtf8OrHoldANewlineRoundTripByteForByte) {
   UpperIndex index{{"caf\xe9", "dir/line\nbreak", "d\xc3(/x", "plain"},
-                   {{"big\xff\xfe", 0640, 1000, 4294967295u, -5}, {"var/lib/db", 04755, 0, 0, 1700000000123456789}}};
+                   {{"big\xff\xfe", 0640, 1000, 4294967295u, -5}, {"var/lib/db", 04755, 0, 0, 1700000000123456789}},
+                   {}};
   Result<UpperIndex> read = decoded(encoded(index));
   ASSERT_TRUE(read) << read.error().message;
   expect_same(*read, index);
@@ -60,6 +61,19 @@ TEST(UpperIndex, EmptyIndexRoundTrips) {
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_TRUE(read->deleted.empty());
   EXPECT_TRUE(read->deltas.empty());
+}
+
+TEST(UpperIndex, ADestinationsListingRoundTripsWithoutInodesOrCtimes) {
+  layers::UpperSnapshot held;
+  held.entries["caf\xe9/big"] = {0100600, 999, 4294967295u, 6u << 20, 1700000000123456789, 1700000005000000000, 77};
+  held.entries["caf\xe9"] = {040755, 0, 0, 4096, -5, 3, 9};
+  Result<UpperIndex> read = decoded(encoded({{}, {}, listing_of(held)}));
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->listed.entries.size(), 2u);
+  layers::EntryStamp big = read->listed.entries.at("caf\xe9/big");
+  EXPECT_EQ(big, (layers::EntryStamp{0100600, 999, 4294967295u, 6u << 20, 1700000000123456789, 0, 0}));
+  EXPECT_EQ(read->listed.entries.at("caf\xe9").mtime_ns, -5);
+  EXPECT_NE(refusal({{}, {}, listing_of({{{"../etc", {}}}})}).find("climbs out"), std::string::npos);
 }
 
 TEST(UpperIndex, ListFarLargerThanAFrameRoundTrips) {
