@@ -199,6 +199,7 @@ Status offer_held_tree(Session& session, const TreeSyncFiles& files) {
 Result<layers::UpperSnapshot> receive_held_tree(Session& session, const TreeSyncFiles& files) {
   Result<json> held = session.expect(files.tree + "-held");
   if (!held) return std::move(held.error());
+  reset_dir(files.work / "signatures");  // makes files.work too: nothing was sent of this tree yet
   fs::path staged = files.work / (files.tree + "-listing.zst");
   Status received = session.receive_blob_to_file(files.tree + "-listing", staged);
   if (!received) return std::move(received.error());
@@ -207,7 +208,6 @@ Result<layers::UpperSnapshot> receive_held_tree(Session& session, const TreeSync
   transfer::ZstdDecompressSource stream(*file);
   Result<UpperIndex> listing = read_upper_index(stream);
   if (!listing) return std::move(listing.error()).wrap("reading the destination's listing of its " + files.tree);
-  reset_dir(files.work / "signatures");
   received = session.receive_tree("signatures", files.work / "signatures.zst", files.work / "signatures");
   if (!received) return std::move(received.error());
   return std::move(listing->listed);
