@@ -21,7 +21,7 @@ struct UpperIndex {
   std::vector<DeltaEntry> deltas;
   /// A destination's listing of a tree it holds already (a volume a container left
   /// there): each entry's type and mode, owner, size and mtime; inode and ctime are 0.
-  layers::UpperSnapshot listed;
+  layers::UpperSnapshot listed{};
 };
 
 /// The listing of `snapshot`, as an UpperIndex's `listed` carries it.
