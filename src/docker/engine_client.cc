@@ -254,11 +254,11 @@ Result<json> EngineClient::inspect_image(std::string_view reference) const {
   return get_json("/images/" + std::string(reference) + "/json");
 }
 
-Result<std::vector<std::string>> EngineClient::running_container_names() const {
-  Result<json> listed = get_json("/containers/json");
-  if (!listed) return std::move(listed.error()).wrap("listing the running containers");
+namespace {
+
+std::vector<std::string> container_names(const json& listed) {
   std::vector<std::string> names;
-  for (const json& container : *listed) {
+  for (const json& container : listed) {
     for (const json& name : container.value("Names", json::array())) {
       if (!name.is_string()) continue;
       std::string text = name.get<std::string>();
@@ -267,6 +267,21 @@ Result<std::vector<std::string>> EngineClient::running_container_names() const {
     }
   }
   return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> EngineClient::running_container_names() const {
+  Result<json> listed = get_json("/containers/json");
+  if (!listed) return std::move(listed.error()).wrap("listing the running containers");
+  return container_names(*listed);
+}
+
+Result<std::vector<std::string>> EngineClient::containers_with_volume(std::string_view volume) const {
+  json filters = {{"volume", {std::string(volume)}}};
+  Result<json> listed = get_json("/containers/json?all=1&filters=" + url_encode(filters.dump()));
+  if (!listed) return std::move(listed.error()).wrap("listing the containers that mount volume `" + std::string(volume) + "`");
+  return container_names(*listed);
 }
 
 Result<std::vector<std::string>> EngineClient::image_digests() const {

@@ -70,6 +70,8 @@ class EngineClient {
   Result<nlohmann::json> inspect_image(std::string_view reference) const;
   /// The names of the running containers (without Docker's leading '/').
   Result<std::vector<std::string>> running_container_names() const;
+  /// Every container, running or not, that mounts `volume`, by name.
+  Result<std::vector<std::string>> containers_with_volume(std::string_view volume) const;
   /// The images here by digest, as "repository@sha256:…" (RepoDigests: pulled or pushed ones).
   Result<std::vector<std::string>> image_digests() const;
 

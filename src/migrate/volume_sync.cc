@@ -55,6 +55,18 @@ std::string driver_of(const json& inspect) {
   return found != inspect.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
+// A volume left here may have been mounted by a container started since: its data is then
+// that container's too, and the one coming back must not overwrite it.
+Status check_unmounted(const docker::EngineClient& engine, const std::string& name) {
+  Result<std::vector<std::string>> users = engine.containers_with_volume(name);
+  if (!users) return std::move(users.error());
+  if (users->empty()) return {};
+  return make_error(ErrorCode::InvalidInput,
+                    "volume `" + name + "` at the destination, left there by this container, is now mounted by container `" +
+                        users->front() + "`",
+                    "remove that container at the destination, or move this one under a volume of another name");
+}
+
 }  // namespace
 
 Status VolumeReceiver::check_existing(size_t index, const json& inspect) {
@@ -230,9 +242,11 @@ Status VolumeReceiver::check(const docker::EngineClient& engine) {
     if (!existing && existing.error().code == ErrorCode::NotFound) continue;
     if (!existing) return std::move(existing.error()).wrap("reading volume `" + specs_[i].name + "` at the destination");
     if (Status free = check_existing(i, *existing); !free) return free;
+    if (Status unused = held_[i] ? check_unmounted(engine, specs_[i].name) : Status{}; !unused) return unused;
   }
   return {};
 }
+
 
 std::vector<std::string> VolumeReceiver::held_names() const {
   std::vector<std::string> names;

@@ -5,7 +5,7 @@
 # differs from it (a small file added, one deleted, 64 KiB of a 6 MiB file rewritten as a
 # delta). The volume at edge-a is then byte for byte edge-b's at the freeze, the counter in
 # it continues, one copy runs. A volume of the same name that no container left there is
-# still refused before the freeze.
+# still refused before the freeze, and so is the left one once another container mounts it.
 source "$(dirname "$0")/lib.sh"
 cleanup_volumes() {
   for host in edge-a edge-b; do
@@ -60,6 +60,16 @@ exists edge-a mig-vret-foreign && fail "a container mig-vret-foreign was left on
 [ "$(dk edge-a run --rm -v mig-vret-other:/vol "$IMAGE_TINY" cat /vol/file)" = "not yours" ] \
   || fail "edge-a's other volume was touched"
 step "ok: refused before the freeze, the volume untouched"
+
+step "the volume left at edge-a, mounted there since by another container, is refused"
+dk edge-a create --name mig-vret-user --label "$label" -v mig-vret-data:/vol "$IMAGE_TINY" true >/dev/null \
+  || fail "cannot create a container on edge-a that mounts the left volume"
+migrate edge-b edge-a mig-vret
+[ "$migrate_status" = 2 ] || fail "with mig-vret-user mounting the volume: dockmig migrate exited $migrate_status, expected 2"
+grep -qF 'now mounted by container `mig-vret-user`' "$errors" || fail "the refusal does not name the container: $(cat "$errors")"
+running edge-b mig-vret || fail "mig-vret no longer runs on edge-b after the refusal"
+dk edge-a rm mig-vret-user >/dev/null
+step "ok: refused before the freeze, naming mig-vret-user"
 
 step "edge-b -> edge-a: edge-a offers the volume it kept, only what differs crosses"
 migrate edge-b edge-a mig-vret
