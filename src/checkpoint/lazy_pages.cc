@@ -48,10 +48,6 @@ bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // What the log says of one process, keyed as CRIU's lines name it: "PID-UFFD".
 struct ProcessPages {
   uint64_t given_up = 0;

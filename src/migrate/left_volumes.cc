@@ -2,16 +2,15 @@
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
 #include "base/file_lock.h"
+#include "base/text_file.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -47,11 +46,10 @@ std::string records_text(const Records& records) {
 
 // What the file holds; none when it is absent, and none (logged) when it does not parse.
 Records read_records(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) return {};
-  std::stringstream text;
-  text << in.rdbuf();
-  std::optional<Records> records = parse_records(text.str());
+  Result<std::optional<std::string>> text = base::read_text_file_if_exists(file);
+  if (!text) spdlog::warn("{}; it is taken as holding no record of left volumes", text.error().describe());
+  if (!text || !*text) return {};
+  std::optional<Records> records = parse_records(**text);
   if (!records) spdlog::warn("`{}` does not parse; it is taken as holding no record of left volumes", file.string());
   return records.value_or(Records{});
 }
