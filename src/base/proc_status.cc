@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 
 #include "base/text_file.h"
 
@@ -48,6 +49,14 @@ std::optional<bool> proc_status_has_capability(std::string_view status, std::str
   std::optional<uint64_t> set = value ? parse_whole<uint64_t>(*value, 16) : std::nullopt;
   if (!set) return std::nullopt;
   return capability >= 0 && capability < 64 && ((*set >> capability) & 1);
+}
+
+bool shares_our_namespace(pid_t pid, std::string_view kind) {
+  std::error_code theirs_ec, ours_ec;
+  std::string name(kind);
+  std::filesystem::path theirs = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + name, theirs_ec);
+  std::filesystem::path ours = std::filesystem::read_symlink("/proc/self/ns/" + name, ours_ec);
+  return !theirs_ec && !ours_ec && theirs == ours;
 }
 
 }  // namespace dockmig::base

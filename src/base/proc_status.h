@@ -25,4 +25,8 @@ std::optional<long> proc_status_number(std::string_view status, std::string_view
 /// CapBnd); nullopt if the set is absent or not hex.
 std::optional<bool> proc_status_has_capability(std::string_view status, std::string_view name, int capability);
 
+/// Whether process `pid` is in the same namespace of `kind` ("mnt", "pid") as this one;
+/// false when either cannot be read.
+bool shares_our_namespace(pid_t pid, std::string_view kind);
+
 }  // namespace dockmig::base

@@ -52,13 +52,6 @@ long parent_pid(int pid) {
   return base::proc_status_number(status, "PPid").value_or(0);
 }
 
-bool shares_our_mount_namespace(int pid) {
-  std::error_code ec, ours_ec;
-  fs::path theirs = fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/mnt", ec);
-  fs::path ours = fs::read_symlink("/proc/self/ns/mnt", ours_ec);
-  return !ec && !ours_ec && theirs == ours;
-}
-
 bool is_empty_dir(const fs::path& dir) {
   std::error_code ec;
   return fs::is_directory(dir, ec) && fs::is_empty(dir, ec) && !ec;
@@ -127,7 +120,7 @@ LendableMasks lendable_masks(int pid) {
     if (is_empty_dir(proc + "/root" + dir)) dirs.push_back(dir);
   if (dirs.empty()) return {{}, "the container has no empty masked dirs"};
   if (may_remount(pid)) return {{}, "the container may remount its masked dirs (CAP_SYS_ADMIN)"};
-  if (!shares_our_mount_namespace(parent_pid(pid)))
+  if (!base::shares_our_namespace(static_cast<pid_t>(parent_pid(pid)), "mnt"))
     return {{}, "the container's shim is in another mount namespace than the source's dockmig"};
   if (!ensure_mask_source()) return {{}, std::string("the source cannot mount its empty tmpfs on ") + kMaskSource};
   return {std::move(dirs), ""};
@@ -136,7 +129,7 @@ LendableMasks lendable_masks(int pid) {
 // dockerd's containerd starts the shims; in every set-up Docker documents the three share
 // the host's mount namespace, and the shim itself does not exist before the restore.
 std::string restore_mask_refusal(int dockerd) {
-  if (dockerd <= 0 || !shares_our_mount_namespace(dockerd))
+  if (dockerd <= 0 || !base::shares_our_namespace(dockerd, "mnt"))
     return "its dockmig is in another mount namespace than its dockerd (an agent in a container)";
   if (!ensure_mask_source()) return std::string("it cannot mount its empty tmpfs on ") + kMaskSource;
   return "";
