@@ -227,6 +227,9 @@ struct MigrationReport {
   /// Lazy only: from the restored container running to every page in place (the source
   /// is removed after that), and the pages the daemon copied.
   double lazy_fill_seconds = 0;
+  /// How long before the memory was whole the destination's restore had started (Docker's
+  /// start and CRIU up to the memory, checkpoint/early_restore.h); 0 when it waited.
+  double restore_started_early_seconds = 0;
   uint64_t lazy_pages = 0;
   /// How runc's masked dirs (/proc/acpi...) crossed: as external mounts or archived by
   /// CRIU, and why (docs/design.md, "runc's masks of directories").

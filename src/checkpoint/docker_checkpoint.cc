@@ -5,12 +5,16 @@
 // error's detail (crun's show_criu_log).
 #include "checkpoint/docker_checkpoint.h"
 
+#include <atomic>
 #include <chrono>
+#include <optional>
+#include <thread>
 #include <fstream>
 #include <regex>
 
 #include <spdlog/spdlog.h>
 
+#include "base/exception_boundary.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/lent_runc_config.h"
 #include "checkpoint/masked_mounts.h"
@@ -53,20 +57,44 @@ std::string lazy_restore_excerpt(const LazyPagesDaemon& lazy) {
   return restore + (restore.empty() || daemon.empty() ? "" : "\n") + daemon;
 }
 
+// A gated restore waits for its memory with the lend's lock held; other restores and
+// dumps on this host need it, and CRIU has read the file once it runs the gate's first
+// stage.
+Status start_while_lent(const docker::EngineClient& engine, const std::string& container_id, const std::string& name,
+                        std::optional<LentRuncConfig> lent, const RestoreGate* gate) {
+  if (!gate) return engine.start_container(container_id, name);
+  std::atomic<bool> call_ended{false};
+  std::thread put_back([&] {
+    while (!call_ended.load(std::memory_order_acquire) && !gate->criu_started())
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    lent.reset();
+  });
+  Status started = base::contain_exceptions("Docker's start from a checkpoint",
+                                            [&] { return engine.start_container(container_id, name); });
+  call_ended.store(true, std::memory_order_release);
+  put_back.join();
+  return started;
+}
+
 // A lazy restore needs its lines: without them it would restore eagerly and leave the
-// daemon waiting. The masks' line is needed by every checkpoint whose dump had them
-// (masked_mounts.h), and is unused by the others.
+// daemon waiting, as a gated one would not wait. The masks' line is needed by every
+// checkpoint whose dump had them (masked_mounts.h), and is unused by the others.
 Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
-                             const std::string& name, TcpMode tcp, const LazyPagesDaemon* lazy) {
+                             const std::string& name, TcpMode tcp, const LazyPagesDaemon* lazy,
+                             const RestoreGate* gate) {
   std::string lines = "# dockmig: for one restore only, put back afterwards\n";
   lines += masked_restore_lines();
   if (lazy) lines += lazy->restore_config_lines();
+  if (gate) lines += gate->restore_config_lines();
   Result<LentRuncConfig> lent = LentRuncConfig::install(lines, tcp);
-  if (!lent && lazy) return std::move(lent.error()).wrap("lending runc's CRIU the lazy restore's lines");
+  if (!lent && (lazy || gate))
+    return std::move(lent.error()).wrap(std::string("lending runc's CRIU the ") + (lazy ? "lazy" : "gated") +
+                                        " restore's lines");
   if (!lent)
     spdlog::warn("restoring with {} as it is (TCP connections as it says, not {}): {}", kRuncCriuConfigPath,
                  tcp_mode_name(tcp), lent.error().describe());
-  return engine.start_container(container_id, name);
+  return start_while_lent(engine, container_id, name,
+                          lent ? std::optional<LentRuncConfig>(std::move(*lent)) : std::nullopt, gate);
 }
 
 }  // namespace
@@ -109,8 +137,9 @@ std::string criu_log_excerpt_of(const std::filesystem::path& path) {
 // host's mount tree; enough `..` reach the host's root from any depth (`..` stops there).
 Status link_image_outside(const std::filesystem::path& dir, const std::string& name, const std::filesystem::path& file) {
   std::error_code ec;
-  std::filesystem::path real = std::filesystem::canonical(file, ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot resolve `" + file.string() + "`: " + ec.message());
+  // The file itself may not exist yet (memory_sync.h): its dir must.
+  std::filesystem::path real = std::filesystem::canonical(file.parent_path(), ec) / file.filename();
+  if (ec) return make_error(ErrorCode::Io, "cannot resolve `" + file.parent_path().string() + "`: " + ec.message());
   std::string target;
   for (int i = 0; i < 64; ++i) target += "../";
   target += real.relative_path().string();
@@ -167,7 +196,7 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
                                          const std::string& container_id, const std::string& name, TcpMode tcp,
-                                         const LazyPagesDaemon* lazy) {
+                                         const LazyPagesDaemon* lazy, const RestoreGate* gate) {
   // Docker 20.10 uploads the checkpoint dir, as a tar, into containerd's content store on
   // restore, and fails when a blob with that digest is still there from the dump on the
   // same daemon ("commit failed: content sha256:... already exists"): the resume of a
@@ -175,7 +204,7 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
   // upload's digest new.
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
-  Status done = start_from_checkpoint(engine, container_id, name, tcp, lazy);
+  Status done = start_from_checkpoint(engine, container_id, name, tcp, lazy, gate);
   if (!done) {
     Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
                                                " from checkpoint `" + name + "`");

@@ -5,6 +5,7 @@
 
 #include "checkpoint/criu_log.h"
 #include "checkpoint/lazy_pages.h"
+#include "checkpoint/restore_gate.h"
 #include "docker/engine_client.h"
 #include "dockmig/migration.h"
 #include "dockmig/result.h"
@@ -37,10 +38,12 @@ Status checkpoint_container(const docker::EngineClient& engine, const std::strin
 /// to the container's MACs, so the service answers as soon as it runs. `tcp` must be the
 /// dump's: CRIU restores open connections only when told to. With `lazy` (started over
 /// checkpoint_dir) the restore leaves the private memory to that daemon and the
-/// checkpoint stays until finish_lazy_restore.
+/// checkpoint stays until finish_lazy_restore. With `gate`, CRIU waits for it before it
+/// reads any memory (restore_gate.h), and runc.conf is put back as soon as CRIU has read it.
 Result<nlohmann::json> restore_container(const docker::EngineClient& engine, const std::string& docker_root,
                                          const std::string& container_id, const std::string& name,
-                                         TcpMode tcp = TcpMode::Close, const LazyPagesDaemon* lazy = nullptr);
+                                         TcpMode tcp = TcpMode::Close, const LazyPagesDaemon* lazy = nullptr,
+                                         const RestoreGate* gate = nullptr);
 
 /// The work dir a lazy restore's page daemon listens in.
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id);
@@ -51,7 +54,8 @@ Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const s
                                      const std::string& container_id, const std::string& name,
                                      LazyPagesDaemon& lazy, std::chrono::milliseconds timeout);
 
-/// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere), so
+/// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere; it
+/// may be made later, its dir must exist), so
 /// that Docker's restore path, which tars the checkpoint dir into containerd's content
 /// store and untars it again, carries a link instead of the image's bytes.
 Status link_image_outside(const std::filesystem::path& dir, const std::string& name, const std::filesystem::path& file);

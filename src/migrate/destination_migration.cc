@@ -18,6 +18,7 @@
 #include "checkpoint/masked_mounts.h"
 #include "docker/container_info.h"
 #include "docker/daemon_settings.h"
+#include "checkpoint/early_restore.h"
 #include "docker/restore_support.h"
 #include "docker/writable_layer.h"
 #include "faults/fault_points.h"
@@ -129,6 +130,7 @@ class DestinationMigration {
     std::filesystem::remove_all(staging_, ignored);
     if (!pages_dir_.empty()) std::filesystem::remove_all(pages_dir_, ignored);
     if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
+    early_.reset();  // a restore still waiting for its memory fails before anything is undone
     IncomingEnd end = step || committed_ ? IncomingEnd::Committed : abandon();
     if (context_.watch) context_.watch->ended(phase_, end);
     return step;
@@ -367,7 +369,12 @@ class DestinationMigration {
                     {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)},
                     {"volume_passes", source_sends_volume_passes_}};
     if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
-    std::string masks_refusal = mask_key_refusal();
+    Result<pid_t> dockerd = docker::socket_peer_pid(context_.engine.socket_path());
+    std::string masks_refusal =
+        dockerd ? checkpoint::restore_mask_refusal(*dockerd)
+                : "cannot tell which process its dockerd is: " + dockerd.error().describe();
+    early_refusal_ = checkpoint::early_restore_refusal(dockerd ? *dockerd : 0);
+    if (!early_refusal_.empty()) spdlog::info("migration {}: the restore waits for the memory: {}", id_, early_refusal_);
     created["masks"] = masks_refusal.empty();
     if (!masks_refusal.empty()) created["masks_refusal"] = masks_refusal;
     if (source_takes_volume_return_) created["volumes_held"] = volumes_->held_names();
@@ -380,14 +387,6 @@ class DestinationMigration {
     // Numbering starts after `created`, on both sides (docs/protocol.md).
     if (sent && !resume_token_.empty()) session_.resume_as_destination(id_, resume_token_, source_container_);
     return sent;
-  }
-
-  // Whether a checkpoint that names runc's masked dirs by their key can be restored here
-  // (masked_mounts.h): empty when it can, else why not.
-  std::string mask_key_refusal() const {
-    Result<pid_t> dockerd = docker::socket_peer_pid(context_.engine.socket_path());
-    if (!dockerd) return "cannot tell which process its dockerd is: " + dockerd.error().describe();
-    return checkpoint::restore_mask_refusal(*dockerd);
   }
 
   // The container left this host before: its pages from then, in the page store already.
@@ -436,7 +435,8 @@ class DestinationMigration {
     std::filesystem::create_directories(target, ec);
     if (ec) return make_error(ErrorCode::Io, "cannot create `" + target.string() + "`: " + ec.message());
     Status staged = extract_blob(*images, target);
-    if (staged && pages_follow_) staged = memory_->receive_frozen(session_, target);
+    if (staged && pages_follow_)
+      staged = memory_->receive_frozen(session_, target, [this](uint64_t bytes) { start_restore_early(bytes); });
     if (!staged) return staged;
     return session_.send_message({{"type", "staged"}});
   }
@@ -460,11 +460,10 @@ class DestinationMigration {
   }
 
   // With a threshold (the source's --restore auto), lazy only for a memory that reaches it.
-  void apply_lazy_threshold() {
+  void apply_lazy_threshold(uint64_t image_bytes) {
+    restore_decided_ = true;
     if (restore_ != RestoreMode::Lazy || lazy_min_bytes_ == 0) return;
-    RestoreChoice choice =
-        choose_restore(page_image_bytes(checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_)),
-                       lazy_min_bytes_);
+    RestoreChoice choice = choose_restore(image_bytes, lazy_min_bytes_);
     restore_ = choice.mode;
     restore_choice_ = std::move(choice.why);
     spdlog::info("migration {}: restoring {}: {}", id_, restore_mode_name(restore_), restore_choice_);
@@ -509,16 +508,36 @@ class DestinationMigration {
     if (criu) restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
   }
 
+  // An eager restore starts as soon as the page images are named: Docker's part and
+  // CRIU's until the memory run while the pages still cross (checkpoint/early_restore.h).
+  void start_restore_early(uint64_t image_bytes) {
+    apply_lazy_threshold(image_bytes);
+    if (restore_ != RestoreMode::Eager || !early_refusal_.empty()) return;
+    Result<std::unique_ptr<checkpoint::EarlyRestore>> started =
+        checkpoint::EarlyRestore::start(context_.engine, docker_root_, container_id_, checkpoint_, tcp_);
+    if (started) early_ = std::move(*started);
+    else spdlog::warn("migration {}: the restore waits for the memory: {}", id_, started.error().describe());
+  }
+
   Status restore() {
-    apply_lazy_threshold();
+    if (!restore_decided_)
+      apply_lazy_threshold(page_image_bytes(checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_)));
     start_lazy_pages();
     auto call_started = std::chrono::system_clock::now();
-    Result<json> inspect = checkpoint::restore_container(context_.engine, docker_root_, container_id_, checkpoint_, tcp_,
-                                                         lazy_ ? &*lazy_ : nullptr);
+    Result<json> inspect = early_ ? early_->finish()
+                                  : checkpoint::restore_container(context_.engine, docker_root_, container_id_,
+                                                                  checkpoint_, tcp_, lazy_ ? &*lazy_ : nullptr);
     auto call_ended = std::chrono::system_clock::now();
+    double started_early = 0;
+    if (early_) {
+      call_started = early_->call_started();
+      started_early = early_->seconds_before_open();
+      early_.reset();
+    }
     restored_at_ = std::chrono::steady_clock::now();
     json restored = {{"type", "restored"}, {"restore", restore_mode_name(restore_)}};
     if (!restore_choice_.empty()) restored["restore_choice"] = restore_choice_;
+    if (started_early > 0) restored["started_early_seconds"] = started_early;
     if (inspect) add_criu_share(restored, *inspect, call_started, call_ended);
     Status runs = inspect ? Status() : Status(std::move(inspect.error()));
     if (runs && !docker::is_running(*inspect))
@@ -635,6 +654,9 @@ class DestinationMigration {
   uint64_t lazy_min_bytes_ = 0;               // with the source's auto: lazy only from this memory on
   std::string restore_choice_;                // and which that made it, and why
   std::optional<checkpoint::LazyPagesDaemon> lazy_;  // from the lazy restore until every page is in
+  bool restore_decided_ = false;                      // eager or lazy, by the threshold
+  std::string early_refusal_;                         // why the restore cannot start before the memory
+  std::unique_ptr<checkpoint::EarlyRestore> early_;   // started before the memory was in
   std::chrono::steady_clock::time_point restored_at_;
   double lazy_fill_seconds_ = 0;
   uint64_t lazy_pages_ = 0;

@@ -233,11 +233,24 @@ Result<base::UniqueFd> MemoryReceiver::open_image(const fs::path& path, uint64_t
   return fd;
 }
 
-Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_dir) {
+// Docker's checkpoint dir links each page image's name before its pages arrive, so that a
+// restore can start meanwhile (checkpoint/restore_gate.h); the name exists only once the
+// image matched the source's digest: until then it is assembled as NAME.partial.
+Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_dir, const ImagesNamed& images_named) {
   Result<json> header = session.expect("memory");
   if (!header) return std::move(header.error());
   Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(*header);
   if (!images) return std::move(images.error());
+  fs::path assembled = staging_ / "memory";
+  std::error_code ec;
+  fs::create_directories(assembled, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + assembled.string() + "`: " + ec.message());
+  uint64_t image_bytes = 0;
+  for (const auto& [name, pages] : *images) {
+    if (Status linked = checkpoint::link_image_outside(images_dir, name, assembled / name); !linked) return linked;
+    image_bytes += pages * kPageSize;
+  }
+  if (images_named) images_named(image_bytes);
   fs::path blob = staging_ / "memory.zst";
   Status done = session.receive_blob_to_file("memory", blob);
   if (!done) return done;
@@ -250,47 +263,48 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
     return make_error(ErrorCode::InvalidInput, "protocol: the `memory-digests` message has " +
                                                    std::to_string(digests.size()) + " digests for " +
                                                    std::to_string(images->size()) + " images");
+  if (Status made = assemble(session, blob, assembled, *images, digests); !made) return made;
+  return session.send_message({{"type", "memory-assembled"}});
+}
 
+Status MemoryReceiver::assemble(Session& session, const fs::path& blob, const fs::path& assembled,
+                                const std::vector<std::pair<std::string, uint64_t>>& images,
+                                const std::vector<std::string>& digests) {
   Result<transfer::FileSource> file = transfer::FileSource::open(blob);
   if (!file) return std::move(file.error());
   transfer::ZstdDecompressSource records(*file);
   std::vector<base::UniqueFd> outputs;
   std::vector<std::optional<memory::PageHash>> assembled_digests;
   DamagedPages damaged;
-  fs::path assembled = staging_ / "memory";
-  std::error_code ec;
-  fs::create_directories(assembled, ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create `" + assembled.string() + "`: " + ec.message());
   uint64_t largest = 0;
-  for (const auto& image : *images) largest = std::max(largest, image.second);
-  for (const auto& [name, pages] : *images) {
-    fs::path path = assembled / name;
+  for (const auto& image : images) largest = std::max(largest, image.second);
+  for (const auto& [name, pages] : images) {
+    fs::path path = assembled / (name + ".partial");
     Result<base::UniqueFd> output = open_image(path, pages, largest);
     if (!output) return std::move(output.error());
     outputs.push_back(std::move(*output));
     ImageAssembler assembler(store_, outputs.back().get(), damaged);
-    done = memory::read_page_records(records, pages, assembler);
+    Status done = memory::read_page_records(records, pages, assembler);
     if (done && ::ftruncate(outputs.back().get(), static_cast<off_t>(pages * kPageSize)) != 0)
       done = make_error(ErrorCode::Io, "sizing `" + path.string() + "`: " + std::strerror(errno));
     if (!done) return std::move(done.error()).wrap("assembling " + name);
     assembled_digests.push_back(assembler.digest());
   }
-  if (!damaged.empty()) {
-    done = refill(session, damaged);
-    if (!done) return done;
-  }
-  for (size_t i = 0; i < images->size(); ++i) {
-    const std::string& name = (*images)[i].first;
+  if (!damaged.empty())
+    if (Status done = refill(session, damaged); !done) return done;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::string& name = images[i].first;
     Result<memory::PageHash> digest =
         assembled_digests[i] ? Result<memory::PageHash>(*assembled_digests[i]) : file_digest(outputs[i].get());
     if (!digest) return std::move(digest.error());
     if (memory::to_hex(*digest) != digests[i])
       return make_error(ErrorCode::Internal, "the memory image " + name + " assembled here does not match "
                                              "the source's; refusing to restore from it");
-    Status linked = checkpoint::link_image_outside(images_dir, name, assembled / name);
-    if (!linked) return linked;
+    fs::path partial = assembled / (name + ".partial");
+    if (::rename(partial.c_str(), (assembled / name).c_str()) != 0)
+      return make_error(ErrorCode::Io, "cannot rename `" + partial.string() + "`: " + std::strerror(errno));
   }
-  return session.send_message({{"type", "memory-assembled"}});
+  return {};
 }
 
 Status MemoryReceiver::refill(Session& session, const DamagedPages& damaged) {

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -139,9 +140,13 @@ class MemoryReceiver {
   /// Serves the pre-copy rounds up to "precopy-end"; true when the checkpoint's page
   /// images will then come separately (receive_frozen).
   Result<bool> receive_rounds(Session& session);
+  /// Called once the page images' names are linked, before their pages arrive, with their
+  /// size in bytes.
+  using ImagesNamed = std::function<void(uint64_t image_bytes)>;
   /// Assembles the frozen memory, exactly, or fails; the page images stay in the staging
   /// dir and `images_dir` (Docker's checkpoint dir) links to them.
-  Status receive_frozen(Session& session, const std::filesystem::path& images_dir);
+  Status receive_frozen(Session& session, const std::filesystem::path& images_dir,
+                        const ImagesNamed& images_named = {});
 
  private:
   MemoryReceiver(memory::PageStore store, std::filesystem::path staging)
@@ -158,6 +163,10 @@ class MemoryReceiver {
   /// Asks the source again for the stored pages that failed their hash, and writes them
   /// where the images need them; kMissingPerMessage at a time.
   Status refill(Session& session, const DamagedPages& damaged);
+  /// Writes the images from the records in `blob`, checks each against its digest, and
+  /// only then gives it its name.
+  Status assemble(Session& session, const std::filesystem::path& blob, const std::filesystem::path& assembled,
+                  const std::vector<std::pair<std::string, uint64_t>>& images, const std::vector<std::string>& digests);
   Status refill_batch(Session& session, DamagedPages::const_iterator begin, DamagedPages::const_iterator end);
 
   memory::PageStore store_;

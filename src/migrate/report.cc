@@ -125,6 +125,7 @@ nlohmann::json to_json(const MigrationReport& report) {
             {"choice", report.restore_choice},
             {"fallback", report.restore_fallback},
             {"lazy_fill_seconds", report.lazy_fill_seconds},
+            {"started_early_seconds", report.restore_started_early_seconds},
             {"lazy_pages", report.lazy_pages}}},
           {"masked_dirs", report.masked_dirs}};
 }
@@ -145,7 +146,13 @@ std::string return_cache_text(const MemoryReport& memory) {
 std::string restore_text(const MigrationReport& report) {
   if (!report.restore_fallback.empty()) return "  restore: eager, not lazy: " + report.restore_fallback + "\n";
   std::string chosen = report.restore_choice.empty() ? "" : " (auto: " + report.restore_choice + ")";
-  if (report.restore_mode != "lazy") return chosen.empty() ? "" : "  restore: eager" + chosen + "\n";
+  if (report.restore_mode != "lazy") {
+    if (report.restore_started_early_seconds <= 0) return chosen.empty() ? "" : "  restore: eager" + chosen + "\n";
+    char early[128];
+    std::snprintf(early, sizeof early, "  restore: eager, started %.3f s before the memory was whole",
+                  report.restore_started_early_seconds);
+    return early + chosen + "\n";
+  }
   char line[256];
   std::snprintf(line, sizeof line, "  restore: lazy; %llu pages filled in behind the running container in %.3f s",
                 static_cast<unsigned long long>(report.lazy_pages), report.lazy_fill_seconds);

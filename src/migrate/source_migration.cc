@@ -483,6 +483,7 @@ class SourceMigration {
     auto choice = restored.find("restore_choice");
     if (request_.restore == RestoreMode::Auto && choice != restored.end() && choice->is_string())
       report_.restore_choice = choice->get<std::string>();
+    report_.restore_started_early_seconds = seconds_or_zero(restored, "started_early_seconds");
   }
 
   // runc's masked dirs cross as external mounts only when both ends can map their key: a

@@ -1,0 +1,90 @@
+#include "checkpoint/restore_gate.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+namespace dockmig::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kScript = "criu-gate";
+constexpr const char* kStarted = "criu-started";
+constexpr const char* kOpen = "open";
+constexpr const char* kFailed = "failed";
+
+// Polls every 10 ms; gives up when the agent that made it is gone or after 30 minutes,
+// so a CRIU is never left waiting for good.
+std::string script_text(const fs::path& dir) {
+  std::string quoted = "'" + dir.string() + "'";
+  return "#!/bin/sh\n"
+         "# dockmig's restore gate (src/checkpoint/restore_gate.h), for one restore\n"
+         "dir=" + quoted + "\n"
+         "case \"$CRTOOLS_SCRIPT_ACTION\" in\n"
+         "pre-restore) : > \"$dir/" + kStarted + "\"; exit 0 ;;\n"
+         "post-setup-namespaces) ;;\n"
+         "*) exit 0 ;;\n"
+         "esac\n"
+         "n=0\n"
+         "while [ ! -e \"$dir/" + kOpen + "\" ]; do\n"
+         "  [ -e \"$dir/" + kFailed + "\" ] && exit 1\n"
+         "  kill -0 " + std::to_string(::getpid()) + " 2>/dev/null || exit 1\n"
+         "  n=$((n + 1)); [ $n -gt 180000 ] && exit 1\n"
+         "  sleep 0.01\n"
+         "done\n";
+}
+
+Status touch(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorCode::Io, "cannot create `" + path.string() + "`: " + std::strerror(errno));
+  ::close(fd);
+  return {};
+}
+
+}  // namespace
+
+Result<RestoreGate> RestoreGate::create(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
+  fs::path script = dir / kScript;
+  std::ofstream(script) << script_text(dir);
+  if (::chmod(script.c_str(), 0700) != 0)
+    return make_error(ErrorCode::Io, "cannot write the restore gate `" + script.string() + "`: " + std::strerror(errno));
+  return RestoreGate(dir);
+}
+
+RestoreGate::~RestoreGate() {
+  if (dir_.empty()) return;
+  if (!decided_) fail();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string RestoreGate::restore_config_lines() const { return "action-script " + (dir_ / kScript).string() + "\n"; }
+
+bool RestoreGate::criu_started() const {
+  std::error_code ec;
+  return fs::exists(dir_ / kStarted, ec);
+}
+
+Status RestoreGate::open() {
+  decided_ = true;
+  return touch(dir_ / kOpen);
+}
+
+void RestoreGate::fail() {
+  decided_ = true;
+  if (Status failed = touch(dir_ / kFailed); !failed)
+    spdlog::error("a restore waiting for its memory may wait until its agent ends: {}", failed.error().describe());
+}
+
+}  // namespace dockmig::checkpoint
