@@ -60,6 +60,8 @@ dockmig_integration_test(migrate_settings)
 dockmig_integration_test(migrate_process_tree)
 dockmig_integration_test(migrate_restore_waits)
 dockmig_integration_test(migrate_docker_state)
+# Four migrations and their checks: some three minutes on a busy host.
+dockmig_integration_test(migrate_docker_state_lazy TIMEOUT 480)
 dockmig_integration_test(migrate_hostile_peer)
 dockmig_integration_test(migrate_policy)
 dockmig_integration_test(migrate_image_identity)
