@@ -1,6 +1,7 @@
-// `dockmig inspect CONTAINER`: the container's layers and mounts as a migration sees them
-// (with --bind-map and --copy-bind as a migration would be given them), and what a
-// migration would send to a host that has, or lacks, its image.
+// `dockmig inspect CONTAINER`: the container's layers, mounts, networks and ports as a
+// migration sees them (with --bind-map and --copy-bind as a migration would be given them),
+// what it would refuse and why, and what it would send to a host that has, or lacks, its
+// image. It only reads: the container runs on.
 #include <cstdio>
 
 #include "cli/verbs.h"
@@ -21,6 +22,18 @@ VerbRunner define_inspect(CLI::App& command) {
   command.add_option("--docker", options->docker, "Socket of the local dockerd")->capture_default_str();
   command.add_flag("--json", options->json, "Print one JSON object");
   add_bind_options(command, options->binds);
+  command.footer(
+      "Lists what a migration would do with each part of the container: its image layers\n"
+      "(fetched by the destination, never sent), its writable layer, each volume, bind\n"
+      "mount and tmpfs, each user-defined network (aliases, address) and published port,\n"
+      "and the memory its checkpoint carries, with sizes and the bytes a migration would\n"
+      "send. What `dockmig migrate` would refuse before stopping anything is listed as\n"
+      "`cannot move: REASON` (with --json: `movable` false and the reasons in `blockers`).\n"
+      "The destination's own checks (a network name there with another subnet, a port\n"
+      "taken there, a --bind-map path missing there) come only with a migration.\n"
+      "Nothing is stopped or changed. Exit status: 0 listed, movable or not; 1 failed;\n"
+      "2 bad input (e.g. no such container).\n"
+      "Example: dockmig inspect web --bind-map /srv/conf=/srv/conf --json");
   return [options]() -> int {
     Result<docker::EngineClient> engine = docker::EngineClient::open(options->docker);
     if (!engine) return report_error(engine.error());

@@ -28,7 +28,8 @@ constexpr Verb kVerbs[] = {
     {"recover", "Settle migrations left in doubt here by a crash (also run at agent start)",
      dockmig::cli::define_recover},
     {"serve", "Run the agent that receives migrations on this host", dockmig::cli::define_serve},
-    {"inspect", "Show a container's layers and what a migration would send", dockmig::cli::define_inspect},
+    {"inspect", "Show what a migration would do with a container's parts, what it refuses, and the bytes",
+     dockmig::cli::define_inspect},
     {"fleet", "The fleet of hosts in etcd: `fleet ls`, `fleet where SERVICE`", dockmig::cli::define_fleet},
     {"certs", "Make a test CA and host certificates for TLS between agents", dockmig::cli::define_certs},
 };

@@ -18,6 +18,13 @@ namespace {
 
 using nlohmann::json;
 
+// What a migration does with each kind of mount, for `dockmig inspect`.
+constexpr const char* kVolumePlan =
+    "recreated at the destination under its name; its data moves like the writable layer, most of it before the freeze";
+constexpr const char* kBindMapPlan = "nothing copied; the path must exist at the destination, checked before the freeze";
+constexpr const char* kCopiedBindPlan = "copied like a volume into a directory the destination's agent makes";
+constexpr const char* kTmpfsPlan = "its content travels in the checkpoint";
+
 // Bytes of regular files and entries under `dir`: advice for the plan, never refused.
 void size_tree(const std::string& dir, uint64_t& bytes, uint64_t& files) {
   std::error_code ec;
@@ -143,6 +150,19 @@ std::string process_count_blocker(uint64_t processes) {
          std::to_string(kMaxProcesses);
 }
 
+std::vector<std::string> tmpfs_targets(const docker::ContainerInfo& container) {
+  std::vector<std::string> targets;
+  auto add = [&targets](const std::string& target) {
+    if (std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(target);
+  };
+  for (const docker::Mount& mount : container.mounts)
+    if (mount.type == "tmpfs") add(mount.destination);
+  auto flags = container.host_config.find("Tmpfs");
+  if (flags != container.host_config.end() && flags->is_object())
+    for (const auto& [target, options] : flags->items()) add(target);
+  return targets;
+}
+
 std::vector<MovedVolume> synced_trees(const MigrationPlan& plan) {
   std::vector<MovedVolume> trees = plan.volumes;
   trees.insert(trees.end(), plan.copied_binds.begin(), plan.copied_binds.end());
@@ -181,6 +201,7 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
                                  (upper.error().hint.empty() ? "" : " (" + upper.error().hint + ")"));
   }
   plan.ports = docker::parse_published_ports(plan.container.host_config);
+  plan.tmpfs = tmpfs_targets(plan.container);
   Status layers = read_image_layers(engine, plan);
   if (layers) layers = plan_mounts(engine, plan);
   if (layers) layers = plan_networks(engine, *inspect, plan.networks, plan.blockers);
@@ -207,13 +228,16 @@ json to_json(const MigrationPlan& plan) {
   json volumes = json::array();
   for (const MovedVolume& volume : plan.volumes)
     volumes.push_back({{"name", volume.name}, {"destination", volume.destination}, {"bytes", volume.bytes},
-                       {"files", volume.files}});
+                       {"files", volume.files}, {"plan", kVolumePlan}});
   json binds = json::array();
-  for (const BindMapping& bind : plan.bind_map) binds.push_back({{"source", bind.source}, {"destination", bind.destination}});
+  for (const BindMapping& bind : plan.bind_map)
+    binds.push_back({{"source", bind.source}, {"destination", bind.destination}, {"plan", kBindMapPlan}});
   json copied = json::array();
   for (const MovedVolume& bind : plan.copied_binds)
     copied.push_back({{"source", bind.name}, {"target", bind.destination}, {"bytes", bind.bytes}, {"files", bind.files},
-                      {"plan", "copied like a volume into a directory the destination's agent makes"}});
+                      {"plan", kCopiedBindPlan}});
+  json tmpfs = json::array();
+  for (const std::string& target : plan.tmpfs) tmpfs.push_back({{"target", target}, {"plan", kTmpfsPlan}});
   json networks = network_specs_json(plan.networks);
   for (size_t i = 0; i < plan.networks.size(); ++i) networks[i]["plan"] = network_plan_text(plan.networks[i]);
   json ports = json::array();
@@ -234,6 +258,7 @@ json to_json(const MigrationPlan& plan) {
           {"volumes", volumes},
           {"bind_map", binds},
           {"copied_binds", copied},
+          {"tmpfs", tmpfs},
           {"networks", networks},
           {"ports", ports},
           {"memory_bytes", plan.memory_bytes},
@@ -254,12 +279,13 @@ std::string to_text(const MigrationPlan& plan) {
          " entries\n";
   for (const MovedVolume& volume : plan.volumes)
     out += "  volume " + volume.name + " at " + volume.destination + ": " + base::human_bytes(volume.bytes) + " in " +
-           std::to_string(volume.files) + " entries (moves like the writable layer)\n";
+           std::to_string(volume.files) + " entries: " + kVolumePlan + "\n";
   for (const BindMapping& bind : plan.bind_map)
-    out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination (nothing copied)\n";
+    out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination: " + kBindMapPlan + "\n";
   for (const MovedVolume& bind : plan.copied_binds)
     out += "  bind mount " + bind.name + " at " + bind.destination + ": " + base::human_bytes(bind.bytes) + " in " +
-           std::to_string(bind.files) + " entries, copied like a volume into a directory the destination's agent makes\n";
+           std::to_string(bind.files) + " entries: " + kCopiedBindPlan + "\n";
+  for (const std::string& target : plan.tmpfs) out += "  tmpfs at " + target + ": " + kTmpfsPlan + "\n";
   for (const NetworkSpec& network : plan.networks) out += "  " + network_plan_text(network) + "\n";
   for (const docker::PublishedPort& port : plan.ports) out += "  " + port_plan_text(port) + "\n";
   out += "  memory: " + base::human_bytes(plan.memory_bytes) + " in " + std::to_string(plan.processes) +

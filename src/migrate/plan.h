@@ -34,6 +34,7 @@ struct MigrationPlan {
   std::vector<BindMapping> bind_map; // the bind mounts that move, to their destination paths
   std::vector<std::string> copy_binds;     // bind-mounted directories asked to be copied (--copy-bind)
   std::vector<MovedVolume> copied_binds;   // those of them that move: copied like the volumes
+  std::vector<std::string> tmpfs;    // where its tmpfs mounts are: their content rides in the checkpoint
   std::vector<NetworkSpec> networks; // its user-defined networks, joined at the destination
   std::vector<docker::PublishedPort> ports;  // published again at the destination
   uint64_t memory_bytes = 0;         // resident memory: what the checkpoint will carry
@@ -55,6 +56,10 @@ std::string process_count_blocker(uint64_t processes);
 Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::string& container,
                                 const std::vector<BindMapping>& bind_map = {}, TcpMode tcp = TcpMode::Close,
                                 const std::vector<std::string>& copy_binds = {});
+
+/// Where the container's tmpfs mounts are, from `--mount type=tmpfs` (Mounts) and `--tmpfs`
+/// (HostConfig.Tmpfs, which Mounts leaves out), each once.
+std::vector<std::string> tmpfs_targets(const docker::ContainerInfo& container);
 
 /// The bytes of all the plan's volumes and copied bind mounts.
 uint64_t volume_bytes(const MigrationPlan& plan);
