@@ -155,6 +155,37 @@ refused() {
   exists edge-b "$2" && fail "$1: a container $2 was left on edge-b"
   step "ok: refused: $1"
 }
+# inspect_plan HOST CONTAINER [ARGS...]: `dockmig inspect` on HOST, its text in $plan_text
+# and its --json in $plan_json; fails the test when either does not exit 0.
+plan_text=$BED_STATE/$test_name.plan.txt plan_json=$BED_STATE/$test_name.plan.json
+inspect_plan() {
+  local host=$1 container=$2 docker_var status=0; shift 2
+  docker_var=$(echo "${host^^}_DOCKER" | tr - _)
+  "$DOCKMIG" inspect "$container" --docker "${!docker_var}" "$@" >"$plan_text" || status=$?
+  [ "$status" = 0 ] || fail "dockmig inspect $container exited $status"
+  "$DOCKMIG" inspect "$container" --docker "${!docker_var}" --json "$@" >"$plan_json" || status=$?
+  [ "$status" = 0 ] || fail "dockmig inspect $container --json exited $status"
+}
+# plan_line WHAT TEXT...: a line of the last inspect_plan's text holds every TEXT.
+plan_line() {
+  local what=$1 line text found; shift
+  while IFS= read -r line; do
+    found=1
+    for text in "$@"; do [[ $line == *"$text"* ]] || { found=0; break; }; done
+    [ "$found" = 0 ] || { step "ok: inspect shows $what: ${line#  }"; return 0; }
+  done <"$plan_text"
+  sed 's/^/    inspect: /' "$plan_text"
+  fail "dockmig inspect does not show $what (no line with: $*)"
+}
+# plan_check WHAT PYTHON [ARGS...]: PYTHON's asserts hold of the last inspect_plan's JSON,
+# read as `p`; ARGS are `a[0]`, `a[1]`...
+plan_check() {
+  python3 -c "import json, sys
+p, a = json.load(open(sys.argv[1])), sys.argv[2:]
+$2" "$plan_json" "${@:3}" || fail "dockmig inspect --json: $1"
+  step "ok: inspect --json: $1"
+}
+
 # cleanup_networks: removes the networks a test made (with its label) on both hosts.
 cleanup_networks() {
   for host in edge-a edge-b; do

@@ -7,7 +7,11 @@
 # - a published port is bound again at the destination and serves the moved container;
 # - refused before the freeze, the source running on, exit status 2, naming the setting:
 #   a network name the destination has with another subnet, a published port a container
-#   at the destination holds, one a plain process there listens on;
+#   at the destination holds, one a plain process there listens on, and a network with a
+#   driver option dockmig cannot recreate;
+# - `dockmig inspect` (text and --json) shows each network with its subnet, address and
+#   aliases, each published port, and the refused network with its reason, the container
+#   running on;
 # - a destination agent killed (fault point) after it made the container's network and
 #   volume: the source runs on, and the agent started again removes all it made.
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +36,19 @@ dk edge-a run -d --name mig-net --label "$label" --network mig-net-a --network-a
 dk edge-a network connect --alias db-b mig-net-b mig-net
 address_b=$(address_on edge-a mig-net mig-net-b)
 wait_until 10 count_at_least edge-a mig-net 10 || fail "the counter did not start"
+
+inspect_plan edge-a mig-net
+plan_line "mig-net-a with the fixed address and the alias" "network mig-net-a (bridge, 172.31.7.0/24)" \
+  "address 172.31.7.7 (fixed)" "aliases" "db" "joined at the destination"
+plan_line "mig-net-b with the address and the alias" "network mig-net-b (bridge, $subnet_b)" "address $address_b" "db-b"
+plan_line "that it can move" "movable: yes"
+plan_check "both networks with their subnets, addresses and aliases" '
+n = {x["name"]: x for x in p["networks"]}
+assert sorted(n) == ["mig-net-a", "mig-net-b"], n
+assert (n["mig-net-a"]["subnet"], n["mig-net-a"]["ipv4"], n["mig-net-a"]["fixed_ip"]) == ("172.31.7.0/24", "172.31.7.7", True), n
+assert (n["mig-net-b"]["subnet"], n["mig-net-b"]["ipv4"]) == (a[0], a[1]), n
+assert "db" in n["mig-net-a"]["aliases"] and "db-b" in n["mig-net-b"]["aliases"], n
+assert all(x["plan"] for x in n.values()) and p["movable"] and p["blockers"] == [], p' "$subnet_b" "$address_b"
 
 dk edge-b network create --label "$label" --subnet 172.31.8.0/24 mig-net-a >/dev/null
 migrate edge-a edge-b mig-net
@@ -63,6 +80,11 @@ step "ok: the aliases and the name resolve from another container on edge-b"
 service='mkdir -p /www; httpd -p 80 -h /www; i=0; while true; do i=$((i+1)); echo $i > /www/count; echo $i > /tmp/count; sleep 0.1; done'
 dk edge-a run -d --name mig-port --label "$label" -p 18080:80 "$IMAGE_TINY" sh -c "$service" >/dev/null
 wait_until 10 count_at_least edge-a mig-port 10 || fail "the port container did not start"
+inspect_plan edge-a mig-port
+plan_line "the published port" "port " "18080/tcp -> 80/tcp" "published again at the destination"
+plan_check "the published port" '
+[port] = p["ports"]
+assert (port["host_port"], port["container_port"], port["protocol"]) == (18080, "80", "tcp") and port["plan"], port'
 dk edge-b run -d --name mig-port-holder --label "$label" -p 18080:80 "$IMAGE_TINY" sleep 100000 >/dev/null
 migrate edge-a edge-b mig-port
 refused "a published port a container at the destination holds" mig-port "18080/tcp"
@@ -84,6 +106,21 @@ migrate edge-a edge-b mig-port
 served=$(number_of in_ns edge-b wget -qO- http://127.0.0.1:18080/count)
 [ "$served" -gt 10 ] || fail "edge-b's port 18080 serves count $served, not the moved counter"
 step "ok: port 18080 is published again on edge-b and serves the count ($served)"
+
+# ---- a network dockmig cannot recreate: shown refused by inspect, refused by migrate ----
+dk edge-a network create --label "$label" -o com.docker.network.bridge.name=mig-odd0 mig-net-odd >/dev/null
+dk edge-a run -d --name mig-odd --label "$label" --network mig-net-odd "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a mig-odd 10 || fail "the counter of mig-odd did not start"
+inspect_plan edge-a mig-odd
+plan_line "the network it cannot recreate as a refusal with its reason" "cannot move: " "mig-net-odd" \
+  "com.docker.network.bridge.name"
+plan_check "not movable, the reason in blockers" '
+assert not p["movable"] and any("mig-net-odd" in b and "bridge.name" in b for b in p["blockers"]), p["blockers"]'
+odd_count=$(count_of edge-a mig-odd)
+wait_until 5 count_at_least edge-a mig-odd $((odd_count + 3)) || fail "mig-odd stopped counting after dockmig inspect"
+migrate edge-a edge-b mig-odd
+refused "a network with a driver option dockmig cannot recreate" mig-odd "com.docker.network.bridge.name"
+dk edge-a rm -f mig-odd >/dev/null
 
 # ---- a destination agent killed once it made the network and the volume ----
 step "the destination agent killed after it made a network and a volume: its restart removes them"
