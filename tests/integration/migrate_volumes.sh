@@ -8,6 +8,9 @@
 #   running container mounts, a volume name the destination holds with data, a bind mount
 #   without --bind-map, and a --bind-map to a path missing at the destination; then the
 #   same bind mount moves with --bind-map to a prepared destination directory;
+# - `dockmig inspect` (text and --json) shows each volume with its size, the tmpfs, the
+#   mapped bind mount and what happens to each, and the shared volume and the unmapped
+#   bind mount as refusals with their reasons, the container running on;
 # - a link lost after the freeze: the source resumes with its volumes, the destination
 #   removes the volumes it made.
 source "$(dirname "$0")/lib.sh"
@@ -43,10 +46,28 @@ anonymous=$(dk edge-a inspect -f '{{range .Mounts}}{{if eq .Destination "/anon"}
 wait_until 20 vol_count_at_least edge-a 20 || fail "the counter did not start"
 
 dk edge-a run -d --name mig-vol-other --label "$label" -v mig-vol-data:/shared "$IMAGE_TINY" sleep 100000 >/dev/null
+inspect_plan edge-a mig-vol
+plan_line "the shared volume as a refusal naming who shares it" "cannot move: " "mig-vol-data" "mig-vol-other"
+plan_check "not movable, the shared volume in blockers" '
+assert not p["movable"] and any("mig-vol-data" in b and "mig-vol-other" in b for b in p["blockers"]), p["blockers"]'
 migrate edge-a edge-b mig-vol
 refused "a volume another running container mounts" mig-vol "mig-vol-other"
 grep -qF mig-vol-data "$errors" || fail "the refusal does not name the volume"
 dk edge-a rm -f mig-vol-other >/dev/null
+inspect_plan edge-a mig-vol
+plan_line "the named volume, its 4 MiB and what happens to it" "volume mig-vol-data at /vol: 4096." "KiB in" \
+  "recreated at the destination"
+plan_line "the anonymous volume" "volume $anonymous at /anon: "
+plan_line "the tmpfs" "tmpfs at /scratch: " "checkpoint"
+plan_line "what a migration sends" "a migration sends, before compression: "
+plan_line "that it can move" "movable: yes"
+plan_check "both volumes with their bytes, the tmpfs, the bytes a migration sends" '
+v = {x["name"]: x for x in p["volumes"]}
+assert sorted(v) == sorted(["mig-vol-data", a[0]]), v
+assert v["mig-vol-data"]["destination"] == "/vol" and v["mig-vol-data"]["bytes"] >= 4 << 20, v
+assert v[a[0]]["destination"] == "/anon" and all(x["plan"] for x in v.values()), v
+assert [t["target"] for t in p["tmpfs"]] == ["/scratch"], p["tmpfs"]
+assert p["movable"] and p["sends_when_destination_has_image"] >= 4 << 20, p' "$anonymous"
 
 dk edge-b volume create --label "$label" mig-vol-data >/dev/null
 dk edge-b run --rm -v mig-vol-data:/d "$IMAGE_TINY" sh -c 'echo theirs > /d/theirs'
@@ -95,6 +116,16 @@ step "ok: the volume crossed before the freeze: presync $presync bytes, finalsyn
 dk edge-a run -d --name mig-bind --label "$label" -v "$work/conf-a:/conf:ro" "$IMAGE_TINY" \
   sh -c "$counter_cmd" >/dev/null
 wait_until 10 count_at_least edge-a mig-bind 10 || fail "the bind container's counter did not start"
+inspect_plan edge-a mig-bind
+plan_line "the unmapped bind mount as a refusal with what to give" "cannot move: " "$work/conf-a" "--bind-map"
+plan_check "not movable, the bind mount in blockers" '
+assert not p["movable"] and any(a[0] in b for b in p["blockers"]), p["blockers"]' "$work/conf-a"
+inspect_plan edge-a mig-bind --bind-map "$work/conf-a=$work/conf-b"
+plan_line "the mapped bind mount and what happens to it" "bind mount $work/conf-a: mounts $work/conf-b of the destination" \
+  "nothing copied"
+plan_check "the mapped bind mount; movable" '
+assert [(b["source"], b["destination"]) for b in p["bind_map"]] == [(a[0], a[1])], p["bind_map"]
+assert p["movable"], p["blockers"]' "$work/conf-a" "$work/conf-b"
 migrate edge-a edge-b mig-bind
 refused "a bind mount without --bind-map" mig-bind "$work/conf-a"
 grep -qF -- "--bind-map" "$errors" || fail "the refusal does not name --bind-map"
