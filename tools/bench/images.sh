@@ -17,7 +17,8 @@
 # (default /var/cache/dockmig/bench), outside the repository, and remade only when the
 # package list or the bench's app files change.
 #
-# Workloads: game (python3 + a UDP state server), ram (redis-server), video (nginx-light
+# Workloads: game (python3 + a UDP state server), ram (redis-server; also the store of
+# tests/integration/migrate_network_pair.sh), video (nginx-light
 # and a 96 MiB media file), face (python3-opencv, opencv-data's Haar cascades + a UDP
 # service), postgres (postgresql-15, its data directory on a volume; also
 # tests/integration/migrate_postgres.sh). idle uses the bed's busybox image and needs no build.
