@@ -1,0 +1,120 @@
+# Partitions and a lost etcd in the middle of a handoff (docs/fleet.md, "The partition
+# cases"): the ownership record, not either side alone, decides who runs the service.
+#  (p1) the edge link is cut (silently: `testbed edge-link cut`) while the destination is
+#       paused right after its swap: the source does not resume, the destination runs, a
+#       client routed by the record reaches it there; once the link is back one copy is left.
+#  (p2) the link is cut before the destination holds the checkpoint (the source paused just
+#       after the freeze), so it can never swap: the source resumes, the record still names
+#       it, the destination removes its container; the client reaches the source.
+source "$(dirname "$0")/lib.sh"
+need_fault_points
+link_cut=no
+subnet=172.31.45.0/24 port=7000
+trap '[ "$link_cut" = no ] || "$TESTBED" edge-link restore >/dev/null 2>&1
+      stop_agents; cleanup_containers; cleanup_networks
+      "$TESTBED" client-route "$subnet" none >/dev/null 2>&1
+      in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/part- >/dev/null 2>&1
+      rm -f "$report" "$errors"' EXIT
+
+# owner SERVICE: the host its ownership record names ("" when it has none).
+owner() {
+  in_ns edge-a etcdctl --endpoints "$ETCD" get "/dockmig/services/$1" --print-value-only |
+    python3 -c 'import json,sys; t=sys.stdin.read().strip(); print(json.loads(t)["host"] if t else "")'
+}
+agent_b=
+# start_b [FAULTS]: edge-b's agent in the fleet, armed with FAULTS (DOCKMIG_FAULTS) if given.
+start_b() {
+  if [ -n "$agent_b" ]; then kill "$agent_b" 2>/dev/null || true; wait "$agent_b" 2>/dev/null || true; fi
+  DOCKMIG_FAULTS=${1:-} start_agent edge-b --etcd "$ETCD" --name edge-b
+  agent_b=${agent_pids[-1]}
+}
+fleet_args=(--etcd "$ETCD" --fleet-name edge-a)
+# migrate_in_background SERVICE: the fleet handoff edge-a -> edge-b, left running; its
+# status is read by migrate_ended.
+migrate_in_background() {
+  rm -f "$DOCKMIG_FAULT_DIR/migrate-status"
+  (migrate edge-a edge-b "$1" "${fleet_args[@]}"; echo "$migrate_status" >"$DOCKMIG_FAULT_DIR/migrate-status") &
+  migrate_job=$!
+}
+migrate_ended() { wait "$migrate_job"; migrate_status=$(cat "$DOCKMIG_FAULT_DIR/migrate-status"); }
+cut_link() { "$TESTBED" edge-link cut; link_cut=yes; }
+restore_link() { "$TESTBED" edge-link restore; link_cut=no; }
+
+# The service: a counter in memory that answers each connection on $port with its count,
+# on a routed network (its own address, not masqueraded), as in migrate_tcp_established.
+dk edge-a network create --label "$label" --subnet "$subnet" \
+  -o com.docker.network.bridge.enable_ip_masquerade=false part-net >/dev/null
+server="(i=0; while true; do i=\$((i+1)); echo \$i >/tmp/count; sleep 0.1; done) &
+  while true; do nc -l -p $port -e cat /tmp/count; done"
+address_of() { echo "172.31.45.$1"; }
+# start_service NAME HOST_BYTE: the service as NAME at 172.31.45.HOST_BYTE on edge-a.
+start_service() {
+  dk edge-a run -d --name "$1" --label "$label" --network part-net --ip "$(address_of "$2")" "$IMAGE_TINY" \
+    sh -c "$server" >/dev/null
+  wait_until 20 count_at_least edge-a "$1" 20 || fail "$1: the counter did not start"
+}
+# probe HOST_BYTE: what a client in the cloud gets from the service (its count), through
+# the edge the gateway routes the subnet to.
+probe() {
+  in_ns cloud python3 -c "import socket; s=socket.create_connection(('$(address_of "$1")', $port), 3,
+    ('$CLIENT_ADDR', 0)); print(s.recv(64).decode().strip())"
+}
+# nc listens again only after each answer: a probe right after another may be refused.
+probe_count_above() { local got; got=$(number_of probe "$1") && [ "$got" -gt "$2" ]; }
+# route_to_owner SERVICE: the gateway sends clients to the host the record names.
+route_to_owner() { "$TESTBED" client-route "$subnet" "$(owner "$1")"; }
+
+step "(p1) the link is cut right after the destination's swap"
+start_b destination.after-swap=pause
+start_service part-p1 11
+migrate_in_background part-p1
+fault_wait destination.after-swap "$migrate_job" || fail "(p1): the destination never reached its swap"
+cut_link
+cut_at=$SECONDS
+fault_release destination.after-swap
+wait_until 60 running edge-b part-p1 || fail "(p1): the destination did not start its copy"
+[ "$(owner part-p1)" = edge-b ] || fail "(p1): the record names '$(owner part-p1)', expected edge-b"
+route_to_owner part-p1
+wait_until 20 probe_count_above 11 20 || fail "(p1): a client routed to edge-b does not reach the service"
+step "(p1) the client reaches the copy on edge-b (count $(number_of probe 11)); the source waits, the link cut"
+# Past the link's 10 s of silence: the source must still not have resumed.
+while [ $((SECONDS - cut_at)) -lt 25 ]; do
+  ! running edge-a part-p1 || fail "(p1): the source resumed while the record names edge-b"
+  sleep 1
+done
+restore_link
+migrate_ended
+[ "$migrate_status" = 0 ] || [ "$migrate_status" = 3 ] || fail "(p1): dockmig migrate exited $migrate_status"
+step "(p1) the link is back; dockmig migrate exited $migrate_status"
+if exists edge-a part-p1; then
+  ! running edge-a part-p1 || fail "(p1): the source runs after the link came back"
+  in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" "${fleet_args[@]}" \
+    || fail "(p1): dockmig recover failed"
+fi
+! exists edge-a part-p1 || fail "(p1): a copy of part-p1 is left on edge-a"
+running edge-b part-p1 || fail "(p1): part-p1 stopped running on edge-b"
+[ "$(owner part-p1)" = edge-b ] || fail "(p1): the record names '$(owner part-p1)' at the end"
+before=$(number_of probe 11)
+wait_until 10 probe_count_above 11 "$before" || fail "(p1): the count on edge-b does not go on"
+step "(p1) one copy, on edge-b, which the record names; the client's count goes on ($(number_of probe 11))"
+dk edge-b rm -f part-p1 >/dev/null
+
+step "(p2) the link is cut just after the freeze, before the destination holds the checkpoint"
+start_b
+start_service part-p2 12
+"$TESTBED" client-route "$subnet" edge-a   # no record before its first handoff
+wait_until 20 probe_count_above 12 20 || fail "(p2): a client routed to edge-a does not reach the service"
+migrate_pausing source.before-finalsync cut_link -- edge-a edge-b part-p2 "${fleet_args[@]}"
+[ "$migrate_status" != 0 ] && [ "$migrate_status" != 3 ] || fail "(p2): dockmig migrate exited $migrate_status, expected a failure with the source running"
+[ "$(field "['rolled_back']")" = True ] || fail "(p2): the report does not say rolled back"
+running edge-a part-p2 || fail "(p2): the source was not resumed"
+[ "$(owner part-p2)" = edge-a ] || fail "(p2): the record names '$(owner part-p2)', expected edge-a"
+# The destination gives the link up after its grace and removes what it made.
+wait_until 120 bash -c "! '$TESTBED' docker edge-b inspect part-p2 >/dev/null 2>&1" \
+  || fail "(p2): the destination left its container part-p2"
+restore_link
+route_to_owner part-p2
+wait_until 20 probe_count_above 12 20 || fail "(p2): the client does not reach the service on edge-a"
+step "(p2) resumed on edge-a (count $(number_of probe 12)), nothing on edge-b, the record names edge-a"
+
+pass "the record decided each partition; one copy ran each time, where the record says"
