@@ -6,11 +6,20 @@
 #  (p2) the link is cut before the destination holds the checkpoint (the source paused just
 #       after the freeze), so it can never swap: the source resumes, the record still names
 #       it, the destination removes its container; the client reaches the source.
+#  (e1) etcd is stopped while the destination is paused before its swap: the swap fails, the
+#       destination removes its container, the source (which must read the record to resume)
+#       resumes once etcd is back; the record still names it.
+#  (e2) etcd is stopped while the destination is paused after its swap: the handoff ends
+#       (the swap was the commit; the destination tells the source); the record names it.
+#  (e3) as (e2), and the destination's agent dies there too: the source can neither ask it
+#       nor read the record, so it stays checkpointed (exit 3); once etcd and the agent are
+#       back, the agent starts its copy and `dockmig recover` removes the stopped source.
 source "$(dirname "$0")/lib.sh"
 need_fault_points
-link_cut=no
+link_cut=no etcd_stopped=no
 subnet=172.31.45.0/24 port=7000
 trap '[ "$link_cut" = no ] || "$TESTBED" edge-link restore >/dev/null 2>&1
+      [ "$etcd_stopped" = no ] || "$TESTBED" etcd start >/dev/null 2>&1
       stop_agents; cleanup_containers; cleanup_networks
       "$TESTBED" client-route "$subnet" none >/dev/null 2>&1
       in_ns edge-a etcdctl --endpoints "$ETCD" del --prefix /dockmig/services/part- >/dev/null 2>&1
@@ -39,6 +48,12 @@ migrate_in_background() {
 migrate_ended() { wait "$migrate_job"; migrate_status=$(cat "$DOCKMIG_FAULT_DIR/migrate-status"); }
 cut_link() { "$TESTBED" edge-link cut; link_cut=yes; }
 restore_link() { "$TESTBED" edge-link restore; link_cut=no; }
+stop_etcd() { "$TESTBED" etcd stop; etcd_stopped=yes; }
+start_etcd() { "$TESTBED" etcd start; etcd_stopped=no; }
+start_counter() {
+  dk edge-a run -d --name "$1" --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+  wait_until 20 count_at_least edge-a "$1" 20 || fail "$1: the counter did not start"
+}
 
 # The service: a counter in memory that answers each connection on $port with its count,
 # on a routed network (its own address, not masqueraded), as in migrate_tcp_established.
@@ -117,4 +132,63 @@ route_to_owner part-p2
 wait_until 20 probe_count_above 12 20 || fail "(p2): the client does not reach the service on edge-a"
 step "(p2) resumed on edge-a (count $(number_of probe 12)), nothing on edge-b, the record names edge-a"
 
-pass "the record decided each partition; one copy ran each time, where the record says"
+step "(e1) etcd is lost while the destination is paused before its swap"
+start_b destination.before-swap=pause
+start_counter part-e1
+migrate_in_background part-e1
+fault_wait destination.before-swap "$migrate_job" || fail "(e1): the destination never reached its swap"
+stop_etcd
+fault_release destination.before-swap
+# The swap fails (etcd refuses connections): the destination removes its container.
+wait_until 60 bash -c "! '$TESTBED' docker edge-b inspect part-e1 >/dev/null 2>&1" \
+  || fail "(e1): the destination kept its container though its swap failed"
+! running edge-a part-e1 || fail "(e1): the source resumed before it could read the record"
+start_etcd
+migrate_ended
+[ "$migrate_status" != 0 ] && [ "$migrate_status" != 3 ] || fail "(e1): dockmig migrate exited $migrate_status, expected a rollback"
+[ "$(field "['rolled_back']")" = True ] || fail "(e1): the report does not say rolled back"
+running edge-a part-e1 || fail "(e1): the source was not resumed"
+[ "$(owner part-e1)" = edge-a ] || fail "(e1): the record names '$(owner part-e1)', expected edge-a"
+step "(e1) rolled back once etcd answered: edge-a runs part-e1, the record names edge-a"
+
+step "(e2) etcd is lost while the destination is paused after its swap"
+start_b destination.after-swap=pause
+start_counter part-e2
+migrate_in_background part-e2
+fault_wait destination.after-swap "$migrate_job" || fail "(e2): the destination never reached its swap"
+stop_etcd
+fault_release destination.after-swap
+migrate_ended
+# The swap was the commit: the destination restores and says so, etcd is not needed.
+[ "$migrate_status" = 0 ] || fail "(e2): dockmig migrate exited $migrate_status"
+running edge-b part-e2 || fail "(e2): part-e2 does not run on edge-b"
+! exists edge-a part-e2 || fail "(e2): the source is left on edge-a"
+start_etcd
+[ "$(owner part-e2)" = edge-b ] || fail "(e2): the record names '$(owner part-e2)', expected edge-b"
+step "(e2) handed off without etcd after the swap: edge-b runs part-e2, the record names it"
+
+step "(e3) etcd is lost after the swap and the destination's agent dies: nobody can tell the source"
+start_b destination.after-swap=pause
+start_counter part-e3
+migrate_in_background part-e3
+fault_wait destination.after-swap "$migrate_job" || fail "(e3): the destination never reached its swap"
+stop_etcd
+kill -9 "$paused_pid"
+fault_release destination.after-swap
+migrate_ended
+[ "$migrate_status" = 3 ] || fail "(e3): dockmig migrate exited $migrate_status, expected 3 (needs attention)"
+grep -q "could not be read" "$errors" || fail "(e3): the error does not say the record could not be read"
+! running edge-a part-e3 || fail "(e3): the source resumed without a decision it could prove"
+start_etcd
+[ "$(owner part-e3)" = edge-b ] || fail "(e3): the record names '$(owner part-e3)', expected edge-b"
+# edge-b's agent, started again, follows the record: it starts its copy from the staged checkpoint.
+start_b
+wait_until 30 running edge-b part-e3 || fail "(e3): edge-b's agent, started again, did not start its copy"
+in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" "${fleet_args[@]}" \
+  || fail "(e3): dockmig recover failed"
+! exists edge-a part-e3 || fail "(e3): recover left the stopped source on edge-a"
+count=$(count_of edge-b part-e3)
+[ "$count" -gt 20 ] || fail "(e3): the count restarted ($count)"
+step "(e3) the source waited; after etcd came back edge-b runs part-e3 (count $count), the record names it"
+
+pass "the record decided each partition and each loss of etcd; one copy ran each time, where the record says"
