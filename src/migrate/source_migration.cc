@@ -71,6 +71,12 @@ std::string criu_version(const std::string& binary) {
   return version ? version->text : "";
 }
 
+// A rollback adds what it learned to the failure's detail, which may hold a cause already.
+void add_detail(Error& error, const std::string& text) {
+  if (!error.detail.empty()) error.detail += "; ";
+  error.detail += text;
+}
+
 class SourceMigration {
  public:
   SourceMigration(const MigrationRequest& request, Progress& progress, Interruption& interruption)
@@ -626,17 +632,17 @@ class SourceMigration {
         return {report_, std::move(removed), false};
       }
       if (!state && !request_.ownership) {
-        error.detail += "asking the destination how it ended failed: " + state.error().message;
+        add_detail(error, "asking the destination how it ended failed: " + state.error().message);
         return {report_, std::move(error).with_hint(settle_by_hand_hint()), true};
       }
-      if (!state) error.detail += "asking the destination how it ended failed: " + state.error().message + "; ";
+      if (!state) add_detail(error, "asking the destination how it ended failed: " + state.error().message);
       if (request_.ownership && !may_resume(error)) return {report_, std::move(error), true};
     }
     Result<nlohmann::json> resumed =
         checkpoint::restore_container(*engine_, plan_.docker_root, plan_.container.id, checkpoint_name_,
                                       request_.tcp);
     if (!resumed) {
-      error.detail += "resuming the source failed too: " + resumed.error().describe();
+      add_detail(error, "resuming the source failed too: " + resumed.error().describe());
       return {report_, std::move(error), true};
     }
     report_.rolled_back = true;
@@ -651,11 +657,11 @@ class SourceMigration {
     std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
     if (decide_rollback(named, request_.ownership->host()) == RollbackDecision::Resume) return true;
     if (!owner)
-      error.detail += "the fleet's ownership record could not be read (" + owner.error().describe() +
-                      "), so the source stays checkpointed rather than risk a second copy";
+      add_detail(error, "the fleet's ownership record could not be read (" + owner.error().describe() +
+                            "), so the source stays checkpointed rather than risk a second copy");
     else
-      error.detail += "the fleet's ownership record names `" + (owner->empty() ? "no host" : *owner) +
-                      "`: that host owns `" + plan_.container.name + "` now, so the source stays checkpointed";
+      add_detail(error, "the fleet's ownership record names `" + (owner->empty() ? "no host" : *owner) +
+                            "`: that host owns `" + plan_.container.name + "` now, so the source stays checkpointed");
     report_.error = error.message + " (" + error.detail + ")";
     error.hint = settle_by_hand_hint();
     if (Status noted = advance_record(kDestinationOwns); !noted)
