@@ -3,6 +3,8 @@
 #  (p1) the edge link is cut (silently: `testbed edge-link cut`) while the destination is
 #       paused right after its swap: the source does not resume, the destination runs, a
 #       client routed by the record reaches it there; once the link is back one copy is left.
+#  (p0) the same with the destination paused right before its swap, holding everything: the
+#       cut is silent, so it swaps and runs, and the source follows the record as in (p1).
 #  (p2) the link is cut before the destination holds the checkpoint (the source paused just
 #       after the freeze), so it can never swap: the source resumes, the record still names
 #       it, the destination removes its container; the client reaches the source.
@@ -46,6 +48,13 @@ migrate_in_background() {
   migrate_job=$!
 }
 migrate_ended() { wait "$migrate_job"; migrate_status=$(cat "$DOCKMIG_FAULT_DIR/migrate-status"); }
+# pause_handoff_at POINT SERVICE: edge-b's agent armed to pause at POINT, then the handoff
+# of SERVICE (running on edge-a); returns once the destination waits there.
+pause_handoff_at() {
+  start_b "$1=pause"
+  migrate_in_background "$2"
+  fault_wait "$1" "$migrate_job" || fail "$2: the destination never reached $1"
+}
 cut_link() { "$TESTBED" edge-link cut; link_cut=yes; }
 restore_link() { "$TESTBED" edge-link restore; link_cut=no; }
 stop_etcd() { "$TESTBED" etcd stop; etcd_stopped=yes; }
@@ -79,40 +88,49 @@ probe_count_above() { local got; got=$(number_of probe "$1") && [ "$got" -gt "$2
 # route_to_owner SERVICE: the gateway sends clients to the host the record names.
 route_to_owner() { "$TESTBED" client-route "$subnet" "$(owner "$1")"; }
 
+# cut_while_paused_at POINT CASE SERVICE HOST_BYTE: the edge link cut with the destination
+# paused at POINT, after it holds everything; it swaps (a silent cut is one it cannot see),
+# so the record decides for it: the source must not resume, the copy runs at edge-b and
+# the client reaches it there; once the link is back one copy is left, on edge-b.
+cut_while_paused_at() {
+  local point=$1 case=$2 service=$3 byte=$4 cut_at before
+  start_service "$service" "$byte"
+  pause_handoff_at "$point" "$service"
+  cut_link
+  cut_at=$SECONDS
+  fault_release "$point"
+  wait_until 60 running edge-b "$service" || fail "($case): the destination did not start its copy"
+  [ "$(owner "$service")" = edge-b ] || fail "($case): the record names '$(owner "$service")', expected edge-b"
+  route_to_owner "$service"
+  wait_until 20 probe_count_above "$byte" 20 || fail "($case): a client routed to edge-b does not reach the service"
+  step "($case) the client reaches the copy on edge-b (count $(number_of probe "$byte")); the source waits, the link cut"
+  # Past the link's 10 s of silence: the source must still not have resumed.
+  while [ $((SECONDS - cut_at)) -lt 25 ]; do
+    ! running edge-a "$service" || fail "($case): the source resumed while the record names edge-b"
+    sleep 1
+  done
+  restore_link
+  migrate_ended
+  [ "$migrate_status" = 0 ] || [ "$migrate_status" = 3 ] || fail "($case): dockmig migrate exited $migrate_status"
+  step "($case) the link is back; dockmig migrate exited $migrate_status"
+  if exists edge-a "$service"; then
+    ! running edge-a "$service" || fail "($case): the source runs after the link came back"
+    in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" "${fleet_args[@]}" \
+      || fail "($case): dockmig recover failed"
+  fi
+  ! exists edge-a "$service" || fail "($case): a copy of $service is left on edge-a"
+  running edge-b "$service" || fail "($case): $service stopped running on edge-b"
+  [ "$(owner "$service")" = edge-b ] || fail "($case): the record names '$(owner "$service")' at the end"
+  before=$(number_of probe "$byte")
+  wait_until 10 probe_count_above "$byte" "$before" || fail "($case): the count on edge-b does not go on"
+  step "($case) one copy, on edge-b, which the record names; the client's count goes on ($(number_of probe "$byte"))"
+  dk edge-b rm -f "$service" >/dev/null
+}
+
 step "(p1) the link is cut right after the destination's swap"
-start_b destination.after-swap=pause
-start_service part-p1 11
-migrate_in_background part-p1
-fault_wait destination.after-swap "$migrate_job" || fail "(p1): the destination never reached its swap"
-cut_link
-cut_at=$SECONDS
-fault_release destination.after-swap
-wait_until 60 running edge-b part-p1 || fail "(p1): the destination did not start its copy"
-[ "$(owner part-p1)" = edge-b ] || fail "(p1): the record names '$(owner part-p1)', expected edge-b"
-route_to_owner part-p1
-wait_until 20 probe_count_above 11 20 || fail "(p1): a client routed to edge-b does not reach the service"
-step "(p1) the client reaches the copy on edge-b (count $(number_of probe 11)); the source waits, the link cut"
-# Past the link's 10 s of silence: the source must still not have resumed.
-while [ $((SECONDS - cut_at)) -lt 25 ]; do
-  ! running edge-a part-p1 || fail "(p1): the source resumed while the record names edge-b"
-  sleep 1
-done
-restore_link
-migrate_ended
-[ "$migrate_status" = 0 ] || [ "$migrate_status" = 3 ] || fail "(p1): dockmig migrate exited $migrate_status"
-step "(p1) the link is back; dockmig migrate exited $migrate_status"
-if exists edge-a part-p1; then
-  ! running edge-a part-p1 || fail "(p1): the source runs after the link came back"
-  in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" "${fleet_args[@]}" \
-    || fail "(p1): dockmig recover failed"
-fi
-! exists edge-a part-p1 || fail "(p1): a copy of part-p1 is left on edge-a"
-running edge-b part-p1 || fail "(p1): part-p1 stopped running on edge-b"
-[ "$(owner part-p1)" = edge-b ] || fail "(p1): the record names '$(owner part-p1)' at the end"
-before=$(number_of probe 11)
-wait_until 10 probe_count_above 11 "$before" || fail "(p1): the count on edge-b does not go on"
-step "(p1) one copy, on edge-b, which the record names; the client's count goes on ($(number_of probe 11))"
-dk edge-b rm -f part-p1 >/dev/null
+cut_while_paused_at destination.after-swap p1 part-p1 11
+step "(p0) the link is cut right before the destination's swap, once it holds everything"
+cut_while_paused_at destination.before-swap p0 part-p0 10
 
 step "(p2) the link is cut just after the freeze, before the destination holds the checkpoint"
 start_b
@@ -133,10 +151,8 @@ wait_until 20 probe_count_above 12 20 || fail "(p2): the client does not reach t
 step "(p2) resumed on edge-a (count $(number_of probe 12)), nothing on edge-b, the record names edge-a"
 
 step "(e1) etcd is lost while the destination is paused before its swap"
-start_b destination.before-swap=pause
 start_counter part-e1
-migrate_in_background part-e1
-fault_wait destination.before-swap "$migrate_job" || fail "(e1): the destination never reached its swap"
+pause_handoff_at destination.before-swap part-e1
 stop_etcd
 fault_release destination.before-swap
 # The swap fails (etcd refuses connections): the destination removes its container.
@@ -152,10 +168,8 @@ running edge-a part-e1 || fail "(e1): the source was not resumed"
 step "(e1) rolled back once etcd answered: edge-a runs part-e1, the record names edge-a"
 
 step "(e2) etcd is lost while the destination is paused after its swap"
-start_b destination.after-swap=pause
 start_counter part-e2
-migrate_in_background part-e2
-fault_wait destination.after-swap "$migrate_job" || fail "(e2): the destination never reached its swap"
+pause_handoff_at destination.after-swap part-e2
 stop_etcd
 fault_release destination.after-swap
 migrate_ended
@@ -168,10 +182,8 @@ start_etcd
 step "(e2) handed off without etcd after the swap: edge-b runs part-e2, the record names it"
 
 step "(e3) etcd is lost after the swap and the destination's agent dies: nobody can tell the source"
-start_b destination.after-swap=pause
 start_counter part-e3
-migrate_in_background part-e3
-fault_wait destination.after-swap "$migrate_job" || fail "(e3): the destination never reached its swap"
+pause_handoff_at destination.after-swap part-e3
 stop_etcd
 kill -9 "$paused_pid"
 fault_release destination.after-swap

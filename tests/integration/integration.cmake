@@ -80,7 +80,7 @@ dockmig_integration_test(fleet_tls LABELS fleet)
 dockmig_integration_test(fleet_ownership LABELS fleet TIMEOUT 480)
 dockmig_integration_test(fleet_gateway LABELS fleet)
 # Partitions and a lost etcd mid-handoff (docs/fleet.md, "The partition cases"); the cuts
-# outlast both sides' patience, so about five minutes.
+# outlast both sides' patience, so about seven minutes.
 dockmig_integration_test(fleet_partition LABELS fleet TIMEOUT 600)
 # Three etcd members, the leader killed mid-handoff, and two gateways racing (docs/fleet.md,
 # "A cluster of etcd members"); puts the bed back to one member. About a minute.
