@@ -31,6 +31,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/fleet/membership_test.cc
   tests/unit/fleet/service_record_test.cc
   tests/unit/fleet/ownership_changes_test.cc
+  tests/unit/fleet/ownership_watch_test.cc
   tests/unit/migrate/ownership_test.cc
   tests/unit/migrate/report_test.cc
   tests/unit/migrate/restore_choice_test.cc

@@ -30,9 +30,9 @@ class FleetRoutes {
   void hosts(httplib::Response& response) const;
   void service(const std::string& name, httplib::Response& response) const;
   void watch(const httplib::Request& request, httplib::Response& response, const std::string& caller);
-  /// The `service` parameters of a watch; none (after a 400) when one is not a name.
-  std::optional<std::vector<std::string>> watched_services(const httplib::Request& request,
-                                                           httplib::Response& response) const;
+  /// The `service` and `after_revision` parameters of a watch; none (after a 400) when
+  /// one is not a name or not a revision.
+  std::optional<fleet::FollowRequest> watch_request(const httplib::Request& request, httplib::Response& response) const;
   void handoff(const httplib::Request& request, httplib::Response& response, const std::string& caller);
   void send_to_source(const fleet::HandoffRoute& route, httplib::Response& response) const;
 
@@ -40,5 +40,9 @@ class FleetRoutes {
   const FleetBackend* fleet_;
   bool secure_;
 };
+
+/// The status of a watch whose first read failed: 410 Gone when the revision it resumes
+/// after is compacted away, 400 when that revision is ahead of etcd, else 502 (etcd's error).
+int watch_failure_status(const Error& failure, bool resuming);
 
 }  // namespace dockmig::agent

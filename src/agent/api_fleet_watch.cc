@@ -1,6 +1,7 @@
-// GET /v1/fleet/watch?service=S&service=T (docs/api.md, "Following the fleet"): NDJSON,
-// first the owner of each service now, then each change of owner as it commits, for as
-// long as the client stays. The etcd watch runs on the feed's thread; the HTTP worker
+// GET /v1/fleet/watch?service=S&service=T[&after_revision=R] (docs/api.md, "Following the
+// fleet"): NDJSON, first the owner of each service now (not after R: a client that
+// reconnects has seen it), then each change of owner as it commits, for as long as the
+// client stays. The etcd watch runs on the feed's thread; the HTTP worker
 // writes what it hands over, a heartbeat line after kHeartbeat of silence, and ends the
 // stream (and with it the watch) when the client has hung up, a write fails, the watch
 // fails, or the agent stops. Watches share the event streams' places (ApiRoutes::take_stream).
@@ -16,6 +17,8 @@ constexpr std::chrono::milliseconds kWake{1000};  // how often the stream checks
 constexpr std::chrono::seconds kHeartbeat{15};
 constexpr std::string_view kHeartbeatLine = "{\"heartbeat\":true}\n";
 constexpr size_t kMaxWatchedServices = 256;
+constexpr const char* kCompactedHint =
+    "reconnect without after_revision: the watch then starts with where each service runs now";
 
 /// What one stream holds between the calls of its content provider.
 struct WatchStream {
@@ -24,8 +27,8 @@ struct WatchStream {
   std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   std::string end = "the client went away";
 
-  WatchStream(const FleetBackend& fleet, std::vector<std::string> services, std::string described)
-      : feed(fleet, std::move(services)), who(std::move(described)) {}
+  WatchStream(const FleetBackend& fleet, fleet::FollowRequest request, std::string described)
+      : feed(fleet, std::move(request)), who(std::move(described)) {}
   bool write(httplib::DataSink& sink, std::string_view line) {
     if (!sink.write(line.data(), line.size())) return false;
     last_write = std::chrono::steady_clock::now();
@@ -42,9 +45,24 @@ std::string services_text(const std::vector<std::string>& services) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> FleetRoutes::watched_services(const httplib::Request& request,
-                                                                      httplib::Response& response) const {
-  std::vector<std::string> services;
+int watch_failure_status(const Error& failure, bool resuming) {
+  if (resuming && failure.code == ErrorCode::Conflict) return 410;
+  if (resuming && failure.code == ErrorCode::InvalidInput) return 400;
+  return 502;
+}
+
+std::optional<fleet::FollowRequest> FleetRoutes::watch_request(const httplib::Request& request,
+                                                               httplib::Response& response) const {
+  fleet::FollowRequest asked;
+  if (request.has_param("after_revision")) {
+    Result<int64_t> after = fleet::parse_revision(request.get_param_value("after_revision"));
+    if (!after) {
+      send_error(response, 400, "`after_revision`: " + after.error().message, after.error().hint);
+      return std::nullopt;
+    }
+    asked.after_revision = *after;
+  }
+  std::vector<std::string>& services = asked.services;
   size_t count = request.get_param_value_count("service");
   if (count > kMaxWatchedServices) {
     send_error(response, 400, std::to_string(count) + " services asked: at most " +
@@ -61,26 +79,29 @@ std::optional<std::vector<std::string>> FleetRoutes::watched_services(const http
     }
     services.push_back(std::move(service));
   }
-  return services;
+  return asked;
 }
 
 void FleetRoutes::watch(const httplib::Request& request, httplib::Response& response, const std::string& caller) {
   if (!in_fleet(response)) return;
-  std::optional<std::vector<std::string>> services = watched_services(request, response);
-  if (!services) return;
+  std::optional<fleet::FollowRequest> asked = watch_request(request, response);
+  if (!asked) return;
   if (!routes_.take_stream()) {
     response.set_header("Retry-After", "10");
     return send_error(response, 503, "too many event streams and fleet watches are open",
                       "watch again later, or poll GET /v1/fleet/services/NAME");
   }
-  std::string who = services_text(*services) + " by " + caller + " from " + request.remote_addr;
-  auto stream = std::make_shared<WatchStream>(*fleet_, std::move(*services), std::move(who));
+  std::string who = services_text(asked->services) + " by " + caller + " from " + request.remote_addr;
+  int64_t after = asked->after_revision;
+  auto stream = std::make_shared<WatchStream>(*fleet_, std::move(*asked), std::move(who));
   if (std::optional<Error> failed = stream->feed.wait_first_read()) {
     stream.reset();
     routes_.give_back_stream();
-    return send_error(response, 502, failed->message, failed->hint);
+    int status = watch_failure_status(*failed, after > 0);
+    return send_error(response, status, failed->message, status == 410 ? kCompactedHint : failed->hint);
   }
-  spdlog::info("api: fleet watch of {}: started", stream->who);
+  spdlog::info("api: fleet watch of {}: started{}", stream->who,
+               after > 0 ? " after revision " + std::to_string(after) : std::string());
   response.set_header("Cache-Control", "no-cache");
   response.set_header("X-Accel-Buffering", "no");
   response.set_chunked_content_provider(

@@ -21,8 +21,9 @@ class FleetBackend {
   virtual Result<std::vector<fleet::HostRecord>> hosts() const = 0;
   virtual Result<fleet::ServiceLocation> service(const std::string& name) const = 0;
   virtual Result<fleet::HandoffRoute> route(const std::string& service, const std::string& to) const = 0;
-  /// As fleet::follow_ownership: the owners now, then each change, until `stop`. Blocks.
-  virtual Status follow(const std::vector<std::string>& services, const fleet::OwnershipHandler& on_changes,
+  /// As fleet::follow_ownership: the owners now (or nothing, after a revision), then each
+  /// change, until `stop`. Blocks.
+  virtual Status follow(const fleet::FollowRequest& request, const fleet::OwnershipHandler& on_changes,
                         std::stop_token stop) const = 0;
 };
 
@@ -38,9 +39,9 @@ class EtcdFleet final : public FleetBackend {
   Result<fleet::HandoffRoute> route(const std::string& service, const std::string& to) const override {
     return fleet::route_handoff(etcd_, service, to);
   }
-  Status follow(const std::vector<std::string>& services, const fleet::OwnershipHandler& on_changes,
+  Status follow(const fleet::FollowRequest& request, const fleet::OwnershipHandler& on_changes,
                 std::stop_token stop) const override {
-    return fleet::follow_ownership(etcd_, services, on_changes, std::move(stop));
+    return fleet::follow_ownership(etcd_, request, on_changes, std::move(stop));
   }
 
  private:

@@ -19,12 +19,12 @@ nlohmann::json error_object(const Error& error) {
 
 }  // namespace
 
-OwnershipFeed::OwnershipFeed(const FleetBackend& fleet, std::vector<std::string> services)
-    : thread_([this, &fleet, services = std::move(services)](std::stop_token stop) { run(fleet, services, stop); }) {}
+OwnershipFeed::OwnershipFeed(const FleetBackend& fleet, fleet::FollowRequest request)
+    : thread_([this, &fleet, request = std::move(request)](std::stop_token stop) { run(fleet, request, stop); }) {}
 
-void OwnershipFeed::run(const FleetBackend& fleet, const std::vector<std::string>& services, std::stop_token stop) {
+void OwnershipFeed::run(const FleetBackend& fleet, const fleet::FollowRequest& request, std::stop_token stop) {
   Status followed = base::contain_exceptions("following the fleet's ownership records", [&] {
-    return fleet.follow(services, [this](const std::vector<fleet::OwnershipChange>& changes) { push(changes); }, stop);
+    return fleet.follow(request, [this](const std::vector<fleet::OwnershipChange>& changes) { push(changes); }, stop);
   });
   end(followed ? std::nullopt : std::optional<Error>(std::move(followed.error())));
 }

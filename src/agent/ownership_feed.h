@@ -21,13 +21,14 @@ inline constexpr size_t kMaxPendingLines = 4096;
 
 class OwnershipFeed {
  public:
-  /// Starts following `services` (none: every service) in `fleet`, which must outlive the feed.
-  OwnershipFeed(const FleetBackend& fleet, std::vector<std::string> services);
+  /// Starts following `request` in `fleet`, which must outlive the feed.
+  OwnershipFeed(const FleetBackend& fleet, fleet::FollowRequest request);
   ~OwnershipFeed() { stop(); }
   OwnershipFeed(const OwnershipFeed&) = delete;
   OwnershipFeed& operator=(const OwnershipFeed&) = delete;
 
-  /// Waits for the first read of the records: none once it is in, else why the follow failed.
+  /// Waits for the first read of the records (at the revision asked for, if any): none
+  /// once it is in, else why the follow failed.
   std::optional<Error> wait_first_read();
 
   struct Taken {
@@ -45,7 +46,7 @@ class OwnershipFeed {
   void stop();
 
  private:
-  void run(const FleetBackend& fleet, const std::vector<std::string>& services, std::stop_token stop);
+  void run(const FleetBackend& fleet, const fleet::FollowRequest& request, std::stop_token stop);
   void push(const std::vector<fleet::OwnershipChange>& changes);
   void end(std::optional<Error> failure);
 

@@ -1,6 +1,7 @@
 // `dockmig fleet watch [SERVICE...]`: where services run, as it changes: the current
 // state, then one line per change of owner until SIGINT or SIGTERM (fleet/ownership_watch.h).
 #include <cstdio>
+#include <limits>
 #include <stop_token>
 
 #include "cli/signal_watcher.h"
@@ -12,7 +13,7 @@ namespace dockmig::cli {
 namespace {
 
 struct WatchOptions {
-  std::vector<std::string> services;
+  fleet::FollowRequest request;
   std::string etcd;
   etcd::ClientTls tls;
   bool json = false;
@@ -30,9 +31,13 @@ int run_watch(const WatchOptions& options) {
   std::stop_source stop;
   SignalWatcher signals([&stop](int) { stop.request_stop(); });
   Status followed = fleet::follow_ownership(
-      *etcd, options.services, [&](const std::vector<fleet::OwnershipChange>& changes) { print(changes, options.json); },
+      *etcd, options.request, [&](const std::vector<fleet::OwnershipChange>& changes) { print(changes, options.json); },
       stop.get_token());
-  return followed ? kExitSuccess : report_error(std::move(followed.error()));
+  if (followed) return kExitSuccess;
+  if (followed.error().code == ErrorCode::Conflict && options.request.after_revision > 0)
+    return report_error(std::move(followed.error())
+                            .with_hint("watch again without --after-revision: it then starts with where each service runs now"));
+  return report_error(std::move(followed.error()));
 }
 
 }  // namespace
@@ -40,13 +45,19 @@ int run_watch(const WatchOptions& options) {
 VerbRunner define_fleet_watch(CLI::App& fleet) {
   auto options = std::make_shared<WatchOptions>();
   CLI::App* command = fleet.add_subcommand("watch", "Print where services run, and each change of owner as it happens");
-  command->add_option("services", options->services, "The services' container names (default: every service)");
+  command->add_option("services", options->request.services, "The services' container names (default: every service)");
+  command->add_option("--after-revision", options->request.after_revision,
+                      "Only the changes after this revision (the last line's), without the current state:\n"
+                      "to go on after a watch that ended")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
   add_etcd_options(*command, options->etcd, options->tls)->required();
   command->add_flag("--json", options->json, "One JSON object a line: service, from, to, revision, current");
   command->footer("First the owner of each service as its ownership record says now (`svc: on edge-a\n"
                   "since revision 12`), then one line per handoff committed (`svc: edge-a -> edge-b at\n"
                   "revision 42`), until SIGINT or SIGTERM (exit 0). With several --etcd URLs the watch\n"
                   "goes on at another member when its member dies, missing and repeating nothing.\n"
+                  "--after-revision R prints only the changes after revision R, each once; when etcd\n"
+                  "has compacted its history there, it fails (exit 1): watch again without it.\n"
                   "Example: dockmig fleet watch --etcd http://10.77.9.1:2379 --json");
   return [options]() -> int { return run_watch(*options); };
 }

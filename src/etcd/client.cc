@@ -53,6 +53,22 @@ int grpc_code_of(const json& answer) {
   return 0;
 }
 
+// A read at a past revision that etcd refused, said in terms of that revision.
+Error refused_at(int64_t revision, Error error) {
+  std::string asked = "revision " + std::to_string(revision);
+  switch (revision_refusal(error.message)) {
+    case RevisionRefusal::Compacted:
+      return make_error(ErrorCode::Conflict, asked + " is compacted away: etcd no longer keeps the history there",
+                        "read the current state instead, without a revision");
+    case RevisionRefusal::Future:
+      return make_error(ErrorCode::InvalidInput, asked + " is ahead of etcd's: this cluster has not reached it",
+                        "give a revision this etcd cluster has reported");
+    case RevisionRefusal::Other:
+      break;
+  }
+  return error;
+}
+
 std::string unreachable_hint(const std::string& endpoint) {
   if (endpoint.starts_with("https://"))
     return "check that etcd runs at --etcd's URLs, that --etcd-ca signed its certificate, and that "
@@ -315,9 +331,9 @@ Result<std::vector<KeyValue>> Client::get_prefix(std::string_view prefix) const 
   return parse_range(*answer);
 }
 
-Result<RangeAnswer> Client::get_prefix_at(std::string_view prefix) const {
-  Result<json> answer = call("/v3/kv/range", range_request(prefix, prefix_range_end(prefix)));
-  if (!answer) return std::move(answer.error());
+Result<RangeAnswer> Client::get_prefix_at(std::string_view prefix, int64_t revision) const {
+  Result<json> answer = call("/v3/kv/range", range_request(prefix, prefix_range_end(prefix), revision));
+  if (!answer) return revision > 0 ? refused_at(revision, std::move(answer.error())) : std::move(answer.error());
   return parse_range_at(*answer);
 }
 

@@ -50,8 +50,10 @@ class Client {
   /// Every key that starts with `prefix`, in key order.
   Result<std::vector<KeyValue>> get_prefix(std::string_view prefix) const;
   /// The same and the store's revision it was read at: a watch from the revision after it
-  /// sees every change since.
-  Result<RangeAnswer> get_prefix_at(std::string_view prefix) const;
+  /// sees every change since. With `revision` (> 0), the keys as they were at that
+  /// revision (the answer's `revision` is still the store's now); Conflict when etcd has
+  /// compacted that history away, InvalidInput when the store has not reached it.
+  Result<RangeAnswer> get_prefix_at(std::string_view prefix, int64_t revision = 0) const;
 
   Result<Lease> grant_lease(std::chrono::seconds ttl) const;
   /// Renews the lease once; its TTL as renewed, or NotFound when it has already expired.

@@ -113,10 +113,20 @@ json put_request(std::string_view key, std::string_view value, LeaseId lease) {
   return body;
 }
 
-json range_request(std::string_view key, std::string_view range_end) {
+json range_request(std::string_view key, std::string_view range_end, int64_t revision) {
   json body{{"key", base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = base64_encode(range_end);
+  if (revision > 0) body["revision"] = std::to_string(revision);
   return body;
+}
+
+RevisionRefusal revision_refusal(std::string_view etcd_message) {
+  // mvcc's ErrCompacted and ErrFutureRev, as the gateway passes them on.
+  if (etcd_message.find("required revision has been compacted") != std::string_view::npos)
+    return RevisionRefusal::Compacted;
+  if (etcd_message.find("required revision is a future revision") != std::string_view::npos)
+    return RevisionRefusal::Future;
+  return RevisionRefusal::Other;
 }
 
 json swap_request(std::string_view key, int64_t expected_mod_revision, std::string_view value, LeaseId lease) {

@@ -71,7 +71,8 @@ Result<std::string> base64_decode(std::string_view text);
 std::string prefix_range_end(std::string_view prefix);
 
 nlohmann::json put_request(std::string_view key, std::string_view value, LeaseId lease);
-nlohmann::json range_request(std::string_view key, std::string_view range_end = {});
+/// A range read as the store is now (`revision` 0) or as it was at `revision`.
+nlohmann::json range_request(std::string_view key, std::string_view range_end = {}, int64_t revision = 0);
 /// A transaction: if the key's mod revision is `expected_mod_revision` (0: the key does not
 /// exist), put the value; else read the key.
 nlohmann::json swap_request(std::string_view key, int64_t expected_mod_revision, std::string_view value,
@@ -80,6 +81,11 @@ nlohmann::json swap_request(std::string_view key, int64_t expected_mod_revision,
 /// Opens a watch of every key under `prefix` from `start_revision` (0: from now), with
 /// each event's previous value.
 nlohmann::json watch_request(std::string_view prefix, int64_t start_revision);
+
+/// Why etcd refused a read at a past revision, by its error message: the history there
+/// is compacted away, or the revision is one the store has not reached.
+enum class RevisionRefusal { Other, Compacted, Future };
+RevisionRefusal revision_refusal(std::string_view etcd_message);
 
 /// The key-values of a range answer (none when nothing matched).
 Result<std::vector<KeyValue>> parse_range(const nlohmann::json& answer);

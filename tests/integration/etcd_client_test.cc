@@ -192,6 +192,32 @@ TEST_F(RealEtcd, AWatchFromACompactedRevisionIsAConflictToReadAgain) {
   EXPECT_NE(outcome.error().hint.find("read the current state again"), std::string::npos) << outcome.error().hint;
 }
 
+// A follower that reconnects reads the keys as they were at the last revision it saw;
+// etcd's refusals of that read come back in terms of the revision.
+TEST_F(RealEtcd, AReadAtAPastRevisionGivesTheKeysThenOrSaysWhyNot) {
+  ASSERT_TRUE(etcd().put(key("p/a"), "1"));
+  Result<etcd::RangeAnswer> then = etcd().get_prefix_at(key("p/"));
+  ASSERT_TRUE(then);
+  ASSERT_TRUE(etcd().put(key("p/a"), "2"));
+  ASSERT_TRUE(etcd().put(key("p/b"), "3"));
+  Result<etcd::RangeAnswer> past = etcd().get_prefix_at(key("p/"), then->revision);
+  ASSERT_TRUE(past) << past.error().describe();
+  ASSERT_EQ(past->kvs.size(), 1u);
+  EXPECT_EQ(past->kvs[0].value, "1");
+  Result<etcd::RangeAnswer> ahead = etcd().get_prefix_at(key("p/"), past->revision + 1000);
+  ASSERT_FALSE(ahead);
+  EXPECT_EQ(ahead.error().code, ErrorCode::InvalidInput) << ahead.error().describe();
+  EXPECT_NE(ahead.error().message.find("is ahead of etcd's"), std::string::npos) << ahead.error().message;
+  Result<nlohmann::json> compacted =
+      etcd().call("/v3/kv/compaction", nlohmann::json{{"revision", std::to_string(past->revision)}});
+  ASSERT_TRUE(compacted) << compacted.error().describe();
+  Result<etcd::RangeAnswer> gone = etcd().get_prefix_at(key("p/"), then->revision);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::Conflict) << gone.error().describe();
+  EXPECT_NE(gone.error().message.find("revision " + std::to_string(then->revision) + " is compacted away"),
+            std::string::npos) << gone.error().message;
+}
+
 fleet::HostRecord test_host(const std::string& name) {
   fleet::HostRecord record;
   record.name = name;

@@ -8,7 +8,12 @@
 #  - closing curl ends the watch: the agent logs it gone within a few seconds, etcd counts
 #    no watcher any more, and the agent has the threads it had before the watch;
 #  - eight watches (the places event streams and watches share) are served; a ninth is
-#    answered 503 with Retry-After, and closing the eight frees every place.
+#    answered 503 with Retry-After, and closing the eight frees every place;
+#  - with the first watcher gone, hw-svc is handed back to edge-a; a watcher that
+#    reconnects with after_revision (the revision of the last line it got) gets that move
+#    and nothing else; after etcd compacts its history, the same is 410 Gone (and `fleet
+#    watch --after-revision` exits 1 saying to watch without it); a revision etcd has not
+#    reached, or not a number, is 400.
 source "$(dirname "$0")/hook_lib.sh"
 watchers=()
 stop_watchers() { local pid; for pid in "${watchers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; watchers=(); }
@@ -102,4 +107,41 @@ wait_until 5 same_threads || fail "edge-c's agent has $(threads) threads, $threa
 single() { ask_c -H "Authorization: Bearer $gateway_token" --max-time 2 "$edge_c_api/v1/fleet/watch?service=hw-svc" 2>/dev/null; }
 single
 [ "$status" = 200 ] && grep -q '"service":"hw-svc","to":"edge-b"' "$body_file" || fail "a watch after the eight ended: HTTP $status $(cat "$body_file")"
-pass "a watcher at edge-c got the claim and the move once each and a heartbeat; closing it ended the etcd watch and its thread; 8 watches served, the 9th refused, all places freed"
+
+step "a watcher that reconnects after the last revision it saw gets the handoff it missed, once"
+last_revision=$(python3 -c '
+import json, sys
+print([json.loads(l) for l in open(sys.argv[1]) if "revision" in l][-1]["revision"])' "$hook_dir/watch.out")
+gw_handoff hw-svc --to edge-a
+[ "$gw_status" = 0 ] || fail "the handoff back to edge-a exited $gw_status: $(cat "$errors")"
+out=$hook_dir/resume.out
+watch_at_c "$out" "?service=hw-svc&after_revision=$last_revision"
+wait_until 10 logged "hw-svc by gateway-1 from $EDGE_B_ADDR" "started after revision $last_revision" 1 \
+  || fail "edge-c did not start the watch after revision $last_revision: $(cat "$hook_dir/curl.err"; tail -n3 "$edge_c_log")"
+moved_back() { [ "$(moves edge-b edge-a)" -ge 1 ]; }
+wait_until 10 moved_back || fail "the reconnected watcher did not get the move back: $(cat "$out" "$hook_dir/curl.err")"
+sleep 2  # room for a repeat or a state line, which must not come
+sed 's/^/    resumed watch: /' "$out"
+[ "$(grep -vcx '{"heartbeat":true}' "$out")" = 1 ] && [ "$(moves edge-b edge-a)" = 1 ] \
+  || fail "after revision $last_revision expected only the move edge-b -> edge-a: $(cat "$out")"
+stop_watchers
+
+step "a revision etcd has compacted away: 410 Gone from the API, a clear error from the CLI"
+store_revision=$(in_ns edge-a etcdctl --endpoints "$ETCD" get /dockmig/services/hw-svc -w json \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
+in_ns edge-a etcdctl --endpoints "$ETCD" compact "$store_revision" >/dev/null || fail "etcdctl compact $store_revision failed"
+ask_c -H "Authorization: Bearer $gateway_token" "$edge_c_api/v1/fleet/watch?service=hw-svc&after_revision=$last_revision"
+[ "$status" = 410 ] && grep -q 'reconnect without after_revision' "$body_file" \
+  || fail "a watch after compacted revision $last_revision: HTTP $status $(cat "$body_file")"
+step "after revision $last_revision (etcd compacted at $store_revision): HTTP 410: $(body "['error']['message']")"
+ask_c -H "Authorization: Bearer $gateway_token" "$edge_c_api/v1/fleet/watch?after_revision=$((store_revision + 1000))"
+[ "$status" = 400 ] || fail "a watch after a revision etcd has not reached: HTTP $status $(cat "$body_file")"
+ask_c -H "Authorization: Bearer $gateway_token" "$edge_c_api/v1/fleet/watch?after_revision=latest"
+[ "$status" = 400 ] || fail "after_revision=latest: HTTP $status $(cat "$body_file")"
+cli_status=0
+in_ns edge-a timeout 20 "$DOCKMIG" fleet watch hw-svc --after-revision "$last_revision" --etcd "$ETCD" >"$report" 2>"$errors" \
+  || cli_status=$?
+[ "$cli_status" = 1 ] && grep -q 'compacted' "$errors" && grep -q 'without --after-revision' "$errors" \
+  || fail "fleet watch --after-revision $last_revision after the compaction exited $cli_status: $(cat "$errors")"
+sed 's/^/    cli: /' "$errors"
+pass "a watcher at edge-c got the claim and the move once each and a heartbeat; closing it ended the etcd watch and its thread; 8 watches served, the 9th refused, all places freed; reconnecting after its last revision it got the move it missed once; a compacted revision is 410 (CLI: exit 1)"

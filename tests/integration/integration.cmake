@@ -89,7 +89,7 @@ dockmig_integration_test(fleet_etcd_cluster LABELS fleet TIMEOUT 240)
 # gateway's view"); puts the bed back to one member. About a minute.
 dockmig_integration_test(fleet_watch LABELS fleet TIMEOUT 240)
 # GET /v1/fleet/watch through an agent's API; waits for a 15 s heartbeat. About a minute.
-dockmig_integration_test(hook_fleet_watch LABELS fleet TIMEOUT 180)
+dockmig_integration_test(hook_fleet_watch LABELS fleet TIMEOUT 240)
 # etcd's load from a small fleet, counted by etcd (docs/fleet.md, "Scale").
 dockmig_integration_test(fleet_load LABELS fleet)
 # The same on three etcd members; puts the bed back to one member.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "agent/api_fleet_routes.h"
 #include "agent/http_api.h"
 
 namespace dockmig::agent {
@@ -39,12 +40,17 @@ class FakeFleet : public FleetBackend {
     if (!location) return std::move(location.error());
     return fleet::route_between(*location, hosts_, to);
   }
-  // web1 on edge-a as read, then each move() until the watch is stopped.
-  Status follow(const std::vector<std::string>&, const fleet::OwnershipHandler& on_changes,
+  // web1 on edge-a as read (nothing after a revision), then each move() until the watch is
+  // stopped. History before revision 5 is compacted away; the store is at revision 100.
+  Status follow(const fleet::FollowRequest& request, const fleet::OwnershipHandler& on_changes,
                 std::stop_token stop) const override {
     if (etcd_down) return make_error(ErrorCode::Network, "etcd at http://10.0.0.9:2379: connection refused");
+    if (request.after_revision > 0 && request.after_revision < 5)
+      return make_error(ErrorCode::Conflict, "revision " + std::to_string(request.after_revision) + " is compacted away");
+    if (request.after_revision > 100) return make_error(ErrorCode::InvalidInput, "ahead of etcd's");
     ++following;
-    on_changes({{"web1", "", "edge-a", 7, true}});
+    if (request.after_revision > 0) on_changes({});
+    else on_changes({{"web1", "", "edge-a", 7, true}});
     std::unique_lock lock(mutex_);
     while (moved_.wait(lock, stop, [&] { return !moves_.empty(); })) {
       std::vector<fleet::OwnershipChange> moves = std::move(moves_);
@@ -262,6 +268,61 @@ TEST_F(FleetRoutesTest, AWatchStreamsTheOwnersThenEachMoveUntilTheClientGoes) {
   EXPECT_EQ(lines[1], (json{{"service", "web1"}, {"from", "edge-a"}, {"to", "edge-b"}, {"revision", 8}, {"current", false}}));
   for (int i = 0; i < 500 && fleet_.following > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(fleet_.following, 0) << "the etcd watch outlived its client";
+}
+
+// A gateway that reconnects after revision 7 gets no state again, only the move after it.
+TEST_F(FleetRoutesTest, AWatchAfterARevisionStreamsOnlyTheChangesAfterIt) {
+  start(&fleet_);
+  std::string pending;
+  std::vector<json> lines;
+  bool moved = false;
+  httplib::Result result = client_->Get(
+      "/v1/fleet/watch?service=web1&after_revision=7", {{"Authorization", std::string("Bearer ") + kToken}},
+      [&](const httplib::Response&) {
+        fleet_.move({"web1", "edge-a", "edge-b", 8, false});  // the stream has started
+        moved = true;
+        return true;
+      },
+      [&](const char* data, size_t size) {
+        pending.append(data, size);
+        for (size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1))
+          lines.push_back(json::parse(pending.substr(0, end)));
+        return lines.empty();
+      });
+  EXPECT_FALSE(result);  // cancelled by the receiver
+  ASSERT_TRUE(moved);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], (json{{"service", "web1"}, {"from", "edge-a"}, {"to", "edge-b"}, {"revision", 8}, {"current", false}}));
+}
+
+TEST_F(FleetRoutesTest, AWatchAfterACompactedRevisionIsGoneAndSaysToReconnectWithoutIt) {
+  start(&fleet_);
+  httplib::Result gone = get("/v1/fleet/watch?after_revision=3");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 410);
+  EXPECT_NE(body_of(gone)["error"]["message"].get<std::string>().find("compacted"), std::string::npos);
+  EXPECT_NE(body_of(gone)["error"]["hint"].get<std::string>().find("reconnect without after_revision"), std::string::npos);
+  httplib::Result ahead = get("/v1/fleet/watch?after_revision=101");
+  ASSERT_TRUE(ahead);
+  EXPECT_EQ(ahead->status, 400);
+  for (const char* bad : {"0", "-4", "x", "", "7x", "99999999999999999999"}) {
+    httplib::Result refused = get(std::string("/v1/fleet/watch?after_revision=") + bad);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << bad;
+    EXPECT_NE(body_of(refused)["error"]["message"].get<std::string>().find("`after_revision`"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(fleet_.following, 0);
+}
+
+TEST(WatchFailureStatus, OnlyAResumedWatchBlamesItsRevision) {
+  Error compacted = make_error(ErrorCode::Conflict, "revision 3 is compacted away");
+  Error ahead = make_error(ErrorCode::InvalidInput, "revision 900 is ahead of etcd's");
+  Error down = make_error(ErrorCode::Network, "connection refused");
+  EXPECT_EQ(watch_failure_status(compacted, true), 410);
+  EXPECT_EQ(watch_failure_status(ahead, true), 400);
+  EXPECT_EQ(watch_failure_status(down, true), 502);
+  EXPECT_EQ(watch_failure_status(compacted, false), 502);
+  EXPECT_EQ(watch_failure_status(ahead, false), 502);
 }
 
 TEST_F(FleetRoutesTest, AWatchRefusesBadNamesAndSaysWhenEtcdCannotBeRead) {

@@ -191,5 +191,16 @@ TEST(RangeWire, ReadsTheRevisionARangeWasReadAt) {
   EXPECT_EQ(range->kvs[0].key, "/a/one");
 }
 
+TEST(RangeWire, AsksForAPastRevisionOnlyWhenGivenOne) {
+  EXPECT_FALSE(range_request("/a/", "/a0").contains("revision"));
+  EXPECT_EQ(range_request("/a/", "/a0", 41)["revision"], "41");
+}
+
+TEST(RangeWire, TellsACompactedRevisionFromAFutureOne) {
+  EXPECT_EQ(revision_refusal("etcdserver: mvcc: required revision has been compacted"), RevisionRefusal::Compacted);
+  EXPECT_EQ(revision_refusal("etcdserver: mvcc: required revision is a future revision"), RevisionRefusal::Future);
+  EXPECT_EQ(revision_refusal("etcdserver: request timed out"), RevisionRefusal::Other);
+}
+
 }  // namespace
 }  // namespace dockmig::etcd
