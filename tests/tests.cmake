@@ -90,6 +90,7 @@ set(DOCKMIG_AGENT_TEST_SOURCES
   tests/unit/agent/handoff_queue_test.cc
   tests/unit/agent/http_api_test.cc
   tests/unit/agent/handoff_metrics_test.cc
+  tests/unit/agent/watch_metrics_test.cc
   tests/unit/agent/api_fleet_routes_test.cc
 )
 add_executable(dockmig_unit_tests ${DOCKMIG_UNIT_TEST_SOURCES}

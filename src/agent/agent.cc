@@ -23,6 +23,7 @@
 #include "agent/incoming_link.h"
 #include "agent/slots.h"
 #include "agent/tokens.h"
+#include "agent/watch_metrics.h"
 #include "base/byte_units.h"
 #include "base/exception_boundary.h"
 #include "docker/container_info.h"
@@ -169,6 +170,7 @@ Status serve(const AgentOptions& options) {
   metrics::Registry registry;  // before the context: sessions use it until they all ended
   HandoffMetrics handoff_metrics(registry);
   IncomingMetrics incoming_metrics(registry);
+  WatchMetrics watch_metrics(registry);
   Result<std::unique_ptr<memory::ReturnCache>> return_cache = open_return_cache(options);
   if (!return_cache) return std::move(return_cache.error());
   migrate::LeftVolumes left_volumes(options.state_dir);
@@ -207,6 +209,7 @@ Status serve(const AgentOptions& options) {
   if (!options.api.empty()) {
     ApiConfig config{options.api, std::nullopt, tokens->get(), fleet->get()};
     config.metrics = &registry;
+    config.watch_metrics = &watch_metrics;
     if (!options.security.insecure) config.tls = transfer::TlsFiles{options.security.cert, options.security.key, options.security.ca};
     Result<std::unique_ptr<ApiServer>> started = ApiServer::start(config, queue, host);
     if (!started) return std::move(started.error());

@@ -13,6 +13,7 @@
 
 #include "agent/api_routes.h"
 #include "agent/fleet_backend.h"
+#include "agent/watch_metrics.h"
 
 namespace dockmig::agent {
 
@@ -20,8 +21,9 @@ class FleetRoutes {
  public:
   /// `fleet` null: the agent runs without --etcd, and the routes say so (404).
   /// `secure`: this API is HTTPS, and so are the other agents' it points to.
-  FleetRoutes(ApiRoutes& routes, const FleetBackend* fleet, bool secure)
-      : routes_(routes), fleet_(fleet), secure_(secure) {}
+  /// `watches` counts the watches streamed; null: not counted.
+  FleetRoutes(ApiRoutes& routes, const FleetBackend* fleet, bool secure, WatchMetrics* watches = nullptr)
+      : routes_(routes), fleet_(fleet), secure_(secure), watches_(watches) {}
 
   void install(httplib::Server& server);
 
@@ -39,6 +41,7 @@ class FleetRoutes {
   ApiRoutes& routes_;
   const FleetBackend* fleet_;
   bool secure_;
+  WatchMetrics* watches_;
 };
 
 /// The status of a watch whose first read failed: 410 Gone when the revision it resumes

@@ -26,6 +26,7 @@ struct WatchStream {
   std::string who;  // "a,b by CALLER from ADDRESS", for the log
   std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   std::string end = "the client went away";
+  WatchEnd how = WatchEnd::ClientGone;
 
   WatchStream(const FleetBackend& fleet, fleet::FollowRequest request, std::string described)
       : feed(fleet, std::move(request)), who(std::move(described)) {}
@@ -102,6 +103,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
   }
   spdlog::info("api: fleet watch of {}: started{}", stream->who,
                after > 0 ? " after revision " + std::to_string(after) : std::string());
+  if (watches_) watches_->opened();
   response.set_header("Cache-Control", "no-cache");
   response.set_header("X-Accel-Buffering", "no");
   response.set_chunked_content_provider(
@@ -109,6 +111,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
       [this, stream](size_t, httplib::DataSink& sink) {
         if (routes_.stopping()) {
           stream->end = "the agent is stopping";
+          stream->how = WatchEnd::Stopping;
           sink.done();
           return true;
         }
@@ -119,6 +122,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
         if (taken.ended) {
           std::optional<Error> failure = stream->feed.failure();
           stream->end = failure ? failure->message : "the watch ended";
+          stream->how = WatchEnd::Failed;
           sink.done();
         } else if (std::chrono::steady_clock::now() - stream->last_write >= kHeartbeat) {
           return stream->write(sink, kHeartbeatLine);
@@ -128,6 +132,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
       [this, stream](bool) {
         stream->feed.stop();
         spdlog::info("api: fleet watch of {}: ended, {}", stream->who, stream->end);
+        if (watches_) watches_->ended(stream->how);
         routes_.give_back_stream();
       });
 }

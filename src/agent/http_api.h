@@ -15,6 +15,7 @@
 #include "agent/fleet_backend.h"
 #include "agent/handoff_queue.h"
 #include "agent/tokens.h"
+#include "agent/watch_metrics.h"
 #include "dockmig/result.h"
 #include "metrics/registry.h"
 #include "transfer/tls.h"
@@ -44,6 +45,7 @@ struct ApiConfig {
                                           // has at most half of them, plus one
   std::chrono::seconds request_deadline{30};  // a request not read whole by then is dropped
   const metrics::Registry* metrics = nullptr;  // served at GET /metrics; null = no such route
+  WatchMetrics* watch_metrics = nullptr;       // counts fleet watches (in `metrics`); null = not counted
 };
 
 class ApiServer {

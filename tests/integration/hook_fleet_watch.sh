@@ -9,6 +9,8 @@
 #    no watcher any more, and the agent has the threads it had before the watch;
 #  - eight watches (the places event streams and watches share) are served; a ninth is
 #    answered 503 with Retry-After, and closing the eight frees every place;
+#  - edge-c's /metrics counts the watches open (1, then 8) and the first one ended as
+#    client_gone;
 #  - with the first watcher gone, hw-svc is handed back to edge-a; a watcher that
 #    reconnects with after_revision (the revision of the last line it got) gets that move
 #    and nothing else; after etcd compacts its history, the same is 410 Gone (and `fleet
@@ -39,6 +41,12 @@ ask_c() { status=$(in_ns edge-b curl -sS -o "$body_file" -w '%{http_code}' --max
 logged() { [ "$(grep -c "fleet watch of $1: $2" "$edge_c_log")" -ge "$3" ]; }
 etcd_watchers() { in_ns edge-a curl -sf --max-time 2 "$ETCD/metrics" | sed -n 's/^etcd_debugging_mvcc_watcher_total //p'; }
 threads() { ls "/proc/$edge_c_pid/task" | wc -l; }
+# metric SERIES: its value in edge-c's GET /metrics.
+metric() {
+  in_ns edge-b curl -sS --max-time 5 --cacert "$certs/ca.pem" -H "Authorization: Bearer $gateway_token" \
+    "$edge_c_api/metrics" | awk -v s="$1" '$1 == s { print $2 }'
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
 step "refusals"
 ask_c "$edge_c_api/v1/fleet/watch"
@@ -53,6 +61,7 @@ out=$hook_dir/watch.out
 watch_at_c "$out" "?service=hw-svc"
 wait_until 10 logged "hw-svc by gateway-1 from $EDGE_B_ADDR" started 1 || fail "edge-c did not start the watch: $(cat "$hook_dir/curl.err"; tail -n3 "$edge_c_log")"
 [ "$(etcd_watchers)" = 1 ] || fail "etcd counts $(etcd_watchers) watchers during the watch, expected 1"
+metric_is dockmig_fleet_watches_open 1 || fail "edge-c's dockmig_fleet_watches_open is $(metric dockmig_fleet_watches_open) during the watch"
 [ ! -s "$out" ] || fail "the watch printed a state for hw-svc, which has no record yet: $(cat "$out")"
 
 step "hand hw-svc to edge-b; the watcher gets the claim and the move once each"
@@ -87,6 +96,9 @@ no_etcd_watcher() { [ "$(etcd_watchers)" = 0 ]; }
 wait_until 5 no_etcd_watcher || fail "etcd still counts $(etcd_watchers) watchers after the client went"
 same_threads() { [ "$(threads)" = "$threads_before" ]; }
 wait_until 5 same_threads || fail "edge-c's agent has $(threads) threads, $threads_before before the watch"
+metric_is dockmig_fleet_watches_open 0 && metric_is 'dockmig_fleet_watches_ended_total{outcome="client_gone"}' 1 \
+  && metric_is 'dockmig_fleet_watches_ended_total{outcome="error"}' 0 \
+  || fail "edge-c's watch metrics after the watch: $(metric dockmig_fleet_watches_open) open, $(metric 'dockmig_fleet_watches_ended_total{outcome="client_gone"}') client_gone"
 
 step "eight watches are served, a ninth is refused, and closing them frees every place"
 for i in 1 2 3 4 5 6 7 8; do watch_at_c "$hook_dir/all-$i.out"; done
@@ -94,6 +106,7 @@ wait_until 15 logged "every service by gateway-1 from $EDGE_B_ADDR" started 8 \
   || fail "edge-c started $(grep -c 'fleet watch of every service.*started' "$edge_c_log") of 8 watches: $(cat "$hook_dir/curl.err")"
 ask_c -D "$hook_dir/headers" -H "Authorization: Bearer $gateway_token" "$edge_c_api/v1/fleet/watch"
 [ "$status" = 503 ] && grep -qi '^Retry-After: 10' "$hook_dir/headers" || fail "a ninth watch: HTTP $status $(cat "$body_file")"
+metric_is dockmig_fleet_watches_open 8 || fail "edge-c's dockmig_fleet_watches_open is $(metric dockmig_fleet_watches_open) with 8 watches"
 step "a ninth watch: HTTP 503: $(body "['error']['message']")"
 for i in 1 2 3 4 5 6 7 8; do
   grep -q '"service":"hw-svc","to":"edge-b"' "$hook_dir/all-$i.out" || fail "watch $i did not start with hw-svc on edge-b: $(cat "$hook_dir/all-$i.out")"

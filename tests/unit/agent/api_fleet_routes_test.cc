@@ -49,6 +49,11 @@ class FakeFleet : public FleetBackend {
       return make_error(ErrorCode::Conflict, "revision " + std::to_string(request.after_revision) + " is compacted away");
     if (request.after_revision > 100) return make_error(ErrorCode::InvalidInput, "ahead of etcd's");
     ++following;
+    if (fail_after_first_read) {
+      on_changes({{"web1", "", "edge-a", 7, true}});
+      --following;
+      return make_error(ErrorCode::Network, "no etcd member served the watch");
+    }
     if (request.after_revision > 0) on_changes({});
     else on_changes({{"web1", "", "edge-a", 7, true}});
     std::unique_lock lock(mutex_);
@@ -68,6 +73,7 @@ class FakeFleet : public FleetBackend {
   }
 
   bool etcd_down = false;
+  bool fail_after_first_read = false;  // the etcd watch fails once the state is read
   mutable std::atomic<int> following{0};  // follows running
 
  private:
@@ -104,8 +110,10 @@ class FleetRoutesTest : public ::testing::Test {
           return migrate::MigrationOutcome{};
         },
         HandoffQueue::Limits{});
-    Result<std::unique_ptr<ApiServer>> api =
-        ApiServer::start({"127.0.0.1:0", std::nullopt, tokens_.get(), fleet}, *queue_, host_);
+    ApiConfig config{"127.0.0.1:0", std::nullopt, tokens_.get(), fleet};
+    config.metrics = &registry_;
+    config.watch_metrics = &watch_metrics_;
+    Result<std::unique_ptr<ApiServer>> api = ApiServer::start(config, *queue_, host_);
     ASSERT_TRUE(api) << api.error().describe();
     api_ = std::move(*api);
     client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->port());
@@ -127,8 +135,21 @@ class FleetRoutesTest : public ::testing::Test {
   }
   static json body_of(const httplib::Result& result) { return json::parse(result->body, nullptr, false); }
 
+  // The count of watches open, once it is `open` (the stream's end is counted after the
+  // client has its last byte).
+  bool watches_open(double open) {
+    for (int i = 0; i < 500 && registry_.value("dockmig_fleet_watches_open") != open; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return registry_.value("dockmig_fleet_watches_open") == open;
+  }
+  double watches_ended(const char* outcome) {
+    return registry_.value("dockmig_fleet_watches_ended_total", {{"outcome", outcome}});
+  }
+
   FakeFleet fleet_;
   NoDocker host_;
+  metrics::Registry registry_;
+  WatchMetrics watch_metrics_{registry_};
   std::string asked_destination_;
   std::atomic<bool> hold_{false};  // the runner waits while set: a handoff in progress
   std::unique_ptr<TokenStore> tokens_;
@@ -248,6 +269,7 @@ TEST_F(FleetRoutesTest, AWatchStreamsTheOwnersThenEachMoveUntilTheClientGoes) {
   std::string content_type;
   std::string pending;
   std::vector<json> lines;
+  double open_while_streaming = -1;
   httplib::Result result = client_->Get(
       "/v1/fleet/watch?service=web1", {{"Authorization", std::string("Bearer ") + kToken}},
       [&](const httplib::Response& response) {
@@ -258,9 +280,16 @@ TEST_F(FleetRoutesTest, AWatchStreamsTheOwnersThenEachMoveUntilTheClientGoes) {
         pending.append(data, size);
         for (size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1))
           lines.push_back(json::parse(pending.substr(0, end)));
-        if (lines.size() == 1) fleet_.move({"web1", "edge-a", "edge-b", 8, false});
+        if (lines.size() == 1) {
+          open_while_streaming = registry_.value("dockmig_fleet_watches_open");
+          fleet_.move({"web1", "edge-a", "edge-b", 8, false});
+        }
         return lines.size() < 2;  // then hang up
       });
+  EXPECT_EQ(open_while_streaming, 1);
+  EXPECT_TRUE(watches_open(0));
+  EXPECT_EQ(watches_ended("client_gone"), 1);
+  EXPECT_EQ(watches_ended("error"), 0);
   EXPECT_FALSE(result);  // cancelled by the receiver
   EXPECT_EQ(content_type, "application/x-ndjson");
   ASSERT_EQ(lines.size(), 2u);
@@ -312,6 +341,24 @@ TEST_F(FleetRoutesTest, AWatchAfterACompactedRevisionIsGoneAndSaysToReconnectWit
     EXPECT_NE(body_of(refused)["error"]["message"].get<std::string>().find("`after_revision`"), std::string::npos) << bad;
   }
   EXPECT_EQ(fleet_.following, 0);
+}
+
+// A watch whose etcd watch fails ends with an {"error"} line, and is counted as such.
+TEST_F(FleetRoutesTest, AWatchThatFailsEndsWithAnErrorLineAndIsCountedSo) {
+  fleet_.fail_after_first_read = true;
+  start(&fleet_);
+  httplib::Result result = get("/v1/fleet/watch?service=web1");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_NE(result->body.find("{\"error\":{\"message\":\"no etcd member served the watch\"}}\n"), std::string::npos)
+      << result->body;
+  EXPECT_TRUE(watches_open(0));
+  EXPECT_EQ(watches_ended("error"), 1);
+  EXPECT_EQ(watches_ended("client_gone"), 0);
+  httplib::Result gone = get("/v1/fleet/watch?after_revision=3");  // refused: never open
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 410);
+  EXPECT_EQ(watches_ended("error"), 1);
 }
 
 TEST(WatchFailureStatus, OnlyAResumedWatchBlamesItsRevision) {
