@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,12 +18,17 @@
 
 namespace dockmig::agent {
 
+/// How GET /v1/fleet/watch streams.
+struct WatchSettings {
+  WatchMetrics* metrics = nullptr;                                 // counts the watches; null: not counted
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(15)};  // a heartbeat line after this much silence
+};
+
 class FleetRoutes {
  public:
   /// `fleet` null: the agent runs without --etcd, and the routes say so (404).
   /// `secure`: this API is HTTPS, and so are the other agents' it points to.
-  /// `watches` counts the watches streamed; null: not counted.
-  FleetRoutes(ApiRoutes& routes, const FleetBackend* fleet, bool secure, WatchMetrics* watches = nullptr)
+  FleetRoutes(ApiRoutes& routes, const FleetBackend* fleet, bool secure, WatchSettings watches = {})
       : routes_(routes), fleet_(fleet), secure_(secure), watches_(watches) {}
 
   void install(httplib::Server& server);
@@ -41,7 +47,7 @@ class FleetRoutes {
   ApiRoutes& routes_;
   const FleetBackend* fleet_;
   bool secure_;
-  WatchMetrics* watches_;
+  WatchSettings watches_;
 };
 
 /// The status of a watch whose first read failed: 410 Gone when the revision it resumes

@@ -2,9 +2,11 @@
 // fleet"): NDJSON, first the owner of each service now (not after R: a client that
 // reconnects has seen it), then each change of owner as it commits, for as long as the
 // client stays. The etcd watch runs on the feed's thread; the HTTP worker
-// writes what it hands over, a heartbeat line after kHeartbeat of silence, and ends the
+// writes what it hands over, a heartbeat line after WatchSettings::heartbeat of silence, and ends the
 // stream (and with it the watch) when the client has hung up, a write fails, the watch
 // fails, or the agent stops. Watches share the event streams' places (ApiRoutes::take_stream).
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "agent/api_fleet_routes.h"
@@ -14,7 +16,6 @@ namespace dockmig::agent {
 namespace {
 
 constexpr std::chrono::milliseconds kWake{1000};  // how often the stream checks its client and the agent
-constexpr std::chrono::seconds kHeartbeat{15};
 constexpr std::string_view kHeartbeatLine = "{\"heartbeat\":true}\n";
 constexpr size_t kMaxWatchedServices = 256;
 constexpr const char* kCompactedHint =
@@ -103,7 +104,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
   }
   spdlog::info("api: fleet watch of {}: started{}", stream->who,
                after > 0 ? " after revision " + std::to_string(after) : std::string());
-  if (watches_) watches_->opened();
+  if (watches_.metrics) watches_.metrics->opened();
   response.set_header("Cache-Control", "no-cache");
   response.set_header("X-Accel-Buffering", "no");
   response.set_chunked_content_provider(
@@ -116,7 +117,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
           return true;
         }
         if (!sink.is_writable()) return false;  // hung up (api_connection.cc)
-        OwnershipFeed::Taken taken = stream->feed.take(kWake);
+        OwnershipFeed::Taken taken = stream->feed.take(std::min(kWake, watches_.heartbeat));
         for (const std::string& line : taken.lines)
           if (!stream->write(sink, line)) return false;
         if (taken.ended) {
@@ -124,7 +125,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
           stream->end = failure ? failure->message : "the watch ended";
           stream->how = WatchEnd::Failed;
           sink.done();
-        } else if (std::chrono::steady_clock::now() - stream->last_write >= kHeartbeat) {
+        } else if (std::chrono::steady_clock::now() - stream->last_write >= watches_.heartbeat) {
           return stream->write(sink, kHeartbeatLine);
         }
         return true;
@@ -132,7 +133,7 @@ void FleetRoutes::watch(const httplib::Request& request, httplib::Response& resp
       [this, stream](bool) {
         stream->feed.stop();
         spdlog::info("api: fleet watch of {}: ended, {}", stream->who, stream->end);
-        if (watches_) watches_->ended(stream->how);
+        if (watches_.metrics) watches_.metrics->ended(stream->how);
         routes_.give_back_stream();
       });
 }

@@ -99,7 +99,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
   state->routes = std::make_unique<ApiRoutes>(queue, host, config.tokens, threads / 2, config.fleet);
   state->routes->install(server);
   state->fleet_routes =
-      std::make_unique<FleetRoutes>(*state->routes, config.fleet, config.tls.has_value(), config.watch_metrics);
+      std::make_unique<FleetRoutes>(*state->routes, config.fleet, config.tls.has_value(),
+                                    WatchSettings{config.watch_metrics, config.watch_heartbeat});
   state->fleet_routes->install(server);
   if (const metrics::Registry* metrics = config.metrics)
     server.Get("/metrics", state->routes->authed([metrics](const httplib::Request&, httplib::Response& response,

@@ -46,6 +46,7 @@ struct ApiConfig {
   std::chrono::seconds request_deadline{30};  // a request not read whole by then is dropped
   const metrics::Registry* metrics = nullptr;  // served at GET /metrics; null = no such route
   WatchMetrics* watch_metrics = nullptr;       // counts fleet watches (in `metrics`); null = not counted
+  std::chrono::milliseconds watch_heartbeat{std::chrono::seconds(15)};  // a fleet watch's line after this much silence
 };
 
 class ApiServer {

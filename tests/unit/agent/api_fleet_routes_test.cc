@@ -113,6 +113,7 @@ class FleetRoutesTest : public ::testing::Test {
     ApiConfig config{"127.0.0.1:0", std::nullopt, tokens_.get(), fleet};
     config.metrics = &registry_;
     config.watch_metrics = &watch_metrics_;
+    config.watch_heartbeat = heartbeat_;
     Result<std::unique_ptr<ApiServer>> api = ApiServer::start(config, *queue_, host_);
     ASSERT_TRUE(api) << api.error().describe();
     api_ = std::move(*api);
@@ -150,6 +151,7 @@ class FleetRoutesTest : public ::testing::Test {
   NoDocker host_;
   metrics::Registry registry_;
   WatchMetrics watch_metrics_{registry_};
+  std::chrono::milliseconds heartbeat_{std::chrono::seconds(15)};
   std::string asked_destination_;
   std::atomic<bool> hold_{false};  // the runner waits while set: a handoff in progress
   std::unique_ptr<TokenStore> tokens_;
@@ -359,6 +361,22 @@ TEST_F(FleetRoutesTest, AWatchThatFailsEndsWithAnErrorLineAndIsCountedSo) {
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 410);
   EXPECT_EQ(watches_ended("error"), 1);
+}
+
+// A quiet stream (resumed, nothing has moved since) still gets a line, the heartbeat.
+TEST_F(FleetRoutesTest, AQuietWatchGetsAHeartbeatLine) {
+  heartbeat_ = std::chrono::milliseconds(200);
+  start(&fleet_);
+  client_->set_read_timeout(std::chrono::seconds(30));  // the generous deadline
+  std::string received;
+  httplib::Result result = client_->Get(
+      "/v1/fleet/watch?service=web1&after_revision=7", {{"Authorization", std::string("Bearer ") + kToken}},
+      [&](const char* data, size_t size) {
+        received.append(data, size);
+        return received.find('\n') == std::string::npos;
+      });
+  EXPECT_FALSE(result);  // cancelled by the receiver
+  EXPECT_EQ(received, "{\"heartbeat\":true}\n");
 }
 
 TEST(WatchFailureStatus, OnlyAResumedWatchBlamesItsRevision) {
