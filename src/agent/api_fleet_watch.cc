@@ -1,8 +1,8 @@
 // GET /v1/fleet/watch?service=S&service=T[&after_revision=R] (docs/api.md, "Following the
 // fleet"): NDJSON, first the owner of each service now (not after R: a client that
 // reconnects has seen it), then each change of owner as it commits, for as long as the
-// client stays. The etcd watch runs on the feed's thread; the HTTP worker
-// writes what it hands over, a heartbeat line after WatchSettings::heartbeat of silence, and ends the
+// client stays. The etcd watch runs on the feed's thread; the HTTP worker writes what it
+// hands over, a heartbeat line after WatchSettings::heartbeat of silence, and ends the
 // stream (and with it the watch) when the client has hung up, a write fails, the watch
 // fails, or the agent stops. Watches share the event streams' places (ApiRoutes::take_stream).
 #include <algorithm>
