@@ -1,7 +1,6 @@
 // `dockmig fleet watch [SERVICE...]`: where services run, as it changes: the current
 // state, then one line per change of owner until SIGINT or SIGTERM (fleet/ownership_watch.h).
 #include <cstdio>
-#include <limits>
 #include <stop_token>
 
 #include "cli/signal_watcher.h"
@@ -49,7 +48,12 @@ VerbRunner define_fleet_watch(CLI::App& fleet) {
   command->add_option("--after-revision", options->request.after_revision,
                       "Only the changes after this revision (the last line's), without the current state:\n"
                       "to go on after a watch that ended")
-      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            Result<int64_t> revision = fleet::parse_revision(text);
+            return revision ? std::string() : revision.error().message + ": " + revision.error().hint;
+          },
+          "REVISION"));
   add_etcd_options(*command, options->etcd, options->tls)->required();
   command->add_flag("--json", options->json, "One JSON object a line: service, from, to, revision, current");
   command->footer("First the owner of each service as its ownership record says now (`svc: on edge-a\n"
