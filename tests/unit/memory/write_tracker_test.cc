@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -59,6 +60,17 @@ class Child {
   pid_t pid() const { return pid_; }
   uint64_t page_address(size_t page) const { return reinterpret_cast<uint64_t>(region_) + page * kPageSize; }
   PageRange region() const { return {page_address(0), page_address(kPages), RegionPages::All}; }
+  // On a busy host the main thread may still be on its way out after its thread served.
+  bool main_thread_exited() const {
+    for (int tries = 0; tries < 1000; ++tries) {
+      std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      size_t close = text.rfind(')');
+      if (close != std::string::npos && text.compare(close + 1, 3, " Z ") == 0) return true;
+      usleep(10000);
+    }
+    return false;
+  }
   long ask(char command) {
     long answer = -1;
     EXPECT_EQ(write(commands_[1], &command, 1), 1);
@@ -139,6 +151,7 @@ TEST_F(WriteTrackerTest, CountsTheWrittenPagesWithoutTakingThemFromTheNextLook) 
 TEST_F(WriteTrackerTest, TracksAProcessWhoseMainThreadHasExited) {
   Child child(Child::Shape::MainThreadGone);
   child.ask(kChecksum);  // its thread serves
+  ASSERT_TRUE(child.main_thread_exited());
   std::chrono::duration<double> stopped{};
   Result<WriteTracker> tracker = WriteTracker::attach(child.pid(), stopped);
   ASSERT_TRUE(tracker) << tracker.error().describe();
