@@ -45,9 +45,23 @@ void on_stop(int) { g_stop = true; }
 void on_reload(int) { g_reload = true; }
 
 // Links still in their handshake (first byte, TLS, hello) have places of their own, so
-// that peers who connect and say nothing cannot take the sessions' places; when these are
-// full too, a new connection is closed at once rather than left in the backlog.
+// that peers who connect and say nothing cannot take the sessions' places. Each holds its
+// place for at most Session::kAcceptHandshakeDeadline; while all are taken, new
+// connections wait in the listener's backlog, and a source waits for its handshake longer
+// than that deadline (Session::kDialHandshakeDeadline), so it gets its turn.
 int handshake_capacity(int max_sessions) { return std::max(16, 4 * max_sessions); }
+
+// Waits up to half a second for a handshake place, saying so when they are all taken.
+bool await_handshake_place(Slots& handshakes, int places, bool& said_full) {
+  if (handshakes.try_acquire()) {
+    said_full = false;
+    return true;
+  }
+  if (!said_full)
+    spdlog::warn("all {} handshake places are taken; new connections wait in the backlog", places);
+  said_full = true;
+  return handshakes.acquire_for(std::chrono::milliseconds(500));
+}
 
 void install_signal_handlers() {
   struct sigaction action{};
@@ -226,20 +240,18 @@ Status serve(const AgentOptions& options) {
   const int handshake_places = handshake_capacity(options.max_sessions);
   Slots handshakes(handshake_places);
   Slots sessions(options.max_sessions);
+  bool said_full = false;
   while (!g_stop) {
     if (g_reload.exchange(false)) reload_tokens(tokens->get(), options.tokens);
     sweep.tick();
+    if (!await_handshake_place(handshakes, handshake_places, said_full)) continue;
     Result<std::optional<transfer::Connection>> accepted = listener->accept_for(std::chrono::milliseconds(500));
+    if (!accepted || !accepted->has_value()) handshakes.release();
     if (!accepted) {
       spdlog::warn("accept: {}", accepted.error().message);
       continue;
     }
     if (!accepted->has_value()) continue;
-    if (!handshakes.try_acquire()) {
-      spdlog::warn("closed a connection from {}: {} links are still in their handshake", (*accepted)->peer(),
-                   handshake_places);
-      continue;
-    }
     std::thread([slots = LinkSlots{handshakes, sessions}, &context, tls = *tls,
                  connection = std::move(**accepted)]() mutable {
       serve_incoming(std::move(connection), tls.get(), context, slots);

@@ -4,6 +4,7 @@
 // TLS client, whose handshake error then says both ends must agree.
 #include "agent/incoming_link.h"
 
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -13,12 +14,11 @@
 namespace dockmig::agent {
 namespace {
 
-constexpr std::chrono::milliseconds kFirstByteWait{10'000};
-constexpr std::chrono::milliseconds kHandshakeReadWait{10'000};  // each read of the TLS handshake
+using Clock = std::chrono::steady_clock;
 
-void refuse_plain(transfer::Connection connection) {
+void refuse_plain(transfer::Connection connection, Clock::time_point deadline) {
   std::string peer = connection.peer();
-  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection), deadline);
   if (!session) return;
   session->abort(make_error(ErrorCode::Unsupported, "this agent accepts only TLS connections",
                             "give `dockmig migrate` --tls-cert, --tls-key and --tls-ca (see `dockmig certs`), "
@@ -29,7 +29,7 @@ void refuse_plain(transfer::Connection connection) {
 // Only another agent may send migrations or ask how one ended: a gateway's certificate,
 // signed by the same CA, calls the API only. An unmarked certificate (other PKI, or made
 // before roles) is taken as an agent's, with a warning.
-bool refused_role(transfer::Connection& connection) {
+bool refused_role(transfer::Connection& connection, Clock::time_point deadline) {
   transfer::CertRole role = connection.peer_role();
   std::string who = connection.peer() + " (" + connection.peer_identity() + ")";
   if (role == transfer::CertRole::Agent) return false;
@@ -39,7 +39,7 @@ bool refused_role(transfer::Connection& connection) {
     return false;
   }
   const char* named = role == transfer::CertRole::Gateway ? "a gateway's" : "not an agent's";
-  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection), deadline);
   if (session)
     session->abort(make_error(ErrorCode::InvalidInput,
                               std::string("this agent's link accepts only agent certificates; this one is ") + named,
@@ -49,14 +49,36 @@ bool refused_role(transfer::Connection& connection) {
   return true;
 }
 
+std::chrono::milliseconds time_left(Clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+}
+
+// Whether `error` is the handshake deadline passing. A peer that took all of it held a
+// handshake place that long: said, so that an operator who sees migrations wait can find
+// who holds the places.
+bool dropped_late(const std::string& peer, const Error& error) {
+  if (error.code != ErrorCode::Timeout) return false;
+  spdlog::warn("dropped the link from {}: no hello within {} s of connecting ({})", peer,
+               migrate::Session::kAcceptHandshakeDeadline.count(), error.message);
+  return true;
+}
+
+// The first byte, the TLS handshake and the hello share one deadline from the accept, so a
+// peer that trickles its bytes cannot hold a handshake place past it.
 Status serve_link(transfer::Connection connection, const transfer::TlsContext* tls,
                   const migrate::DestinationContext& context, Place& handshake, Slots& sessions) {
   std::string peer = connection.peer();
-  Result<std::optional<std::byte>> first = connection.peek_byte(kFirstByteWait);
-  if (!first || !first->has_value()) return {};  // gone, or silent: nothing to serve
+  Clock::time_point deadline = Clock::now() + migrate::Session::kAcceptHandshakeDeadline;
+  Result<std::optional<std::byte>> first = connection.peek_byte(time_left(deadline));
+  if (!first) return {};  // gone before its first byte: nothing to serve
+  if (!first->has_value()) {
+    dropped_late(peer, make_error(ErrorCode::Timeout, "it sent nothing"));
+    return {};
+  }
   bool wants_tls = transfer::starts_tls_handshake(**first);
   if (tls != nullptr && !wants_tls) {
-    refuse_plain(std::move(connection));
+    refuse_plain(std::move(connection), deadline);
     return {};
   }
   if (tls == nullptr && wants_tls) {
@@ -64,13 +86,14 @@ Status serve_link(transfer::Connection connection, const transfer::TlsContext* t
     return {};
   }
   if (tls != nullptr) {
-    connection.set_read_timeout(kHandshakeReadWait);
-    Status secured = connection.start_tls(*tls);
+    Status secured = connection.start_tls(*tls, {}, deadline);
+    if (!secured && dropped_late(peer, secured.error())) return {};
     if (!secured) return std::move(secured.error()).wrap("refused a connection");
-    if (refused_role(connection)) return {};
+    if (refused_role(connection, deadline)) return {};
     spdlog::info("TLS link from {} ({})", peer, connection.peer_identity());
   }
-  Result<migrate::Session> session = migrate::Session::accept(std::move(connection));
+  Result<migrate::Session> session = migrate::Session::accept(std::move(connection), deadline);
+  if (!session && dropped_late(peer, session.error())) return {};
   if (!session) return std::move(session.error());
   sessions.acquire();
   Place served(sessions);

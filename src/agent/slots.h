@@ -1,6 +1,7 @@
 // A counted set of places, e.g. for sessions served at once.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -13,6 +14,13 @@ class Slots {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return free_ > 0; });
     --free_;
+  }
+  /// Takes a place once one is free, waiting up to `wait`; false when none came free.
+  bool acquire_for(std::chrono::milliseconds wait) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, wait, [&] { return free_ > 0; })) return false;
+    --free_;
+    return true;
   }
   bool try_acquire() {
     std::lock_guard lock(mutex_);

@@ -159,12 +159,13 @@ Result<Session> Session::connect(const std::string& destination, const Transport
     return std::move(connection.error())
         .wrap("reaching the destination agent")
         .with_hint("start it there with `dockmig serve --listen " + destination + "`");
+  auto handshake_by = std::chrono::steady_clock::now() + kDialHandshakeDeadline;
   if (tls) {
     std::string name = security.server_name.empty() ? endpoint->host : security.server_name;
-    if (Status secured = connection->start_tls(*tls, name); !secured)
+    if (Status secured = connection->start_tls(*tls, name, handshake_by); !secured)
       return std::move(secured.error()).wrap("securing the link to the destination agent");
   }
-  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(*connection));
+  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(*connection), handshake_by);
   if (!channel) return std::move(channel.error());
   return Session(std::move(*channel));
 }
@@ -178,7 +179,11 @@ Result<Session> Session::connect(const std::string& destination) {
 std::string Session::transport() const { return channel_->secure() ? "tls" : "tcp"; }
 
 Result<Session> Session::accept(transfer::Connection connection) {
-  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(connection));
+  return accept(std::move(connection), std::chrono::steady_clock::now() + transfer::Channel::kHelloTimeout);
+}
+
+Result<Session> Session::accept(transfer::Connection connection, std::chrono::steady_clock::time_point hello_by) {
+  Result<std::unique_ptr<transfer::Channel>> channel = transfer::Channel::open(std::move(connection), hello_by);
   if (!channel) return std::move(channel.error());
   return Session(std::move(*channel));
 }

@@ -35,13 +35,21 @@ Status check_transport_security(const TransportSecurity& security);
 /// messages, compressed blobs, and the bytes on the wire attributed to each phase.
 class Session {
  public:
+  /// An agent drops a link whose peer has not finished its handshake (first byte, TLS,
+  /// hello) this long after the connection was accepted, however it spaces its bytes.
+  static constexpr std::chrono::seconds kAcceptHandshakeDeadline{15};
+  /// A source waits this long for its handshake: longer than an agent's deadline, since a
+  /// connection waits in the agent's backlog while all its handshake places are taken.
+  static constexpr std::chrono::seconds kDialHandshakeDeadline{2 * kAcceptHandshakeDeadline};
   /// Source side: connects to the destination agent, runs the TLS handshake (unless
   /// `security.insecure`) and exchanges protocol versions.
   static Result<Session> connect(const std::string& destination, const TransportSecurity& security);
   /// Plain TCP, as before TLS existed; kept only until every caller passes its security.
   static Result<Session> connect(const std::string& destination);
-  /// Destination side: the hello exchange on an accepted connection.
+  /// Destination side: the hello exchange on an accepted connection; the peer's hello
+  /// must have arrived by `hello_by` (by default within Channel::kHelloTimeout).
   static Result<Session> accept(transfer::Connection connection);
+  static Result<Session> accept(transfer::Connection connection, std::chrono::steady_clock::time_point hello_by);
   /// Asks the destination how migration `id` ended, waiting while it is still active:
   /// "committed", "aborted" or "unknown".
   /// A destination that cannot be reached is tried again for `reach_for` (a link that

@@ -18,9 +18,6 @@ namespace {
 
 constexpr size_t kChunkSize = 256 * 1024;
 constexpr size_t kDigestSize = 32;
-// Something that is not an agent may just stay silent; don't wait the full read timeout.
-constexpr std::chrono::milliseconds kHelloTimeout{15'000};
-constexpr std::chrono::milliseconds kReadTimeout{120'000};  // Connection's default
 // Payloads up to this size are sent in one write with their header (one TCP segment).
 constexpr size_t kCoalesceLimit = 64 * 1024;
 
@@ -83,17 +80,26 @@ std::array<std::byte, kDigestSize> final_digest(EVP_MD_CTX* context) {
   return digest;
 }
 
+Error hello_late(const std::string& peer) {
+  return make_error(ErrorCode::Timeout, "`" + peer + "` did not finish its hello in time",
+                    "is `" + peer + "` a dockmig agent?");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Channel>> Channel::open(Connection connection) {
+  return open(std::move(connection), std::chrono::steady_clock::now() + kHelloTimeout);
+}
+
+// Something that is not an agent may just stay silent, or trickle bytes: the hello has a
+// deadline of its own, not the link's read timeout.
+Result<std::unique_ptr<Channel>> Channel::open(Connection connection, std::chrono::steady_clock::time_point hello_by) {
   std::unique_ptr<Channel> channel(new Channel(std::move(connection)));
   std::array<std::byte, kHelloSize> hello = encode_hello(kSpokenVersions);
   if (Status sent = channel->connection_.write_all(hello); !sent) return std::move(sent.error());
   channel->wire_bytes_[channel->phase_] += kHelloSize;
 
-  channel->connection_.set_read_timeout(kHelloTimeout);
-  Result<VersionRange> theirs = channel->read_hello();
-  channel->connection_.set_read_timeout(kReadTimeout);
+  Result<VersionRange> theirs = channel->read_hello(hello_by);
   if (!theirs) return std::move(theirs.error());
   Result<uint16_t> version = negotiate_version(kSpokenVersions, *theirs, channel->peer());
   if (!version) return std::move(version.error());
@@ -102,9 +108,10 @@ Result<std::unique_ptr<Channel>> Channel::open(Connection connection) {
 }
 
 // A version-1 peer sends only the magic and its version; from version 2 on the lowest follows.
-Result<VersionRange> Channel::read_hello() {
+Result<VersionRange> Channel::read_hello(std::chrono::steady_clock::time_point deadline) {
   std::array<std::byte, kLegacyHelloSize> first{};
-  if (Status answered = connection_.read_exact(first); !answered) {
+  if (Status answered = connection_.read_exact_by(first, deadline); !answered) {
+    if (answered.error().code == ErrorCode::Timeout) return hello_late(peer());
     if (!answered.error().hint.empty()) return std::move(answered.error());  // e.g. TLS said why
     return std::move(answered.error()).with_hint("is `" + peer() + "` a dockmig agent?");
   }
@@ -117,7 +124,10 @@ Result<VersionRange> Channel::read_hello() {
   std::optional<std::span<const std::byte, 2>> min_bytes;
   std::array<std::byte, 2> min{};
   if (max >= 2) {
-    if (Status answered = connection_.read_exact(min); !answered) return std::move(answered.error());
+    if (Status answered = connection_.read_exact_by(min, deadline); !answered) {
+      if (answered.error().code == ErrorCode::Timeout) return hello_late(peer());
+      return std::move(answered.error());
+    }
     wire_bytes_[phase_] += min.size();
     min_bytes = min;
   }

@@ -42,7 +42,12 @@ class Channel {
  public:
   /// Both ends send "DOCKMIG\n" + the versions they speak and take the highest common one:
   /// a peer that is not a dockmig agent, or shares no version, is an error saying which.
+  /// The peer's hello must have arrived by `hello_by`, however it spaces its bytes.
+  static Result<std::unique_ptr<Channel>> open(Connection connection, std::chrono::steady_clock::time_point hello_by);
+  /// open() with the hello due within kHelloTimeout.
   static Result<std::unique_ptr<Channel>> open(Connection connection);
+  /// How long a peer has for its whole hello when the caller set no deadline of its own.
+  static constexpr std::chrono::seconds kHelloTimeout{15};
   /// The protocol version both ends agreed on.
   uint16_t version() const { return version_; }
 
@@ -106,7 +111,7 @@ class Channel {
     std::vector<std::byte> payload;
   };
   Result<Frame> read_frame();
-  Result<VersionRange> read_hello();
+  Result<VersionRange> read_hello(std::chrono::steady_clock::time_point deadline);
   Result<Frame> read_raw_frame();
   Error refuse_damaged(FrameKind kind);
   // The resumable link's own steps (resend_ set).

@@ -3,6 +3,7 @@
 // vanished peer is an error, not a SIGPIPE. The read timeout lives in the kernel
 // (SO_RCVTIMEO, and SO_SNDTIMEO too: a peer that stops reading is as stuck as one that
 // stops writing), so Connection needs no state beyond its fd (and its TLS session, if any).
+// The TLS handshake runs on the socket made non-blocking, polled up to one deadline.
 #include "transfer/connection.h"
 
 #include <fcntl.h>
@@ -27,8 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kDefaultReadTimeout{120'000};
-// A TLS handshake is a few round trips; a peer silent this long is not going to answer.
-constexpr std::chrono::milliseconds kHandshakeTimeout{15'000};
+constexpr int kBacklog = 64;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -86,6 +86,18 @@ std::string timeout_text(int fd, int option) {
   char text[32];
   std::snprintf(text, sizeof text, "%g s", seconds);
   return text;
+}
+
+/// Reads and drops what the peer sends for `wait` at most, or until it closes.
+void drain_for(int fd, std::chrono::milliseconds wait) {
+  Clock::time_point until = Clock::now() + wait;
+  char drain[4096];
+  pollfd waiting{fd, POLLIN, 0};
+  while (true) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0 || poll(&waiting, 1, static_cast<int>(left.count())) <= 0) return;
+    if (::recv(fd, drain, sizeof drain, MSG_DONTWAIT) <= 0) return;
+  }
 }
 
 /// Connects to one resolved address by `deadline`: the blocking fd, or -1 with `failure` set.
@@ -162,19 +174,18 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status Connection::start_tls(const TlsContext& context, const std::string& peer_name) {
-  set_socket_timeouts(fd_, kHandshakeTimeout);
-  Result<std::unique_ptr<TlsStream>> stream = TlsStream::handshake(fd_, context, peer_name);
-  set_socket_timeouts(fd_, kDefaultReadTimeout);
+Status Connection::start_tls(const TlsContext& context, const std::string& peer_name,
+                             std::chrono::steady_clock::time_point deadline) {
+  set_blocking(fd_, false);
+  Result<std::unique_ptr<TlsStream>> stream = TlsStream::handshake(fd_, context, peer_name, deadline);
+  set_blocking(fd_, true);
   if (!stream) {
     // A server that refuses the client's certificate has sent an alert, but the client
     // (in TLS 1.3 done with its handshake) may have sent its first bytes: closing with
     // those unread would reset the connection and lose the alert. Drain them first.
+    // A second at most, or a peer that trickles bytes would hold this past the deadline.
     ::shutdown(fd_, SHUT_WR);
-    char drain[4096];
-    set_socket_timeouts(fd_, std::chrono::milliseconds(1000));
-    while (::recv(fd_, drain, sizeof drain, 0) > 0) {
-    }
+    drain_for(fd_, std::chrono::milliseconds(1000));
     return std::move(stream.error()).wrap("`" + peer_ + "`");
   }
   tls_ = std::move(*stream);
@@ -348,7 +359,8 @@ Result<Listener> Listener::listen(const std::string& host, uint16_t port) {
 }
 
 Status Listener::open() {
-  if (::listen(fd_, 16) == 0) return {};
+  // Connections wait here while every handshake place of the agent is taken (agent.cc).
+  if (::listen(fd_, kBacklog) == 0) return {};
   return make_error(ErrorCode::Network, "cannot listen on port " + std::to_string(port_) + ": " + errno_text(errno),
                     "another program (or another agent) uses that port; pick another");
 }

@@ -58,7 +58,9 @@ class Connection {
 
   /// Switches to TLS with mutual authentication (transfer/tls.h): every read and write
   /// after it is encrypted. A client names the host the server's certificate must carry.
-  Status start_tls(const TlsContext& context, const std::string& peer_name = {});
+  /// The handshake must be done by `deadline`, however the peer spaces its bytes.
+  Status start_tls(const TlsContext& context, const std::string& peer_name,
+                   std::chrono::steady_clock::time_point deadline);
   bool secure() const { return tls_ != nullptr; }
   /// The common name of the peer's certificate once secure, else "".
   std::string peer_identity() const;

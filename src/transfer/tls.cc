@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -105,8 +106,6 @@ Error handshake_error(ssl_st* ssl, int rc, TlsRole role, const std::string& peer
                            : "the source must use a certificate signed by this agent's --tls-ca";
     return make_error(ErrorCode::Network, "TLS handshake failed: " + what, hint);
   }
-  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE || saved_errno == EAGAIN)
-    return make_error(ErrorCode::Timeout, "TLS handshake timed out", "is the other end a dockmig agent using TLS?");
   std::string why = errors.empty() ? (reason == SSL_ERROR_SYSCALL && saved_errno != 0
                                           ? std::string(std::strerror(saved_errno))
                                           : std::string("the peer closed the connection"))
@@ -114,6 +113,24 @@ Error handshake_error(ssl_st* ssl, int rc, TlsRole role, const std::string& peer
   return make_error(ErrorCode::Network, "TLS handshake failed: " + why,
                     "both ends need certificates of the same CA (--tls-cert, --tls-key, --tls-ca), "
                     "or both must run with --insecure");
+}
+
+/// Waits until `fd` is ready for what the handshake wants (`reason`, SSL_ERROR_WANT_*) or
+/// `deadline` passed: false when it passed.
+bool await_handshake_io(int fd, int reason, std::chrono::steady_clock::time_point deadline) {
+  pollfd waiting{fd, static_cast<short>(reason == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+  while (true) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    int ready = poll(&waiting, 1, static_cast<int>(left.count()));
+    if (ready > 0) return true;  // readable, writable, or an error the next try reports
+    if (ready < 0 && errno != EINTR) return true;
+  }
+}
+
+Error handshake_late() {
+  return make_error(ErrorCode::Timeout, "TLS handshake did not finish in time",
+                    "is the other end a dockmig agent using TLS?");
 }
 
 }  // namespace
@@ -162,8 +179,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsFiles& files
 
 TlsContext::~TlsContext() { SSL_CTX_free(context_); }
 
-Result<std::unique_ptr<TlsStream>> TlsStream::handshake(int fd, const TlsContext& context,
-                                                        const std::string& peer_name) {
+Result<std::unique_ptr<TlsStream>> TlsStream::handshake(int fd, const TlsContext& context, const std::string& peer_name,
+                                                        std::chrono::steady_clock::time_point deadline) {
   ERR_clear_error();
   SSL* ssl = SSL_new(context.native());
   if (ssl == nullptr) return make_error(ErrorCode::Internal, "cannot set up TLS: " + openssl_errors());
@@ -180,8 +197,14 @@ Result<std::unique_ptr<TlsStream>> TlsStream::handshake(int fd, const TlsContext
                                                 SSL_set_tlsext_host_name(ssl, peer_name.c_str()) == 1;
     if (!named) return make_error(ErrorCode::InvalidInput, "`" + peer_name + "` is not a host name or address to check a certificate against");
   }
-  int rc = context.role() == TlsRole::Client ? SSL_connect(ssl) : SSL_accept(ssl);
-  if (rc != 1) return handshake_error(ssl, rc, context.role(), peer_name);
+  while (true) {
+    int rc = context.role() == TlsRole::Client ? SSL_connect(ssl) : SSL_accept(ssl);
+    if (rc == 1) break;
+    int reason = SSL_get_error(ssl, rc);
+    if (reason != SSL_ERROR_WANT_READ && reason != SSL_ERROR_WANT_WRITE)
+      return handshake_error(ssl, rc, context.role(), peer_name);
+    if (!await_handshake_io(fd, reason, deadline)) return handshake_late();
+  }
   X509* peer = SSL_get0_peer_certificate(ssl);
   stream->peer_identity_ = common_name(peer);
   stream->peer_role_ = certificate_role(peer);

@@ -4,6 +4,7 @@
 // everything above it do not change.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -54,10 +55,12 @@ class TlsContext {
 /// MSG_NOSIGNAL (a vanished peer is an error, not a SIGPIPE), as plain sends do.
 class TlsStream {
  public:
-  /// Runs the handshake on `fd` (whose socket timeouts bound it). A client checks that the
-  /// server's certificate names `peer_name` (a host name or an IP address).
-  static Result<std::unique_ptr<TlsStream>> handshake(int fd, const TlsContext& context,
-                                                      const std::string& peer_name);
+  /// Runs the handshake on `fd`, which must be non-blocking: every wait for the peer
+  /// polls, and the whole handshake must be done by `deadline` however the peer spaces
+  /// its bytes. A client checks that the server's certificate names `peer_name` (a host
+  /// name or an IP address).
+  static Result<std::unique_ptr<TlsStream>> handshake(int fd, const TlsContext& context, const std::string& peer_name,
+                                                      std::chrono::steady_clock::time_point deadline);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;

@@ -1,7 +1,8 @@
 # Only an agent with a certificate of the CA, naming the address dialled, can receive a
 # migration, and only a source with such a certificate can send one; plain TCP needs both
 # ends to say --insecure. Each refusal leaves the container running at the source and
-# nothing at the destination; the last, proper migration runs over TLS and says so.
+# nothing at the destination; the last, proper migration runs over TLS and says so, while
+# twenty peers trickle their TLS handshake at the agent.
 source "$(dirname "$0")/hook_lib.sh"
 start_counter edge-a hook-tls
 rogue=$hook_dir/rogue
@@ -52,10 +53,20 @@ migrate_tls edge-a edge-b hook-tls
 expect_refused "a TLS source to an --insecure agent" "insecure"
 stop_agent "$agent_pid"
 
+# Twenty peers, more than the agent's 16 handshake places, trickle a TLS ClientHello a
+# byte every 5 s; the proper migration, started meanwhile, waits for its turn and goes
+# through, and the agent drops each of them at its handshake deadline.
+source "$(dirname "$0")/trickle_lib.sh"
 start_hook_agent edge-b
+drops_before=$(grep -c "dropped the link from" "$hook_dir/agent-edge-b.log" || true)
+start_trickling "$EDGE_B_ADDR" "$hook_link_port" 20 tls
+since=$(date +%s.%N)
 migrate_tls edge-a edge-b hook-tls
 [ "$migrate_status" = 0 ] || fail "the proper TLS migration failed (exit $migrate_status)"
 [ "$(field "['transport']")" = tls ] || fail "the report's transport is $(field "['transport']"), not tls"
 running edge-b hook-tls || fail "hook-tls does not run on edge-b"
 grep -q "TLS link from .* (edge-a)" "$hook_dir/agent-edge-b.log" || fail "the agent did not log the source's name"
-pass "every wrong certificate refused; TLS migration with transport tls"
+trickling_dropped "$since" "$hook_dir/agent-edge-b.log" "$drops_before"
+grep -q "dropped the link from .*TLS handshake did not finish in time" "$hook_dir/agent-edge-b.log" \
+  || fail "the agent does not say the trickling peers' TLS handshakes ran out of time"
+pass "every wrong certificate refused; TLS migration with transport tls past twenty trickling peers"

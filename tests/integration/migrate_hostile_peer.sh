@@ -1,7 +1,10 @@
 # A peer that speaks the protocol but sends fields of the wrong type ({"type":1}, a number
 # where the migration id belongs, a string where the create body belongs) is answered with
 # an Error frame naming the field; the agent stays up and then receives a normal migration
-# (issue 12, item 3). Silent connections cannot hold up a migration.
+# (issue 12, item 3). Silent connections cannot hold up a migration, nor can peers that
+# trickle their hello a byte at a time: the first byte and the hello share one deadline
+# from the accept (docs/protocol.md, "Hello"), and a migration that finds every handshake
+# place taken waits in the backlog for its turn.
 source "$(dirname "$0")/lib.sh"
 start_agent edge-b
 agent_pid=${agent_pids[-1]}
@@ -74,4 +77,22 @@ running edge-b mig-hostile || fail "mig-hostile does not run on edge-b"
 sleep 0.5
 [ "$(count_of edge-b mig-hostile)" -gt 10 ] || fail "the count restarted"
 kill -0 "$agent_pid" 2>/dev/null || fail "the agent is gone"
-pass "four hostile messages refused by name, then a migration through the same agent past eight silent peers"
+step "ok: a migration past eight silent peers"
+
+# Twenty peers, more than the agent's 16 handshake places, each sending its hello a byte
+# every 5 s: 55 s for the 12 bytes, were they let. Before the deadline each read waited
+# its own 15 s, so they held every place for a minute, and a migration that came then
+# was closed at once.
+source "$(dirname "$0")/trickle_lib.sh"
+dk edge-a run -d --name mig-trickle --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
+wait_until 10 count_at_least edge-a mig-trickle 10 || fail "the trickle counter did not start"
+drops_before=$(grep -c "dropped the link from" "$BED_STATE/agent-edge-b.log" || true)
+start_trickling "$EDGE_B_ADDR" "$agent_port" 20 hello
+step "twenty peers trickle their hello; migrating through the same agent"
+migration_started=$(date +%s.%N)
+migrate edge-a edge-b mig-trickle
+[ "$migrate_status" = 0 ] || fail "dockmig migrate exited $migrate_status while peers trickled their hello"
+running edge-b mig-trickle || fail "mig-trickle does not run on edge-b"
+trickling_dropped "$migration_started" "$BED_STATE/agent-edge-b.log" "$drops_before"
+kill -0 "$agent_pid" 2>/dev/null || fail "the agent is gone"
+pass "four hostile messages refused by name, then migrations past eight silent and twenty trickling peers"

@@ -223,6 +223,27 @@ TEST(Channel, APeerThatTricklesAFrameIsCutOffAtTheFrameDeadline) {
   EXPECT_NE(got.error().message.find("did not finish it in time"), std::string::npos) << got.error().message;
 }
 
+TEST(Channel, APeerThatTricklesItsHelloIsCutOffAtTheHelloDeadline) {
+  Bytes whole = hello(kSpokenVersions);
+  RawPeer peer(Bytes(whole.begin(), whole.begin() + 3));
+  std::atomic<bool> stop = false;
+  std::thread trickle([&] {
+    for (size_t at = 3; at < whole.size() && !stop; ++at) {
+      std::this_thread::sleep_for(milliseconds(100));
+      if (!peer.raw->write_all(std::span(whole).subspan(at, 1))) return;
+    }
+  });
+  // Each byte comes well within the read timeout; the whole hello cannot by the deadline.
+  Result<std::unique_ptr<Channel>> channel =
+      Channel::open(std::move(*peer.channel_end), std::chrono::steady_clock::now() + milliseconds(300));
+  stop = true;
+  trickle.join();
+  ASSERT_FALSE(channel);
+  EXPECT_EQ(channel.error().code, ErrorCode::Timeout);
+  EXPECT_NE(channel.error().message.find("did not finish its hello in time"), std::string::npos)
+      << channel.error().message;
+}
+
 TEST(Channel, WrongMagicSaysThePeerIsNotADockmigAgent) {
   RawPeer peer(bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
   std::string address = peer.channel_end->peer();

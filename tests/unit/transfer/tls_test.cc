@@ -19,6 +19,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
+std::chrono::steady_clock::time_point soon() { return std::chrono::steady_clock::now() + std::chrono::seconds(15); }
+
 class TempDir {
  public:
   TempDir() {
@@ -72,8 +74,8 @@ class TlsTest : public ::testing::Test {
     Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
     EXPECT_TRUE(server && server->has_value());
     Ends ends{{}, {}, std::move(*client), std::move(**server)};
-    auto client_side = std::async(std::launch::async, [&] { return ends.client_connection->start_tls(**client_tls, name); });
-    ends.server = ends.server_connection->start_tls(**server_tls);
+    auto client_side = std::async(std::launch::async, [&] { return ends.client_connection->start_tls(**client_tls, name, soon()); });
+    ends.server = ends.server_connection->start_tls(**server_tls, {}, soon());
     if (!ends.server) ends.server_connection->close();  // so a waiting client sees the end
     ends.client = client_side.get();
     return ends;
@@ -99,6 +101,24 @@ TEST_F(TlsTest, MutuallyAuthenticatedChannelCarriesMessages) {
   Result<nlohmann::json> got = (*server)->receive_message();
   ASSERT_TRUE(got) << got.error().describe();
   EXPECT_EQ((*got)["n"], 7);
+}
+
+TEST_F(TlsTest, AServerGivesUpOnASilentClientAtItsHandshakeDeadline) {
+  Result<std::shared_ptr<const TlsContext>> server_tls = TlsContext::load(files("good", "edge-b"), TlsRole::Server);
+  ASSERT_TRUE(server_tls);
+  Result<Listener> listener = Listener::listen("127.0.0.1", 0);
+  ASSERT_TRUE(listener);
+  Result<Connection> client = Connection::connect("127.0.0.1", listener->port(), milliseconds(5000));
+  ASSERT_TRUE(client);
+  const std::byte record_start[] = {std::byte{0x16}, std::byte{0x03}};  // a ClientHello begun, never finished
+  ASSERT_TRUE(client->write_all(record_start));
+  Result<std::optional<Connection>> server = listener->accept_for(milliseconds(5000));
+  ASSERT_TRUE(server && server->has_value());
+  Status secured = (*server)->start_tls(**server_tls, {}, std::chrono::steady_clock::now() + milliseconds(200));
+  ASSERT_FALSE(secured);
+  EXPECT_EQ(secured.error().code, ErrorCode::Timeout);
+  EXPECT_NE(secured.error().message.find("TLS handshake did not finish"), std::string::npos)
+      << secured.error().message;
 }
 
 TEST_F(TlsTest, EachEndSeesTheRoleThePeersCertificateCarries) {
