@@ -7,10 +7,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
-#include <thread>
 #include <fstream>
+#include <optional>
 #include <regex>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 

@@ -31,7 +31,6 @@ Result<std::unique_ptr<EarlyRestore>> EarlyRestore::start(const docker::EngineCl
       return {};
     });
     if (!ran) self->result_ = std::move(ran.error());
-    self->call_ended_ = std::chrono::system_clock::now();
   });
   return restore;
 }

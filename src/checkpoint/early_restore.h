@@ -38,7 +38,6 @@ class EarlyRestore {
   /// restore_container returns it.
   Result<nlohmann::json> finish();
   std::chrono::system_clock::time_point call_started() const { return call_started_; }
-  std::chrono::system_clock::time_point call_ended() const { return call_ended_; }
   /// How long the restore ran before finish() opened its gate.
   double seconds_before_open() const { return std::chrono::duration<double>(opened_at_ - call_started_).count(); }
 
@@ -47,7 +46,7 @@ class EarlyRestore {
   RestoreGate gate_;
   std::thread call_;
   std::optional<Result<nlohmann::json>> result_;
-  std::chrono::system_clock::time_point call_started_, call_ended_, opened_at_;
+  std::chrono::system_clock::time_point call_started_, opened_at_;
 };
 
 }  // namespace dockmig::checkpoint

@@ -56,8 +56,7 @@ Result<RestoreGate> RestoreGate::create(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
   fs::path script = dir / kScript;
-  std::ofstream(script) << script_text(dir);
-  if (::chmod(script.c_str(), 0700) != 0)
+  if (!(std::ofstream(script) << script_text(dir)) || ::chmod(script.c_str(), 0700) != 0)
     return make_error(ErrorCode::Io, "cannot write the restore gate `" + script.string() + "`: " + std::strerror(errno));
   return RestoreGate(dir);
 }
