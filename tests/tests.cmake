@@ -61,6 +61,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/runc_criu_config_test.cc
   tests/unit/checkpoint/masked_mounts_test.cc
   tests/unit/checkpoint/lazy_pages_test.cc
+  tests/unit/checkpoint/restore_gate_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
   tests/unit/memory/page_index_test.cc

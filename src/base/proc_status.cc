@@ -28,6 +28,22 @@ std::optional<Number> parse_whole(std::string_view text, int base) {
 
 Result<std::string> read_proc_status(pid_t pid) { return read_text_file("/proc/" + std::to_string(pid) + "/status"); }
 
+std::optional<std::string> process_start_ticks(pid_t pid) {
+  Result<std::string> stat = read_text_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return std::nullopt;
+  size_t comm_end = stat->rfind(") ");  // the name may hold blanks and parentheses
+  if (comm_end == std::string::npos) return std::nullopt;
+  std::string_view fields = std::string_view(*stat).substr(comm_end + 2);  // from field 3, the state
+  for (int field = 3; field < 22; ++field) {
+    size_t blank = fields.find(' ');
+    if (blank == std::string_view::npos) return std::nullopt;
+    fields.remove_prefix(blank + 1);
+  }
+  std::string_view ticks = fields.substr(0, fields.find(' '));
+  if (!parse_whole<uint64_t>(ticks, 10)) return std::nullopt;
+  return std::string(ticks);
+}
+
 std::optional<std::string_view> proc_status_field(std::string_view status, std::string_view name) {
   while (!status.empty()) {
     size_t newline = status.find('\n');

@@ -1,4 +1,4 @@
-// Fields of /proc/PID/status, a line `Name:<blanks>value` each ("PPid:\t812",
+// Fields of /proc/PID/status (and one of /proc/PID/stat), a line `Name:<blanks>value` each ("PPid:\t812",
 // "CapBnd:\t000001ffffffffff").
 #pragma once
 
@@ -24,6 +24,10 @@ std::optional<long> proc_status_number(std::string_view status, std::string_view
 /// Whether capability number `capability` is in the hex capability set `name` (CapEff,
 /// CapBnd); nullopt if the set is absent or not hex.
 std::optional<bool> proc_status_has_capability(std::string_view status, std::string_view name, int capability);
+
+/// Field 22 of /proc/`pid`/stat, the process's start time in clock ticks since boot: with
+/// the pid it names one process for good (a pid is reused, a start time with it is not).
+std::optional<std::string> process_start_ticks(pid_t pid);
 
 /// Whether process `pid` is in the same namespace of `kind` ("mnt", "pid") as this one;
 /// false when either cannot be read.

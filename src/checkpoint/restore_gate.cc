@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
+
+#include "base/proc_status.h"
 
 namespace dockmig::checkpoint {
 namespace {
@@ -21,8 +24,9 @@ constexpr const char* kOpen = "open";
 constexpr const char* kFailed = "failed";
 
 // Polls every 10 ms; gives up when the agent that made it is gone or after 30 minutes,
-// so a CRIU is never left waiting for good.
-std::string script_text(const fs::path& dir) {
+// so a CRIU is never left waiting for good. The agent is named by its pid and start time
+// and counts as gone once a zombie: kill -0 would take a zombie or a reused pid for it.
+std::string script_text(const fs::path& dir, pid_t agent, const std::string& agent_start) {
   std::string quoted = "'" + dir.string() + "'";
   return "#!/bin/sh\n"
          "# dockmig's restore gate (src/checkpoint/restore_gate.h), for one restore\n"
@@ -32,10 +36,15 @@ std::string script_text(const fs::path& dir) {
          "post-setup-namespaces) ;;\n"
          "*) exit 0 ;;\n"
          "esac\n"
+         "agent_alive() {\n"
+         "  { read -r stat < /proc/" + std::to_string(agent) + "/stat; } 2>/dev/null || return 1\n"
+         "  set -- ${stat##*') '}\n"
+         "  [ \"$1\" != Z ] && [ \"$1\" != X ] && [ \"${20}\" = " + agent_start + " ]\n"
+         "}\n"
          "n=0\n"
          "while [ ! -e \"$dir/" + kOpen + "\" ]; do\n"
          "  [ -e \"$dir/" + kFailed + "\" ] && exit 1\n"
-         "  kill -0 " + std::to_string(::getpid()) + " 2>/dev/null || exit 1\n"
+         "  agent_alive || exit 1\n"
          "  n=$((n + 1)); [ $n -gt 180000 ] && exit 1\n"
          "  sleep 0.01\n"
          "done\n";
@@ -50,13 +59,15 @@ Status touch(const fs::path& path) {
 
 }  // namespace
 
-Result<RestoreGate> RestoreGate::create(const fs::path& dir) {
+Result<RestoreGate> RestoreGate::create(const fs::path& dir, pid_t agent) {
+  std::optional<std::string> agent_start = base::process_start_ticks(agent);
+  if (!agent_start) return make_error(ErrorCode::NotFound, "process " + std::to_string(agent) + " is gone");
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
   fs::path script = dir / kScript;
-  if (!(std::ofstream(script) << script_text(dir)) || ::chmod(script.c_str(), 0700) != 0)
+  if (!(std::ofstream(script) << script_text(dir, agent, *agent_start)) || ::chmod(script.c_str(), 0700) != 0)
     return make_error(ErrorCode::Io, "cannot write the restore gate `" + script.string() + "`: " + std::strerror(errno));
   return RestoreGate(dir);
 }

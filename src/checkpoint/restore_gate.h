@@ -10,6 +10,9 @@
 // names only once verified, so nothing ever restores from memory that is not whole.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -21,8 +24,8 @@ namespace dockmig::checkpoint {
 class RestoreGate {
  public:
   /// Writes the gate's script into `dir` (made afresh; it must allow executing files: the
-  /// container's dir under dockerd's root does).
-  static Result<RestoreGate> create(const std::filesystem::path& dir);
+  /// container's dir under dockerd's root does). The gate fails once `agent` has ended.
+  static Result<RestoreGate> create(const std::filesystem::path& dir, pid_t agent = ::getpid());
   RestoreGate(RestoreGate&& other) noexcept
       : dir_(std::exchange(other.dir_, {})), decided_(other.decided_) {}
   RestoreGate& operator=(RestoreGate&&) = delete;

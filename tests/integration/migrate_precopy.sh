@@ -1,7 +1,8 @@
 # Memory moves before the freeze. A service rewrites part of a 40 MiB region while it is
 # handed off; pre-copy sends the region while it runs, and after the freeze only the pages
 # written since the last round cross. The service then proves its whole region intact
-# (every page matches the generation it last wrote) and its write count carried on. On the
+# (every page matches the generation it last wrote) and its write count carried on, with
+# Docker's restore begun before the pages were in. On the
 # way back a damaged page-store entry at the destination is caught and sent again. Where
 # the host can track writes (uffd-wp), rounds after the first read only the pages written,
 # the container holds no userfaultfd afterwards, and dockmig killed in a round leaves the
@@ -86,6 +87,11 @@ step "edge-b: $answer"
 [[ $answer == ok* ]] || fail "the memory at edge-b is not intact: $answer"
 after=$(count_of edge-b mig-precopy)
 [ "$after" -gt "$before" ] || fail "the write count did not carry on ($before -> $after)"
+# The bed's agents share dockerd's mount and pid namespaces, so Docker's restore began at
+# the `memory` message and waited at the gate for the pages (docs/design.md).
+early=$(field "['restore']['started_early_seconds']")
+step "the restore started $early s before the memory was in"
+python3 -c "import sys; sys.exit(0 if $early > 0 else 1)" || fail "the restore did not start before the memory was in"
 # The pages were staged on /dev/shm (this host has the room) and nothing is left there.
 [ -d "$(memory_dir_of edge-b)" ] || fail "edge-b's agent staged no pages in $(memory_dir_of edge-b)"
 [ -z "$(ls -A "$(memory_dir_of edge-b)")" ] || fail "pages left in $(memory_dir_of edge-b): $(ls -A "$(memory_dir_of edge-b)")"
