@@ -67,6 +67,9 @@ Status start_while_lent(const docker::EngineClient& engine, const std::string& c
   std::thread put_back([&] {
     while (!call_ended.load(std::memory_order_acquire) && !gate->criu_started())
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (gate->criu_started())
+      spdlog::info("the restore of {} is in CRIU, which read the lent {}: it is put back", container_id.substr(0, 12),
+                   kRuncCriuConfigPath);
     lent.reset();
   });
   Status started = base::contain_exceptions("Docker's start from a checkpoint",

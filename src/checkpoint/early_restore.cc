@@ -20,7 +20,8 @@ Result<std::unique_ptr<EarlyRestore>> EarlyRestore::start(const docker::EngineCl
                                                           const std::string& container_id, const std::string& name,
                                                           TcpMode tcp) {
   Result<RestoreGate> gate =
-      RestoreGate::create(std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-gate");
+      RestoreGate::create(std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-gate",
+                          checkpoint_dir(docker_root, container_id, name));
   if (!gate) return std::move(gate.error());
   std::unique_ptr<EarlyRestore> restore(new EarlyRestore(std::move(*gate)));
   EarlyRestore* self = restore.get();

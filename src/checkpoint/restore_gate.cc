@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -22,14 +23,19 @@ constexpr const char* kScript = "criu-gate";
 constexpr const char* kStarted = "criu-started";
 constexpr const char* kOpen = "open";
 constexpr const char* kFailed = "failed";
+constexpr const char* kMarkerPrefix = "dockmig-gate.";
 
 // Polls every 10 ms; gives up when the agent that made it is gone or after 30 minutes,
 // so a CRIU is never left waiting for good. The agent is named by its pid and start time
 // and counts as gone once a zombie: kill -0 would take a zombie or a reused pid for it.
-std::string script_text(const fs::path& dir, pid_t agent, const std::string& agent_start) {
+// Any CRIU on the host that reads runc.conf while it is lent runs the script too: the
+// marker among the images (containerd restores from its own copy of the dir) tells this
+// gate's restore from the others, which pass untouched.
+std::string script_text(const fs::path& dir, const std::string& marker, pid_t agent, const std::string& agent_start) {
   std::string quoted = "'" + dir.string() + "'";
   return "#!/bin/sh\n"
          "# dockmig's restore gate (src/checkpoint/restore_gate.h), for one restore\n"
+         "[ -e \"$CRTOOLS_IMAGE_DIR/" + marker + "\" ] || exit 0\n"
          "dir=" + quoted + "\n"
          "case \"$CRTOOLS_SCRIPT_ACTION\" in\n"
          "pre-restore) : > \"$dir/" + kStarted + "\"; exit 0 ;;\n"
@@ -59,15 +65,17 @@ Status touch(const fs::path& path) {
 
 }  // namespace
 
-Result<RestoreGate> RestoreGate::create(const fs::path& dir, pid_t agent) {
+Result<RestoreGate> RestoreGate::create(const fs::path& dir, const fs::path& images_dir, pid_t agent) {
   std::optional<std::string> agent_start = base::process_start_ticks(agent);
   if (!agent_start) return make_error(ErrorCode::NotFound, "process " + std::to_string(agent) + " is gone");
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + dir.string() + "`: " + ec.message());
+  std::string marker = std::string(kMarkerPrefix) + std::to_string(std::random_device()()) + std::to_string(agent);
+  if (Status marked = touch(images_dir / marker); !marked) return std::move(marked.error());
   fs::path script = dir / kScript;
-  if (!(std::ofstream(script) << script_text(dir, agent, *agent_start)) || ::chmod(script.c_str(), 0700) != 0)
+  if (!(std::ofstream(script) << script_text(dir, marker, agent, *agent_start)) || ::chmod(script.c_str(), 0700) != 0)
     return make_error(ErrorCode::Io, "cannot write the restore gate `" + script.string() + "`: " + std::strerror(errno));
   return RestoreGate(dir);
 }

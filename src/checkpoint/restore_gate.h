@@ -24,8 +24,10 @@ namespace dockmig::checkpoint {
 class RestoreGate {
  public:
   /// Writes the gate's script into `dir` (made afresh; it must allow executing files: the
-  /// container's dir under dockerd's root does). The gate fails once `agent` has ended.
-  static Result<RestoreGate> create(const std::filesystem::path& dir, pid_t agent = ::getpid());
+  /// container's dir under dockerd's root does) and its marker into `images_dir`, the
+  /// checkpoint the restore reads. The gate fails once `agent` has ended.
+  static Result<RestoreGate> create(const std::filesystem::path& dir, const std::filesystem::path& images_dir,
+                                    pid_t agent = ::getpid());
   RestoreGate(RestoreGate&& other) noexcept
       : dir_(std::exchange(other.dir_, {})), decided_(other.decided_) {}
   RestoreGate& operator=(RestoreGate&&) = delete;
