@@ -23,6 +23,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/docker/networking_test.cc
   tests/unit/docker/image_reference_test.cc
   tests/unit/etcd/wire_test.cc
+  tests/unit/etcd/auth_test.cc
   tests/unit/etcd/client_test.cc
   tests/unit/etcd/failover_test.cc
   tests/unit/etcd/watch_resume_test.cc

@@ -23,7 +23,7 @@ struct AgentOptions {
   std::string memory_dir = "/dev/shm";  // a tmpfs for incoming pages when it has room; "off": the state dir
   migrate::CreatePolicy policy;  // what migrations to here may create (--allow, --allow-bind)
   std::string etcd;            // the fleet's etcd client URLs, comma-separated; "" = no fleet
-  etcd::ClientTls etcd_tls;    // towards https:// etcd URLs
+  etcd::ClientSecurity etcd_security;  // TLS towards https:// etcd URLs, and etcd user/password auth
   std::string name;            // this host's name in the fleet; "" = the hostname
   int fleet_ttl = 10;          // seconds a dead agent stays in the fleet at most (its lease)
   int prepare_ttl = 1800;      // seconds an unused preparation is kept, here and at its destination

@@ -41,14 +41,14 @@ std::string fleet_name(const AgentOptions& options) { return options.name.empty(
 
 Result<std::shared_ptr<const fleet::EtcdOwnership>> fleet_ownership(const AgentOptions& options) {
   if (options.etcd.empty()) return std::shared_ptr<const fleet::EtcdOwnership>();
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_security);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   return std::make_shared<const fleet::EtcdOwnership>(std::move(*etcd), fleet_name(options));
 }
 
 Result<std::unique_ptr<FleetBackend>> fleet_view(const AgentOptions& options) {
   if (options.etcd.empty()) return std::unique_ptr<FleetBackend>();
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_security);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   return std::unique_ptr<FleetBackend>(std::make_unique<EtcdFleet>(std::move(*etcd), fleet_name(options)));
 }
@@ -56,7 +56,7 @@ Result<std::unique_ptr<FleetBackend>> fleet_view(const AgentOptions& options) {
 Result<std::unique_ptr<fleet::Membership>> join_fleet(const AgentOptions& options,
                                                       const docker::EngineClient& engine) {
   if (options.etcd.empty()) return std::unique_ptr<fleet::Membership>();
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_security);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   fleet::HostRecord fixed;
   fixed.name = fleet_name(options);

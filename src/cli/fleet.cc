@@ -15,18 +15,18 @@ namespace {
 
 struct FleetOptions {
   std::string etcd;
-  etcd::ClientTls tls;
+  etcd::ClientSecurity security;
   std::string service;
   bool json = false;
 };
 
 void add_fleet_options(CLI::App& command, FleetOptions& options) {
-  add_etcd_options(command, options.etcd, options.tls)->required();
+  add_etcd_options(command, options.etcd, options.security)->required();
   command.add_flag("--json", options.json, "Print one JSON object");
 }
 
 Result<std::vector<fleet::HostRecord>> read_hosts(const FleetOptions& options) {
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.security);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   return fleet::list_hosts(*etcd);
 }
@@ -47,7 +47,7 @@ int list(const FleetOptions& options) {
 }
 
 int where(const FleetOptions& options) {
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.security);
   if (!etcd) return report_error(std::move(etcd.error()).wrap("--etcd"));
   Result<fleet::ServiceLocation> location = fleet::locate_service(*etcd, options.service);
   if (!location) return report_error(location.error());
@@ -67,24 +67,29 @@ int where(const FleetOptions& options) {
 
 }  // namespace
 
-CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientTls& tls) {
+CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientSecurity& security) {
   CLI::Option* urls = command.add_option("--etcd", endpoints, "The fleet's etcd client URLs, URL[,URL...]")
                           ->envname("DOCKMIG_ETCD")->type_name("URLS");
-  command.add_option("--etcd-ca", tls.ca, "The CA of etcd's certificate, for https:// URLs (PEM)");
-  command.add_option("--etcd-cert", tls.cert, "A client certificate for etcd, when it asks for one (PEM)");
-  command.add_option("--etcd-key", tls.key, "The client certificate's key (PEM)");
+  command.add_option("--etcd-ca", security.ca, "The CA of etcd's certificate, for https:// URLs (PEM)");
+  command.add_option("--etcd-cert", security.cert, "A client certificate for etcd, when it asks for one (PEM)");
+  command.add_option("--etcd-key", security.key, "The client certificate's key (PEM)");
+  command.add_option("--etcd-user", security.user, "The etcd user, when etcd has auth enabled (env DOCKMIG_ETCD_USER)")
+      ->envname("DOCKMIG_ETCD_USER")->type_name("NAME");
+  command.add_option("--etcd-password-file", security.password_file,
+                     "A file whose first line is --etcd-user's password (env DOCKMIG_ETCD_PASSWORD_FILE)")
+      ->envname("DOCKMIG_ETCD_PASSWORD_FILE")->type_name("FILE");
   return urls;
 }
 
 CLI::Option* add_fleet_options(CLI::App& command, FleetIdentity& fleet) {
-  CLI::Option* urls = add_etcd_options(command, fleet.etcd, fleet.tls);
+  CLI::Option* urls = add_etcd_options(command, fleet.etcd, fleet.security);
   command.add_option("--fleet-name", fleet.name, "This host's name in the fleet, as its agent's --name (default: the hostname)");
   return urls;
 }
 
 Result<std::shared_ptr<const migrate::Ownership>> open_ownership(const FleetIdentity& fleet) {
   if (fleet.etcd.empty()) return std::shared_ptr<const migrate::Ownership>();
-  Result<etcd::Client> etcd = etcd::Client::open(fleet.etcd, fleet.tls);
+  Result<etcd::Client> etcd = etcd::Client::open(fleet.etcd, fleet.security);
   if (!etcd) return std::move(etcd.error()).wrap("--etcd");
   std::string name = fleet.name.empty() ? fleet::local_host_name() : fleet.name;
   if (Status named = fleet::check_host_name(name); !named) return std::move(named.error()).wrap("--fleet-name");
@@ -111,7 +116,8 @@ VerbRunner define_fleet(CLI::App& command) {
   VerbRunner watch = define_fleet_watch(command);
   CLI::App* watch_command = command.get_subcommand("watch");
   command.footer("The fleet is the set of agents registered in etcd (docs/fleet.md). --etcd may also\n"
-                 "come from DOCKMIG_ETCD.");
+                 "come from DOCKMIG_ETCD. An etcd with auth enabled needs --etcd-user and\n"
+                 "--etcd-password-file (the password only ever in a file).");
   return [options, ls, where_command, watch_command, handoff, watch]() -> int {
     if (ls->parsed()) return list(*options);
     if (watch_command->parsed()) return watch();

@@ -22,7 +22,7 @@ struct HandoffOptions {
   std::string service;
   std::string to;
   std::string etcd;
-  etcd::ClientTls etcd_tls;
+  etcd::ClientSecurity etcd_security;
   std::string token_file;
   agent::ApiCredentials api;
   int timeout_seconds = 600;
@@ -101,7 +101,7 @@ int run_handoff(HandoffOptions options) {
     if (!token) return report_error(std::move(token.error()).wrap("--token-file"));
     options.api.token = *token;
   }
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.etcd_security);
   if (!etcd) return report_error(std::move(etcd.error()).wrap("--etcd"));
   Result<fleet::HandoffRoute> route = fleet::route_handoff(*etcd, options.service, options.to);
   if (!route) return report_error(route.error());
@@ -133,7 +133,7 @@ VerbRunner define_fleet_handoff(CLI::App& fleet) {
   CLI::App* command = fleet.add_subcommand("handoff", "Hand a service off to a host of the fleet, by their names");
   command->add_option("service", options->service, "The service's container name")->required();
   command->add_option("--to", options->to, "The destination host's name in the fleet")->required();
-  add_etcd_options(*command, options->etcd, options->etcd_tls)->required();
+  add_etcd_options(*command, options->etcd, options->etcd_security)->required();
   add_api_options(*command, *options);
   command->add_option("--timeout", options->timeout_seconds, "Seconds to follow the handoff at most")
       ->check(CLI::Range(1, 86400))->capture_default_str();

@@ -14,7 +14,7 @@ namespace {
 struct WatchOptions {
   fleet::FollowRequest request;
   std::string etcd;
-  etcd::ClientTls tls;
+  etcd::ClientSecurity security;
   bool json = false;
 };
 
@@ -25,7 +25,7 @@ void print(const std::vector<fleet::OwnershipChange>& changes, bool as_json) {
 }
 
 int run_watch(const WatchOptions& options) {
-  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.tls);
+  Result<etcd::Client> etcd = etcd::Client::open(options.etcd, options.security);
   if (!etcd) return report_error(std::move(etcd.error()).wrap("--etcd"));
   std::stop_source stop;
   SignalWatcher signals([&stop](int) { stop.request_stop(); });
@@ -54,7 +54,7 @@ VerbRunner define_fleet_watch(CLI::App& fleet) {
             return revision ? std::string() : revision.error().message + ": " + revision.error().hint;
           },
           "REVISION"));
-  add_etcd_options(*command, options->etcd, options->tls)->required();
+  add_etcd_options(*command, options->etcd, options->security)->required();
   command->add_flag("--json", options->json, "One JSON object a line: service, from, to, revision, current");
   command->footer("First the owner of each service as its ownership record says now (`svc: on edge-a\n"
                   "since revision 12`), then one line per handoff committed (`svc: edge-a -> edge-b at\n"

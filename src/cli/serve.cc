@@ -71,7 +71,7 @@ VerbRunner define_serve(CLI::App& command) {
   command.add_option("--max-queued", options->max_queued, "Handoffs waiting at most; more get 503")
       ->check(CLI::Range(1, 1024))->capture_default_str();
   add_policy_options(command, *policy);
-  add_etcd_options(command, options->etcd, options->etcd_tls)
+  add_etcd_options(command, options->etcd, options->etcd_security)
       ->description("The fleet's etcd client URLs, URL[,URL...]: register this host there\n"
                     "under a lease, so gateways find it (`dockmig fleet ls`; docs/fleet.md)");
   command.add_option("--name", options->name, "This host's name in the fleet (default: the hostname)");
@@ -101,6 +101,8 @@ VerbRunner define_serve(CLI::App& command) {
       "           --tls-cert edge-b.pem --tls-key edge-b-key.pem --tls-ca ca.pem\n"
       "With --etcd the agent registers in the fleet and stays there while it runs; it fails\n"
       "at start if etcd cannot be reached, and keeps retrying (logging) if etcd goes away later.\n"
+      "An etcd with auth enabled needs --etcd-user and --etcd-password-file (a wrong password\n"
+      "fails at start; an expired token is renewed): docs/fleet.md, \"etcd with auth\".\n"
       "Example: dockmig serve --listen 10.77.1.2:7070 --allow cap:NET_ADMIN --allow-bind /srv/data ...\n"
       "Example: dockmig serve --listen 10.77.1.2:7070 --insecure --etcd http://10.77.9.1:2379 --name edge-b");
   return [options, policy]() -> int {

@@ -42,17 +42,18 @@ VerbRunner define_serve(CLI::App& command);
 /// --tls-cert, --tls-key, --tls-ca and --insecure (serve.cc), for `serve` and `migrate`.
 void add_transport_options(CLI::App& command, TransportSecurity& security);
 
-/// --etcd URLS (also from DOCKMIG_ETCD) and its TLS files (fleet.cc), for `serve` and `fleet`.
-CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientTls& tls);
+/// --etcd URLS (also from DOCKMIG_ETCD), its TLS files, and --etcd-user with
+/// --etcd-password-file (fleet.cc), for `serve` and `fleet`.
+CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::ClientSecurity& security);
 
 /// This host in the fleet, for `migrate` and `recover`: with --etcd they go by the
 /// services' ownership records (docs/fleet.md, "Ownership").
 struct FleetIdentity {
   std::string etcd;
-  etcd::ClientTls tls;
+  etcd::ClientSecurity security;
   std::string name;  // --fleet-name; "" = the hostname
 };
-/// --etcd and its TLS files, and --fleet-name (fleet.cc).
+/// --etcd with its TLS and auth options, and --fleet-name (fleet.cc).
 CLI::Option* add_fleet_options(CLI::App& command, FleetIdentity& fleet);
 /// The ownership records with --etcd; null without.
 Result<std::shared_ptr<const migrate::Ownership>> open_ownership(const FleetIdentity& fleet);

@@ -6,13 +6,24 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "base/curl_handles.h"
+#include "etcd/auth.h"
 
 namespace dockmig::etcd {
+
+struct AuthSession {
+  std::string password;
+  std::mutex mutex;            // held while authenticating, so threads share one new token
+  std::string token;           // "" before the first authentication, or while etcd has auth off
+  bool authenticated = false;  // the first authentication was made
+};
+
 namespace {
 
 using nlohmann::json;
@@ -85,16 +96,42 @@ Result<std::string> parse_endpoint(std::string_view text) {
   return endpoint;
 }
 
-Status check_tls_files(const ClientTls& tls) {
-  for (auto [flag, path] : {std::pair{"--etcd-ca", &tls.ca}, {"--etcd-cert", &tls.cert}, {"--etcd-key", &tls.key}}) {
+Status check_security_files(const ClientSecurity& security) {
+  for (auto [flag, path] : {std::pair{"--etcd-ca", &security.ca}, {"--etcd-cert", &security.cert},
+                            {"--etcd-key", &security.key}, {"--etcd-password-file", &security.password_file}}) {
     std::error_code error;
     if (!path->empty() && !std::filesystem::is_regular_file(*path, error))
       return make_error(ErrorCode::InvalidInput, std::string(flag) + ": no file `" + *path + "`");
   }
-  if (tls.cert.empty() != tls.key.empty())
+  if (security.cert.empty() != security.key.empty())
     return make_error(ErrorCode::InvalidInput, "--etcd-cert and --etcd-key go together",
                       "give both, or neither when etcd does not ask for client certificates");
+  if (security.user.empty() != security.password_file.empty())
+    return make_error(ErrorCode::InvalidInput, "--etcd-user and --etcd-password-file go together",
+                      "give both, or neither when etcd has no auth enabled");
   return {};
+}
+
+// The first line of the file, without its line end.
+Result<std::string> read_password(const std::string& path) {
+  std::ifstream in(path);
+  std::string password;
+  std::getline(in, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty())
+    return make_error(ErrorCode::InvalidInput, "--etcd-password-file: no password in `" + path + "`",
+                      "its first line is the password of --etcd-user");
+  return password;
+}
+
+// The Authorization header etcd's gateway takes the token from, when there is one.
+curl_slist* with_token(curl_slist* headers, const std::string& token) {
+  return token.empty() ? headers : curl_slist_append(headers, ("Authorization: " + token).c_str());
+}
+
+// Why an answer is an error, in auth's terms.
+AuthRefusal refusal_of(const Result<nlohmann::json>& answer) {
+  return answer ? AuthRefusal::None : auth_refusal(answer.error().message);
 }
 
 // A watch's answer is a stream of JSON messages, one a line, for as long as it lasts.
@@ -180,17 +217,17 @@ void pause_unless_stopped(std::chrono::milliseconds pause, const std::stop_token
 // What every POST to the gateway sets: the URL and JSON body, the connect timeout, and
 // TLS when the endpoint is https. `headers` and `payload` must outlive the transfer.
 void prepare_post(CURL* curl, const std::string& url, const std::string& payload, curl_slist* headers,
-                  const ClientTls& tls, std::chrono::milliseconds timeout) {
+                  const ClientSecurity& security, std::chrono::milliseconds timeout) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(timeout.count(), 2000)));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (!tls.ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca.c_str());
-  if (!tls.cert.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key.c_str());
+  if (!security.ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, security.ca.c_str());
+  if (!security.cert.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, security.cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, security.key.c_str());
   }
 }
 
@@ -208,12 +245,23 @@ Result<SwapOutcome> swap_outcome(Result<json> answer, int64_t expected_mod_revis
 
 }  // namespace
 
-Client::Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout)
-    : endpoints_(std::move(endpoints)), tls_(std::move(tls)), timeout_(timeout),
-      preferred_(std::make_shared<std::atomic<size_t>>(0)) {}
+Client::Client(std::vector<std::string> endpoints, ClientSecurity security, std::string password,
+               std::chrono::milliseconds timeout)
+    : endpoints_(std::move(endpoints)), security_(std::move(security)), timeout_(timeout),
+      preferred_(std::make_shared<std::atomic<size_t>>(0)) {
+  if (security_.user.empty()) return;
+  auth_ = std::make_shared<AuthSession>();
+  auth_->password = std::move(password);
+}
 
-Result<Client> Client::open(std::string_view endpoints, ClientTls tls, std::chrono::milliseconds timeout) {
-  if (Status checked = check_tls_files(tls); !checked) return std::move(checked.error());
+Result<Client> Client::open(std::string_view endpoints, ClientSecurity security, std::chrono::milliseconds timeout) {
+  if (Status checked = check_security_files(security); !checked) return std::move(checked.error());
+  std::string password;
+  if (!security.password_file.empty()) {
+    Result<std::string> read = read_password(security.password_file);
+    if (!read) return std::move(read.error());
+    password = std::move(*read);
+  }
   std::vector<std::string> parsed;
   size_t start = 0;
   while (start <= endpoints.size()) {
@@ -230,7 +278,7 @@ Result<Client> Client::open(std::string_view endpoints, ClientTls tls, std::chro
   if (parsed.empty())
     return make_error(ErrorCode::InvalidInput, "no etcd endpoint given",
                       "give etcd's client URLs, e.g. --etcd http://10.77.9.1:2379");
-  return Client(std::move(parsed), std::move(tls), timeout);
+  return Client(std::move(parsed), std::move(security), std::move(password), timeout);
 }
 
 std::string Client::endpoints_text() const {
@@ -239,14 +287,14 @@ std::string Client::endpoints_text() const {
   return text;
 }
 
-Client::Attempt Client::call_endpoint(const std::string& endpoint, std::string_view path,
-                                      const std::string& payload) const {
+Client::Attempt Client::call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload,
+                                      const std::string& token) const {
   base::CurlHandle curl(curl_easy_init());
   if (!curl) return {make_error(ErrorCode::Internal, "curl_easy_init failed"), Delivery::Answered};
   std::string url = endpoint + std::string(path);
   std::string body;
-  base::CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-  prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);
+  base::CurlHeaders headers(with_token(curl_slist_append(nullptr, "Content-Type: application/json"), token));
+  prepare_post(curl.get(), url, payload, headers.get(), security_, timeout_);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, base::append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
@@ -280,7 +328,22 @@ std::chrono::milliseconds Client::failover_window() const {
 }
 
 Client::Attempt Client::send(std::string_view path, const json& body, Repeat repeat) const {
+  Result<std::string> sent_token = token();
+  if (!sent_token) return {std::move(sent_token.error()), Delivery::Answered};
   std::string payload = body.dump();
+  Attempt attempt = send_to_members(path, payload, repeat, *sent_token);
+  // A request refused for its token was not applied, so even a swap may go again.
+  if (auth_ && needs_new_token(refusal_of(attempt.answer))) {
+    Result<std::string> renewed = renew_token(*sent_token);
+    if (!renewed) return {std::move(renewed.error()), Delivery::Answered};
+    attempt = send_to_members(path, payload, repeat, *renewed);
+  }
+  if (!attempt.answer) attempt.answer = explain(std::move(attempt.answer.error()));
+  return attempt;
+}
+
+Client::Attempt Client::send_to_members(std::string_view path, const std::string& payload, Repeat repeat,
+                                        const std::string& token) const {
   auto rounds_until = std::chrono::steady_clock::now() + failover_window();
   std::vector<Error> failures;  // of the last round
   size_t index = preferred_->load() % endpoints_.size();
@@ -290,7 +353,7 @@ Client::Attempt Client::send(std::string_view path, const json& body, Repeat rep
       failures.clear();
       std::this_thread::sleep_for(kPauseBetweenRounds);
     }
-    Attempt attempt = call_endpoint(endpoints_[index], path, payload);
+    Attempt attempt = call_endpoint(endpoints_[index], path, payload, token);
     if (next_step(repeat, attempt.delivery) != NextStep::TryAnotherMember) {
       if (attempt.delivery == Delivery::Answered) preferred_->store(index);
       return attempt;
@@ -308,6 +371,44 @@ Client::Attempt Client::send(std::string_view path, const json& body, Repeat rep
 
 Result<json> Client::call(std::string_view path, const json& body) const {
   return send(path, body, Repeat::Safe).answer;
+}
+
+Result<std::string> Client::token() const {
+  if (!auth_) return std::string();
+  std::lock_guard lock(auth_->mutex);
+  if (auth_->authenticated) return auth_->token;
+  return authenticate();
+}
+
+Result<std::string> Client::renew_token(const std::string& stale) const {
+  std::lock_guard lock(auth_->mutex);
+  if (auth_->token != stale) return auth_->token;  // another request renewed it meanwhile
+  spdlog::info("etcd: {} refused the token of user {} (it expired, or etcd restarted); authenticating again",
+               endpoints_text(), security_.user);
+  return authenticate();
+}
+
+Result<std::string> Client::authenticate() const {
+  std::string request = authenticate_request(security_.user, auth_->password).dump();
+  Result<json> answer = send_to_members("/v3/auth/authenticate", request, Repeat::Safe, "").answer;
+  if (refusal_of(answer) == AuthRefusal::NotEnabled) {
+    spdlog::warn("etcd: {} has auth off; going on without a token as if --etcd-user were not given",
+                 endpoints_text());
+    auth_->token.clear();
+  } else if (!answer) {
+    return explain(std::move(answer.error()));
+  } else {
+    Result<std::string> token = parse_auth_token(*answer);
+    if (!token) return std::move(token.error());
+    auth_->token = std::move(*token);
+    spdlog::debug("etcd: authenticated as user {}", security_.user);
+  }
+  auth_->authenticated = true;
+  return auth_->token;
+}
+
+Error Client::explain(Error error) const {
+  return explain_auth_refusal(auth_refusal(error.message), security_.user, std::move(error));
 }
 
 Status Client::put(std::string_view key, std::string_view value, LeaseId lease) const {
@@ -388,11 +489,20 @@ Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, con
   size_t index = preferred_->load() % endpoints_.size();
   auto rounds_until = std::chrono::steady_clock::now() + failover_window();
   std::vector<Error> failures;  // since the last stream that served
+  bool renewed = false;          // the token was renewed since then
   for (size_t failed = 0;;) {
-    WatchAttempt attempt = watch_endpoint(endpoints_[index], prefix, cursor, on_events, stop);
-    if (next_watch_step(attempt.end) == WatchStep::Return) return std::move(attempt.status);
+    Result<std::string> sent_token = token();
+    if (!sent_token) return std::move(sent_token.error());
+    WatchAttempt attempt = watch_endpoint(endpoints_[index], prefix, cursor, on_events, stop, *sent_token);
+    if (!renewed && !attempt.status && renewed_after_refusal(attempt, *sent_token)) {
+      renewed = true;
+      continue;  // the same member again, with the new token
+    }
+    if (next_watch_step(attempt.end) == WatchStep::Return)
+      return attempt.status ? std::move(attempt.status) : explain(std::move(attempt.status.error()));
     if (attempt.created) {  // it served, then broke: a new break, a new window to resume in
       failed = 0;
+      renewed = false;
       failures.clear();
       rounds_until = std::chrono::steady_clock::now() + failover_window();
     }
@@ -414,8 +524,18 @@ Status Client::watch_prefix(std::string_view prefix, int64_t start_revision, con
                     unreachable_hint(endpoints_.front()));
 }
 
+bool Client::renewed_after_refusal(const WatchAttempt& attempt, const std::string& token) const {
+  AuthRefusal refusal = auth_refusal(attempt.status.error().message);
+  // etcd 3.4 cancels a watch whose token is no longer valid as "permission denied".
+  if (!auth_ || !(needs_new_token(refusal) || refusal == AuthRefusal::PermissionDenied)) return false;
+  Result<std::string> renewed = renew_token(token);
+  if (!renewed) spdlog::warn("etcd: authenticating again for a watch failed: {}", renewed.error().message);
+  return renewed.has_value();
+}
+
 Client::WatchAttempt Client::watch_endpoint(const std::string& endpoint, std::string_view prefix, WatchCursor& cursor,
-                                            const WatchHandler& on_events, std::stop_token stop) const {
+                                            const WatchHandler& on_events, std::stop_token stop,
+                                            const std::string& token) const {
   std::string what = "etcd at " + endpoint + ": watching " + std::string(prefix);
   base::CurlHandle curl(curl_easy_init());
   if (!curl) return {StreamEnd::Refused, false, make_error(ErrorCode::Internal, "curl_easy_init failed")};
@@ -425,9 +545,10 @@ Client::WatchAttempt Client::watch_endpoint(const std::string& endpoint, std::st
   // etcd's require-leader metadata (the gateway passes Grpc-Metadata-* headers on): a
   // member cut off from the others ends the stream with "no leader" instead of staying
   // silent, so the watch resumes at one that still hears the changes.
-  base::CurlHeaders headers(curl_slist_append(curl_slist_append(nullptr, "Content-Type: application/json"),
-                                              "Grpc-Metadata-hasleader: true"));
-  prepare_post(curl.get(), url, payload, headers.get(), tls_, timeout_);  // no overall timeout: it streams
+  base::CurlHeaders headers(with_token(
+      curl_slist_append(curl_slist_append(nullptr, "Content-Type: application/json"), "Grpc-Metadata-hasleader: true"),
+      token));
+  prepare_post(curl.get(), url, payload, headers.get(), security_, timeout_);  // no overall timeout: it streams
   // A member that vanishes without closing the connection (host lost, link cut) is found
   // by TCP keep-alives, since an idle watch carries nothing.
   curl_easy_setopt(curl.get(), CURLOPT_TCP_KEEPALIVE, 1L);

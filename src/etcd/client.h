@@ -19,13 +19,19 @@
 
 namespace dockmig::etcd {
 
-/// TLS towards etcd (https:// endpoints): the CA that signed etcd's certificate, and this
-/// client's certificate and key when etcd asks for one (--client-cert-auth). Empty: none.
-struct ClientTls {
+/// How this client and etcd trust each other; empty fields: none of it. TLS (https://
+/// endpoints): the CA that signed etcd's certificate, and this client's certificate and
+/// key when etcd asks for one (--client-cert-auth). Auth (etcd's user/password auth): the
+/// user, and the file whose first line is its password.
+struct ClientSecurity {
   std::string ca;
   std::string cert;
   std::string key;
+  std::string user;
+  std::string password_file;
 };
+
+struct AuthSession;
 
 /// The only code that speaks to etcd: its v3 JSON gateway over HTTP (libcurl), one short
 /// request per call. Safe to use from several threads at once.
@@ -36,7 +42,10 @@ class Client {
   /// leader) goes to the next; one whose answer was lost goes again only if repeating it
   /// is safe (etcd/failover.h). With several members, rounds over them go on for
   /// `timeout` (an election takes a second or two); each request waits at most `timeout`.
-  static Result<Client> open(std::string_view endpoints, ClientTls tls = {},
+  /// With a user, the first request authenticates (POST /v3/auth/authenticate) and every
+  /// request carries the token; one that etcd refuses for its token (it expired, etcd
+  /// restarted) authenticates again and goes once more.
+  static Result<Client> open(std::string_view endpoints, ClientSecurity security = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
@@ -95,11 +104,26 @@ class Client {
     Delivery delivery;
   };
 
-  Client(std::vector<std::string> endpoints, ClientTls tls, std::chrono::milliseconds timeout);
-  Attempt call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload) const;
+  Client(std::vector<std::string> endpoints, ClientSecurity security, std::string password,
+         std::chrono::milliseconds timeout);
+  Attempt call_endpoint(const std::string& endpoint, std::string_view path, const std::string& payload,
+                        const std::string& token) const;
+  /// The request with the token, sent again once with a new token when etcd refused the
+  /// token; an auth refusal comes back with what to do.
+  Attempt send(std::string_view path, const nlohmann::json& body, Repeat repeat) const;
   /// The request to the members in turn until one answers, or its answer is lost and
   /// `repeat` forbids sending it again.
-  Attempt send(std::string_view path, const nlohmann::json& body, Repeat repeat) const;
+  Attempt send_to_members(std::string_view path, const std::string& payload, Repeat repeat,
+                          const std::string& token) const;
+
+  /// The token to send: "" without a user or while etcd has auth off; authenticates the
+  /// first time.
+  Result<std::string> token() const;
+  /// A new token after etcd refused `stale`; the one another thread got already, if any.
+  Result<std::string> renew_token(const std::string& stale) const;
+  /// POST /v3/auth/authenticate; the caller holds the session's lock.
+  Result<std::string> authenticate() const;
+  Error explain(Error error) const;
 
   struct WatchAttempt {
     StreamEnd end;
@@ -108,13 +132,17 @@ class Client {
   };
   /// One stream of a watch at one member, from the cursor, moving it.
   WatchAttempt watch_endpoint(const std::string& endpoint, std::string_view prefix, WatchCursor& cursor,
-                              const WatchHandler& on_events, std::stop_token stop) const;
+                              const WatchHandler& on_events, std::stop_token stop, const std::string& token) const;
+  /// Whether a failed stream was refused for its token: the token is then renewed.
+  bool renewed_after_refusal(const WatchAttempt& attempt, const std::string& token) const;
   /// How long rounds over the members go on after a failure: none with a single member.
   std::chrono::milliseconds failover_window() const;
 
   std::vector<std::string> endpoints_;
-  ClientTls tls_;
+  ClientSecurity security_;
   std::chrono::milliseconds timeout_;
+  // The password and the token, shared by copies of this client; null without a user.
+  std::shared_ptr<AuthSession> auth_;
   // The endpoint that answered last, tried first; shared by copies of this client.
   std::shared_ptr<std::atomic<size_t>> preferred_;
 };

@@ -1,5 +1,10 @@
 #include "etcd/client.h"
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace dockmig::etcd {
@@ -30,6 +35,24 @@ TEST(EtcdClient, AnUnreachableEndpointIsANetworkErrorNamingIt) {
   EXPECT_EQ(got.error().code, ErrorCode::Network);
   EXPECT_NE(got.error().message.find("etcd at http://127.0.0.1:9: POST /v3/kv/range"), std::string::npos)
       << got.error().message;
+}
+
+TEST(EtcdClient, AUserNeedsAPasswordFileAndTheFileAPassword) {
+  ClientSecurity user_only;
+  user_only.user = "dockmig";
+  Result<Client> no_file = Client::open("http://127.0.0.1:9", user_only);
+  ASSERT_FALSE(no_file);
+  EXPECT_NE(no_file.error().message.find("--etcd-password-file"), std::string::npos) << no_file.error().message;
+
+  std::filesystem::path empty = std::filesystem::temp_directory_path() / ("dockmig-empty-password-" + std::to_string(::getpid()));
+  std::ofstream(empty) << "\n";
+  ClientSecurity with_empty = user_only;
+  with_empty.password_file = empty.string();
+  Result<Client> no_password = Client::open("http://127.0.0.1:9", with_empty);
+  std::filesystem::remove(empty);
+  ASSERT_FALSE(no_password);
+  EXPECT_EQ(no_password.error().code, ErrorCode::InvalidInput);
+  EXPECT_NE(no_password.error().message.find("no password"), std::string::npos) << no_password.error().message;
 }
 
 }  // namespace
