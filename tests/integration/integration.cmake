@@ -26,8 +26,9 @@ function(dockmig_integration_test name)
 endfunction()
 
 # The etcd client and the fleet membership against a real etcd (DOCKMIG_ETCD; skipped
-# without); etcd_client.sh runs it on the bed's etcd.
-add_executable(dockmig_etcd_tests tests/integration/etcd_client_test.cc)
+# without); etcd_client.sh runs it on the bed's etcd, etcd_auth.sh its AuthEtcd cases on an
+# etcd with auth enabled.
+add_executable(dockmig_etcd_tests tests/integration/etcd_client_test.cc tests/integration/etcd_auth_test.cc)
 target_include_directories(dockmig_etcd_tests PRIVATE src tests)
 target_link_libraries(dockmig_etcd_tests PRIVATE dockmig_core GTest::gtest_main)
 
@@ -76,6 +77,8 @@ dockmig_integration_test(faults_subset LABELS faults)
 dockmig_integration_test(etcd_client LABELS fleet)
 dockmig_integration_test(fleet_membership LABELS fleet)
 dockmig_integration_test(fleet_tls LABELS fleet)
+# An etcd with auth enabled and tokens of 1 s: some 20 s.
+dockmig_integration_test(etcd_auth LABELS fleet TIMEOUT 120)
 # Each crash case waits about 90 s for the source to give up asking the dead destination.
 dockmig_integration_test(fleet_ownership LABELS fleet TIMEOUT 480)
 dockmig_integration_test(fleet_gateway LABELS fleet)
