@@ -408,7 +408,8 @@ Result<std::string> Client::authenticate() const {
 }
 
 Error Client::explain(Error error) const {
-  return explain_auth_refusal(auth_refusal(error.message), security_.user, std::move(error));
+  AuthRefusal refusal = auth_refusal(error.message);  // before `error` is moved from
+  return explain_auth_refusal(refusal, security_.user, std::move(error));
 }
 
 Status Client::put(std::string_view key, std::string_view value, LeaseId lease) const {
