@@ -73,10 +73,10 @@ CLI::Option* add_etcd_options(CLI::App& command, std::string& endpoints, etcd::C
   command.add_option("--etcd-ca", security.ca, "The CA of etcd's certificate, for https:// URLs (PEM)");
   command.add_option("--etcd-cert", security.cert, "A client certificate for etcd, when it asks for one (PEM)");
   command.add_option("--etcd-key", security.key, "The client certificate's key (PEM)");
-  command.add_option("--etcd-user", security.user, "The etcd user, when etcd has auth enabled (env DOCKMIG_ETCD_USER)")
+  command.add_option("--etcd-user", security.user, "The etcd user, when etcd has auth enabled")
       ->envname("DOCKMIG_ETCD_USER")->type_name("NAME");
   command.add_option("--etcd-password-file", security.password_file,
-                     "A file whose first line is --etcd-user's password (env DOCKMIG_ETCD_PASSWORD_FILE)")
+                     "A file whose first line is --etcd-user's password (never on the command line)")
       ->envname("DOCKMIG_ETCD_PASSWORD_FILE")->type_name("FILE");
   return urls;
 }
