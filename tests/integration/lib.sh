@@ -11,11 +11,73 @@ eval "$("$TESTBED" env)"
 export DOCKMIG_CRIU=$CRIU   # the page server at the freeze: the CRIU the bed's dockerd runs
 test_name=$(basename "$0" .sh)
 
-dk() { local host=$1; shift; "$TESTBED" docker "$host" "$@"; }
+dk() {
+  local host=$1; shift
+  if [ "$networkless" = 1 ] && [ "${1:-}" = run ]; then run_networkless "$host" "${@:2}"; return; fi
+  "$TESTBED" docker "$host" "$@"
+}
 in_ns() { local host=$1; shift; "$TESTBED" exec "$host" "$@"; }
 fail() { echo "FAIL: $test_name: $*" >&2; exit 1; }
 pass() { echo "PASS: $test_name${1:+: $1}"; }
 step() { echo "--- $*"; }
+
+# ---- networkless containers (edges of Docker 27 and newer) --------------------------------
+# DOCKMIG_TEST_NETWORKLESS=1 (tests/integration/docker28_suite.sh sets it on a bed of Docker
+# 28.5 edges): every `dk HOST run -d` creates its container with NetworkDisabled, the only
+# kind Docker 27+ restores from a checkpoint (docs/design.md, "Docker releases"). The docker
+# CLI has no flag for it, and `--network none` still gives the container a namespace of its
+# own, which 28.5 cannot restore. So the CLI makes the container from the test's arguments,
+# and it is made again through the Engine API from what inspect says, with NetworkDisabled.
+# A `run` without -d (a one-off command) is left as it is.
+networkless=${DOCKMIG_TEST_NETWORKLESS:-0}
+# needs_network WHY: skips the test on such a bed, with WHY.
+needs_network() {
+  [ "$networkless" = 1 ] || return 0
+  echo "SKIP: $test_name needs a container network ($*); DOCKMIG_TEST_NETWORKLESS=1 makes networkless ones" >&2
+  exit 77
+}
+# split_run_args ARGS...: `docker run`'s arguments into run_opts (its options without -d),
+# run_rest (the image and command) and run_detached (1 when -d was given).
+split_run_args() {
+  run_opts=() run_rest=() run_detached=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --) shift; break ;;
+      -d | --detach) run_detached=1 ;;
+      --*=* | --rm | --init | --privileged | --read-only | --publish-all | --no-healthcheck | \
+        --oom-kill-disable | --sig-proxy | --disable-content-trust | --interactive | --tty | --quiet)
+        run_opts+=("$1") ;;
+      --*) run_opts+=("$1" "$2"); shift ;;
+      -*)
+        if [[ $1 =~ ^-[ditPq]+$ ]]; then  # boolean short flags, alone or together (-dit)
+          [[ $1 != *d* ]] || run_detached=1
+          [ "${1//d/}" = - ] || run_opts+=("${1//d/}")
+        elif [ ${#1} = 2 ]; then run_opts+=("$1" "$2"); shift
+        else run_opts+=("$1"); fi ;;  # a short option with its value attached
+      *) break ;;
+    esac
+    shift
+  done
+  run_rest=("$@")
+}
+# run_networkless HOST ARGS...: `docker run ARGS` on HOST, the container made networkless
+# when ARGS has -d; prints its id as `docker run -d` does.
+run_networkless() {
+  local host=$1 id body name socket_var; shift
+  split_run_args "$@"
+  [ "$run_detached" = 1 ] || { "$TESTBED" docker "$host" run "$@"; return; }
+  id=$("$TESTBED" docker "$host" create "${run_opts[@]}" "${run_rest[@]}") || return 1
+  body=$("$TESTBED" docker "$host" inspect "$id" | python3 -c 'import json, sys
+c = json.load(sys.stdin)[0]
+print(json.dumps(dict(c["Config"], NetworkDisabled=True, HostConfig=c["HostConfig"])))')
+  name=$("$TESTBED" docker "$host" inspect -f '{{.Name}}' "$id")
+  "$TESTBED" docker "$host" rm -v "$id" >/dev/null
+  socket_var=$(echo "${host^^}_DOCKER" | tr - _)
+  id=$(curl -sS --fail-with-body --unix-socket "${!socket_var#unix://}" -H 'Content-Type: application/json' \
+    -d "$body" "http://docker/v1.41/containers/create?name=${name#/}") || { echo "$id" >&2; return 1; }
+  id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["Id"])' "$id")
+  "$TESTBED" docker "$host" start "$id" >/dev/null && echo "$id"
+}
 
 # Containers a test makes carry this label, so cleanup finds them on both hosts.
 label="dockmig.test=$test_name"

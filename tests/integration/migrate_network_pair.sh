@@ -9,6 +9,7 @@
 # kept address. The front end keeps asking while the pair moves: a connection open at a
 # freeze is closed (tcp-close), and the next one is made.
 source "$(dirname "$0")/lib.sh"
+needs_network "a pair that reaches each other on a user-defined network"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 trap 'stop_agents; cleanup_containers; cleanup_networks; rm -f "$report" "$errors"
   "$TESTBED" rate "$RATE" --cloud-rate "$CLOUD_RATE" >/dev/null 2>&1 || true' EXIT

@@ -15,6 +15,7 @@
 # - a destination agent killed (fault point) after it made the container's network and
 #   volume: the source runs on, and the agent started again removes all it made.
 source "$(dirname "$0")/lib.sh"
+needs_network "user-defined networks, aliases and fixed addresses"
 need_fault_points
 listener=""
 remove_made_volume() { for host in edge-a edge-b; do dk "$host" volume rm -f mig-vol-made >/dev/null 2>&1 || true; done; }

@@ -7,6 +7,7 @@
 # takes new connections there, and the volume crossed mostly before the freeze (the
 # report's `volume` blob at presync against its changes at finalsync).
 source "$(dirname "$0")/lib.sh"
+needs_network "a published port that its client commits through"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 client_py=$repo/tools/bench/client.py
 work=$BED_STATE/$test_name

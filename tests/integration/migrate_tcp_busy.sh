@@ -4,6 +4,7 @@
 # source (CRIU's tcp-close; the client learns it when it next sends, as after any host
 # loss), it connects again at the destination, and the service's count carried on.
 source "$(dirname "$0")/lib.sh"
+needs_network "a client connected over TCP at the freeze"
 # The file is the host's, shared with other beds and the benchmark: it is read and moved
 # only under the lock dockmig's lends take, and away only for the plain checkpoint below.
 conf=/etc/criu/runc.conf

@@ -12,6 +12,7 @@
 #   default bridge network, whose address the destination cannot give it again, and for
 #   one whose network at the destination cannot give its address again.
 source "$(dirname "$0")/lib.sh"
+needs_network "TCP connections kept across the handoff"
 subnet=172.31.41.0/24 address=172.31.41.10 port=7000
 client_log=$BED_STATE/$test_name.client.log stop_client=$BED_STATE/$test_name.stop-client
 client=""
