@@ -9,9 +9,11 @@
 # TESTBED and DOCKMIG as ctest sets them; DOCKMIG_BED_INSTANCE picks the bed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# The main paths, in about five minutes (the pre-copy test alone takes over one): state
-# that continues, the writable layer, volumes, pre-copy of memory and lazy restore.
-ci_scripts=(migrate_counter migrate_filesystem migrate_volumes migrate_precopy migrate_lazy_restore)
+# The CI set: state that continues, the writable layer and volumes, 322 s with the bed's
+# up and put-back on 2026-12-06 (two cores, load average 8). migrate_precopy (263 s there)
+# and migrate_lazy_restore (99 s) pass on 28.5 too but do not fit CI's six minutes:
+# `docker28_suite.sh migrate_precopy migrate_lazy_restore` runs them (docs/testbed.md).
+ci_scripts=(migrate_counter migrate_filesystem migrate_volumes)
 [ $# -gt 0 ] || set -- "${ci_scripts[@]}"
 # These make beds of their own, of other releases too, and would take this one away.
 own_beds=" migrate_docker28 migrate_containerd_store migrate_store_peer "
@@ -30,7 +32,9 @@ put_back_bed() {
     --cloud-rate "$(sed -n 's/^CLOUD_RATE=//p' <<<"$bed_before")" >/dev/null
 }
 trap put_back_bed EXIT
+start=$SECONDS
 "$TESTBED" up --docker edge-a=28.5,edge-b=28.5 >/dev/null
+echo "=== a bed of two Docker 28.5 edges in $((SECONDS - start)) s"
 
 passed=() skipped=() failed=() summary=()
 for script in "$@"; do
@@ -48,6 +52,7 @@ for script in "$@"; do
     *) failed+=("$name"); outcome="FAILED (exit $status)" ;;
   esac
   summary+=("$(printf '%-28s %-18s %4d s' "$name" "$outcome" $((SECONDS - start)))")
+  echo "=== ${summary[-1]}"
 done
 printf '%s\n' "=== Docker 28.5 -> 28.5, networkless:" "${summary[@]}"
 [ ${#failed[@]} = 0 ] || { echo "FAIL: docker28_suite: ${failed[*]}" >&2; exit 1; }

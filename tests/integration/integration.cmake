@@ -134,9 +134,9 @@ set_tests_properties(migrate_store_peer PROPERTIES
   RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"
   ENVIRONMENT "TESTBED=${DOCKMIG_TESTBED};DOCKMIG=$<TARGET_FILE:dockmig>")
 
-# The suite's main migration tests (counter, writable layer, volumes, pre-copy, lazy
-# restore) between two Docker 28.5 edges, their containers networkless: a bed of its own as
-# migrate_docker28 (about N minutes; docs/testbed.md, "The suite on Docker 28.5").
+# The suite's main migration tests (counter, writable layer, volumes) between two Docker
+# 28.5 edges, their containers networkless: a bed of its own as migrate_docker28 (322 s on
+# a loaded machine; docs/testbed.md, "The suite on Docker 28.5").
 add_test(NAME docker28_suite COMMAND bash ${DOCKMIG_INTEGRATION_DIR}/docker28_suite.sh)
 set_tests_properties(docker28_suite PROPERTIES
   RUN_SERIAL TRUE TIMEOUT 600 SKIP_RETURN_CODE 77 LABELS "integration;docker28"
