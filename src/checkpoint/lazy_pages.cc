@@ -5,9 +5,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -127,6 +129,22 @@ Result<LazyPagesDaemon> LazyPagesDaemon::start(const std::string& criu, const fs
   Result<base::UniqueFd> pidfd = daemon_pidfd(pidfile);
   if (!pidfd) return std::move(pidfd.error());
   return LazyPagesDaemon(work_dir, std::move(*pidfd));
+}
+
+void end_left_daemon(const fs::path& work_dir) {
+  pid_t pid = 0;
+  std::ifstream(work_dir / "lazy-pages.pid") >> pid;
+  if (pid <= 0) return;
+  // The pid may be another process's by now: only a daemon serving this dir is ended.
+  std::ifstream cmdline_file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  if (cmdline.find("lazy-pages") == std::string::npos || cmdline.find(work_dir.string() + " ") == std::string::npos)
+    return;
+  if (::kill(pid, SIGKILL) != 0)
+    return spdlog::warn("cannot end the left `criu lazy-pages` (pid {}) of `{}`: {}", pid, work_dir.string(),
+                        std::strerror(errno));
+  spdlog::info("ended the `criu lazy-pages` (pid {}) left in `{}`", pid, work_dir.string());
 }
 
 LazyPagesDaemon::~LazyPagesDaemon() {

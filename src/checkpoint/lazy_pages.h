@@ -46,6 +46,10 @@ std::string host_lazy_restore_blocker(const std::string& criu);
 /// read timeout (120 s), so the source hears why rather than a silent link.
 inline constexpr std::chrono::seconds kLazyFillTimeout{90};
 
+/// Ends the `criu lazy-pages` daemon whose pidfile is in `work_dir`, if it still runs there
+/// (its command line names `work_dir`): one an agent that died left behind, detached.
+void end_left_daemon(const std::filesystem::path& work_dir);
+
 /// A running `criu lazy-pages` that serves one restore from the images in a local dir.
 class LazyPagesDaemon {
  public:

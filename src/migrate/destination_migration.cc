@@ -14,6 +14,7 @@
 #include "base/exception_boundary.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/lazy_pages.h"
 #include "checkpoint/lent_runc_config.h"
 #include "checkpoint/masked_mounts.h"
 #include "docker/container_info.h"
@@ -733,6 +734,9 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
   if (settled_by_record(context, entry)) return {};
   if (!entry.container_id.empty()) {
     std::string container = entry.container_id.substr(0, 12);
+    // A lazy restore's daemon runs detached from the agent; its pidfile goes with the container.
+    if (Result<docker::DaemonInfo> daemon = context.engine.info(); daemon)
+      checkpoint::end_left_daemon(checkpoint::lazy_work_dir(daemon->root_dir, entry.container_id));
     Status removed = context.engine.remove_container(entry.container_id, /*force=*/true);
     if (!removed && removed.error().code != ErrorCode::NotFound)
       return std::move(removed.error()).wrap("removing container " + container + " left by interrupted migration " +
