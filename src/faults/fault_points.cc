@@ -43,6 +43,7 @@ constexpr std::string_view kKnownPoints[] = {
     "destination.lazy-daemon-started",
     "destination.before-lazy-fill-wait",
     "destination.before-committed-reply",
+    "fleet.swap-answer-lost",
     "transfer.blob-first-chunk-sent",
     "transfer.blob-first-chunk-received",
     "transfer.presync-first-chunk-sending",

@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "fleet/service_record.h"
+#include "faults/fault_points.h"
 
 namespace dockmig::fleet {
 namespace {
@@ -35,6 +35,32 @@ std::string named_by(const std::optional<etcd::KeyValue>& current) {
   return record ? "`" + record->host + "`" : "an unreadable record";
 }
 
+Error changed_since(int64_t revision, const std::optional<etcd::KeyValue>& current) {
+  return make_error(ErrorCode::Conflict, "the ownership record changed since revision " + std::to_string(revision) +
+                                             " (it now holds " + named_by(current) + ")");
+}
+
+// What the record as stored says of our swap from `revision`; an unreadable record is
+// someone else's write.
+SwapReadBack read_back(const std::optional<etcd::KeyValue>& stored, int64_t revision, const ServiceRecord& ours) {
+  if (!stored) return read_back_swap(std::nullopt, 0, revision, ours.host, ours.migration);
+  Result<ServiceRecord> record = decode_service_record(stored->value);
+  if (!record) return SwapReadBack::Changed;
+  return read_back_swap(*record, stored->mod_revision, revision, ours.host, ours.migration);
+}
+
+// No answer came (a timeout, a reset), or etcd answered unavailable: the swap may have been
+// applied, or may still be. The client's error does not say whether the request left at
+// all (a refused connection is Network too); the read that settles it tells.
+bool may_have_applied(const Error& error) {
+  return error.code == ErrorCode::Network || error.code == ErrorCode::Timeout;
+}
+
+void pause_before_reading_again(const Error& why) {
+  spdlog::warn("fleet: {}; reading the ownership record again", why.describe());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
 }  // namespace
 
 std::string EtcdOwnership::at_etcd() const { return "the fleet's ownership record at etcd " + etcd_.endpoints_text(); }
@@ -56,7 +82,7 @@ Result<int64_t> EtcdOwnership::claim(const std::string& service, const std::stri
     case ClaimDecision::Create:
       break;
   }
-  Result<int64_t> created = swap(service, 0, host_, migration);
+  Result<int64_t> created = swap(service, 0, {host_, migration, now_utc()});
   if (!created) return std::move(created.error()).wrap("creating the ownership record of `" + service + "`");
   spdlog::info("fleet: `{}` is now recorded as running on {}", service, host_);
   return created;
@@ -64,27 +90,93 @@ Result<int64_t> EtcdOwnership::claim(const std::string& service, const std::stri
 
 Result<int64_t> EtcdOwnership::take_over(const std::string& service, const std::string& source, int64_t revision,
                                          const std::string& migration) const {
-  Result<int64_t> taken = swap(service, revision, host_, migration);
+  Result<int64_t> taken = swap(service, revision, {host_, migration, now_utc()});
   if (!taken) return std::move(taken.error()).wrap("taking `" + service + "` over from `" + source + "`");
   return taken;
 }
 
 Status EtcdOwnership::hand_back(const std::string& service, const std::string& source, int64_t revision,
                                 const std::string& migration) const {
-  Result<int64_t> given = swap(service, revision, source, migration);
+  Result<int64_t> given = swap(service, revision, {source, migration, now_utc()});
   if (!given) return std::move(given.error()).wrap("handing `" + service + "` back to `" + source + "`");
   return {};
 }
 
-Result<int64_t> EtcdOwnership::swap(const std::string& service, int64_t revision, const std::string& new_host,
-                                    const std::string& migration) const {
-  std::string value = encode({new_host, migration, now_utc()});
-  Result<etcd::SwapOutcome> swapped = etcd_.put_if_mod_revision(service_key(service), revision, value);
-  if (!swapped) return std::move(swapped.error()).wrap(at_etcd());
-  if (!swapped->succeeded)
-    return make_error(ErrorCode::Conflict, "the ownership record changed since revision " + std::to_string(revision) +
-                                               " (it now holds " + named_by(swapped->current) + ")");
-  return swapped->revision;
+Result<int64_t> EtcdOwnership::swap(const std::string& service, int64_t revision, const ServiceRecord& ours) const {
+  std::string key = service_key(service);
+  Result<etcd::SwapOutcome> swapped = etcd_.put_if_mod_revision(key, revision, encode(ours));
+  DOCKMIG_FAULT_POINT("fleet.swap-answer-lost", [&swapped] {
+    if (swapped) swapped = make_error(ErrorCode::Network, "the swap's answer was dropped (fleet.swap-answer-lost)");
+  });
+  if (swapped) return judge_answer(*swapped, revision, ours);
+  if (!may_have_applied(swapped.error())) return std::move(swapped.error()).wrap(at_etcd());
+  spdlog::warn("fleet: the swap of {} from revision {} got no answer ({}); reading it back", key, revision,
+               swapped.error().message);
+  return settle_unanswered(key, revision, ours, swapped.error());
+}
+
+Result<int64_t> EtcdOwnership::judge_answer(const etcd::SwapOutcome& answer, int64_t revision,
+                                            const ServiceRecord& ours) const {
+  if (answer.succeeded) return answer.revision;
+  if (read_back(answer.current, revision, ours) != SwapReadBack::Ours) return changed_since(revision, answer.current);
+  spdlog::info("fleet: the swap from revision {} found its own earlier write (revision {}): it was applied", revision,
+               answer.current->mod_revision);
+  return answer.current->mod_revision;
+}
+
+Result<int64_t> EtcdOwnership::settle_unanswered(const std::string& key, int64_t revision, const ServiceRecord& ours,
+                                                 const Error& unanswered) const {
+  auto give_up_at = std::chrono::steady_clock::now() + patience_;
+  for (;;) {
+    Result<std::optional<etcd::KeyValue>> stored = etcd_.get(key);
+    Error failed = stored ? Error{} : std::move(stored.error());
+    if (stored) {
+      switch (read_back(*stored, revision, ours)) {
+        case SwapReadBack::Ours:
+          spdlog::info("fleet: the unanswered swap of {} was applied (revision {})", key, (*stored)->mod_revision);
+          return (*stored)->mod_revision;
+        case SwapReadBack::Changed:
+          return changed_since(revision, *stored);
+        case SwapReadBack::Unchanged:
+          break;
+      }
+      // From no record only a claim swaps, naming the host that runs the service: a late
+      // copy of it names the same host, so there is nothing to fence.
+      if (!*stored)
+        return make_error(ErrorCode::Conflict, "the swap creating " + key + " got no answer and was not applied");
+      // Any failure of the fence leaves a late copy possible: read and fence again.
+      Result<etcd::SwapOutcome> fenced = etcd_.put_if_mod_revision(key, (*stored)->mod_revision, (*stored)->value);
+      if (fenced) return after_fence(**stored, *fenced, ours);
+      failed = std::move(fenced.error()).wrap("writing the record back as it was");
+    }
+    if (std::chrono::steady_clock::now() >= give_up_at) return outcome_unknown(key, revision, unanswered, failed);
+    pause_before_reading_again(failed);
+  }
+}
+
+Error EtcdOwnership::outcome_unknown(const std::string& key, int64_t revision, const Error& unanswered,
+                                     const Error& last_failure) const {
+  return make_error(migrate::kSwapOutcomeUnknown,
+                    "the swap of " + at_etcd() + " (" + key + ") from revision " + std::to_string(revision) +
+                        " got no answer (" + unanswered.message + ") and the record could not be read back for " +
+                        std::to_string(patience_.count()) + " s (" + last_failure.message +
+                        "): whether it was applied is unknown",
+                    "the record decides once etcd answers (`dockmig fleet where`); check etcd at " +
+                        etcd_.endpoints_text());
+}
+
+Result<int64_t> EtcdOwnership::after_fence(const etcd::KeyValue& stored, const etcd::SwapOutcome& fenced,
+                                           const ServiceRecord& ours) const {
+  // Failed: our late copy came before the fence (the swap was applied), or another write did.
+  if (!fenced.succeeded) return judge_answer(fenced, stored.mod_revision, ours);
+  spdlog::info("fleet: the unanswered swap of {} was not applied; the record is written back as it was (revision {} "
+               "to {}), so a late copy cannot apply",
+               stored.key, stored.mod_revision, fenced.revision);
+  return make_error(ErrorCode::Conflict, "the swap of " + stored.key + " from revision " +
+                                             std::to_string(stored.mod_revision) +
+                                             " got no answer and was not applied; the record was written back as "
+                                             "it was (revision " + std::to_string(fenced.revision) +
+                                             "), so it can no longer apply");
 }
 
 Result<std::string> EtcdOwnership::owner(const std::string& service) const {

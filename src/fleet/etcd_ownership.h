@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "etcd/client.h"
+#include "fleet/service_record.h"
 #include "migrate/ownership.h"
 
 namespace dockmig::fleet {
@@ -24,8 +25,23 @@ class EtcdOwnership final : public migrate::Ownership {
   Result<std::string> owner(const std::string& service) const override;
 
  private:
-  Result<int64_t> swap(const std::string& service, int64_t revision, const std::string& new_host,
-                       const std::string& migration) const;
+  /// The compare-and-swap of the record from `revision` to `ours`; one that got no answer
+  /// is settled before this returns (settle_unanswered).
+  Result<int64_t> swap(const std::string& service, int64_t revision, const ServiceRecord& ours) const;
+  /// A swap etcd answered: our own earlier write found there (a copy sent again by the
+  /// client after a lost answer) is a success too.
+  Result<int64_t> judge_answer(const etcd::SwapOutcome& answer, int64_t revision, const ServiceRecord& ours) const;
+  /// A swap that got no answer: the record is read (for the patience) to learn whether it
+  /// was applied; one still unchanged is fenced so that a late copy can never apply.
+  Result<int64_t> settle_unanswered(const std::string& key, int64_t revision, const ServiceRecord& ours,
+                                    const Error& unanswered) const;
+  /// The record found unchanged at `stored` was written back as it was (the fence), by a
+  /// swap from its revision, which moves the revision past the one our swap compares.
+  /// What that swap's answer says of ours.
+  Result<int64_t> after_fence(const etcd::KeyValue& stored, const etcd::SwapOutcome& fenced,
+                              const ServiceRecord& ours) const;
+  Error outcome_unknown(const std::string& key, int64_t revision, const Error& unanswered,
+                        const Error& last_failure) const;
   std::string at_etcd() const;
 
   etcd::Client etcd_;

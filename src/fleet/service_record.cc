@@ -29,4 +29,15 @@ ClaimDecision decide_claim(const std::optional<ServiceRecord>& record, std::stri
   return record->host == source ? ClaimDecision::Keep : ClaimDecision::Refuse;
 }
 
+bool is_write_of(const ServiceRecord& record, std::string_view host, std::string_view migration) {
+  return record.host == host && record.migration == migration;
+}
+
+SwapReadBack read_back_swap(const std::optional<ServiceRecord>& record, int64_t mod_revision, int64_t compared,
+                            std::string_view host, std::string_view migration) {
+  if (record && is_write_of(*record, host, migration) && mod_revision > compared) return SwapReadBack::Ours;
+  bool unchanged = record ? mod_revision == compared : compared == 0;
+  return unchanged ? SwapReadBack::Unchanged : SwapReadBack::Changed;
+}
+
 }  // namespace dockmig::fleet

@@ -4,6 +4,7 @@
 // compare-and-swap on it. Only the encoding and the rules live here, without etcd.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +32,19 @@ Result<ServiceRecord> decode_service_record(std::string_view text);
 /// At the source before the freeze, from the record as read (none: no record yet).
 enum class ClaimDecision { Create, Keep, Refuse };
 ClaimDecision decide_claim(const std::optional<ServiceRecord>& record, std::string_view source);
+
+/// A swap's own write: the record names the host it made the owner and the handoff that
+/// made it (its time may differ from a copy of the same swap sent again).
+bool is_write_of(const ServiceRecord& record, std::string_view host, std::string_view migration);
+
+/// What the record read after a swap from mod revision `compared` (0: from no record) says
+/// of that swap: `record` as read (none: no record; `mod_revision` then 0).
+enum class SwapReadBack {
+  Ours,       // our write, after the compared revision: the swap was applied
+  Unchanged,  // still at the compared revision: not applied, but a late copy still could be
+  Changed,    // another write came after the compared revision: the swap lost
+};
+SwapReadBack read_back_swap(const std::optional<ServiceRecord>& record, int64_t mod_revision, int64_t compared,
+                            std::string_view host, std::string_view migration);
 
 }  // namespace dockmig::fleet

@@ -282,11 +282,23 @@ class DestinationMigration {
   // resume, and this copy must run (docs/fleet.md, "The commit rule").
   Status take_over() {
     Result<int64_t> revision = context_.ownership->take_over(name_, fleet_source_, source_revision_, id_);
+    if (!revision && revision.error().code == kSwapOutcomeUnknown) return keep_in_doubt(std::move(revision.error()));
     if (!revision) return std::move(revision.error());
     owned_revision_ = *revision;
     spdlog::info("migration {}: the fleet's record of `{}` names this host now (revision {})", id_, name_, *revision);
     DOCKMIG_FAULT_POINT("destination.after-swap", [this] { session_.cut(); });
     return {};
+  }
+
+  // The swap may have been applied, so the record may name this host: neither remove the
+  // copy (none would run) nor restore (two might). The container and its checkpoint stay,
+  // the ledger undecided, and the agent's next start settles it by the record.
+  Status keep_in_doubt(Error unknown) {
+    swap_in_doubt_ = true;
+    unknown.detail += std::string(unknown.detail.empty() ? "" : "; ") +
+                      "the container and its checkpoint stay here, undecided: this agent's next start keeps "
+                      "and starts the copy if the record names this host, and removes it otherwise";
+    return unknown;
   }
 
   // The restore failed after the swap: the record goes back, so that the source may resume.
@@ -614,7 +626,8 @@ class DestinationMigration {
   // retries (recover_interrupted). Returns how the migration ended.
   IncomingEnd abandon() {
     bool superseded = link_resumes().superseded(id_);
-    if (!in_ledger_ || owned_revision_) return superseded ? IncomingEnd::Superseded : IncomingEnd::Failed;
+    if (!in_ledger_ || owned_revision_ || swap_in_doubt_)
+      return superseded ? IncomingEnd::Superseded : IncomingEnd::Failed;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
     if (removed && networks_) networks_->remove_created(context_.engine);
@@ -674,6 +687,7 @@ class DestinationMigration {
   std::string fleet_source_;     // the source's name in the fleet, when it commits through the record
   int64_t source_revision_ = 0;  // the record's revision as the source claimed it
   int64_t owned_revision_ = 0;   // after the swap, while the record names this host
+  bool swap_in_doubt_ = false;   // the swap's outcome could not be learned: the record may name this host
 };
 
 }  // namespace

@@ -23,7 +23,9 @@ class Ownership {
   /// an error when it cannot be read.
   virtual Result<int64_t> claim(const std::string& service, const std::string& migration) const = 0;
   /// At the destination, the commit: the record goes from `source` (at `revision`) to this
-  /// host, in one compare-and-swap. Its new revision; Conflict when it changed meanwhile.
+  /// host, in one compare-and-swap. Its new revision; Conflict when it changed meanwhile,
+  /// or when the swap was not applied and can no longer be; kSwapOutcomeUnknown when etcd
+  /// could not tell whether it was applied (the record may name this host).
   virtual Result<int64_t> take_over(const std::string& service, const std::string& source, int64_t revision,
                                     const std::string& migration) const = 0;
   /// At the destination after its copy failed to start: the record goes back to `source`
@@ -34,6 +36,11 @@ class Ownership {
   /// while etcd cannot be reached; an error after that.
   virtual Result<std::string> owner(const std::string& service) const = 0;
 };
+
+/// A swap's error when its outcome could not be learned (no answer, and etcd unreadable
+/// for the ownership's patience after it): the record may name the new host, so neither
+/// side may act as if it did not; the record decides later (decide_reconcile).
+inline constexpr ErrorCode kSwapOutcomeUnknown = ErrorCode::Timeout;
 
 /// The source's rollback after the checkpoint crossed: it resumes only while the record
 /// names it. A record naming another host, none at all (someone removed it), or one that

@@ -53,5 +53,41 @@ TEST(EtcdOwnership, UnreachableEtcdIsAnErrorNamingIt) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
 }
 
+// The record read after a swap of edge-b's handoff m1 from revision 7.
+SwapReadBack read_back_at(const std::optional<ServiceRecord>& record, int64_t mod_revision) {
+  return read_back_swap(record, mod_revision, 7, "edge-b", "m1");
+}
+
+TEST(SwapReadBack, OurHostAndHandoffAfterTheComparedRevisionIsOurs) {
+  // The time differs when a copy of the swap was sent again: host and handoff decide.
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-b", "m1", "2026-12-05T00:00:01Z"}, 9), SwapReadBack::Ours);
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-b", "m1", ""}, 8), SwapReadBack::Ours);
+}
+
+TEST(SwapReadBack, TheRecordStillAtTheComparedRevisionIsUnchanged) {
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-a", "m0", ""}, 7), SwapReadBack::Unchanged);
+  EXPECT_EQ(read_back_swap(std::nullopt, 0, 0, "edge-a", "m1"), SwapReadBack::Unchanged);
+}
+
+TEST(SwapReadBack, AnyOtherWriteIsAChange) {
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-c", "m2", ""}, 9), SwapReadBack::Changed);
+  // Our host by another handoff, or our handoff handing the record back to its source.
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-b", "m2", ""}, 9), SwapReadBack::Changed);
+  EXPECT_EQ(read_back_at(ServiceRecord{"edge-a", "m1", ""}, 9), SwapReadBack::Changed);
+  EXPECT_EQ(read_back_at(std::nullopt, 0), SwapReadBack::Changed);  // deleted
+  EXPECT_EQ(read_back_swap(ServiceRecord{"edge-c", "m2", ""}, 3, 0, "edge-a", "m1"), SwapReadBack::Changed);
+}
+
+TEST(EtcdOwnership, ASwapWithNoAnswerAndNoRecordToReadIsUnknownNotAFailure) {
+  Result<etcd::Client> etcd = etcd::Client::open("http://127.0.0.1:1", {}, std::chrono::milliseconds(500));
+  ASSERT_TRUE(etcd);
+  EtcdOwnership ownership(*etcd, "edge-b", std::chrono::seconds(1));
+  Result<int64_t> taken = ownership.take_over("counter", "edge-a", 7, "0123456789abcdef");
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, migrate::kSwapOutcomeUnknown) << taken.error().describe();
+  EXPECT_NE(taken.error().message.find("whether it was applied is unknown"), std::string::npos)
+      << taken.error().message;
+}
+
 }  // namespace
 }  // namespace dockmig::fleet
