@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "etcd/client.h"
+#include "faults/fault_points.h"
+#include "fleet/etcd_ownership.h"
 #include "fleet/membership.h"
+#include "fleet/service_record.h"
 
 namespace dockmig {
 namespace {
@@ -123,6 +126,82 @@ TEST_F(RealEtcd, AnUnreachableEndpointIsSkippedForTheNextOne) {
   EXPECT_EQ(put.error().code, ErrorCode::Network);
   EXPECT_NE(put.error().message.find("http://127.0.0.1:9"), std::string::npos) << put.error().message;
 }
+
+// The fleet's ownership swaps on a service of their own (the real /dockmig/services/ prefix,
+// a name unique per run), its record removed afterwards.
+class RealOwnership : public RealEtcd {
+ protected:
+  void SetUp() override {
+    RealEtcd::SetUp();
+    if (IsSkipped()) return;
+    service_ = "test-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  void TearDown() override {
+    if (!client_) return;
+    nlohmann::json range = {{"key", etcd::base64_encode(fleet::service_key(service_))}};
+    Result<nlohmann::json> removed = etcd().call("/v3/kv/deleterange", range);
+    EXPECT_TRUE(removed) << removed.error().describe();
+  }
+  // The record as stored: who it names, and its mod revision.
+  std::pair<std::string, int64_t> record() {
+    Result<std::optional<etcd::KeyValue>> stored = etcd().get(fleet::service_key(service_));
+    if (!stored || !*stored) return {"", 0};
+    Result<fleet::ServiceRecord> decoded = fleet::decode_service_record((*stored)->value);
+    return {decoded ? decoded->host : "unreadable", (*stored)->mod_revision};
+  }
+  std::string service_;
+};
+
+TEST_F(RealOwnership, ASwapThatMeetsItsOwnEarlierWriteIsTheSwapAndAnotherHandoffIsRefused) {
+  fleet::EtcdOwnership source(etcd(), "edge-a"), destination(etcd(), "edge-b"), third(etcd(), "edge-c");
+  Result<int64_t> claimed = source.claim(service_, "m0");
+  ASSERT_TRUE(claimed) << claimed.error().describe();
+  Result<int64_t> taken = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_TRUE(taken) << taken.error().describe();
+  // The same take-over again (a copy sent again after a lost answer): a conflict with
+  // the record naming this host by this handoff, which is this swap, at its revision.
+  Result<int64_t> again = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(*again, *taken);
+  Result<int64_t> other = third.take_over(service_, "edge-a", *claimed, "m2");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::Conflict);
+  EXPECT_NE(other.error().message.find("`edge-b`"), std::string::npos) << other.error().message;
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-b"), *taken));
+}
+
+#if DOCKMIG_FAULT_POINTS
+// Armed in this process only for the test's swaps.
+struct ArmedPoints {
+  explicit ArmedPoints(const char* spec) {
+    ::setenv("DOCKMIG_FAULTS", spec, 1);
+    EXPECT_TRUE(faults::arm_from_environment());
+  }
+  ~ArmedPoints() {
+    ::unsetenv("DOCKMIG_FAULTS");
+    EXPECT_TRUE(faults::arm_from_environment());
+  }
+};
+
+TEST_F(RealOwnership, ASwapWhoseAnswerWasLostAfterEtcdAppliedItIsSettledAsApplied) {
+  fleet::EtcdOwnership source(etcd(), "edge-a"), destination(etcd(), "edge-b");
+  Result<int64_t> claimed = source.claim(service_, "m0");
+  ASSERT_TRUE(claimed) << claimed.error().describe();
+  ArmedPoints lost("fleet.swap-answer-lost=drop-link");
+  Result<int64_t> taken = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_TRUE(taken) << taken.error().describe();
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-b"), *taken));
+  // Handing it back, the answer lost again: the record names the source again.
+  ASSERT_TRUE(destination.hand_back(service_, "edge-a", *taken, "m1"));
+  EXPECT_EQ(record().first, "edge-a");
+  // A swap that lost to another write, its answer lost: a conflict, not a success.
+  Result<int64_t> stale = destination.take_over(service_, "edge-a", *claimed, "m3");
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::Conflict) << stale.error().describe();
+  EXPECT_EQ(record().first, "edge-a");
+}
+#endif
 
 // Watches `prefix` from `from` on a thread until `count` events came or 10 s passed.
 std::vector<etcd::WatchEvent> watch_for(const etcd::Client& client, const std::string& prefix, int64_t from,

@@ -8,9 +8,15 @@
 #  (p2) the link is cut before the destination holds the checkpoint (the source paused just
 #       after the freeze), so it can never swap: the source resumes, the record still names
 #       it, the destination removes its container; the client reaches the source.
-#  (e1) etcd is stopped while the destination is paused before its swap: the swap fails, the
-#       destination removes its container, the source (which must read the record to resume)
-#       resumes once etcd is back; the record still names it.
+#  (e1) etcd is stopped while the destination is paused before its swap: the swap gets no
+#       answer, so its outcome is unknown and the destination keeps its container (not
+#       started) while it reads the record; etcd back within its patience, it finds the record
+#       unchanged, writes it back as it was (the fence: a late copy of the swap can never
+#       apply), removes its container; the source (which must read the record to resume)
+#       resumes; the record still names it, written twice (the claim, the fence).
+#  (l1) the answer to the destination's swap is lost after etcd applied it
+#       (fleet.swap-answer-lost): the destination reads the record, finds its own write and
+#       runs its copy; the source does not resume: one copy, on edge-b, which the record names.
 #  (e2) etcd is stopped while the destination is paused after its swap: the handoff ends
 #       (the swap was the commit; the destination tells the source); the record names it.
 #  (e3) as (e2), and the destination's agent dies there too: the source can neither ask it
@@ -31,6 +37,11 @@ trap '[ "$link_cut" = no ] || "$TESTBED" edge-link restore >/dev/null 2>&1
 owner() {
   in_ns edge-a etcdctl --endpoints "$ETCD" get "/dockmig/services/$1" --print-value-only |
     python3 -c 'import json,sys; t=sys.stdin.read().strip(); print(json.loads(t)["host"] if t else "")'
+}
+# writes_of SERVICE: how many times its record was written since it was created (etcd's version).
+writes_of() {
+  in_ns edge-a etcdctl --endpoints "$ETCD" get "/dockmig/services/$1" -w json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["version"])'
 }
 agent_b=
 # start_b [FAULTS]: edge-b's agent in the fleet, armed with FAULTS (DOCKMIG_FAULTS) if given.
@@ -150,22 +161,43 @@ route_to_owner part-p2
 wait_until 20 probe_count_above 12 20 || fail "(p2): the client does not reach the service on edge-a"
 step "(p2) resumed on edge-a (count $(number_of probe 12)), nothing on edge-b, the record names edge-a"
 
-step "(e1) etcd is lost while the destination is paused before its swap"
+step "(e1) etcd is lost while the destination is paused before its swap, and back within its patience"
 start_counter part-e1
 pause_handoff_at destination.before-swap part-e1
 stop_etcd
 fault_release destination.before-swap
-# The swap fails (etcd refuses connections): the destination removes its container.
-wait_until 60 bash -c "! '$TESTBED' docker edge-b inspect part-e1 >/dev/null 2>&1" \
-  || fail "(e1): the destination kept its container though its swap failed"
+# The swap gets no answer (etcd refuses connections): until the record is read, whether it
+# was applied is unknown, so the destination neither removes its container nor starts it.
+sleep 4
+exists edge-b part-e1 || fail "(e1): the destination removed its container before its swap's outcome was known"
+! running edge-b part-e1 || fail "(e1): the destination started its copy though its swap got no answer"
 ! running edge-a part-e1 || fail "(e1): the source resumed before it could read the record"
 start_etcd
+# The record is unchanged: fenced (written back as it was), and the container goes.
+wait_until 60 bash -c "! '$TESTBED' docker edge-b inspect part-e1 >/dev/null 2>&1" \
+  || fail "(e1): the destination kept its container though its swap was not applied"
 migrate_ended
 [ "$migrate_status" != 0 ] && [ "$migrate_status" != 3 ] || fail "(e1): dockmig migrate exited $migrate_status, expected a rollback"
 [ "$(field "['rolled_back']")" = True ] || fail "(e1): the report does not say rolled back"
 running edge-a part-e1 || fail "(e1): the source was not resumed"
 [ "$(owner part-e1)" = edge-a ] || fail "(e1): the record names '$(owner part-e1)', expected edge-a"
-step "(e1) rolled back once etcd answered: edge-a runs part-e1, the record names edge-a"
+[ "$(writes_of part-e1)" = 2 ] || fail "(e1): the record was written $(writes_of part-e1) times, expected 2 (the claim, the fence)"
+step "(e1) rolled back once etcd answered: the record fenced, still naming edge-a, which runs part-e1"
+
+step "(l1) the answer to the destination's swap is lost after etcd applied it"
+start_b fleet.swap-answer-lost=drop-link
+start_counter part-l1
+log_from=$(($(wc -l <"$BED_STATE/agent-edge-b.log") + 1))
+migrate edge-a edge-b part-l1 "${fleet_args[@]}"
+[ "$migrate_status" = 0 ] || fail "(l1): dockmig migrate exited $migrate_status"
+tail -n +"$log_from" "$BED_STATE/agent-edge-b.log" | grep -q "unanswered swap of /dockmig/services/part-l1 was applied" \
+  || fail "(l1): edge-b's agent does not say it settled its swap's lost answer by the record"
+running edge-b part-l1 || fail "(l1): part-l1 does not run on edge-b"
+! exists edge-a part-l1 || fail "(l1): a copy of part-l1 is left on edge-a"
+[ "$(owner part-l1)" = edge-b ] || fail "(l1): the record names '$(owner part-l1)', expected edge-b"
+count=$(count_of edge-b part-l1)
+[ "$count" -gt 20 ] || fail "(l1): the count restarted ($count)"
+step "(l1) the lost answer settled by the record: one copy, on edge-b (count $count), the record names it"
 
 step "(e2) etcd is lost while the destination is paused after its swap"
 start_counter part-e2
