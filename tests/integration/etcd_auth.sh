@@ -56,21 +56,24 @@ grep -q -- "--etcd-password-file" "$dir/wrong.log" || fail "the hint does not sa
 step "refused: $(grep -m1 'error' "$dir/wrong.log")"
 
 step "an agent with the right password registers, and outlives its token's expiry"
+# The agent's log is the bed's, appended to by every test before: only this agent's lines count.
+log_from=$(($(wc -l <"$BED_STATE/agent-edge-a.log" 2>/dev/null || echo 0) + 1))
+agent_log() { tail -n +"$log_from" "$BED_STATE/agent-edge-a.log"; }
 start_agent edge-a --etcd "$auth_etcd" "${as_agent[@]}" --name edge-a --fleet-ttl 6
 edge_a_listed() { fleet_ls "${as_agent[@]}" --json | grep -q '"name": "edge-a"'; }
-wait_until 10 edge_a_listed || fail "edge-a is not listed at $auth_etcd: $(tail -n3 "$BED_STATE/agent-edge-a.log")"
+wait_until 10 edge_a_listed || fail "edge-a is not listed at $auth_etcd: $(agent_log | tail -n3)"
 # The lease's keep-alives (every 2 s, a third of --fleet-ttl) carry on without a valid
 # token in etcd 3.4; a change of the record is a put, which needs one. 8 s is past the
 # lease's TTL and the token's (1 s unused); a container started then makes the agent
 # write its record with an expired token, so it must authenticate again.
 sleep 8
-edge_a_listed || fail "edge-a left the fleet while its token expired: $(tail -n3 "$BED_STATE/agent-edge-a.log")"
+edge_a_listed || fail "edge-a left the fleet while its token expired: $(agent_log | tail -n3)"
 dk edge-a run -d --name auth-svc --label "$label" "$IMAGE_TINY" sleep 600 >/dev/null
 lists_auth_svc() { fleet_ls "${as_agent[@]}" --json | grep -q '"auth-svc"'; }
-wait_until 10 lists_auth_svc || fail "edge-a's record does not list auth-svc: $(tail -n3 "$BED_STATE/agent-edge-a.log")"
-renewals=$(grep -c "refused the token of user dockmig" "$BED_STATE/agent-edge-a.log" || true)
+wait_until 10 lists_auth_svc || fail "edge-a's record does not list auth-svc: $(agent_log | tail -n3)"
+renewals=$(agent_log | grep -c "refused the token of user dockmig" || true)
 [ "$renewals" -ge 1 ] || fail "the agent did not authenticate again after its token expired"
-grep -q "fleet: lost etcd" "$BED_STATE/agent-edge-a.log" && fail "a write of the agent failed: $(grep -m1 "fleet: lost etcd" "$BED_STATE/agent-edge-a.log")"
+grep -q "fleet: lost etcd" <(agent_log) && fail "a write of the agent failed: $(agent_log | grep -m1 "fleet: lost etcd")"
 fleet_ls "${as_agent[@]}" | sed 's/^/    /'
 
 step "the client's calls and watches after the token expired"
