@@ -44,6 +44,20 @@ std::optional<std::string> process_start_ticks(pid_t pid) {
   return std::string(ticks);
 }
 
+Result<std::vector<std::string>> process_arguments(pid_t pid) {
+  Result<std::string> cmdline = read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmdline) return std::move(cmdline.error());
+  std::vector<std::string> args;
+  for (size_t start = 0; start < cmdline->size();) {
+    size_t end = cmdline->find('\0', start);
+    if (end == std::string::npos) end = cmdline->size();
+    args.push_back(cmdline->substr(start, end - start));
+    start = end + 1;
+  }
+  if (!args.empty()) args.erase(args.begin());
+  return args;
+}
+
 std::optional<std::string_view> proc_status_field(std::string_view status, std::string_view name) {
   while (!status.empty()) {
     size_t newline = status.find('\n');

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dockmig/result.h"
 
@@ -28,6 +29,9 @@ std::optional<bool> proc_status_has_capability(std::string_view status, std::str
 /// Field 22 of /proc/`pid`/stat, the process's start time in clock ticks since boot: with
 /// the pid it names one process for good (a pid is reused, a start time with it is not).
 std::optional<std::string> process_start_ticks(pid_t pid);
+
+/// The arguments in /proc/`pid`/cmdline after argv[0]; an error if the process is gone.
+Result<std::vector<std::string>> process_arguments(pid_t pid);
 
 /// Whether process `pid` is in the same namespace of `kind` ("mnt", "pid") as this one;
 /// false when either cannot be read.

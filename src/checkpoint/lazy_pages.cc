@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/proc_status.h"
 #include "base/subprocess.h"
 #include "base/text_file.h"
 
@@ -136,10 +137,10 @@ void end_left_daemon(const fs::path& work_dir) {
   std::ifstream(work_dir / "lazy-pages.pid") >> pid;
   if (pid <= 0) return;
   // The pid may be another process's by now: only a daemon serving this dir is ended.
-  std::ifstream cmdline_file("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-  if (cmdline.find("lazy-pages") == std::string::npos || cmdline.find(work_dir.string() + " ") == std::string::npos)
+  Result<std::vector<std::string>> args = base::process_arguments(pid);
+  if (!args || std::ranges::find(*args, "lazy-pages") == args->end()) return;
+  auto work_dir_flag = std::ranges::find(*args, "--work-dir");
+  if (work_dir_flag == args->end() || std::next(work_dir_flag) == args->end() || *std::next(work_dir_flag) != work_dir)
     return;
   if (::kill(pid, SIGKILL) != 0)
     return spdlog::warn("cannot end the left `criu lazy-pages` (pid {}) of `{}`: {}", pid, work_dir.string(),

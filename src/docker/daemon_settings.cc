@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/proc_status.h"
 #include "base/text_file.h"
 #include "base/unique_fd.h"
 
@@ -32,21 +33,6 @@ std::string setting(const std::vector<std::string>& args, const nlohmann::json& 
     if (found != config.end() && found->is_string() && !found->get<std::string>().empty()) return *found;
   }
   return fallback;
-}
-
-// /proc/PID/cmdline without argv[0].
-Result<std::vector<std::string>> arguments_of(pid_t pid) {
-  Result<std::string> cmdline = base::read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
-  if (!cmdline) return std::move(cmdline.error());
-  std::vector<std::string> args;
-  for (size_t start = 0; start < cmdline->size();) {
-    size_t end = cmdline->find('\0', start);
-    if (end == std::string::npos) end = cmdline->size();
-    args.push_back(cmdline->substr(start, end - start));
-    start = end + 1;
-  }
-  if (!args.empty()) args.erase(args.begin());
-  return args;
 }
 
 // A config file dockerd started without (it may have none) reads as no settings.
@@ -98,7 +84,7 @@ Result<pid_t> socket_peer_pid(const std::string& socket_path) {
 Result<ContainerdStore> containerd_of_daemon_at(const std::string& socket_path) {
   Result<pid_t> pid = socket_peer_pid(socket_path);
   if (!pid) return std::move(pid.error());
-  Result<std::vector<std::string>> args = arguments_of(*pid);
+  Result<std::vector<std::string>> args = base::process_arguments(*pid);
   if (!args) return std::move(args.error()).wrap("reading the command line of dockerd (pid " + std::to_string(*pid) + ")");
   std::string config_file = config_file_of(*args);
   Result<nlohmann::json> config = config_of(config_file);
