@@ -55,6 +55,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/mounts_test.cc
   tests/unit/migrate/networks_test.cc
   tests/unit/migrate/volume_sync_test.cc
+  tests/unit/migrate/attached_volumes_test.cc
   tests/unit/migrate/bind_copies_test.cc
   tests/unit/checkpoint/criu_test.cc
   tests/unit/checkpoint/criu_log_test.cc

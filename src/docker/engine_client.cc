@@ -356,8 +356,11 @@ Result<json> EngineClient::inspect_volume(std::string_view name) const {
   return get_json("/volumes/" + url_encode(name));
 }
 
-Result<json> EngineClient::create_volume(std::string_view name, const json& labels) const {
-  json body = {{"Name", name}, {"Driver", "local"}, {"Labels", labels.is_object() ? labels : json::object()}};
+Result<json> EngineClient::create_volume(std::string_view name, const json& labels, const json& driver_options) const {
+  json body = {{"Name", name},
+               {"Driver", "local"},
+               {"DriverOpts", driver_options.is_object() ? driver_options : json::object()},
+               {"Labels", labels.is_object() ? labels : json::object()}};
   Result<HttpResponse> response = request("POST", "/volumes/create", &body);
   if (!response) return std::move(response.error()).wrap("creating volume `" + std::string(name) + "`");
   json parsed = json::parse(response->body, nullptr, false);

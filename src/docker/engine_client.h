@@ -90,8 +90,10 @@ class EngineClient {
 
   /// GET /volumes/{name}; NotFound when there is none.
   Result<nlohmann::json> inspect_volume(std::string_view name) const;
-  /// A volume of the `local` driver without options, with `labels`; returns its inspect.
-  Result<nlohmann::json> create_volume(std::string_view name, const nlohmann::json& labels) const;
+  /// A volume of the `local` driver with `labels` and `driver_options` (`type`, `device`,
+  /// `o`; none by default); returns its inspect.
+  Result<nlohmann::json> create_volume(std::string_view name, const nlohmann::json& labels,
+                                       const nlohmann::json& driver_options = nlohmann::json::object()) const;
   Status remove_volume(std::string_view name) const;
 
   /// GET /networks/{name}; NotFound when there is none.

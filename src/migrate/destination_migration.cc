@@ -24,6 +24,7 @@
 #include "docker/writable_layer.h"
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
+#include "migrate/attached_volumes.h"
 #include "migrate/bind_copies.h"
 #include "migrate/image_sync.h"
 #include "migrate/link_resume.h"
@@ -190,6 +191,9 @@ class DestinationMigration {
     image_ = std::move(*image);
     Result<std::vector<VolumeSpec>> volumes = read_volume_specs(fields);
     if (!volumes) return std::move(volumes.error());
+    Result<std::vector<AttachedVolume>> attached = read_attached_volumes(fields);
+    if (!attached) return std::move(attached.error());
+    if (Status distinct = distinct_volume_names(*volumes, *attached); !distinct) return distinct;
     Result<std::vector<NetworkSpec>> networks = read_network_specs(fields);
     if (!networks) return std::move(networks.error());
     if (!valid_migration_id(id_) || !valid_container_name(name_) || checkpoint_ != "dockmig-" + id_ ||
@@ -230,6 +234,8 @@ class DestinationMigration {
                      HeldVolumeRule{context_.left_volumes, name_, return_image_key(image_.layers, image_.id),
                                     source_takes_volume_return_});
     if (Status free = volumes_->check(context_.engine); !free) return free;
+    attached_.emplace(std::move(*attached));
+    if (Status reachable = attached_->check(context_.engine); !reachable) return reachable;
     networks_.emplace(std::move(*networks));
     if (Status joinable = networks_->check(context_.engine, create_request_); !joinable) return joinable;
     if (tcp_ == TcpMode::Established)
@@ -361,6 +367,7 @@ class DestinationMigration {
     auto volume_made = [this](const std::string& name) { return context_.ledger.note_volume(id_, name); };
     auto network_made = [this](const std::string& name) { return context_.ledger.note_network(id_, name); };
     if (Status made = volumes_->create(context_.engine, volume_made); !made) return made;
+    if (Status made = attached_->create(context_.engine, volume_made); !made) return made;
     if (Status made = networks_->create_networks(context_.engine, create_request_, network_made); !made) return made;
     Result<std::string> id = context_.engine.create_container(name_, create_request_);
     if (!id) return std::move(id.error());
@@ -630,6 +637,7 @@ class DestinationMigration {
       return superseded ? IncomingEnd::Superseded : IncomingEnd::Failed;
     bool removed = container_id_.empty() || context_.engine.remove_container(container_id_, /*force=*/true);
     if (removed && volumes_) volumes_->remove_created(context_.engine);
+    if (removed && attached_) attached_->remove_created(context_.engine);
     if (removed && networks_) networks_->remove_created(context_.engine);
     if (removed && binds_) binds_->remove_made();
     Status decided = context_.ledger.decide(id_, "aborted", removed);
@@ -659,6 +667,7 @@ class DestinationMigration {
   std::string container_id_, upper_dir_, docker_root_;
   docker::DaemonInfo daemon_;
   std::optional<VolumeReceiver> volumes_;  // from the prepare on
+  std::optional<AttachedVolumeSetup> attached_;
   std::optional<BindCopies> binds_;        // from the prepare on
   std::optional<NetworkReceiver> networks_;  // from the prepare on
   std::optional<MemoryReceiver> memory_;

@@ -12,7 +12,7 @@
 namespace dockmig::migrate {
 
 Result<std::string> supply_image(Session& session, const docker::EngineClient& engine, const std::string& image,
-                                 PhaseReport& phase, Progress& progress, int zstd_level) {
+                                 PhaseReport& phase, Progress& progress, int zstd_level, bool* destination_attaches) {
   // A destination pulling a large image over a slow link says it is still at it, so
   // that this side's read timeout measures silence, not the pull's length.
   Result<nlohmann::json> answer = session.receive_message();
@@ -23,7 +23,9 @@ Result<std::string> supply_image(Session& session, const docker::EngineClient& e
     return make_error(ErrorCode::InvalidInput, "protocol: expected an `image` message, got `" +
                                                    message_type(*answer) + "`");
   std::string source = fields.string("source");
+  bool attaches = fields.boolean_or("attached_volumes", false);
   if (Status read = fields.status(); !read) return std::move(read.error());
+  if (destination_attaches != nullptr) *destination_attaches = attaches;
   if (source == "peer") {
     Status sent = session.send_stream("image", phase, progress, zstd_level,
                                       [&](transfer::ByteSink& sink) { return engine.save_image(image, sink); });
@@ -162,7 +164,7 @@ Result<std::string> fetch_image(Session& session, const docker::EngineClient& en
     here = pull_wanted(session, engine, wanted);
     if (!here) source = "peer";
   }
-  Status sent = session.send_message({{"type", "image"}, {"source", source}});
+  Status sent = session.send_message({{"type", "image"}, {"source", source}, {"attached_volumes", true}});
   if (!sent) return std::move(sent.error());
   if (here) return *here;
   std::filesystem::path blob = staging / "image.zst";

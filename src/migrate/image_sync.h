@@ -17,9 +17,11 @@
 namespace dockmig::migrate {
 
 /// Source: reads the destination's "image" answer and sends the image if it asks.
-/// Returns where the image came from: cache, registry or peer.
+/// Returns where the image came from: cache, registry or peer. `destination_attaches`, when
+/// given, is set to whether the destination makes attached volumes (attached_volumes.h).
 Result<std::string> supply_image(Session& session, const docker::EngineClient& engine, const std::string& image,
-                                 PhaseReport& phase, Progress& progress, int zstd_level);
+                                 PhaseReport& phase, Progress& progress, int zstd_level,
+                                 bool* destination_attaches = nullptr);
 
 /// What a destination is asked for: the image a source's container runs.
 struct WantedImage {

@@ -48,6 +48,25 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
+std::string string_option(const json& options, const std::string& key) {
+  auto found = options.is_object() ? options.find(key) : options.end();
+  return found != options.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+std::vector<std::string> split_options(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+VolumeMove refused(std::string blocker) { return {VolumeMove::Way::Refuse, std::move(blocker)}; }
+
 }  // namespace
 
 Result<BindMapping> parse_bind_mapping(std::string_view text) {
@@ -85,22 +104,49 @@ std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapp
            "--copy-bind " + mount.source + " to copy the directory there";
   }
   if (mount.type != "volume") return "it has a mount of type `" + mount.type + "`" + at + ", which dockmig cannot move";
-  if (mount.driver != "local")
-    return "its volume `" + mount.name + "`" + at + " uses the `" + mount.driver +
-           "` driver; dockmig moves only volumes of the `local` driver for now";
   return "";
 }
 
-std::string volume_blocker(const docker::Mount& mount, const VolumeFacts& facts) {
+LocalVolumeKind local_volume_kind(const json& options) {
+  if (!options.is_object() || options.empty()) return LocalVolumeKind::Plain;
+  std::string type = string_option(options, "type");
+  std::vector<std::string> mount_options = split_options(string_option(options, "o"));
+  auto has = [&](std::string_view wanted) {
+    return std::any_of(mount_options.begin(), mount_options.end(),
+                       [&](const std::string& option) { return option == wanted || option.starts_with(std::string(wanted) + "="); });
+  };
+  if (type == "tmpfs") return LocalVolumeKind::Tmpfs;
+  if (type == "nfs" || type == "nfs4" || type == "cifs" || has("addr")) return LocalVolumeKind::NetworkFs;
+  if (has("bind") || has("rbind")) return LocalVolumeKind::Bind;
+  return LocalVolumeKind::Other;
+}
+
+VolumeMove volume_move(const docker::Mount& mount, const VolumeFacts& facts) {
+  const std::string volume = "its volume `" + mount.name + "`";
+  if (mount.driver != "local") return {VolumeMove::Way::Attach, ""};  // the destination finds it, or refuses
+  json options = facts.inspect.is_object() ? facts.inspect.value("Options", json::object()) : json::object();
+  switch (local_volume_kind(options)) {
+    case LocalVolumeKind::NetworkFs:
+      return {VolumeMove::Way::Attach, ""};
+    case LocalVolumeKind::Tmpfs:
+      return refused(volume + " is a tmpfs (driver options " + options.dump() +
+                     "): dockerd mounts a new, empty one at the destination when the container starts there, over "
+                     "anything copied before; use a --tmpfs mount instead, whose content travels in the checkpoint");
+    case LocalVolumeKind::Bind:
+      return refused(volume + " bind-mounts the host path `" + string_option(options, "device") +
+                     "` (driver options " + options.dump() + "); a host directory does not move with it: mount `" +
+                     string_option(options, "device") + "` as a bind mount and give --bind-map or --copy-bind");
+    case LocalVolumeKind::Other:
+      return refused(volume + " has driver options " + options.dump() +
+                     ": its data is on what they name, which dockmig cannot move (it moves local volumes without "
+                     "options, local volumes of the network file systems nfs, nfs4 and cifs, and other drivers' shared volumes)");
+    case LocalVolumeKind::Plain:
+      break;
+  }
   if (!facts.other_users.empty())
-    return "its volume `" + mount.name + "` is mounted by the running container" +
-           (facts.other_users.size() > 1 ? "s " : " ") + joined(facts.other_users) +
-           ", which would lose the data that moves: stop them first";
-  auto options = facts.inspect.is_object() ? facts.inspect.find("Options") : facts.inspect.end();
-  if (options != facts.inspect.end() && options->is_object() && !options->empty())
-    return "its volume `" + mount.name + "` has driver options " + options->dump() +
-           ": its data lives on what they name, and dockmig moves only local volumes without options for now";
-  return "";
+    return refused(volume + " is mounted by the running container" + (facts.other_users.size() > 1 ? "s " : " ") +
+                   joined(facts.other_users) + ", which would lose the data that moves: stop them first");
+  return {VolumeMove::Way::Copy, ""};
 }
 
 std::string unused_mapping_blocker(const std::vector<docker::Mount>& mounts, const std::vector<BindMapping>& bind_map) {

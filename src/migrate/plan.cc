@@ -21,6 +21,9 @@ using nlohmann::json;
 // What a migration does with each kind of mount, for `dockmig inspect`.
 constexpr const char* kVolumePlan =
     "recreated at the destination under its name; its data moves like the writable layer, most of it before the freeze";
+constexpr const char* kAttachedVolumePlan =
+    "nothing copied: its data stays where it is; the destination makes it with the same driver options, or finds it "
+    "there with the same driver, checked before the freeze";
 constexpr const char* kBindMapPlan = "nothing copied; the path must exist at the destination, checked before the freeze";
 constexpr const char* kCopiedBindPlan = "copied like a volume into a directory the destination's agent makes";
 constexpr const char* kTmpfsPlan = "its content travels in the checkpoint";
@@ -54,6 +57,14 @@ MovedVolume moved_volume(const docker::Mount& mount, const VolumeFacts& facts) {
   return volume;
 }
 
+AttachedVolume attached_volume(const docker::Mount& mount, const VolumeFacts& facts) {
+  auto object_of = [&](const char* field) {
+    json value = facts.inspect.is_object() ? facts.inspect.value(field, json::object()) : json::object();
+    return value.is_object() ? value : json::object();
+  };
+  return {mount.name, mount.driver, object_of("Options"), object_of("Labels")};
+}
+
 // A bind-mounted directory copied like a volume, or why it cannot be.
 void plan_copied_bind(const docker::Mount& mount, MigrationPlan& plan) {
   if (std::string blocker = copy_bind_blocker(mount.source, plan.docker_root); !blocker.empty()) {
@@ -85,16 +96,19 @@ Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
     }
     Result<VolumeFacts> facts = read_volume_facts(engine, plan, mount.name, running);
     if (!facts) return std::move(facts.error());
-    if (std::string blocker = volume_blocker(mount, *facts); !blocker.empty()) plan.blockers.push_back(blocker);
-    else plan.volumes.push_back(moved_volume(mount, *facts));
+    VolumeMove move = volume_move(mount, *facts);
+    if (move.way == VolumeMove::Way::Refuse) plan.blockers.push_back(move.blocker);
+    else if (move.way == VolumeMove::Way::Copy) plan.volumes.push_back(moved_volume(mount, *facts));
+    else plan.attached_volumes.push_back(attached_volume(mount, *facts));
   }
   if (std::string blocker = unused_mapping_blocker(plan.container.mounts, plan.bind_map); !blocker.empty())
     plan.blockers.push_back(blocker);
   if (std::string blocker = unused_copy_bind_blocker(plan.container.mounts, plan.bind_map, plan.copy_binds);
       !blocker.empty())
     plan.blockers.push_back(blocker);
-  if (plan.volumes.size() > kMaxVolumes)
-    plan.blockers.push_back("it has " + std::to_string(plan.volumes.size()) + " volumes; dockmig moves at most " +
+  if (plan.volumes.size() + plan.attached_volumes.size() > kMaxVolumes)
+    plan.blockers.push_back("it has " + std::to_string(plan.volumes.size() + plan.attached_volumes.size()) +
+                            " volumes; dockmig moves at most " +
                             std::to_string(kMaxVolumes));
   if (plan.copied_binds.size() > kMaxVolumes)
     plan.blockers.push_back("it has " + std::to_string(plan.copied_binds.size()) +
@@ -229,6 +243,9 @@ json to_json(const MigrationPlan& plan) {
   for (const MovedVolume& volume : plan.volumes)
     volumes.push_back({{"name", volume.name}, {"destination", volume.destination}, {"bytes", volume.bytes},
                        {"files", volume.files}, {"plan", kVolumePlan}});
+  for (const AttachedVolume& volume : plan.attached_volumes)
+    volumes.push_back({{"name", volume.name}, {"driver", volume.driver}, {"options", volume.options},
+                       {"plan", kAttachedVolumePlan}});
   json binds = json::array();
   for (const BindMapping& bind : plan.bind_map)
     binds.push_back({{"source", bind.source}, {"destination", bind.destination}, {"plan", kBindMapPlan}});
@@ -280,6 +297,9 @@ std::string to_text(const MigrationPlan& plan) {
   for (const MovedVolume& volume : plan.volumes)
     out += "  volume " + volume.name + " at " + volume.destination + ": " + base::human_bytes(volume.bytes) + " in " +
            std::to_string(volume.files) + " entries: " + kVolumePlan + "\n";
+  for (const AttachedVolume& volume : plan.attached_volumes)
+    out += "  volume " + volume.name + " (driver " + volume.driver + ", options " + volume.options.dump() +
+           "): " + kAttachedVolumePlan + "\n";
   for (const BindMapping& bind : plan.bind_map)
     out += "  bind mount " + bind.source + ": mounts " + bind.destination + " of the destination: " + kBindMapPlan + "\n";
   for (const MovedVolume& bind : plan.copied_binds)

@@ -31,6 +31,7 @@ struct MigrationPlan {
   uint64_t upper_bytes = 0;
   uint64_t upper_files = 0;
   std::vector<MovedVolume> volumes;  // local volumes, whose data moves like the writable layer
+  std::vector<AttachedVolume> attached_volumes;  // reached from the destination too: nothing copied
   std::vector<BindMapping> bind_map; // the bind mounts that move, to their destination paths
   std::vector<std::string> copy_binds;     // bind-mounted directories asked to be copied (--copy-bind)
   std::vector<MovedVolume> copied_binds;   // those of them that move: copied like the volumes

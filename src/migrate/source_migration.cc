@@ -26,6 +26,7 @@
 #include "faults/fault_points.h"
 #include "layers/upper_tar.h"
 #include "layers/upper_snapshot.h"
+#include "migrate/attached_volumes.h"
 #include "migrate/bind_copies.h"
 #include "migrate/plan.h"
 #include "migrate/restart_policy.h"
@@ -216,6 +217,7 @@ class SourceMigration {
                     {"warm", warm_ ? warm_->warm_id : ""},
                     {"create", docker::create_request(plan_.container, bind_sources(plan_.bind_map))},
                     {"volumes", volume_specs_json(plan_.volumes)},
+                    {"attached_volumes", attached_volumes_json(plan_.attached_volumes)},
                     {"copied_binds", copied_binds_json(plan_.copied_binds)},
                     {"networks", network_specs_json(plan_.networks)},
                     {"criu_version", criu_version(request_.criu)},
@@ -237,9 +239,12 @@ class SourceMigration {
     report_.restore_requested = restore_mode_name(request_.restore);
     Status sent = session_->send_message(prepare);
     if (!sent) return sent;
-    Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref,
-                                              report_.phase("image"), progress_, request_.zstd_level);
+    bool destination_attaches = false;
+    Result<std::string> source = supply_image(*session_, *engine_, plan_.container.image_ref, report_.phase("image"),
+                                              progress_, request_.zstd_level, &destination_attaches);
     if (!source) return std::move(source.error());
+    if (Status attaches = require_attaching_destination(plan_.attached_volumes, destination_attaches); !attaches)
+      return attaches;
     report_.image_source = *source;
     Result<json> created = session_->expect("created");
     if (!created) return std::move(created.error());

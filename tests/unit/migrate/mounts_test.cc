@@ -34,25 +34,79 @@ TEST(MountBlocker, AnUnmappedBindIsRefusedNamingItsPathAndTheFlag) {
   EXPECT_EQ(mount_blocker(bind("/srv/conf"), {{"/srv/conf", "/edge/conf"}}), "");
 }
 
-TEST(MountBlocker, LocalVolumesAndTmpfsMoveOtherDriversAndTypesAreRefused) {
+TEST(MountBlocker, VolumesAndTmpfsPassOtherTypesAreRefused) {
   EXPECT_EQ(mount_blocker(volume("pgdata"), {}), "");
+  EXPECT_EQ(mount_blocker(volume("shared", "nfs-plugin"), {}), "");  // volume_move decides
   EXPECT_EQ(mount_blocker({"tmpfs", "", "", "", "/scratch", true}, {}), "");
-  std::string other = mount_blocker(volume("shared", "nfs-plugin"), {});
-  EXPECT_NE(other.find("`shared`"), std::string::npos) << other;
-  EXPECT_NE(other.find("`nfs-plugin` driver"), std::string::npos) << other;
   EXPECT_NE(mount_blocker({"npipe", "", "", "x", "/p", true}, {}).find("type `npipe`"), std::string::npos);
 }
 
-TEST(VolumeBlocker, AVolumeOfAnotherRunningContainerIsRefusedNamingBoth) {
-  std::string blocker = volume_blocker(volume("pgdata"), {json::object(), {"backup"}});
-  EXPECT_NE(blocker.find("`pgdata`"), std::string::npos) << blocker;
-  EXPECT_NE(blocker.find("`backup`"), std::string::npos) << blocker;
-  EXPECT_EQ(volume_blocker(volume("pgdata"), {json::parse(R"({"Options": {}})"), {}}), "");
+VolumeFacts with_options(const char* options) {
+  return {json::parse(std::string(R"({"Driver": "local", "Options": )") + options + "}"), {}};
 }
 
-TEST(VolumeBlocker, AVolumeWithDriverOptionsIsRefused) {
-  json inspect = json::parse(R"({"Options": {"type": "none", "o": "bind", "device": "/srv/x"}})");
-  EXPECT_NE(volume_blocker(volume("bound"), {inspect, {}}).find("driver options"), std::string::npos);
+TEST(LocalVolumeKind, ClassifiesEachKindOfDriverOptions) {
+  EXPECT_EQ(local_volume_kind(json()), LocalVolumeKind::Plain);
+  EXPECT_EQ(local_volume_kind(json::object()), LocalVolumeKind::Plain);
+  EXPECT_EQ(local_volume_kind(json::parse(R"({"type": "tmpfs", "device": "tmpfs", "o": "size=64m"})")),
+            LocalVolumeKind::Tmpfs);
+  for (const char* options : {R"({"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/export"})",
+                              R"({"type": "nfs4", "device": "server:/export"})",
+                              R"({"type": "cifs", "device": "//server/share", "o": "username=u"})",
+                              R"({"type": "fuse.sshfs", "o": "rw,addr=10.0.0.7", "device": "x"})"})
+    EXPECT_EQ(local_volume_kind(json::parse(options)), LocalVolumeKind::NetworkFs) << options;
+  EXPECT_EQ(local_volume_kind(json::parse(R"({"type": "none", "o": "bind", "device": "/srv/x"})")),
+            LocalVolumeKind::Bind);
+  EXPECT_EQ(local_volume_kind(json::parse(R"({"type": "none", "o": "ro,rbind", "device": "/srv/x"})")),
+            LocalVolumeKind::Bind);
+  EXPECT_EQ(local_volume_kind(json::parse(R"({"type": "ext4", "device": "/dev/sdb1"})")), LocalVolumeKind::Other);
+  // "address=" is not "addr=", nor a "bindings" option a bind.
+  EXPECT_EQ(local_volume_kind(json::parse(R"({"type": "xfs", "o": "address=1,bindings", "device": "/dev/x"})")),
+            LocalVolumeKind::Other);
+}
+
+TEST(VolumeMove, ALocalVolumeWithoutOptionsIsCopied) {
+  EXPECT_EQ(volume_move(volume("pgdata"), {json::parse(R"({"Options": {}})"), {}}).way, VolumeMove::Way::Copy);
+  EXPECT_EQ(volume_move(volume("pgdata"), {json::parse(R"({"Options": null})"), {}}).way, VolumeMove::Way::Copy);
+}
+
+TEST(VolumeMove, AVolumeOfAnotherRunningContainerIsRefusedNamingBoth) {
+  VolumeMove move = volume_move(volume("pgdata"), {json::object(), {"backup"}});
+  EXPECT_EQ(move.way, VolumeMove::Way::Refuse);
+  EXPECT_NE(move.blocker.find("`pgdata`"), std::string::npos) << move.blocker;
+  EXPECT_NE(move.blocker.find("`backup`"), std::string::npos) << move.blocker;
+}
+
+TEST(VolumeMove, ANetworkFileSystemIsAttachedEvenWhenShared) {
+  VolumeFacts facts = with_options(R"({"type": "nfs", "o": "addr=10.0.0.5", "device": ":/export"})");
+  facts.other_users = {"backup"};  // its data stays on the server: nothing splits
+  EXPECT_EQ(volume_move(volume("media"), facts).way, VolumeMove::Way::Attach);
+}
+
+TEST(VolumeMove, AnotherDriversVolumeIsAttachedForTheDestinationToFind) {
+  EXPECT_EQ(volume_move(volume("shared", "nfs-plugin"), {json::object(), {}}).way, VolumeMove::Way::Attach);
+}
+
+TEST(VolumeMove, ATmpfsVolumeIsRefusedSayingWhy) {
+  VolumeMove move = volume_move(volume("scratch"), with_options(R"({"type": "tmpfs", "device": "tmpfs"})"));
+  EXPECT_EQ(move.way, VolumeMove::Way::Refuse);
+  EXPECT_NE(move.blocker.find("`scratch` is a tmpfs"), std::string::npos) << move.blocker;
+  EXPECT_NE(move.blocker.find("--tmpfs"), std::string::npos) << move.blocker;
+}
+
+TEST(VolumeMove, ABindVolumeIsRefusedNamingItsHostPath) {
+  VolumeMove move = volume_move(volume("bound"), with_options(R"({"type": "none", "o": "bind", "device": "/srv/x"})"));
+  EXPECT_EQ(move.way, VolumeMove::Way::Refuse);
+  EXPECT_NE(move.blocker.find("`bound`"), std::string::npos) << move.blocker;
+  EXPECT_NE(move.blocker.find("host path `/srv/x`"), std::string::npos) << move.blocker;
+  EXPECT_NE(move.blocker.find("--bind-map"), std::string::npos) << move.blocker;
+}
+
+TEST(VolumeMove, OtherDriverOptionsAreRefusedNamingThem) {
+  VolumeMove move = volume_move(volume("disk"), with_options(R"({"type": "ext4", "device": "/dev/sdb1"})"));
+  EXPECT_EQ(move.way, VolumeMove::Way::Refuse);
+  EXPECT_NE(move.blocker.find("`disk`"), std::string::npos) << move.blocker;
+  EXPECT_NE(move.blocker.find("/dev/sdb1"), std::string::npos) << move.blocker;
 }
 
 TEST(UnusedMappingBlocker, NamesAMappingNoBindUses) {

@@ -1,0 +1,154 @@
+#include "migrate/attached_volumes.h"
+
+#include <regex>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+namespace dockmig::migrate {
+namespace {
+
+using nlohmann::json;
+
+// A volume driver as Docker names a plugin: `name`, `owner/name` or `name:tag`.
+bool valid_driver_name(const std::string& driver) {
+  static const std::regex kDriver("[a-zA-Z0-9][a-zA-Z0-9_.:/@-]{0,254}");
+  return std::regex_match(driver, kDriver);
+}
+
+Status all_strings(const json& object, const std::string& what) {
+  for (const auto& [key, value] : object.items())
+    if (!value.is_string())
+      return make_error(ErrorCode::InvalidInput, "protocol: " + what + " `" + key.substr(0, 80) + "` is not a string");
+  return {};
+}
+
+Result<AttachedVolume> read_attached_volume(const json& entry, size_t index) {
+  PeerMessage fields(entry, "attached_volumes[" + std::to_string(index) + "] of the `prepare` message");
+  AttachedVolume volume{fields.string("name"), fields.string("driver"), fields.object_or_empty("options"),
+                        fields.object_or_empty("labels")};
+  if (Status read = fields.status(); !read) return std::move(read.error());
+  if (!valid_volume_name(volume.name) || !valid_driver_name(volume.driver))
+    return make_error(ErrorCode::InvalidInput, "protocol: attached volume `" + volume.name.substr(0, 80) +
+                                                   "` or its driver `" + volume.driver.substr(0, 80) + "` is malformed");
+  if (Status strings = all_strings(volume.options, "option of volume " + volume.name); !strings)
+    return std::move(strings.error());
+  if (Status strings = all_strings(volume.labels, "label of volume " + volume.name); !strings)
+    return std::move(strings.error());
+  return volume;
+}
+
+std::string string_field(const json& object, const char* key) {
+  auto found = object.is_object() ? object.find(key) : object.end();
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+json options_of(const json& inspect) {
+  json options = inspect.is_object() ? inspect.value("Options", json::object()) : json::object();
+  return options.is_object() ? options : json::object();
+}
+
+}  // namespace
+
+json attached_volumes_json(const std::vector<AttachedVolume>& volumes) {
+  json list = json::array();
+  for (const AttachedVolume& volume : volumes)
+    list.push_back({{"name", volume.name}, {"driver", volume.driver}, {"options", volume.options},
+                    {"labels", volume.labels}});
+  return list;
+}
+
+Result<std::vector<AttachedVolume>> read_attached_volumes(PeerMessage& prepare) {
+  const json& list = prepare.list_or_empty("attached_volumes");
+  if (Status read = prepare.status(); !read) return std::move(read.error());
+  if (list.size() > kMaxVolumes)
+    return make_error(ErrorCode::InvalidInput, "protocol: the `prepare` message lists " + std::to_string(list.size()) +
+                                                   " attached volumes; at most " + std::to_string(kMaxVolumes));
+  std::vector<AttachedVolume> volumes;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    Result<AttachedVolume> volume = read_attached_volume(list[i], i);
+    if (!volume) return std::move(volume.error());
+    if (!names.insert(volume->name).second)
+      return make_error(ErrorCode::InvalidInput, "protocol: attached volume `" + volume->name + "` is listed twice");
+    volumes.push_back(std::move(*volume));
+  }
+  return volumes;
+}
+
+Status distinct_volume_names(const std::vector<VolumeSpec>& copied, const std::vector<AttachedVolume>& attached) {
+  for (const AttachedVolume& volume : attached)
+    for (const VolumeSpec& spec : copied)
+      if (spec.name == volume.name)
+        return make_error(ErrorCode::InvalidInput,
+                          "protocol: volume `" + volume.name + "` is both in `volumes` and in `attached_volumes`");
+  return {};
+}
+
+std::string attach_blocker(const AttachedVolume& wanted, const json* existing) {
+  const std::string volume = "volume `" + wanted.name + "` of the `" + wanted.driver + "` driver";
+  // A local volume's data is copied unless it is on a server: a peer may not have a host
+  // path or device mounted here, nor a volume here handed over uncopied.
+  if (wanted.driver == "local" && local_volume_kind(wanted.options) != LocalVolumeKind::NetworkFs)
+    return volume + " has driver options " + wanted.options.dump() +
+           " that are not a network file system's; the destination attaches only those";
+  if (existing == nullptr && wanted.driver != "local")
+    return volume + " is not reachable at the destination: its dockerd finds no volume of that name " +
+           "(dockmig copies nothing of another driver's volume, so the destination must reach the same storage)";
+  if (existing == nullptr) return "";
+  std::string driver = string_field(*existing, "Driver");
+  if (driver != wanted.driver)
+    return volume + " exists at the destination with the `" + driver + "` driver";
+  if (driver == "local" && options_of(*existing) != wanted.options)
+    return volume + " exists at the destination with other driver options, " + options_of(*existing).dump() +
+           " (the source's: " + wanted.options.dump() + ")";
+  return "";
+}
+
+Status require_attaching_destination(const std::vector<AttachedVolume>& volumes, bool destination_attaches) {
+  if (volumes.empty() || destination_attaches) return {};
+  return make_error(ErrorCode::Unsupported,
+                    "the destination's dockmig cannot attach volume `" + volumes.front().name + "` (driver `" +
+                        volumes.front().driver + "`, whose data dockmig does not copy): it is older than this one",
+                    "upgrade dockmig at the destination");
+}
+
+Status AttachedVolumeSetup::check(const docker::EngineClient& engine) const {
+  for (const AttachedVolume& volume : volumes_) {
+    Result<json> existing = engine.inspect_volume(volume.name);
+    if (!existing && existing.error().code != ErrorCode::NotFound)
+      return std::move(existing.error()).wrap("reading volume `" + volume.name + "` at the destination");
+    if (std::string blocker = attach_blocker(volume, existing ? &*existing : nullptr); !blocker.empty())
+      return make_error(ErrorCode::InvalidInput, blocker,
+                        "make the volume reachable at the destination with the same driver, or move the container "
+                        "without it");
+  }
+  return {};
+}
+
+Status AttachedVolumeSetup::create(const docker::EngineClient& engine,
+                                   const std::function<Status(const std::string&)>& noted) {
+  for (const AttachedVolume& volume : volumes_) {
+    Result<json> existing = engine.inspect_volume(volume.name);
+    bool missing = !existing && existing.error().code == ErrorCode::NotFound;
+    if (!existing && !missing) return std::move(existing.error());
+    // Checked again: another volume of the name may have come since the prepare.
+    if (std::string blocker = attach_blocker(volume, missing ? nullptr : &*existing); !blocker.empty())
+      return make_error(ErrorCode::Conflict, blocker);
+    if (!missing) continue;
+    Result<json> made = engine.create_volume(volume.name, volume.labels, volume.options);
+    if (!made) return std::move(made.error()).wrap("making volume `" + volume.name + "` with its driver options");
+    created_.push_back(volume.name);
+    if (Status recorded = noted(volume.name); !recorded) return recorded;
+  }
+  return {};
+}
+
+void AttachedVolumeSetup::remove_created(const docker::EngineClient& engine) const {
+  for (const std::string& name : created_) {
+    Status removed = engine.remove_volume(name);
+    if (!removed) spdlog::warn("{}; remove volume `{}` by hand", removed.error().describe(), name);
+  }
+}
+
+}  // namespace dockmig::migrate
