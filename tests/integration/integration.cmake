@@ -44,6 +44,7 @@ dockmig_integration_test(migrate_volumes)
 dockmig_integration_test(migrate_volume_passes)
 dockmig_integration_test(migrate_volume_return)
 dockmig_integration_test(migrate_copy_bind)
+dockmig_integration_test(migrate_volume_drivers)
 # Builds the PostgreSQL image first when its cached layer is stale (a few minutes, once).
 dockmig_integration_test(migrate_postgres TIMEOUT 900)
 dockmig_integration_test(migrate_networks)
