@@ -16,13 +16,6 @@ bool valid_driver_name(const std::string& driver) {
   return std::regex_match(driver, kDriver);
 }
 
-Status all_strings(const json& object, const std::string& what) {
-  for (const auto& [key, value] : object.items())
-    if (!value.is_string())
-      return make_error(ErrorCode::InvalidInput, "protocol: " + what + " `" + key.substr(0, 80) + "` is not a string");
-  return {};
-}
-
 Result<AttachedVolume> read_attached_volume(const json& entry, size_t index) {
   PeerMessage fields(entry, "attached_volumes[" + std::to_string(index) + "] of the `prepare` message");
   AttachedVolume volume{fields.string("name"), fields.string("driver"), fields.object_or_empty("options"),

@@ -17,13 +17,6 @@ bool valid_name(const std::string& name) {
   return std::regex_match(name, kName);
 }
 
-Status all_strings(const json& object, const std::string& what) {
-  for (const auto& [key, value] : object.items())
-    if (!value.is_string())
-      return make_error(ErrorCode::InvalidInput, "protocol: " + what + " `" + key.substr(0, 80) + "` is not a string");
-  return {};
-}
-
 Status check_spec(const NetworkSpec& spec) {
   const std::string& name = spec.network.name;
   if (!valid_name(name)) return make_error(ErrorCode::InvalidInput, "protocol: network name `" + name.substr(0, 80) + "` is malformed");

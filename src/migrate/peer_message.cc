@@ -29,6 +29,13 @@ std::string name_of(const json& message) {
 
 }  // namespace
 
+Status all_strings(const json& object, const std::string& what) {
+  for (const auto& [key, value] : object.items())
+    if (!value.is_string())
+      return make_error(ErrorCode::InvalidInput, "protocol: " + what + " `" + key.substr(0, 80) + "` is not a string");
+  return {};
+}
+
 std::string message_type(const json& message) {
   auto found = message.is_object() ? message.find("type") : message.end();
   return found != message.end() && found->is_string() ? found->get<std::string>() : "";

@@ -73,4 +73,8 @@ class PeerMessage {
 /// also reports what was wrong).
 std::string message_type(const nlohmann::json& message);
 
+/// A protocol error naming the first key of `object` whose value is not a string, e.g.
+/// "protocol: label of volume data `tier` is not a string" for `what` "label of volume data".
+Status all_strings(const nlohmann::json& object, const std::string& what);
+
 }  // namespace dockmig::migrate
