@@ -21,7 +21,7 @@ pid_ns_members() {
   local ns proc
   ns=$(readlink "/proc/$1/ns/pid" 2>/dev/null) || return 0
   for proc in /proc/[0-9]*; do
-    [ "$(readlink "$proc/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${proc#/proc/}"
+    [ "$(readlink "$proc/ns/pid" 2>/dev/null)" != "$ns" ] || echo "${proc#/proc/}"
   done
 }
 
@@ -51,7 +51,7 @@ freezer_state() {
   fi
   path=$(awk -F: '$1 == "0" { print $3 }' "/proc/$1/cgroup" 2>/dev/null)
   [ -z "$path" ] || [ ! -e "/sys/fs/cgroup/unified$path/cgroup.freeze" ] ||
-    echo "unified$path/cgroup.freeze: $(cat "/sys/fs/cgroup/unified$path/cgroup.freeze")"
+    echo "unified$path/cgroup.freeze: $(cat "/sys/fs/cgroup/unified$path/cgroup.freeze" 2>&1)"
 }
 
 # restore_logs HOST ID DIR: the CRIU and runc logs dockerd's host keeps for container ID
@@ -60,17 +60,22 @@ freezer_state() {
 restore_logs() {
   local root log
   root=$(dk "$1" info -f '{{.DockerRootDir}}' 2>/dev/null) || return 0
-  { find "$root/containers/$2" -name '*.log' 2>/dev/null
-    find "$BED_STATE/$1/exec" -path "*$2*" \( -name '*.log' -o -name log.json \) 2>/dev/null; } |
+  { find "$root/containers/$2" -name '*.log' 2>/dev/null || true
+    find "$BED_STATE/$1/exec" -path "*$2*" \( -name '*.log' -o -name log.json \) 2>/dev/null || true; } |
     while read -r log; do cp "$log" "$3/$(echo "${log#/}" | tr / _)" 2>/dev/null || true; done
 }
 
 # keep_evidence HOST: all of the above for the cell's container on HOST, into
-# $out/cells/$cell_id.evidence/, plus the cell's `dockmig migrate` report.
+# $out/cells/$cell_id.evidence/, plus the cell's `dockmig migrate` report. What cannot be
+# read is skipped: the harness (set -e) must go on to judge and clean up.
 keep_evidence() {
-  local host=$1 dir=$out/cells/$cell_id.evidence pid id member
+  (set +e +o pipefail; collect_evidence "$1" "$out/cells/$cell_id.evidence")
+  note+="evidence in $out/cells/$cell_id.evidence; "
+}
+collect_evidence() {
+  local host=$1 dir=$2 pid id member
   mkdir -p "$dir"
-  for _ in 1 2 3; do counter_trace "$host" kept; sleep 1; done >>"$dir/counter.txt"
+  for _ in 1 2 3; do counter_trace "$host" kept || true; sleep 1; done >>"$dir/counter.txt"
   dk "$host" inspect "$container" >"$dir/inspect-$host.json" 2>&1 || true
   pid=$(dk "$host" inspect -f '{{.State.Pid}}' "$container" 2>/dev/null || echo 0)
   id=$(dk "$host" inspect -f '{{.Id}}' "$container" 2>/dev/null || true)
@@ -79,8 +84,7 @@ keep_evidence() {
     freezer_state "$pid"
     for member in $(pid_ns_members "$pid"); do process_state "$member"; done
   } >"$dir/processes-$host.txt" 2>&1
-  [ -z "$id" ] || restore_logs "$host" "$id" "$dir"
+  [ -z "$id" ] || restore_logs "$host" "$id" "$dir" || true
   cp "$report" "$dir/migrate-report.json" 2>/dev/null || true
   cp /etc/criu/runc.conf "$dir/runc.conf-after" 2>/dev/null || true
-  note+="evidence in $dir; "
 }
