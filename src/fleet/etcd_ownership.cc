@@ -145,7 +145,7 @@ Result<int64_t> EtcdOwnership::settle_unanswered(const std::string& key, int64_t
       if (!*stored)
         return make_error(ErrorCode::Conflict, "the swap creating " + key + " got no answer and was not applied");
       // Any failure of the fence leaves a late copy possible: read and fence again.
-      Result<etcd::SwapOutcome> fenced = etcd_.put_if_mod_revision(key, (*stored)->mod_revision, (*stored)->value);
+      Result<etcd::SwapOutcome> fenced = fence(**stored);
       if (fenced) return after_fence(**stored, *fenced, ours);
       failed = std::move(fenced.error()).wrap("writing the record back as it was");
     }
@@ -177,6 +177,63 @@ Result<int64_t> EtcdOwnership::after_fence(const etcd::KeyValue& stored, const e
                                              " got no answer and was not applied; the record was written back as "
                                              "it was (revision " + std::to_string(fenced.revision) +
                                              "), so it can no longer apply");
+}
+
+Result<etcd::SwapOutcome> EtcdOwnership::fence(const etcd::KeyValue& stored) const {
+  return etcd_.put_if_mod_revision(stored.key, stored.mod_revision, stored.value);
+}
+
+Result<int64_t> EtcdOwnership::keep(const std::string& service) const {
+  std::string key = service_key(service);
+  auto give_up_at = std::chrono::steady_clock::now() + patience_;
+  int64_t fenced_past = 0;  // the revision read before the last fence sent, applied or not
+  for (;;) {
+    Result<std::optional<etcd::KeyValue>> stored = etcd_.get(key);
+    Error failed = stored ? Error{} : std::move(stored.error());
+    if (stored) {
+      Result<std::optional<int64_t>> kept = judge_kept(service, *stored, fenced_past);
+      if (kept && !*kept) kept = fence_ours(service, **stored, fenced_past);
+      if (kept && *kept) return **kept;
+      // Not ours, or unreadable: final. A fence without an answer may have applied: read again.
+      if (!kept && !may_have_applied(kept.error())) return std::move(kept.error());
+      if (!kept) failed = std::move(kept.error());
+    }
+    if (std::chrono::steady_clock::now() >= give_up_at)
+      return std::move(failed).wrap("fencing " + at_etcd() + " of `" + service + "` for " +
+                                    std::to_string(patience_.count()) + " s");
+    pause_before_reading_again(failed);
+  }
+}
+
+Result<std::optional<int64_t>> EtcdOwnership::fence_ours(const std::string& service, const etcd::KeyValue& stored,
+                                                         int64_t& fenced_past) const {
+  fenced_past = stored.mod_revision;
+  Result<etcd::SwapOutcome> fenced = fence(stored);
+  if (!fenced) return std::move(fenced.error()).wrap("writing the record back as it was");
+  // Failed: another write came first (a late take-over, say), and it decides.
+  if (!fenced->succeeded) return judge_kept(service, fenced->current, fenced_past);
+  spdlog::info("fleet: the record of `{}` names this host; written back as it was (revision {} to {}), so no "
+               "earlier swap can apply any more",
+               service, stored.mod_revision, fenced->revision);
+  return std::optional<int64_t>(fenced->revision);
+}
+
+Result<std::optional<int64_t>> EtcdOwnership::judge_kept(const std::string& service,
+                                                         const std::optional<etcd::KeyValue>& stored,
+                                                         int64_t fenced_past) const {
+  Result<std::optional<ServiceRecord>> record = decode_stored(stored);
+  if (!record) return std::move(record.error());
+  switch (decide_keep(*record, stored ? stored->mod_revision : 0, fenced_past, host_)) {
+    case KeepStep::Kept:
+      return std::optional<int64_t>(stored->mod_revision);
+    case KeepStep::Fence:
+      return std::optional<int64_t>();
+    case KeepStep::Elsewhere:
+      break;
+  }
+  return make_error(ErrorCode::Conflict, "the fleet's ownership record of `" + service + "` names " +
+                                             (*record ? "`" + (*record)->host + "`" : "no host") +
+                                             ", not this host (`" + host_ + "`)");
 }
 
 Result<std::string> EtcdOwnership::owner(const std::string& service) const {

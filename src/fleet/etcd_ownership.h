@@ -22,6 +22,7 @@ class EtcdOwnership final : public migrate::Ownership {
                             const std::string& migration) const override;
   Status hand_back(const std::string& service, const std::string& source, int64_t revision,
                    const std::string& migration) const override;
+  Result<int64_t> keep(const std::string& service) const override;
   Result<std::string> owner(const std::string& service) const override;
 
  private:
@@ -35,9 +36,18 @@ class EtcdOwnership final : public migrate::Ownership {
   /// was applied; one still unchanged is fenced so that a late copy can never apply.
   Result<int64_t> settle_unanswered(const std::string& key, int64_t revision, const ServiceRecord& ours,
                                     const Error& unanswered) const;
-  /// The record found unchanged at `stored` was written back as it was (the fence), by a
-  /// swap from its revision, which moves the revision past the one our swap compares.
-  /// What that swap's answer says of ours.
+  /// The fence: `stored` written back as it was, by a swap from its revision, which moves
+  /// the revision past the one any late swap compares (so that it can never apply).
+  Result<etcd::SwapOutcome> fence(const etcd::KeyValue& stored) const;
+  /// What the record as stored says of the source's keep() (fleet::decide_keep): its
+  /// revision once kept, nothing while it must be fenced, Conflict when it is not ours.
+  Result<std::optional<int64_t>> judge_kept(const std::string& service, const std::optional<etcd::KeyValue>& stored,
+                                            int64_t fenced_past) const;
+  /// keep()'s fence of `stored`, which names this host (its revision becomes `fenced_past`):
+  /// the new revision, nothing when it must be read again, or why it is not ours.
+  Result<std::optional<int64_t>> fence_ours(const std::string& service, const etcd::KeyValue& stored,
+                                            int64_t& fenced_past) const;
+  /// The record found unchanged at `stored` was fenced; what that swap's answer says of ours.
   Result<int64_t> after_fence(const etcd::KeyValue& stored, const etcd::SwapOutcome& fenced,
                               const ServiceRecord& ours) const;
   Error outcome_unknown(const std::string& key, int64_t revision, const Error& unanswered,

@@ -40,4 +40,10 @@ SwapReadBack read_back_swap(const std::optional<ServiceRecord>& record, int64_t 
   return unchanged ? SwapReadBack::Unchanged : SwapReadBack::Changed;
 }
 
+KeepStep decide_keep(const std::optional<ServiceRecord>& record, int64_t mod_revision, int64_t fenced_past,
+                     std::string_view host) {
+  if (!record || record->host != host) return KeepStep::Elsewhere;
+  return fenced_past > 0 && mod_revision > fenced_past ? KeepStep::Kept : KeepStep::Fence;
+}
+
 }  // namespace dockmig::fleet

@@ -47,4 +47,15 @@ enum class SwapReadBack {
 SwapReadBack read_back_swap(const std::optional<ServiceRecord>& record, int64_t mod_revision, int64_t compared,
                             std::string_view host, std::string_view migration);
 
+/// The source's fence before it resumes (migrate::Ownership::keep), from the record as read
+/// at `mod_revision` (none: no record), `fenced_past` the revision read before the last
+/// write-back sent (0 before the first; it may or may not have been applied).
+enum class KeepStep {
+  Fence,      // it names this host: write it back as it was, from `mod_revision`
+  Kept,       // it names this host, written after `fenced_past`: no earlier swap can apply
+  Elsewhere,  // it names another host, or there is none: the source may not resume
+};
+KeepStep decide_keep(const std::optional<ServiceRecord>& record, int64_t mod_revision, int64_t fenced_past,
+                     std::string_view host);
+
 }  // namespace dockmig::fleet

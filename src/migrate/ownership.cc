@@ -2,8 +2,8 @@
 
 namespace dockmig::migrate {
 
-RollbackDecision decide_rollback(const std::optional<std::string>& owner, std::string_view source) {
-  return owner && *owner == source ? RollbackDecision::Resume : RollbackDecision::StayCheckpointed;
+RollbackDecision decide_rollback(const Result<int64_t>& kept) {
+  return kept ? RollbackDecision::Resume : RollbackDecision::StayCheckpointed;
 }
 
 ReconcileDecision decide_reconcile(const std::optional<std::string>& owner, std::string_view self) {

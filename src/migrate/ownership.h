@@ -32,6 +32,13 @@ class Ownership {
   /// from `revision` (the take-over's), so that the source may resume.
   virtual Status hand_back(const std::string& service, const std::string& source, int64_t revision,
                            const std::string& migration) const = 0;
+  /// At the source after a failed handoff, before it resumes (the fence): the record names
+  /// this host, and no swap begun earlier can apply any more. The record is written back
+  /// as it was by a compare-and-swap from its revision, which moves the revision past the
+  /// one any late take-over compares. Its new revision; Conflict naming the host the record
+  /// names (or that there is none); an error when it could not be read and fenced within
+  /// the ownership's patience.
+  virtual Result<int64_t> keep(const std::string& service) const = 0;
   /// The host the record names now ("" when there is none), retried for a bounded time
   /// while etcd cannot be reached; an error after that.
   virtual Result<std::string> owner(const std::string& service) const = 0;
@@ -42,11 +49,12 @@ class Ownership {
 /// side may act as if it did not; the record decides later (decide_reconcile).
 inline constexpr ErrorCode kSwapOutcomeUnknown = ErrorCode::Timeout;
 
-/// The source's rollback after the checkpoint crossed: it resumes only while the record
-/// names it. A record naming another host, none at all (someone removed it), or one that
-/// could not be read (nullopt) leaves the container checkpointed.
+/// The source's rollback after the checkpoint crossed, from its fence (Ownership::keep): it
+/// resumes only once the record names it and no late swap can apply. A record naming
+/// another host, none at all (someone removed it), or one that could not be read or fenced
+/// leaves the container checkpointed.
 enum class RollbackDecision { Resume, StayCheckpointed };
-RollbackDecision decide_rollback(const std::optional<std::string>& owner, std::string_view source);
+RollbackDecision decide_rollback(const Result<int64_t>& kept);
 
 /// At a destination agent's start, for a migration its ledger left undecided: the host the
 /// record names keeps (or starts) its copy; another removes it, as without a fleet. A

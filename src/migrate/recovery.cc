@@ -130,12 +130,15 @@ std::string ask_destination(const JournalEntry& entry, const RecoveryRequest& re
   }
   std::string unreachable = "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended";
   if (!request.ownership) return unreachable + ": " + answer.error().message;
-  Result<std::string> owner = request.ownership->owner(entry.container);
-  facts.record = decide_rollback(owner ? std::optional<std::string>(*owner) : std::nullopt, request.ownership->host());
+  // Resuming only once no late swap of the destination's can apply (Ownership::keep).
+  Result<int64_t> kept = request.ownership->keep(entry.container);
+  facts.record = decide_rollback(kept);
   if (facts.record == RollbackDecision::Resume)
-    return "the destination could not be asked, and the fleet's record names this host";
-  std::string record = owner ? "the fleet's record names `" + (owner->empty() ? "no host" : *owner) + "`"
-                             : "the fleet's record cannot be read (" + owner.error().message + ")";
+    return "the destination could not be asked, and the fleet's record names this host (fenced at revision " +
+           std::to_string(*kept) + ")";
+  std::string record = kept.error().code == ErrorCode::Conflict
+                           ? kept.error().message
+                           : "the fleet's record cannot be read and fenced (" + kept.error().message + ")";
   return unreachable + " (" + answer.error().message + "); " + record;
 }
 

@@ -655,18 +655,17 @@ class SourceMigration {
     return {report_, std::move(error), false};
   }
 
-  // With a fleet the record decides: the source resumes only while it names this host.
-  // Unreadable (after the owner()'s bounded retries), the container stays checkpointed.
+  // With a fleet the record decides: the source resumes only once it fenced the record
+  // naming this host (Ownership::keep), so that no late swap of the destination's can
+  // apply. Unreadable (after keep()'s bounded retries), the container stays checkpointed.
   bool may_resume(Error& error) {
-    Result<std::string> owner = request_.ownership->owner(plan_.container.name);
-    std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
-    if (decide_rollback(named, request_.ownership->host()) == RollbackDecision::Resume) return true;
-    if (!owner)
-      add_detail(error, "the fleet's ownership record could not be read (" + owner.error().describe() +
+    Result<int64_t> kept = request_.ownership->keep(plan_.container.name);
+    if (decide_rollback(kept) == RollbackDecision::Resume) return true;
+    if (kept.error().code != ErrorCode::Conflict)
+      add_detail(error, "the fleet's ownership record could not be read and fenced (" + kept.error().describe() +
                             "), so the source stays checkpointed rather than risk a second copy");
     else
-      add_detail(error, "the fleet's ownership record names `" + (owner->empty() ? "no host" : *owner) +
-                            "`: that host owns `" + plan_.container.name + "` now, so the source stays checkpointed");
+      add_detail(error, kept.error().message + ", so the source stays checkpointed");
     report_.error = error.message + " (" + error.detail + ")";
     error.hint = settle_by_hand_hint();
     if (Status noted = advance_record(kDestinationOwns); !noted)

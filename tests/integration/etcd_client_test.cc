@@ -171,6 +171,66 @@ TEST_F(RealOwnership, ASwapThatMeetsItsOwnEarlierWriteIsTheSwapAndAnotherHandoff
   EXPECT_EQ(record(), std::make_pair(std::string("edge-b"), *taken));
 }
 
+// The source's fence before it resumes: a take-over from the revision it claimed, arriving
+// late (a slow etcd, a destination that swaps after the link broke), can no longer apply.
+TEST_F(RealOwnership, ALateTakeOverAfterTheSourcesFenceIsAConflict) {
+  fleet::EtcdOwnership source(etcd(), "edge-a"), destination(etcd(), "edge-b");
+  Result<int64_t> claimed = source.claim(service_, "m1");
+  ASSERT_TRUE(claimed) << claimed.error().describe();
+  Result<int64_t> kept = source.keep(service_);
+  ASSERT_TRUE(kept) << kept.error().describe();
+  EXPECT_GT(*kept, *claimed);
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-a"), *kept));
+  Result<int64_t> late = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::Conflict) << late.error().describe();
+  EXPECT_NE(late.error().message.find("now holds `edge-a`"), std::string::npos) << late.error().message;
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-a"), *kept));
+  // Fenced again (a second rollback, a `dockmig recover`): still kept, at a newer revision.
+  Result<int64_t> again = source.keep(service_);
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_GT(*again, *kept);
+}
+
+TEST_F(RealOwnership, AfterATakeOverTheSourcesFenceSaysTheDestinationOwnsIt) {
+  fleet::EtcdOwnership source(etcd(), "edge-a"), destination(etcd(), "edge-b");
+  Result<int64_t> claimed = source.claim(service_, "m1");
+  ASSERT_TRUE(claimed) << claimed.error().describe();
+  Result<int64_t> taken = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_TRUE(taken) << taken.error().describe();
+  Result<int64_t> kept = source.keep(service_);
+  ASSERT_FALSE(kept);
+  EXPECT_EQ(kept.error().code, ErrorCode::Conflict) << kept.error().describe();
+  EXPECT_NE(kept.error().message.find("names `edge-b`"), std::string::npos) << kept.error().message;
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-b"), *taken));  // not written
+}
+
+TEST_F(RealOwnership, TheFenceOfAMissingRecordNeitherKeepsNorCreatesIt) {
+  fleet::EtcdOwnership source(etcd(), "edge-a");
+  Result<int64_t> kept = source.keep(service_);
+  ASSERT_FALSE(kept);
+  EXPECT_EQ(kept.error().code, ErrorCode::Conflict) << kept.error().describe();
+  EXPECT_NE(kept.error().message.find("names no host"), std::string::npos) << kept.error().message;
+  EXPECT_EQ(record(), std::make_pair(std::string(), int64_t{0}));
+}
+
+// The destination's restore failed after its swap: it hands the record back and the source
+// fences it. A copy of the hand-back sent again after that (its answer was lost) finds the
+// record naming the source by its handoff at a newer revision: that is the hand-back.
+TEST_F(RealOwnership, AHandBackSentAgainAfterTheSourcesFenceIsStillTheHandBack) {
+  fleet::EtcdOwnership source(etcd(), "edge-a"), destination(etcd(), "edge-b");
+  Result<int64_t> claimed = source.claim(service_, "m0");
+  ASSERT_TRUE(claimed) << claimed.error().describe();
+  Result<int64_t> taken = destination.take_over(service_, "edge-a", *claimed, "m1");
+  ASSERT_TRUE(taken) << taken.error().describe();
+  ASSERT_TRUE(destination.hand_back(service_, "edge-a", *taken, "m1"));
+  Result<int64_t> kept = source.keep(service_);
+  ASSERT_TRUE(kept) << kept.error().describe();
+  Status again = destination.hand_back(service_, "edge-a", *taken, "m1");
+  EXPECT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(record(), std::make_pair(std::string("edge-a"), *kept));
+}
+
 #if DOCKMIG_FAULT_POINTS
 // Armed in this process only for the test's swaps.
 struct ArmedPoints {

@@ -8,6 +8,12 @@
 #  (p2) the link is cut before the destination holds the checkpoint (the source paused just
 #       after the freeze), so it can never swap: the source resumes, the record still names
 #       it, the destination removes its container; the client reaches the source.
+#  (f1) the destination's swap comes late: paused before it (holding everything), while the
+#       source's `dockmig migrate` dies (kill -9) and the link is cut, so `dockmig recover`
+#       cannot ask the destination; it fences the record naming edge-a (written back as it
+#       was) and resumes the source. Released, the destination's swap from the revision the
+#       source claimed is refused (Conflict) and it removes its container: one copy, on
+#       edge-a, which the record names. Without the fence the swap would apply: two copies.
 #  (e1) etcd is stopped while the destination is paused before its swap: the swap gets no
 #       answer, so the destination keeps its container (not started) while it reads the
 #       record. etcd back within its 20 s of patience: it finds the record unchanged, writes
@@ -162,6 +168,36 @@ restore_link
 route_to_owner part-p2
 wait_until 20 probe_count_above 12 20 || fail "(p2): the client does not reach the service on edge-a"
 step "(p2) resumed on edge-a (count $(number_of probe 12)), nothing on edge-b, the record names edge-a"
+
+step "(f1) the destination's swap comes after the source resumed by the record"
+start_b destination.before-swap=pause
+start_counter part-f1
+DOCKMIG_FAULTS=source.before-restore=pause migrate_in_background part-f1
+fault_wait destination.before-swap || fail "(f1): the destination never reached destination.before-swap"
+fault_wait source.before-restore "$migrate_job" || fail "(f1): the source never reached source.before-restore"
+kill -9 "$paused_pid"   # the source's dockmig migrate, as in a crash of its host
+migrate_ended
+[ "$migrate_status" = 137 ] || fail "(f1): dockmig migrate exited $migrate_status, expected 137 (killed)"
+fault_release source.before-restore
+cut_link
+in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" "${fleet_args[@]}" \
+  || fail "(f1): dockmig recover failed"
+running edge-a part-f1 || fail "(f1): recover did not resume the source by the record"
+[ "$(writes_of part-f1)" = 2 ] || fail "(f1): the record was written $(writes_of part-f1) times, expected 2 (the claim, the fence)"
+step "(f1) recover resumed edge-a after fencing the record; now the destination's late swap"
+log_from=$(($(wc -l <"$BED_STATE/agent-edge-b.log") + 1))
+restore_link
+fault_release destination.before-swap
+wait_until 30 bash -c "! '$TESTBED' docker edge-b inspect part-f1 >/dev/null 2>&1" \
+  || fail "(f1): the destination kept its container after its late swap (running: $(running edge-b part-f1 && echo yes || echo no))"
+tail -n +"$log_from" "$BED_STATE/agent-edge-b.log" | grep -q "changed since revision" \
+  || fail "(f1): edge-b's agent does not say its swap found the record changed"
+running edge-a part-f1 || fail "(f1): part-f1 stopped running on edge-a"
+[ "$(owner part-f1)" = edge-a ] || fail "(f1): the record names '$(owner part-f1)', expected edge-a"
+[ "$(writes_of part-f1)" = 2 ] || fail "(f1): the late swap was applied (the record was written $(writes_of part-f1) times)"
+count=$(count_of edge-a part-f1)
+[ "$count" -gt 20 ] || fail "(f1): the count restarted ($count)"
+step "(f1) the late swap was refused: one copy, on edge-a (count $count), the record names it"
 
 step "(e1) etcd is lost while the destination is paused before its swap"
 start_counter part-e1

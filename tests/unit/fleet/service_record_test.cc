@@ -39,6 +39,22 @@ TEST(ClaimDecision, CreatesWhenNoRecordKeepsOwnRefusesAnothers) {
   EXPECT_EQ(decide_claim(ServiceRecord{"edge-b", "", ""}, "edge-a"), ClaimDecision::Refuse);
 }
 
+TEST(KeepStep, TheSourceFencesItsOwnRecordAndIsDoneOnceItMovedPastTheRevisionRead) {
+  ServiceRecord ours{"edge-a", "m1", ""};
+  EXPECT_EQ(decide_keep(ours, 7, 0, "edge-a"), KeepStep::Fence);
+  // A fence sent from 7 without an answer: still at 7, fence again; past it, done.
+  EXPECT_EQ(decide_keep(ours, 7, 7, "edge-a"), KeepStep::Fence);
+  EXPECT_EQ(decide_keep(ours, 9, 7, "edge-a"), KeepStep::Kept);
+}
+
+TEST(KeepStep, AnotherHostOrNoRecordIsNotTheSources) {
+  EXPECT_EQ(decide_keep(ServiceRecord{"edge-b", "m1", ""}, 9, 0, "edge-a"), KeepStep::Elsewhere);
+  // A late take-over that came before the fence: it owns the service now.
+  EXPECT_EQ(decide_keep(ServiceRecord{"edge-b", "m1", ""}, 9, 7, "edge-a"), KeepStep::Elsewhere);
+  EXPECT_EQ(decide_keep(std::nullopt, 0, 0, "edge-a"), KeepStep::Elsewhere);
+  EXPECT_EQ(decide_keep(std::nullopt, 0, 7, "edge-a"), KeepStep::Elsewhere);
+}
+
 TEST(EtcdOwnership, UnreachableEtcdIsAnErrorNamingIt) {
   Result<etcd::Client> etcd = etcd::Client::open("http://127.0.0.1:1", {}, std::chrono::milliseconds(500));
   ASSERT_TRUE(etcd);
@@ -51,6 +67,11 @@ TEST(EtcdOwnership, UnreachableEtcdIsAnErrorNamingIt) {
   Result<std::string> owner = ownership.owner("counter");
   EXPECT_FALSE(owner);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  // Nor does the source's fence guess: an error, not a record naming another host.
+  Result<int64_t> kept = ownership.keep("counter");
+  ASSERT_FALSE(kept);
+  EXPECT_NE(kept.error().code, ErrorCode::Conflict) << kept.error().describe();
+  EXPECT_NE(kept.error().describe().find("http://127.0.0.1:1"), std::string::npos) << kept.error().describe();
 }
 
 // The record read after a swap of edge-b's handoff m1 from revision 7.

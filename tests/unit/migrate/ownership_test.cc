@@ -5,13 +5,14 @@
 namespace dockmig::migrate {
 namespace {
 
-TEST(RollbackDecision, ResumesOnlyWhileTheRecordNamesTheSource) {
-  EXPECT_EQ(decide_rollback(std::string("edge-a"), "edge-a"), RollbackDecision::Resume);
-  EXPECT_EQ(decide_rollback(std::string("edge-b"), "edge-a"), RollbackDecision::StayCheckpointed);
-  // No record (someone removed it) proves nothing either.
-  EXPECT_EQ(decide_rollback(std::string(), "edge-a"), RollbackDecision::StayCheckpointed);
-  // etcd could not be read: never resume blindly.
-  EXPECT_EQ(decide_rollback(std::nullopt, "edge-a"), RollbackDecision::StayCheckpointed);
+TEST(RollbackDecision, ResumesOnlyOnceTheRecordNamingTheSourceIsFenced) {
+  EXPECT_EQ(decide_rollback(Result<int64_t>(42)), RollbackDecision::Resume);
+  // Another host, or no record at all (someone removed it), proves nothing either.
+  Result<int64_t> elsewhere = make_error(ErrorCode::Conflict, "the record names `edge-b`");
+  EXPECT_EQ(decide_rollback(elsewhere), RollbackDecision::StayCheckpointed);
+  // etcd could not be read or written: never resume blindly.
+  Result<int64_t> unreachable = make_error(ErrorCode::Network, "etcd does not answer");
+  EXPECT_EQ(decide_rollback(unreachable), RollbackDecision::StayCheckpointed);
 }
 
 TEST(ReconcileDecision, TheNamedHostKeepsItsCopy) {

@@ -406,15 +406,17 @@ std::vector<Swap> Simulation::take_over(size_t service, size_t source, int64_t r
 }
 
 // The source hears `committed` from the winner, or (no winner, or the reply lost) decides
-// by the record as the real source does: it resumes only while the record names it.
+// by the record as the real source does: it resumes only once it fenced the record naming
+// it. Not kept, the record is read again to check whom it names.
 Outcome Simulation::decide_at_source(size_t service, size_t source, std::optional<size_t> winner, bool heard) {
   if (winner && heard) return Outcome::Committed;
-  Result<std::string> owner = ownership_[source]->owner(service_name(service));
-  std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
-  if (migrate::decide_rollback(named, host_name(source)) == migrate::RollbackDecision::Resume) {
+  Result<int64_t> kept = ownership_[source]->keep(service_name(service));
+  if (migrate::decide_rollback(kept) == migrate::RollbackDecision::Resume) {
     copies_.start(service, source);
     return winner ? failed(service_name(service) + ": the source resumed after a swap won") : Outcome::RolledBack;
   }
+  Result<std::string> owner = ownership_[source]->owner(service_name(service));
+  std::optional<std::string> named = owner ? std::optional<std::string>(*owner) : std::nullopt;
   if (winner && named == host_name(*winner)) return Outcome::CommittedByRecord;
   std::string what = service_name(service) + ": the source stays checkpointed and the record names " +
                      (named ? "`" + *named + "`" : "nothing readable");
