@@ -127,11 +127,27 @@ number_of() {
   return 1
 }
 
+# upper_dir_of HOST CONTAINER: the container's writable layer: dockerd's UpperDir with
+# overlay2; with the containerd image store (a +snapshotter edge, where inspect names none)
+# the upperdir of its snapshot, which containerd's ctr (in /opt/docker-28.5/bin) tells.
+# (The daemon names its containerd in /info only at API versions above 1.41: unversioned.)
+upper_dir_of() {
+  local dir socket_var ctr_args
+  dir=$(dk "$1" inspect -f '{{with .GraphDriver.Data}}{{.UpperDir}}{{end}}' "$2") || return 1
+  if [ -n "$dir" ] && [ "$dir" != "<no value>" ]; then echo "$dir"; return 0; fi
+  socket_var=$(echo "${1^^}_DOCKER" | tr - _)
+  mapfile -t ctr_args < <(curl -sS --unix-socket "${!socket_var#unix://}" http://docker/info | python3 -c 'import json, sys
+c = json.load(sys.stdin)["Containerd"]
+print(c["Address"]); print(c["Namespaces"]["Containers"])')
+  [ ${#ctr_args[@]} = 2 ] || { echo "$1 names neither an UpperDir for $2 nor its containerd" >&2; return 1; }
+  PATH=$PATH:/opt/docker-28.5/bin ctr --address "${ctr_args[0]}" --namespace "${ctr_args[1]}" snapshots \
+    --snapshotter overlayfs mounts / "$(dk "$1" inspect -f '{{.Id}}' "$2")" | grep -o 'upperdir=[^,]*' | cut -d= -f2
+}
+
 # count_of HOST CONTAINER: the counter's last value (from the container, or its upper dir
 # while it is stopped).
 count_once() {
-  dk "$1" exec "$2" cat /tmp/count 2>/dev/null \
-    || cat "$(dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' "$2")/tmp/count"
+  dk "$1" exec "$2" cat /tmp/count 2>/dev/null || cat "$(upper_dir_of "$1" "$2")/tmp/count"
 }
 count_of() { number_of count_once "$1" "$2"; }
 count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
