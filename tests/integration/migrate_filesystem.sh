@@ -20,7 +20,7 @@ dd if=/dev/urandom of=/data/db bs=1M count=16 2>/dev/null
 echo v1 > /data/changed && echo doomed > /data/doomed'
 dk edge-a run -d --name mig-fs --label "$label" "$IMAGE_TINY" sh -c "$setup; sleep 100000" >/dev/null
 wait_until 30 dk edge-a exec mig-fs test -f /data/doomed || fail "the setup did not finish"
-upper_a=$(dk edge-a inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-fs)
+upper_a=$(upper_dir_of edge-a mig-fs)
 python3 -c "import os; os.setxattr('$upper_a/data/target', 'user.dockmig', b'kept')"
 big_sum=$(md5sum <"$upper_a/data/big")
 
@@ -47,7 +47,7 @@ check "empty file" 'test -f /data/empty && ! test -s /data/empty'
 check "file changed after presync" 'grep -qx v2 /data/changed'
 check "file deleted after presync" '! test -e /data/doomed'
 check "file made after presync" 'grep -qx new /data/late'
-upper_b=$(dk edge-b inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-fs)
+upper_b=$(upper_dir_of edge-b mig-fs)
 [ "$(md5sum <"$upper_b/data/big")" = "$big_sum" ] && [ "$(stat -c %s "$upper_b/data/big")" = 110000000 ] \
   || fail "the 110 MB file differs"
 step "ok: 110 MB file, same checksum"

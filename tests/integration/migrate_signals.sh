@@ -20,7 +20,7 @@ wait_until 20 count_at_least edge-a mig-sig 50 || fail "the counter did not star
 frozen=$(mktemp)
 trap 'stop_agents; cleanup_containers; rm -f "$report" "$errors" "$frozen"' EXIT
 absent() { ! exists "$1" mig-sig; }
-upper_of() { dk "$1" inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-sig; }
+upper_of() { upper_dir_of "$1" mig-sig; }
 # Records the count the frozen container left in its writable layer.
 record_frozen() { cat "$(upper_of edge-a)/tmp/count" >"$frozen" 2>/dev/null || true; }
 # Sends SIGNAL to the paused dockmig, then lets it act on it.

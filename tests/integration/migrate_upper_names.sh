@@ -19,7 +19,7 @@ echo kept > \"\$(printf '/na\\357ve')\"
 dk edge-a run -d --name mig-names --label "$label" "$IMAGE_TINY" sh -c "$setup; $counter_cmd" >/dev/null
 wait_until 60 dk edge-a exec mig-names test -e /setup-done || fail "the setup did not finish"
 wait_until 20 count_at_least edge-a mig-names 20 || fail "the counter did not start"
-upper_a=$(dk edge-a inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-names)
+upper_a=$(upper_dir_of edge-a mig-names)
 [ -e "$upper_a/caf"$'\xe9' ] && [ -e "$upper_a/na"$'\xefve' ] \
   || fail "the source's writable layer lacks the names with bytes that are not UTF-8"
 [ "$(ls "$upper_a/many" | wc -l)" = "$files" ] || fail "the source's writable layer lacks the $files files"
@@ -41,7 +41,7 @@ check() { in_b "$2" >/dev/null 2>&1 || fail "$1 (checked with: $2)"; step "ok: $
 check "the file named caf\\xe9, deleted after presync, is gone" "! test -e \"\$(printf '/caf\\351')\""
 check "the $files files deleted after presync are gone" 'test -d /many && test "$(ls /many | wc -l)" = 0'
 check "the file named na\\xefve arrived with its content" "grep -qx kept \"\$(printf '/na\\357ve')\""
-upper_b=$(dk edge-b inspect -f '{{.GraphDriver.Data.UpperDir}}' mig-names)
+upper_b=$(upper_dir_of edge-b mig-names)
 [ -e "$upper_b/na"$'\xefve' ] && [ ! -e "$upper_b/caf"$'\xe9' ] && [ -z "$(ls "$upper_b/many")" ] \
   || fail "the destination's writable layer does not hold the names byte for byte"
 step "ok: the destination's writable layer holds the names byte for byte"
