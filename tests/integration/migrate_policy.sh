@@ -8,10 +8,14 @@ source "$(dirname "$0")/lib.sh"
 # send_prepare NAME ID HOSTCONFIG: a prepare for NAME from edge-a to edge-b's agent, whose
 # create body has HOSTCONFIG; prints each frame the agent answers (kind and JSON body),
 # until an Error frame, its `created` message, or the end.
+# It names the source's Docker release, as a real source does; on a bed whose edges run
+# Docker 27+ (DOCKMIG_TEST_NETWORKLESS) its container is networkless, as a real source's
+# would be there: such a destination refuses any other before its policy is asked.
 send_prepare() {
-  local prepare
-  prepare=$(printf '{"type":"prepare","migration":"%s","name":"%s","image":"%s","checkpoint":"dockmig-%s","create":{"Image":"%s","Cmd":["sleep","60"],"Labels":{"dockmig.test":"%s"},"HostConfig":%s}}' \
-    "$2" "$1" "$IMAGE_TINY" "$2" "$IMAGE_TINY" "$test_name" "$3")
+  local prepare network=''
+  [ "$networkless" = 0 ] || network='"NetworkDisabled":true,'
+  prepare=$(printf '{"type":"prepare","migration":"%s","name":"%s","image":"%s","checkpoint":"dockmig-%s","docker_version":"%s","create":{%s"Image":"%s","Cmd":["sleep","60"],"Labels":{"dockmig.test":"%s"},"HostConfig":%s}}' \
+    "$2" "$1" "$IMAGE_TINY" "$2" "$EDGE_A_DOCKER_VERSION" "$network" "$IMAGE_TINY" "$test_name" "$3")
   in_ns edge-a env PYTHONPATH="$(realpath "$(dirname "$0")")" python3 - "$EDGE_B_ADDR" "$agent_port" "$prepare" <<'PY'
 import json, socket, sys
 import agent_wire
