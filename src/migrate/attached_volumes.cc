@@ -1,7 +1,6 @@
 #include "migrate/attached_volumes.h"
 
 #include <regex>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -52,21 +51,8 @@ json attached_volumes_json(const std::vector<AttachedVolume>& volumes) {
 }
 
 Result<std::vector<AttachedVolume>> read_attached_volumes(PeerMessage& prepare) {
-  const json& list = prepare.list_or_empty("attached_volumes");
-  if (Status read = prepare.status(); !read) return std::move(read.error());
-  if (list.size() > kMaxVolumes)
-    return make_error(ErrorCode::InvalidInput, "protocol: the `prepare` message lists " + std::to_string(list.size()) +
-                                                   " attached volumes; at most " + std::to_string(kMaxVolumes));
-  std::vector<AttachedVolume> volumes;
-  std::set<std::string> names;
-  for (size_t i = 0; i < list.size(); ++i) {
-    Result<AttachedVolume> volume = read_attached_volume(list[i], i);
-    if (!volume) return std::move(volume.error());
-    if (!names.insert(volume->name).second)
-      return make_error(ErrorCode::InvalidInput, "protocol: attached volume `" + volume->name + "` is listed twice");
-    volumes.push_back(std::move(*volume));
-  }
-  return volumes;
+  return read_named_list<AttachedVolume>(prepare, "attached_volumes", kMaxVolumes, "attached volumes",
+                                         read_attached_volume, [](const AttachedVolume& volume) { return volume.name; });
 }
 
 Status distinct_volume_names(const std::vector<VolumeSpec>& copied, const std::vector<AttachedVolume>& attached) {

@@ -1,7 +1,6 @@
 // The prepare message's `networks` (docs/protocol.md): written by the source, read by the
 // destination as a hostile peer may have written it.
 #include <regex>
-#include <set>
 
 #include "migrate/networks.h"
 
@@ -73,21 +72,8 @@ json network_specs_json(const std::vector<NetworkSpec>& specs) {
 }
 
 Result<std::vector<NetworkSpec>> read_network_specs(PeerMessage& prepare) {
-  const json& list = prepare.list_or_empty("networks");
-  if (Status read = prepare.status(); !read) return std::move(read.error());
-  if (list.size() > kMaxNetworks)
-    return make_error(ErrorCode::InvalidInput, "protocol: the `prepare` message lists " + std::to_string(list.size()) +
-                                                   " networks; at most " + std::to_string(kMaxNetworks));
-  std::vector<NetworkSpec> specs;
-  std::set<std::string> names;
-  for (size_t i = 0; i < list.size(); ++i) {
-    Result<NetworkSpec> spec = read_spec(list[i], i);
-    if (!spec) return std::move(spec.error());
-    if (!names.insert(spec->network.name).second)
-      return make_error(ErrorCode::InvalidInput, "protocol: network `" + spec->network.name + "` is listed twice");
-    specs.push_back(std::move(*spec));
-  }
-  return specs;
+  return read_named_list<NetworkSpec>(prepare, "networks", kMaxNetworks, "networks", read_spec,
+                                      [](const NetworkSpec& spec) { return spec.network.name; });
 }
 
 }  // namespace dockmig::migrate

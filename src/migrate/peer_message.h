@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,31 @@ class PeerMessage {
 /// A message's "type" when it is a string, else "" (for dispatch; PeerMessage::type()
 /// also reports what was wrong).
 std::string message_type(const nlohmann::json& message);
+
+/// The list `key` of `message` (empty when absent), each element read by
+/// `read_one(element, index)`: at most `most` of them, no `name_of(element)` twice. `what`
+/// names the elements in errors ("networks", "attached volumes").
+template <class T, class ReadOne, class NameOf>
+Result<std::vector<T>> read_named_list(PeerMessage& message, std::string_view key, size_t most,
+                                       const std::string& what, ReadOne read_one, NameOf name_of) {
+  const nlohmann::json& list = message.list_or_empty(key);
+  if (Status read = message.status(); !read) return std::move(read.error());
+  if (list.size() > most)
+    return make_error(ErrorCode::InvalidInput, "protocol: " + message.what() + " lists " +
+                                                   std::to_string(list.size()) + " " + what + "; at most " +
+                                                   std::to_string(most));
+  std::vector<T> elements;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    Result<T> element = read_one(list[i], i);
+    if (!element) return std::move(element.error());
+    if (!names.insert(name_of(*element)).second)
+      return make_error(ErrorCode::InvalidInput, "protocol: `" + name_of(*element) + "` is listed twice in the " + what +
+                                                     " of " + message.what());
+    elements.push_back(std::move(*element));
+  }
+  return elements;
+}
 
 /// A protocol error naming the first key of `object` whose value is not a string, e.g.
 /// "protocol: label of volume data `tier` is not a string" for `what` "label of volume data".

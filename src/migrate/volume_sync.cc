@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -108,21 +107,8 @@ json volume_specs_json(const std::vector<MovedVolume>& volumes) {
 }
 
 Result<std::vector<VolumeSpec>> read_volume_specs(PeerMessage& prepare) {
-  const json& list = prepare.list_or_empty("volumes");
-  if (Status read = prepare.status(); !read) return std::move(read.error());
-  if (list.size() > kMaxVolumes)
-    return make_error(ErrorCode::InvalidInput, "protocol: the `prepare` message lists " + std::to_string(list.size()) +
-                                                   " volumes; at most " + std::to_string(kMaxVolumes) + " move at once");
-  std::vector<VolumeSpec> specs;
-  std::set<std::string> names;
-  for (size_t i = 0; i < list.size(); ++i) {
-    Result<VolumeSpec> spec = read_volume_spec(list[i], i);
-    if (!spec) return std::move(spec.error());
-    if (!names.insert(spec->name).second)
-      return make_error(ErrorCode::InvalidInput, "protocol: volume `" + spec->name + "` is listed twice");
-    specs.push_back(std::move(*spec));
-  }
-  return specs;
+  return read_named_list<VolumeSpec>(prepare, "volumes", kMaxVolumes, "volumes", read_volume_spec,
+                                     [](const VolumeSpec& spec) { return spec.name; });
 }
 
 std::optional<std::string> volume_pass_stop_reason(const std::vector<VolumePass>& passes, double bytes_per_second,
