@@ -24,7 +24,13 @@ cleanup_volumes() {
     dk "$host" volume rm -f mig-drv-bound mig-drv-tmpfs mig-drv-shared mig-drv-taken >/dev/null 2>&1 || true
   done
 }
-trap 'stop_agents; cleanup_containers; cleanup_volumes; stop_plugin; rm -rf "$work"; rm -f "$report" "$errors"' EXIT
+# A dockerd keeps a legacy volume driver it once used, and asks it on every volume list
+# after its socket is gone, waiting 15 s each time (every later test's volume calls would):
+# only a new dockerd forgets it.
+forget_plugin() {
+  for host in edge-a edge-b; do "$TESTBED" dockerd "$host" restart >/dev/null 2>&1 || echo "restarting $host's dockerd failed" >&2; done
+}
+trap 'stop_agents; cleanup_containers; cleanup_volumes; stop_plugin; forget_plugin; rm -rf "$work"; rm -f "$report" "$errors"' EXIT
 rm -rf "$work" && mkdir -p "$work/bound" "$work/shared"
 start_agent edge-b
 
