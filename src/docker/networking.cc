@@ -2,32 +2,18 @@
 
 #include <charconv>
 
+#include "base/json_fields.h"
+
 namespace dockmig::docker {
 namespace {
 
 using nlohmann::json;
 
-std::string text_of(const json& object, const char* key) {
-  auto found = object.is_object() ? object.find(key) : object.end();
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-bool flag_of(const json& object, const char* key) {
-  auto found = object.is_object() ? object.find(key) : object.end();
-  return found != object.end() && found->is_boolean() && found->get<bool>();
-}
-
-const json& object_of(const json& object, const char* key) {
-  static const json kEmpty = json::object();
-  auto found = object.is_object() ? object.find(key) : object.end();
-  return found != object.end() && found->is_object() ? *found : kEmpty;
-}
-
 std::string without_prefix_length(const std::string& address) { return address.substr(0, address.find('/')); }
 
 Endpoint parse_endpoint(const std::string& network, const json& settings, const std::string& short_id) {
-  Endpoint endpoint{network, {}, text_of(settings, "IPAddress"), false};
-  endpoint.fixed_ip = !text_of(object_of(settings, "IPAMConfig"), "IPv4Address").empty();
+  Endpoint endpoint{network, {}, string_field(settings, "IPAddress"), false};
+  endpoint.fixed_ip = !string_field(object_field(settings, "IPAMConfig"), "IPv4Address").empty();
   auto aliases = settings.is_object() ? settings.find("Aliases") : settings.end();
   if (aliases != settings.end() && aliases->is_array())
     for (const json& alias : *aliases)
@@ -37,10 +23,10 @@ Endpoint parse_endpoint(const std::string& network, const json& settings, const 
 
 // The first IPv4 entry of IPAM.Config.
 json ipv4_pool(const json& network) {
-  auto ipam = object_of(network, "IPAM").find("Config");
-  if (ipam == object_of(network, "IPAM").end() || !ipam->is_array()) return json::object();
+  auto ipam = object_field(network, "IPAM").find("Config");
+  if (ipam == object_field(network, "IPAM").end() || !ipam->is_array()) return json::object();
   for (const json& pool : *ipam)
-    if (text_of(pool, "Subnet").find('.') != std::string::npos) return pool;
+    if (string_field(pool, "Subnet").find('.') != std::string::npos) return pool;
   return json::object();
 }
 
@@ -54,9 +40,9 @@ uint16_t port_number(const std::string& text) {
 
 std::vector<Endpoint> parse_endpoints(const json& inspect) {
   std::vector<Endpoint> endpoints;
-  std::string short_id = text_of(inspect, "Id").substr(0, 12);
-  std::string mode = text_of(object_of(inspect, "HostConfig"), "NetworkMode");
-  for (const auto& [name, settings] : object_of(object_of(inspect, "NetworkSettings"), "Networks").items()) {
+  std::string short_id = string_field(inspect, "Id").substr(0, 12);
+  std::string mode = string_field(object_field(inspect, "HostConfig"), "NetworkMode");
+  for (const auto& [name, settings] : object_field(object_field(inspect, "NetworkSettings"), "Networks").items()) {
     Endpoint endpoint = parse_endpoint(name, settings, short_id);
     if (name == mode) endpoints.insert(endpoints.begin(), std::move(endpoint));
     else endpoints.push_back(std::move(endpoint));
@@ -66,30 +52,30 @@ std::vector<Endpoint> parse_endpoints(const json& inspect) {
 
 NetworkFacts parse_network(const json& inspect) {
   NetworkFacts facts;
-  facts.name = text_of(inspect, "Name");
-  facts.driver = text_of(inspect, "Driver");
+  facts.name = string_field(inspect, "Name");
+  facts.driver = string_field(inspect, "Driver");
   json pool = ipv4_pool(inspect);
-  facts.subnet = text_of(pool, "Subnet");
-  facts.gateway = text_of(pool, "Gateway");
-  facts.ipv6 = flag_of(inspect, "EnableIPv6");
-  facts.internal = flag_of(inspect, "Internal");
-  facts.attachable = flag_of(inspect, "Attachable");
-  facts.options = object_of(inspect, "Options");
-  facts.labels = object_of(inspect, "Labels");
-  for (const auto& [id, container] : object_of(inspect, "Containers").items())
-    if (std::string address = text_of(container, "IPv4Address"); !address.empty())
+  facts.subnet = string_field(pool, "Subnet");
+  facts.gateway = string_field(pool, "Gateway");
+  facts.ipv6 = flag_field(inspect, "EnableIPv6");
+  facts.internal = flag_field(inspect, "Internal");
+  facts.attachable = flag_field(inspect, "Attachable");
+  facts.options = object_field(inspect, "Options");
+  facts.labels = object_field(inspect, "Labels");
+  for (const auto& [id, container] : object_field(inspect, "Containers").items())
+    if (std::string address = string_field(container, "IPv4Address"); !address.empty())
       facts.addresses.push_back(without_prefix_length(address));
   return facts;
 }
 
 std::vector<PublishedPort> parse_published_ports(const json& host_config) {
   std::vector<PublishedPort> ports;
-  for (const auto& [key, bindings] : object_of(host_config, "PortBindings").items()) {
+  for (const auto& [key, bindings] : object_field(host_config, "PortBindings").items()) {
     size_t slash = key.find('/');
     std::string protocol = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
     if (!bindings.is_array()) continue;
     for (const json& binding : bindings)
-      ports.push_back({protocol, key.substr(0, slash), text_of(binding, "HostIp"), port_number(text_of(binding, "HostPort"))});
+      ports.push_back({protocol, key.substr(0, slash), string_field(binding, "HostIp"), port_number(string_field(binding, "HostPort"))});
   }
   return ports;
 }
@@ -110,7 +96,7 @@ std::vector<PortHolder> ports_in_use(const json& running) {
     if (ports == container.end() || !ports->is_array()) continue;
     for (const json& port : *ports)
       if (port.is_object() && port.value("PublicPort", json()).is_number_unsigned())
-        held.push_back({static_cast<uint16_t>(port["PublicPort"].get<unsigned>()), text_of(port, "Type"), name});
+        held.push_back({static_cast<uint16_t>(port["PublicPort"].get<unsigned>()), string_field(port, "Type"), name});
   }
   return held;
 }

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/json_fields.h"
+
 namespace dockmig::migrate {
 namespace {
 
@@ -28,16 +30,6 @@ Result<AttachedVolume> read_attached_volume(const json& entry, size_t index) {
   if (Status strings = all_strings(volume.labels, "label of volume " + volume.name); !strings)
     return std::move(strings.error());
   return volume;
-}
-
-std::string string_field(const json& object, const char* key) {
-  auto found = object.is_object() ? object.find(key) : object.end();
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-json options_of(const json& inspect) {
-  json options = inspect.is_object() ? inspect.value("Options", json::object()) : json::object();
-  return options.is_object() ? options : json::object();
 }
 
 }  // namespace
@@ -78,8 +70,8 @@ std::string attach_blocker(const AttachedVolume& wanted, const json* existing) {
   std::string driver = string_field(*existing, "Driver");
   if (driver != wanted.driver)
     return volume + " exists at the destination with the `" + driver + "` driver";
-  if (driver == "local" && options_of(*existing) != wanted.options)
-    return volume + " exists at the destination with other driver options, " + options_of(*existing).dump() +
+  if (driver == "local" && object_field(*existing, "Options") != wanted.options)
+    return volume + " exists at the destination with other driver options, " + object_field(*existing, "Options").dump() +
            " (the source's: " + wanted.options.dump() + ")";
   return "";
 }

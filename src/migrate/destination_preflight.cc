@@ -8,6 +8,7 @@
 #include <map>
 
 #include "base/byte_units.h"
+#include "base/json_fields.h"
 
 namespace dockmig::migrate {
 namespace {
@@ -34,11 +35,6 @@ struct FileSystem {
   uint64_t needed = 0;
   uint64_t available = 0;
 };
-
-std::string string_field(const nlohmann::json& object, const char* key) {
-  auto found = object.is_object() ? object.find(key) : object.end();
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include "base/atomic_file.h"
 #include "base/file_lock.h"
+#include "base/json_fields.h"
 #include "base/text_file.h"
 
 namespace dockmig::migrate {
@@ -99,8 +100,7 @@ std::optional<LeftVolume> LeftVolumes::find(const std::string& volume) const {
 }
 
 std::string volume_created_at(const json& inspect) {
-  auto found = inspect.is_object() ? inspect.find("CreatedAt") : inspect.end();
-  return found != inspect.end() && found->is_string() ? found->get<std::string>() : "";
+  return string_field(inspect, "CreatedAt");
 }
 
 void record_left_volumes(const docker::EngineClient& engine, const fs::path& state_dir,

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <regex>
 
+#include "base/json_fields.h"
+
 namespace dockmig::migrate {
 namespace {
 
@@ -46,11 +48,6 @@ std::string joined(const std::vector<std::string>& names) {
   std::string text;
   for (const std::string& name : names) text += (text.empty() ? "`" : ", `") + name + "`";
   return text;
-}
-
-std::string string_option(const json& options, const std::string& key) {
-  auto found = options.is_object() ? options.find(key) : options.end();
-  return found != options.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
 std::vector<std::string> split_options(const std::string& text) {
@@ -109,8 +106,8 @@ std::string mount_blocker(const docker::Mount& mount, const std::vector<BindMapp
 
 LocalVolumeKind local_volume_kind(const json& options) {
   if (!options.is_object() || options.empty()) return LocalVolumeKind::Plain;
-  std::string type = string_option(options, "type");
-  std::vector<std::string> mount_options = split_options(string_option(options, "o"));
+  std::string type = string_field(options, "type");
+  std::vector<std::string> mount_options = split_options(string_field(options, "o"));
   auto has = [&](std::string_view wanted) {
     return std::any_of(mount_options.begin(), mount_options.end(),
                        [&](const std::string& option) { return option == wanted || option.starts_with(std::string(wanted) + "="); });
@@ -124,7 +121,7 @@ LocalVolumeKind local_volume_kind(const json& options) {
 VolumeMove volume_move(const docker::Mount& mount, const VolumeFacts& facts) {
   const std::string volume = "its volume `" + mount.name + "`";
   if (mount.driver != "local") return {VolumeMove::Way::Attach, ""};  // the destination finds it, or refuses
-  json options = facts.inspect.is_object() ? facts.inspect.value("Options", json::object()) : json::object();
+  const json& options = object_field(facts.inspect, "Options");
   switch (local_volume_kind(options)) {
     case LocalVolumeKind::NetworkFs:
       return {VolumeMove::Way::Attach, ""};
@@ -133,9 +130,9 @@ VolumeMove volume_move(const docker::Mount& mount, const VolumeFacts& facts) {
                      "): dockerd mounts a new, empty one at the destination when the container starts there, over "
                      "anything copied before; use a --tmpfs mount instead, whose content travels in the checkpoint");
     case LocalVolumeKind::Bind:
-      return refused(volume + " bind-mounts the host path `" + string_option(options, "device") +
+      return refused(volume + " bind-mounts the host path `" + string_field(options, "device") +
                      "` (driver options " + options.dump() + "); a host directory does not move with it: mount `" +
-                     string_option(options, "device") + "` as a bind mount and give --bind-map or --copy-bind");
+                     string_field(options, "device") + "` as a bind mount and give --bind-map or --copy-bind");
     case LocalVolumeKind::Other:
       return refused(volume + " has driver options " + options.dump() +
                      ": its data is on what they name, which dockmig cannot move (it moves local volumes without "

@@ -3,6 +3,8 @@
 // sees what the peer sent.
 #include "migrate/peer_message.h"
 
+#include "base/json_fields.h"
+
 namespace dockmig::migrate {
 namespace {
 
@@ -37,8 +39,7 @@ Status all_strings(const json& object, const std::string& what) {
 }
 
 std::string message_type(const json& message) {
-  auto found = message.is_object() ? message.find("type") : message.end();
-  return found != message.end() && found->is_string() ? found->get<std::string>() : "";
+  return string_field(message, "type");
 }
 
 PeerMessage::PeerMessage(const json& message) : PeerMessage(message, name_of(message)) {}

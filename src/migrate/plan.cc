@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "base/byte_units.h"
+#include "base/json_fields.h"
 #include "docker/writable_layer.h"
 #include "migrate/network_setup.h"
 
@@ -58,11 +59,7 @@ MovedVolume moved_volume(const docker::Mount& mount, const VolumeFacts& facts) {
 }
 
 AttachedVolume attached_volume(const docker::Mount& mount, const VolumeFacts& facts) {
-  auto object_of = [&](const char* field) {
-    json value = facts.inspect.is_object() ? facts.inspect.value(field, json::object()) : json::object();
-    return value.is_object() ? value : json::object();
-  };
-  return {mount.name, mount.driver, object_of("Options"), object_of("Labels")};
+  return {mount.name, mount.driver, object_field(facts.inspect, "Options"), object_field(facts.inspect, "Labels")};
 }
 
 // A bind-mounted directory copied like a volume, or why it cannot be.

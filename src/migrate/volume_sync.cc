@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/byte_units.h"
+#include "base/json_fields.h"
 #include "migrate/round_rule.h"
 
 namespace dockmig::migrate {
@@ -44,16 +45,6 @@ bool has_entries(const fs::path& dir) {
   return fs::directory_iterator(dir, ec) != fs::directory_iterator();
 }
 
-std::string mountpoint_of(const json& inspect) {
-  auto found = inspect.is_object() ? inspect.find("Mountpoint") : inspect.end();
-  return found != inspect.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-std::string driver_of(const json& inspect) {
-  auto found = inspect.is_object() ? inspect.find("Driver") : inspect.end();
-  return found != inspect.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 // A volume left here may have been mounted by a container started since: its data is then
 // that container's too, and the one coming back must not overwrite it.
 Status check_unmounted(const docker::EngineClient& engine, const std::string& name) {
@@ -70,12 +61,12 @@ Status check_unmounted(const docker::EngineClient& engine, const std::string& na
 
 Status VolumeReceiver::check_existing(size_t index, const json& inspect) {
   const std::string& name = specs_.at(index).name;
-  std::string driver = driver_of(inspect);
+  std::string driver = string_field(inspect, "Driver");
   if (driver != "local")
     return make_error(ErrorCode::InvalidInput, "a volume named `" + name + "` exists at the destination with the `" +
                                                driver + "` driver",
                       "remove it on the destination (`docker volume rm " + name + "`) if it is not needed there");
-  if (!has_entries(mountpoint_of(inspect))) return {};
+  if (!has_entries(string_field(inspect, "Mountpoint"))) return {};
   std::optional<LeftVolume> left;
   if (rule_.left_volumes) left = left_record_of(*rule_.left_volumes, name, volume_created_at(inspect));
   held_[index] = left && left->container == rule_.container && left->image == rule_.image && rule_.source_takes_held;
@@ -254,9 +245,9 @@ Status VolumeReceiver::create(const docker::EngineClient& engine,
     if (!volume) return std::move(volume.error());
     // Checked again: another volume of the name may have come since the prepare.
     if (Status free = check_existing(i, *volume); !free) return free;
-    if (mountpoint_of(*volume).empty())
+    if (string_field(*volume, "Mountpoint").empty())
       return make_error(ErrorCode::ToolFailed, "dockerd names no Mountpoint for volume `" + spec.name + "`");
-    data_dirs_.push_back(mountpoint_of(*volume));
+    data_dirs_.push_back(string_field(*volume, "Mountpoint"));
   }
   data_dirs_.insert(data_dirs_.end(), bind_dirs_.begin(), bind_dirs_.end());
   return {};

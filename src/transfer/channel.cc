@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/json_fields.h"
 #include "faults/fault_points.h"
 
 namespace dockmig::transfer {
@@ -44,12 +45,6 @@ std::string_view as_text(std::span<const std::byte> bytes) {
 
 std::string dump(const nlohmann::json& message) {
   return message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-/// `object[key]` when it is a string, else `fallback` (json::value would throw on a number).
-std::string string_field(const nlohmann::json& object, const char* key, const std::string& fallback = "") {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : fallback;
 }
 
 /// The peer's Error frame as our Error, prefixed "the peer: ".
