@@ -2,7 +2,11 @@
 # Runs every dockmig test on this machine: installs what is missing (tools/setup.sh),
 # builds, then runs the unit tests and the integration tests on a real two-host edge
 # test bed (real dockerd, CRIU, registry, shaped links). Needs root.
-#   tools/test.sh                  everything
+#   tools/test.sh                  the CI set: the unit tests in parallel, then the rest
+#                                  (integration tests on the bed, fuzzers) one by one
+#   DOCKMIG_LONG_TESTS=1 tools/test.sh
+#                                  everything: also the tests labelled `long` and the
+#                                  long cases of the matrices (docs/testbed.md, "Tests")
 #   tools/test.sh -L unit          only what matches a ctest label or -R regex
 # DOCKMIG_SKIP_SETUP=1 skips the installer (when you know the machine is ready).
 set -euo pipefail
@@ -24,4 +28,13 @@ cd "$build"
 if [ $# -gt 0 ]; then
   exec ctest --output-on-failure "$@"
 fi
-exec ctest --output-on-failure
+# The unit tests touch no bed and time nothing, so they run side by side; the rest share
+# one bed (RUN_SERIAL) and the fuzzers want the cores. Both parts always run; the status
+# is a failure when either failed. ctest adds the fixtures (bed_up/bed_down, fuzz_build)
+# that the second part's tests require.
+leave_out='^unit$'
+[ "${DOCKMIG_LONG_TESTS:-0}" = 1 ] || leave_out='^(unit|long)$'
+status=0
+ctest --output-on-failure -L '^unit$' -j"$(nproc)" || status=$?
+ctest --output-on-failure -LE "$leave_out" || status=$?
+exit "$status"
