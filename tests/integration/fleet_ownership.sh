@@ -12,6 +12,10 @@
 #      the destination is down, and removes the stopped source once it answers.
 #  (b2) it dies right after the swap, before the restore: the source does not resume; the
 #      destination's agent, started again, starts its copy from the staged checkpoint.
+#      Only with DOCKMIG_LONG_TESTS=1 (docs/testbed.md, "The CI set and the long tests"):
+#      like (c) and (b) it waits out the source's 90 s of patience, and fleet_partition.sh's
+#      (e3) keeps its promise in the CI set (an agent started again after its swap starts
+#      its copy, the source stays stopped).
 source "$(dirname "$0")/lib.sh"
 need_fault_points
 etcd_stopped=no
@@ -116,6 +120,10 @@ in_ns edge-a "$DOCKMIG" recover --state-dir "$BED_STATE/agent-edge-a" "${transpo
 running edge-b own-b || fail "(b): own-b stopped running on edge-b"
 step "(b) the source stayed stopped, edge-b runs own-b (count $count), the record names edge-b"
 
+if [ "${DOCKMIG_LONG_TESTS:-0}" != 1 ]; then
+  pass "the record decided every case; one copy ran each time ((b2) only with DOCKMIG_LONG_TESTS=1)"
+  exit 0
+fi
 step "(b2) the destination dies right after its swap, before the restore"
 start_counter own-e
 start_b destination.after-swap=crash
