@@ -23,8 +23,10 @@ VerbRunner define_recover(CLI::App& command) {
   add_transport_options(command, request->security);
   auto fleet = std::make_shared<FleetIdentity>();
   add_fleet_options(command, *fleet)
-      ->description("The fleet's etcd client URLs, URL[,URL...]: when a destination cannot be asked,\n"
-                    "resume a source whose service's ownership record still names this host");
+      ->description("The fleet's etcd client URLs, URL[,URL...]: a source whose checkpoint crossed\n"
+                    "resumes only once its service's ownership record names this host and is fenced\n"
+                    "(written back, so no late swap of the destination's applies), also with --resume;\n"
+                    "when the destination cannot be asked, that record decides");
   command.add_flag("--json", *as_json, "Print the outcome as one JSON object on stdout");
   command.footer(
       "A migration is in doubt when its `dockmig migrate` (or agent handoff) died after the\n"

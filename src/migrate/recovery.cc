@@ -81,6 +81,15 @@ std::string unreachable_next(const JournalEntry& entry) {
          "` forgets it and leaves the stopped source as it is";
 }
 
+// The fleet's record did not let the source resume: it names another host, or none, or
+// could not be read and fenced.
+std::string record_next(const JournalEntry& entry) {
+  return "the fleet's record decides (`dockmig fleet where " + entry.container + "`): when it names another host, "
+         "that host's agent keeps or starts its copy, and `dockmig recover --abandon " + entry.container +
+         "` forgets this stopped source; when etcd could not be read, run `dockmig recover` with --etcd again once "
+         "it answers";
+}
+
 RecoveredMigration resume(const docker::EngineClient& engine, const JournalEntry& entry, const std::string& why) {
   // A dockmig killed during the dump may have left runc.conf lent.
   Status repaired = checkpoint::repair_runc_criu_config();
@@ -119,8 +128,7 @@ RecoveredMigration finish_handover(const docker::EngineClient& engine, const Jou
   return settled(entry, "handed_over", "the destination runs it; the stopped source was removed");
 }
 
-// What the destination's ledger says of the migration, into `facts`; when it cannot be
-// asked, what the fleet's record (if any) allows, and the text of both for a person.
+// What the destination's ledger says of the migration, into `facts`, and its text for a person.
 std::string ask_destination(const JournalEntry& entry, const RecoveryRequest& request, SettlementFacts& facts) {
   facts.destination_asked = true;
   Result<std::string> answer = Session::await_settled_state(entry.peer, entry.migration, request.security);
@@ -128,18 +136,19 @@ std::string ask_destination(const JournalEntry& entry, const RecoveryRequest& re
     facts.destination_says = *answer;
     return "the destination says " + *answer;
   }
-  std::string unreachable = "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended";
-  if (!request.ownership) return unreachable + ": " + answer.error().message;
-  // Resuming only once no late swap of the destination's can apply (Ownership::keep).
+  return "the checkpoint was crossing to " + entry.peer + ", which could not be asked how it ended: " +
+         answer.error().message;
+}
+
+// With a fleet, before a source whose checkpoint crossed runs again: the record fenced
+// (Ownership::keep), so that no late swap of the destination's can apply; into `facts`.
+std::string fence_record(const JournalEntry& entry, const RecoveryRequest& request, SettlementFacts& facts) {
   Result<int64_t> kept = request.ownership->keep(entry.container);
   facts.record = decide_rollback(kept);
-  if (facts.record == RollbackDecision::Resume)
-    return "the destination could not be asked, and the fleet's record names this host (fenced at revision " +
-           std::to_string(*kept) + ")";
-  std::string record = kept.error().code == ErrorCode::Conflict
-                           ? kept.error().message
-                           : "the fleet's record cannot be read and fenced (" + kept.error().message + ")";
-  return unreachable + " (" + answer.error().message + "); " + record;
+  if (kept) return "the fleet's record names this host (fenced at revision " + std::to_string(*kept) + ")";
+  return kept.error().code == ErrorCode::Conflict ? kept.error().message
+                                                  : "the fleet's record cannot be read and fenced (" +
+                                                        kept.error().message + ")";
 }
 
 RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& entry) {
@@ -154,10 +163,15 @@ RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& en
   facts.source = *state;
   facts.person_abandons = names(entry, request.abandon);
   facts.person_resumes = names(entry, request.resume);
+  facts.fleet = request.ownership != nullptr;
   std::string why = facts.person_resumes ? "at a person's word" : "the checkpoint never crossed to the destination";
   Settlement settlement = decide_settlement(facts);
   if (settlement == Settlement::AskDestination) {
     why = ask_destination(entry, request, facts);
+    settlement = decide_settlement(facts);
+  }
+  if (settlement == Settlement::FenceRecord) {
+    why += "; " + fence_record(entry, request, facts);
     settlement = decide_settlement(facts);
   }
   switch (settlement) {
@@ -172,9 +186,10 @@ RecoveredMigration settle(const RecoveryRequest& request, const JournalEntry& en
                       "stop one of them by hand (`docker stop " + entry.container + "` here, or there), then "
                       "`dockmig recover --abandon " + entry.container + "`");
     case Settlement::AskDestination:
+    case Settlement::FenceRecord:
     case Settlement::InDoubt: break;
   }
-  return in_doubt(entry, why, unreachable_next(entry));
+  return in_doubt(entry, why, facts.record ? record_next(entry) : unreachable_next(entry));
 }
 
 // Under the entry's lock: nothing when its own process settled it meanwhile.

@@ -28,8 +28,9 @@ struct RecoveryRequest {
   /// its checkpoint, or (abandon) forget it and leave the container as it is.
   std::string resume;
   std::string abandon;
-  /// The fleet's ownership records (--etcd): a source whose destination cannot be asked
-  /// resumes when the record names it. Null: no fleet.
+  /// The fleet's ownership records (--etcd): a source whose checkpoint crossed resumes
+  /// (whether the destination said it may, could not be asked, or a person said so) only
+  /// once it fenced the record naming it (Ownership::keep). Null: no fleet.
   std::shared_ptr<const Ownership> ownership;
 };
 

@@ -1,7 +1,8 @@
 // The rule that settles a source's journal entry (recovery.h), apart from the dockerd and
 // peers that recovery asks, so that it can be read, and tested, as a table. Never two
 // copies, never none: a stopped source resumes only while the destination cannot have
-// started its copy, or once the destination (or the fleet's record) says it did not.
+// started its copy, or once the destination (or the fleet's record) says it did not; with
+// a fleet, once the checkpoint crossed, only after it fenced the record (Ownership::keep).
 #pragma once
 
 #include <optional>
@@ -22,6 +23,7 @@ enum class Settlement {
   HandOver,        // the destination runs the copy: the source ends as after a handoff
   TwoCopies,       // the destination committed, yet the source runs: a person decides
   AskDestination,  // only the destination's ledger can tell; ask, then decide again
+  FenceRecord,     // with a fleet: fence the record (Ownership::keep), then decide again
   InDoubt,         // nobody who can be asked knows: the source stays stopped
 };
 
@@ -34,7 +36,10 @@ struct SettlementFacts {
   /// What the destination's ledger said ("committed", "rolled_back", ...); nothing when it
   /// could not be asked.
   std::optional<std::string> destination_says;
-  /// When the destination could not be asked and there is a fleet: what its record allows.
+  /// Recover runs with the fleet's records (--etcd): a source whose checkpoint crossed
+  /// resumes only once it fenced its record, whoever said it may (the destination, a person).
+  bool fleet = false;
+  /// With a fleet, once fenced: what the record allows.
   std::optional<RollbackDecision> record;
 };
 

@@ -27,6 +27,14 @@ SettlementFacts answered(std::string_view phase, SourceState source, std::string
 SettlementFacts unreachable(std::string_view phase, SourceState source, std::optional<RollbackDecision> record) {
   SettlementFacts known = facts(phase, source);
   known.destination_asked = true;
+  known.fleet = true;
+  known.record = record;
+  return known;
+}
+
+// Recover with --etcd: the record, once fenced, is `record`.
+SettlementFacts in_fleet(SettlementFacts known, std::optional<RollbackDecision> record) {
+  known.fleet = true;
   known.record = record;
   return known;
 }
@@ -49,7 +57,10 @@ TEST(RecoveryRule, OnceItMayHaveCrossedOnlyTheDestinationDecides) {
 }
 
 TEST(RecoveryRule, ADestinationThatCannotBeAskedLeavesTheSourceStoppedUnlessTheRecordNamesIt) {
-  EXPECT_EQ(decide_settlement(unreachable(kHandingOver, kStopped, std::nullopt)), Settlement::InDoubt);
+  SettlementFacts without_fleet = facts(kHandingOver, kStopped);
+  without_fleet.destination_asked = true;
+  EXPECT_EQ(decide_settlement(without_fleet), Settlement::InDoubt);
+  EXPECT_EQ(decide_settlement(unreachable(kHandingOver, kStopped, std::nullopt)), Settlement::FenceRecord);
   EXPECT_EQ(decide_settlement(unreachable(kHandingOver, kStopped, RollbackDecision::StayCheckpointed)),
             Settlement::InDoubt);
   EXPECT_EQ(decide_settlement(unreachable(kHandingOver, kRunning, RollbackDecision::StayCheckpointed)),
@@ -57,6 +68,29 @@ TEST(RecoveryRule, ADestinationThatCannotBeAskedLeavesTheSourceStoppedUnlessTheR
   EXPECT_EQ(decide_settlement(unreachable(kHandingOver, kStopped, RollbackDecision::Resume)), Settlement::Resume);
   EXPECT_EQ(decide_settlement(unreachable(kDestinationOwns, kRunning, RollbackDecision::Resume)),
             Settlement::KeepRunning);
+}
+
+// A destination's "rolled back" (or a person's word) cannot stop a swap of its still on its
+// way: with a fleet the source runs again only once it fenced the record (Ownership::keep).
+TEST(RecoveryRule, WithAFleetACrossedSourceResumesOnlyOnceItFencedTheRecord) {
+  for (std::string_view phase : {kHandingOver, kDestinationOwns}) {
+    SettlementFacts rolled_back = answered(phase, kStopped, "rolled_back");
+    EXPECT_EQ(decide_settlement(in_fleet(rolled_back, std::nullopt)), Settlement::FenceRecord) << phase;
+    EXPECT_EQ(decide_settlement(in_fleet(rolled_back, RollbackDecision::Resume)), Settlement::Resume) << phase;
+    EXPECT_EQ(decide_settlement(in_fleet(rolled_back, RollbackDecision::StayCheckpointed)), Settlement::InDoubt)
+        << phase;
+    EXPECT_EQ(decide_settlement(in_fleet(answered(phase, kStopped, "committed"), std::nullopt)),
+              Settlement::HandOver) << phase;
+  }
+  for (std::string_view phase : {kHandingOver, kCommitted}) {
+    SettlementFacts resume = facts(phase, kStopped);
+    resume.person_resumes = true;
+    EXPECT_EQ(decide_settlement(in_fleet(resume, std::nullopt)), Settlement::FenceRecord) << phase;
+    EXPECT_EQ(decide_settlement(in_fleet(resume, RollbackDecision::Resume)), Settlement::Resume) << phase;
+    EXPECT_EQ(decide_settlement(in_fleet(resume, RollbackDecision::StayCheckpointed)), Settlement::InDoubt) << phase;
+  }
+  // Before the checkpoint crossed the destination cannot swap: no fence.
+  EXPECT_EQ(decide_settlement(in_fleet(facts("frozen", kStopped), std::nullopt)), Settlement::Resume);
 }
 
 TEST(RecoveryRule, ACommittedEntryEndsTheSourceAndNeverResumesIt) {
