@@ -38,7 +38,7 @@ resumed=$(count_of edge-a part-m1)
 [ "$(owner part-m1)" = edge-a ] || fail "(m1): the record names '$(owner part-m1)', expected edge-a"
 # edge-b is not asked here: its eager restore waits at a gate inside `docker start`,
 # which holds the container's lock, so an inspect would wait for the release.
-step "(m1) the source fenced the record and resumed (count $frozen at the freeze, $resumed now); now the late swap"
+step "(m1) the source resumed, the record names edge-a (count $frozen at the freeze, $resumed now); now the late swap"
 late_swap_refused m1 part-m1
 [ "$count" -gt "$resumed" ] || fail "(m1): the count on edge-a does not go on ($resumed, then $count)"
 
