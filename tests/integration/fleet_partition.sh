@@ -28,8 +28,9 @@
 #  (e2) etcd is stopped while the destination is paused after its swap: the handoff ends
 #       (the swap was the commit; the destination tells the source); the record names it.
 #  (e3) as (e2), and the destination's agent dies there too: the source can neither ask it
-#       nor read the record, so it stays checkpointed (exit 3); once etcd and the agent are
-#       back, the agent starts its copy and `dockmig recover` removes the stopped source.
+#       nor read the record, so it stays checkpointed (exit 3); with etcd back, a person's
+#       `dockmig recover --resume --etcd` is refused (the record it reads to fence names edge-b);
+#       once the agent is back, it starts its copy and `dockmig recover` removes the source.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/fleet_partition_lib.sh"
 need_fault_points
@@ -244,6 +245,14 @@ grep -q "could not be read" "$errors" || fail "(e3): the error does not say the 
 ! running edge-a part-e3 || fail "(e3): the source resumed without a decision it could prove"
 start_etcd
 [ "$(owner part-e3)" = edge-b ] || fail "(e3): the record names '$(owner part-e3)', expected edge-b"
+# A person's --resume with --etcd fences the record first: it names edge-b, so no resume.
+resume_status=0
+in_ns edge-a "$DOCKMIG" recover --resume part-e3 --state-dir "$BED_STATE/agent-edge-a" "${transport_args[@]}" \
+  "${fleet_args[@]}" >"$report" 2>"$errors" || resume_status=$?
+[ "$resume_status" = 3 ] || fail "(e3): recover --resume exited $resume_status, expected 3 (in doubt: the record names edge-b)"
+grep -q 'names `edge-b`' "$report" || fail "(e3): recover --resume does not name the record's host: $(cat "$report")"
+! running edge-a part-e3 || fail "(e3): recover --resume resumed the source though the record names edge-b"
+step "(e3) recover --resume refused: the record names edge-b"
 # edge-b's agent, started again, follows the record: it starts its copy from the staged checkpoint.
 start_b
 wait_until 30 running edge-b part-e3 || fail "(e3): edge-b's agent, started again, did not start its copy"
