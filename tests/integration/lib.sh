@@ -28,7 +28,9 @@ step() { echo "--- $*"; }
 # CLI has no flag for it, and `--network none` still gives the container a namespace of its
 # own, which 28.5 cannot restore. So the CLI makes the container from the test's arguments,
 # and it is made again through the Engine API from what inspect says, with NetworkDisabled.
-# A `run` without -d (a one-off command) is left as it is.
+# A `run` without -d (a one-off command) is left as it is, and so is one on the host's
+# network (`--network host`: no namespace of its own; the agent's container is one), which
+# NetworkDisabled would instead give an empty namespace of its own.
 networkless=${DOCKMIG_TEST_NETWORKLESS:-0}
 # needs_network WHY: skips the test on such a bed, with WHY.
 needs_network() {
@@ -60,12 +62,23 @@ split_run_args() {
   done
   run_rest=("$@")
 }
+# on_host_network RUN_OPTS...: the options name the host's network.
+on_host_network() {
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --network=host | --net=host) return 0 ;;
+      --network | --net) [ "${2:-}" != host ] || return 0 ;;
+    esac
+    shift
+  done
+  return 1
+}
 # run_networkless HOST ARGS...: `docker run ARGS` on HOST, the container made networkless
 # when ARGS has -d; prints its id as `docker run -d` does.
 run_networkless() {
   local host=$1 id body name socket_var; shift
   split_run_args "$@"
-  [ "$run_detached" = 1 ] || { "$TESTBED" docker "$host" run "$@"; return; }
+  if [ "$run_detached" = 0 ] || on_host_network "${run_opts[@]}"; then "$TESTBED" docker "$host" run "$@"; return; fi
   id=$("$TESTBED" docker "$host" create "${run_opts[@]}" "${run_rest[@]}") || return 1
   body=$("$TESTBED" docker "$host" inspect "$id" | python3 -c 'import json, sys
 c = json.load(sys.stdin)[0]
