@@ -144,4 +144,10 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
   return reference;
 }
 
+std::string containerd_store_repo_digest(std::string_view reference, const std::string& image_id) {
+  Result<ImageReference> parsed = parse_image_reference(reference);
+  if (!parsed || !valid_digest(image_id)) return "";
+  return parsed->name() + "@" + image_id;
+}
+
 }  // namespace dockmig::docker

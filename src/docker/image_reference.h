@@ -29,4 +29,10 @@ struct ImageReference {
 /// Splits `text`; an InvalidInput error says which part breaks Docker's rules.
 Result<ImageReference> parse_image_reference(std::string_view text);
 
+/// `NAME@IMAGE_ID` for an image of containerd's image store run as `reference`: there the
+/// id is the digest of what a push sent (manifest or index), so that names the image in
+/// NAME's registry even once its tag moved and dockerd lists no RepoDigests for it any
+/// more (Docker 28.5, docs/testbed.md). Empty when `reference` or the id is not such.
+std::string containerd_store_repo_digest(std::string_view reference, const std::string& image_id);
+
 }  // namespace dockmig::docker

@@ -11,6 +11,7 @@
 
 #include "base/byte_units.h"
 #include "base/json_fields.h"
+#include "docker/image_reference.h"
 #include "docker/writable_layer.h"
 #include "migrate/network_setup.h"
 
@@ -113,7 +114,7 @@ Status plan_mounts(const docker::EngineClient& engine, MigrationPlan& plan) {
   return {};
 }
 
-Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan) {
+Status read_image_layers(const docker::EngineClient& engine, bool containerd_store, MigrationPlan& plan) {
   Result<json> image = engine.inspect_image(plan.container.image_id);
   if (!image) return std::move(image.error()).wrap("reading image " + plan.container.image_ref);
   Result<json> history = engine.get_json("/images/" + plan.container.image_id + "/history");
@@ -125,6 +126,10 @@ Status read_image_layers(const docker::EngineClient& engine, MigrationPlan& plan
   }
   for (const json& digest : image->value("RepoDigests", json::array()))
     if (digest.is_string()) plan.image_repo_digests.push_back(digest.get<std::string>());
+  if (plan.image_repo_digests.empty() && containerd_store)
+    if (std::string digest = docker::containerd_store_repo_digest(plan.container.image_ref, plan.container.image_id);
+        !digest.empty())
+      plan.image_repo_digests.push_back(digest);
   json layers = (*image)["RootFS"].value("Layers", json::array());
   for (size_t i = 0; i < layers.size(); ++i) {
     ImageLayer layer{layers[i].get<std::string>(), i < sizes.size() ? sizes[i] : 0};
@@ -213,7 +218,7 @@ Result<MigrationPlan> make_plan(const docker::EngineClient& engine, const std::s
   }
   plan.ports = docker::parse_published_ports(plan.container.host_config);
   plan.tmpfs = tmpfs_targets(plan.container);
-  Status layers = read_image_layers(engine, plan);
+  Status layers = read_image_layers(engine, daemon->uses_containerd_store(), plan);
   if (layers) layers = plan_mounts(engine, plan);
   if (layers) layers = plan_networks(engine, *inspect, plan.networks, plan.blockers);
   if (!layers) return std::move(layers.error());

@@ -74,5 +74,17 @@ TEST(ParseImageReference, ErrorSaysWhichPartIsWrong) {
   EXPECT_NE(bad_digest.error().message.find("digest"), std::string::npos) << bad_digest.error().message;
 }
 
+TEST(ContainerdStoreRepoDigest, NamesTheIdInTheReferencesRepository) {
+  EXPECT_EQ(containerd_store_repo_digest("10.77.9.1:5000/dockmig/app:moving", kDigest),
+            "10.77.9.1:5000/dockmig/app@" + kDigest);
+  EXPECT_EQ(containerd_store_repo_digest("r.io/app:1@" + kDigest, kDigest), "r.io/app@" + kDigest);
+}
+
+TEST(ContainerdStoreRepoDigest, EmptyWithoutAReferenceOrADigestId) {
+  EXPECT_EQ(containerd_store_repo_digest("UPPER:1", kDigest), "");
+  EXPECT_EQ(containerd_store_repo_digest("r.io/app:1", "sha256:12"), "");
+  EXPECT_EQ(containerd_store_repo_digest("r.io/app:1", ""), "");
+}
+
 }  // namespace
 }  // namespace dockmig::docker
