@@ -79,9 +79,23 @@ check_running() {
 }
 
 # Paused before finalsync, the source is frozen: dockerd's view of it then, and its logs
-# up to the freeze. Arguments: the container, the source's dockerd.
+# up to the freeze. dockmig's freeze ends once CRIU's images are complete, and Docker's
+# checkpoint call may still be winding down then (checkpoint/dump.h): until dockerd has
+# handled the task's exit it shows the container as containerd paused it for the dump,
+# `paused true`. That is waited out here (up to 15 s, the migration held meanwhile), and
+# the first view kept with whether the source's process was gone by then and how long
+# dockerd took. Arguments: the container, the source's dockerd, the source's pid.
 cat >"$work/at-freeze.sh" <<EOF
-$DOCKER_CLI -H "\$2" inspect -f '{{.State.Status}} {{.State.Running}}' "\$1" >$work/frozen-state
+view() { $DOCKER_CLI -H "\$2" inspect -f '{{.State.Status}} {{.State.Running}}' "\$1"; }
+t0=\$(date +%s%N) first=\$(view "\$1" "\$2")
+process=gone
+if [ -d /proc/\$3 ] && ! grep -q '^State:.*zombie' /proc/\$3/status 2>/dev/null; then process=alive; fi
+now=\$first
+while [ "\$now" = "paused true" ] && [ \$(( (\$(date +%s%N) - t0) / 1000000 )) -lt 15000 ]; do
+  sleep 0.1; now=\$(view "\$1" "\$2")
+done
+echo "\$now" >$work/frozen-state
+[ "\$first" = "\$now" ] || echo "\$first \$process \$(( (\$(date +%s%N) - t0) / 1000000 ))" >$work/frozen-first
 $DOCKER_CLI -H "\$2" logs "\$1" >$work/frozen-logs 2>&1
 EOF
 # Paused before confirm: the destination, edge-b, fails at the last step. Its copy runs
@@ -111,11 +125,18 @@ start_agent_b() { start_agent edge-b; agent_b=${agent_pids[-1]}; }
 current_agent_b() { cat "$work/restarted-agent" 2>/dev/null || echo "$agent_b"; }
 
 # frozen_tick WHAT: the last tick the source logged before its freeze, after checking that
-# dockerd showed it stopped then.
+# dockerd showed it stopped then: at once, or once Docker's checkpoint call had wound down,
+# its process gone before (see at-freeze.sh).
 frozen_tick() {
-  local what=$1 frozen
+  local what=$1 frozen status running process took
   [ "$(cat "$work/frozen-state")" = "exited false" ] \
     || fail "$what: during the handoff dockerd at the source showed the frozen container as \`$(cat "$work/frozen-state")\`, not exited"
+  if [ -e "$work/frozen-first" ]; then
+    read -r status running process took <"$work/frozen-first"
+    [ "$process" = gone ] \
+      || fail "$what: dockerd at the source showed the frozen container \`$status $running\` while its process still existed"
+    step "$what: dockerd at the source first showed the frozen container \`$status $running\`, its process gone, and exited $took ms later (Docker's checkpoint call winding down)" >&2
+  fi
   frozen=$(awk '$1 == "tick" {n = $2} END {print n}' "$work/frozen-logs")
   [ -n "$frozen" ] || fail "$what: the source had logged no tick before its freeze"
   echo "$frozen"
@@ -129,10 +150,10 @@ rollback_case() {
   step "$what: edge-a -> edge-b${*:+ ($*)}, the destination's agent dies after its copy runs, before the commit"
   check_running edge-a "$name" "$what, before"; source_pid=$pid
   writes_before=$(writes_of edge-a "$name")
-  rm -f "$work/frozen-state" "$work/frozen-logs" "$work/dest-before-commit" "$work/lazy-daemon"
+  rm -f "$work/frozen-state" "$work/frozen-first" "$work/frozen-logs" "$work/dest-before-commit" "$work/lazy-daemon"
   # fail-at-confirm.sh runs in edge-a, as the source: only there does "it listens" mean
   # that the source will reach the restarted agent.
-  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name $EDGE_A_DOCKER" \
+  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name $EDGE_A_DOCKER $source_pid" \
     source.before-confirm "in_ns edge-a bash $work/fail-at-confirm.sh $name $(current_agent_b)" -- edge-a edge-b "$name" "$@"
   [ "$migrate_status" = 1 ] || fail "$what: dockmig migrate exited $migrate_status, expected 1 (failed, source runs)"
   [ "$(field "['rolled_back']")" = True ] || fail "$what: the report does not say rolled back"
@@ -167,8 +188,8 @@ handoff_case() {
   step "$what${*:+ ($*)}"
   check_running "$from" "$name" "$what, before"; source_pid=$pid
   writes_before=$(writes_of "$from" "$name")
-  rm -f "$work/frozen-state" "$work/frozen-logs"
-  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name $(docker_of "$from")" -- "$from" "$to" "$name" "$@"
+  rm -f "$work/frozen-state" "$work/frozen-first" "$work/frozen-logs"
+  migrate_pausing source.before-finalsync "bash $work/at-freeze.sh $name $(docker_of "$from") $source_pid" -- "$from" "$to" "$name" "$@"
   [ "$migrate_status" = 0 ] || fail "$what: dockmig migrate exited $migrate_status"
   [ "$(field "['succeeded']")" = True ] || fail "$what: the report does not say succeeded"
   [ "$(field "['checkpoint_path']")" = "$path" ] || fail "$what: the checkpoint went through $(field "['checkpoint_path']"), not $path"
