@@ -1,5 +1,5 @@
-# The dockmig agent as a container image: dockmig, CRIU 4.2 and only their runtime
-# libraries on Debian bookworm. docs/container.md says how to build it and how to run the
+# The dockmig agent as a container image: dockmig, CRIU 4.2, containerd's ctr and only
+# their runtime libraries on Debian bookworm. docs/container.md says how to build it and how to run the
 # agent from it on an edge host (three capabilities, the host's PID and network
 # namespaces, and the paths it shares with dockerd, runc and CRIU mounted at their own
 # paths).
@@ -54,6 +54,17 @@ RUN printf '#!/bin/sh\n# CRIU 4.2 with its own glibc and libraries (the Dockerfi
       >/opt/criu/criu && chmod 755 /opt/criu/criu \
  && /opt/criu/criu --version
 
+# ---- ctr: containerd's client, from forky's containerd (2.1, the one Docker 28 runs) -------
+# On a host whose dockerd keeps containers in containerd's image store, dockmig finds a
+# container's writable layer through `ctr` (docs/design.md). Only ctr is kept, not
+# containerd: it links only libc (glibc 2.34), which bookworm's 2.36 provides, so it needs
+# no wrapper. It reuses the criu stage's forky index.
+FROM criu AS ctr
+RUN cd /tmp && apt-get download containerd \
+ && dpkg -x containerd_*.deb /tmp/containerd \
+ && install -D /tmp/containerd/usr/bin/ctr /out/usr/local/bin/ctr \
+ && /out/usr/local/bin/ctr --version
+
 # ---- runtime: the agent -------------------------------------------------------------------
 FROM debian:bookworm-slim
 COPY --from=build /out/runtime-packages /tmp/runtime-packages
@@ -63,8 +74,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /tmp/runtime-packages
 COPY --from=criu /opt/criu /opt/criu
 RUN ln -s /opt/criu/criu /usr/local/sbin/criu
+COPY --from=ctr /out/usr/local/bin/ctr /usr/local/bin/ctr
 COPY --from=build /out/usr/local/bin/dockmig /usr/local/bin/dockmig
-RUN dockmig --version && criu --version
+RUN dockmig --version && criu --version && ctr --version
 # No VOLUME for the state dir: it must be a bind mount at the host's own path (the restore
 # links page images there for the host's CRIU), so Docker should not make one elsewhere.
 ENTRYPOINT ["dockmig"]
