@@ -139,14 +139,28 @@ struct PrecopyRound {
   uint64_t wire_bytes = 0;
 };
 
+/// The pre-copy round that runs while CRIU dumps the frozen container: the pages written
+/// since the last round, sent beside the dump instead of after it.
+struct FreezeRound {
+  bool ran = false;
+  double seconds = 0;
+  uint64_t pages_read = 0;
+  uint64_t pages_sent = 0;
+  uint64_t pages_unchanged = 0;
+  bool cut_short = false;  // the dump ended first: the pages not read yet crossed after it
+  uint64_t raw_bytes = 0;
+  uint64_t wire_bytes = 0;
+};
+
 struct MemoryReport {
   std::string mode = "stop-and-copy";  // pre-copy | stop-and-copy
   std::string tracking;                // how pre-copy found changed pages: uffd-wp | page-hash
   std::vector<PrecopyRound> rounds;
   std::string stop_reason;             // why the last round was the last
-  /// The checkpoint's memory after the freeze: pages sent whole, pages the destination
-  /// already had from pre-copy, zero pages, pages sent again because the destination's copy
-  /// was damaged.
+  FreezeRound freeze_round;
+  /// The checkpoint's memory after the dump: pages sent whole, pages the destination
+  /// already had from pre-copy (or the round during the freeze), zero pages, pages sent
+  /// again because the destination's copy was damaged.
   uint64_t frozen_pages_sent = 0;
   uint64_t frozen_pages_known = 0;
   uint64_t frozen_pages_zero = 0;

@@ -73,20 +73,33 @@ std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::syst
   return AroundCriu{before, after};
 }
 
-bool DumpLogFollower::dump_finished() {
+void DumpLogFollower::read_new_lines() {
   std::ifstream file(path_, std::ios::binary);
-  if (!file) return false;
+  if (!file) return;
   file.seekg(static_cast<std::streamoff>(offset_));
   std::string chunk(64 * 1024, '\0');
   while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || file.gcount() > 0) {
     offset_ += static_cast<std::uintmax_t>(file.gcount());
     partial_line_.append(chunk.data(), static_cast<size_t>(file.gcount()));
     for (size_t newline; (newline = partial_line_.find('\n')) != std::string::npos;) {
-      if (std::string_view(partial_line_).substr(0, newline).ends_with("Dumping finished successfully")) return true;
+      std::string_view line = std::string_view(partial_line_).substr(0, newline);
+      // "(00.055986) Seized task 13181, state 1": with runc's freezer cgroup, all of them
+      // are frozen by then.
+      seized_ = seized_ || line.find(") Seized task ") != std::string_view::npos;
+      finished_ = finished_ || line.ends_with("Dumping finished successfully");
       partial_line_.erase(0, newline + 1);
     }
   }
-  return false;
+}
+
+bool DumpLogFollower::tasks_seized() {
+  if (!seized_) read_new_lines();
+  return seized_;
+}
+
+bool DumpLogFollower::dump_finished() {
+  if (!finished_) read_new_lines();
+  return finished_;
 }
 
 }  // namespace dockmig::checkpoint

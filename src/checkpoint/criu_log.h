@@ -50,19 +50,27 @@ struct AroundCriu {
 std::optional<AroundCriu> around_criu(const CriuLogTimes& log, std::chrono::system_clock::time_point call_started,
                                       std::chrono::system_clock::time_point call_ended);
 
-/// Reads a log CRIU is still writing, from where the last call stopped, for the line CRIU
-/// writes last after a good dump: its images are complete and the tasks killed then, while
-/// Docker's call that ran it may go on for a while.
+/// Reads a log CRIU is still writing, from where the last call stopped, for two lines: the
+/// first task seized (the container's tasks are frozen and stay so until the dump ends),
+/// and the line CRIU writes last after a good dump (its images are complete and the tasks
+/// killed then, while Docker's call that ran it may go on for a while). A log not yet made
+/// is read as saying neither yet.
 class DumpLogFollower {
  public:
   explicit DumpLogFollower(std::filesystem::path path) : path_(std::move(path)) {}
-  /// Whether the log says so by now; a log not yet made is read as not yet.
+  /// Whether the log says the tasks are seized by now.
+  bool tasks_seized();
+  /// Whether the log says the dump finished by now.
   bool dump_finished();
 
  private:
+  void read_new_lines();
+
   std::filesystem::path path_;
   std::uintmax_t offset_ = 0;
   std::string partial_line_;
+  bool seized_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace dockmig::checkpoint

@@ -178,11 +178,16 @@ void Dump::release() {
   lent_.reset();  // puts runc.conf back
 }
 
-Status Dump::dump_images(const docker::EngineClient& engine) {
+Status Dump::dump_images(const docker::EngineClient& engine, const std::function<void()>& on_seized) {
   call_ = std::make_unique<Call>();
   call_->start(engine, request_);
   DumpLogFollower log(request_.work_dir / "dump.log");
+  bool seized = false;
   while (!call_->ended.load(std::memory_order_acquire)) {
+    if (!seized && log.tasks_seized()) {
+      seized = true;
+      if (on_seized) on_seized();
+    }
     if (log.dump_finished()) {
       dumped_ = true;
       // Nothing of this dump reads runc.conf again, and the next CRIU on this host (a

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,8 +61,10 @@ class Dump {
   /// still winds down (containerd packs its own copy of the checkpoint, dockerd sees the
   /// exit) for 0.2-0.6 s that need not be downtime. A failed dump leaves the container as
   /// dockerd left it (running, unless the error came after CRIU's kill), and carries the
-  /// error lines of CRIU's log.
-  Status dump_images(const docker::EngineClient& engine);
+  /// error lines of CRIU's log. `on_seized`, if given, is called on this thread once
+  /// CRIU's log says it seized the container's tasks (frozen until the dump ends); it must
+  /// return at once.
+  Status dump_images(const docker::EngineClient& engine, const std::function<void()>& on_seized = {});
 
   /// Waits for Docker's call to end and fills its checkpoint dir from images_dir() (links
   /// for the page images), so that dockerd can resume the container from it. An error

@@ -65,6 +65,21 @@ std::optional<uint64_t> ContainerMemory::pages_written_since() const {
   return pages;
 }
 
+ProcessPages ContainerMemory::written_since_last_round() const {
+  ProcessPages pages;
+  for (const auto& [pid, tracker] : trackers_) {
+    std::optional<std::vector<PageRange>> written = tracker.written_again(dumpable_ranges(live_thread(pid)));
+    if (written && !written->empty()) pages.emplace_back(pid, std::move(*written));
+  }
+  return pages;
+}
+
+Status read_pages(const ProcessPages& pages, const PageVisitor& visit, ScanStats& stats) {
+  for (const auto& [pid, ranges] : pages)
+    if (Status read = read_process_ranges(live_thread(pid), ranges, visit, stats); !read) return read;
+  return {};
+}
+
 WriteTracker* ContainerMemory::tracker_of(int pid, RoundRead& read) {
   if (tracking_ != Tracking::WriteProtect || untracked_.contains(pid)) return nullptr;
   if (auto found = trackers_.find(pid); found != trackers_.end()) return &found->second;

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "dockmig/result.h"
 #include "memory/process_memory.h"
@@ -20,6 +22,9 @@ enum class Tracking { WriteProtect, PageHash };
 std::string_view to_string(Tracking tracking);  // "uffd-wp", "page-hash"
 /// The best this host offers: write tracking where the kernel has it.
 Tracking best_tracking();
+
+/// Pages of a container, process by process.
+using ProcessPages = std::vector<std::pair<int, std::vector<PageRange>>>;
 
 struct RoundRead {
   ScanStats scan;
@@ -38,6 +43,10 @@ class ContainerMemory {
   /// How the rounds found what changed: "uffd-wp", "page-hash", or "uffd-wp; page-hash for
   /// 1 of 3 processes: REASON" when some could not be tracked.
   std::string tracking_used() const;
+  /// The pages written since the last round read them, where writes are tracked (the
+  /// pages a freeze now would find changed, as far as tracking tells); nothing without
+  /// tracking.
+  ProcessPages written_since_last_round() const;
   /// Ends all tracking now, leaving the processes as they were; the destructor does too.
   void stop_tracking() { trackers_.clear(); }
 
@@ -52,5 +61,9 @@ class ContainerMemory {
   std::map<int, int> attempts_;
   size_t processes_seen_ = 0;
 };
+
+/// Visits the pages of `pages` that are in memory, process by process, without tracking
+/// anything: for reading a container that is frozen.
+Status read_pages(const ProcessPages& pages, const PageVisitor& visit, ScanStats& stats);
 
 }  // namespace dockmig::memory

@@ -436,9 +436,10 @@ class DestinationMigration {
     // Where the source's pre-copy begins: its bytes count there.
     if (received && !held_pages_.empty()) received = send_held_pages(session_, std::exchange(held_pages_, {}));
     if (!received) return received;
-    Result<bool> pages_follow = memory_->receive_rounds(session_);
+    // From a round sent during the freeze, or `precopy-end`, on, the source may have frozen
+    // the container for this session: a retry must not supersede it.
+    Result<bool> pages_follow = memory_->receive_rounds(session_, [this] { link_resumes().pass_freeze(id_); });
     if (!pages_follow) return std::move(pages_follow.error());
-    // `precopy-end` came: the source freezes now, and a retry must not supersede this.
     link_resumes().pass_freeze(id_);
     pages_follow_ = *pages_follow;
     return {};

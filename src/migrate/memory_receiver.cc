@@ -168,17 +168,19 @@ Result<std::vector<memory::PageHash>> MemoryReceiver::seed_from(const memory::Re
   return std::move(used.error());
 }
 
-Result<bool> MemoryReceiver::receive_rounds(Session& session) {
+Result<bool> MemoryReceiver::receive_rounds(Session& session, const std::function<void()>& source_frozen) {
   for (;;) {
     Result<json> message = session.receive_message();
     if (!message) return std::move(message.error());
     PeerMessage fields(*message);
     std::string type = fields.type();
     bool memory_follows = fields.boolean_or("memory", false);
+    bool frozen = fields.boolean_or("frozen", false);
     if (Status read = fields.status(); !read) return std::move(read.error());
     if (type == "precopy-end") return memory_follows;
     if (type != "pages")
       return make_error(ErrorCode::InvalidInput, "protocol: expected `pages` or `precopy-end`, got `" + type + "`");
+    if (frozen && source_frozen) source_frozen();
     Status stored = store_round(session);
     if (!stored) return std::move(stored.error());
   }

@@ -7,6 +7,8 @@
 //
 // Protocol (after presync, when the destination's "created" said "pages": true):
 //   src: {"type":"pages","round":N} + blob "pages"     dst: {"type":"pages-stored","pages":N}
+//   (the last round may come while the source's container is frozen for its dump, as
+//    {"type":"pages","round":N,"frozen":true}: from then on the source may be frozen)
 //   src: {"type":"precopy-end","memory":BOOL}
 // and after the checkpoint blob, when "memory" was true:
 //   src: {"type":"memory","images":[{"name","pages"}]} + blob "memory" + {"type":"memory-digests"}
@@ -21,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -72,8 +75,18 @@ class PrecopySender {
   /// migration did not send because of that.
   void count_returned(MemoryReport& report) const;
   /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
-  /// stop rule says freeze; ends with "precopy-end".
+  /// stop rule says freeze, and notes which pages were written since the last one.
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  /// While CRIU dumps the frozen container (on another thread than the dump's): one more
+  /// round, of the pages run_rounds() found written since its last round, read from the
+  /// frozen processes, so that they cross beside the dump rather than after it. Stops
+  /// reading once `dump_ended`; send_frozen() then sends what it did not. A page that
+  /// changed after all is simply sent again then: send_frozen() compares every page of the
+  /// dump with what the destination holds. Nothing to send is no round.
+  Status run_freeze_round(const std::atomic<bool>& dump_ended, PhaseReport& phase, Progress& progress,
+                          MemoryReport& report);
+  /// Ends the rounds ("precopy-end"), once.
+  Status end_rounds();
   /// Stop-and-copy: no rounds; all memory goes after the freeze, by send_frozen.
   Status skip_rounds();
   /// After the dump, for the progress line's total: about how many raw bytes send_frozen
@@ -102,6 +115,8 @@ class PrecopySender {
   memory::PageAddressSet read_before_;  // (pid, page) that a round has read
   std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
   std::optional<uint64_t> pages_after_rounds_;  // run_rounds(): what the frozen pages should be
+  memory::ProcessPages freeze_pages_;           // run_rounds(): written since its last round
+  bool rounds_ended_ = false;
 };
 
 /// Pages of the store that failed their hash: store index -> where the assembled images
@@ -138,8 +153,9 @@ class MemoryReceiver {
   Result<std::vector<memory::PageHash>> seed_from(const memory::ReturnCache& cache, const memory::ReturnCacheKey& key);
 
   /// Serves the pre-copy rounds up to "precopy-end"; true when the checkpoint's page
-  /// images will then come separately (receive_frozen).
-  Result<bool> receive_rounds(Session& session);
+  /// images will then come separately (receive_frozen). `source_frozen` is called when a
+  /// round says the source's container is frozen for its dump.
+  Result<bool> receive_rounds(Session& session, const std::function<void()>& source_frozen = {});
   /// Called once the page images' names are linked, before their pages arrive, with their
   /// size in bytes.
   using ImagesNamed = std::function<void(uint64_t image_bytes)>;

@@ -136,11 +136,66 @@ Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseRepor
       break;
     }
   }
+  freeze_pages_ = memory.written_since_last_round();
   memory.stop_tracking();  // before the freeze: CRIU dumps the processes as they were
+  return {};
+}
+
+Status PrecopySender::skip_rounds() { return end_rounds(); }
+
+Status PrecopySender::end_rounds() {
+  if (rounds_ended_) return {};
+  rounds_ended_ = true;
   return session_.send_message({{"type", "precopy-end"}, {"memory", true}});
 }
 
-Status PrecopySender::skip_rounds() { return session_.send_message({{"type", "precopy-end"}, {"memory", true}}); }
+Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, PhaseReport& phase, Progress& progress,
+                                       MemoryReport& report) {
+  if (freeze_pages_.empty() || rounds_ended_) return {};
+  Clock::time_point begin = Clock::now();
+  FreezeRound& round = report.freeze_round = {};
+  uint64_t wire_before = session_.wire_bytes(phase.name);
+  uint64_t raw_before = phase.raw_bytes;
+  Status sent = session_.send_message({{"type", "pages"}, {"round", report.rounds.size() + 1}, {"frozen", true}});
+  if (!sent) return sent;
+  sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
+    memory::ScanStats stats;
+    auto visit = [&](const memory::PageAddress&, memory::PageView page) -> Status {
+      // What the dump's end finds unsent crosses with its images, beside the restore.
+      if (dump_ended.load(std::memory_order_acquire)) return make_error(ErrorCode::Interrupted, "the dump ended");
+      if (memory::is_zero_page(page)) return {};
+      memory::PageHash hash = memory::hash_page(page);
+      if (held_.find(hash)) {
+        ++round.pages_unchanged;
+        return {};
+      }
+      ++round.pages_sent;
+      hold(hash);
+      return sink.write(page);
+    };
+    Status read = memory::read_pages(freeze_pages_, visit, stats);
+    round.pages_read = stats.pages_read;
+    round.cut_short = !read && read.error().code == ErrorCode::Interrupted;
+    if (!read && !round.cut_short) return std::move(read.error()).wrap("the pre-copy round during the freeze");
+    return sink.finish();
+  });
+  if (!sent) return sent;
+  Result<json> stored = session_.expect("pages-stored");
+  if (!stored) return std::move(stored.error());
+  PeerMessage fields(*stored);
+  uint64_t pages = fields.count("pages");
+  if (Status read = fields.status(); !read) return read;
+  if (pages != round.pages_sent)
+    return make_error(ErrorCode::Internal, "the destination stored " + std::to_string(pages) +
+                                               " pages of the round during the freeze, not " +
+                                               std::to_string(round.pages_sent));
+  round.ran = true;
+  if (pages_after_rounds_) *pages_after_rounds_ -= std::min(*pages_after_rounds_, round.pages_read);
+  round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  round.raw_bytes = phase.raw_bytes - raw_before;
+  round.wire_bytes = session_.wire_bytes(phase.name) - wire_before;
+  return {};
+}
 
 Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, PhaseReport& phase,
                                 Progress& progress, PrecopyRound& round) {

@@ -30,10 +30,17 @@ nlohmann::json memory_json(const MemoryReport& memory) {
                       {"pages_read", r.pages_read},
                       {"pages_deferred", r.pages_deferred},
                       {"container_stopped_seconds", r.stopped_seconds}});
+  const FreezeRound& f = memory.freeze_round;
+  nlohmann::json during_freeze = nullptr;
+  if (f.ran)
+    during_freeze = {{"seconds", f.seconds},       {"pages_read", f.pages_read}, {"pages_sent", f.pages_sent},
+                     {"pages_unchanged", f.pages_unchanged}, {"cut_short", f.cut_short},
+                     {"raw_bytes", f.raw_bytes},   {"wire_bytes", f.wire_bytes}};
   return {{"mode", memory.mode},
           {"tracking", memory.tracking},
           {"rounds", rounds},
           {"stop_reason", memory.stop_reason},
+          {"round_during_freeze", during_freeze},
           {"frozen_pages_sent", memory.frozen_pages_sent},
           {"frozen_pages_known", memory.frozen_pages_known},
           {"frozen_pages_zero", memory.frozen_pages_zero},
@@ -176,7 +183,15 @@ std::string memory_text(const MemoryReport& memory) {
     out += line;
   }
   out += "  pre-copy stopped: " + memory.stop_reason + " (tracking: " + memory.tracking + ")\n";
-  std::snprintf(line, sizeof line, "  after the freeze: %llu pages sent, %llu already there, %llu zero, %llu sent again\n",
+  if (const FreezeRound& f = memory.freeze_round; f.ran) {
+    std::snprintf(line, sizeof line,
+                  "  frozen, beside CRIU's dump: %.3f s, %llu pages read, %llu sent, %llu unchanged, %s on the wire%s\n",
+                  f.seconds, static_cast<unsigned long long>(f.pages_read),
+                  static_cast<unsigned long long>(f.pages_sent), static_cast<unsigned long long>(f.pages_unchanged),
+                  base::human_bytes(f.wire_bytes).c_str(), f.cut_short ? " (cut short: the dump ended first)" : "");
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  after the dump: %llu pages sent, %llu already there, %llu zero, %llu sent again\n",
                 static_cast<unsigned long long>(memory.frozen_pages_sent),
                 static_cast<unsigned long long>(memory.frozen_pages_known),
                 static_cast<unsigned long long>(memory.frozen_pages_zero),

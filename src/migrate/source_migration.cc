@@ -28,6 +28,7 @@
 #include "layers/upper_snapshot.h"
 #include "migrate/attached_volumes.h"
 #include "migrate/bind_copies.h"
+#include "migrate/freeze_round.h"
 #include "migrate/plan.h"
 #include "migrate/restart_policy.h"
 #include "migrate/session.h"
@@ -349,15 +350,16 @@ class SourceMigration {
                                     precopy_ && !small,
                                     request_.tcp,
                                     external_masks_};
-    if (request.page_server) {
-      Status dumped = dump_through(request, "page-server");
-      if (dumped) return dumped;
+    Status dumped = dump_through(request, request.page_server ? "page-server" : "docker");
+    if (!dumped && request.page_server) {
       Result<nlohmann::json> inspect = engine_->inspect_container(plan_.container.id);
       if (!inspect || !docker::is_running(*inspect) || interruption_.signal()) return dumped;
       spdlog::warn("{}; checkpointing without the page server instead", dumped.error().describe());
       request.page_server = false;
+      dumped = dump_through(request, "docker");
     }
-    return dump_through(request, "docker");
+    if (!dumped || !precopy_) return dumped;
+    return precopy_->end_rounds();  // when no round ran during the freeze
   }
 
   // Lending runc.conf is what lets CRIU's images move on before Docker's call returns, and
@@ -375,11 +377,14 @@ class SourceMigration {
       return frozen;
     }
     dump_.emplace(std::move(*dump));
-    Status frozen = dump_->dump_images(*engine_);
+    std::optional<FreezeRoundThread> round;
+    if (precopy_) round.emplace(*precopy_, report_.phase("checkpoint"), progress_, report_.memory);
+    Status frozen = dump_->dump_images(*engine_, [&] { if (round) round->start(); });
+    Status sent = round ? round->finish() : Status{};
     if (!frozen) return frozen;
     checkpointed_ = true;
     report_.checkpoint_path = path;
-    return {};
+    return sent;
   }
 
   // Docker's checkpoint call, left to wind down while the images moved on, must have ended

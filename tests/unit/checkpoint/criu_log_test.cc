@@ -95,6 +95,23 @@ TEST(CriuLogTest, AFollowerSeesTheDumpFinishOnlyOnceCriuWroteItsLastLine) {
   std::filesystem::remove(path);
 }
 
+TEST(CriuLogTest, AFollowerSeesTheTasksSeizedBeforeTheDumpFinishes) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "dockmig-criu-seized-test.log";
+  std::filesystem::remove(path);
+  DumpLogFollower follower(path);
+  std::ofstream log(path);
+  log << "(00.054451) freezing cgroup /sys/fs/cgroup/freezer/docker/abc: 100 x 100ms attempts, timeout: 10s\n"
+         "(00.054468) freezer.state=FROZEN\n" << std::flush;
+  EXPECT_FALSE(follower.tasks_seized());
+  log << "(00.055986) Seized task 13181, state 1\n" << std::flush;
+  EXPECT_TRUE(follower.tasks_seized());
+  EXPECT_FALSE(follower.dump_finished());
+  log << "(00.174984) Dumping finished successfully\n" << std::flush;
+  EXPECT_TRUE(follower.dump_finished());
+  EXPECT_TRUE(follower.tasks_seized());
+  std::filesystem::remove(path);
+}
+
 TEST(CriuLogTest, AFailedDumpIsNotAFinishedOne) {
   std::filesystem::path path = std::filesystem::temp_directory_path() / "dockmig-criu-failed-test.log";
   { std::ofstream(path) << "(00.100000) Error (criu/sk-inet.c:191): inet: Connected TCP socket\n"
