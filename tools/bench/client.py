@@ -529,6 +529,10 @@ def postgres_load(args):
 WORKLOADS = {"idle": Idle, "game": Game, "ram": Ram, "video": Video, "face": Face, "postgres": Postgres}
 
 
+def ends(items, head, tail):
+    return items if len(items) <= head + tail else items[:head] + items[-tail:]
+
+
 def run(args):
     client = WORKLOADS[args.workload](args)
     addrs, current = args.addrs, 0
@@ -540,6 +544,9 @@ def run(args):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     failed_since_answer = False
+    # The probes since the last answer, and those of the longest gap: where a client-seen
+    # gap's time went (which address, how long each try waited, what it got).
+    probes, gap_probes = [], []
     while not stop:
         t = time.time()
         addr = addrs[current]
@@ -549,6 +556,7 @@ def run(args):
             state_ok, state_error = False, str(e)
             break
         except (OSError, ValueError, IndexError) as e:
+            probes.append([t, addr, round(time.time() - t, 3), f"{type(e).__name__}: {e}"[:60]])
             failures += 1
             failed_since_answer = True
             current = (current + 1) % len(addrs)
@@ -564,16 +572,21 @@ def run(args):
             return 0
         if last_ok is not None and now - last_ok > max_gap:
             max_gap, gap_at = now - last_ok, last_ok
+            gap_probes = probes + [[t, addr, round(now - t, 3), "answer"]]
+        probes = []
         first_ok = first_ok or now
         last_ok = now
         failed_since_answer = False
         time.sleep(max(0.0, client.interval - (time.time() - t)))
     if failed_since_answer and last_ok is not None and time.time() - last_ok > max_gap:
         max_gap, gap_at = time.time() - last_ok, last_ok   # no answer since: the gap lasts to the end
+        gap_probes = probes
     print(json.dumps({
         "workload": args.workload, "answers": answers, "failures": failures, "answered_by": by_addr,
         "first_answer": first_ok, "last_answer": last_ok, "max_gap_seconds": round(max_gap, 3),
-        "max_gap_started": gap_at, "state_ok": state_ok, "state_error": state_error,
+        "max_gap_started": gap_at,
+        "max_gap_probes": [[round(p[0] - gap_at, 3), *p[1:]] for p in ends(gap_probes, 10, 30)] if gap_at else [],
+        "state_ok": state_ok, "state_error": state_error,
         "last_state": last_state, **(client.summary() if hasattr(client, "summary") else {}),
     }))
     return 0
