@@ -31,6 +31,7 @@ constexpr std::string_view kKnownPoints[] = {
     "source.before-restore",
     "source.before-confirm",
     "source.before-record-commit",
+    "source.freeze-round-sending",
     "destination.before-image",
     "destination.before-create",
     "destination.before-presync",

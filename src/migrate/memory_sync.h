@@ -75,14 +75,18 @@ class PrecopySender {
   /// migration did not send because of that.
   void count_returned(MemoryReport& report) const;
   /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
-  /// stop rule says freeze, and notes which pages were written since the last one.
+  /// stop rule says freeze; their writes stay tracked until stop_tracking().
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
+  /// Just before the dump: notes the pages written since the last round and ends the
+  /// tracking, so that CRIU dumps the processes as they were. The destructor ends it too.
+  void stop_tracking();
   /// While CRIU dumps the frozen container (on another thread than the dump's): one more
-  /// round, of the pages run_rounds() found written since its last round, read from the
+  /// round, of the pages stop_tracking() found written since the last round, read from the
   /// frozen processes, so that they cross beside the dump rather than after it. Stops
   /// reading once `dump_ended`; send_frozen() then sends what it did not. A page that
   /// changed after all is simply sent again then: send_frozen() compares every page of the
-  /// dump with what the destination holds. Nothing to send is no round.
+  /// dump with what the destination holds. Runs after run_rounds() only, then even with
+  /// no page to send.
   Status run_freeze_round(const std::atomic<bool>& dump_ended, PhaseReport& phase, Progress& progress,
                           MemoryReport& report);
   /// Ends the rounds ("precopy-end"), once.
@@ -115,7 +119,9 @@ class PrecopySender {
   memory::PageAddressSet read_before_;  // (pid, page) that a round has read
   std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
   std::optional<uint64_t> pages_after_rounds_;  // run_rounds(): what the frozen pages should be
-  memory::ProcessPages freeze_pages_;           // run_rounds(): written since its last round
+  std::optional<memory::ContainerMemory> tracked_;  // from run_rounds() to stop_tracking()
+  memory::ProcessPages freeze_pages_;           // stop_tracking(): written since the last round
+  bool freeze_round_due_ = false;               // rounds ran: one more goes beside the dump
   bool rounds_ended_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/byte_units.h"
+#include "faults/fault_points.h"
 #include "memory/page_records.h"
 #include "memory/container_memory.h"
 #include "migrate/memory_sync.h"
@@ -122,23 +123,30 @@ void PrecopySender::count_returned(MemoryReport& report) const {
 Status PrecopySender::run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress,
                                  MemoryReport& report) {
   report.mode = "pre-copy";
-  memory::ContainerMemory memory(init_pid, memory::best_tracking());
+  memory::ContainerMemory& memory = tracked_.emplace(init_pid, memory::best_tracking());
   for (;;) {
     PrecopyRound round;
     Status sent = run_round(memory, report.rounds.size() + 1, phase, progress, round);
     report.tracking = memory.tracking_used();
-    if (!sent) return sent;
+    if (!sent) {
+      tracked_.reset();
+      return sent;
+    }
     report.rounds.push_back(round);
     std::optional<uint64_t> written = memory.pages_written_since();
     if (std::optional<std::string> reason = precopy_stop_reason(report.rounds, target_seconds, written)) {
       report.stop_reason = *reason;
       pages_after_rounds_ = written.value_or(round.pages_sent);
-      break;
+      return {};
     }
   }
-  freeze_pages_ = memory.written_since_last_round();
-  memory.stop_tracking();  // before the freeze: CRIU dumps the processes as they were
-  return {};
+}
+
+void PrecopySender::stop_tracking() {
+  if (!tracked_) return;
+  freeze_round_due_ = true;
+  freeze_pages_ = tracked_->written_since_last_round();
+  tracked_.reset();  // before the freeze: CRIU dumps the processes as they were
 }
 
 Status PrecopySender::skip_rounds() { return end_rounds(); }
@@ -151,13 +159,16 @@ Status PrecopySender::end_rounds() {
 
 Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, PhaseReport& phase, Progress& progress,
                                        MemoryReport& report) {
-  if (freeze_pages_.empty() || rounds_ended_) return {};
+  // Even with nothing to read (no writes seen, or none tracked) the round runs: it tells the
+  // destination the freeze began, and it costs one message beside the dump.
+  if (!freeze_round_due_ || rounds_ended_) return {};
   Clock::time_point begin = Clock::now();
   FreezeRound& round = report.freeze_round = {};
   uint64_t wire_before = session_.wire_bytes(phase.name);
   uint64_t raw_before = phase.raw_bytes;
   Status sent = session_.send_message({{"type", "pages"}, {"round", report.rounds.size() + 1}, {"frozen", true}});
   if (!sent) return sent;
+  DOCKMIG_FAULT_POINT("source.freeze-round-sending", [this] { session_.cut(); });
   sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
     memory::ScanStats stats;
     auto visit = [&](const memory::PageAddress&, memory::PageView page) -> Status {

@@ -367,6 +367,8 @@ class SourceMigration {
   Status dump_through(const checkpoint::DumpRequest& request, const char* path) {
     dump_.reset();
     Result<checkpoint::Dump> dump = checkpoint::Dump::prepare(request);
+    // As late as it can be: the round during the freeze sends what was written until now.
+    if (precopy_) precopy_->stop_tracking();
     // Docker's own path would dump the connections as the host's runc.conf says, not as asked.
     if (!dump && (request.page_server || request.tcp == TcpMode::Established)) return std::move(dump.error());
     if (!dump) spdlog::warn("{}; checkpointing through Docker's own path", dump.error().describe());
