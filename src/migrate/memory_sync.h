@@ -106,6 +106,8 @@ class PrecopySender {
  private:
   Status run_round(memory::ContainerMemory& memory, size_t number, PhaseReport& phase, Progress& progress,
                    PrecopyRound& round);
+  /// The destination's `pages-stored` for a round that sent `pages_sent` pages.
+  Status expect_stored(uint64_t pages_sent, const std::string& round);
   Status resend(const std::filesystem::path& images_dir, const std::vector<std::string>& images,
                 const nlohmann::json& indices, PhaseReport& phase, Progress& progress, MemoryReport& report);
   Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,

@@ -5,6 +5,7 @@
 // whose content the destination does not hold yet.
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kRateSampleBytes = 256 * 1024;   // rounds smaller than this measure no rate
+constexpr uint64_t kFreezeRoundQueue = 64 * 1024;   // the most the round during the freeze keeps queued
 
 uint64_t page_key(int pid, uint64_t vaddr) { return (static_cast<uint64_t>(pid) << 36) ^ (vaddr / memory::kPageSize); }
 
@@ -172,14 +174,18 @@ Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, Phas
   sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
     memory::ScanStats stats;
     auto visit = [&](const memory::PageAddress&, memory::PageView page) -> Status {
-      // What the dump's end finds unsent crosses with its images, beside the restore.
-      if (dump_ended.load(std::memory_order_acquire)) return make_error(ErrorCode::Interrupted, "the dump ended");
       if (memory::is_zero_page(page)) return {};
       memory::PageHash hash = memory::hash_page(page);
       if (held_.find(hash)) {
         ++round.pages_unchanged;
         return {};
       }
+      // Paced to the link: bytes still queued when the dump ends would hold back the
+      // checkpoint's images, and with them the restore's start. What the dump's end finds
+      // unsent crosses with the images instead, while the restore begins.
+      while (session_.unacknowledged_bytes() > kFreezeRoundQueue && !dump_ended.load(std::memory_order_acquire))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (dump_ended.load(std::memory_order_acquire)) return make_error(ErrorCode::Interrupted, "the dump ended");
       ++round.pages_sent;
       hold(hash);
       return sink.write(page);
@@ -190,16 +196,8 @@ Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, Phas
     if (!read && !round.cut_short) return std::move(read.error()).wrap("the pre-copy round during the freeze");
     return sink.finish();
   });
+  if (sent) sent = expect_stored(round.pages_sent, "the round during the freeze");
   if (!sent) return sent;
-  Result<json> stored = session_.expect("pages-stored");
-  if (!stored) return std::move(stored.error());
-  PeerMessage fields(*stored);
-  uint64_t pages = fields.count("pages");
-  if (Status read = fields.status(); !read) return read;
-  if (pages != round.pages_sent)
-    return make_error(ErrorCode::Internal, "the destination stored " + std::to_string(pages) +
-                                               " pages of the round during the freeze, not " +
-                                               std::to_string(round.pages_sent));
   round.ran = true;
   if (pages_after_rounds_) *pages_after_rounds_ -= std::min(*pages_after_rounds_, round.pages_read);
   round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
@@ -240,18 +238,23 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
     if (!read_all) return std::move(read_all.error()).wrap("pre-copy round " + std::to_string(number));
     return sink.finish();
   });
+  if (sent) sent = expect_stored(round.pages_sent, "round " + std::to_string(number));
   if (!sent) return sent;
+  round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  round.raw_bytes = phase.raw_bytes - raw_before;
+  round.wire_bytes = session_.wire_bytes("precopy") - wire_before;
+  return {};
+}
+
+Status PrecopySender::expect_stored(uint64_t pages_sent, const std::string& round) {
   Result<json> stored = session_.expect("pages-stored");
   if (!stored) return std::move(stored.error());
   PeerMessage fields(*stored);
   uint64_t pages = fields.count("pages");
   if (Status read = fields.status(); !read) return read;
-  if (pages != round.pages_sent)
-    return make_error(ErrorCode::Internal, "the destination stored " + std::to_string(pages) + " pages of round " +
-                                               std::to_string(number) + ", not " + std::to_string(round.pages_sent));
-  round.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
-  round.raw_bytes = phase.raw_bytes - raw_before;
-  round.wire_bytes = session_.wire_bytes("precopy") - wire_before;
+  if (pages != pages_sent)
+    return make_error(ErrorCode::Internal, "the destination stored " + std::to_string(pages) + " pages of " + round +
+                                               ", not " + std::to_string(pages_sent));
   return {};
 }
 

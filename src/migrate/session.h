@@ -66,6 +66,8 @@ class Session {
 
   void set_phase(const std::string& phase);
   uint64_t wire_bytes(const std::string& phase) const;
+  /// Bytes on their way to the peer, not yet acknowledged by its host.
+  uint64_t unacknowledged_bytes() const { return channel_->unacknowledged_bytes(); }
 
   Status send_message(const nlohmann::json& message);
   Result<nlohmann::json> receive_message();

@@ -54,6 +54,8 @@ class Channel {
   /// Wire bytes (frame headers included, both directions) are counted under the current phase.
   void set_phase(const std::string& phase) { phase_ = phase; }
   uint64_t wire_bytes(const std::string& phase) const;
+  /// What the current connection has sent that the peer's host has not acknowledged yet.
+  uint64_t unacknowledged_bytes() const { return connection_.unacknowledged_bytes(); }
 
   Status send_message(const nlohmann::json& message);
   /// The next frame must be a Message (JSON object). An Error frame from the peer

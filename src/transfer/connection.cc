@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -340,6 +342,12 @@ bool Connection::link_lost() const {
 // the fd stays valid until the destructor so nothing can reuse its number meanwhile.
 void Connection::close() {
   if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+}
+
+uint64_t Connection::unacknowledged_bytes() const {
+  int queued = 0;
+  if (fd_ < 0 || ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
+  return static_cast<uint64_t>(queued);
 }
 
 // connect() to AF_UNSPEC disconnects a TCP socket, and an established one with a reset

@@ -50,6 +50,9 @@ class Connection {
   bool link_reset() const;
   /// Shuts the socket down both ways; reads and writes after this fail.
   void close();
+  /// Bytes written but not yet acknowledged by the peer's host (the socket's send queue);
+  /// 0 when it cannot tell.
+  uint64_t unacknowledged_bytes() const;
   /// Ends the TCP connection with a reset, so that the peer finds its link lost (and a
   /// resumable one resumes) rather than closed; the fd stays valid until the destructor.
   void reset();
