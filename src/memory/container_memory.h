@@ -47,8 +47,7 @@ class ContainerMemory {
   /// pages a freeze now would find changed, as far as tracking tells); nothing without
   /// tracking.
   ProcessPages written_since_last_round() const;
-  /// Ends all tracking now, leaving the processes as they were; the destructor does too.
-  void stop_tracking() { trackers_.clear(); }
+  // Tracking ends, the processes left as they were, when this object is destroyed.
 
  private:
   /// The tracker of `pid`, started if needed; null when it cannot be tracked.

@@ -33,9 +33,13 @@ nlohmann::json memory_json(const MemoryReport& memory) {
   const FreezeRound& f = memory.freeze_round;
   nlohmann::json during_freeze = nullptr;
   if (f.ran)
-    during_freeze = {{"seconds", f.seconds},       {"pages_read", f.pages_read}, {"pages_sent", f.pages_sent},
-                     {"pages_unchanged", f.pages_unchanged}, {"cut_short", f.cut_short},
-                     {"raw_bytes", f.raw_bytes},   {"wire_bytes", f.wire_bytes}};
+    during_freeze = {{"seconds", f.seconds},
+                     {"pages_read", f.pages_read},
+                     {"pages_sent", f.pages_sent},
+                     {"pages_unchanged", f.pages_unchanged},
+                     {"cut_short", f.cut_short},
+                     {"raw_bytes", f.raw_bytes},
+                     {"wire_bytes", f.wire_bytes}};
   return {{"mode", memory.mode},
           {"tracking", memory.tracking},
           {"rounds", rounds},
