@@ -17,9 +17,11 @@ dk() {
   "$TESTBED" docker "$host" "$@"
 }
 in_ns() { local host=$1; shift; "$TESTBED" exec "$host" "$@"; }
-fail() { echo "FAIL: $test_name: $*" >&2; exit 1; }
-pass() { echo "PASS: $test_name${1:+: $1}"; }
-step() { echo "--- $*"; }
+# Each line says how many seconds into the test it was written: where a slow test spends
+# its time shows in CI's output.
+fail() { echo "FAIL: [${SECONDS}s] $test_name: $*" >&2; exit 1; }
+pass() { echo "PASS: [${SECONDS}s] $test_name${1:+: $1}"; }
+step() { echo "--- [${SECONDS}s] $*"; }
 
 # ---- networkless containers (edges of Docker 27 and newer) --------------------------------
 # DOCKMIG_TEST_NETWORKLESS=1 (tests/integration/docker28_suite.sh sets it on a bed of Docker
