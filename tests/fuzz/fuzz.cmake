@@ -4,7 +4,10 @@
 #   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF
 # There each gets a ctest (label `fuzz`) that runs it for a bounded time. The ordinary
 # (GCC) build registers the same tests plus `fuzz_build`, which makes that clang build
-# under its own binary dir first, so `tools/test.sh` (plain ctest) runs the fuzzers too.
+# under its own binary dir first; as that build takes 10 minutes on a cold 2-core machine,
+# they are labelled `long` there (DOCKMIG_LONG_TESTS=1 tools/test.sh, or -L fuzz). The CI
+# set instead replays each target's corpus through the same entry point, built by GCC with
+# the unit tests (fuzz_replay_NAME, label unit): what the fuzzers once found stays checked.
 set(DOCKMIG_FUZZERS frame_decoder api_request destination_session source_session)
 set(DOCKMIG_FUZZ_SECONDS 20 CACHE STRING "How long each fuzz test runs")
 
@@ -42,11 +45,19 @@ elseif(DOCKMIG_BUILD_TESTS)
       "${CMAKE_COMMAND} -S ${CMAKE_SOURCE_DIR} -B ${fuzz_dir} -DCMAKE_CXX_COMPILER=${DOCKMIG_CLANGXX} \
        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKMIG_FUZZ=ON -DDOCKMIG_BUILD_TESTS=OFF >/dev/null && \
        ${CMAKE_COMMAND} --build ${fuzz_dir} --target fuzzers -j$(nproc)")
-    set_tests_properties(fuzz_build PROPERTIES LABELS fuzz FIXTURES_SETUP fuzz_build TIMEOUT 3600)
+    set_tests_properties(fuzz_build PROPERTIES LABELS "fuzz;long" FIXTURES_SETUP fuzz_build TIMEOUT 3600)
     foreach(name ${DOCKMIG_FUZZERS})
       dockmig_fuzz_test(${name} ${fuzz_dir}/dockmig_fuzz_${name} fuzz_build)
+      set_tests_properties(fuzz_${name} PROPERTIES LABELS "fuzz;long")
     endforeach()
   else()
     message(STATUS "clang++ not found: the fuzz tests are left out (tools/setup.sh installs clang)")
   endif()
+  foreach(name ${DOCKMIG_FUZZERS})
+    add_executable(dockmig_fuzz_replay_${name} tests/fuzz/${name}_fuzz.cc tests/fuzz/replay_main.cc)
+    target_include_directories(dockmig_fuzz_replay_${name} PRIVATE src tests)
+    target_link_libraries(dockmig_fuzz_replay_${name} PRIVATE dockmig_core)
+    add_test(NAME fuzz_replay_${name} COMMAND dockmig_fuzz_replay_${name} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+    set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS unit TIMEOUT 120)
+  endforeach()
 endif()
