@@ -28,13 +28,14 @@ cd "$build"
 if [ $# -gt 0 ]; then
   exec ctest --output-on-failure "$@"
 fi
-# The unit tests touch no bed and time nothing, so they run side by side; the rest share
-# one bed (RUN_SERIAL) and the fuzzers want the cores. Both parts always run; the status
-# is a failure when either failed. ctest adds the fixtures (bed_up/bed_down, fuzz_build)
-# that the second part's tests require.
+# The unit tests touch no bed and time nothing, so they run side by side; the rest run two
+# at a time, one on each of two beds (tests/integration/integration.cmake), a test that
+# times something alone. Both parts always run; the status is a failure when either
+# failed. ctest adds the fixtures (the beds' up and down tests) that the second part's
+# tests require.
 leave_out='^unit$'
 [ "${DOCKMIG_LONG_TESTS:-0}" = 1 ] || leave_out='^(unit|long)$'
 status=0
 ctest --output-on-failure -L '^unit$' -j"$(nproc)" || status=$?
-ctest --output-on-failure -LE "$leave_out" || status=$?
+ctest --output-on-failure -LE "$leave_out" -j"$(nproc)" || status=$?
 exit "$status"
