@@ -28,14 +28,15 @@ cd "$build"
 if [ $# -gt 0 ]; then
   exec ctest --output-on-failure "$@"
 fi
-# The unit tests touch no bed and time nothing, so they run side by side; the rest run two
-# at a time, one on each of two beds (tests/integration/integration.cmake), a test that
-# times something alone. Both parts always run; the status is a failure when either
-# failed. ctest adds the fixtures (the beds' up and down tests) that the second part's
-# tests require.
+# The unit tests touch no bed and time nothing, so they run side by side. The rest run
+# three at a time: one test on each of two beds (tests/integration/integration.cmake),
+# whose time is mostly waiting, and the fuzzers' niced clang build and runs beside them;
+# a test that times something runs alone. Both parts always run; the status is a failure
+# when either failed. ctest adds the fixtures (the beds' up and down tests, fuzz_build)
+# that the second part's tests require.
 leave_out='^unit$'
 [ "${DOCKMIG_LONG_TESTS:-0}" = 1 ] || leave_out='^(unit|long)$'
 status=0
 ctest --output-on-failure -L '^unit$' -j"$(nproc)" || status=$?
-ctest --output-on-failure -LE "$leave_out" -j"$(nproc)" || status=$?
+ctest --output-on-failure -LE "$leave_out" -j3 || status=$?
 exit "$status"
