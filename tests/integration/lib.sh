@@ -106,8 +106,11 @@ cleanup_containers() {
 trap cleanup_containers EXIT
 cleanup_containers
 
-# A shell loop that counts in memory and writes the count to /tmp/count every 0.1 s.
-counter_cmd='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
+# A shell loop that counts in memory and writes the count to /tmp/count every 0.1 s, and
+# again to /tmp/count.copy: a container frozen while one file is being rewritten (opened
+# and truncated, not yet written; under I/O load that open can take a while) still holds
+# the other whole, which count_in_layer reads.
+counter_cmd='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo $i > /tmp/count.copy; sleep 0.1; done'
 
 # wait_until SECONDS COMMAND...: polls until COMMAND succeeds.
 wait_until() {
@@ -162,7 +165,16 @@ print(c["Address"]); print(c["Namespaces"]["Containers"])')
 # count_of HOST CONTAINER: the counter's last value (from the container, or its upper dir
 # while it is stopped).
 count_once() {
-  dk "$1" exec "$2" cat /tmp/count 2>/dev/null || cat "$(upper_dir_of "$1" "$2")/tmp/count"
+  dk "$1" exec "$2" cat /tmp/count 2>/dev/null || count_in_layer "$(upper_dir_of "$1" "$2")"
+}
+# count_in_layer UPPER_DIR: the count a stopped counter left in its writable layer.
+count_in_layer() {
+  local file value
+  for file in "$1/tmp/count" "$1/tmp/count.copy"; do
+    value=$(cat "$file" 2>/dev/null) || continue
+    if [[ $value =~ ^[0-9]+$ ]]; then echo "$value"; return 0; fi
+  done
+  return 1
 }
 count_of() { number_of count_once "$1" "$2"; }
 count_at_least() { [ "$(count_of "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ]; }
