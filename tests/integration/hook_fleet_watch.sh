@@ -28,6 +28,9 @@ lists_three() { gw ls --json && [ "$(python3 -c "import json; print(len(json.loa
 wait_until 15 lists_three || fail "fleet ls does not list three hosts: $(cat "$report" "$errors")"
 dk edge-a run -d --name hw-svc --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 wait_until 20 count_at_least edge-a hw-svc 10 || fail "hw-svc did not start"
+# The fleet learns of a container at its host's next renewal of its record.
+lists_hw_svc() { gw where hw-svc && [ "$(cut -d' ' -f1 "$report")" = edge-a ]; }
+wait_until 15 lists_hw_svc || fail "fleet where hw-svc says '$(cat "$report")' ($(cat "$errors"))"
 
 # watch_at_c OUT [QUERY]: a curl watcher at edge-c's API in the background, its output in
 # OUT; nsenter execs curl, so the pid added to $watchers is curl's.
