@@ -124,6 +124,11 @@ wait_until() {
 # restore_checkpoint HOST CONTAINER NAME: `docker start --checkpoint`, with the nonce file
 # that dockmig also writes: Docker 20.10 fails a restore on the daemon that made the
 # checkpoint when containerd still holds a blob of the same digest (docs/testbed.md).
+# under_runc_conf_lock COMMAND...: runs COMMAND holding the lock under which dockmig lends
+# /etc/criu/runc.conf lines to one dump or restore. Docker's own checkpoint and restore
+# read that file too, and another bed's handoff on this host may have lent it.
+under_runc_conf_lock() { (flock 9 && "$@") 9>>/run/dockmig-runc-conf.lock; }
+
 restore_checkpoint() {
   local host=$1 container=$2 name=$3 id root
   id=$(dk "$host" inspect -f '{{.Id}}' "$container")

@@ -62,7 +62,7 @@ if [ -n "$masks" ]; then
     || fail "a masked dir is not empty after the restore"
   dk edge-b exec mig-counter touch /proc/acpi/x 2>/dev/null && fail "a masked dir is writable after the restore"
 fi
-grep -q "dockmig: for one dump only" /etc/criu/runc.conf 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
+under_runc_conf_lock grep -q "dockmig: for one dump only" /etc/criu/runc.conf 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
 for p in plan image presync checkpoint finalsync restore confirm; do
   step "$p: $(phase_field $p seconds) s, $(phase_field $p wire_bytes) bytes on the wire"
 done

@@ -24,7 +24,7 @@ trap 'stop_agents; cleanup_containers; put_back_foreign
 
 dk edge-a run -d --name foreign --label "$label" "$IMAGE_TINY" sh -c "$counter_cmd" >/dev/null
 wait_until 10 count_at_least edge-a foreign 5 || fail "the counter did not start"
-dk edge-a checkpoint create foreign c1 >/dev/null || fail "checkpoint failed"
+under_runc_conf_lock dk edge-a checkpoint create foreign c1 >/dev/null || fail "checkpoint failed"
 restored=$( (flock 9 || exit 1
   lend_foreign_lines
   if dk edge-a start --checkpoint c1 foreign >/dev/null 2>&1; then echo 1; else echo 0; fi
