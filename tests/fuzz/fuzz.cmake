@@ -9,6 +9,11 @@
 # mostly wait (tools/test.sh). The GCC build also replays each target's corpus through
 # the same entry point with the unit tests (fuzz_replay_NAME, label unit): what the
 # fuzzers once found is checked on every run, in well under a second.
+# tests/fuzz/corpus/NAME holds the hand-written seeds, and in found/ what fuzz runs reached
+# beyond them, reduced to a covering set; to add a longer run's finds:
+#   build/fuzz/dockmig_fuzz_NAME -max_total_time=600 -max_len=32768 NEW tests/fuzz/corpus/NAME
+#   build/fuzz/dockmig_fuzz_NAME -set_cover_merge=1 MERGED tests/fuzz/corpus/NAME NEW
+# then put MERGED's files that are not seeds into found/.
 set(DOCKMIG_FUZZERS frame_decoder api_request destination_session source_session)
 set(DOCKMIG_FUZZ_SECONDS 20 CACHE STRING "How long each fuzz test runs")
 

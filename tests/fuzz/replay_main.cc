@@ -1,5 +1,5 @@
-// Runs a fuzz target's entry point over the files it is given (directories: every file in
-// them, by name), without libFuzzer: the GCC build checks each target's corpus on every
+// Runs a fuzz target's entry point over the files it is given (directories: every file
+// under them, by path), without libFuzzer: the GCC build checks each target's corpus on every
 // run, where the clang build that fuzzes takes minutes to make (tests/fuzz/fuzz.cmake).
 #include <algorithm>
 #include <cstdint>
@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 std::vector<fs::path> inputs_of(const fs::path& path) {
   if (!fs::is_directory(path)) return {path};
   std::vector<fs::path> files;
-  for (const fs::directory_entry& entry : fs::directory_iterator(path))
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(path))
     if (entry.is_regular_file()) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   return files;
