@@ -1,12 +1,13 @@
 # Integration tests: real dockerd, CRIU, registry and shaped links on the test bed
-# (tools/testbed). Two beds serve them, so that ctest -j2 runs two tests at once (most of a
+# (tools/testbed). Two beds serve them, so that ctest -j runs two tests at once (most of a
 # test's time is waiting: for a link, a peer's patience, etcd): the `bed` fixture's (the
 # default bed, or DOCKMIG_BED_INSTANCE's) holds the migrate_* tests, the `second_bed`
 # fixture's (instance DOCKMIG_SECOND_BED_INSTANCE, 9 unless configured otherwise) the
 # fleet, hook, container and package tests. Each fixture's up test makes its bed and its
 # down test removes it and checks that nothing is left, even when tests fail; a test holds
-# its bed's lock, so one test at a time runs on each bed. A test that times something, or
-# makes beds of its own, runs alone (SERIAL). They need root; run as another user they are
+# its bed's lock, so one test at a time runs on each bed (the Docker 28.5 tests, which
+# make beds of their own in the first bed's place, hold its lock too). A test that times
+# something runs alone (SERIAL). They need root; run as another user they are
 # skipped (exit 77) with the reason.
 # Label `long`: a variant of a promise another test keeps in the CI set; tools/test.sh
 # leaves these out unless DOCKMIG_LONG_TESTS=1 (docs/testbed.md, "The CI set and the long

@@ -106,11 +106,13 @@ cleanup_containers() {
 trap cleanup_containers EXIT
 cleanup_containers
 
-# A shell loop that counts in memory and writes the count to /tmp/count every 0.1 s, and
-# again to /tmp/count.copy: a container frozen while one file is being rewritten (opened
-# and truncated, not yet written; under I/O load that open can take a while) still holds
-# the other whole, which count_in_layer reads.
-counter_cmd='i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo $i > /tmp/count.copy; sleep 0.1; done'
+# A counter's write of its count $i: to /tmp/count, and again to /tmp/count.copy, so that a
+# container frozen while one file is being rewritten (opened and truncated, not yet
+# written; under I/O load that open can take a while) still holds the other whole, which
+# count_in_layer reads.
+write_count='echo $i > /tmp/count; echo $i > /tmp/count.copy'
+# A shell loop that counts in memory and writes the count every 0.1 s.
+counter_cmd="i=0; while true; do i=\$((i+1)); $write_count; sleep 0.1; done"
 
 # wait_until SECONDS COMMAND...: polls until COMMAND succeeds.
 wait_until() {
@@ -121,14 +123,15 @@ wait_until() {
   done
 }
 
+# The lock under which dockmig lends /etc/criu/runc.conf lines to one dump or restore.
+runc_conf_lock=/run/dockmig-runc-conf.lock
+# under_runc_conf_lock COMMAND...: runs COMMAND holding it. Docker's own checkpoint and
+# restore read that file too, and another bed's handoff on this host may have lent it.
+under_runc_conf_lock() { (flock 9 && "$@") 9>>"$runc_conf_lock"; }
+
 # restore_checkpoint HOST CONTAINER NAME: `docker start --checkpoint`, with the nonce file
 # that dockmig also writes: Docker 20.10 fails a restore on the daemon that made the
 # checkpoint when containerd still holds a blob of the same digest (docs/testbed.md).
-# under_runc_conf_lock COMMAND...: runs COMMAND holding the lock under which dockmig lends
-# /etc/criu/runc.conf lines to one dump or restore. Docker's own checkpoint and restore
-# read that file too, and another bed's handoff on this host may have lent it.
-under_runc_conf_lock() { (flock 9 && "$@") 9>>/run/dockmig-runc-conf.lock; }
-
 restore_checkpoint() {
   local host=$1 container=$2 name=$3 id root
   id=$(dk "$host" inspect -f '{{.Id}}' "$container")

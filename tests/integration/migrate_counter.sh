@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 need_fault_points
 start_agent edge-b
 service='mkdir -p /data && echo before > /data/before && exec 3>>/data/open.log
-i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo $i > /tmp/count.copy; echo "tick $i" >&3; sleep 0.1; done'
+i=0; while true; do i=$((i+1)); '"$write_count"'; echo "tick $i" >&3; sleep 0.1; done'
 dk edge-a run -d --name mig-counter --label "$label" "$IMAGE_TINY" sh -c "$service" >/dev/null
 dk edge-b rmi -f "$IMAGE_TINY" >/dev/null 2>&1 || true
 # Five seconds of counting first: a counter started afresh at edge-b could not catch up

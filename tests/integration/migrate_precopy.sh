@@ -14,7 +14,7 @@ need_fault_points
 # The file is the host's, shared with other beds and the benchmark: read and written only
 # under the lock dockmig's lends take, never while one of them has lent it out.
 conf=/etc/criu/runc.conf
-conf_lock=/run/dockmig-runc-conf.lock
+conf_lock=$runc_conf_lock
 conf_text() { (flock 9 && cat "$conf" 2>/dev/null || echo absent) 9>>"$conf_lock"; }
 absent_mark='# dockmig: runc.conf did not exist'
 fake_lend='page-server\naddress 127.0.0.1\nport 9\n'  # what a dump killed in its lend leaves

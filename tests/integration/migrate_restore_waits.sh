@@ -9,7 +9,7 @@ need_fault_points
 # The file is the host's, shared with other beds and the benchmark: read and written only
 # under the lock dockmig's dumps and restores take, never while one of them has lent it out.
 conf=/etc/criu/runc.conf
-conf_lock=/run/dockmig-runc-conf.lock
+conf_lock=$runc_conf_lock
 original=$(mktemp)
 had_conf=$( (flock 9 && if [ -e "$conf" ]; then cp "$conf" "$original" && echo 1; fi) 9>>"$conf_lock")
 foreign_line="images-dir /nonexistent/another-dump"

@@ -13,7 +13,7 @@ agent_b=${agent_pids[-1]}
 # The counter also appends each value to a log through one open descriptor: a restart or
 # a lost stretch shows as a line out of order.
 service='mkdir -p /data && exec 3>>/data/ticks
-i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo $i > /tmp/count.copy; echo $i >&3; sleep 0.1; done'
+i=0; while true; do i=$((i+1)); '"$write_count"'; echo $i >&3; sleep 0.1; done'
 dk edge-a run -d --name mig-sig --label "$label" "$IMAGE_TINY" sh -c "$service" >/dev/null
 wait_until 20 count_at_least edge-a mig-sig 50 || fail "the counter did not start"
 

@@ -8,7 +8,7 @@ needs_network "a client connected over TCP at the freeze"
 # The file is the host's, shared with other beds and the benchmark: it is read and moved
 # only under the lock dockmig's lends take, and away only for the plain checkpoint below.
 conf=/etc/criu/runc.conf
-conf_lock=/run/dockmig-runc-conf.lock
+conf_lock=$runc_conf_lock
 conf_saved=$(mktemp -u) client_log=$(mktemp)
 client=
 conf_text() { (flock 9 && cat "$conf" 2>/dev/null || echo absent) 9>>"$conf_lock"; }
