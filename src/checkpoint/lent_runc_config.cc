@@ -95,9 +95,10 @@ Result<LentRuncConfig> LentRuncConfig::install(const std::string& lines, TcpMode
   Result<std::optional<std::string>> read = base::read_text_file_if_exists(kRuncCriuConfigPath);
   if (!read) return std::move(read.error());
   const std::optional<std::string>& original = *read;
-  Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
+  // The saved copy lives beside the file, in a dir that a host without CRIU's config lacks.
   std::error_code ec;
   fs::create_directories(fs::path(kRuncCriuConfigPath).parent_path(), ec);
+  Status saved = write_atomically(saved_copy_path(), original ? *original : kAbsentMark);
   if (saved)
     saved = write_atomically(kRuncCriuConfigPath, lent_config_text(original, lines, tcp));
   if (!saved) {

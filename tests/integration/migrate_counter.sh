@@ -5,6 +5,9 @@
 # the registry; the source is gone afterwards.
 source "$(dirname "$0")/lib.sh"
 need_fault_points
+# A host that never had CRIU's config dir gets it from the first lend (an empty one is
+# what a lend leaves where there was no runc.conf): the handoff below is that first lend.
+under_runc_conf_lock rmdir /etc/criu 2>/dev/null || true
 start_agent edge-b
 service='mkdir -p /data && echo before > /data/before && exec 3>>/data/open.log
 i=0; while true; do i=$((i+1)); '"$write_count"'; echo "tick $i" >&3; sleep 0.1; done'
