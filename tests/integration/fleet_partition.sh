@@ -36,7 +36,9 @@ source "$(dirname "$0")/fleet_partition_lib.sh"
 need_fault_points
 link_cut=no etcd_stopped=no
 subnet=172.31.45.0/24 port=7000
-trap '[ "$link_cut" = no ] || "$TESTBED" edge-link restore >/dev/null 2>&1
+# A failed case may leave its `dockmig migrate` running: it must not outlive the test.
+trap '[ -z "${migrate_job:-}" ] || pkill -KILL -P "$migrate_job" 2>/dev/null || true
+      [ "$link_cut" = no ] || "$TESTBED" edge-link restore >/dev/null 2>&1
       [ "$etcd_stopped" = no ] || "$TESTBED" etcd start >/dev/null 2>&1
       stop_agents; cleanup_containers; cleanup_networks
       "$TESTBED" client-route "$subnet" none >/dev/null 2>&1
@@ -147,7 +149,7 @@ start_counter part-f1
 DOCKMIG_FAULTS=source.before-restore=pause migrate_in_background part-f1
 fault_wait destination.before-swap || fail "(f1): the destination never reached destination.before-swap"
 fault_wait source.before-restore "$migrate_job" || fail "(f1): the source never reached source.before-restore"
-kill -9 "$paused_pid"   # the source's dockmig migrate, as in a crash of its host
+kill_paused   # the source's dockmig migrate, as in a crash of its host
 migrate_ended
 [ "$migrate_status" = 137 ] || fail "(f1): dockmig migrate exited $migrate_status, expected 137 (killed)"
 fault_release source.before-restore
@@ -237,7 +239,7 @@ step "(e3) etcd is lost after the swap and the destination's agent dies: nobody 
 start_counter part-e3
 pause_handoff_at destination.after-swap part-e3
 stop_etcd
-kill -9 "$paused_pid"
+kill_paused
 fault_release destination.after-swap
 migrate_ended
 [ "$migrate_status" = 3 ] || fail "(e3): dockmig migrate exited $migrate_status, expected 3 (needs attention)"

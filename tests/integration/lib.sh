@@ -19,7 +19,12 @@ dk() {
 in_ns() { local host=$1; shift; "$TESTBED" exec "$host" "$@"; }
 # Each line says how many seconds into the test it was written: where a slow test spends
 # its time shows in CI's output.
-fail() { echo "FAIL: [${SECONDS}s] $test_name: $*" >&2; exit 1; }
+# A failure also says how full the machine was: a full disk fails every later test too.
+fail() {
+  echo "FAIL: [${SECONDS}s] $test_name: $*" >&2
+  echo "      ($(df -h --output=avail / | tail -1 | tr -d ' ') free on /, $(free -h | awk '/^Mem/ {print $7}') of memory available)" >&2
+  exit 1
+}
 pass() { echo "PASS: [${SECONDS}s] $test_name${1:+: $1}"; }
 step() { echo "--- [${SECONDS}s] $*"; }
 
@@ -332,11 +337,17 @@ fault_wait() {
   done
   paused_pid=$(cat "$reached")
 }
+# gone PID: the process has exited (a zombie not yet reaped by its parent counts: kill -0
+# still reaches one).
+gone() { [ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]; }
+# kill_paused: kill -9 of the process paused at a fault point, back once it is gone (SIGKILL
+# takes effect asynchronously, later under load).
+kill_paused() { kill -9 "$paused_pid"; wait_until 30 gone "$paused_pid" || fail "pid $paused_pid survived kill -9"; }
 # fault_release POINT: lets the process paused at POINT go on, once one is there (or, when
 # the test killed it there, clears its mark).
 fault_release() {
   fault_wait "$1" || fail "no process paused at $1"
-  if ! kill -0 "$paused_pid" 2>/dev/null; then rm -f "$DOCKMIG_FAULT_DIR/$1.reached"; return 0; fi
+  if gone "$paused_pid"; then rm -f "$DOCKMIG_FAULT_DIR/$1.reached"; return 0; fi
   touch "$DOCKMIG_FAULT_DIR/$1.release"
   wait_until 30 test ! -e "$DOCKMIG_FAULT_DIR/$1.release" || fail "the process paused at $1 did not go on"
 }
