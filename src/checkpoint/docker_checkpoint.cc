@@ -57,6 +57,18 @@ std::string lazy_restore_excerpt(const LazyPagesDaemon& lazy) {
   return restore + (restore.empty() || daemon.empty() ? "" : "\n") + daemon;
 }
 
+// Empty, for this restore's log alone; none (runc's own) when it cannot be made.
+std::filesystem::path fresh_restore_work_dir(const std::string& docker_root, const std::string& container_id) {
+  std::filesystem::path dir = restore_work_dir(docker_root, container_id);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  if (!ec) return dir;
+  spdlog::warn("CRIU restores in runc's work dir (its log goes with a failed task): cannot make `{}`: {}",
+               dir.string(), ec.message());
+  return {};
+}
+
 // A gated restore waits for its memory with the lend's lock held; other restores and
 // dumps on this host need it, and CRIU has read the file once it runs the gate's first
 // stage.
@@ -83,11 +95,12 @@ Status start_while_lent(const docker::EngineClient& engine, const std::string& c
 // daemon waiting, as a gated one would not wait. The masks' line is needed by every
 // checkpoint whose dump had them (masked_mounts.h), and is unused by the others.
 Status start_from_checkpoint(const docker::EngineClient& engine, const std::string& container_id,
-                             const std::string& name, TcpMode tcp, const LazyPagesDaemon* lazy,
-                             const RestoreGate* gate) {
+                             const std::string& name, TcpMode tcp, const std::filesystem::path& work_dir,
+                             const LazyPagesDaemon* lazy, const RestoreGate* gate) {
   std::string lines = "# dockmig: for one restore only, put back afterwards\n";
   lines += masked_restore_lines();
   if (lazy) lines += lazy->restore_config_lines();
+  if (!work_dir.empty()) lines += "work-dir " + work_dir.string() + "\n";
   if (gate) lines += gate->restore_config_lines();
   Result<LentRuncConfig> lent = LentRuncConfig::install(lines, tcp);
   if (!lent && (lazy || gate))
@@ -168,6 +181,10 @@ std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::s
   return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-lazy";
 }
 
+std::filesystem::path restore_work_dir(const std::string& docker_root, const std::string& container_id) {
+  return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-restore";
+}
+
 Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
                                      const std::string& container_id, const std::string& name,
                                      LazyPagesDaemon& lazy, std::chrono::milliseconds timeout) {
@@ -207,11 +224,15 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
   // upload's digest new.
   std::filesystem::path nonce = checkpoint_dir(docker_root, container_id, name) / "dockmig-restore-nonce";
   std::ofstream(nonce) << std::chrono::steady_clock::now().time_since_epoch().count() << "\n";
-  Status done = start_from_checkpoint(engine, container_id, name, tcp, lazy, gate);
+  // A lazy restore runs in its daemon's work dir.
+  std::filesystem::path work_dir = lazy ? std::filesystem::path() : fresh_restore_work_dir(docker_root, container_id);
+  Status done = start_from_checkpoint(engine, container_id, name, tcp, work_dir, lazy, gate);
   if (!done) {
     Error error = std::move(done.error()).wrap("restoring " + container_id.substr(0, 12) +
                                                " from checkpoint `" + name + "`");
-    error.detail = lazy ? lazy_restore_excerpt(*lazy) : criu_log_excerpt(error.message);
+    error.detail = lazy              ? lazy_restore_excerpt(*lazy)
+                   : work_dir.empty() ? criu_log_excerpt(error.message)
+                                      : criu_log_excerpt_of(work_dir / "restore.log");
     return error;
   }
   if (!lazy) discard_checkpoint(engine, docker_root, container_id, name);

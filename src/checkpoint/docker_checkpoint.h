@@ -48,6 +48,10 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
 /// The work dir a lazy restore's page daemon listens in.
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id);
 
+/// The work dir lent to an eager restore's CRIU: its restore.log outlives a failed restore
+/// there (containerd deletes the task's own dir with it), and says why.
+std::filesystem::path restore_work_dir(const std::string& docker_root, const std::string& container_id);
+
 /// After a lazy restore: waits until the daemon has put every page in place, then drops the
 /// checkpoint. When it cannot, the container (whose memory is incomplete) is killed.
 Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
@@ -63,8 +67,8 @@ Status link_image_outside(const std::filesystem::path& dir, const std::string& n
 /// CRIU's account of the restore of the container whose first process is `pid`, just
 /// restored by dockerd: containerd's shim runs `runc restore` in the task's bundle (the
 /// shim's working dir), and CRIU leaves its restore.log and stats-restore there (or in its
-/// work/ link) until the task is deleted. Read it while the container runs. A lazy restore
-/// ran in its daemon's work dir instead: `lent_work_dir` names it.
+/// work/ link) until the task is deleted. Read it while the container runs. A restore
+/// with a lent work dir (restore_work_dir, a lazy one's) ran there: `lent_work_dir` names it.
 Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path& lent_work_dir = {});
 
 /// The lines of a CRIU log that say what went wrong, found through the log path that

@@ -525,7 +525,8 @@ class DestinationMigration {
   void add_criu_share(json& restored, const json& inspect, std::chrono::system_clock::time_point call_started,
                       std::chrono::system_clock::time_point call_ended) const {
     Result<checkpoint::CriuRestoreTimes> criu = checkpoint::criu_restore_times(
-        inspect["State"].value("Pid", 0), lazy_ ? lazy_->work_dir() : std::filesystem::path());
+        inspect["State"].value("Pid", 0),
+        lazy_ ? lazy_->work_dir() : checkpoint::restore_work_dir(docker_root_, container_id_));
     if (criu) restored["criu"] = criu_share_message(criu->log, call_started, call_ended);
   }
 
