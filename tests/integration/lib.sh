@@ -128,8 +128,17 @@ wait_until() {
   done
 }
 
-# The lock under which dockmig lends /etc/criu/runc.conf lines to one dump or restore.
+# The host's CRIU config for runc, and the lock under which dockmig lends it lines for one
+# dump or restore.
+runc_conf=/etc/criu/runc.conf
 runc_conf_lock=/run/dockmig-runc-conf.lock
+# runc_conf_text: the file as it is (or `absent`), read under the lock, never mid-lend.
+runc_conf_text() { (flock 9 && cat "$runc_conf" 2>/dev/null || echo absent) 9>>"$runc_conf_lock"; }
+# runc_conf_as_before TEXT: it holds TEXT again (`absent`: no file), and no lend's saved
+# copy is left beside it.
+runc_conf_as_before() {
+  [ "$(cat "$runc_conf" 2>/dev/null || echo absent)" = "$1" ] && [ ! -e "$runc_conf.dockmig-saved" ]
+}
 # under_runc_conf_lock COMMAND...: runs COMMAND holding it. Docker's own checkpoint and
 # restore read that file too, and another bed's handoff on this host may have lent it.
 under_runc_conf_lock() { (flock 9 && "$@") 9>>"$runc_conf_lock"; }

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 need_fault_points
 # A host that never had CRIU's config dir gets it from the first lend (an empty one is
 # what a lend leaves where there was no runc.conf): the handoff below is that first lend.
-under_runc_conf_lock rmdir /etc/criu 2>/dev/null || true
+under_runc_conf_lock rmdir "$(dirname "$runc_conf")" 2>/dev/null || true
 start_agent edge-b
 service='mkdir -p /data && echo before > /data/before && exec 3>>/data/open.log
 i=0; while true; do i=$((i+1)); '"$write_count"'; echo "tick $i" >&3; sleep 0.1; done'
@@ -65,7 +65,7 @@ if [ -n "$masks" ]; then
     || fail "a masked dir is not empty after the restore"
   dk edge-b exec mig-counter touch /proc/acpi/x 2>/dev/null && fail "a masked dir is writable after the restore"
 fi
-under_runc_conf_lock grep -q "dockmig: for one dump only" /etc/criu/runc.conf 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
+under_runc_conf_lock grep -q "dockmig: for one dump only" "$runc_conf" 2>/dev/null && fail "runc.conf still holds a dump's lent lines"
 for p in plan image presync checkpoint finalsync restore confirm; do
   step "$p: $(phase_field $p seconds) s, $(phase_field $p wire_bytes) bytes on the wire"
 done

@@ -12,10 +12,7 @@
 #   leaves nothing that breaks a later `docker checkpoint`.
 # - Moved lazily once more, `docker stop` and `docker restart` work on it.
 source "$(dirname "$0")/docker_state_lib.sh"
-conf=/etc/criu/runc.conf
-conf_before=$(cat "$conf" 2>/dev/null || echo absent)
-# Other beds on this host lend runc.conf too (under its lock), so a check waits for theirs.
-conf_unchanged() { [ "$(cat "$conf" 2>/dev/null || echo absent)" = "$conf_before" ] && [ ! -e "$conf.dockmig-saved" ]; }
+conf_before=$(cat "$runc_conf" 2>/dev/null || echo absent)
 start_agent edge-a
 start_agent_b
 name=mig-state-lazy started=$SECONDS
@@ -71,5 +68,6 @@ memory_intact edge-a
 handoff_case docker edge-a edge-b "$name" --restore lazy
 restored lazy
 stop_restart_case "lazy restore" edge-b "$name" "$pid" "$last_logged"
-wait_until 15 conf_unchanged || fail "$conf is not as it was before the migrations"
+# Other beds on this host lend runc.conf too (under its lock): the check waits for theirs.
+wait_until 15 runc_conf_as_before "$conf_before" || fail "$runc_conf is not as it was before the migrations"
 pass "lazy restore in $((SECONDS - started)) s: rollback, handoff, Docker's checkpoint back, stop and restart"

@@ -13,23 +13,20 @@ source "$(dirname "$0")/lib.sh"
 need_fault_points
 # The file is the host's, shared with other beds and the benchmark: read and written only
 # under the lock dockmig's lends take, never while one of them has lent it out.
-conf=/etc/criu/runc.conf
-conf_lock=$runc_conf_lock
-conf_text() { (flock 9 && cat "$conf" 2>/dev/null || echo absent) 9>>"$conf_lock"; }
 absent_mark='# dockmig: runc.conf did not exist'
 fake_lend='page-server\naddress 127.0.0.1\nport 9\n'  # what a dump killed in its lend leaves
 # Nothing of a lend left: no lent lines, no saved copy. (What the file holds besides may
 # change meanwhile: a benchmark on this host installs and removes its own.)
 conf_clean() {
-  (flock 9 && [ ! -e "$conf.dockmig-saved" ] && ! grep -qE '^# dockmig: for one|^port 9$' "$conf" 2>/dev/null) \
-    9>>"$conf_lock"
+  (flock 9 && [ ! -e "$runc_conf.dockmig-saved" ] && ! grep -qE '^# dockmig: for one|^port 9$' "$runc_conf" 2>/dev/null) \
+    9>>"$runc_conf_lock"
 }
 # Only if the test's own broken lend is still there (the agent did not repair it).
 put_back_conf() {
   (flock 9 || exit 1
-   grep -qx 'port 9' "$conf" 2>/dev/null && [ -e "$conf.dockmig-saved" ] || exit 0
-   if [ "$(cat "$conf.dockmig-saved")" = "$absent_mark" ]; then rm -f "$conf"; else cp "$conf.dockmig-saved" "$conf"; fi
-   rm -f "$conf.dockmig-saved") 9>>"$conf_lock"
+   grep -qx 'port 9' "$runc_conf" 2>/dev/null && [ -e "$runc_conf.dockmig-saved" ] || exit 0
+   if [ "$(cat "$runc_conf.dockmig-saved")" = "$absent_mark" ]; then rm -f "$runc_conf"; else cp "$runc_conf.dockmig-saved" "$runc_conf"; fi
+   rm -f "$runc_conf.dockmig-saved") 9>>"$runc_conf_lock"
 }
 trap 'stop_agents; cleanup_containers; put_back_conf; rm -f "$report" "$errors"; "$TESTBED" rate 5mbit >/dev/null 2>&1 || true' EXIT
 "$TESTBED" rate 20mbit >/dev/null
@@ -127,7 +124,7 @@ migrate edge-a edge-b mig-precopy --mode stop-and-copy
 step "downtime $(field "['downtime_seconds']") s for $(memory_field "['frozen_pages_sent']") pages after the freeze"
 answer=$(verified edge-b)
 [[ $answer == ok* ]] || fail "the memory at edge-b is not intact after stop-and-copy: $answer"
-conf_clean || fail "$conf still holds what a dump lent: $(conf_text)"
+conf_clean || fail "$runc_conf still holds what a dump lent: $(runc_conf_text)"
 
 # interrupt_in_round N: starts edge-b -> edge-a, kills dockmig once round N has begun, and
 # checks that the service runs on at edge-b, untracked, its memory intact. The attempt
@@ -185,9 +182,9 @@ stop_agents
 # What a dump killed in its lend leaves: the lent file, and the saved copy beside it.
 (flock 9 || exit 1
  mkdir -p /etc/criu
- if [ -e "$conf" ]; then cp "$conf" "$conf.dockmig-saved"; else echo "$absent_mark" >"$conf.dockmig-saved"; fi
- printf "$fake_lend" >>"$conf") 9>>"$conf_lock"
+ if [ -e "$runc_conf" ]; then cp "$runc_conf" "$runc_conf.dockmig-saved"; else echo "$absent_mark" >"$runc_conf.dockmig-saved"; fi
+ printf "$fake_lend" >>"$runc_conf") 9>>"$runc_conf_lock"
 start_agent edge-b
 # The agent settles what its last run left before it listens: repaired once the port answers.
-conf_clean || fail "the agent did not put $conf back before it listened: $(conf_text)"
+conf_clean || fail "the agent did not put $runc_conf back before it listened: $(runc_conf_text)"
 pass "$rounds rounds ($tracking), $sent pages after the freeze, $resent re-sent on the way back, stop-and-copy intact, interrupts harmless"

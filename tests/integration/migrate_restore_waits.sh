@@ -8,17 +8,15 @@ source "$(dirname "$0")/lib.sh"
 need_fault_points
 # The file is the host's, shared with other beds and the benchmark: read and written only
 # under the lock dockmig's dumps and restores take, never while one of them has lent it out.
-conf=/etc/criu/runc.conf
-conf_lock=$runc_conf_lock
 original=$(mktemp)
-had_conf=$( (flock 9 && if [ -e "$conf" ]; then cp "$conf" "$original" && echo 1; fi) 9>>"$conf_lock")
+had_conf=$( (flock 9 && if [ -e "$runc_conf" ]; then cp "$runc_conf" "$original" && echo 1; fi) 9>>"$runc_conf_lock")
 foreign_line="images-dir /nonexistent/another-dump"
 put_back_conf() {
-  if [ -n "${had_conf:-}" ]; then cp "$original" "$conf"; else rm -f "$conf"; fi
+  if [ -n "${had_conf:-}" ]; then cp "$original" "$runc_conf"; else rm -f "$runc_conf"; fi
 }
-lend_foreign_lines() { mkdir -p /etc/criu; { cat "$original"; echo "$foreign_line"; } >"$conf"; }
+lend_foreign_lines() { mkdir -p /etc/criu; { cat "$original"; echo "$foreign_line"; } >"$runc_conf"; }
 # Put back only what this test lent, if it died while it had.
-put_back_foreign() { (flock 9 && if grep -qxF "$foreign_line" "$conf" 2>/dev/null; then put_back_conf; fi) 9>>"$conf_lock"; }
+put_back_foreign() { (flock 9 && if grep -qxF "$foreign_line" "$runc_conf" 2>/dev/null; then put_back_conf; fi) 9>>"$runc_conf_lock"; }
 trap 'stop_agents; cleanup_containers; put_back_foreign
       rm -f "$original" "$report" "$errors"' EXIT
 
@@ -28,7 +26,7 @@ under_runc_conf_lock dk edge-a checkpoint create foreign c1 >/dev/null || fail "
 restored=$( (flock 9 || exit 1
   lend_foreign_lines
   if dk edge-a start --checkpoint c1 foreign >/dev/null 2>&1; then echo 1; else echo 0; fi
-  put_back_conf) 9>>"$conf_lock")
+  put_back_conf) 9>>"$runc_conf_lock")
 [ "$restored" = 0 ] || fail "a restore with another dump's images dir in runc.conf succeeded: this test proves nothing"
 step "a restore reading another dump's runc.conf lines fails, as expected"
 
@@ -40,7 +38,7 @@ status_file=$(mktemp)
 job=$!
 fault_wait destination.before-restore || { wait $job; fail "the destination never came to its restore"; }
 held=$(mktemp -u)
-(flock 9 || exit 1; lend_foreign_lines; touch "$held"; sleep 4; put_back_conf) 9>>"$conf_lock" &
+(flock 9 || exit 1; lend_foreign_lines; touch "$held"; sleep 4; put_back_conf) 9>>"$runc_conf_lock" &
 holder=$!
 wait_until 10 test -e "$held" || fail "the lock holder did not start"
 rm -f "$held"

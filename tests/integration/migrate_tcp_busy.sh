@@ -7,13 +7,10 @@ source "$(dirname "$0")/lib.sh"
 needs_network "a client connected over TCP at the freeze"
 # The file is the host's, shared with other beds and the benchmark: it is read and moved
 # only under the lock dockmig's lends take, and away only for the plain checkpoint below.
-conf=/etc/criu/runc.conf
-conf_lock=$runc_conf_lock
 conf_saved=$(mktemp -u) client_log=$(mktemp)
 client=
-conf_text() { (flock 9 && cat "$conf" 2>/dev/null || echo absent) 9>>"$conf_lock"; }
-conf_before=$(conf_text)
-put_back_conf() { (flock 9 && if [ -e "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock"; }
+conf_before=$(runc_conf_text)
+put_back_conf() { (flock 9 && if [ -e "$conf_saved" ]; then mv "$conf_saved" "$runc_conf"; fi) 9>>"$runc_conf_lock"; }
 trap '[ -n "$client" ] && kill "$client" 2>/dev/null; stop_agents; cleanup_containers; put_back_conf
       rm -f "$report" "$errors" "$conf_saved" "$client_log"' EXIT
 start_agent edge-b
@@ -34,9 +31,9 @@ established() { dk edge-a exec tcp-busy netstat -tn | grep -q ':7000 .*ESTABLISH
 wait_until 5 established || fail "no established connection in the container"
 # Under the lock, without the file: no lend of dockmig's, and no options of the host's.
 probed=$( (flock 9 || exit 1
-  if [ -e "$conf" ]; then mv "$conf" "$conf_saved"; fi
+  if [ -e "$runc_conf" ]; then mv "$runc_conf" "$conf_saved"; fi
   dk edge-a checkpoint create --leave-running tcp-busy probe >/dev/null 2>&1 && echo succeeded || echo failed
-  if [ -e "$conf_saved" ]; then mv "$conf_saved" "$conf"; fi) 9>>"$conf_lock")
+  if [ -e "$conf_saved" ]; then mv "$conf_saved" "$runc_conf"; fi) 9>>"$runc_conf_lock")
 [ "$probed" = failed ] || fail "a plain docker checkpoint of a container with a connected client $probed: this test proves nothing"
 running edge-a tcp-busy || fail "the failed probe checkpoint stopped the service"
 step "a client is connected; a plain docker checkpoint fails, as expected"
@@ -55,7 +52,7 @@ after=$(first_count "$EDGE_B_ADDR") || fail "the service does not answer on $EDG
 [ "$after" -gt "$before" ] || fail "the count went from $before to $after: the service restarted"
 # Nothing of dockmig's lend left (what the host's file holds besides may change meanwhile:
 # a benchmark on this host installs and removes its own).
-lent_left() { (flock 9 && { [ -e "$conf.dockmig-saved" ] || grep -q '^# dockmig: for one' "$conf" 2>/dev/null; }) 9>>"$conf_lock"; }
-lent_left && fail "dockmig left a lend in $conf: $(conf_text)"
-[ "$conf_before" = absent ] || step "(the host's $conf was in place for the handoff: $(echo $conf_before))"
+lent_left() { (flock 9 && { [ -e "$runc_conf.dockmig-saved" ] || grep -q '^# dockmig: for one' "$runc_conf" 2>/dev/null; }) 9>>"$runc_conf_lock"; }
+lent_left && fail "dockmig left a lend in $runc_conf: $(runc_conf_text)"
+[ "$conf_before" = absent ] || step "(the host's $runc_conf was in place for the handoff: $(echo $conf_before))"
 pass "count $before before the handoff, $after after it; the client connected again"
