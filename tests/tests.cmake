@@ -66,6 +66,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/restore_gate_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
+  tests/unit/memory/page_coding_test.cc
   tests/unit/memory/page_index_test.cc
   tests/unit/memory/write_tracker_test.cc
   tests/unit/memory/return_cache_test.cc

@@ -165,6 +165,9 @@ struct MemoryReport {
   uint64_t frozen_pages_known = 0;
   uint64_t frozen_pages_zero = 0;
   uint64_t frozen_pages_resent = 0;
+  /// Of all the pages sent (rounds and after the freeze), those that crossed as the
+  /// differences of their 32-bit words (memory/page_coding.h), which packed smaller.
+  uint64_t pages_word_differences = 0;
   /// Repeat handoffs: pages the destination held from its return cache before round 1
   /// (the container left it earlier), and how many of them were not sent because of that.
   uint64_t return_cache_pages_offered = 0;

@@ -1,5 +1,6 @@
 #include "memory/page_records.h"
 
+#include <array>
 #include <cstring>
 
 namespace dockmig::memory {
@@ -54,7 +55,8 @@ Status PageRecordWriter::known(uint32_t index) {
 Status PageRecordWriter::literal(PageView page) {
   Status started = start(Run::Literal);
   if (!started) return started;
-  literals_.insert(literals_.end(), page.begin(), page.end());
+  if (encoder_) encoder_->encode(page, literals_);
+  else literals_.insert(literals_.end(), page.begin(), page.end());
   if (++count_ == kMaxLiteralRun) return flush();
   return {};
 }
@@ -90,8 +92,17 @@ Result<bool> read_exact(transfer::ByteSource& in, std::span<std::byte> buffer) {
   return true;
 }
 
-Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor) {
-  std::vector<std::byte> page(kPageSize);
+Result<bool> read_page(transfer::ByteSource& in, bool coded, std::span<std::byte, kPageSize> page) {
+  if (!coded) return read_exact(in, page);
+  std::array<std::byte, kCodedPageSize> buffer;
+  Result<bool> got = read_exact(in, buffer);
+  if (!got || !*got) return got;
+  if (Status decoded = decode_page(buffer, page); !decoded) return std::move(decoded.error());
+  return true;
+}
+
+Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor, bool coded) {
+  std::array<std::byte, kPageSize> page;
   for (uint64_t done = 0; done < pages;) {
     std::byte header[9];
     Result<bool> got = read_exact(in, std::span(header, 5));
@@ -111,9 +122,10 @@ Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVis
     else if (tag == 'K') visited = visitor.known(first, count);
     else if (tag == 'L') {
       for (uint32_t i = 0; i < count && visited; ++i) {
-        got = read_exact(in, page);
-        if (!got || !*got) return bad_stream("cut in a literal page");
-        visited = visitor.literal(PageView(page.data(), kPageSize));
+        got = read_page(in, coded, page);
+        if (!got) return std::move(got.error());
+        if (!*got) return bad_stream("cut in a literal page");
+        visited = visitor.literal(page);
       }
     } else {
       return bad_stream("unknown record tag " + std::to_string(static_cast<int>(header[0])));

@@ -3,7 +3,8 @@
 // Consecutive pages of a dump are usually consecutive in the store, since pre-copy read
 // them in the same address order, so a whole image of known pages is a few records.
 //   'Z' u32 count | 'K' u32 first u32 count | 'L' u32 count, count * 4096 bytes
-// Integers are little-endian; a run never spans two images.
+// Integers are little-endian; a run never spans two images. When both sides code pages
+// (memory/page_coding.h), each literal page is a coded page of 4097 bytes instead.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +12,15 @@
 
 #include "dockmig/result.h"
 #include "memory/page.h"
+#include "memory/page_coding.h"
 #include "transfer/byte_stream.h"
 
 namespace dockmig::memory {
 
 class PageRecordWriter {
  public:
-  explicit PageRecordWriter(transfer::ByteSink& out) : out_(out) {}
+  /// With an `encoder`, literal pages cross coded.
+  explicit PageRecordWriter(transfer::ByteSink& out, PageEncoder* encoder = nullptr) : out_(out), encoder_(encoder) {}
   Status zero();
   Status known(uint32_t index);
   Status literal(PageView page);
@@ -29,6 +32,7 @@ class PageRecordWriter {
   Status start(Run run);
 
   transfer::ByteSink& out_;
+  PageEncoder* encoder_;
   Run run_ = Run::None;
   uint32_t first_ = 0, count_ = 0;
   std::vector<std::byte> literals_;
@@ -43,9 +47,11 @@ class PageRecordVisitor {
   virtual Status literal(PageView page) = 0;
 };
 
-/// Reads the records of one image of `pages` pages; a run past its end, an unknown tag or
-/// a cut stream is an error naming it.
-Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor);
+/// Reads the records of one image of `pages` pages, its literal pages `coded` or not; a run
+/// past its end, an unknown tag or a cut stream is an error naming it.
+Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVisitor& visitor, bool coded = false);
+/// Reads one page, coded or not, into `page`; false at a clean end before its first byte.
+Result<bool> read_page(transfer::ByteSource& in, bool coded, std::span<std::byte, kPageSize> page);
 
 /// Reads exactly buffer.size() bytes; false at a clean end before the first byte.
 Result<bool> read_exact(transfer::ByteSource& in, std::span<std::byte> buffer);

@@ -386,7 +386,8 @@ class DestinationMigration {
     if (!memory) return std::move(memory.error());
     memory_.emplace(std::move(*memory));
     json created = {{"type", "created"}, {"id", container_id_}, {"warm", !warm_blob().empty()}, {"pages", true},
-                    {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true}, {"restore", restore_mode_name(restore_)},
+                    {"page_coding", true}, {"tcp", tcp_mode_name(tcp_)}, {"copied_binds", true},
+                    {"restore", restore_mode_name(restore_)},
                     {"volume_passes", source_sends_volume_passes_}};
     if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
     Result<pid_t> dockerd = docker::socket_peer_pid(context_.engine.socket_path());

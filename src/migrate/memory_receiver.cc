@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 
@@ -176,17 +177,18 @@ Result<bool> MemoryReceiver::receive_rounds(Session& session, const std::functio
     std::string type = fields.type();
     bool memory_follows = fields.boolean_or("memory", false);
     bool frozen = fields.boolean_or("frozen", false);
+    bool coded = fields.boolean_or("coded", false);
     if (Status read = fields.status(); !read) return std::move(read.error());
     if (type == "precopy-end") return memory_follows;
     if (type != "pages")
       return make_error(ErrorCode::InvalidInput, "protocol: expected `pages` or `precopy-end`, got `" + type + "`");
     if (frozen && source_frozen) source_frozen();
-    Status stored = store_round(session);
+    Status stored = store_round(session, coded);
     if (!stored) return std::move(stored.error());
   }
 }
 
-Status MemoryReceiver::store_round(Session& session) {
+Status MemoryReceiver::store_round(Session& session, bool coded) {
   fs::path blob = staging_ / "pages.zst";
   Status received = session.receive_blob_to_file("pages", blob);
   if (!received) return received;
@@ -194,12 +196,12 @@ Status MemoryReceiver::store_round(Session& session) {
   if (!file) return std::move(file.error());
   transfer::ZstdDecompressSource pages(*file);
   uint64_t count = 0;
-  std::byte page[kPageSize];
+  std::array<std::byte, kPageSize> page;
   for (;;) {
-    Result<bool> got = memory::read_exact(pages, std::span(page, kPageSize));
+    Result<bool> got = memory::read_page(pages, coded, page);
     if (!got) return std::move(got.error()).wrap("reading pre-copy pages");
     if (!*got) break;
-    Status appended = store_.append(memory::PageView(page, kPageSize));
+    Status appended = store_.append(page);
     if (!appended) return appended;
     ++count;
   }
@@ -243,6 +245,9 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   if (!header) return std::move(header.error());
   Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(*header);
   if (!images) return std::move(images.error());
+  PeerMessage fields(*header);
+  bool coded = fields.boolean_or("coded", false);
+  if (Status read = fields.status(); !read) return read;
   fs::path assembled = staging_ / "memory";
   std::error_code ec;
   fs::create_directories(assembled, ec);
@@ -265,11 +270,11 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
     return make_error(ErrorCode::InvalidInput, "protocol: the `memory-digests` message has " +
                                                    std::to_string(digests.size()) + " digests for " +
                                                    std::to_string(images->size()) + " images");
-  if (Status made = assemble(session, blob, assembled, *images, digests); !made) return made;
+  if (Status made = assemble(session, blob, coded, assembled, *images, digests); !made) return made;
   return session.send_message({{"type", "memory-assembled"}});
 }
 
-Status MemoryReceiver::assemble(Session& session, const fs::path& blob, const fs::path& assembled,
+Status MemoryReceiver::assemble(Session& session, const fs::path& blob, bool coded, const fs::path& assembled,
                                 const std::vector<std::pair<std::string, uint64_t>>& images,
                                 const std::vector<std::string>& digests) {
   Result<transfer::FileSource> file = transfer::FileSource::open(blob);
@@ -286,7 +291,7 @@ Status MemoryReceiver::assemble(Session& session, const fs::path& blob, const fs
     if (!output) return std::move(output.error());
     outputs.push_back(std::move(*output));
     ImageAssembler assembler(store_, outputs.back().get(), damaged);
-    Status done = memory::read_page_records(records, pages, assembler);
+    Status done = memory::read_page_records(records, pages, assembler, coded);
     if (done && ::ftruncate(outputs.back().get(), static_cast<off_t>(pages * kPageSize)) != 0)
       done = make_error(ErrorCode::Io, "sizing `" + path.string() + "`: " + std::strerror(errno));
     if (!done) return std::move(done.error()).wrap("assembling " + name);

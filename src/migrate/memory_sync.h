@@ -7,6 +7,8 @@
 //
 // Protocol (after presync, when the destination's "created" said "pages": true):
 //   src: {"type":"pages","round":N} + blob "pages"     dst: {"type":"pages-stored","pages":N}
+//   (a destination whose "created" said "page_coding": true gets the pages of blobs "pages"
+//    and "memory" coded, memory/page_coding.h, and "coded": true in "pages" and "memory")
 //   (the last round may come while the source's container is frozen for its dump, as
 //    {"type":"pages","round":N,"frozen":true}: from then on the source may be frozen)
 //   src: {"type":"precopy-end","memory":BOOL}
@@ -35,6 +37,7 @@
 #include "dockmig/migration.h"
 #include "memory/container_memory.h"
 #include "memory/page.h"
+#include "memory/page_coding.h"
 #include "memory/page_index.h"
 #include "memory/page_records.h"
 #include "memory/page_store.h"
@@ -71,9 +74,13 @@ class PrecopySender {
   /// Before any round: the pages the destination's store holds already from its return
   /// cache (memory/return_cache.h), in its store's order; they cross as references.
   void hold_returned(const std::vector<memory::PageHash>& hashes);
+  /// From now on, pages cross coded (memory/page_coding.h): the destination decodes them.
+  void code_pages() { encoder_.emplace(); }
   /// Into `report`: how many pages the destination offered, and how many of them this
   /// migration did not send because of that.
   void count_returned(MemoryReport& report) const;
+  /// Into `report`: how many pages crossed as word differences.
+  void count_coded(MemoryReport& report) const;
   /// Sends rounds of the memory of the processes in `init_pid`'s pid namespace until the
   /// stop rule says freeze; their writes stay tracked until stop_tracking().
   Status run_rounds(int init_pid, double target_seconds, PhaseReport& phase, Progress& progress, MemoryReport& report);
@@ -113,10 +120,15 @@ class PrecopySender {
   Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,
                                         MemoryReport& report);
   uint32_t hold(const memory::PageHash& hash);
+  /// A `pages` or `memory` message, saying whether its blob's pages are coded.
+  nlohmann::json pages_message(nlohmann::json message) const;
+  Status write_page(transfer::ByteSink& sink, memory::PageView page);
   void note_returned(uint32_t index);
 
   Session& session_;
   int zstd_level_;
+  std::optional<memory::PageEncoder> encoder_;  // pages cross coded: the destination said so
+  std::vector<std::byte> coded_;                // write_page()'s buffer
   memory::HeldPages held_;
   memory::PageAddressSet read_before_;  // (pid, page) that a round has read
   std::vector<bool> returned_used_;  // per store index the return cache seeded: referenced since
@@ -175,7 +187,7 @@ class MemoryReceiver {
  private:
   MemoryReceiver(memory::PageStore store, std::filesystem::path staging)
       : store_(std::move(store)), staging_(std::move(staging)) {}
-  Status store_round(Session& session);
+  Status store_round(Session& session, bool coded);
   /// Room for the largest page image, taken while the rounds run and the container too:
   /// at the freeze, writing into pages the file system already holds is the faster half
   /// (1 GiB here: tmpfs 1.00 s into a new file, 0.64 s after fallocate; ext4 2.28 s
@@ -187,9 +199,10 @@ class MemoryReceiver {
   /// Asks the source again for the stored pages that failed their hash, and writes them
   /// where the images need them; kMissingPerMessage at a time.
   Status refill(Session& session, const DamagedPages& damaged);
-  /// Writes the images from the records in `blob`, checks each against its digest, and
-  /// only then gives it its name.
-  Status assemble(Session& session, const std::filesystem::path& blob, const std::filesystem::path& assembled,
+  /// Writes the images from the records in `blob` (literal pages `coded` or not), checks
+  /// each against its digest, and only then gives it its name.
+  Status assemble(Session& session, const std::filesystem::path& blob, bool coded,
+                  const std::filesystem::path& assembled,
                   const std::vector<std::pair<std::string, uint64_t>>& images, const std::vector<std::string>& digests);
   Status refill_batch(Session& session, DamagedPages::const_iterator begin, DamagedPages::const_iterator end);
 

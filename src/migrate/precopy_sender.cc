@@ -117,6 +117,22 @@ void PrecopySender::note_returned(uint32_t index) {
   if (index < returned_used_.size()) returned_used_[index] = true;
 }
 
+void PrecopySender::count_coded(MemoryReport& report) const {
+  report.pages_word_differences = encoder_ ? encoder_->word_difference_pages() : 0;
+}
+
+json PrecopySender::pages_message(json message) const {
+  if (encoder_) message["coded"] = true;
+  return message;
+}
+
+Status PrecopySender::write_page(transfer::ByteSink& sink, memory::PageView page) {
+  if (!encoder_) return sink.write(page);
+  coded_.clear();
+  encoder_->encode(page, coded_);
+  return sink.write(coded_);
+}
+
 void PrecopySender::count_returned(MemoryReport& report) const {
   report.return_cache_pages_offered = returned_used_.size();
   report.return_cache_pages_used = std::count(returned_used_.begin(), returned_used_.end(), true);
@@ -168,7 +184,8 @@ Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, Phas
   FreezeRound& round = report.freeze_round = {};
   uint64_t wire_before = session_.wire_bytes(phase.name);
   uint64_t raw_before = phase.raw_bytes;
-  Status sent = session_.send_message({{"type", "pages"}, {"round", report.rounds.size() + 1}, {"frozen", true}});
+  json message = {{"type", "pages"}, {"round", report.rounds.size() + 1}, {"frozen", true}};
+  Status sent = session_.send_message(pages_message(std::move(message)));
   if (!sent) return sent;
   DOCKMIG_FAULT_POINT("source.freeze-round-sending", [this] { session_.cut(); });
   sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
@@ -188,7 +205,7 @@ Status PrecopySender::run_freeze_round(const std::atomic<bool>& dump_ended, Phas
       if (dump_ended.load(std::memory_order_acquire)) return make_error(ErrorCode::Interrupted, "the dump ended");
       ++round.pages_sent;
       hold(hash);
-      return sink.write(page);
+      return write_page(sink, page);
     };
     Status read = memory::read_pages(freeze_pages_, visit, stats);
     round.pages_read = stats.pages_read;
@@ -212,7 +229,7 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
   spdlog::debug("pre-copy round {} begins", number);
   uint64_t wire_before = session_.wire_bytes("precopy");
   uint64_t raw_before = phase.raw_bytes;
-  Status sent = session_.send_message({{"type", "pages"}, {"round", number}});
+  Status sent = session_.send_message(pages_message({{"type", "pages"}, {"round", number}}));
   if (!sent) return sent;
   sent = session_.send_stream("pages", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
     memory::RoundRead read;
@@ -229,7 +246,7 @@ Status PrecopySender::run_round(memory::ContainerMemory& memory, size_t number, 
       if (read_before) ++round.pages_redirtied;
       ++round.pages_sent;
       hold(hash);
-      return sink.write(page);
+      return write_page(sink, page);
     };
     Status read_all = memory.read_round(visit, read);
     round.pages_read = read.scan.pages_read;
@@ -280,11 +297,11 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
     if (ec) return make_error(ErrorCode::Io, "cannot read the size of `" + (images_dir / name).string() + "`");
     listed.push_back({{"name", name}, {"pages", size / memory::kPageSize}});
   }
-  Status sent = session_.send_message({{"type", "memory"}, {"images", listed}});
+  Status sent = session_.send_message(pages_message({{"type", "memory"}, {"images", listed}}));
   if (!sent) return sent;
   json digests = json::array();
   sent = session_.send_stream("memory", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
-    memory::PageRecordWriter records(sink);
+    memory::PageRecordWriter records(sink, encoder_ ? &*encoder_ : nullptr);
     for (const std::string& name : images) {
       Result<memory::PageHash> digest = encode_image(images_dir / name, records, report);
       if (!digest) return std::move(digest.error());

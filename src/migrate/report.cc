@@ -49,6 +49,7 @@ nlohmann::json memory_json(const MemoryReport& memory) {
           {"frozen_pages_known", memory.frozen_pages_known},
           {"frozen_pages_zero", memory.frozen_pages_zero},
           {"frozen_pages_resent", memory.frozen_pages_resent},
+          {"pages_word_differences", memory.pages_word_differences},
           {"return_cache",
            {{"pages_offered", memory.return_cache_pages_offered},
             {"pages_avoided", memory.return_cache_pages_used},
@@ -200,7 +201,13 @@ std::string memory_text(const MemoryReport& memory) {
                 static_cast<unsigned long long>(memory.frozen_pages_known),
                 static_cast<unsigned long long>(memory.frozen_pages_zero),
                 static_cast<unsigned long long>(memory.frozen_pages_resent));
-  return out + line + return_cache_text(memory);
+  out += line;
+  if (memory.pages_word_differences > 0) {
+    std::snprintf(line, sizeof line, "  pages sent as the differences of their words (they packed smaller): %llu\n",
+                  static_cast<unsigned long long>(memory.pages_word_differences));
+    out += line;
+  }
+  return out + return_cache_text(memory);
 }
 
 std::string volumes_text(const VolumeReport& volumes) {

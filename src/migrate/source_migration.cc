@@ -252,6 +252,7 @@ class SourceMigration {
     PeerMessage fields(*created);
     bool warm_kept = fields.boolean_or("warm", false);
     speaks_pages_ = fields.boolean_or("pages", false);
+    codes_pages_ = fields.boolean_or("page_coding", false);
     std::string tcp = fields.string_or("tcp", "close");
     held_pages_ = fields.count_or("held_pages", 0);
     bool resumes = fields.boolean_or("resume", false);
@@ -318,6 +319,7 @@ class SourceMigration {
   Status precopy() {
     if (!speaks_pages_) return {};
     precopy_.emplace(*session_, request_.zstd_level);
+    if (codes_pages_) precopy_->code_pages();
     if (held_pages_ > 0) {
       Result<std::vector<memory::PageHash>> held = receive_held_pages(*session_, work_dir_, held_pages_);
       if (!held) return std::move(held.error());
@@ -437,7 +439,10 @@ class SourceMigration {
         [&](transfer::ByteSink& sink) { return layers::write_upper_tar(images, &small_images, sink); });
     if (sent && precopy_) sent = precopy_->send_frozen(images, phase, progress_, report_.memory);
     if (!sent) return sent;
-    if (precopy_) precopy_->count_returned(report_.memory);
+    if (precopy_) {
+      precopy_->count_returned(report_.memory);
+      precopy_->count_coded(report_.memory);
+    }
     if (!speaks_pages_) return {};
     // The phase ends when the destination holds everything, not when our socket took it.
     Result<json> staged = session_->expect("staged");
@@ -700,6 +705,7 @@ class SourceMigration {
   std::optional<VolumeSender> volumes_;   // from the presync on
   std::optional<PrecopySender> precopy_;  // when the memory moves before the freeze
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
+  bool codes_pages_ = false;              // the destination decodes coded pages (memory/page_coding.h)
   bool volume_passes_ = false;            // the destination takes catch-up passes of the volumes
   std::vector<std::string> external_masks_;  // runc's masked dirs the dump lends as external mounts
   std::vector<bool> volumes_held_;        // by volume: the destination holds the copy it left there

@@ -84,6 +84,25 @@ TEST(PageRecords, RoundTripKeepsOrderAndMergesRuns) {
   EXPECT_EQ(transcript.text, "zzk7k8k3lalb");
 }
 
+TEST(PageRecords, CodedLiteralsReadBackAsTheyWere) {
+  VectorSink sink;
+  PageEncoder encoder;
+  PageRecordWriter writer(sink, &encoder);
+  ASSERT_TRUE(writer.zero());
+  ASSERT_TRUE(writer.literal(view(page_of('a'))));
+  ASSERT_TRUE(writer.literal(view(page_of('b'))));
+  ASSERT_TRUE(writer.flush());
+  EXPECT_EQ(sink.bytes.size(), 5u + 5 + 2 * kCodedPageSize);
+  Transcript transcript;
+  VectorSource coded(sink.bytes);
+  ASSERT_TRUE(read_page_records(coded, 3, transcript, /*coded=*/true));
+  EXPECT_EQ(transcript.text, "zlalb");
+  VectorSource cut(std::vector<std::byte>(sink.bytes.begin(), sink.bytes.end() - 1));
+  Status refused = read_page_records(cut, 3, transcript, /*coded=*/true);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "malformed page stream: cut in the middle of a record");
+}
+
 TEST(PageRecords, RefusesARunPastTheImageAndACutStream) {
   VectorSink sink;
   PageRecordWriter writer(sink);

@@ -1,6 +1,7 @@
 // The source's side of the frozen memory, against a destination played from bytes.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "migrate/memory_sync.h"
@@ -122,6 +123,47 @@ TEST_F(FrozenMemoryTest, ExpectedBytesAreTheImagesLessTheHeldPages) {
   EXPECT_EQ(one_held, memory::kPageSize);
   EXPECT_GE(phase.raw_bytes, one_held);  // the one page 'b', and a few bytes of records
   EXPECT_LT(phase.raw_bytes, one_held + 64);
+}
+
+// The source's coded frozen memory, as a destination reads it: the same image, exactly.
+TEST_F(FrozenMemoryTest, CodedPagesAssembleExactlyAtTheDestination) {
+  std::string image(3 * memory::kPageSize, 'c');
+  for (uint32_t i = 0, sum = 1 << 20; i < memory::kPageSize / 4; ++i, sum += 77 + i % 13)
+    std::memcpy(image.data() + 4 * i, &sum, 4);  // the first page: growing words
+  std::fill(image.begin() + memory::kPageSize, image.begin() + 2 * memory::kPageSize, '\0');
+  std::ofstream(dir_ / "pages-1.img", std::ios::binary | std::ios::trunc) << image;
+  Bytes answer;
+  testing::append_message(answer, R"({"type":"memory-assembled"})");
+  MemoryReport report;
+  Served source = serve_from_peer(answer, [&](Session& session) {
+    PrecopySender sender(session, 3);
+    sender.code_pages();
+    PhaseReport phase;
+    Progress quiet;
+    Status sent = sender.skip_rounds();
+    if (sent) sent = sender.send_frozen(dir_, phase, quiet, report);
+    sender.count_coded(report);
+    return sent;
+  });
+  ASSERT_TRUE(source.status) << source.status.error().describe();
+  EXPECT_EQ(report.frozen_pages_sent, 2u);
+  EXPECT_EQ(report.pages_word_differences, 1u);
+
+  Bytes wire;
+  for (const testing::ReplyFrame& frame : frames_of(source.reply))
+    testing::append_frame(wire, frame.kind, std::as_bytes(std::span(frame.payload)));
+  std::filesystem::path at = dir_ / "destination";
+  std::filesystem::create_directories(at / "images");
+  Served destination = serve_from_peer(wire, [&](Session& session) -> Status {
+    Result<MemoryReceiver> memory = MemoryReceiver::create(at);
+    if (!memory) return std::move(memory.error());
+    Result<bool> follows = memory->receive_rounds(session);
+    if (!follows) return std::move(follows.error());
+    return memory->receive_frozen(session, at / "images");
+  });
+  ASSERT_TRUE(destination.status) << destination.status.error().describe();
+  std::ifstream assembled(at / "images" / "pages-1.img", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(assembled), {}), image);
 }
 
 }  // namespace
