@@ -4,9 +4,8 @@
 // smoothly, such as the integral images a vision service rebuilds for every frame, turn
 // into small differences whose high planes are nearly all zeros, which zstd then packs; in
 // the bench's face service that took the pages written after the freeze from 1.80 to
-// 1.10 MB at zstd 19 (docs/design.md, "Pages coded as word differences"). Each page takes
-// whichever form a trial at zstd's fast level -1 packs smaller, so memory of other kinds loses
-// nothing but the page's one tag byte.
+// 1.10 MB at zstd 19 (docs/design.md, "Pages coded as word differences"). A page crosses
+// as differences only when a trial at zstd's fast level -1 packs them clearly smaller.
 //   coded page: u8 tag (0 as it is, 1 word differences) | 4096 bytes
 #pragma once
 
