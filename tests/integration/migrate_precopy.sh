@@ -1,6 +1,6 @@
 # Memory moves before the freeze. A service rewrites part of a 40 MiB region while it is
-# handed off; pre-copy sends the region while it runs, and after the freeze only the pages
-# written since the last round cross. The service then proves its whole region intact
+# handed off; pre-copy sends the region while it runs (its pages of growing numbers as word
+# differences), and after the freeze only the pages written since the last round cross. The service then proves its whole region intact
 # (every page matches the generation it last wrote) and its write count carried on, with
 # Docker's restore begun before the pages were in. On the
 # way back a damaged page-store entry at the destination is caught and sent again. Where
@@ -57,6 +57,11 @@ step "$rounds rounds ($(memory_field "['stop_reason']")); after the freeze $sent
 first_sent=$(memory_field "['rounds'][0]['pages_sent']") first_deferred=$(memory_field "['rounds'][0]['pages_deferred']")
 step "round 1: $first_sent pages sent, $first_deferred left for later"
 [ $((first_sent + first_deferred)) -ge "$pages" ] || fail "round 1 did not send the region"
+# A quarter of the region holds growing 32-bit numbers (apps/memwriter.c): they cross as
+# word differences, and the region checked below proves them decoded exactly.
+coded=$(memory_field "['pages_word_differences']")
+step "$coded pages crossed as word differences"
+[ "$coded" -ge $((pages / 8)) ] || fail "only $coded pages crossed as word differences, of the region's $((pages / 4)) growing ones"
 # Round 1 reads what CRIU dumps, not the binaries' file pages that write tracking marks.
 dumped=$((sent + known + $(memory_field "['frozen_pages_zero']")))
 [ "$(memory_field "['rounds'][0]['pages_read']")" -le $((dumped + 32)) ] \

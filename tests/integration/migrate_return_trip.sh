@@ -38,7 +38,8 @@ step "edge-a -> edge-b: the whole region crosses"
 hop edge-a edge-b
 first=$(field "['bytes_total']")
 [ "$(cache_field pages_offered)" = 0 ] || fail "edge-b had pages of a container it never held"
-[ "$first" -ge $((pages * 4096)) ] || fail "the first trip sent only $first bytes of a $mib MiB region"
+# Three quarters of the region are noise, which no compression shrinks.
+[ "$first" -ge $((pages * 4096 * 3 / 4)) ] || fail "the first trip sent only $first bytes of a $mib MiB region"
 [ -s "$BED_STATE/agent-edge-a/return-cache/index.json" ] || fail "edge-a kept no pages for the return"
 grep -q '"container":"mig-return"' "$BED_STATE/agent-edge-a/return-cache/index.json" \
   || fail "edge-a's return cache has no entry for mig-return: $(cat "$BED_STATE/agent-edge-a/return-cache/index.json")"
