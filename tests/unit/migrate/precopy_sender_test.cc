@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "migrate/memory_sync.h"
 #include "unit/migrate/peer_wire.h"
@@ -26,18 +27,27 @@ class FrozenMemoryTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // The source sends its frozen memory to a destination that answers `answers`.
+  // The source, set up by `prepare`, sends its frozen memory to a destination that answers
+  // `wire`; what it counted goes into `report`.
+  Served send_frozen_with(const Bytes& wire, MemoryReport& report,
+                          const std::function<void(PrecopySender&)>& prepare = {}) {
+    return serve_from_peer(wire, [&](Session& session) {
+      PrecopySender sender(session, 3);
+      if (prepare) prepare(sender);
+      PhaseReport phase;
+      Progress quiet;
+      Status sent = sender.skip_rounds();
+      if (sent) sent = sender.send_frozen(dir_, phase, quiet, report);
+      sender.count_returned(report);
+      sender.count_coded(report);
+      return sent;
+    });
+  }
   Served send_frozen_to(std::initializer_list<std::string_view> answers) {
     Bytes wire;
     for (std::string_view answer : answers) testing::append_message(wire, answer);
-    return serve_from_peer(wire, [&](Session& session) {
-      PrecopySender sender(session, 3);
-      PhaseReport phase;
-      Progress quiet;
-      MemoryReport report;
-      Status sent = sender.skip_rounds();
-      return sent ? sender.send_frozen(dir_, phase, quiet, report) : sent;
-    });
+    MemoryReport report;
+    return send_frozen_with(wire, report);
   }
 
   std::filesystem::path dir_;
@@ -80,17 +90,10 @@ TEST_F(FrozenMemoryTest, PagesTheDestinationHeldFromItsReturnCacheCrossAsReferen
   testing::append_message(wire, R"({"type":"memory-assembled"})");
   std::vector<std::byte> page_a(memory::kPageSize, std::byte{'a'}), page_z(memory::kPageSize, std::byte{'z'});
   MemoryReport report;
-  Served served = serve_from_peer(wire, [&](Session& session) {
-    PrecopySender sender(session, 3);
+  Served served = send_frozen_with(wire, report, [&](PrecopySender& sender) {
     // Store entries 0 and 1: the checkpoint has the first, not the second.
     sender.hold_returned({memory::hash_page(memory::PageView(page_a.data(), memory::kPageSize)),
                           memory::hash_page(memory::PageView(page_z.data(), memory::kPageSize))});
-    PhaseReport phase;
-    Progress quiet;
-    Status sent = sender.skip_rounds();
-    if (sent) sent = sender.send_frozen(dir_, phase, quiet, report);
-    sender.count_returned(report);
-    return sent;
   });
   ASSERT_TRUE(served.status) << served.status.error().describe();
   EXPECT_EQ(report.frozen_pages_known, 1u);
@@ -135,16 +138,7 @@ TEST_F(FrozenMemoryTest, CodedPagesAssembleExactlyAtTheDestination) {
   Bytes answer;
   testing::append_message(answer, R"({"type":"memory-assembled"})");
   MemoryReport report;
-  Served source = serve_from_peer(answer, [&](Session& session) {
-    PrecopySender sender(session, 3);
-    sender.code_pages();
-    PhaseReport phase;
-    Progress quiet;
-    Status sent = sender.skip_rounds();
-    if (sent) sent = sender.send_frozen(dir_, phase, quiet, report);
-    sender.count_coded(report);
-    return sent;
-  });
+  Served source = send_frozen_with(answer, report, [](PrecopySender& sender) { sender.code_pages(); });
   ASSERT_TRUE(source.status) << source.status.error().describe();
   EXPECT_EQ(report.frozen_pages_sent, 2u);
   EXPECT_EQ(report.pages_word_differences, 1u);
