@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/exception_boundary.h"
+#include "base/proc_status.h"
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
 #include "checkpoint/criu_log.h"
@@ -33,6 +35,7 @@ namespace dockmig::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr std::chrono::seconds kPageServerEnds{5};  // after a dump: it closes its images, then ends
 Error io_error(const std::string& what) { return make_error(ErrorCode::Io, what + ": " + std::strerror(errno)); }
 
 // The lines a dump adds to runc.conf: where CRIU writes its images, and keeps its log and
@@ -73,13 +76,45 @@ Status start_page_server(const std::string& criu, const fs::path& dir, uint16_t 
   return {};
 }
 
-// A dump ends only once the page server has acknowledged that it flushed everything
-// (CRIU's PS_IOV_FLUSH_N_CLOSE), but the server does not always exit by itself then.
-void stop_page_server(const fs::path& dir) {
+pid_t page_server_pid(const fs::path& dir) {
   std::ifstream text(dir / "page-server.pid");
   pid_t pid = 0;
   text >> pid;
-  if (pid > 0) ::kill(pid, SIGKILL);
+  return pid;
+}
+
+// Whether `pid` is still a page server of CRIU's: alive, not a zombie, and running `criu
+// page-server` (the pid in its pidfile may name another process by now).
+bool page_server_alive(pid_t pid) {
+  Result<std::vector<std::string>> arguments = base::process_arguments(pid);
+  if (!arguments || std::find(arguments->begin(), arguments->end(), "page-server") == arguments->end()) return false;
+  Result<std::string> status = base::read_proc_status(pid);
+  std::optional<std::string_view> state = status ? base::proc_status_field(*status, "State") : std::nullopt;
+  return state && !state->starts_with("Z");
+}
+
+// CRIU's page server answers the dump's last command before it closes its images, and it
+// buffers the pagemap until that close. Killed as soon as the dump ended, it could leave the
+// last process's pagemap cut short, and every restore of that checkpoint then failed
+// ("Unexpected EOF" in CRIU's restore log, at the destination and at the source's resume
+// alike). So after a dump it gets time to end by itself, and is killed only if it hangs;
+// without a dump (one that failed, or never began) it has nothing to write.
+void stop_page_server(const fs::path& dir, bool after_dump) {
+  pid_t pid = page_server_pid(dir);
+  if (pid <= 0) return;
+  auto begin = std::chrono::steady_clock::now();
+  auto deadline = begin + (after_dump ? kPageServerEnds : std::chrono::seconds(0));
+  while (page_server_alive(pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!page_server_alive(pid)) {
+    spdlog::debug("CRIU's page server ended {:.3f} s after it was asked to",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+    return;
+  }
+  if (after_dump)
+    spdlog::warn("CRIU's page server (pid {}) had not ended {} s after the dump; killing it", pid,
+                 kPageServerEnds.count());
+  ::kill(pid, SIGKILL);
 }
 
 }  // namespace
@@ -158,7 +193,7 @@ Result<Dump> Dump::prepare(DumpRequest request) {
   if (!config) return std::move(config.error()).wrap("lending runc's CRIU an images dir, work dir and page server");
   if (port)
     if (Status started = start_page_server(request.criu, request.images_dir, *port); !started) {
-      stop_page_server(request.images_dir);
+      stop_page_server(request.images_dir, /*after_dump=*/false);
       return std::move(started.error());
     }
   return Dump(std::move(request), std::make_unique<Lent>(Lent{std::move(*config)}));
@@ -174,7 +209,7 @@ Dump::~Dump() {
 
 void Dump::release() {
   if (!lent_) return;
-  if (request_.page_server) stop_page_server(request_.images_dir);
+  if (request_.page_server) stop_page_server(request_.images_dir, dumped_);
   lent_.reset();  // puts runc.conf back
 }
 
@@ -198,9 +233,9 @@ Status Dump::dump_images(const docker::EngineClient& engine, const std::function
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   call_->join();
+  dumped_ = static_cast<bool>(call_->status);
   release();
-  if (!call_->status) return std::exchange(call_->status, Status{});
-  dumped_ = true;
+  if (!dumped_) return std::exchange(call_->status, Status{});
   return {};
 }
 
