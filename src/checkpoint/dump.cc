@@ -104,9 +104,10 @@ void stop_page_server(const fs::path& dir, bool after_dump) {
   if (pid <= 0) return;
   auto begin = std::chrono::steady_clock::now();
   auto deadline = begin + (after_dump ? kPageServerEnds : std::chrono::seconds(0));
-  while (page_server_alive(pid) && std::chrono::steady_clock::now() < deadline)
+  bool alive;
+  while ((alive = page_server_alive(pid)) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!page_server_alive(pid)) {
+  if (!alive) {
     spdlog::debug("CRIU's page server ended {:.3f} s after it was asked to",
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     return;

@@ -126,9 +126,9 @@ bool valid_image_name(const std::string& name) {
 // the image's size as an off_t.
 constexpr uint64_t kMaxImagePages = uint64_t{1} << 32;
 
-/// The `memory` message's images: each page image's file name and its size in pages.
-Result<std::vector<std::pair<std::string, uint64_t>>> image_list(const json& header) {
-  PeerMessage fields(header);
+/// The `memory` message's images: each page image's file name and its size in pages; an
+/// error too if an earlier read of `fields` failed.
+Result<std::vector<std::pair<std::string, uint64_t>>> image_list(PeerMessage& fields) {
   const json& listed = fields.list_or_empty("images");
   if (Status read = fields.status(); !read) return std::move(read.error());
   std::vector<std::pair<std::string, uint64_t>> images;
@@ -243,11 +243,10 @@ Result<base::UniqueFd> MemoryReceiver::open_image(const fs::path& path, uint64_t
 Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_dir, const ImagesNamed& images_named) {
   Result<json> header = session.expect("memory");
   if (!header) return std::move(header.error());
-  Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(*header);
-  if (!images) return std::move(images.error());
   PeerMessage fields(*header);
   bool coded = fields.boolean_or("coded", false);
-  if (Status read = fields.status(); !read) return read;
+  Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(fields);
+  if (!images) return std::move(images.error());
   fs::path assembled = staging_ / "memory";
   std::error_code ec;
   fs::create_directories(assembled, ec);
