@@ -64,6 +64,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/masked_mounts_test.cc
   tests/unit/checkpoint/lazy_pages_test.cc
   tests/unit/checkpoint/restore_gate_test.cc
+  tests/unit/hostnet/arrival_hold_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc
   tests/unit/memory/page_coding_test.cc
