@@ -66,10 +66,12 @@ RUN cd /tmp && apt-get download containerd \
  && /out/usr/local/bin/ctr --version
 
 # ---- runtime: the agent -------------------------------------------------------------------
+# iptables: the rules that hold clients' packets during a restore (docs/design.md,
+# "Clients that arrive during the restore").
 FROM debian:bookworm-slim
 COPY --from=build /out/runtime-packages /tmp/runtime-packages
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(cat /tmp/runtime-packages) \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(cat /tmp/runtime-packages) iptables \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /tmp/runtime-packages
 COPY --from=criu /opt/criu /opt/criu

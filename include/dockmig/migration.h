@@ -248,6 +248,9 @@ struct MigrationReport {
   /// start and CRIU up to the memory, checkpoint/early_restore.h); 0 when it waited.
   double restore_started_early_seconds = 0;
   uint64_t lazy_pages = 0;
+  /// Packets that reached the destination's published ports from the freeze until the
+  /// container ran there, held and then let go to it (hostnet/arrival_hold.h).
+  uint64_t held_packets = 0;
   /// How runc's masked dirs (/proc/acpi...) crossed: as external mounts or archived by
   /// CRIU, and why (docs/design.md, "runc's masks of directories").
   std::string masked_dirs;

@@ -133,6 +133,7 @@ class DestinationMigration {
     if (!pages_dir_.empty()) std::filesystem::remove_all(pages_dir_, ignored);
     if (!warm_id_.empty()) std::filesystem::remove_all(warm_dir(context_, warm_id_), ignored);
     early_.reset();  // a restore still waiting for its memory fails before anything is undone
+    release_arrivals();
     IncomingEnd end = step || committed_ ? IncomingEnd::Committed : abandon();
     if (context_.watch) context_.watch->ended(phase_, end);
     return step;
@@ -439,11 +440,36 @@ class DestinationMigration {
     if (!received) return received;
     // From a round sent during the freeze, or `precopy-end`, on, the source may have frozen
     // the container for this session: a retry must not supersede it.
-    Result<bool> pages_follow = memory_->receive_rounds(session_, [this] { link_resumes().pass_freeze(id_); });
+    Result<bool> pages_follow = memory_->receive_rounds(session_, [this] { source_freezes(); });
     if (!pages_follow) return std::move(pages_follow.error());
-    link_resumes().pass_freeze(id_);
+    source_freezes();
     pages_follow_ = *pages_follow;
     return {};
+  }
+
+  void source_freezes() {
+    link_resumes().pass_freeze(id_);
+    hold_arrivals();
+  }
+
+  // From the freeze on, clients that try this host wait for the restore instead of
+  // meeting a closed port; a host that cannot hold them only loses that.
+  void hold_arrivals() {
+    if (arrivals_held_) return;
+    arrivals_held_ = true;
+    std::vector<hostnet::HeldPort> ports = ports_to_hold(create_request_);
+    if (ports.empty()) return;
+    Result<std::unique_ptr<hostnet::ArrivalHold>> hold = hostnet::ArrivalHold::start(id_, ports);
+    if (hold) arrivals_ = std::move(*hold);
+    else spdlog::warn("migration {}: clients that arrive during the restore meet a closed port: {}", id_,
+                      hold.error().describe());
+  }
+
+  void release_arrivals() {
+    if (!arrivals_) return;
+    held_packets_ = arrivals_->release();
+    arrivals_.reset();
+    if (held_packets_) spdlog::info("migration {}: {} packets arrived during the restore and went on after it", id_, held_packets_);
   }
 
   Status final_sync() {
@@ -551,6 +577,7 @@ class DestinationMigration {
                                   : checkpoint::restore_container(context_.engine, docker_root_, container_id_,
                                                                   checkpoint_, tcp_, lazy_ ? &*lazy_ : nullptr);
     auto call_ended = std::chrono::system_clock::now();
+    release_arrivals();
     double started_early = 0;
     if (early_) {
       call_started = early_->call_started();
@@ -561,6 +588,7 @@ class DestinationMigration {
     json restored = {{"type", "restored"}, {"restore", restore_mode_name(restore_)}};
     if (!restore_choice_.empty()) restored["restore_choice"] = restore_choice_;
     if (started_early > 0) restored["started_early_seconds"] = started_early;
+    if (held_packets_ > 0) restored["held_packets"] = held_packets_;
     if (inspect) add_criu_share(restored, *inspect, call_started, call_ended);
     Status runs = inspect ? Status() : Status(std::move(inspect.error()));
     if (runs && !docker::is_running(*inspect))
@@ -683,6 +711,9 @@ class DestinationMigration {
   bool restore_decided_ = false;                      // eager or lazy, by the threshold
   std::string early_refusal_;                         // why the restore cannot start before the memory
   std::unique_ptr<checkpoint::EarlyRestore> early_;   // started before the memory was in
+  std::unique_ptr<hostnet::ArrivalHold> arrivals_;    // from the source's freeze until the restore ends
+  bool arrivals_held_ = false;
+  uint64_t held_packets_ = 0;
   std::chrono::steady_clock::time_point restored_at_;
   double lazy_fill_seconds_ = 0;
   uint64_t lazy_pages_ = 0;
@@ -795,6 +826,10 @@ Status recover_interrupted(const DestinationContext& context) {
   if (ec) return make_error(ErrorCode::Io, "cannot create `" + context.staging_root.string() + "`: " + ec.message());
   // A dump interrupted while runc.conf named its page server would break every later dump.
   if (Status repaired = checkpoint::repair_runc_criu_config(); !repaired) return repaired;
+  // Rules of a hold whose agent was killed pass packets by now, but would queue them again
+  // once another hold took their queue.
+  if (Status dropped = hostnet::drop_stale_holds(); !dropped)
+    spdlog::warn("the rules of an earlier agent's arrival holds stay: {}", dropped.error().describe());
   // Staged blobs of interrupted migrations; each live migration makes its own dir.
   // Preparations stay (a source may still hand off on one) until they expire.
   for (const auto& entry : std::filesystem::directory_iterator(context.staging_root))

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -97,6 +98,19 @@ Status NetworkReceiver::check_addresses_kept() const {
   if (refusal.empty()) return {};
   return make_error(ErrorCode::InvalidInput, "the container cannot move: " + refusal,
                     "free that address on the destination, or migrate with --tcp close (clients reconnect)");
+}
+
+std::vector<hostnet::HeldPort> ports_to_hold(const json& create) {
+  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  std::vector<hostnet::HeldPort> held;
+  if (!host) return held;
+  for (const docker::PublishedPort& port : docker::parse_published_ports(*host)) {
+    bool ipv6 = port.host_ip.find(':') != std::string::npos;
+    if (port.host_port == 0 || ipv6 || (port.protocol != "tcp" && port.protocol != "udp")) continue;
+    hostnet::HeldPort hold{port.protocol, port.host_ip == "0.0.0.0" ? "" : port.host_ip, port.host_port};
+    if (std::ranges::find(held, hold) == held.end()) held.push_back(std::move(hold));
+  }
+  return held;
 }
 
 Status NetworkReceiver::check_ports(const docker::EngineClient& engine, const json& create) const {

@@ -12,6 +12,7 @@
 #include "docker/engine_client.h"
 #include "docker/networking.h"
 #include "dockmig/result.h"
+#include "hostnet/arrival_hold.h"
 #include "migrate/networks.h"
 
 namespace dockmig::migrate {
@@ -49,6 +50,10 @@ class NetworkReceiver {
   std::string primary_;                     // the network of the create's NetworkMode, if one of specs_
   std::vector<std::string> created_;
 };
+
+/// The published ports of `create` whose arrivals the destination can hold during the
+/// restore: fixed host ports of TCP or UDP, on every address or one IPv4 address.
+std::vector<hostnet::HeldPort> ports_to_hold(const nlohmann::json& create);
 
 /// The errno of binding `port` on this host now (0: it bound, and was let go at once).
 int try_bind(const docker::PublishedPort& port);

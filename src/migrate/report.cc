@@ -138,6 +138,7 @@ nlohmann::json to_json(const MigrationReport& report) {
             {"fallback", report.restore_fallback},
             {"lazy_fill_seconds", report.lazy_fill_seconds},
             {"started_early_seconds", report.restore_started_early_seconds},
+            {"held_packets", report.held_packets},
             {"lazy_pages", report.lazy_pages}}},
           {"masked_dirs", report.masked_dirs}};
 }
@@ -322,6 +323,9 @@ std::string to_text(const MigrationReport& report) {
   out += compression_text(report);
   out += criu_text(report);
   out += restore_text(report);
+  if (report.held_packets > 0)
+    out += "  arrivals: " + std::to_string(report.held_packets) +
+           " packets reached the destination during the restore; held there, they went on to the service\n";
   std::snprintf(line, sizeof line, "  handoff %.3f s, downtime %.3f s, %s on the wire\n",
                 report.handoff_seconds, report.downtime_seconds,
                 base::human_bytes(report.bytes_total).c_str());

@@ -507,6 +507,8 @@ class SourceMigration {
     if (request_.restore == RestoreMode::Auto && choice != restored.end() && choice->is_string())
       report_.restore_choice = choice->get<std::string>();
     report_.restore_started_early_seconds = seconds_or_zero(restored, "started_early_seconds");
+    auto held = restored.find("held_packets");
+    if (held != restored.end() && held->is_number_unsigned()) report_.held_packets = held->get<uint64_t>();
   }
 
   // runc's masked dirs cross as external mounts only when both ends can map their key: a

@@ -161,6 +161,15 @@ TEST(MigrationReport, SaysWhatAutoChoseAndWhy) {
   EXPECT_EQ(to_text(finished_report()).find("restore: eager"), std::string::npos) << "eager as asked needs no line";
 }
 
+TEST(MigrationReport, CountsThePacketsHeldDuringTheRestore) {
+  MigrationReport report = finished_report();
+  EXPECT_EQ(to_text(report).find("arrivals:"), std::string::npos) << "none held needs no line";
+  report.held_packets = 3;
+  EXPECT_NE(to_text(report).find("arrivals: 3 packets reached the destination during the restore"), std::string::npos)
+      << to_text(report);
+  EXPECT_EQ(to_json(report)["restore"]["held_packets"], 3);
+}
+
 TEST(MigrationReport, SaysNothingOfCriuWhenItsShareIsUnknown) {
   EXPECT_EQ(to_text(finished_report()).find("CRIU"), std::string::npos);
 }
