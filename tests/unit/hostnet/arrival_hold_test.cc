@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "base/subprocess.h"
 #include "base/unique_fd.h"
+#include "unit/hostnet/private_namespace.h"
 
 namespace dockmig::hostnet {
 namespace {
@@ -60,7 +60,6 @@ bool rules_name(const std::string& owner) {
 // without a hold and delivered after one; the rules go with the hold, and a killed
 // holder's rules with drop_stale_holds. The exit code says which step failed.
 int hold_in_private_namespace() {
-  if (::unshare(CLONE_NEWNET) != 0) return 10;
   Result<base::Exit> up = base::run({"ip", "link", "set", "lo", "up"});
   if (!up || up->code != 0) return 11;
 
@@ -97,16 +96,10 @@ TEST(ArrivalHold, DeliversWhatArrivedBeforeTheServiceListened) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a network namespace";
   if (base::find_on_path("ip").empty() || base::find_on_path("iptables").empty())
     GTEST_SKIP() << "needs iproute2's ip and iptables";
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) ::_exit(hold_in_private_namespace());
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  // 10-11: setup, 12: the unheld datagram arrived, 13: no hold, 14: no rule, 15: not held,
+  // -1: no child, 10-11: setup, 12: the unheld datagram arrived, 13: no hold, 14: no rule, 15: not held,
   // 16: not counted, 17: not delivered, 18: rule left, 19: later datagram lost,
   // 20-21: the killed holder, 22: its rule stayed
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(exit_code_in_private_namespace(hold_in_private_namespace), 0);
 }
 
 }  // namespace

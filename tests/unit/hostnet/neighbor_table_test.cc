@@ -2,14 +2,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "base/subprocess.h"
+#include "unit/hostnet/private_namespace.h"
 
 namespace dockmig::hostnet {
 namespace {
@@ -34,7 +33,6 @@ TEST(LearnNeighbor, RejectsAnAddressThatIsNotIpv4) {
 // INCOMPLETE entry (what a client's packet leaves while a restored container's interface
 // is not up yet); learning the address makes it reachable at once.
 int learn_in_private_namespace() {
-  if (::unshare(CLONE_NEWNET) != 0) return 10;
   for (auto command : {std::vector<std::string>{"ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"},
                        std::vector<std::string>{"ip", "addr", "add", "10.9.0.1/24", "dev", "v0"},
                        std::vector<std::string>{"ip", "link", "set", "v0", "up"}}) {
@@ -63,14 +61,8 @@ int learn_in_private_namespace() {
 TEST(LearnNeighbor, MakesAWaitingEntryReachable) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a network namespace";
   if (base::find_on_path("ip").empty()) GTEST_SKIP() << "needs iproute2's ip to set up the namespace";
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) ::_exit(learn_in_private_namespace());
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  // 10: unshare, 11: setup, 12: no waiting entry, 13: learn failed, 14: not reachable, 15: false hit
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // -1: no child, 10: unshare, 11: setup, 12: no waiting entry, 13: learn failed, 14: not reachable, 15: false hit
+  EXPECT_EQ(exit_code_in_private_namespace(learn_in_private_namespace), 0);
 }
 
 }  // namespace
