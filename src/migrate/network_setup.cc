@@ -16,6 +16,11 @@ namespace {
 
 using nlohmann::json;
 
+std::vector<docker::PublishedPort> published_ports(const json& create) {
+  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  return host ? docker::parse_published_ports(*host) : std::vector<docker::PublishedPort>();
+}
+
 std::string network_mode_of(const json& create) {
   const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
   return host && host->is_object() && host->value("NetworkMode", json()).is_string() ? (*host)["NetworkMode"].get<std::string>()
@@ -101,10 +106,8 @@ Status NetworkReceiver::check_addresses_kept() const {
 }
 
 std::vector<hostnet::HeldPort> ports_to_hold(const json& create) {
-  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
   std::vector<hostnet::HeldPort> held;
-  if (!host) return held;
-  for (const docker::PublishedPort& port : docker::parse_published_ports(*host)) {
+  for (const docker::PublishedPort& port : published_ports(create)) {
     bool ipv6 = port.host_ip.find(':') != std::string::npos;
     if (port.host_port == 0 || ipv6 || (port.protocol != "tcp" && port.protocol != "udp")) continue;
     hostnet::HeldPort hold{port.protocol, port.host_ip == "0.0.0.0" ? "" : port.host_ip, port.host_port};
@@ -114,8 +117,7 @@ std::vector<hostnet::HeldPort> ports_to_hold(const json& create) {
 }
 
 Status NetworkReceiver::check_ports(const docker::EngineClient& engine, const json& create) const {
-  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
-  std::vector<docker::PublishedPort> ports = host ? docker::parse_published_ports(*host) : std::vector<docker::PublishedPort>();
+  std::vector<docker::PublishedPort> ports = published_ports(create);
   if (ports.empty()) return {};
   Result<json> running = engine.list_running_containers();
   if (!running) return std::move(running.error()).wrap("listing the destination's published ports");

@@ -1,4 +1,5 @@
 #include "migrate/networks.h"
+#include "migrate/network_setup.h"
 
 #include <cerrno>
 
@@ -154,6 +155,22 @@ TEST(NetworkSpecs, RefuseWhatAHostilePeerMightSend) {
     bad[key] = value;
     EXPECT_TRUE(refused(bad)) << key << "=" << value.dump();
   }
+}
+
+TEST(PortsToHold, AreTheFixedTcpAndUdpPortsOnIpv4) {
+  json create = {{"HostConfig",
+                  {{"PortBindings",
+                    {{"9000/udp", json::array({{{"HostIp", ""}, {"HostPort", "9000"}},
+                                               {{"HostIp", "0.0.0.0"}, {"HostPort", "9000"}},
+                                               {{"HostIp", "::"}, {"HostPort", "9000"}}})},
+                     {"80/tcp", json::array({{{"HostIp", "127.0.0.1"}, {"HostPort", "8080"}}})},
+                     {"81/tcp", json::array({{{"HostIp", ""}, {"HostPort", ""}}})},
+                     {"5000/sctp", json::array({{{"HostIp", ""}, {"HostPort", "5000"}}})}}}}}};
+  std::vector<hostnet::HeldPort> held = ports_to_hold(create);
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0], (hostnet::HeldPort{"tcp", "127.0.0.1", 8080}));
+  EXPECT_EQ(held[1], (hostnet::HeldPort{"udp", "", 9000}));
+  EXPECT_TRUE(ports_to_hold(json::object()).empty());
 }
 
 }  // namespace
