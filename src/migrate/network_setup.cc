@@ -16,13 +16,17 @@ namespace {
 
 using nlohmann::json;
 
+const json* host_config_of(const json& create) {
+  return create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+}
+
 std::vector<docker::PublishedPort> published_ports(const json& create) {
-  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  const json* host = host_config_of(create);
   return host ? docker::parse_published_ports(*host) : std::vector<docker::PublishedPort>();
 }
 
 std::string network_mode_of(const json& create) {
-  const json* host = create.is_object() && create.contains("HostConfig") ? &create["HostConfig"] : nullptr;
+  const json* host = host_config_of(create);
   return host && host->is_object() && host->value("NetworkMode", json()).is_string() ? (*host)["NetworkMode"].get<std::string>()
                                                                                      : "";
 }
