@@ -64,6 +64,11 @@ double seconds_or_zero(const json& object, const char* key) {
   return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
 }
 
+uint64_t count_or_zero(const json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number_unsigned() ? found->get<uint64_t>() : 0;
+}
+
 // For the destination, which refuses a dump its CRIU may not read; "" when ours cannot
 // be asked, and the dump then says why.
 std::string criu_version(const std::string& binary) {
@@ -507,8 +512,7 @@ class SourceMigration {
     if (request_.restore == RestoreMode::Auto && choice != restored.end() && choice->is_string())
       report_.restore_choice = choice->get<std::string>();
     report_.restore_started_early_seconds = seconds_or_zero(restored, "started_early_seconds");
-    auto held = restored.find("held_packets");
-    if (held != restored.end() && held->is_number_unsigned()) report_.held_packets = held->get<uint64_t>();
+    report_.held_packets = count_or_zero(restored, "held_packets");
   }
 
   // runc's masked dirs cross as external mounts only when both ends can map their key: a
@@ -538,8 +542,7 @@ class SourceMigration {
     auto lazy = committed.find("lazy");
     if (lazy == committed.end() || !lazy->is_object()) return;
     report_.lazy_fill_seconds = seconds_or_zero(*lazy, "fill_seconds");
-    auto pages = lazy->find("pages");
-    if (pages != lazy->end() && pages->is_number_unsigned()) report_.lazy_pages = pages->get<uint64_t>();
+    report_.lazy_pages = count_or_zero(*lazy, "pages");
   }
 
   Status confirm() {
