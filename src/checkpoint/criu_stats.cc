@@ -4,6 +4,8 @@
 // rather than pulling in libprotobuf for two messages of integers.
 #include "checkpoint/criu_stats.h"
 
+#include "checkpoint/protobuf_reader.h"
+
 #include <array>
 #include <fstream>
 #include <initializer_list>
@@ -13,11 +15,11 @@
 namespace dockmig::checkpoint {
 namespace {
 
+using namespace protobuf;
+
 constexpr uint32_t kServiceMagic = 0x55105940;  // IMG_SERVICE_MAGIC, criu/include/magic.h
 constexpr uint32_t kStatsMagic = 0x57093306;    // STATS_MAGIC
 constexpr size_t kMaxImageSize = 64 * 1024;     // CRIU's are ~50 bytes
-constexpr uint64_t kMaxFieldNumber = (1u << 29) - 1;
-constexpr int kMaxGroupDepth = 32;
 
 // Field numbers of images/stats.proto.
 enum EntryField { kDumpEntry = 1, kRestoreEntry = 2 };
@@ -26,147 +28,6 @@ enum DumpField {
   kPagesScanned = 5, kPagesWritten = 7, kLastDumpField = 14,
 };
 enum RestoreField { kForkingTime = 3, kRestoreTime = 4, kPagesRestored = 5, kLastRestoreField = 5 };
-
-enum WireType { kVarint = 0, kFixed64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
-
-Error malformed(const std::string& what) { return make_error(ErrorCode::InvalidInput, what); }
-
-Error truncated(const std::string& what, uint64_t wanted, size_t left) {
-  return malformed("truncated: " + what + " needs " + std::to_string(wanted) + " bytes, " +
-                   std::to_string(left) + " are left");
-}
-
-std::string hex(uint32_t value) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string text = "0x";
-  for (int shift = 28; shift >= 0; shift -= 4) text += kDigits[(value >> shift) & 0xf];
-  return text;
-}
-
-/// A cursor over bytes that never reads past their end.
-class Reader {
- public:
-  explicit Reader(std::span<const std::byte> bytes) : bytes_(bytes) {}
-  bool at_end() const { return bytes_.empty(); }
-  size_t left() const { return bytes_.size(); }
-
-  Result<std::span<const std::byte>> take(uint64_t count, const std::string& what) {
-    if (count > bytes_.size()) return truncated(what, count, bytes_.size());
-    std::span<const std::byte> taken = bytes_.first(count);
-    bytes_ = bytes_.subspan(count);
-    return taken;
-  }
-
-  Result<uint32_t> u32_le(const std::string& what) {
-    Result<std::span<const std::byte>> bytes = take(4, what);
-    if (!bytes) return std::move(bytes.error());
-    uint32_t value = 0;
-    for (size_t i = 4; i-- > 0;) value = (value << 8) | std::to_integer<uint32_t>((*bytes)[i]);
-    return value;
-  }
-
-  Result<uint64_t> varint() {
-    uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (bytes_.empty()) return malformed("truncated: a varint runs past the end");
-      auto byte = std::to_integer<uint64_t>(bytes_.front());
-      bytes_ = bytes_.subspan(1);
-      value |= (byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return value;
-    }
-    return malformed("a varint longer than 10 bytes");
-  }
-
- private:
-  std::span<const std::byte> bytes_;
-};
-
-struct Field {
-  uint64_t number = 0;
-  int wire_type = kVarint;
-  uint64_t varint = 0;                 // for kVarint
-  std::span<const std::byte> payload;  // for kLen
-};
-
-/// Reads one field with its value. A group is read to its end and returned as skipped;
-/// an end-of-group key is returned for the enclosing group to check.
-Result<Field> read_field(Reader& in, int depth) {
-  Result<uint64_t> key = in.varint();
-  if (!key) return std::move(key.error());
-  Field field;
-  field.number = *key >> 3;
-  field.wire_type = static_cast<int>(*key & 7);
-  std::string name = "field " + std::to_string(field.number);
-  if (field.number == 0 || field.number > kMaxFieldNumber) return malformed("invalid protobuf " + name);
-  switch (field.wire_type) {
-    case kVarint: {
-      Result<uint64_t> value = in.varint();
-      if (!value) return std::move(value.error());
-      field.varint = *value;
-      return field;
-    }
-    case kLen: {
-      Result<uint64_t> length = in.varint();
-      if (!length) return std::move(length.error());
-      Result<std::span<const std::byte>> payload = in.take(*length, name);
-      if (!payload) return std::move(payload.error());
-      field.payload = *payload;
-      return field;
-    }
-    case kFixed64:
-    case kFixed32: {
-      Result<std::span<const std::byte>> value = in.take(field.wire_type == kFixed64 ? 8 : 4, name);
-      if (!value) return std::move(value.error());
-      return field;
-    }
-    case kStartGroup:
-      if (depth >= kMaxGroupDepth) return malformed("protobuf groups nested too deep");
-      while (true) {
-        if (in.at_end()) return malformed("truncated: group " + std::to_string(field.number) + " has no end");
-        Result<Field> inner = read_field(in, depth + 1);
-        if (!inner) return inner;
-        if (inner->wire_type != kEndGroup) continue;
-        if (inner->number != field.number) return malformed("protobuf group " + name + " ends as another");
-        return field;
-      }
-    case kEndGroup:
-      return field;
-  }
-  return malformed("protobuf " + name + " has the unknown wire type " + std::to_string(field.wire_type));
-}
-
-/// Calls `on_field` for each top-level field of `message`.
-template <class OnField>
-Status for_each_field(std::span<const std::byte> message, OnField on_field) {
-  Reader in(message);
-  while (!in.at_end()) {
-    Result<Field> field = read_field(in, 0);
-    if (!field) return std::move(field.error());
-    if (field->wire_type == kEndGroup) return malformed("a protobuf group ends that never started");
-    if (Status handled = on_field(*field); !handled) return handled;
-  }
-  return {};
-}
-
-/// The varint fields of a message whose known fields (1..last) are all integers; later
-/// fields are skipped. A field seen twice keeps its last value, as protobuf merges.
-struct IntegerFields {
-  std::array<uint64_t, 16> value{};
-  uint32_t seen = 0;
-  bool has(int number) const { return (seen >> number) & 1; }
-};
-
-Status decode_integers(std::span<const std::byte> message, uint64_t last, const char* what,
-                       IntegerFields& into) {
-  return for_each_field(message, [&](const Field& field) -> Status {
-    if (field.number > last) return {};
-    if (field.wire_type != kVarint)
-      return malformed(std::string(what) + " field " + std::to_string(field.number) + " is not an integer");
-    into.value[field.number] = field.varint;
-    into.seen |= 1u << field.number;
-    return {};
-  });
-}
 
 Status require(const IntegerFields& fields, std::initializer_list<std::pair<int, const char*>> required,
                const char* what) {
