@@ -46,13 +46,25 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return pointers;
 }
 
+// Changes only the child's own fd table: the parent's copies stay close-on-exec.
+void keep_across_exec(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0) continue;
+    dprintf(STDERR_FILENO, "cannot pass fd %d on: %s\n", fd, std::strerror(errno));
+    _exit(127);
+  }
+}
+
 [[noreturn]] void exec_child(int out_fd, int err_fd, std::vector<std::string> argv,
-                             std::vector<std::string> env) {
+                             std::vector<std::string> env, const std::vector<int>& inherit_fds) {
   setpgid(0, 0);
   dup2(out_fd, STDOUT_FILENO);
   dup2(err_fd, STDERR_FILENO);
   int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+  if (null_fd > STDIN_FILENO) close(null_fd);
+  keep_across_exec(inherit_fds);
   std::vector<char*> c_argv = c_strings(argv);
   std::vector<char*> c_env = c_strings(env);
   execvpe(c_argv[0], c_argv.data(), c_env.data());
@@ -106,7 +118,7 @@ Result<Exit> run(const std::vector<std::string>& argv, const RunOptions& options
   }
   std::vector<std::string> env = merged_environment(options.env);
   pid_t pid = fork();
-  if (pid == 0) exec_child(out_pipe[1], err_pipe[1], argv, env);
+  if (pid == 0) exec_child(out_pipe[1], err_pipe[1], argv, env, options.inherit_fds);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (pid < 0) {

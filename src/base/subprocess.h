@@ -18,6 +18,11 @@ struct RunOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   /// Extra "NAME=value" entries added to (or overriding) the inherited environment.
   std::vector<std::string> env;
+  /// Open fds (above 2) the child keeps across exec, under the same numbers: close-on-exec
+  /// is cleared on exactly these, in the child only; other fds keep their flags. One that
+  /// is not open makes the child exit 127. (`{}` spares callers that designate only some
+  /// fields -Wmissing-field-initializers.)
+  std::vector<int> inherit_fds{};
 };
 
 /// Runs argv (argv[0] looked up on PATH), capturing stdout and stderr. A non-zero exit is

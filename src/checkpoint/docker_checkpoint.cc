@@ -5,6 +5,8 @@
 // error's detail (crun's show_criu_log).
 #include "checkpoint/docker_checkpoint.h"
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -177,6 +179,23 @@ Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path
   return make_error(ErrorCode::NotFound, "no stats-restore in `" + bundle->string() + "` or its work/");
 }
 
+int kill_container_processes(const std::string& container_id) {
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cgroup(entry.path() / "cgroup");
+    std::string line;
+    bool in_container = false;
+    while (!in_container && std::getline(cgroup, line)) in_container = line.find(container_id) != std::string::npos;
+    if (in_container && ::kill(std::stoi(name), SIGKILL) == 0) ++killed;
+  }
+  spdlog::warn("killed {} process(es) of container {}: the pages they wait for cannot come", killed,
+               container_id.substr(0, 12));
+  return killed;
+}
+
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id) {
   return std::filesystem::path(docker_root) / "containers" / container_id / "dockmig-lazy";
 }
@@ -187,8 +206,9 @@ std::filesystem::path restore_work_dir(const std::string& docker_root, const std
 
 Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
                                      const std::string& container_id, const std::string& name,
-                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout) {
-  Result<LazyFill> filled = lazy.wait_filled(timeout);
+                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout,
+                                     const std::function<std::string()>& abandoned) {
+  Result<LazyFill> filled = lazy.wait_filled(timeout, abandoned);
   if (!filled) {
     Result<docker::HttpResponse> killed = engine.request("POST", "/containers/" + container_id + "/kill");
     if (!killed) spdlog::error("killing {} (its memory is incomplete): {}", container_id.substr(0, 12),

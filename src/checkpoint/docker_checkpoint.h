@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "checkpoint/criu_log.h"
@@ -45,6 +46,12 @@ Result<nlohmann::json> restore_container(const docker::EngineClient& engine, con
                                          TcpMode tcp = TcpMode::Close, const LazyPagesDaemon* lazy = nullptr,
                                          const RestoreGate* gate = nullptr);
 
+/// Kills, with SIGKILL, every process whose cgroup names `container_id`: a copy whose
+/// pages cannot come any more (post-copy), whether its restore is still under way (Docker
+/// knows no pid of it yet) or it runs. A process waiting for a page dies as it waits, and
+/// none runs on. Returns how many it killed.
+int kill_container_processes(const std::string& container_id);
+
 /// The work dir a lazy restore's page daemon listens in.
 std::filesystem::path lazy_work_dir(const std::string& docker_root, const std::string& container_id);
 
@@ -54,9 +61,11 @@ std::filesystem::path restore_work_dir(const std::string& docker_root, const std
 
 /// After a lazy restore: waits until the daemon has put every page in place, then drops the
 /// checkpoint. When it cannot, the container (whose memory is incomplete) is killed.
+/// `abandoned` is LazyPagesDaemon::wait_filled's.
 Result<LazyFill> finish_lazy_restore(const docker::EngineClient& engine, const std::string& docker_root,
                                      const std::string& container_id, const std::string& name,
-                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout);
+                                     LazyPagesDaemon& lazy, std::chrono::milliseconds timeout,
+                                     const std::function<std::string()>& abandoned = {});
 
 /// Makes `name` in checkpoint dir `dir` stand for `file` (a large image kept elsewhere; it
 /// may be made later, its dir must exist), so

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <regex>
@@ -26,6 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kLogName = "lazy-pages.log";
+constexpr int kNoPageServer = -1;
+// How often wait_filled asks whether its wait was abandoned.
+constexpr std::chrono::milliseconds kAbandonPoll{200};
 
 // `criu lazy-pages --daemon` returns once it listens, leaving its pid in the pidfile; a
 // pidfd taken now stays that process's even after it ends (it waits for the restore
@@ -40,6 +44,18 @@ Result<base::UniqueFd> daemon_pidfd(const fs::path& pidfile) {
   return pidfd;
 }
 
+std::vector<std::string> daemon_command(const std::string& criu, const fs::path& images_dir, const fs::path& work_dir,
+                                        const fs::path& pidfile, int page_server_fd) {
+  // -v4: the per-process summary that tells every page arrived is a debug line.
+  std::vector<std::string> command{criu,     "lazy-pages", "--daemon", "--images-dir", images_dir.string(),
+                                   "--work-dir", work_dir.string(), "--pidfile", pidfile.string(),
+                                   "-o",       kLogName,     "-v4"};
+  if (page_server_fd == kNoPageServer) return command;
+  // CRIU warns on every request that a unix socket takes no TCP_CORK/TCP_NODELAY; harmless.
+  command.insert(command.end(), {"--page-server", "--ps-socket", std::to_string(page_server_fd)});
+  return command;
+}
+
 bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
   pollfd ready{pidfd, POLLIN, 0};
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -48,6 +64,20 @@ bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
     int polled = ::poll(&ready, 1, static_cast<int>(std::max<long>(left.count(), 0)));
     if (polled > 0) return true;
     if (polled == 0 || errno != EINTR) return false;
+  }
+}
+
+// Waits for the daemon to end, asking `abandoned` between waits of kAbandonPoll.
+Status wait_ended(int pidfd, std::chrono::milliseconds timeout, const std::function<std::string()>& abandoned) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (ended_within(pidfd, std::min(left, kAbandonPoll))) return {};
+    if (std::string reason = abandoned ? abandoned() : std::string(); !reason.empty())
+      return make_error(ErrorCode::Interrupted, "stopped waiting for `criu lazy-pages` to copy every page: " + reason);
+    if (left <= kAbandonPoll)
+      return make_error(ErrorCode::Timeout, "`criu lazy-pages` had not copied every page after " +
+                                                std::to_string(timeout.count() / 1000) + " s");
   }
 }
 
@@ -112,16 +142,25 @@ std::string host_lazy_restore_blocker(const std::string& criu) {
 
 Result<LazyPagesDaemon> LazyPagesDaemon::start(const std::string& criu, const fs::path& images_dir,
                                                const fs::path& work_dir) {
+  return launch(criu, images_dir, work_dir, kNoPageServer, kNoPageServer);
+}
+
+Result<LazyPagesDaemon> LazyPagesDaemon::start_remote(const std::string& criu, const fs::path& images_dir,
+                                                      const fs::path& work_dir, int page_server_fd, int held_fd) {
+  return launch(criu, images_dir, work_dir, page_server_fd, held_fd);
+}
+
+Result<LazyPagesDaemon> LazyPagesDaemon::launch(const std::string& criu, const fs::path& images_dir,
+                                                const fs::path& work_dir, int page_server_fd, int held_fd) {
   std::error_code ec;
   fs::remove_all(work_dir, ec);
   fs::create_directories(work_dir, ec);
   if (ec) return make_error(ErrorCode::Io, "cannot make `" + work_dir.string() + "`: " + ec.message());
   fs::path pidfile = work_dir / "lazy-pages.pid";
-  // -v4: the per-process summary that tells every page arrived is a debug line.
-  Result<base::Exit> started =
-      base::run({criu, "lazy-pages", "--daemon", "--images-dir", images_dir.string(), "--work-dir", work_dir.string(),
-                 "--pidfile", pidfile.string(), "-o", kLogName, "-v4"},
-                {std::chrono::seconds(10), {}});
+  base::RunOptions options;
+  options.timeout = std::chrono::seconds(10);
+  if (page_server_fd != kNoPageServer) options.inherit_fds = {page_server_fd, held_fd};
+  Result<base::Exit> started = base::run(daemon_command(criu, images_dir, work_dir, pidfile, page_server_fd), options);
   if (!started) return std::move(started.error()).wrap("starting `criu lazy-pages`");
   if (started->code != 0)
     return make_error(ErrorCode::ToolFailed,
@@ -158,12 +197,11 @@ std::string LazyPagesDaemon::restore_config_lines() const {
 
 fs::path LazyPagesDaemon::log_path() const { return work_dir_ / kLogName; }
 
-Result<LazyFill> LazyPagesDaemon::wait_filled(std::chrono::milliseconds timeout) {
+Result<LazyFill> LazyPagesDaemon::wait_filled(std::chrono::milliseconds timeout,
+                                              const std::function<std::string()>& abandoned) {
   fs::path log = log_path();
-  if (!ended_within(pidfd_.get(), timeout))
-    return make_error(ErrorCode::Timeout, "`criu lazy-pages` had not copied every page after " +
-                                              std::to_string(timeout.count() / 1000) + " s",
-                      "see " + log.string());
+  if (Status ended = wait_ended(pidfd_.get(), timeout, abandoned); !ended)
+    return std::move(ended.error()).with_hint("see " + log.string());
   pidfd_.reset();
   Result<std::string> log_text = base::read_text_file(log);
   if (!log_text) spdlog::warn("lazy pages: {}; its fill is taken as complete", log_text.error().describe());

@@ -6,13 +6,17 @@
 // Docker's API has no lazy restore, but runc gives CRIU /etc/criu/runc.conf on restore
 // too: the lent lines `lazy-pages` and `work-dir` send the restore to this daemon's socket
 // (CRIU finds `lazy-pages.socket` in its work dir; a work-dir of runc.conf overrides runc's).
-// The daemon reads local images only, so no page server, and no pipes: the pipe-size
-// limit that breaks CRIU's lazy migration through a page server does not apply here.
+// Started plain, the daemon reads the pages from the local images; started with a page
+// server (start_remote), it asks dockmig's own LazyPageServer for every lazy page over a
+// socketpair. Either way no CRIU page-server process and no page pipes take part: the
+// pipe-size limit (fs.pipe-max-size) only matters to CRIU's dump-side page server, which
+// dockmig does not use.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "base/unique_fd.h"
@@ -57,6 +61,16 @@ class LazyPagesDaemon {
   /// hold the checkpoint's images, pages included, until wait_filled returns.
   static Result<LazyPagesDaemon> start(const std::string& criu, const std::filesystem::path& images_dir,
                                        const std::filesystem::path& work_dir);
+  /// The same, but the daemon asks the page server on `page_server_fd` (a LazyPageServer's
+  /// daemon_end, passed on to it) for every lazy page; `images_dir` still needs the
+  /// pagemap-*.img and pages-*.img files, which CRIU opens even then. The daemon holds
+  /// `held_fd` (the server's own end) too, unused: were the agent to die, the daemon would
+  /// not see its page server hang up, end, and leave the missing pages to be zero-filled;
+  /// the restored processes wait on them instead, until the agent's next start removes
+  /// the container and ends the daemon.
+  static Result<LazyPagesDaemon> start_remote(const std::string& criu, const std::filesystem::path& images_dir,
+                                              const std::filesystem::path& work_dir, int page_server_fd,
+                                              int held_fd);
   LazyPagesDaemon(LazyPagesDaemon&&) = default;
   ~LazyPagesDaemon();
 
@@ -69,9 +83,14 @@ class LazyPagesDaemon {
 
   /// Waits until the daemon has copied every page of every process and ended; an error
   /// when it failed, left pages out, or took longer than `timeout` (it is killed then).
-  Result<LazyFill> wait_filled(std::chrono::milliseconds timeout);
+  /// `abandoned`, asked about every 200 ms, ends the wait with an error when it gives a
+  /// reason (a page server that stopped answering: the daemon would wait for ever).
+  Result<LazyFill> wait_filled(std::chrono::milliseconds timeout,
+                               const std::function<std::string()>& abandoned = {});
 
  private:
+  static Result<LazyPagesDaemon> launch(const std::string& criu, const std::filesystem::path& images_dir,
+                                        const std::filesystem::path& work_dir, int page_server_fd, int held_fd);
   LazyPagesDaemon(std::filesystem::path work_dir, base::UniqueFd pidfd)
       : work_dir_(std::move(work_dir)), pidfd_(std::move(pidfd)) {}
   std::filesystem::path work_dir_;
