@@ -18,11 +18,24 @@ uint32_t get_u32(const std::byte* in) {
   return value;
 }
 
+char run_tag(PageRecordWriter::Run run) {
+  switch (run) {
+    case PageRecordWriter::Run::Zero: return 'Z';
+    case PageRecordWriter::Run::Known: return 'K';
+    case PageRecordWriter::Run::Deferred: return 'D';
+    default: return 'L';
+  }
+}
+
 Error bad_stream(const std::string& why) {
   return make_error(ErrorCode::InvalidInput, "malformed page stream: " + why);
 }
 
 }  // namespace
+
+Status PageRecordVisitor::deferred(const PageHash&) {
+  return bad_stream("a deferred page where every page must come along");
+}
 
 Status PageRecordWriter::start(Run run) {
   if (run_ != run) {
@@ -61,17 +74,26 @@ Status PageRecordWriter::literal(PageView page) {
   return {};
 }
 
+Status PageRecordWriter::deferred(const PageHash& hash) {
+  Status started = start(Run::Deferred);
+  if (!started) return started;
+  std::array<std::byte, kPageHashBytes> bytes = hash_bytes(hash);
+  literals_.insert(literals_.end(), bytes.begin(), bytes.end());
+  if (++count_ == kMaxLiteralRun) return flush();
+  return {};
+}
+
 Status PageRecordWriter::flush() {
   if (run_ == Run::None || count_ == 0) {
     run_ = Run::None;
     return {};
   }
   std::vector<std::byte> header;
-  header.push_back(static_cast<std::byte>(run_ == Run::Zero ? 'Z' : run_ == Run::Known ? 'K' : 'L'));
+  header.push_back(static_cast<std::byte>(run_tag(run_)));
   if (run_ == Run::Known) put_u32(header, first_);
   put_u32(header, count_);
   Status written = out_.write(header);
-  if (written && run_ == Run::Literal) written = out_.write(literals_);
+  if (written && (run_ == Run::Literal || run_ == Run::Deferred)) written = out_.write(literals_);
   literals_.clear();
   run_ = Run::None;
   count_ = 0;
@@ -126,6 +148,13 @@ Status read_page_records(transfer::ByteSource& in, uint64_t pages, PageRecordVis
         if (!got) return std::move(got.error());
         if (!*got) return bad_stream("cut in a literal page");
         visited = visitor.literal(page);
+      }
+    } else if (tag == 'D') {
+      std::array<std::byte, kPageHashBytes> hash;
+      for (uint32_t i = 0; i < count && visited; ++i) {
+        got = read_exact(in, hash);
+        if (!got || !*got) return bad_stream("cut in a deferred-pages record");
+        visited = visitor.deferred(hash_from_bytes(hash));
       }
     } else {
       return bad_stream("unknown record tag " + std::to_string(static_cast<int>(header[0])));

@@ -3,6 +3,8 @@
 // Consecutive pages of a dump are usually consecutive in the store, since pre-copy read
 // them in the same address order, so a whole image of known pages is a few records.
 //   'Z' u32 count | 'K' u32 first u32 count | 'L' u32 count, count * 4096 bytes
+//   | 'D' u32 count, count * 16-byte page hashes (pages left at the source for post-copy:
+//     the destination fetches each when it is wanted, and checks it against its hash)
 // Integers are little-endian; a run never spans two images. When both sides code pages
 // (memory/page_coding.h), each literal page is a coded page of 4097 bytes instead.
 #pragma once
@@ -24,18 +26,21 @@ class PageRecordWriter {
   Status zero();
   Status known(uint32_t index);
   Status literal(PageView page);
+  /// A page the destination fetches later (post-copy), named by its hash.
+  Status deferred(const PageHash& hash);
   /// Ends the open run; call at the end of each image.
   Status flush();
 
+  enum class Run { None, Zero, Known, Literal, Deferred };
+
  private:
-  enum class Run { None, Zero, Known, Literal };
   Status start(Run run);
 
   transfer::ByteSink& out_;
   PageEncoder* encoder_;
   Run run_ = Run::None;
   uint32_t first_ = 0, count_ = 0;
-  std::vector<std::byte> literals_;
+  std::vector<std::byte> literals_;  // a literal run's pages, or a deferred run's hashes
 };
 
 /// What a reader hands on, in order.
@@ -45,6 +50,8 @@ class PageRecordVisitor {
   virtual Status zero(uint32_t count) = 0;
   virtual Status known(uint32_t first, uint32_t count) = 0;
   virtual Status literal(PageView page) = 0;
+  /// Only where the source may defer pages; elsewhere a deferred page is an error.
+  virtual Status deferred(const PageHash& hash);
 };
 
 /// Reads the records of one image of `pages` pages, its literal pages `coded` or not; a run

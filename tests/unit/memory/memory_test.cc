@@ -119,6 +119,43 @@ TEST(PageRecords, RefusesARunPastTheImageAndACutStream) {
   EXPECT_FALSE(read_page_records(bad_tag, 1, transcript));
 }
 
+// Post-copy: pages left at the source cross as their hashes, in order among the others.
+class DeferralTranscript : public Transcript {
+ public:
+  Status deferred(const PageHash& hash) override {
+    text += "d";
+    hashes.push_back(hash);
+    return {};
+  }
+  std::vector<PageHash> hashes;
+};
+
+TEST(PageRecords, DeferredPagesCrossAsTheirHashes) {
+  VectorSink sink;
+  PageRecordWriter writer(sink);
+  std::vector<std::byte> a = page_of('a'), b = page_of('b');
+  ASSERT_TRUE(writer.literal(view(a)));
+  ASSERT_TRUE(writer.deferred(hash_page(view(a))));
+  ASSERT_TRUE(writer.deferred(hash_page(view(b))));
+  ASSERT_TRUE(writer.zero());
+  ASSERT_TRUE(writer.flush());
+  // One literal run, one deferred run of two 16-byte hashes, one zero run.
+  EXPECT_EQ(sink.bytes.size(), 5u + kPageSize + 5 + 2 * kPageHashBytes + 5);
+  VectorSource source(sink.bytes);
+  DeferralTranscript transcript;
+  ASSERT_TRUE(read_page_records(source, 4, transcript));
+  EXPECT_EQ(transcript.text, "laddz");
+  ASSERT_EQ(transcript.hashes.size(), 2u);
+  EXPECT_EQ(transcript.hashes[0], hash_page(view(a)));
+  EXPECT_EQ(transcript.hashes[1], hash_page(view(b)));
+  // A reader that takes no deferred pages refuses them.
+  VectorSource again(sink.bytes);
+  Transcript strict;
+  Status refused = read_page_records(again, 4, strict);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("deferred page"), std::string::npos);
+}
+
 // Page `index` as the destination's assembly reads it: whether it still matches its hash.
 bool read_intact(const PageStore& store, uint32_t index, std::byte (&out)[kPageSize]) {
   Result<uint32_t> read = store.read_run(index, out);
