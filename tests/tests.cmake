@@ -52,6 +52,7 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/migrate/recovery_rule_test.cc
   tests/unit/migrate/upper_index_test.cc
   tests/unit/migrate/tree_sync_test.cc
+  tests/unit/migrate/postcopy_test.cc
   tests/unit/migrate/mounts_test.cc
   tests/unit/migrate/networks_test.cc
   tests/unit/migrate/volume_sync_test.cc
@@ -63,7 +64,9 @@ set(DOCKMIG_UNIT_TEST_SOURCES
   tests/unit/checkpoint/runc_criu_config_test.cc
   tests/unit/checkpoint/masked_mounts_test.cc
   tests/unit/checkpoint/lazy_pages_test.cc
+  tests/unit/checkpoint/lazy_page_server_test.cc
   tests/unit/checkpoint/restore_gate_test.cc
+  tests/unit/checkpoint/pagemap_image_test.cc
   tests/unit/hostnet/arrival_hold_test.cc
   tests/unit/hostnet/neighbor_table_test.cc
   tests/unit/memory/memory_test.cc

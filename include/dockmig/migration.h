@@ -21,9 +21,13 @@ inline constexpr const char* kPhaseNames[] = {"plan",      "image",     "presync
                                               "checkpoint", "finalsync", "restore", "confirm"};
 
 /// How the container's memory moves. Pre-copy sends it in rounds while the container runs,
-/// so that after the freeze only what changed since the last round crosses the link;
-/// stop-and-copy sends all of it after the freeze.
-enum class MemoryMode { PreCopy, StopAndCopy };
+/// so that after the freeze only what changed since the last round crosses the link, and
+/// turns hybrid when its stop rule finds the container writing faster than the link
+/// carries (and the destination can restore lazily); stop-and-copy sends all of it after
+/// the freeze. Post-copy sends none of the processes' private memory before the restore:
+/// the destination fetches it from the source while the container runs there. Hybrid is
+/// pre-copy rounds, then post-copy for what the last round left.
+enum class MemoryMode { PreCopy, StopAndCopy, PostCopy, Hybrid };
 
 /// How the link between the two agents is protected. TLS with mutual authentication unless
 /// `insecure`; a plain link works only when both ends chose it (docs/api.md, "Transport").
@@ -152,8 +156,18 @@ struct FreezeRound {
   uint64_t wire_bytes = 0;
 };
 
+/// Pages the source left behind at the freeze (post-copy, hybrid), fetched by the
+/// destination after its restore.
+struct PostcopyReport {
+  uint64_t pages_deferred = 0;  // left at the source after the freeze
+  uint64_t pages_fetched = 0;   // fetched over the link, as the restored container or the background fill asked
+  uint64_t fetches = 0;         // requests that fetched them
+  double last_page_seconds = 0; // from the restore's end until the last page was in
+  std::string fallback;         // why post-copy or hybrid was asked for but not done
+};
+
 struct MemoryReport {
-  std::string mode = "stop-and-copy";  // pre-copy | stop-and-copy
+  std::string mode = "stop-and-copy";  // pre-copy | stop-and-copy | post-copy | hybrid
   std::string tracking;                // how pre-copy found changed pages: uffd-wp | page-hash
   std::vector<PrecopyRound> rounds;
   std::string stop_reason;             // why the last round was the last
@@ -172,6 +186,7 @@ struct MemoryReport {
   /// (the container left it earlier), and how many of them were not sent because of that.
   uint64_t return_cache_pages_offered = 0;
   uint64_t return_cache_pages_used = 0;
+  PostcopyReport postcopy;
 };
 
 /// CRIU's share of the checkpoint or the restore phase, from its own log and stats; the

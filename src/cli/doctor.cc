@@ -79,7 +79,9 @@ void check_criu_features(const checkpoint::Criu& criu, std::vector<Check>& check
                                            : features->check_output,
                     features->check_passed ? "" : "run `criu check` as root and read its errors"});
   checks.push_back({"lazy pages (uffd)", CheckStatus::Info,
-                    features->lazy_pages ? "available" : "not available: no post-copy restore",
+                    features->lazy_pages ? "available: lazy restore here, and as a destination post-copy and hybrid"
+                                         : "not available: restores are eager; as a destination, post-copy and hybrid "
+                                           "fall back to stop-and-copy and pre-copy",
                     ""});
   checks.push_back({"hardware breakpoints", CheckStatus::Info,
                     features->breakpoints_broken

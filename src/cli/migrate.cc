@@ -176,8 +176,15 @@ VerbRunner define_migrate(CLI::App& command) {
   auto mode = std::make_shared<std::string>("pre-copy");
   command.add_option("--mode", *mode,
                      "How memory moves: pre-copy (in rounds while the container runs; only what\n"
-                     "changed since crosses after the freeze) or stop-and-copy (all after the freeze)")
-      ->check(CLI::IsMember({"pre-copy", "stop-and-copy"}))->capture_default_str();
+                     "changed since crosses after the freeze; it turns hybrid when the container\n"
+                     "writes memory faster than the link carries it), stop-and-copy (all after the\n"
+                     "freeze), post-copy (the container restores at the destination right after the\n"
+                     "freeze, which then fetches its memory from the source as it is touched), or\n"
+                     "hybrid (pre-copy rounds, then post-copy for what they left). Post-copy and\n"
+                     "hybrid need a destination that restores lazily (`dockmig doctor`), else they\n"
+                     "fall back to stop-and-copy and pre-copy; until every page is in, the source\n"
+                     "keeps its checkpoint, and a link lost for good fails the handoff back to it")
+      ->check(CLI::IsMember({"pre-copy", "stop-and-copy", "post-copy", "hybrid"}))->capture_default_str();
   auto restore = std::make_shared<std::string>("auto");
   command.add_option("--restore", *restore,
                      "How the destination puts memory back: eager (every page before the container\n"
@@ -230,7 +237,10 @@ VerbRunner define_migrate(CLI::App& command) {
       "Example: dockmig migrate web 10.77.1.2:7070 --tls-cert edge-a.pem --tls-key edge-a-key.pem --tls-ca ca.pem");
   return [request, as_json, prepared, mode, restore, binds, tcp, fleet]() -> int {
     if (Status read = read_bind_options(*binds, *request); !read) return report_error(read.error());
-    request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy : MemoryMode::PreCopy;
+    request->memory_mode = *mode == "stop-and-copy" ? MemoryMode::StopAndCopy
+                           : *mode == "post-copy"   ? MemoryMode::PostCopy
+                           : *mode == "hybrid"      ? MemoryMode::Hybrid
+                                                    : MemoryMode::PreCopy;
     request->tcp = parse_tcp_mode(*tcp).value_or(TcpMode::Close);
     request->restore = parse_restore_mode(*restore).value_or(RestoreMode::Auto);
     if (request->dry_run) {

@@ -14,6 +14,7 @@
 #include "base/exception_boundary.h"
 #include "checkpoint/docker_checkpoint.h"
 #include "checkpoint/dump.h"
+#include "checkpoint/lazy_page_server.h"
 #include "checkpoint/lazy_pages.h"
 #include "checkpoint/lent_runc_config.h"
 #include "checkpoint/masked_mounts.h"
@@ -32,6 +33,7 @@
 #include "migrate/network_setup.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
+#include "migrate/postcopy.h"
 #include "migrate/restore_choice.h"
 #include "migrate/tree_sync.h"
 #include "migrate/volume_sync.h"
@@ -135,6 +137,7 @@ class DestinationMigration {
     early_.reset();  // a restore still waiting for its memory fails before anything is undone
     release_arrivals();
     IncomingEnd end = step || committed_ ? IncomingEnd::Committed : abandon();
+    retire_page_server();
     if (context_.watch) context_.watch->ended(phase_, end);
     return step;
   }
@@ -180,6 +183,7 @@ class DestinationMigration {
     if (!restore || *restore == RestoreMode::Auto)  // a source sends auto as lazy with lazy_min_bytes
       return make_error(ErrorCode::InvalidInput, "the source's prepare asks for an unknown `restore` mode");
     choose_restore_mode(*restore);
+    postcopy_asked_ = fields.boolean_or("postcopy", false);
     lazy_min_bytes_ = fields.count_or("lazy_min_bytes", 0);
     source_takes_held_pages_ = fields.boolean_or("return_cache", false);
     source_sends_volume_passes_ = fields.boolean_or("volume_passes", false);
@@ -391,6 +395,10 @@ class DestinationMigration {
                     {"restore", restore_mode_name(restore_)},
                     {"volume_passes", source_sends_volume_passes_}};
     if (!restore_fallback_.empty()) created["restore_fallback"] = restore_fallback_;
+    if (postcopy_asked_) {
+      created["postcopy"] = lazy_restore_blocker().empty();
+      if (!lazy_restore_blocker().empty()) created["postcopy_refusal"] = lazy_restore_blocker();
+    }
     Result<pid_t> dockerd = docker::socket_peer_pid(context_.engine.socket_path());
     std::string masks_refusal =
         dockerd ? checkpoint::restore_mask_refusal(*dockerd)
@@ -485,8 +493,20 @@ class DestinationMigration {
     Status staged = extract_blob(*images, target);
     if (staged && pages_follow_)
       staged = memory_->receive_frozen(session_, target, [this](uint64_t bytes) { start_restore_early(bytes); });
+    if (staged && memory_->deferring()) staged = expect_postcopy(target);
     if (!staged) return staged;
     return session_.send_message({{"type", "staged"}});
+  }
+
+  // The source left pages behind: only a lazy restore, fetching them, can run this copy.
+  Status expect_postcopy(const std::filesystem::path& images_dir) {
+    if (!postcopy_asked_ || !lazy_restore_blocker().empty())
+      return make_error(ErrorCode::InvalidInput, "protocol: the source left pages behind, which this host cannot fetch");
+    restore_ = RestoreMode::Lazy;
+    restore_decided_ = true;
+    remote_ = std::make_unique<RemotePages>(session_, images_dir, memory_->assembled_dir(), staging_,
+                                            memory_->take_deferred());
+    return {};
   }
 
   TreeSyncFiles sync_files() const { return {upper_dir_, staging_, 3}; }
@@ -501,10 +521,17 @@ class DestinationMigration {
   void choose_restore_mode(RestoreMode asked) {
     restore_ = RestoreMode::Eager;
     if (asked != RestoreMode::Lazy) return;
-    restore_fallback_ = context_.criu ? checkpoint::host_lazy_restore_blocker(context_.criu->binary())
-                                      : "no CRIU is configured on the destination";
+    restore_fallback_ = lazy_restore_blocker();
     if (restore_fallback_.empty()) restore_ = RestoreMode::Lazy;
     else spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
+  }
+
+  // Asked once: `criu check` takes a while.
+  const std::string& lazy_restore_blocker() {
+    if (!lazy_blocker_)
+      lazy_blocker_ = context_.criu ? checkpoint::host_lazy_restore_blocker(context_.criu->binary())
+                                    : "no CRIU is configured on the destination";
+    return *lazy_blocker_;
   }
 
   // With a threshold (the source's --restore auto), lazy only for a memory that reaches it.
@@ -517,20 +544,51 @@ class DestinationMigration {
     spdlog::info("migration {}: restoring {}: {}", id_, restore_mode_name(restore_), restore_choice_);
   }
 
-  // A daemon that does not start costs the lazy restore, not the migration.
-  void start_lazy_pages() {
-    if (restore_ != RestoreMode::Lazy) return;
-    Result<checkpoint::LazyPagesDaemon> daemon = checkpoint::LazyPagesDaemon::start(
+  // A daemon that does not start costs the lazy restore, not the migration; after
+  // post-copy it costs the migration, since pages are missing here.
+  Status start_lazy_pages() {
+    if (restore_ != RestoreMode::Lazy) return {};
+    Result<checkpoint::LazyPagesDaemon> daemon = remote_ ? start_remote_lazy_pages() : checkpoint::LazyPagesDaemon::start(
         context_.criu->binary(), checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_),
         checkpoint::lazy_work_dir(docker_root_, container_id_));
+    if (!daemon && remote_) return std::move(daemon.error()).wrap("post-copy restore");
     if (daemon) {
       lazy_.emplace(std::move(*daemon));
       DOCKMIG_FAULT_POINT("destination.lazy-daemon-started");
-      return;
+      return {};
     }
     restore_ = RestoreMode::Eager;
     restore_fallback_ = daemon.error().describe();
     spdlog::warn("migration {}: restoring eagerly, not lazily: {}", id_, restore_fallback_);
+    return {};
+  }
+
+  // The daemon asks this agent for every lazy page: from the assembled images, or from
+  // the source for the pages left there.
+  Result<checkpoint::LazyPagesDaemon> start_remote_lazy_pages() {
+    Result<std::unique_ptr<checkpoint::LazyPageServer>> server = checkpoint::LazyPageServer::start(
+        [this](uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
+          Status read = remote_->read(task, vaddr, pages, out);
+          // Never none, never wrong: without the source the copy cannot run, so it goes
+          // (restoring or running), and the source resumes from its checkpoint.
+          if (!read) checkpoint::kill_container_processes(container_id_);
+          return read;
+        });
+    if (!server) return std::move(server.error());
+    page_server_ = std::move(*server);
+    Result<checkpoint::LazyPagesDaemon> daemon = checkpoint::LazyPagesDaemon::start_remote(
+        context_.criu->binary(), checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_),
+        checkpoint::lazy_work_dir(docker_root_, container_id_), page_server_->daemon_end(), page_server_->own_end());
+    page_server_->close_daemon_end();
+    return daemon;
+  }
+
+  // After a failure, once the container is gone: a fetch still waiting for the link fails
+  // at once, and the server goes before the pages it reads.
+  void retire_page_server() {
+    if (!page_server_) return;
+    if (remote_->fetching()) session_.cut();
+    page_server_.reset();
   }
 
   // Never none: until every page is in, the source's checkpoint is the only whole copy, so
@@ -539,12 +597,15 @@ class DestinationMigration {
     if (!lazy_) return {};
     DOCKMIG_FAULT_POINT("destination.before-lazy-fill-wait");
     Result<checkpoint::LazyFill> filled = checkpoint::finish_lazy_restore(
-        context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, checkpoint::kLazyFillTimeout);
+        context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, checkpoint::kLazyFillTimeout,
+        [this] { return page_server_ ? page_server_->failure() : std::string(); });
     lazy_.reset();
     if (!filled) return std::move(filled.error());
     lazy_fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - restored_at_).count();
     lazy_pages_ = filled->pages_copied;
-    return {};
+    if (!remote_) return {};
+    spdlog::info("migration {}: every page left at the source is here", id_);
+    return remote_->send_message(remote_->done_message());
   }
 
   // For the report's split of the restore: CRIU's own part, the rest is Docker's. Read
@@ -560,6 +621,7 @@ class DestinationMigration {
   // An eager restore starts as soon as the page images are named: Docker's part and
   // CRIU's until the memory run while the pages still cross (checkpoint/early_restore.h).
   void start_restore_early(uint64_t image_bytes) {
+    if (memory_->deferring()) return;  // lazy, once the pages left behind are known
     apply_lazy_threshold(image_bytes);
     if (restore_ != RestoreMode::Eager || !early_refusal_.empty()) return;
     Result<std::unique_ptr<checkpoint::EarlyRestore>> started =
@@ -571,12 +633,13 @@ class DestinationMigration {
   Status restore() {
     if (!restore_decided_)
       apply_lazy_threshold(page_image_bytes(checkpoint::checkpoint_dir(docker_root_, container_id_, checkpoint_)));
-    start_lazy_pages();
+    if (Status started = start_lazy_pages(); !started) return started;
     auto call_started = std::chrono::system_clock::now();
     Result<json> inspect = early_ ? early_->finish()
                                   : checkpoint::restore_container(context_.engine, docker_root_, container_id_,
                                                                   checkpoint_, tcp_, lazy_ ? &*lazy_ : nullptr);
     auto call_ended = std::chrono::system_clock::now();
+    if (remote_) remote_->restore_ended();
     release_arrivals();
     double started_early = 0;
     if (early_) {
@@ -603,9 +666,12 @@ class DestinationMigration {
       committed_ = true;
       DOCKMIG_FAULT_POINT("destination.before-restored-reply", [this] { session_.cut(); });
     }
-    Status told = session_.send_message(restored);
+    Status told = remote_ ? remote_->send_message(restored) : session_.send_message(restored);
     if (!told && committed_) told.ignore("the record names this host; the source reads it before it would resume");
-    return committed_ ? Status() : told;
+    if (committed_) return {};
+    // Post-copy: the source serves pages until every one is here, and commits only then.
+    if (told && remote_) told = finish_lazy_restore();
+    return told;
   }
 
   Status commit() {
@@ -708,6 +774,10 @@ class DestinationMigration {
   uint64_t lazy_min_bytes_ = 0;               // with the source's auto: lazy only from this memory on
   std::string restore_choice_;                // and which that made it, and why
   std::optional<checkpoint::LazyPagesDaemon> lazy_;  // from the lazy restore until every page is in
+  bool postcopy_asked_ = false;                      // the source may leave pages behind
+  std::optional<std::string> lazy_blocker_;          // why this host cannot restore lazily, once asked
+  std::unique_ptr<RemotePages> remote_;              // post-copy: the pages, here or still at the source
+  std::unique_ptr<checkpoint::LazyPageServer> page_server_;  // serves them to the daemon (goes before remote_)
   bool restore_decided_ = false;                      // eager or lazy, by the threshold
   std::string early_refusal_;                         // why the restore cannot start before the memory
   std::unique_ptr<checkpoint::EarlyRestore> early_;   // started before the memory was in
@@ -791,9 +861,13 @@ Status settle_interrupted(const DestinationContext& context, const JournalEntry&
   if (settled_by_record(context, entry)) return {};
   if (!entry.container_id.empty()) {
     std::string container = entry.container_id.substr(0, 12);
-    // A lazy restore's daemon runs detached from the agent; its pidfile goes with the container.
-    if (Result<docker::DaemonInfo> daemon = context.engine.info(); daemon)
-      checkpoint::end_left_daemon(checkpoint::lazy_work_dir(daemon->root_dir, entry.container_id));
+    // A lazy restore's daemon runs detached from the agent; its pidfile goes with the
+    // container. Its processes go first: without the daemon they would run on zero pages.
+    if (Result<docker::DaemonInfo> daemon = context.engine.info(); daemon) {
+      std::filesystem::path work_dir = checkpoint::lazy_work_dir(daemon->root_dir, entry.container_id);
+      if (std::filesystem::exists(work_dir)) checkpoint::kill_container_processes(entry.container_id);
+      checkpoint::end_left_daemon(work_dir);
+    }
     Status removed = context.engine.remove_container(entry.container_id, /*force=*/true);
     if (!removed && removed.error().code != ErrorCode::NotFound)
       return std::move(removed.error()).wrap("removing container " + container + " left by interrupted migration " +

@@ -32,8 +32,9 @@ using memory::kPageSize;
 // cache between the hash and the write and were slower again.
 class ImageAssembler : public memory::PageRecordVisitor {
  public:
-  ImageAssembler(memory::PageStore& store, int fd, DamagedPages& damaged)
-      : store_(store), fd_(fd), damaged_(damaged), buffer_(kBatchPages * kPageSize) {}
+  ImageAssembler(memory::PageStore& store, int fd, DamagedPages& damaged,
+                 std::map<uint64_t, memory::PageHash>* deferred)
+      : store_(store), fd_(fd), damaged_(damaged), deferred_(deferred), buffer_(kBatchPages * kPageSize) {}
 
   Status zero(uint32_t count) override {
     static const std::byte kZeros[kPageSize] = {};
@@ -58,6 +59,12 @@ class ImageAssembler : public memory::PageRecordVisitor {
     digest_.update(page);
     offset_ += kPageSize;
     return stored;
+  }
+  // Left at the source (post-copy): a hole until it is fetched, a zero page to the digest.
+  Status deferred(const memory::PageHash& hash) override {
+    if (!deferred_) return make_error(ErrorCode::InvalidInput, "protocol: a deferred page in memory that was not deferred");
+    deferred_->emplace(static_cast<uint64_t>(offset_) / kPageSize, hash);
+    return zero(1);
   }
   /// The image's digest, unless a damaged page left a hole in it.
   std::optional<memory::PageHash> digest() const {
@@ -98,6 +105,7 @@ class ImageAssembler : public memory::PageRecordVisitor {
   memory::PageStore& store_;
   int fd_;
   DamagedPages& damaged_;
+  std::map<uint64_t, memory::PageHash>* deferred_;  // null unless the source defers pages
   std::vector<std::byte> buffer_;
   memory::StreamDigest digest_;
   bool whole_ = true;
@@ -245,6 +253,7 @@ Status MemoryReceiver::receive_frozen(Session& session, const fs::path& images_d
   if (!header) return std::move(header.error());
   PeerMessage fields(*header);
   bool coded = fields.boolean_or("coded", false);
+  deferring_ = fields.boolean_or("deferred", false);
   Result<std::vector<std::pair<std::string, uint64_t>>> images = image_list(fields);
   if (!images) return std::move(images.error());
   fs::path assembled = staging_ / "memory";
@@ -289,7 +298,7 @@ Status MemoryReceiver::assemble(Session& session, const fs::path& blob, bool cod
     Result<base::UniqueFd> output = open_image(path, pages, largest);
     if (!output) return std::move(output.error());
     outputs.push_back(std::move(*output));
-    ImageAssembler assembler(store_, outputs.back().get(), damaged);
+    ImageAssembler assembler(store_, outputs.back().get(), damaged, deferring_ ? &deferred_[name] : nullptr);
     Status done = memory::read_page_records(records, pages, assembler, coded);
     if (done && ::ftruncate(outputs.back().get(), static_cast<off_t>(pages * kPageSize)) != 0)
       done = make_error(ErrorCode::Io, "sizing `" + path.string() + "`: " + std::strerror(errno));

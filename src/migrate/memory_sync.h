@@ -17,6 +17,9 @@
 //   dst: {"type":"memory-missing","indices":[...]}     src: blob "memory-resend"   (if needed,
 //                                                       as often as needed)
 //   dst: {"type":"memory-assembled"}
+// (post-copy, when the destination's "created" said "postcopy": true: a `memory` message
+//  with "deferred": true may hold runs of deferred pages, which the destination fetches
+//  after its restore; postcopy.h)
 // Repeat handoffs (return_trip.cc): a source that says "return_cache": true in its prepare
 // gets "held_pages": N in "created"; when N > 0, the destination sends blob "held-pages" (N
 // page hashes of 16 bytes: its store's pages 0..N-1) after the presync's last signatures,
@@ -106,6 +109,10 @@ class PrecopySender {
   /// without rounds: the images less the pages the destination holds. Never more than the
   /// images.
   uint64_t frozen_bytes_expected(const std::filesystem::path& images_dir) const;
+  /// Post-copy: send_frozen() leaves the processes' private pages that the destination
+  /// lacks here (postcopy.h); the destination fetches them after its restore.
+  void defer_private_memory() { defer_ = true; }
+  bool defers() const { return defer_; }
   /// At the freeze: CRIU's page images in `images_dir`, against what the destination holds.
   Status send_frozen(const std::filesystem::path& images_dir, PhaseReport& phase, Progress& progress,
                      MemoryReport& report);
@@ -117,8 +124,8 @@ class PrecopySender {
   Status expect_stored(uint64_t pages_sent, const std::string& round);
   Status resend(const std::filesystem::path& images_dir, const std::vector<std::string>& images,
                 const nlohmann::json& indices, PhaseReport& phase, Progress& progress, MemoryReport& report);
-  Result<memory::PageHash> encode_image(const std::filesystem::path& image, memory::PageRecordWriter& records,
-                                        MemoryReport& report);
+  Result<memory::PageHash> encode_image(const std::filesystem::path& image, const std::vector<bool>* deferrable,
+                                        memory::PageRecordWriter& records, MemoryReport& report);
   uint32_t hold(const memory::PageHash& hash);
   /// A `pages` or `memory` message, saying whether its blob's pages are coded.
   nlohmann::json pages_message(nlohmann::json message) const;
@@ -137,11 +144,15 @@ class PrecopySender {
   memory::ProcessPages freeze_pages_;           // stop_tracking(): written since the last round
   bool freeze_round_due_ = false;               // rounds ran: one more goes beside the dump
   bool rounds_ended_ = false;
+  bool defer_ = false;  // post-copy: private pages the destination lacks stay here
 };
 
 /// Pages of the store that failed their hash: store index -> where the assembled images
 /// need it (fd, offset).
 using DamagedPages = std::map<uint32_t, std::vector<std::pair<int, off_t>>>;
+
+/// Post-copy: per page image, the pages the source left behind (page index -> hash).
+using DeferredPages = std::map<std::string, std::map<uint64_t, memory::PageHash>>;
 
 /// Where a state dir keeps the pages of containers that left (memory/return_cache.h).
 inline std::filesystem::path return_cache_dir(const std::filesystem::path& state_dir) {
@@ -183,6 +194,11 @@ class MemoryReceiver {
   /// dir and `images_dir` (Docker's checkpoint dir) links to them.
   Status receive_frozen(Session& session, const std::filesystem::path& images_dir,
                         const ImagesNamed& images_named = {});
+  /// From the `memory` message on: whether the source left pages behind (post-copy).
+  bool deferring() const { return deferring_; }
+  /// After receive_frozen: the pages the source left behind, and where their images are.
+  DeferredPages take_deferred() { return std::exchange(deferred_, {}); }
+  std::filesystem::path assembled_dir() const { return staging_ / "memory"; }
 
  private:
   MemoryReceiver(memory::PageStore store, std::filesystem::path staging)
@@ -209,6 +225,8 @@ class MemoryReceiver {
   memory::PageStore store_;
   std::filesystem::path staging_;
   base::UniqueFd image_room_;
+  bool deferring_ = false;
+  DeferredPages deferred_;
 };
 
 }  // namespace dockmig::migrate

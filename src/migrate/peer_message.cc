@@ -141,4 +141,14 @@ std::vector<std::string> PeerMessage::strings_or_empty(std::string_view key) {
   return strings;
 }
 
+double seconds_or_zero(const nlohmann::json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
+}
+
+uint64_t count_or_zero(const nlohmann::json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_number_unsigned() ? found->get<uint64_t>() : 0;
+}
+
 }  // namespace dockmig::migrate

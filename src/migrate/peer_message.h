@@ -103,4 +103,8 @@ Result<std::vector<T>> read_named_list(PeerMessage& message, std::string_view ke
 /// "protocol: label of volume data `tier` is not a string" for `what` "label of volume data".
 Status all_strings(const nlohmann::json& object, const std::string& what);
 
+/// For the report's figures only: a peer's wrong type costs a figure, not the migration.
+double seconds_or_zero(const nlohmann::json& object, const char* key);
+uint64_t count_or_zero(const nlohmann::json& object, const char* key);
+
 }  // namespace dockmig::migrate

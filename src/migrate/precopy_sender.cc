@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/byte_units.h"
+#include "checkpoint/pagemap_image.h"
 #include "faults/fault_points.h"
 #include "memory/page_records.h"
 #include "memory/container_memory.h"
@@ -290,6 +291,12 @@ uint64_t PrecopySender::frozen_bytes_expected(const fs::path& images_dir) const 
 Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase, Progress& progress,
                                   MemoryReport& report) {
   std::vector<std::string> images = page_images(images_dir);
+  checkpoint::LazyPageFlags lazy;
+  if (defer_) {
+    Result<checkpoint::LazyPageFlags> flags = checkpoint::lazy_pages_of(images_dir);
+    if (!flags) return std::move(flags.error()).wrap("finding the pages to leave for post-copy");
+    lazy = std::move(*flags);
+  }
   json listed = json::array();
   for (const std::string& name : images) {
     std::error_code ec;
@@ -297,13 +304,17 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
     if (ec) return make_error(ErrorCode::Io, "cannot read the size of `" + (images_dir / name).string() + "`");
     listed.push_back({{"name", name}, {"pages", size / memory::kPageSize}});
   }
-  Status sent = session_.send_message(pages_message({{"type", "memory"}, {"images", listed}}));
+  json header = pages_message({{"type", "memory"}, {"images", listed}});
+  if (defer_) header["deferred"] = true;
+  Status sent = session_.send_message(header);
   if (!sent) return sent;
   json digests = json::array();
   sent = session_.send_stream("memory", phase, progress, zstd_level_, [&](transfer::ByteSink& sink) -> Status {
     memory::PageRecordWriter records(sink, encoder_ ? &*encoder_ : nullptr);
     for (const std::string& name : images) {
-      Result<memory::PageHash> digest = encode_image(images_dir / name, records, report);
+      auto flags = lazy.find(name);
+      Result<memory::PageHash> digest =
+          encode_image(images_dir / name, flags == lazy.end() ? nullptr : &flags->second, records, report);
       if (!digest) return std::move(digest.error());
       digests.push_back(memory::to_hex(*digest));
     }
@@ -337,21 +348,35 @@ Status PrecopySender::send_frozen(const fs::path& images_dir, PhaseReport& phase
 }
 
 // One page image as records against what the destination holds; returns its digest.
-Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, memory::PageRecordWriter& records,
-                                                     MemoryReport& report) {
+// With `deferrable` (post-copy), those of its pages the destination lacks stay here,
+// named by their hash; the digest counts them as zero pages, as the destination's image
+// holds them until it fetches them.
+Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, const std::vector<bool>* deferrable,
+                                                     memory::PageRecordWriter& records, MemoryReport& report) {
+  static const std::byte kZeros[memory::kPageSize] = {};
   memory::StreamDigest digest;
+  uint64_t index = 0;
   Status encoded = memory::for_each_page_of_file(image, [&](memory::PageView page) -> Status {
-    digest.update(page);
+    bool may_defer = deferrable && index < deferrable->size() && (*deferrable)[index];
+    ++index;
     if (memory::is_zero_page(page)) {
+      digest.update(page);
       ++report.frozen_pages_zero;
       return records.zero();
     }
     memory::PageHash hash = memory::hash_page(page);
     if (std::optional<uint32_t> held = held_.find(hash)) {
+      digest.update(page);
       note_returned(*held);
       ++report.frozen_pages_known;
       return records.known(*held);
     }
+    if (may_defer) {
+      digest.update(memory::PageView(kZeros, memory::kPageSize));
+      ++report.postcopy.pages_deferred;
+      return records.deferred(hash);
+    }
+    digest.update(page);
     ++report.frozen_pages_sent;
     hold(hash);
     return records.literal(page);

@@ -53,7 +53,13 @@ nlohmann::json memory_json(const MemoryReport& memory) {
           {"return_cache",
            {{"pages_offered", memory.return_cache_pages_offered},
             {"pages_avoided", memory.return_cache_pages_used},
-            {"bytes_avoided", memory.return_cache_pages_used * 4096}}}};
+            {"bytes_avoided", memory.return_cache_pages_used * 4096}}},
+          {"postcopy",
+           {{"pages_deferred", memory.postcopy.pages_deferred},
+            {"pages_fetched", memory.postcopy.pages_fetched},
+            {"fetches", memory.postcopy.fetches},
+            {"last_page_seconds", memory.postcopy.last_page_seconds},
+            {"fallback", memory.postcopy.fallback}}}};
 }
 
 nlohmann::json volumes_json(const VolumeReport& volumes) {
@@ -172,8 +178,22 @@ std::string restore_text(const MigrationReport& report) {
   return line + chosen + "\n";
 }
 
+std::string postcopy_text(const MemoryReport& memory) {
+  const PostcopyReport& postcopy = memory.postcopy;
+  if (!postcopy.fallback.empty()) return "  memory: " + memory.mode + ", not post-copy: " + postcopy.fallback + "\n";
+  if (postcopy.pages_deferred == 0) return {};
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "  %s: %llu pages left at the source at the freeze; %llu fetched after the restore in %llu requests, "
+                "the last %.3f s after it\n",
+                memory.mode.c_str(), static_cast<unsigned long long>(postcopy.pages_deferred),
+                static_cast<unsigned long long>(postcopy.pages_fetched),
+                static_cast<unsigned long long>(postcopy.fetches), postcopy.last_page_seconds);
+  return line;
+}
+
 std::string memory_text(const MemoryReport& memory) {
-  if (memory.mode != "pre-copy") return return_cache_text(memory);
+  if (memory.rounds.empty()) return postcopy_text(memory) + return_cache_text(memory);
   std::string out;
   char line[256];
   for (size_t i = 0; i < memory.rounds.size(); ++i) {
@@ -208,7 +228,7 @@ std::string memory_text(const MemoryReport& memory) {
                   static_cast<unsigned long long>(memory.pages_word_differences));
     out += line;
   }
-  return out + return_cache_text(memory);
+  return out + postcopy_text(memory) + return_cache_text(memory);
 }
 
 std::string volumes_text(const VolumeReport& volumes) {

@@ -265,6 +265,7 @@ void Session::set_phase(const std::string& phase) {
 }
 
 bool Session::frozen() const {
+  if (phase_ == "postcopy") return true;  // not downtime, but a restored process may wait for each page
   bool checkpoint_passed = false;
   for (const char* name : kPhaseNames) {
     checkpoint_passed = checkpoint_passed || std::string_view(name) == "checkpoint";

@@ -36,6 +36,7 @@
 #include "migrate/image_sync.h"
 #include "migrate/left_volumes.h"
 #include "migrate/link_resume.h"
+#include "migrate/postcopy.h"
 #include "migrate/memory_sync.h"
 #include "migrate/ownership.h"
 #include "migrate/peer_message.h"
@@ -57,17 +58,6 @@ double seconds_since(Clock::time_point start) {
 }
 
 constexpr uint64_t kPageServerFromBytes = 32u << 20;
-
-// For the report's figures only: a peer's wrong type costs a figure, not the migration.
-double seconds_or_zero(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
-}
-
-uint64_t count_or_zero(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_number_unsigned() ? found->get<uint64_t>() : 0;
-}
 
 // For the destination, which refuses a dump its CRIU may not read; "" when ours cannot
 // be asked, and the dump then says why.
@@ -138,6 +128,8 @@ class SourceMigration {
     if (step) step = timed("finalsync", [&] { return final_sync(); });
     // 7 restore: the destination starts the container from the checkpoint.
     if (step) step = timed("restore", [&] { return await_restore(); });
+    // 7b postcopy: the pages left here cross as the restored container wants them.
+    if (step && lender_ && !pages_done_) step = timed("postcopy", [&] { return await_pages(); });
     // 8 confirm: commit with the destination, then remove (or keep) the source.
     if (step) step = timed("confirm", [&] { return confirm(); });
     return step;
@@ -230,6 +222,7 @@ class SourceMigration {
                     {"docker_version", plan_.docker_version},
                     {"tcp", tcp_mode_name(request_.tcp)},
                     {"restore", restore_mode_name(restore_asked())},
+                    {"postcopy", request_.memory_mode != MemoryMode::StopAndCopy},
                     {"return_cache", true},
                     {"volume_passes", true},
                     {"volume_return", true},
@@ -265,6 +258,9 @@ class SourceMigration {
     report_.restore_mode = fields.string_or("restore", "eager");
     std::string fallback = fields.string_or("restore_fallback", "");
     volume_passes_ = fields.boolean_or("volume_passes", false);
+    postcopy_refusal_ = fields.boolean_or("postcopy", false)
+                            ? ""
+                            : fields.string_or("postcopy_refusal", "its dockmig does not fetch pages after its restore");
     std::optional<bool> maps_masks;
     if (created->contains("masks")) maps_masks = fields.boolean_or("masks", false);
     std::string masks_refusal = fields.string_or("masks_refusal", "");
@@ -330,9 +326,24 @@ class SourceMigration {
       if (!held) return std::move(held.error());
       precopy_->hold_returned(*held);
     }
-    if (request_.memory_mode == MemoryMode::StopAndCopy) return precopy_->skip_rounds();
-    return precopy_->run_rounds(plan_.container.pid, request_.precopy_target_seconds, report_.phase("precopy"),
-                                progress_, report_.memory);
+    bool rounds = request_.memory_mode == MemoryMode::PreCopy || request_.memory_mode == MemoryMode::Hybrid;
+    Status sent = rounds ? precopy_->run_rounds(plan_.container.pid, request_.precopy_target_seconds,
+                                                report_.phase("precopy"), progress_, report_.memory)
+                         : precopy_->skip_rounds();
+    if (sent) choose_deferral();
+    return sent;
+  }
+
+  // Post-copy, or hybrid: what the destination lacks of the processes' private memory
+  // stays here at the freeze, and crosses after the restore (postcopy.h).
+  void choose_deferral() {
+    Deferral deferral = migrate::choose_deferral(request_.memory_mode, report_.memory.stop_reason, postcopy_refusal_);
+    report_.memory.mode = deferral.mode;
+    report_.memory.postcopy.fallback = deferral.fallback;
+    if (!deferral.fallback.empty()) spdlog::warn("memory moves by {}: {}", deferral.mode, deferral.fallback);
+    if (!deferral.defer) return;
+    precopy_->defer_private_memory();
+    spdlog::info("memory moves by {}: the pages the destination lacks cross after its restore", deferral.mode);
   }
 
   // When the memory crosses by the page protocol, CRIU sends it straight to a page server
@@ -483,7 +494,12 @@ class SourceMigration {
   }
 
   Status await_restore() {
-    Result<json> restored = session_->expect("restored");
+    if (precopy_ && precopy_->defers()) {
+      Result<PageLender> lender = PageLender::open(images_dir());
+      if (!lender) return std::move(lender.error());
+      lender_.emplace(std::move(*lender));
+    }
+    Result<json> restored = lender_ ? lend_until("restored", report_.phase("restore")) : session_->expect("restored");
     if (!restored) return std::move(restored.error());
     report_.downtime_seconds = std::chrono::duration<double>(Clock::now() - frozen_at_).count();
     finish_dump();
@@ -494,6 +510,28 @@ class SourceMigration {
                               seconds_or_zero(*criu, "docker_after_seconds")};
     read_restore_choice(*restored);
     return {};
+  }
+
+  // Post-copy: the destination fetches pages until its `pages-done`, which may come before
+  // or after its `restored`. Returns the `wanted` message.
+  Result<json> lend_until(const std::string& wanted, PhaseReport& phase) {
+    for (;;) {
+      Result<json> next = lender_->lend_until_other(*session_, phase, progress_, request_.zstd_level);
+      if (!next) return next;
+      std::string type = message_type(*next);
+      if (type == "pages-done") {
+        read_pages_done(*next, report_.memory.postcopy);
+        pages_done_ = true;
+      }
+      if (type == wanted) return next;
+      if (type != "pages-done")
+        return make_error(ErrorCode::InvalidInput, "protocol: expected `" + wanted + "` or `page-get`, got `" + type + "`");
+    }
+  }
+
+  Status await_pages() {
+    Result<json> done = lend_until("pages-done", report_.phase("postcopy"));
+    return done ? Status() : Status(std::move(done.error()));
   }
 
   // Auto crosses as lazy with a threshold (lazy_min_bytes): a destination from before auto
@@ -712,6 +750,9 @@ class SourceMigration {
   bool speaks_pages_ = false;             // the destination knows pre-copy and "staged"
   bool codes_pages_ = false;              // the destination decodes coded pages (memory/page_coding.h)
   bool volume_passes_ = false;            // the destination takes catch-up passes of the volumes
+  std::string postcopy_refusal_;          // why the destination cannot fetch pages after its restore
+  std::optional<PageLender> lender_;      // post-copy: the checkpoint's pages, from the restore on
+  bool pages_done_ = false;               // the destination has every page it fetched
   std::vector<std::string> external_masks_;  // runc's masked dirs the dump lends as external mounts
   std::vector<bool> volumes_held_;        // by volume: the destination holds the copy it left there
   uint64_t held_pages_ = 0;  // in the destination's store from its return cache, named at the pre-copy's start

@@ -83,6 +83,7 @@ dockmig_integration_test(migrate_prepared)
 # Asserts that a pre-copy round stops the container for under 100 ms: alone.
 dockmig_integration_test(migrate_precopy SERIAL)
 dockmig_integration_test(migrate_lazy_restore)
+dockmig_integration_test(migrate_postcopy)
 dockmig_integration_test(migrate_lazy_fill_fails LABELS faults)
 dockmig_integration_test(migrate_return_trip)
 dockmig_integration_test(migrate_tcp_busy)

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "migrate/upper_index.h"
+#include "unit/migrate/session_pair.h"
 #include "transfer/channel.h"
 #include "unit/layers/layers_test_support.h"
 #include "unit/transfer/transfer_test_support.h"
@@ -25,26 +26,8 @@ namespace fs = std::filesystem;
 using layers::testing::read_file;
 using layers::testing::write_file;
 
-struct Ends {
-  Status source, destination;
-};
-
-/// Runs `source` and `destination` on the two ends of a fresh session.
-Ends converse(const std::function<Status(Session&)>& source, const std::function<Status(Session&)>& destination) {
-  int ends[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends), 0);
-  Ends result;
-  std::thread far([&] {
-    Result<Session> session = Session::accept(transfer::Connection::adopt(ends[1], "source"));
-    result.destination = session ? destination(*session) : Status(std::move(session.error()));
-  });
-  {
-    Result<Session> session = Session::accept(transfer::Connection::adopt(ends[0], "destination"));
-    result.source = session ? source(*session) : Status(std::move(session.error()));
-  }  // closing this end ends a destination still waiting
-  far.join();
-  return result;
-}
+using testing::converse;
+using testing::Ends;
 
 layers::UpperSnapshot snapshot_of(const fs::path& dir) {
   Result<layers::UpperSnapshot> snapshot = layers::scan_upper_dir(dir);
