@@ -170,6 +170,25 @@ TEST(MigrationReport, CountsThePacketsHeldDuringTheRestore) {
   EXPECT_EQ(to_json(report)["restore"]["held_packets"], 3);
 }
 
+TEST(MigrationReport, SaysWhatPostCopyLeftAtTheSourceAndWhenTheLastPageCame) {
+  MigrationReport report = finished_report();
+  report.memory.mode = "post-copy";
+  report.memory.postcopy = {12, 12, 3, 1.5, ""};
+  EXPECT_NE(to_text(report).find("post-copy: 12 pages left at the source at the freeze; 12 fetched after the restore "
+                                 "in 3 requests, the last 1.500 s after it"),
+            std::string::npos)
+      << to_text(report);
+  nlohmann::json postcopy = to_json(report)["memory"]["postcopy"];
+  EXPECT_EQ(postcopy["pages_deferred"], 12);
+  EXPECT_EQ(postcopy["fetches"], 3);
+  EXPECT_EQ(postcopy["last_page_seconds"], 1.5);
+  report.memory.mode = "stop-and-copy";
+  report.memory.postcopy = {0, 0, 0, 0, "the destination cannot restore lazily: no uffd"};
+  EXPECT_NE(to_text(report).find("memory: stop-and-copy, not post-copy: the destination cannot restore lazily"),
+            std::string::npos)
+      << to_text(report);
+}
+
 TEST(MigrationReport, SaysNothingOfCriuWhenItsShareIsUnknown) {
   EXPECT_EQ(to_text(finished_report()).find("CRIU"), std::string::npos);
 }
