@@ -107,21 +107,27 @@ Status check_get(const PageServerIov& request) {
   return {};
 }
 
-// The header echoed as present pages, then the pages themselves.
+// The header echoed as present pages (as many as the reader gave: `served`), then the
+// pages themselves.
 Result<Transfer> answer_get(const DaemonSocket& daemon, const LazyPageServer::PageReader& reader,
-                            const PageServerIov& request, std::vector<std::byte>& pages) {
+                            const PageServerIov& request, std::vector<std::byte>& pages, uint64_t& served) {
   if (Status valid = check_get(request); !valid) return std::move(valid.error());
   spdlog::debug("lazy page server: task {} asks {} page(s) at {:#x}", request.dst_id, request.nr_pages,
                 request.vaddr);
   pages.resize(request.nr_pages * kPageSize);
-  if (Status read = reader(request.dst_id, request.vaddr, request.nr_pages, pages); !read)
+  Result<uint64_t> read = reader(request.dst_id, request.vaddr, request.nr_pages, pages);
+  if (!read)
     return std::move(read.error())
         .wrap("reading " + std::to_string(request.nr_pages) + " page(s) of task " + std::to_string(request.dst_id));
+  if (*read == 0 || *read > request.nr_pages)
+    return make_error(ErrorCode::Internal, "the page reader gave " + std::to_string(*read) + " of " +
+                                               std::to_string(request.nr_pages) + " pages");
   PageServerIov reply = request;
   reply.cmd = kPresentPages;
+  reply.nr_pages = served = *read;
   Result<Transfer> sent = daemon.send(bytes_of(reply));
   if (!sent || *sent != Transfer::done) return sent;
-  return daemon.send(pages);
+  return daemon.send(std::span(pages).first(*read * kPageSize));
 }
 
 // The daemon waits for this status word before it closes its end.
@@ -195,10 +201,11 @@ Status LazyPageServer::serve_requests() {
                    pages_served());
       return ended(answer_close(daemon), "before the close was answered");
     }
-    Result<Transfer> answered = answer_get(daemon, reader_, request, pages);
+    uint64_t served = 0;
+    Result<Transfer> answered = answer_get(daemon, reader_, request, pages, served);
     if (!answered || *answered != Transfer::done) return ended(std::move(answered), "before its answer");
     requests_served_.fetch_add(1, std::memory_order_relaxed);
-    pages_served_.fetch_add(request.nr_pages, std::memory_order_relaxed);
+    pages_served_.fetch_add(served, std::memory_order_relaxed);
   }
 }
 

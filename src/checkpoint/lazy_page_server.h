@@ -29,9 +29,12 @@ namespace dockmig::checkpoint {
 class LazyPageServer {
  public:
   /// Fills `out` (pages * 4096 bytes) with the pages of task `task_id` (its pid in the dump,
-  /// as in pagemap-<pid>.img) from `vaddr` on, or fails. Runs on the serving thread; the
+  /// as in pagemap-<pid>.img) from `vaddr` on, or fails; returns how many it filled, from 1
+  /// to all: the daemon asks again for the rest, so a long read need not hold up a fault
+  /// queued behind it (the answers go in request order). Runs on the serving thread; the
   /// destructor waits for a read under way, so it must end on its own.
-  using PageReader = std::function<Status(uint64_t task_id, uint64_t vaddr, uint64_t pages, std::span<std::byte> out)>;
+  using PageReader =
+      std::function<Result<uint64_t>(uint64_t task_id, uint64_t vaddr, uint64_t pages, std::span<std::byte> out)>;
 
   /// The largest request served (CRIU asks at most 4 MiB, 1024 pages); more is a protocol error.
   static constexpr uint64_t kMaxRequestPages = 4096;

@@ -46,6 +46,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::chrono::milliseconds kNoFillLimit = std::chrono::hours(24);
+
 bool valid_container_name(const std::string& name) {
   static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
   return std::regex_match(name, kName);
@@ -568,7 +570,7 @@ class DestinationMigration {
   Result<checkpoint::LazyPagesDaemon> start_remote_lazy_pages() {
     Result<std::unique_ptr<checkpoint::LazyPageServer>> server = checkpoint::LazyPageServer::start(
         [this](uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
-          Status read = remote_->read(task, vaddr, pages, out);
+          Result<uint64_t> read = remote_->read(task, vaddr, pages, out);
           // Never none, never wrong: without the source the copy cannot run, so it goes
           // (restoring or running), and the source resumes from its checkpoint.
           if (!read) checkpoint::kill_container_processes(container_id_);
@@ -596,9 +598,10 @@ class DestinationMigration {
   Status finish_lazy_restore() {
     if (!lazy_) return {};
     DOCKMIG_FAULT_POINT("destination.before-lazy-fill-wait");
+    // Post-copy's fill takes as long as the link needs: only one that stopped is given up.
+    std::chrono::milliseconds limit = remote_ ? kNoFillLimit : checkpoint::kLazyFillTimeout;
     Result<checkpoint::LazyFill> filled = checkpoint::finish_lazy_restore(
-        context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, checkpoint::kLazyFillTimeout,
-        [this] { return page_server_ ? page_server_->failure() : std::string(); });
+        context_.engine, docker_root_, container_id_, checkpoint_, *lazy_, limit, [this] { return fill_stopped(); });
     lazy_.reset();
     if (!filled) return std::move(filled.error());
     lazy_fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - restored_at_).count();
@@ -606,6 +609,15 @@ class DestinationMigration {
     if (!remote_) return {};
     spdlog::info("migration {}: every page left at the source is here", id_);
     return remote_->send_message(remote_->done_message());
+  }
+
+  // Why post-copy's fill cannot go on, or "": its page server stopped, or no page came
+  // from the source for as long as a local fill may take in all.
+  std::string fill_stopped() const {
+    if (!page_server_) return {};
+    if (std::string failure = page_server_->failure(); !failure.empty()) return failure;
+    if (remote_->idle_for() < checkpoint::kLazyFillTimeout) return {};
+    return "no page came from the source for " + std::to_string(checkpoint::kLazyFillTimeout.count()) + " s";
   }
 
   // For the report's split of the restore: CRIU's own part, the rest is Docker's. Read

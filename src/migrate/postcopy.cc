@@ -27,9 +27,10 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using memory::kPageSize;
 
-// A fault fetches the pages left behind next to it too, up to this many (1 MiB): the next
-// fault is likely near, and one request crosses the link's round trip once.
-constexpr uint64_t kPrefetchPages = 256;
+// A fetch takes the pages left behind after the one wanted too (the next fault is likely
+// near, and each request costs the link's round trip), as many as cross in about this long.
+constexpr std::chrono::duration<double> kFetchTarget{0.1};
+constexpr uint64_t kMinFetchPages = 16, kMaxFetchPages = 256;
 constexpr uint64_t kLendChunkPages = 256;
 
 Status read_fully(int fd, std::span<std::byte> out, uint64_t at, const std::string& what) {
@@ -124,14 +125,16 @@ RemotePages::RemotePages(Session& session, fs::path images_dir, fs::path assembl
     : session_(session), images_dir_(std::move(images_dir)), assembled_dir_(std::move(assembled_dir)),
       staging_(std::move(staging)), deferred_(std::move(deferred)) {}
 
-Status RemotePages::read(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
+Result<uint64_t> RemotePages::read(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
   if (pages == 0 || pages > kMaxPagesPerGet || out.size() != pages * kPageSize)
     return make_error(ErrorCode::InvalidInput, "the lazy-pages daemon asked for " + std::to_string(pages) + " pages at once");
   Result<const checkpoint::Pagemap*> pagemap = pagemap_of(task);
   if (!pagemap) return std::move(pagemap.error());
-  Result<Image*> image = this->image((*pagemap)->pages_image());
+  const std::string& name = (*pagemap)->pages_image();
+  Result<Image*> image = this->image(name);
   if (!image) return std::move(image.error());
-  for (uint64_t done = 0; done < pages;) {
+  uint64_t done = 0;
+  while (done < pages) {
     std::optional<uint64_t> first = (*pagemap)->page_index(vaddr + done * kPageSize);
     if (!first)
       return make_error(ErrorCode::InvalidInput, "the lazy-pages daemon asked for page " +
@@ -139,13 +142,18 @@ Status RemotePages::read(uint64_t task, uint64_t vaddr, uint64_t pages, std::spa
                                                      std::to_string(task) + ", which its checkpoint does not hold");
     uint64_t run = 1;
     while (done + run < pages && (*pagemap)->page_index(vaddr + (done + run) * kPageSize) == *first + run) ++run;
-    const std::string& name = (*pagemap)->pages_image();
-    if (Status fetched = fetch_missing(name, **image, *first, run); !fetched) return fetched;
-    std::span<std::byte> part = out.subspan(done * kPageSize, run * kPageSize);
-    if (Status read = read_fully((*image)->fd.get(), part, *first * kPageSize, name); !read) return read;
-    done += run;
+    uint64_t here = local_run(**image, *first, run);
+    if (here == 0 && done > 0) break;  // the daemon asks again for the rest
+    if (here == 0) {
+      if (Status fetched = fetch_from(name, **image, *first); !fetched) return std::move(fetched.error());
+      here = local_run(**image, *first, run);
+    }
+    std::span<std::byte> part = out.subspan(done * kPageSize, here * kPageSize);
+    if (Status read = read_fully((*image)->fd.get(), part, *first * kPageSize, name); !read) return std::move(read.error());
+    done += here;
+    if (here < run) break;
   }
-  return {};
+  return done;
 }
 
 Result<const checkpoint::Pagemap*> RemotePages::pagemap_of(uint64_t task) {
@@ -168,19 +176,23 @@ Result<RemotePages::Image*> RemotePages::image(const std::string& name) {
   return &image;
 }
 
-Status RemotePages::fetch_missing(const std::string& name, Image& image, uint64_t first, uint64_t count) {
-  auto next = image.deferred.lower_bound(first);
-  while (next != image.deferred.end() && next->first < first + count) {
-    uint64_t start = next->first, length = 0;
-    for (auto page = next; page != image.deferred.end() && page->first == start + length; ++page) {
-      bool wanted = page->first < first + count;
-      if (length == kMaxPagesPerGet || (!wanted && length >= kPrefetchPages)) break;
-      ++length;
-    }
-    if (Status fetched = fetch(name, image, start, length); !fetched) return fetched;
-    next = image.deferred.lower_bound(start + length);
-  }
-  return {};
+uint64_t RemotePages::local_run(const Image& image, uint64_t first, uint64_t count) {
+  auto missing = image.deferred.lower_bound(first);
+  return missing == image.deferred.end() ? count : std::min(count, missing->first - first);
+}
+
+// A fetch is sized to cross in about kFetchTarget at the link's measured rate: a fault
+// waits for at most one, its own or one queued before it.
+Status RemotePages::fetch_from(const std::string& name, Image& image, uint64_t first) {
+  double rate = session_.link_bytes_per_second();
+  uint64_t most = rate > 0 ? static_cast<uint64_t>(rate * kFetchTarget.count() / kPageSize) : kMaxFetchPages;
+  most = std::clamp(most, kMinFetchPages, kMaxFetchPages);
+  uint64_t length = 0;
+  for (auto page = image.deferred.find(first); page != image.deferred.end() && page->first == first + length &&
+                                               length < most;
+       ++page)
+    ++length;
+  return fetch(name, image, first, length);
 }
 
 Status RemotePages::fetch(const std::string& name, Image& image, uint64_t first, uint64_t count) {
@@ -227,6 +239,12 @@ Status RemotePages::send_message(const json& message) {
 void RemotePages::restore_ended() {
   std::lock_guard lock(link_);
   restore_ended_ = std::chrono::steady_clock::now();
+}
+
+std::chrono::steady_clock::duration RemotePages::idle_for() const {
+  if (fetching_) return {};
+  std::lock_guard lock(link_);
+  return std::chrono::steady_clock::now() - std::max(last_fetch_, restore_ended_);
 }
 
 json RemotePages::done_message() const {

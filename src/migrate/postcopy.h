@@ -81,13 +81,18 @@ class RemotePages {
   RemotePages(Session& session, std::filesystem::path images_dir, std::filesystem::path assembled_dir,
               std::filesystem::path staging, DeferredPages deferred);
 
-  /// Fills `out` with `pages` pages of process `task` from `vaddr` (LazyPageServer's reader).
-  Status read(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out);
+  /// Fills `out` with `pages` pages of process `task` from `vaddr` on (LazyPageServer's
+  /// reader), as far as they are here, fetching those still at the source first when the
+  /// first is one of them; returns how many it filled.
+  Result<uint64_t> read(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out);
 
   /// The migration's own messages while pages may be fetched take the link's turn.
   Status send_message(const nlohmann::json& message);
   /// Whether a fetch waits on the link now (safe from any thread).
   bool fetching() const { return fetching_; }
+  /// How long since a fetch last completed (or the restore ended), while none is under
+  /// way; zero during a fetch.
+  std::chrono::steady_clock::duration idle_for() const;
   /// The restore has ended: `pages-done` counts the time to the last page from here.
   void restore_ended();
   /// `pages-done`, once the daemon has filled every process.
@@ -100,8 +105,10 @@ class RemotePages {
   };
   Result<const checkpoint::Pagemap*> pagemap_of(uint64_t task);
   Result<Image*> image(const std::string& name);
-  /// Fetches the pages still at the source among `count` pages of `name` from `first`.
-  Status fetch_missing(const std::string& name, Image& image, uint64_t first, uint64_t count);
+  /// Of `count` pages of an image from `first`, how many are here before one that is not.
+  static uint64_t local_run(const Image& image, uint64_t first, uint64_t count);
+  /// Fetches page `first` (still at the source) and those left behind after it.
+  Status fetch_from(const std::string& name, Image& image, uint64_t first);
   Status fetch(const std::string& name, Image& image, uint64_t first, uint64_t count);
 
   Session& session_;

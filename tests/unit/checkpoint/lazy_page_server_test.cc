@@ -39,10 +39,10 @@ std::byte page_byte(uint64_t task, uint64_t vaddr, size_t offset) {
   return static_cast<std::byte>((task * 31 + (vaddr + offset) / kPage) % 251);
 }
 
-Status fill_pages(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
+Result<uint64_t> fill_pages(uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) {
   if (out.size() != pages * kPage) return make_error(ErrorCode::Internal, "wrong buffer size");
   for (size_t i = 0; i < out.size(); ++i) out[i] = page_byte(task, vaddr, i);
-  return {};
+  return pages;
 }
 
 // The lazy-pages daemon's end: a copy of daemon_end(), whose original the server closes.
@@ -132,6 +132,21 @@ TEST(LazyPageServer, AnswersPipelinedRequestsInOrder) {
   EXPECT_EQ(server->failure(), "");
 }
 
+TEST(LazyPageServer, AnswersWithFewerPagesWhenTheReaderGivesFewer) {
+  std::unique_ptr<LazyPageServer> server = start_server(
+      [](uint64_t task, uint64_t vaddr, uint64_t pages, std::span<std::byte> out) -> Result<uint64_t> {
+        Result<uint64_t> filled = fill_pages(task, vaddr, pages, out);
+        return filled ? std::min<uint64_t>(*filled, 3) : filled;
+      });
+  ASSERT_TRUE(server);
+  CriuSide criu(*server);
+  criu.send(kGet, 64, 0x7f0000001000, 7);
+  criu.send(kGet, 1, 0x5000, 7);
+  expect_answer(criu, 7, 0x7f0000001000, 3);  // the daemon asks again for the other 61
+  expect_answer(criu, 7, 0x5000, 1);
+  EXPECT_EQ(server->pages_served(), 4u);
+}
+
 TEST(LazyPageServer, AnswersCloseWithStatusZero) {
   std::unique_ptr<LazyPageServer> server = start_server();
   ASSERT_TRUE(server);
@@ -142,8 +157,9 @@ TEST(LazyPageServer, AnswersCloseWithStatusZero) {
 }
 
 TEST(LazyPageServer, AReaderFailureLeavesTheSocketOpenAndSilent) {
-  std::unique_ptr<LazyPageServer> server = start_server([](uint64_t task, uint64_t, uint64_t, std::span<std::byte>) {
-    return task == 13 ? Status(make_error(ErrorCode::Network, "the link to the source is lost")) : Status();
+  std::unique_ptr<LazyPageServer> server = start_server([](uint64_t task, uint64_t, uint64_t pages, std::span<std::byte>) {
+    return task == 13 ? Result<uint64_t>(make_error(ErrorCode::Network, "the link to the source is lost"))
+                      : Result<uint64_t>(pages);
   });
   ASSERT_TRUE(server);
   CriuSide criu(*server);
