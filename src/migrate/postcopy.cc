@@ -29,8 +29,8 @@ using memory::kPageSize;
 
 // A fetch takes the pages left behind after the one wanted too (the next fault is likely
 // near, and each request costs the link's round trip), as many as cross in about this long.
-constexpr std::chrono::duration<double> kFetchTarget{0.1};
-constexpr uint64_t kMinFetchPages = 16, kMaxFetchPages = 256;
+constexpr std::chrono::duration<double> kFetchTarget{0.4};
+constexpr uint64_t kMinFetchPages = 64, kMaxFetchPages = 1024;
 constexpr uint64_t kLendChunkPages = 256;
 
 Status read_fully(int fd, std::span<std::byte> out, uint64_t at, const std::string& what) {

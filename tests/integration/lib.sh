@@ -260,6 +260,8 @@ migrate() {
 }
 # field EXPR: a value from the JSON report, e.g. field '["image_source"]'.
 field() { python3 -c "import json,sys; r=json.load(open('$report')); print(r$1)"; }
+# memory_field EXPR: a value of the report's memory, e.g. memory_field "['mode']".
+memory_field() { field "['memory']$1"; }
 phase_field() { field "['phases']['$1']['$2']"; }
 running() { [ "$(dk "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" = true ]; }
 # count_continued WHAT READ HOST: `READ HOST` prints a count the container keeps in WHAT;

@@ -24,7 +24,6 @@ start_agent edge-b --store-budget 0
 mib=40 pages=$((40 * 256))
 start_memwriter mig-post $mib
 verified() { memwriter_verified "$1" mig-post; }
-memory_field() { field "['memory']$1"; }
 postcopy_field() { field "['memory']['postcopy']['$1']"; }
 # intact HOST BEFORE: the region is whole and the writes carried on from BEFORE.
 intact() {

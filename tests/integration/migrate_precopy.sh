@@ -40,7 +40,6 @@ mib=40 pages=$((40 * 256))
 start_memwriter mig-precopy $mib
 
 verified() { memwriter_verified "$1" mig-precopy; }
-memory_field() { field "['memory']$1"; }
 
 step "edge-a -> edge-b, pre-copy"
 before=$(count_of edge-a mig-precopy)
