@@ -59,7 +59,7 @@ def summarize(runs, floors):
         for n in names:
             row["phases"][n] = {"seconds": stats([r["phases"].get(n, {}).get("seconds") for r in ok]),
                                 "wire_bytes": stats([r["phases"].get(n, {}).get("wire_bytes") for r in ok])}
-        row["downtime_split"] = downtime_split(ok)
+        row["downtime_split"] = downtime_split(ok, rate)
         if any(r.get("trips") for r in ok):
             row["trip_bytes"] = [stats([(r.get("trips") or [None, None])[i] for r in ok]) for i in (0, 1)]
         for side in ("source", "destination"):
@@ -78,11 +78,14 @@ def summarize(runs, floors):
     return rows
 
 
-def downtime_split(ok):
+def downtime_split(ok, rate):
     """dockmig's downtime as CRIU's dump and restore (from its own log), Docker's calls
-    around them, bytes on the wire after the freeze (finalsync), and the rest."""
+    around them, bytes on the wire after the freeze (finalsync), and the rest; and its
+    floor now that memory moves before the freeze: what crossed from the freeze to the
+    restore (the checkpoint and final sync phases' bytes on the wire) at the link's rate,
+    plus CRIU's own dump and restore."""
     parts = {"criu_dump": [], "criu_restore": [], "criu_hooks": [], "docker_dump": [], "docker_restore": [],
-             "wire": [], "rest": []}
+             "wire": [], "rest": [], "floor": [], "over_floor": []}
     for r in ok:
         criu = r.get("report", {}).get("criu", {})
         dump, restore = criu.get("dump", {}).get("seconds", 0), criu.get("restore", {}).get("seconds", 0)
@@ -99,20 +102,24 @@ def downtime_split(ok):
         parts["docker_restore"].append(around("restore"))
         parts["wire"].append(wire)
         parts["rest"].append(max(0.0, r["downtime_seconds"] - dump - restore - around("dump") - around("restore") - wire))
+        frozen_bytes = sum(r.get("phases", {}).get(p, {}).get("wire_bytes", 0) for p in ("checkpoint", "finalsync"))
+        floor = frozen_bytes * 8 / rate_bits(rate) + dump + restore
+        parts["floor"].append(floor)
+        parts["over_floor"].append(r["downtime_seconds"] / floor)
     return {k: stats(v) for k, v in parts.items()} if parts["rest"] else None
 
 
 def split_lines(rows, markdown_table):
     """The downtime split of every dockmig row, as a table."""
     head = ["workload", "rate", "system", "downtime s", "CRIU dump s", "CRIU restore s", "of CRIU: runc's hooks s",
-            "Docker around dump s", "Docker around restore s", "wire s", "rest s"]
+            "Docker around dump s", "Docker around restore s", "wire s", "rest s", "floor s", "downtime/floor"]
     lines = []
     for r in rows:
         split = r.get("downtime_split")
         if split:
             lines.append([r["workload"], r["rate"], r["system"], _m(r["downtime_seconds"])] +
                          [_m(split[k]) for k in ("criu_dump", "criu_restore", "criu_hooks", "docker_dump",
-                                                 "docker_restore", "wire", "rest")])
+                                                 "docker_restore", "wire", "rest", "floor", "over_floor")])
     if not lines:
         return []
     if markdown_table:
@@ -173,7 +180,8 @@ def table(rows):
     split = split_lines(rows, markdown_table=False)
     if split:
         out += ["", "dockmig's downtime, split (medians; Docker = its API call before and after CRIU's run; "
-                "rest = the downtime less all of these: dockmig and the link's round trips)"]
+                "rest = the downtime less all of these: dockmig and the link's round trips; floor = the bytes "
+                "from the freeze to the restore at the link's rate + CRIU's dump and restore)"]
         out += split
     trips = trip_lines(rows)
     if trips:
@@ -201,7 +209,9 @@ def markdown(rows):
         out += ["", "dockmig's downtime, split: CRIU's own dump and restore (from its log; the hooks are runc's "
                 "and dockerd's, inside CRIU's time), Docker's API call before and after CRIU's run (dockerd, "
                 "containerd, runc), the bytes after the freeze (finalsync), and the rest (dockmig, the link's "
-                "round trips). Medians of each part, so they need not add up exactly.", ""]
+                "round trips). Medians of each part, so they need not add up exactly. The floor: the bytes "
+                "that crossed from the freeze to the restore (checkpoint and final sync phases) at the link's "
+                "rate, plus CRIU's own dump and restore; downtime/floor is what Docker and dockmig add.", ""]
         out += split
     trips = trip_lines(rows)
     if trips:
