@@ -89,4 +89,17 @@ bool shares_our_namespace(pid_t pid, std::string_view kind) {
   return !theirs_ec && !ours_ec && theirs == ours;
 }
 
+Result<std::vector<pid_t>> process_ids() {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    pid_t pid = 0;
+    auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (error == std::errc() && end == name.data() + name.size() && pid > 0) pids.push_back(pid);
+  }
+  if (ec) return make_error(ErrorCode::Io, "cannot list /proc: " + ec.message());
+  return pids;
+}
+
 }  // namespace dockmig::base

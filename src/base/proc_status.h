@@ -13,6 +13,9 @@
 
 namespace dockmig::base {
 
+/// The processes /proc lists now (not their threads).
+Result<std::vector<pid_t>> process_ids();
+
 /// The text of /proc/`pid`/status; an error if the process is gone.
 Result<std::string> read_proc_status(pid_t pid);
 

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/exception_boundary.h"
+#include "base/proc_status.h"
 #include "checkpoint/criu.h"
 #include "checkpoint/lent_runc_config.h"
 #include "checkpoint/masked_mounts.h"
@@ -181,15 +182,15 @@ Result<CriuRestoreTimes> criu_restore_times(int pid, const std::filesystem::path
 
 int kill_container_processes(const std::string& container_id) {
   int killed = 0;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream cgroup(entry.path() / "cgroup");
+  Result<std::vector<pid_t>> pids = base::process_ids();
+  if (!pids) spdlog::error("cannot kill the processes of container {}: {}", container_id.substr(0, 12),
+                           pids.error().describe());
+  for (pid_t pid : pids ? *pids : std::vector<pid_t>()) {
+    std::ifstream cgroup("/proc/" + std::to_string(pid) + "/cgroup");
     std::string line;
     bool in_container = false;
     while (!in_container && std::getline(cgroup, line)) in_container = line.find(container_id) != std::string::npos;
-    if (in_container && ::kill(std::stoi(name), SIGKILL) == 0) ++killed;
+    if (in_container && ::kill(pid, SIGKILL) == 0) ++killed;
   }
   spdlog::warn("killed {} process(es) of container {}: the pages they wait for cannot come", killed,
                container_id.substr(0, 12));

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/proc_status.h"
 #include "base/unique_fd.h"
 
 namespace dockmig::memory {
@@ -156,15 +157,11 @@ Result<std::vector<int>> namespace_processes(int init_pid) {
   if (!target)
     return make_error(ErrorCode::NotFound, "process " + std::to_string(init_pid) + " is gone",
                       "is the container still running?");
+  Result<std::vector<pid_t>> all = base::process_ids();
+  if (!all) return std::move(all.error());
   std::vector<int> pids{init_pid};
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    int pid = std::stoi(name);
+  for (pid_t pid : *all)
     if (pid != init_pid && pid_namespace(pid) == target) pids.push_back(pid);
-  }
-  if (ec) return make_error(ErrorCode::Io, "cannot list /proc: " + ec.message());
   return pids;
 }
 
