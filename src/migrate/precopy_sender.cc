@@ -359,24 +359,24 @@ Result<memory::PageHash> PrecopySender::encode_image(const fs::path& image, cons
   Status encoded = memory::for_each_page_of_file(image, [&](memory::PageView page) -> Status {
     bool may_defer = deferrable && index < deferrable->size() && (*deferrable)[index];
     ++index;
-    if (memory::is_zero_page(page)) {
-      digest.update(page);
+    bool zero = memory::is_zero_page(page);
+    memory::PageHash hash = zero ? memory::PageHash{} : memory::hash_page(page);
+    std::optional<uint32_t> held = zero ? std::nullopt : held_.find(hash);
+    bool deferred = !zero && !held && may_defer;
+    digest.update(deferred ? memory::PageView(kZeros, memory::kPageSize) : page);
+    if (zero) {
       ++report.frozen_pages_zero;
       return records.zero();
     }
-    memory::PageHash hash = memory::hash_page(page);
-    if (std::optional<uint32_t> held = held_.find(hash)) {
-      digest.update(page);
+    if (held) {
       note_returned(*held);
       ++report.frozen_pages_known;
       return records.known(*held);
     }
-    if (may_defer) {
-      digest.update(memory::PageView(kZeros, memory::kPageSize));
+    if (deferred) {
       ++report.postcopy.pages_deferred;
       return records.deferred(hash);
     }
-    digest.update(page);
     ++report.frozen_pages_sent;
     hold(hash);
     return records.literal(page);
